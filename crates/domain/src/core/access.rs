@@ -1,0 +1,281 @@
+//! Who is calling and what they may do in the organization they address.
+
+use crate::error::{Error, Result};
+use crate::model::{Grant, Organization, Role, User};
+use crate::permissions::{self, perm, Target};
+use crate::store::PrincipalRecord;
+
+#[derive(Debug, Clone)]
+pub enum Actor {
+    Anonymous,
+    /// A user authenticated by a Roster JWT.
+    User(PrincipalRecord),
+    /// An organization API key (only while signing in with it).
+    ApiKey {
+        org_id: String,
+        key_id: String,
+    },
+    /// The conversation platform, through the ingestion API.
+    Service,
+    /// The operator, through the CLI.
+    System,
+}
+
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub request_id: String,
+    pub actor: Actor,
+    /// Amigo's optional header naming the organization that issued the token.
+    pub issuer_org: Option<String>,
+}
+
+impl Context {
+    pub fn new(request_id: impl Into<String>, actor: Actor) -> Self {
+        Self {
+            request_id: request_id.into(),
+            actor,
+            issuer_org: None,
+        }
+    }
+
+    pub fn system() -> Self {
+        Self::new(crate::types::new_uuid7(), Actor::System)
+    }
+
+    pub fn principal(&self) -> Option<&PrincipalRecord> {
+        match &self.actor {
+            Actor::User(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// What the caller may do in `org`. Credentials of another organization get 403 unless they
+    /// belong to a platform administrator who names the issuing organization in the header.
+    pub fn access(&self, org: &Organization) -> Result<Access<'_>> {
+        match &self.actor {
+            Actor::User(p) if p.org_id == org.id => Ok(Access {
+                principal: Some(p),
+                platform: false,
+            }),
+            Actor::User(p) => {
+                let platform_admin = p.org_is_platform
+                    && permissions::allows(
+                        &p.grants,
+                        perm::PLATFORM_ADMINISTER,
+                        &Target::default(),
+                    );
+                if platform_admin && self.issuer_org.as_deref() == Some(p.org_id.as_str()) {
+                    Ok(Access {
+                        principal: Some(p),
+                        platform: true,
+                    })
+                } else {
+                    Err(Error::forbidden(
+                        "the credentials were issued by another organization",
+                    ))
+                }
+            }
+            Actor::System => Ok(Access {
+                principal: None,
+                platform: true,
+            }),
+            Actor::Anonymous | Actor::ApiKey { .. } | Actor::Service => Err(Error::Unauthenticated),
+        }
+    }
+}
+
+/// The caller's rights in one organization.
+#[derive(Debug, Clone, Copy)]
+pub struct Access<'a> {
+    principal: Option<&'a PrincipalRecord>,
+    /// A platform administrator or the operator: every permission, outranks every role.
+    platform: bool,
+}
+
+impl<'a> Access<'a> {
+    pub fn user_id(&self) -> Option<&'a str> {
+        self.principal
+            .filter(|_| !self.platform)
+            .map(|p| p.user_id.as_str())
+    }
+
+    pub fn is_platform(&self) -> bool {
+        self.platform
+    }
+
+    /// The actor's own user id and org, for records that name a creator.
+    pub fn creator(&self) -> (String, String) {
+        match self.principal {
+            Some(p) => (p.user_id.clone(), p.org_id.clone()),
+            None => ("system".into(), "system".into()),
+        }
+    }
+
+    fn all_grants(&self) -> impl Iterator<Item = &'a Grant> {
+        self.principal
+            .into_iter()
+            .flat_map(|p| p.grants.iter().chain(p.temporary_grants.iter()))
+    }
+
+    pub fn can(&self, permission: &str, target: &Target<'_>) -> bool {
+        self.platform
+            || self
+                .all_grants()
+                .any(|g| permissions::grant_applies(g, permission, target))
+    }
+
+    /// Permission on the organization itself (no target user).
+    pub fn can_org(&self, permission: &str) -> bool {
+        self.can(permission, &Target::default())
+    }
+
+    pub fn require_org(&self, permission: &str) -> Result<()> {
+        if self.can_org(permission) {
+            Ok(())
+        } else {
+            Err(Error::forbidden(format!(
+                "missing required permission {permission}"
+            )))
+        }
+    }
+
+    pub fn target<'u>(&self, user: &'u User, role_names: &'u [String]) -> Target<'u> {
+        Target {
+            user_id: Some(&user.id),
+            is_self: self.user_id() == Some(user.id.as_str()),
+            role_names,
+        }
+    }
+
+    pub fn require_on(&self, permission: &str, target: &Target<'_>) -> Result<()> {
+        if self.can(permission, target) {
+            Ok(())
+        } else {
+            Err(Error::forbidden(format!(
+                "missing required permission {permission} on this user"
+            )))
+        }
+    }
+
+    /// Role grants only: temporary grants never count when ranks are compared.
+    pub fn outranks(&self, grants: &[Grant]) -> bool {
+        self.platform
+            || self
+                .principal
+                .is_some_and(|p| permissions::outranks(&p.grants, grants))
+    }
+
+    pub fn require_outranks(&self, grants: &[Grant], what: &str) -> Result<()> {
+        if self.outranks(grants) {
+            Ok(())
+        } else {
+            Err(Error::forbidden(format!(
+                "the authenticated user does not outrank {what}"
+            )))
+        }
+    }
+}
+
+/// The union of the grants of the given roles.
+pub fn grants_of(roles: &[Role], role_ids: &[String]) -> Vec<Grant> {
+    let mut out: Vec<Grant> = Vec::new();
+    for r in roles.iter().filter(|r| role_ids.contains(&r.id)) {
+        for g in &r.grants {
+            if !out.contains(g) {
+                out.push(g.clone());
+            }
+        }
+    }
+    out
+}
+
+pub fn names_of(roles: &[Role], role_ids: &[String]) -> Vec<String> {
+    roles
+        .iter()
+        .filter(|r| role_ids.contains(&r.id))
+        .map(|r| r.name.clone())
+        .collect()
+}
+
+impl Access<'_> {
+    /// Which users the caller may see with `permission`, as a filter a listing can apply.
+    /// Grants whose conditions cannot be expressed as a filter are left out (never widened).
+    pub fn visibility(&self, permission: &str, roles: &[Role]) -> crate::paging::Visibility {
+        use crate::model::Condition;
+        use crate::paging::Visibility;
+        use serde_json::Value;
+        if self.platform {
+            return Visibility::All;
+        }
+        let (mut user_ids, mut role_ids) = (Vec::new(), Vec::new());
+        let values = |c: &Condition| -> Vec<String> {
+            match c {
+                Condition::Equals {
+                    value: Value::String(s),
+                } => vec![s.clone()],
+                Condition::In { values } => values
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        for g in self
+            .all_grants()
+            .filter(|g| g.permission_name == permission)
+        {
+            let mut conds = g.conditions.iter();
+            match (conds.next(), conds.next()) {
+                (None, _) => return Visibility::All,
+                (Some((attr, cond)), None) => match attr.as_str() {
+                    "is_self"
+                        if *cond
+                            == (Condition::Equals {
+                                value: Value::Bool(true),
+                            }) =>
+                    {
+                        user_ids.extend(self.user_id().map(str::to_owned))
+                    }
+                    "user_id" => user_ids.extend(values(cond)),
+                    "role_name" => {
+                        let names = values(cond);
+                        role_ids.extend(
+                            roles
+                                .iter()
+                                .filter(|r| names.contains(&r.name))
+                                .map(|r| r.id.clone()),
+                        );
+                    }
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+        Visibility::Only { user_ids, role_ids }
+    }
+}
+
+impl super::Core {
+    /// Turns verified token claims into the caller. The user must still exist and not be
+    /// deactivated, and the token must be newer than the identity's last credential reset:
+    /// this runs on every request, so deletion and deactivation take effect at once.
+    pub async fn authenticate(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        issued_at_secs: i64,
+    ) -> Result<PrincipalRecord> {
+        let now = crate::types::now_micros();
+        let rec = self
+            .store
+            .load_principal(org_id, user_id, now)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        if rec.status == crate::model::UserStatus::Inactive
+            || issued_at_secs * 1_000_000 < rec.sessions_valid_after
+        {
+            return Err(Error::Unauthenticated);
+        }
+        Ok(rec)
+    }
+}

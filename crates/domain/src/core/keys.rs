@@ -1,0 +1,187 @@
+//! Organization API keys: creation (secret shown once, stored hashed), listing, deletion, and
+//! signing in as a user whom the key's role outranks.
+
+use serde_json::json;
+
+use super::access::{grants_of, Actor, Context};
+use super::Core;
+use crate::error::{Error, Location, Result};
+use crate::model::*;
+use crate::permissions::{self, perm};
+use crate::secrets::{constant_time_eq, hash_secret, random_secret};
+use crate::store::Effects;
+use crate::types::*;
+
+const DAY_SECS: i64 = 24 * 3600;
+
+#[derive(Debug, Clone)]
+pub struct CreatedApiKey {
+    pub key: ApiKey,
+    /// The secret, returned once and never stored.
+    pub secret: String,
+}
+
+/// The user a sign-in resolved to; the server mints the token.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub org_id: String,
+    pub user_id: String,
+    pub identity_id: String,
+}
+
+pub(crate) fn new_api_key(
+    org_id: &str,
+    name: Option<String>,
+    role_id: &str,
+    duration_secs: i64,
+    creator: (String, String),
+) -> Result<(ApiKey, String)> {
+    if !(DAY_SECS..=90 * DAY_SECS).contains(&duration_secs) {
+        return Err(Error::field(
+            Location::Body,
+            "duration",
+            "value_error",
+            "duration must be between 1 and 90 days",
+        ));
+    }
+    let secret = random_secret();
+    let now = now_micros();
+    let key = ApiKey {
+        org_id: org_id.to_owned(),
+        key_id: uuid::Uuid::new_v4().to_string(),
+        doc_id: new_object_id(),
+        name,
+        secret_hash: hash_secret(&secret),
+        role_id: role_id.to_owned(),
+        creator_user_id: creator.0,
+        creator_org_id: creator.1,
+        expires_at: now + duration_secs * 1_000_000,
+        created_at: now,
+        updated_at: now,
+    };
+    Ok((key, secret))
+}
+
+impl Core {
+    pub async fn create_api_key(
+        &self,
+        ctx: &Context,
+        org_ref: &str,
+        name: Option<String>,
+        duration_secs: i64,
+        role_name: &str,
+    ) -> Result<CreatedApiKey> {
+        let org = self.find_org(org_ref).await?;
+        let access = ctx.access(&org)?;
+        access.require_org(perm::API_KEY_CREATE)?;
+        let roles = self.store.list_roles(&org.id).await?;
+        let role = roles
+            .iter()
+            .find(|r| r.name == role_name)
+            .ok_or(Error::NotFound("role"))?;
+        access.require_outranks(&role.grants, &format!("the role {role_name}"))?;
+        let (key, secret) = new_api_key(&org.id, name, &role.id, duration_secs, access.creator())?;
+        let fx = Effects::audit(self.audit(
+            ctx,
+            &org.id,
+            "api_key.create",
+            None,
+            json!({ "key_id": key.key_id, "role": role.name }),
+        ));
+        self.store
+            .insert_api_key(&key, self.config.max_api_keys_per_org, fx)
+            .await?;
+        Ok(CreatedApiKey { key, secret })
+    }
+
+    /// The keys the caller may see: none without the permission.
+    pub async fn list_api_keys(&self, ctx: &Context, org_ref: &str) -> Result<Vec<ApiKey>> {
+        let org = self.find_org(org_ref).await?;
+        let access = ctx.access(&org)?;
+        if !access.can_org(perm::API_KEY_GET) {
+            return Ok(Vec::new());
+        }
+        Ok(self.store.list_api_keys(&org.id).await?)
+    }
+
+    pub async fn delete_api_key(&self, ctx: &Context, org_ref: &str, key_id: &str) -> Result<()> {
+        let org = self.find_org(org_ref).await?;
+        let access = ctx.access(&org)?;
+        access.require_org(perm::API_KEY_DELETE)?;
+        let key = self
+            .store
+            .get_api_key(&org.id, key_id)
+            .await?
+            .ok_or(Error::NotFound("API key"))?;
+        let roles = self.store.list_roles(&org.id).await?;
+        let grants = grants_of(&roles, std::slice::from_ref(&key.role_id));
+        access.require_outranks(&grants, "the API key's role")?;
+        let fx = Effects::audit(self.audit(
+            ctx,
+            &org.id,
+            "api_key.delete",
+            None,
+            json!({ "key_id": key_id }),
+        ));
+        self.store.delete_api_key(&org.id, key_id, fx).await?;
+        Ok(())
+    }
+
+    /// Checks the key and returns the user to sign in as. Unknown key, wrong secret, expired key
+    /// or unknown user: 401. A user the key's role does not outrank: 403.
+    pub async fn sign_in_with_api_key(
+        &self,
+        request_id: &str,
+        org_ref: &str,
+        key_id: &str,
+        secret: &str,
+        user_id: &str,
+    ) -> Result<SignedIn> {
+        let org = self.find_org(org_ref).await?;
+        let key = self.store.get_api_key(&org.id, key_id).await?;
+        let presented = hash_secret(secret);
+        let valid = match &key {
+            Some(k) => constant_time_eq(&k.secret_hash, &presented) && k.expires_at > now_micros(),
+            None => false,
+        };
+        let Some(key) = key.filter(|_| valid) else {
+            return Err(Error::Unauthenticated);
+        };
+        let user = self
+            .store
+            .get_user(&org.id, user_id)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        if user.status == UserStatus::Inactive {
+            return Err(Error::Unauthenticated);
+        }
+        let roles = self.store.list_roles(&org.id).await?;
+        let key_grants = grants_of(&roles, std::slice::from_ref(&key.role_id));
+        let user_grants = grants_of(&roles, &user.role_ids);
+        if !permissions::outranks(&key_grants, &user_grants) {
+            return Err(Error::forbidden(
+                "the API key's role does not outrank the requested user's role",
+            ));
+        }
+        let ctx = Context::new(
+            request_id,
+            Actor::ApiKey {
+                org_id: org.id.clone(),
+                key_id: key.key_id.clone(),
+            },
+        );
+        let fx = Effects::audit(self.audit(
+            &ctx,
+            &org.id,
+            "user.sign_in.api_key",
+            Some(&user.id),
+            json!({ "key_id": key.key_id }),
+        ));
+        self.store.write_effects(fx).await?;
+        Ok(SignedIn {
+            org_id: org.id,
+            user_id: user.id,
+            identity_id: user.identity_id,
+        })
+    }
+}

@@ -1,0 +1,146 @@
+//! The core operations. Every surface calls these; they validate, authorize, and write through the store.
+
+mod access;
+mod keys;
+mod orgs;
+mod paging;
+mod roles;
+mod users;
+
+use std::sync::Arc;
+
+pub use access::{Access, Actor, Context};
+pub use keys::{CreatedApiKey, SignedIn};
+pub use orgs::{Bootstrapped, NewOrgInput, OrgPatch, OrgView};
+pub use roles::{GrantInput, RoleInput, RolePatch};
+pub use users::{
+    DeleteOutcome, InviteInput, ListUsersInput, MemoriesInput, Settable, UserUpdate,
+    VariableChanges,
+};
+
+use crate::error::Error;
+use crate::model::{ActorRef, AuditEvent};
+use crate::store::{Refusal, Store, StoreError};
+use crate::types::{new_uuid7, now_micros};
+
+/// Settings the core needs from the server configuration.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// Base of every link Roster sends (never taken from request headers).
+    pub public_url: String,
+    pub max_api_keys_per_org: usize,
+    pub invitation_ttl_secs: i64,
+    pub magic_link_ttl_secs: i64,
+    pub cursor_ttl_secs: i64,
+    /// Most users a search returns (the Amigo search has no paging).
+    pub search_limit: u32,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".into(),
+            max_api_keys_per_org: 20,
+            invitation_ttl_secs: 7 * 24 * 3600,
+            magic_link_ttl_secs: 10 * 60,
+            cursor_ttl_secs: 24 * 3600,
+            search_limit: 100,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Core {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<CoreConfig>,
+}
+
+impl Core {
+    pub fn new(store: Arc<dyn Store>, config: CoreConfig) -> Self {
+        Self {
+            store,
+            config: Arc::new(config),
+        }
+    }
+
+    fn audit(
+        &self,
+        ctx: &Context,
+        org_id: &str,
+        action: &str,
+        target: Option<&str>,
+        details: serde_json::Value,
+    ) -> AuditEvent {
+        let actor = match &ctx.actor {
+            Actor::User(p) => ActorRef {
+                kind: "user",
+                user_id: Some(p.user_id.clone()),
+                org_id: Some(p.org_id.clone()),
+            },
+            Actor::ApiKey { org_id, key_id } => ActorRef {
+                kind: "api_key",
+                user_id: Some(key_id.clone()),
+                org_id: Some(org_id.clone()),
+            },
+            Actor::Service => ActorRef {
+                kind: "service",
+                user_id: None,
+                org_id: None,
+            },
+            Actor::System => ActorRef {
+                kind: "system",
+                user_id: None,
+                org_id: None,
+            },
+            Actor::Anonymous => ActorRef {
+                kind: "anonymous",
+                user_id: None,
+                org_id: None,
+            },
+        };
+        AuditEvent {
+            org_id: org_id.to_owned(),
+            id: new_uuid7(),
+            action: action.to_owned(),
+            actor,
+            target_user_id: target.map(str::to_owned),
+            request_id: Some(ctx.request_id.clone()),
+            details,
+            created_at: now_micros(),
+        }
+    }
+}
+
+/// How store errors read to a caller when an operation has no more specific wording.
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Error::NotFound("resource"),
+            StoreError::Conflict { field } => {
+                Error::Conflict(format!("a record with the same {field} already exists"))
+            }
+            StoreError::Refused(Refusal::LastAdmin) => Error::Conflict(
+                "the organization's last administrator cannot be removed or demoted".into(),
+            ),
+            StoreError::Refused(Refusal::Stale) => {
+                Error::Conflict("a related operation is in progress".into())
+            }
+            StoreError::Refused(Refusal::ApiKeyLimit) => {
+                Error::BadRequest("the organization has reached the maximum API key limit".into())
+            }
+            StoreError::Refused(Refusal::VariableMissing(name)) => {
+                Error::BadRequest(format!("variable '{name}' to delete does not exist"))
+            }
+            StoreError::Refused(Refusal::VariableLimit) => Error::BadRequest(
+                "the user has exceeded the limit of 20 variables of one kind".into(),
+            ),
+            StoreError::Unavailable(m) => {
+                tracing::warn!(error = %m, "database unavailable");
+                Error::Unavailable {
+                    retry_after_secs: 5,
+                }
+            }
+            StoreError::Other(e) => Error::Internal(e),
+        }
+    }
+}

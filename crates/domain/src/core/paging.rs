@@ -1,0 +1,88 @@
+//! Integer continuation tokens over keyset positions.
+//!
+//! A token we issue names a stored keyset position (the sort values and id of the last row), so
+//! the next page is an index seek whatever its depth. Integers below [`CURSOR_TOKEN_MIN`] are
+//! read as offsets, for clients that compute tokens themselves.
+
+use rand::Rng;
+
+use super::Core;
+use crate::error::{Error, Location, Result};
+use crate::paging::{
+    Keyset, Page, PageRequest, Position, SortKey, SortValue, CURSOR_TOKEN_MAX, CURSOR_TOKEN_MIN,
+};
+use crate::types::now_micros;
+
+impl Core {
+    pub(crate) async fn position(
+        &self,
+        org_id: &str,
+        token: i64,
+        sort: &[SortKey],
+    ) -> Result<Position> {
+        let bad = |m: &str| Error::field(Location::Query, "continuation_token", "value_error", m);
+        if token == 0 {
+            return Ok(Position::Start);
+        }
+        if token < 0 {
+            return Err(bad("continuation_token must not be negative"));
+        }
+        if token < CURSOR_TOKEN_MIN {
+            return Ok(Position::Offset(token as u64));
+        }
+        let stored = self
+            .store
+            .get_cursor(org_id, token, now_micros())
+            .await?
+            .ok_or_else(|| {
+                bad("continuation_token is unknown or has expired; start again from 0")
+            })?;
+        let keyset: Keyset =
+            serde_json::from_str(&stored).map_err(|e| Error::Internal(e.into()))?;
+        if keyset.sort != sort {
+            return Err(bad("continuation_token was issued for another sort order"));
+        }
+        Ok(Position::After(keyset))
+    }
+
+    /// Trims the extra row the store returned, and issues the token of the next page.
+    pub(crate) async fn finish_page<T>(
+        &self,
+        org_id: &str,
+        mut items: Vec<T>,
+        page: &PageRequest,
+        key_of: impl Fn(&T) -> (Vec<SortValue>, String),
+    ) -> Result<Page<T>> {
+        let limit = page.limit as usize;
+        let has_more = items.len() > limit;
+        items.truncate(limit);
+        let continuation_token = match (has_more, &page.position, items.last()) {
+            (false, _, _) => None,
+            (true, Position::Offset(o), _) => Some((*o + limit as u64) as i64),
+            (true, Position::Start, None) => Some(0),
+            (true, Position::After(_), None) => None,
+            (true, _, Some(last)) => {
+                let (values, last_id) = key_of(last);
+                let keyset = Keyset {
+                    sort: page.sort.clone(),
+                    values,
+                    last_id,
+                };
+                Some(self.store_cursor(org_id, &keyset).await?)
+            }
+        };
+        Ok(Page {
+            items,
+            has_more,
+            continuation_token,
+        })
+    }
+
+    async fn store_cursor(&self, org_id: &str, keyset: &Keyset) -> Result<i64> {
+        let json = serde_json::to_string(keyset).map_err(|e| Error::Internal(e.into()))?;
+        let id = rand::thread_rng().gen_range(CURSOR_TOKEN_MIN..=CURSOR_TOKEN_MAX);
+        let expires = now_micros() + self.config.cursor_ttl_secs * 1_000_000;
+        self.store.put_cursor(org_id, id, &json, expires).await?;
+        Ok(id)
+    }
+}

@@ -1,0 +1,822 @@
+//! Users of an organization: invite, list, search, update, delete, variables, user models,
+//! memories, and the email sign-in flows that start here.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::access::{grants_of, names_of, Access, Context};
+use super::keys::SignedIn;
+use super::Core;
+use crate::error::{Error, FieldError, Location, Problems, Result};
+use crate::model::*;
+use crate::paging::*;
+use crate::permissions::perm;
+use crate::secrets::{hash_secret, random_secret};
+use crate::store::{Effects, NewIdentity, StoreError};
+use crate::types::*;
+
+/// A field that may be left alone, cleared, or set (Amigo's `{}` / `null` / value).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Settable<T> {
+    #[default]
+    Keep,
+    Clear,
+    Set(T),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InviteInput {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub login_link: Option<String>,
+    pub role_name: String,
+    pub nonsensitive_variables: BTreeMap<String, String>,
+    pub sensitive_variables: BTreeMap<String, String>,
+    pub preferences: Option<Preferences>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub enable_response_recommendation: Option<bool>,
+    pub preferred_language: Settable<String>,
+    pub timezone: Settable<String>,
+    pub conversations_visible_to_admins: Option<bool>,
+    pub user_model_visible_to_admins: Option<bool>,
+    pub additional_context: Option<Vec<String>>,
+    pub audio_keyterms: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListUsersInput {
+    pub ids: Vec<String>,
+    pub emails: Vec<String>,
+    pub is_verified: Option<bool>,
+    pub limit: u32,
+    pub continuation_token: i64,
+    pub sort_by: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MemoriesInput {
+    pub ids: Vec<String>,
+    pub conversation_ids: Vec<String>,
+    pub limit: u32,
+    pub continuation_token: i64,
+    pub sort_by: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VariableChanges {
+    /// `(name, value, is_secret)`.
+    pub upserts: Vec<(String, String, bool)>,
+    pub deletes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeleteOutcome {
+    Hard,
+    /// Kept for the records that still point at the user; the reasons say why.
+    Soft(Vec<String>),
+}
+
+const MAX_VARIABLES: usize = 20;
+
+fn variable_name_ok(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() >= 2
+        && matches!(b[0], b'a'..=b'z' | b'_')
+        && b[1..]
+            .iter()
+            .all(|c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'_'))
+}
+
+fn keyterm_ok(term: &str) -> bool {
+    let words: Vec<&str> = term.split(' ').collect();
+    words.len() <= 3
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|c| c.is_ascii_lowercase() || c == b'-'))
+}
+
+fn nonempty(p: &mut Problems, field: &str, value: &str) {
+    if value.trim().is_empty() {
+        p.push(FieldError::body(
+            field,
+            "string_too_short",
+            format!("{field} must not be empty"),
+        ));
+    }
+}
+
+fn check_link(p: &mut Problems, field: &str, link: &str) {
+    let ok = link.len() <= 2083
+        && (link.starts_with("https://") || link.starts_with("http://"))
+        && !link.contains(char::is_whitespace);
+    if !ok {
+        p.push(FieldError::body(
+            field,
+            "url_parsing",
+            format!("{field} must be an http(s) URL of at most 2083 characters"),
+        ));
+    }
+}
+
+/// The two-letter language of emails, from a user's ISO 639-3 preference.
+pub(crate) fn email_language(preferred: Option<&str>, org: &Organization) -> &'static str {
+    let pick = |code: Option<&str>| match code {
+        Some("eng" | "en") => Some("en"),
+        Some("spa" | "es") => Some("es"),
+        Some("jpn" | "ja") => Some("ja"),
+        Some("por" | "pt") => Some("pt"),
+        _ => None,
+    };
+    pick(preferred)
+        .or_else(|| pick(org.default_preferences.preferred_language.as_deref()))
+        .unwrap_or("en")
+}
+
+pub(crate) fn user_sort_value(u: &User, field: &str) -> SortValue {
+    let keys = user_keys(&u.email, &u.first_name, &u.last_name);
+    match field {
+        "first_name" => SortValue::Text(keys.first_key),
+        "last_name" => SortValue::Text(keys.last_key),
+        "name" => SortValue::Text(keys.name_key),
+        "email" => SortValue::Text(keys.email_lower),
+        "user_stats.num_conversations" => SortValue::Int(u.stats.num_conversations),
+        "user_stats.num_messages" => SortValue::Int(u.stats.num_messages),
+        "user_stats.last_message_time" => SortValue::Int(u.stats.last_message_at.unwrap_or(0)),
+        _ => SortValue::Int(u.created_at),
+    }
+}
+
+impl Core {
+    pub(crate) async fn target_user(&self, org_id: &str, user_id: &str) -> Result<User> {
+        self.store
+            .get_user(org_id, user_id)
+            .await?
+            .ok_or(Error::NotFound("user"))
+    }
+
+    /// Changing another user needs the permission on them and a rank above theirs.
+    fn require_write_on(
+        &self,
+        access: &Access<'_>,
+        permission: &str,
+        user: &User,
+        roles: &[Role],
+    ) -> Result<()> {
+        let names = names_of(roles, &user.role_ids);
+        let target = access.target(user, &names);
+        access.require_on(permission, &target)?;
+        if !target.is_self {
+            access.require_outranks(&grants_of(roles, &user.role_ids), "the user's role")?;
+        }
+        Ok(())
+    }
+
+    pub async fn invite_user(
+        &self,
+        ctx: &Context,
+        org_ref: &str,
+        input: InviteInput,
+    ) -> Result<(User, Option<String>)> {
+        let org = self.find_org(org_ref).await?;
+        let access = ctx.access(&org)?;
+        let mut p = Problems::default();
+        nonempty(&mut p, "first_name", &input.first_name);
+        nonempty(&mut p, "last_name", &input.last_name);
+        let email = p.check(Email::field(&input.email, "email", Location::Body));
+        if let Some(link) = &input.login_link {
+            check_link(&mut p, "login_link", link);
+        }
+        for (kind, vars, max) in [
+            (
+                "nonsensitive_user_variables",
+                &input.nonsensitive_variables,
+                MAX_VARIABLES - 1,
+            ),
+            (
+                "sensitive_user_variables",
+                &input.sensitive_variables,
+                MAX_VARIABLES,
+            ),
+        ] {
+            if vars.len() > max {
+                p.push(FieldError::body(
+                    kind,
+                    "too_long",
+                    format!("{kind} may hold at most {max} variables"),
+                ));
+            }
+            for name in vars.keys().filter(|n| !variable_name_ok(n)) {
+                p.push(FieldError::body(
+                    &format!("{kind}.{name}"),
+                    "string_pattern_mismatch",
+                    "variable names must match ^[a-z_][a-z0-9_]+$",
+                ));
+            }
+        }
+        if let Some(prefs) = &input.preferences {
+            for e in
+                super::orgs::validate_preferences(prefs, Location::Body, "user_preferences.", true)
+            {
+                p.push(e);
+            }
+        }
+        p.finish()?;
+        let email = email.ok_or(Error::NotFound("email"))?;
+        let roles = self.store.list_roles(&org.id).await?;
+        let role = roles
+            .iter()
+            .find(|r| r.name == input.role_name)
+            .ok_or(Error::NotFound("role"))?;
+        let role_names = [role.name.clone()];
+        let target = crate::permissions::Target {
+            user_id: None,
+            is_self: false,
+            role_names: &role_names,
+        };
+        access.require_on(perm::USER_INVITE, &target)?;
+        access.require_outranks(&role.grants, &format!("the role {}", role.name))?;
+
+        let now = now_micros();
+        let preferences = input
+            .preferences
+            .unwrap_or_else(|| org.default_preferences.clone());
+        let language = email_language(preferences.preferred_language.as_deref(), &org);
+        let user = User {
+            org_id: org.id.clone(),
+            id: new_uuid7(),
+            identity_id: new_uuid7(),
+            email: email.display.clone(),
+            first_name: input.first_name.trim().to_owned(),
+            last_name: input.last_name.trim().to_owned(),
+            status: UserStatus::Invited,
+            is_admin: role.is_admin,
+            preferences,
+            additional_context: Vec::new(),
+            nonsensitive_variables: input.nonsensitive_variables,
+            sensitive_names: input.sensitive_variables.keys().cloned().collect(),
+            company: None,
+            image: None,
+            enable_actions_access: false,
+            stats: UserStats::default(),
+            role_ids: vec![role.id.clone()],
+            created_at: now,
+            updated_at: now,
+        };
+        let identity = NewIdentity {
+            id: user.identity_id.clone(),
+            email: email.display.clone(),
+            email_lower: email.lower.clone(),
+            name: full_name(&user.first_name, &user.last_name),
+            connection: Connection::Password,
+            password_hash: None,
+            email_verified: false,
+        };
+        let secret = random_secret();
+        let verify_link = format!(
+            "{}/v1/{}/user/verify?token={secret}",
+            self.config.public_url.trim_end_matches('/'),
+            org.id
+        );
+        let mut fx = Effects::audit(self.audit(
+            ctx,
+            &org.id,
+            "user.invite",
+            Some(&user.id),
+            json!({ "role": role.name, "email": user.email }),
+        ));
+        fx.tokens.push(OneTimeToken {
+            token_hash: hash_secret(&secret),
+            org_id: org.id.clone(),
+            user_id: user.id.clone(),
+            identity_id: user.identity_id.clone(),
+            purpose: "invite".into(),
+            payload: json!({ "login_link": input.login_link }),
+            expires_at: now + self.config.invitation_ttl_secs * 1_000_000,
+            created_at: now,
+        });
+        if let Some(login_link) = &input.login_link {
+            fx.outbox.push(OutboxMessage {
+                org_id: org.id.clone(),
+                id: new_uuid7(),
+                kind: "invitation".into(),
+                recipient: email.display.clone(),
+                language: language.into(),
+                payload: json!({
+                    "org_name": org.name, "first_name": user.first_name,
+                    "login_link": login_link, "verify_link": verify_link,
+                }),
+                status: "pending".into(),
+                attempts: 0,
+                created_at: now,
+            });
+        }
+        let secrets: Vec<(String, String)> = input.sensitive_variables.into_iter().collect();
+        let created = self
+            .store
+            .insert_user(identity, user, &secrets, fx)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => Error::Conflict(
+                    "a user with the same email already exists in this organization".into(),
+                ),
+                e => e.into(),
+            })?;
+        Ok((created, Some(verify_link)))
+    }
+
+    pub async fn list_users(
+        &self,
+        ctx: &Context,
+        org_ref: &str,
+        input: ListUsersInput,
+    ) -> Result<Page<User>> {
+        let org = self.find_org(org_ref).await?;
+        let access = ctx.access(&org)?;
+        let mut p = Problems::default();
+        if input.limit > 100 {
+            p.push(FieldError::query(
+                "limit",
+                "less_than_equal",
+                "limit must be between 0 and 100",
+            ));
+        }
+        let sort = p.check(
+            parse_sort(&input.sort_by, &USER_SORT_FIELDS[..6])
+                .map_err(|m| FieldError::query("sort_by", "value_error", m)),
+        );
+        let mut emails = Vec::new();
+        for e in &input.emails {
+            if let Some(e) = p.check(Email::field(e, "email", Location::Query)) {
+                emails.push(e.lower);
+            }
+        }
+        p.finish()?;
+        let sort = sort.unwrap_or_default();
+        let roles = self.store.list_roles(&org.id).await?;
+        let mut q = UserQuery::new(input.limit);
+        q.ids = input.ids;
+        q.emails_lower = emails;
+        q.is_verified = input.is_verified;
+        q.visibility = access.visibility(perm::USER_GET_INFO, &roles);
+        q.page.position = self
+            .position(&org.id, input.continuation_token, &sort)
+            .await?;
+        q.page.sort = sort;
+        self.query_users(&org.id, q).await
+    }
+
+    /// Runs a user query and pages it; shared by every surface's listing.
+    pub async fn query_users(&self, org_id: &str, q: UserQuery) -> Result<Page<User>> {
+        let rows = self.store.list_users(org_id, &q).await?;
+        let sort = q.page.sort.clone();
+        self.finish_page(org_id, rows, &q.page, |u| {
+            (
+                sort.iter().map(|k| user_sort_value(u, &k.field)).collect(),
+                u.id.clone(),
+            )
+        })
+        .await
+    }
+
+    /// Users whose name or email contains `query`, case-insensitively, by name.
+    pub async fn search_users(
+        &self,
+        ctx: &Context,
+        org_ref: &str,
+        query: &str,
+        ids: Vec<String>,
+    ) -> Result<Vec<User>> {
+        let org = self.find_org(org_ref).await?;
+        let access = ctx.access(&org)?;
+        let needle = query.trim().to_lowercase();
+        if needle.is_empty() {
+            return Err(Error::field(
+                Location::Query,
+                "query",
+                "string_too_short",
+                "query must not be empty",
+            ));
+        }
+        let roles = self.store.list_roles(&org.id).await?;
+        let mut q = UserQuery::new(self.config.search_limit);
+        q.ids = ids;
+        q.contains = Some(needle);
+        q.visibility = access.visibility(perm::USER_GET_INFO, &roles);
+        q.page.sort = vec![SortKey {
+            field: "name".into(),
+            descending: false,
+        }];
+        let mut rows = self.store.list_users(&org.id, &q).await?;
+        rows.truncate(self.config.search_limit as usize);
+        Ok(rows)
+    }
+
+    pub async fn update_user(
+        &self,
+        ctx: &Context,
+        org_ref: &str,
+        user_id: &str,
+        u: UserUpdate,
+    ) -> Result<()> {
+        let org = self.find_org(org_ref).await?;
+        let access = ctx.access(&org)?;
+        let mut p = Problems::default();
+        if let Some(f) = &u.first_name {
+            nonempty(&mut p, "first_name", f);
+        }
+        if let Some(l) = &u.last_name {
+            nonempty(&mut p, "last_name", l);
+        }
+        if let Settable::Set(lang) = &u.preferred_language {
+            p.check(
+                validate_iso639_3(lang)
+                    .map_err(|m| FieldError::body("preferred_language", "enum", m)),
+            );
+        }
+        if let Settable::Set(tz) = &u.timezone {
+            p.check(validate_timezone(tz).map_err(|m| FieldError::body("timezone", "enum", m)));
+        }
+        if let Some(ctxs) = &u.additional_context {
+            for (i, c) in ctxs.iter().enumerate() {
+                nonempty(&mut p, &format!("additional_context.{i}"), c);
+            }
+        }
+        if let Some(terms) = &u.audio_keyterms {
+            if terms.len() > 20 {
+                p.push(FieldError::body(
+                    "audio_keyterms",
+                    "too_long",
+                    "audio_keyterms may hold at most 20 items",
+                ));
+            }
+            for (i, t) in terms.iter().enumerate().filter(|(_, t)| !keyterm_ok(t)) {
+                p.push(FieldError::body(
+                    &format!("audio_keyterms.{i}"),
+                    "string_pattern_mismatch",
+                    format!("'{t}' must match ^[a-z-]+( [a-z-]+){{0,2}}$"),
+                ));
+            }
+        }
+        p.finish()?;
+        let mut user = self.target_user(&org.id, user_id).await?;
+        let roles = self.store.list_roles(&org.id).await?;
+        self.require_write_on(&access, perm::USER_UPDATE, &user, &roles)?;
+        let expected = user.updated_at;
+        if let Some(f) = u.first_name {
+            user.first_name = f.trim().to_owned();
+        }
+        if let Some(l) = u.last_name {
+            user.last_name = l.trim().to_owned();
+        }
+        let prefs = &mut user.preferences;
+        if let Some(v) = u.enable_response_recommendation {
+            prefs.enable_response_recommendation = v;
+        }
+        match u.preferred_language {
+            Settable::Keep => {}
+            Settable::Clear => prefs.preferred_language = None,
+            Settable::Set(v) => prefs.preferred_language = Some(v),
+        }
+        match u.timezone {
+            Settable::Keep => {}
+            Settable::Clear => prefs.timezone = None,
+            Settable::Set(v) => prefs.timezone = Some(v),
+        }
+        if let Some(v) = u.conversations_visible_to_admins {
+            prefs.conversations_visible_to_admins = v;
+        }
+        if let Some(v) = u.user_model_visible_to_admins {
+            prefs.user_model_visible_to_admins = v;
+        }
+        if let Some(v) = u.audio_keyterms {
+            prefs.audio_keyterms = v;
+        }
+        if let Some(v) = u.additional_context {
+            user.additional_context = v.into_iter().map(|s| s.trim().to_owned()).collect();
+        }
+        user.updated_at = now_micros().max(expected + 1);
+        let fx = Effects::audit(self.audit(ctx, &org.id, "user.update", Some(&user.id), json!({})));
+        self.store.update_user(&user, expected, fx).await?;
+        Ok(())
+    }
+
+    pub async fn delete_user(
+        &self,
+        ctx: &Context,
+        org_ref: &str,
+        user_id: &str,
+    ) -> Result<DeleteOutcome> {
+        let org = self.find_org(org_ref).await?;
+        let access = ctx.access(&org)?;
+        let user = self.target_user(&org.id, user_id).await?;
+        let roles = self.store.list_roles(&org.id).await?;
+        self.require_write_on(&access, perm::USER_DELETE, &user, &roles)?;
+        let soft = (user.stats.num_conversations > 0)
+            .then(|| vec!["the user has conversation history, which is retained".to_owned()]);
+        let fx = Effects::audit(self.audit(
+            ctx,
+            &org.id,
+            "user.delete",
+            Some(&user.id),
+            json!({ "soft": soft.is_some() }),
+        ));
+        self.store
+            .delete_user(&org.id, &user.id, soft.clone(), fx)
+            .await?;
+        Ok(soft.map_or(DeleteOutcome::Hard, DeleteOutcome::Soft))
+    }
+
+    pub async fn modify_variables(
+        &self,
+        ctx: &Context,
+        org_ref: &str,
+        user_id: &str,
+        ch: VariableChanges,
+    ) -> Result<()> {
+        let org = self.find_org(org_ref).await?;
+        let access = ctx.access(&org)?;
+        let mut p = Problems::default();
+        for (i, (name, value, _)) in ch.upserts.iter().enumerate() {
+            if !variable_name_ok(name) {
+                p.push(FieldError::body(
+                    &format!("upserts.{i}.name"),
+                    "string_pattern_mismatch",
+                    "variable names must match ^[a-z_][a-z0-9_]+$",
+                ));
+            }
+            if value.is_empty() || value.chars().count() > 255 {
+                p.push(FieldError::body(
+                    &format!("upserts.{i}.value"),
+                    "string_too_long",
+                    "value must be 1 to 255 characters",
+                ));
+            }
+            if ch.deletes.contains(name) {
+                p.push(FieldError::body(
+                    &format!("upserts.{i}.name"),
+                    "value_error",
+                    format!("variable '{name}' is both upserted and deleted"),
+                ));
+            }
+        }
+        for (i, name) in ch
+            .deletes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| !variable_name_ok(n))
+        {
+            p.push(FieldError::body(
+                &format!("deletes.{i}.name"),
+                "string_pattern_mismatch",
+                format!("'{name}' must match ^[a-z_][a-z0-9_]+$"),
+            ));
+        }
+        p.finish()?;
+        let user = self.target_user(&org.id, user_id).await?;
+        let roles = self.store.list_roles(&org.id).await?;
+        self.require_write_on(&access, perm::USER_UPDATE, &user, &roles)?;
+        let names: Vec<&String> = ch.upserts.iter().map(|u| &u.0).collect();
+        let fx = Effects::audit(self.audit(
+            ctx,
+            &org.id,
+            "user.variables",
+            Some(&user.id),
+            json!({ "upserted": names, "deleted": ch.deletes }),
+        ));
+        self.store
+            .modify_variables(
+                &org.id,
+                &user.id,
+                &ch.upserts,
+                &ch.deletes,
+                MAX_VARIABLES,
+                fx,
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn get_user_model(
+        &self,
+        ctx: &Context,
+        org_ref: &str,
+        user_id: &str,
+    ) -> Result<(Vec<UserModel>, Vec<String>)> {
+        let org = self.find_org(org_ref).await?;
+        let access = ctx.access(&org)?;
+        let user = self.target_user(&org.id, user_id).await?;
+        let roles = self.store.list_roles(&org.id).await?;
+        let names = names_of(&roles, &user.role_ids);
+        let target = access.target(&user, &names);
+        access.require_on(perm::USER_GET_MODEL, &target)?;
+        if !target.is_self
+            && !user.preferences.user_model_visible_to_admins
+            && !access.is_platform()
+        {
+            return Err(Error::forbidden(
+                "the user's user model is not visible to administrators",
+            ));
+        }
+        let models = self.store.latest_user_models(&org.id, &user.id, 10).await?;
+        Ok((models, user.additional_context))
+    }
+
+    /// Memories the caller may read: none without `Conversation:GetMessage` on the user, or when
+    /// the user keeps conversations from administrators.
+    pub async fn get_memories(
+        &self,
+        ctx: &Context,
+        org_ref: &str,
+        user_id: &str,
+        input: MemoriesInput,
+    ) -> Result<Page<Memory>> {
+        let org = self.find_org(org_ref).await?;
+        let access = ctx.access(&org)?;
+        let mut p = Problems::default();
+        if input.limit > 50 {
+            p.push(FieldError::query(
+                "limit",
+                "less_than_equal",
+                "limit must be between 0 and 50",
+            ));
+        }
+        for (name, ids) in [
+            ("id", &input.ids),
+            ("conversation_id", &input.conversation_ids),
+        ] {
+            for bad in ids.iter().filter(|i| !is_object_id(i)) {
+                p.push(FieldError::query(
+                    name,
+                    "string_pattern_mismatch",
+                    format!("'{bad}' must match ^[a-f0-9]{{24}}$"),
+                ));
+            }
+        }
+        let sort = p.check(
+            parse_sort(&input.sort_by, MEMORY_SORT_FIELDS)
+                .map_err(|m| FieldError::query("sort_by", "value_error", m)),
+        );
+        p.finish()?;
+        let sort = sort.unwrap_or_default();
+        let user = self.target_user(&org.id, user_id).await?;
+        let roles = self.store.list_roles(&org.id).await?;
+        let names = names_of(&roles, &user.role_ids);
+        let target = access.target(&user, &names);
+        let visible = access.can(perm::CONVERSATION_GET_MESSAGE, &target)
+            && (target.is_self
+                || user.preferences.conversations_visible_to_admins
+                || access.is_platform());
+        if !visible {
+            return Ok(Page {
+                items: Vec::new(),
+                has_more: false,
+                continuation_token: None,
+            });
+        }
+        let position = self
+            .position(&org.id, input.continuation_token, &sort)
+            .await?;
+        let q = MemoryQuery {
+            user_id: user.id.clone(),
+            ids: input.ids,
+            conversation_ids: input.conversation_ids,
+            page: PageRequest {
+                sort,
+                position,
+                limit: input.limit,
+            },
+        };
+        let rows = self.store.list_memories(&org.id, &q).await?;
+        let sort = q.page.sort.clone();
+        self.finish_page(&org.id, rows, &q.page, |m| {
+            let values = sort
+                .iter()
+                .map(|k| match k.field.as_str() {
+                    "conversation_id" => SortValue::Text(m.conversation_id.clone()),
+                    _ => SortValue::Int(m.created_at),
+                })
+                .collect();
+            (values, m.id.clone())
+        })
+        .await
+    }
+
+    /// Queues a magic link for a verified user; succeeds the same way for unknown emails.
+    pub async fn sign_in_with_email(
+        &self,
+        request_id: &str,
+        org_ref: &str,
+        email: &str,
+        redirect_link: &str,
+    ) -> Result<()> {
+        let org = self.find_org(org_ref).await?;
+        let mut p = Problems::default();
+        let email = p.check(Email::field(email, "email", Location::Body));
+        check_link(&mut p, "redirect_link", redirect_link);
+        p.finish()?;
+        let Some(email) = email else { return Ok(()) };
+        let mut q = UserQuery::new(1);
+        q.emails_lower = vec![email.lower];
+        let found = self.store.list_users(&org.id, &q).await?;
+        let Some(user) = found.into_iter().find(|u| u.status == UserStatus::Active) else {
+            return Ok(());
+        };
+        let ctx = Context::new(request_id, super::Actor::Anonymous);
+        let secret = random_secret();
+        let now = now_micros();
+        let link = format!(
+            "{}/v1/{}/user/verify?token={secret}",
+            self.config.public_url.trim_end_matches('/'),
+            org.id
+        );
+        let mut fx = Effects::audit(self.audit(
+            &ctx,
+            &org.id,
+            "user.sign_in.email_requested",
+            Some(&user.id),
+            json!({}),
+        ));
+        fx.tokens.push(OneTimeToken {
+            token_hash: hash_secret(&secret),
+            org_id: org.id.clone(),
+            user_id: user.id.clone(),
+            identity_id: user.identity_id.clone(),
+            purpose: "magic_link".into(),
+            payload: json!({ "redirect_link": redirect_link }),
+            expires_at: now + self.config.magic_link_ttl_secs * 1_000_000,
+            created_at: now,
+        });
+        fx.outbox.push(OutboxMessage {
+            org_id: org.id.clone(),
+            id: new_uuid7(),
+            kind: "magic_link".into(),
+            recipient: user.email.clone(),
+            language: email_language(user.preferences.preferred_language.as_deref(), &org).into(),
+            payload: json!({ "org_name": org.name, "first_name": user.first_name, "link": link, "redirect_link": redirect_link }),
+            status: "pending".into(),
+            attempts: 0,
+            created_at: now,
+        });
+        self.store.write_effects(fx).await?;
+        Ok(())
+    }
+
+    /// Exchanges an invitation or magic-link token for a sign-in; the token works once.
+    pub async fn verify_token(
+        &self,
+        request_id: &str,
+        org_ref: &str,
+        token: &str,
+    ) -> Result<(SignedIn, Option<String>)> {
+        let org = self.find_org(org_ref).await?;
+        if token.trim().is_empty() {
+            return Err(Error::field(
+                Location::Body,
+                "token",
+                "missing",
+                "token is required",
+            ));
+        }
+        let ctx = Context::new(request_id, super::Actor::Anonymous);
+        let fx = Effects::audit(self.audit(&ctx, &org.id, "user.token_exchange", None, json!({})));
+        let used = self
+            .store
+            .consume_token(
+                &org.id,
+                &hash_secret(token.trim()),
+                &["invite", "magic_link"],
+                now_micros(),
+                fx,
+            )
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        let user = self
+            .target_user(&org.id, &used.user_id)
+            .await
+            .map_err(|_| Error::Unauthenticated)?;
+        if user.status == UserStatus::Inactive {
+            return Err(Error::Unauthenticated);
+        }
+        let redirect = used
+            .payload
+            .get("login_link")
+            .or_else(|| used.payload.get("redirect_link"))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
+        Ok((
+            SignedIn {
+                org_id: org.id,
+                user_id: user.id,
+                identity_id: user.identity_id,
+            },
+            redirect,
+        ))
+    }
+}

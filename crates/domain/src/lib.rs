@@ -1,0 +1,18 @@
+//! Roster's core: the model, the rules, and the operations that every API surface calls.
+//!
+//! Nothing here knows about HTTP or SQL: surfaces parse their own shapes and call [`Core`];
+//! storage is reached through the [`store::Store`] trait.
+#![deny(clippy::unwrap_used)]
+
+pub mod core;
+pub mod error;
+pub mod limits;
+pub mod model;
+pub mod paging;
+pub mod permissions;
+pub mod secrets;
+pub mod store;
+pub mod types;
+
+pub use crate::core::{Core, CoreConfig};
+pub use error::{Error, FieldError, Location, Result};

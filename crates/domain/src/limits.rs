@@ -1,0 +1,37 @@
+//! Per-operation rate limits, per caller, as the Amigo contract names them (requests per minute).
+//! Operations are named by the vendor's operation ids; other surfaces reuse the names of the
+//! core operation they call, so one caller shares one budget whichever API it speaks.
+
+pub const LIMITS: &[(&str, u32)] = &[
+    ("create-organization", 5),
+    ("modify-organization", 10),
+    ("delete-organization", 5),
+    ("create-api-key", 5),
+    ("get-api-keys", 10),
+    ("delete-api-key", 10),
+    ("create-invited-user", 50),
+    ("get-users", 60),
+    ("sign-in-with-api-key", 5),
+    ("sign-in-with-email", 10),
+    ("verify-token", 20),
+    ("update-user-info", 50),
+    ("delete-user", 500),
+    ("get-user-model", 60),
+    ("get-memories", 40),
+    ("search-users", 50),
+    ("modify-user-variables", 50),
+    ("create-temporary-permission-grant", 100),
+    ("get-temporary-permission-grants", 100),
+    ("create-role", 20),
+    ("get-roles", 20),
+    ("modify-role", 10),
+    ("assign-role", 1000),
+];
+
+/// The default limit of an operation, if it has one.
+pub fn per_minute(operation: &str) -> Option<u32> {
+    LIMITS
+        .iter()
+        .find(|(op, _)| *op == operation)
+        .map(|(_, n)| *n)
+}

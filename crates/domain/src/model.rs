@@ -1,0 +1,318 @@
+//! The records Roster keeps: organizations, identities, users (memberships), roles, keys and the rest.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::types::Micros;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Organization {
+    pub id: String,
+    pub uuid: String,
+    pub name: String,
+    pub short_name: String,
+    pub is_platform: bool,
+    pub tenant_id: String,
+    pub default_preferences: Preferences,
+    pub user_dimensions: Value,
+    /// Logos and other presentation data the Amigo surface stores as given.
+    pub branding: Value,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+}
+
+/// A user's preferences; also an organization's defaults for new users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Preferences {
+    pub enable_response_recommendation: bool,
+    pub preferred_language: Option<String>,
+    pub conversations_visible_to_admins: bool,
+    pub user_model_visible_to_admins: bool,
+    pub timezone: Option<String>,
+    pub audio_keyterms: Vec<String>,
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Self {
+            enable_response_recommendation: false,
+            preferred_language: None,
+            conversations_visible_to_admins: true,
+            user_model_visible_to_admins: true,
+            timezone: None,
+            audio_keyterms: Vec::new(),
+        }
+    }
+}
+
+/// How an identity signs in. `password` covers identities without any credential yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    Password,
+    GoogleOauth2,
+}
+
+impl Connection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::GoogleOauth2 => "google-oauth2",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "password" => Some(Self::Password),
+            "google-oauth2" => Some(Self::GoogleOauth2),
+            _ => None,
+        }
+    }
+}
+
+/// A person, global across organizations: login email and credentials live here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    pub id: String,
+    pub email: String,
+    pub email_lower: String,
+    pub name: String,
+    pub connection: Connection,
+    pub email_verified: bool,
+    /// Tokens issued before this instant are rejected (password reset, forced sign-out).
+    pub sessions_valid_after: Micros,
+    pub created_at: Micros,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserStatus {
+    Invited,
+    Active,
+    Inactive,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invited => "invited",
+            Self::Active => "active",
+            Self::Inactive => "inactive",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "active" => Self::Active,
+            "inactive" => Self::Inactive,
+            _ => Self::Invited,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserStats {
+    pub num_conversations: i64,
+    pub num_messages: i64,
+    pub last_message_at: Option<Micros>,
+}
+
+/// A membership of an identity in one organization: what every surface calls a user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub org_id: String,
+    pub id: String,
+    pub identity_id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub status: UserStatus,
+    pub is_admin: bool,
+    pub preferences: Preferences,
+    pub additional_context: Vec<String>,
+    pub nonsensitive_variables: BTreeMap<String, String>,
+    pub sensitive_names: Vec<String>,
+    pub company: Option<String>,
+    pub image: Option<String>,
+    pub enable_actions_access: bool,
+    pub stats: UserStats,
+    pub role_ids: Vec<String>,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+}
+
+impl User {
+    pub fn is_verified(&self) -> bool {
+        self.status != UserStatus::Invited
+    }
+}
+
+/// A condition on an attribute of the request that a grant applies to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+pub enum Condition {
+    Equals { value: Value },
+    In { values: Vec<Value> },
+    NotEquals { value: Value },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    pub permission_name: String,
+    #[serde(default)]
+    pub conditions: BTreeMap<String, Condition>,
+}
+
+impl Grant {
+    pub fn of(permission_name: &str) -> Self {
+        Self {
+            permission_name: permission_name.to_owned(),
+            conditions: BTreeMap::new(),
+        }
+    }
+
+    /// The grant limited to the caller's own user.
+    pub fn on_self(permission_name: &str) -> Self {
+        let mut g = Self::of(permission_name);
+        g.conditions.insert(
+            "is_self".to_owned(),
+            Condition::Equals {
+                value: Value::Bool(true),
+            },
+        );
+        g
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Role {
+    pub org_id: String,
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub frontend_view: String,
+    pub grants: Vec<Grant>,
+    pub is_admin: bool,
+    pub builtin: bool,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKey {
+    pub org_id: String,
+    pub key_id: String,
+    pub doc_id: String,
+    pub name: Option<String>,
+    pub secret_hash: String,
+    pub role_id: String,
+    pub creator_user_id: String,
+    pub creator_org_id: String,
+    pub expires_at: Micros,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemporaryGrant {
+    pub org_id: String,
+    pub id: String,
+    pub user_id: String,
+    pub grant: Grant,
+    pub justification: String,
+    pub tags: BTreeMap<String, Option<String>>,
+    pub creator_user_id: String,
+    pub creator_org_id: String,
+    pub expires_at: Micros,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dimension {
+    pub description: String,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserModel {
+    pub org_id: String,
+    pub user_id: String,
+    pub id: String,
+    pub content: String,
+    pub insight_ids: Vec<String>,
+    pub dimensions: Vec<Dimension>,
+    pub created_at: Micros,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Memory {
+    pub org_id: String,
+    pub user_id: String,
+    pub id: String,
+    pub conversation_id: String,
+    pub references: Vec<String>,
+    pub content: String,
+    pub context: String,
+    pub created_at: Micros,
+}
+
+/// Who did something, as recorded in audit events.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActorRef {
+    pub kind: &'static str,
+    pub user_id: Option<String>,
+    pub org_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub org_id: String,
+    pub id: String,
+    pub action: String,
+    pub actor: ActorRef,
+    pub target_user_id: Option<String>,
+    pub request_id: Option<String>,
+    pub details: Value,
+    pub created_at: Micros,
+}
+
+/// An email waiting in the durable outbox, written in the same transaction as its cause.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxMessage {
+    pub org_id: String,
+    pub id: String,
+    pub kind: String,
+    pub recipient: String,
+    pub language: String,
+    pub payload: Value,
+    pub status: String,
+    pub attempts: i64,
+    pub created_at: Micros,
+}
+
+/// A single-use secret (invitation, magic link, reset), stored only as a hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneTimeToken {
+    pub token_hash: String,
+    pub org_id: String,
+    pub user_id: String,
+    pub identity_id: String,
+    pub purpose: String,
+    pub payload: Value,
+    pub expires_at: Micros,
+    pub created_at: Micros,
+}
+
+/// An Ed25519 signing key; `retire_at` bounds how long tokens it signed stay valid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: String,
+    pub private_pkcs8: String,
+    pub public_x: String,
+    pub created_at: Micros,
+    pub retire_at: Option<Micros>,
+}

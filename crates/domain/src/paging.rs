@@ -1,0 +1,165 @@
+//! Listing queries: sort keys, filters and keyset positions behind every surface's paging shape.
+
+use serde::{Deserialize, Serialize};
+
+/// One sort key: a field name of the listing (as the surface names it) and a direction.
+/// The store maps field names to indexed columns through an allow-list per listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SortKey {
+    pub field: String,
+    pub descending: bool,
+}
+
+/// User fields with a sort index, by their Amigo names plus the single-name surfaces' ones.
+pub const USER_SORT_FIELDS: &[&str] = &[
+    "first_name",
+    "last_name",
+    "email",
+    "user_stats.num_conversations",
+    "user_stats.num_messages",
+    "user_stats.last_message_time",
+    "name",
+    "created_at",
+];
+
+/// Parses `+field` / `-field` / `field` items, keeping only allowed fields.
+pub fn parse_sort(items: &[String], allowed: &[&str]) -> Result<Vec<SortKey>, String> {
+    let mut keys: Vec<SortKey> = Vec::new();
+    for item in items {
+        let item = item.trim();
+        let (descending, field) = match item.as_bytes().first() {
+            Some(b'-') => (true, &item[1..]),
+            Some(b'+') => (false, &item[1..]),
+            _ => (false, item),
+        };
+        if !allowed.contains(&field) {
+            return Err(format!(
+                "unsupported sort field '{field}'; supported fields are {}",
+                allowed.join(", ")
+            ));
+        }
+        if keys.iter().any(|k| k.field == field) {
+            return Err(format!("sort field '{field}' is given more than once"));
+        }
+        keys.push(SortKey {
+            field: field.to_owned(),
+            descending,
+        });
+    }
+    Ok(keys)
+}
+
+/// A value of a sort key, taken from the last row of a page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SortValue {
+    Int(i64),
+    Text(String),
+}
+
+/// Where the previous page ended: the sort values of its last row and that row's id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Keyset {
+    pub sort: Vec<SortKey>,
+    pub values: Vec<SortValue>,
+    pub last_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Position {
+    Start,
+    /// A plain offset, for clients that compute tokens themselves.
+    Offset(u64),
+    After(Keyset),
+}
+
+/// Which users a caller may see in a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Visibility {
+    All,
+    /// Only these users, or users holding one of these roles.
+    Only {
+        user_ids: Vec<String>,
+        role_ids: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserQuery {
+    pub ids: Vec<String>,
+    pub emails_lower: Vec<String>,
+    pub is_verified: Option<bool>,
+    /// Lower-cased substring of name or email.
+    pub contains: Option<String>,
+    /// Lower-cased prefix of the full name.
+    pub name_prefix: Option<String>,
+    pub visibility: Visibility,
+    pub page: PageRequest,
+}
+
+impl UserQuery {
+    pub fn new(limit: u32) -> Self {
+        Self {
+            ids: Vec::new(),
+            emails_lower: Vec::new(),
+            is_verified: None,
+            contains: None,
+            name_prefix: None,
+            visibility: Visibility::All,
+            page: PageRequest {
+                sort: Vec::new(),
+                position: Position::Start,
+                limit,
+            },
+        }
+    }
+}
+
+/// Tokens we issue are at least this large, so smaller integers can only be offsets a client computed.
+pub const CURSOR_TOKEN_MIN: i64 = 1 << 40;
+/// And below 2^53 so that JavaScript clients keep them exact.
+pub const CURSOR_TOKEN_MAX: i64 = (1 << 53) - 1;
+
+/// Sort, position and size of one page of any listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub sort: Vec<SortKey>,
+    pub position: Position,
+    /// Rows to return; the store is asked for one more to learn whether more exist.
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryQuery {
+    pub user_id: String,
+    pub ids: Vec<String>,
+    pub conversation_ids: Vec<String>,
+    pub page: PageRequest,
+}
+
+pub const MEMORY_SORT_FIELDS: &[&str] = &["conversation_id", "created_at"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantQuery {
+    pub ids: Vec<String>,
+    pub user_ids: Vec<String>,
+    pub permission_name: Option<String>,
+    pub creators: Vec<String>,
+    /// `Some(true)`: only expired; `Some(false)`: only unexpired.
+    pub expired: Option<bool>,
+    pub now: i64,
+    /// `(key, None)` matches any value, `(key, Some(None))` a null value.
+    pub tags: Vec<(String, Option<Option<String>>)>,
+    pub page: PageRequest,
+}
+
+pub const GRANT_SORT_FIELDS: &[&str] =
+    &["user_id", "expires_at", "permission_grant.permission_name"];
+
+/// A page of results and whether more follow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_more: bool,
+    pub continuation_token: Option<i64>,
+}

@@ -1,0 +1,226 @@
+//! The storage contract. Each write is one transaction that also writes its [`Effects`]
+//! (audit events, queued emails, one-time tokens), so nothing is recorded without its cause.
+
+use async_trait::async_trait;
+
+use crate::model::*;
+use crate::paging::{GrantQuery, MemoryQuery, UserQuery};
+use crate::types::Micros;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict on {field}")]
+    Conflict { field: &'static str },
+    /// A guarded write that would break an invariant; nothing was written.
+    #[error("refused: {0:?}")]
+    Refused(Refusal),
+    /// The database cannot be reached or is read-only or busy: worth a retry later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The organization would be left without an active administrator.
+    LastAdmin,
+    ApiKeyLimit,
+    VariableMissing(String),
+    VariableLimit,
+    /// The record changed since it was read (optimistic concurrency).
+    Stale,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Records written in the same transaction as the change that caused them.
+#[derive(Debug, Clone, Default)]
+pub struct Effects {
+    pub audit: Vec<AuditEvent>,
+    pub outbox: Vec<OutboxMessage>,
+    pub tokens: Vec<OneTimeToken>,
+}
+
+impl Effects {
+    pub fn audit(event: AuditEvent) -> Self {
+        Self {
+            audit: vec![event],
+            ..Self::default()
+        }
+    }
+}
+
+/// The identity a new user is attached to; reused when one with this email exists.
+#[derive(Debug, Clone)]
+pub struct NewIdentity {
+    pub id: String,
+    pub email: String,
+    pub email_lower: String,
+    pub name: String,
+    pub connection: Connection,
+    pub password_hash: Option<String>,
+    pub email_verified: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOrganization {
+    pub org: Organization,
+    pub roles: Vec<Role>,
+    /// A first user, its identity and roles (bootstrap).
+    pub first_user: Option<(NewIdentity, User)>,
+    pub api_key: Option<ApiKey>,
+}
+
+/// What authentication needs to know about a token's user, loaded in one go.
+#[derive(Debug, Clone)]
+pub struct PrincipalRecord {
+    pub org_id: String,
+    pub org_is_platform: bool,
+    pub user_id: String,
+    pub identity_id: String,
+    pub status: UserStatus,
+    pub sessions_valid_after: Micros,
+    pub role_names: Vec<String>,
+    pub grants: Vec<Grant>,
+    pub temporary_grants: Vec<Grant>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
+
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKey>>;
+    /// Inserts the key unless one newer than `newer_than` exists (several nodes starting at once).
+    async fn insert_signing_key(&self, key: &SigningKey, newer_than: Micros) -> StoreResult<bool>;
+
+    async fn any_organization(&self) -> StoreResult<bool>;
+    async fn find_organization(&self, id_or_uuid: &str) -> StoreResult<Option<Organization>>;
+    async fn create_organization(&self, new: NewOrganization, fx: Effects) -> StoreResult<()>;
+    async fn update_organization(&self, org: &Organization, fx: Effects) -> StoreResult<()>;
+    /// Erases the organization and everything in it; `fx` is written afterwards (to other orgs).
+    async fn delete_organization(&self, org_id: &str, fx: Effects) -> StoreResult<()>;
+
+    async fn list_roles(&self, org_id: &str) -> StoreResult<Vec<Role>>;
+    async fn insert_role(&self, role: &Role, fx: Effects) -> StoreResult<()>;
+    /// Rewrites a role and the admin flag of its holders; refuses to leave no administrator.
+    async fn update_role(&self, role: &Role, fx: Effects) -> StoreResult<()>;
+
+    async fn get_identity(&self, id: &str) -> StoreResult<Option<Identity>>;
+    /// Inserts the user, reusing the identity of the same email if there is one.
+    async fn insert_user(
+        &self,
+        identity: NewIdentity,
+        user: User,
+        secrets: &[(String, String)],
+        fx: Effects,
+    ) -> StoreResult<User>;
+    async fn get_user(&self, org_id: &str, user_id: &str) -> StoreResult<Option<User>>;
+    async fn list_users(&self, org_id: &str, q: &UserQuery) -> StoreResult<Vec<User>>;
+    /// Writes the user's profile fields if `updated_at` still equals `expected_updated_at`.
+    async fn update_user(
+        &self,
+        user: &User,
+        expected_updated_at: Micros,
+        fx: Effects,
+    ) -> StoreResult<()>;
+    async fn set_user_roles(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        role_ids: &[String],
+        is_admin: bool,
+        fx: Effects,
+    ) -> StoreResult<()>;
+    /// Hard delete, or with `soft_reasons` a soft delete that keeps a snapshot.
+    async fn delete_user(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        soft_reasons: Option<Vec<String>>,
+        fx: Effects,
+    ) -> StoreResult<()>;
+    async fn modify_variables(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        upserts: &[(String, String, bool)],
+        deletes: &[String],
+        max_each: usize,
+        fx: Effects,
+    ) -> StoreResult<()>;
+    async fn set_user_stats(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        stats: &UserStats,
+        fx: Effects,
+    ) -> StoreResult<()>;
+
+    async fn load_principal(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        now: Micros,
+    ) -> StoreResult<Option<PrincipalRecord>>;
+
+    async fn get_api_key(&self, org_id: &str, key_id: &str) -> StoreResult<Option<ApiKey>>;
+    async fn list_api_keys(&self, org_id: &str) -> StoreResult<Vec<ApiKey>>;
+    async fn insert_api_key(
+        &self,
+        key: &ApiKey,
+        max_per_org: usize,
+        fx: Effects,
+    ) -> StoreResult<()>;
+    async fn delete_api_key(&self, org_id: &str, key_id: &str, fx: Effects) -> StoreResult<()>;
+
+    /// Writes effects that belong to no other change (a magic link request).
+    async fn write_effects(&self, fx: Effects) -> StoreResult<()>;
+    /// Marks an unused, unexpired token of `org_id` with one of `purposes` used and returns it.
+    /// An invitation token also makes its invited user active and the identity verified, in the
+    /// same transaction. Of two concurrent uses, one wins.
+    async fn consume_token(
+        &self,
+        org_id: &str,
+        token_hash: &str,
+        purposes: &[&str],
+        now: Micros,
+        fx: Effects,
+    ) -> StoreResult<Option<OneTimeToken>>;
+
+    async fn insert_temporary_grant(&self, grant: &TemporaryGrant, fx: Effects) -> StoreResult<()>;
+    async fn list_temporary_grants(
+        &self,
+        org_id: &str,
+        q: &GrantQuery,
+    ) -> StoreResult<Vec<TemporaryGrant>>;
+
+    async fn insert_user_model(&self, model: &UserModel, fx: Effects) -> StoreResult<()>;
+    async fn latest_user_models(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<UserModel>>;
+    async fn insert_memories(&self, memories: &[Memory], fx: Effects) -> StoreResult<()>;
+    async fn list_memories(&self, org_id: &str, q: &MemoryQuery) -> StoreResult<Vec<Memory>>;
+
+    async fn put_cursor(
+        &self,
+        org_id: &str,
+        id: i64,
+        position: &str,
+        expires_at: Micros,
+    ) -> StoreResult<()>;
+    async fn get_cursor(&self, org_id: &str, id: i64, now: Micros) -> StoreResult<Option<String>>;
+
+    async fn list_outbox(&self, org_id: &str) -> StoreResult<Vec<OutboxMessage>>;
+    async fn list_audit(&self, org_id: &str, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+}

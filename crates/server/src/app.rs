@@ -1,0 +1,219 @@
+//! Building and running the server: the same code path for `roster serve` and the tests.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use roster_domain::core::NewOrgInput;
+use roster_domain::store::Store;
+use roster_domain::types::format_micros;
+use roster_domain::{Core, CoreConfig};
+use roster_store::{Db, DbOptions};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::auth::KeyRing;
+use crate::config::Config;
+use crate::limits::RateLimits;
+use crate::metrics::Metrics;
+use crate::state::AppState;
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    /// Where the platform administrator's credentials were written, when this start created them.
+    pub platform_credentials: Option<std::path::PathBuf>,
+}
+
+/// Opens and migrates the configured database.
+pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
+    let url = config.database_url();
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    let opts = DbOptions {
+        max_connections: config.db_max_connections,
+        ..DbOptions::default()
+    };
+    let db = Db::connect(&url, &opts).await?;
+    db.migrate().await.context("migrating the database")?;
+    Ok(db)
+}
+
+pub fn core_config(config: &Config, public_url: String) -> CoreConfig {
+    CoreConfig {
+        public_url,
+        ..CoreConfig::default()
+    }
+}
+
+impl Application {
+    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        config.bind = listener.local_addr()?;
+        let db = open_database(&config).await?;
+        let store: Arc<dyn Store> = Arc::new(db.clone());
+        let public_url = config.public_url();
+        let core = Core::new(store.clone(), core_config(&config, public_url.clone()));
+        let keys = KeyRing::load(
+            store,
+            public_url,
+            config.token_ttl_secs,
+            config.key_rotation_days,
+        )
+        .await?;
+        let platform_credentials = ensure_platform(&core, &config).await?;
+        let state = AppState {
+            core,
+            db,
+            keys: Arc::new(keys),
+            limits: Arc::new(RateLimits::from_setting(&config.rate_limits)?),
+            config: Arc::new(config),
+            maintenance: Arc::new(AtomicBool::new(false)),
+            metrics: Arc::new(Metrics::default()),
+        };
+        state.refresh_maintenance().await;
+        Ok(Self {
+            listener,
+            state,
+            platform_credentials,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.state.config.bind.port()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn router(state: AppState) -> Router {
+        let max_body = state.config.max_body_bytes;
+        crate::routes::router()
+            .fallback(crate::middleware::not_found)
+            .layer(DefaultBodyLimit::max(max_body))
+            .layer(CatchPanicLayer::custom(crate::middleware::panic_response))
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::middleware::around,
+            ))
+            .with_state(state)
+    }
+
+    /// Serves until `shutdown` resolves; in-flight requests then finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let state = self.state.clone();
+        let background = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(2));
+            let mut n: u64 = 0;
+            loop {
+                tick.tick().await;
+                n += 1;
+                state.refresh_maintenance().await;
+                if n % 30 == 0 {
+                    if let Err(e) = state.keys.refresh().await {
+                        tracing::warn!(error = %e, "signing keys not refreshed");
+                    }
+                    state.limits.sweep();
+                }
+            }
+        });
+        let app =
+            Self::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        background.abort();
+        self.state.db.close().await;
+        result.context("server error")
+    }
+}
+
+/// On an empty database, creates the platform organization and its administrator, and writes
+/// their API key to an owner-only file in the data directory.
+async fn ensure_platform(
+    core: &Core,
+    config: &Config,
+) -> anyhow::Result<Option<std::path::PathBuf>> {
+    if core
+        .store
+        .any_organization()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        return Ok(None);
+    }
+    let input = NewOrgInput {
+        id: "platform".into(),
+        name: "Roster platform".into(),
+        default_preferences: Default::default(),
+        user_dimensions: json!([]),
+        branding: json!({}),
+        is_platform: true,
+    };
+    let made = match core
+        .bootstrap(
+            input,
+            "admin@roster.invalid",
+            "Platform Administrator",
+            "platform bootstrap",
+            90,
+        )
+        .await
+    {
+        Ok(made) => made,
+        // Another node created it first.
+        Err(roster_domain::Error::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(anyhow::anyhow!("creating the platform organization: {e}")),
+    };
+    std::fs::create_dir_all(&config.data_dir)?;
+    let path = config.data_dir.join("platform-admin.json");
+    let body = json!({
+        "org_id": made.org.id,
+        "org_uuid": made.org.uuid,
+        "user_id": made.user.id,
+        "api_key_id": made.api_key.key_id,
+        "api_key": made.secret,
+        "expires_at": format_micros(made.api_key.expires_at),
+    });
+    write_private(&path, &serde_json::to_vec_pretty(&body)?)?;
+    println!(
+        "Created the platform organization; its administrator's API key is in {}",
+        path.display()
+    );
+    Ok(Some(path))
+}
+
+/// Writes a file readable only by its owner.
+pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(bytes)?;
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! Roster's own tokens: an Ed25519 key ring stored in the database (shared by every node, rotated
+//! on a schedule with an overlap window), token minting, verification and the JWKS document.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use anyhow::Context as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use ring::signature::{Ed25519KeyPair, KeyPair};
+use roster_domain::model::SigningKey;
+use roster_domain::store::Store;
+use roster_domain::types::{new_object_id, now_micros};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// The claims of a Roster access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub sub: String,
+    pub org: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+struct Keys {
+    current: (String, EncodingKey),
+    verifying: HashMap<String, DecodingKey>,
+    jwks: Value,
+}
+
+pub struct KeyRing {
+    store: Arc<dyn Store>,
+    issuer: String,
+    ttl_secs: i64,
+    rotation_secs: i64,
+    keys: RwLock<Keys>,
+}
+
+fn generate() -> anyhow::Result<SigningKey> {
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng)
+        .map_err(|_| anyhow::anyhow!("cannot generate an Ed25519 key"))?;
+    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
+        .map_err(|_| anyhow::anyhow!("generated key does not parse"))?;
+    Ok(SigningKey {
+        kid: new_object_id(),
+        alg: "EdDSA".into(),
+        private_pkcs8: STANDARD.encode(pkcs8.as_ref()),
+        public_x: URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
+        created_at: now_micros(),
+        retire_at: None,
+    })
+}
+
+impl KeyRing {
+    pub async fn load(
+        store: Arc<dyn Store>,
+        issuer: String,
+        ttl_secs: i64,
+        rotation_days: i64,
+    ) -> anyhow::Result<Self> {
+        let keys = Self::build(&store, ttl_secs, rotation_days * 86_400).await?;
+        Ok(Self {
+            store,
+            issuer,
+            ttl_secs,
+            rotation_secs: rotation_days * 86_400,
+            keys: RwLock::new(keys),
+        })
+    }
+
+    /// Reloads the keys (another node may have rotated), rotating when the newest is too old.
+    pub async fn refresh(&self) -> anyhow::Result<()> {
+        let keys = Self::build(&self.store, self.ttl_secs, self.rotation_secs).await?;
+        *self
+            .keys
+            .write()
+            .map_err(|_| anyhow::anyhow!("key ring lock poisoned"))? = keys;
+        Ok(())
+    }
+
+    async fn build(
+        store: &Arc<dyn Store>,
+        ttl_secs: i64,
+        rotation_secs: i64,
+    ) -> anyhow::Result<Keys> {
+        let now = now_micros();
+        let stale_before = now - rotation_secs * 1_000_000;
+        let mut all = store
+            .signing_keys()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if all.first().is_none_or(|k| k.created_at < stale_before) {
+            let fresh = generate()?;
+            store
+                .insert_signing_key(&fresh, stale_before)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            all = store
+                .signing_keys()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        let newest = all.first().context("no signing key")?;
+        let pkcs8 = STANDARD.decode(&newest.private_pkcs8)?;
+        let current = (newest.kid.clone(), EncodingKey::from_ed_der(&pkcs8));
+        // A key keeps verifying until tokens it signed have expired: one token lifetime after its successor appeared.
+        let mut verifying = HashMap::new();
+        let mut published = Vec::new();
+        let mut successor_at: Option<i64> = None;
+        for k in &all {
+            let alive = successor_at.is_none_or(|s| s + ttl_secs * 1_000_000 > now)
+                && k.retire_at.is_none_or(|r| r > now);
+            if alive {
+                verifying.insert(k.kid.clone(), DecodingKey::from_ed_components(&k.public_x)?);
+                published.push(json!({ "kty": "OKP", "crv": "Ed25519", "x": k.public_x, "kid": k.kid, "alg": "EdDSA", "use": "sig" }));
+            }
+            successor_at = Some(k.created_at);
+        }
+        Ok(Keys {
+            current,
+            verifying,
+            jwks: json!({ "keys": published }),
+        })
+    }
+
+    pub fn jwks(&self) -> Value {
+        self.keys
+            .read()
+            .map(|k| k.jwks.clone())
+            .unwrap_or_else(|_| json!({ "keys": [] }))
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Mints an access token; returns it with its expiry (seconds since the epoch).
+    pub fn sign(&self, org: &str, user_id: &str) -> anyhow::Result<(String, i64)> {
+        let now = now_micros() / 1_000_000;
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            sub: user_id.to_owned(),
+            org: org.to_owned(),
+            iat: now,
+            exp: now + self.ttl_secs,
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        let keys = self
+            .keys
+            .read()
+            .map_err(|_| anyhow::anyhow!("key ring lock poisoned"))?;
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(keys.current.0.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &keys.current.1)?;
+        Ok((token, claims.exp))
+    }
+
+    /// Verifies a token's signature, algorithm (fixed by the server), issuer and times.
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != Algorithm::EdDSA
+            || header.jku.is_some()
+            || header.jwk.is_some()
+            || header.x5u.is_some()
+        {
+            return None;
+        }
+        let keys = self.keys.read().ok()?;
+        let key = keys.verifying.get(header.kid.as_deref()?)?;
+        let mut v = Validation::new(Algorithm::EdDSA);
+        v.set_issuer(&[&self.issuer]);
+        v.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
+        v.validate_nbf = true;
+        v.leeway = 5;
+        let data = jsonwebtoken::decode::<Claims>(token, key, &v).ok()?;
+        // A token from the future was not issued by us.
+        (data.claims.iat <= now_micros() / 1_000_000 + 5).then_some(data.claims)
+    }
+}

@@ -1,0 +1,192 @@
+//! The `roster` command line: `serve`, `bootstrap`, `migrate`, `maintenance`.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use roster_domain::core::NewOrgInput;
+use roster_domain::store::Store;
+use roster_domain::types::format_micros;
+use roster_domain::Core;
+use serde_json::json;
+
+use crate::app::{core_config, open_database, Application};
+use crate::config::{Config, LogFormat};
+use crate::state::MAINTENANCE_KEY;
+
+/// Roster: multi-tenant user and organization management speaking the Amigo, eva-user and
+/// org-user-management APIs. Every setting can also be given as a `ROSTER_*` variable.
+#[derive(Debug, Parser)]
+#[command(name = "roster", version)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default). On an empty database, create the platform organization.
+    Serve,
+    /// Create an organization with its first administrator and an API key that signs in as them.
+    Bootstrap(BootstrapArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Switch maintenance mode on every node sharing the database: all APIs answer 503.
+    Maintenance {
+        #[arg(value_enum)]
+        state: Switch,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BootstrapArgs {
+    /// Short id of the organization, used in paths (`acme`).
+    #[arg(long)]
+    pub org: String,
+    /// Display name of the organization.
+    #[arg(long)]
+    pub org_name: String,
+    /// Email of the first administrator.
+    #[arg(long)]
+    pub admin_email: String,
+    /// Name of the first administrator.
+    #[arg(long, default_value = "Administrator")]
+    pub admin_name: String,
+    /// Name of the API key.
+    #[arg(long, default_value = "bootstrap")]
+    pub api_key_name: String,
+    /// Days until the API key expires (1 to 90).
+    #[arg(long, default_value_t = 90)]
+    pub api_key_days: i64,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ROSTER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    for var in Config::unknown_env_vars() {
+        tracing::warn!(%var, "unknown ROSTER_ variable ignored");
+    }
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).await,
+        Command::Migrate => {
+            open_database(&cli.config).await?;
+            println!(
+                "migrations applied to {}",
+                roster_store::redact(&cli.config.database_url())
+            );
+            Ok(())
+        }
+        Command::Maintenance { state } => {
+            let db = open_database(&cli.config).await?;
+            let value = match state {
+                Switch::On => "on",
+                Switch::Off => "off",
+            };
+            db.put_setting(MAINTENANCE_KEY, value)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("maintenance {value}: every node applies it within seconds");
+            Ok(())
+        }
+        Command::Bootstrap(args) => bootstrap(cli.config, args).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    tracing::info!(
+        bind = %app.state().config.bind,
+        database = %roster_store::redact(&app.state().config.database_url()),
+        backend = app.state().core.store.backend(),
+        "roster listening"
+    );
+    app.run_until(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+async fn bootstrap(config: Config, a: BootstrapArgs) -> anyhow::Result<()> {
+    let db = open_database(&config).await?;
+    let core = Core::new(
+        std::sync::Arc::new(db.clone()),
+        core_config(&config, config.public_url()),
+    );
+    let input = NewOrgInput {
+        id: a.org.clone(),
+        name: a.org_name,
+        default_preferences: Default::default(),
+        user_dimensions: json!([]),
+        branding: json!({}),
+        is_platform: false,
+    };
+    let made = core
+        .bootstrap(
+            input,
+            &a.admin_email,
+            &a.admin_name,
+            &a.api_key_name,
+            a.api_key_days,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("bootstrap failed: {e}"))?;
+    let out = json!({
+        "org_id": made.org.id,
+        "org_uuid": made.org.uuid,
+        "user_id": made.user.id,
+        "admin_email": made.user.email,
+        "api_key_id": made.api_key.key_id,
+        "api_key": made.secret,
+        "expires_at": format_micros(made.api_key.expires_at),
+    });
+    if a.json {
+        println!("{out}");
+    } else {
+        println!("organization   {} ({})", made.org.id, made.org.uuid);
+        println!("administrator  {} ({})", made.user.email, made.user.id);
+        println!("api key id     {}", made.api_key.key_id);
+        println!("api key        {}   (shown once)", made.secret);
+        println!("expires at     {}", format_micros(made.api_key.expires_at));
+    }
+    db.close().await;
+    Ok(())
+}

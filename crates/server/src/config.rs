@@ -1,0 +1,146 @@
+//! Settings: defaults, then `ROSTER_*` environment variables, then command-line flags.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Every setting of the server; `roster --help` lists them with their variables.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "ROSTER_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: SocketAddr,
+
+    /// Directory for the SQLite database, queued emails and the platform credentials file.
+    #[arg(long, env = "ROSTER_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Database URL: `sqlite:PATH` or `postgres://USER@HOST/DB`. Default: `sqlite:<data-dir>/roster.db`.
+    #[arg(
+        long,
+        env = "ROSTER_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+
+    /// Most connections in the database pool.
+    #[arg(
+        long,
+        env = "ROSTER_DB_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
+    pub db_max_connections: u32,
+
+    /// Base URL of every link Roster emails or returns. Default: `http://<bind>`.
+    #[arg(long, env = "ROSTER_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// SMTP server for outgoing email (`smtp://`, `smtps://`); default: `.eml` files in the data directory.
+    #[arg(long, env = "ROSTER_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Redis URL, to share rate limits and caches between several nodes.
+    #[arg(long, env = "ROSTER_REDIS_URL", global = true, hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Rate limits: `on` (the contract's limits), `off`, or `name=N,...` overrides in requests per minute.
+    #[arg(long, env = "ROSTER_RATE_LIMITS", default_value = "on", global = true)]
+    pub rate_limits: String,
+
+    /// Log format.
+    #[arg(
+        long,
+        env = "ROSTER_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
+
+    /// Bearer secret of the ingestion API (service-to-service). The API is off when unset.
+    #[arg(
+        long,
+        env = "ROSTER_INGEST_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub ingest_token: Option<String>,
+
+    /// Lifetime of issued access tokens, in seconds.
+    #[arg(
+        long,
+        env = "ROSTER_TOKEN_TTL_SECS",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub token_ttl_secs: i64,
+
+    /// Days after which the signing key is replaced (the old one keeps verifying for a token lifetime).
+    #[arg(
+        long,
+        env = "ROSTER_KEY_ROTATION_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub key_rotation_days: i64,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "ROSTER_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub max_body_bytes: usize,
+}
+
+/// Variables this version knows; others starting with `ROSTER_` are reported at start-up.
+const KNOWN_VARS: &[&str] = &[
+    "ROSTER_BIND",
+    "ROSTER_DATA_DIR",
+    "ROSTER_DATABASE_URL",
+    "ROSTER_DB_MAX_CONNECTIONS",
+    "ROSTER_PUBLIC_URL",
+    "ROSTER_SMTP_URL",
+    "ROSTER_REDIS_URL",
+    "ROSTER_RATE_LIMITS",
+    "ROSTER_LOG_FORMAT",
+    "ROSTER_INGEST_TOKEN",
+    "ROSTER_TOKEN_TTL_SECS",
+    "ROSTER_KEY_ROTATION_DAYS",
+    "ROSTER_MAX_BODY_BYTES",
+    "ROSTER_LOG",
+];
+
+impl Config {
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite:{}", self.data_dir.join("roster.db").display()))
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// `ROSTER_*` variables that no setting reads: usually a typo worth a warning.
+    pub fn unknown_env_vars() -> Vec<String> {
+        std::env::vars()
+            .map(|(k, _)| k)
+            .filter(|k| k.starts_with("ROSTER_") && !KNOWN_VARS.contains(&k.as_str()))
+            .collect()
+    }
+}

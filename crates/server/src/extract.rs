@@ -1,0 +1,290 @@
+//! Request parts every surface reads: the request id, the bearer token's caller, query pairs,
+//! and JSON bodies parsed with the path of any bad field.
+
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use roster_domain::core::{Actor, Context};
+use roster_domain::{Error, FieldError, Location};
+use serde::de::DeserializeOwned;
+
+use crate::state::AppState;
+
+/// The request id set by the request middleware.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+pub fn request_id(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default()
+}
+
+/// The token from `Authorization: Bearer` (or Amigo's Basic form, whose password is the token).
+fn presented_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
+    let (scheme, rest) = value.split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Some(rest.trim().to_owned());
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = String::from_utf8(STANDARD.decode(rest.trim()).ok()?).ok()?;
+        return decoded.split_once(':').map(|(_, token)| token.to_owned());
+    }
+    None
+}
+
+/// The caller of a request that must be authenticated.
+pub async fn caller(state: &AppState, parts: &Parts) -> Result<Context, Error> {
+    let token = presented_token(&parts.headers).ok_or(Error::Unauthenticated)?;
+    let claims = state.keys.verify(&token).ok_or(Error::Unauthenticated)?;
+    let principal = state
+        .core
+        .authenticate(&claims.org, &claims.sub, claims.iat)
+        .await?;
+    let mut ctx = Context::new(request_id(parts), Actor::User(principal));
+    ctx.issuer_org = parts
+        .headers
+        .get("x-org-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    Ok(ctx)
+}
+
+/// The caller when one is presented; anonymous otherwise. A bad token is still an error.
+pub async fn optional_caller(state: &AppState, parts: &Parts) -> Result<Context, Error> {
+    if parts
+        .headers
+        .contains_key(axum::http::header::AUTHORIZATION)
+    {
+        caller(state, parts).await
+    } else {
+        Ok(Context::new(request_id(parts), Actor::Anonymous))
+    }
+}
+
+/// Where rate limits count a request: the authenticated user, else the client address.
+pub fn rate_key(ctx: &Context, parts: &Parts) -> String {
+    match &ctx.actor {
+        Actor::User(p) => format!("user:{}:{}", p.org_id, p.user_id),
+        _ => format!("ip:{}", client_ip(parts)),
+    }
+}
+
+pub fn client_ip(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Decoded query pairs, keeping repeated keys (`?user_id=a&user_id=b`).
+#[derive(Debug, Clone, Default)]
+pub struct Query(pub Vec<(String, String)>);
+
+impl Query {
+    pub fn parse(parts: &Parts) -> Self {
+        let raw = parts.uri.query().unwrap_or("");
+        Self(
+            form_urlencoded::parse(raw.as_bytes())
+                .into_owned()
+                .collect(),
+        )
+    }
+
+    pub fn all(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    pub fn one(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn int(&self, key: &str, default: i64, problems: &mut Vec<FieldError>) -> i64 {
+        match self.one(key) {
+            None => default,
+            Some(v) => v.trim().parse().unwrap_or_else(|_| {
+                problems.push(FieldError::query(
+                    key,
+                    "int_parsing",
+                    format!("{key} must be an integer"),
+                ));
+                default
+            }),
+        }
+    }
+
+    pub fn bool(&self, key: &str, problems: &mut Vec<FieldError>) -> Option<bool> {
+        let v = self.one(key)?;
+        match v.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" | "t" | "y" => Some(true),
+            "false" | "0" | "no" | "off" | "f" | "n" => Some(false),
+            _ => {
+                problems.push(FieldError::query(
+                    key,
+                    "bool_parsing",
+                    format!("{key} must be a boolean"),
+                ));
+                None
+            }
+        }
+    }
+}
+
+/// Parses a JSON body; a bad field is reported with its path, like any other validation error.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::field(
+            Location::Body,
+            "",
+            "missing",
+            "Field required",
+        ));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let mut path = e.path().to_string();
+        let inner = e.into_inner();
+        let msg = inner.to_string();
+        let code = if msg.starts_with("missing field") {
+            // The missing field's name is in the message; the path stops at its parent.
+            if let Some(name) = msg.split('`').nth(1) {
+                path = if path == "." {
+                    name.to_owned()
+                } else {
+                    format!("{path}.{name}")
+                };
+            }
+            "missing"
+        } else if msg.starts_with("unknown field") {
+            if let Some(name) = msg.split('`').nth(1) {
+                path = if path == "." {
+                    name.to_owned()
+                } else {
+                    format!("{path}.{name}")
+                };
+            }
+            "extra_forbidden"
+        } else if inner.is_syntax() || inner.is_eof() {
+            path = String::new();
+            "json_invalid"
+        } else {
+            "type_error"
+        };
+        let path = if path == "." {
+            String::new()
+        } else {
+            path.replace('[', ".").replace(']', "")
+        };
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+        Error::field(Location::Body, &path, code, msg)
+    })
+}
+
+/// ISO 8601 durations (`P30D`, `PT12H`, `P1W`, `P1DT2H30M`) or plain seconds, in seconds.
+pub fn parse_duration(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<i64>() {
+        return Some(secs);
+    }
+    let rest = s.strip_prefix('P').or_else(|| s.strip_prefix('p'))?;
+    let (date, time) = match rest.split_once(['T', 't']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (rest, None),
+    };
+    let mut total: i64 = 0;
+    let mut any = false;
+    let mut take = |part: &str, units: &[(char, i64)]| -> Option<()> {
+        let mut num = String::new();
+        for c in part.chars() {
+            if c.is_ascii_digit() {
+                num.push(c);
+            } else {
+                let mult = units.iter().find(|(u, _)| u.eq_ignore_ascii_case(&c))?.1;
+                total = total.checked_add(num.parse::<i64>().ok()?.checked_mul(mult)?)?;
+                num.clear();
+                any = true;
+            }
+        }
+        num.is_empty().then_some(())
+    };
+    take(date, &[('W', 7 * 86_400), ('D', 86_400)])?;
+    if let Some(t) = time {
+        if t.is_empty() {
+            return None;
+        }
+        take(t, &[('H', 3600), ('M', 60), ('S', 1)])?;
+    }
+    any.then_some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("P30D"), Some(30 * 86_400));
+        assert_eq!(parse_duration("PT12H"), Some(12 * 3600));
+        assert_eq!(parse_duration("P1DT2H30M"), Some(86_400 + 2 * 3600 + 1800));
+        assert_eq!(parse_duration("P2W"), Some(14 * 86_400));
+        assert_eq!(parse_duration("86400"), Some(86_400));
+        for bad in ["", "P", "PT", "30D", "P1Y", "P1X", "PD"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Probe {
+        name: String,
+        inner: Option<Inner>,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        n: u32,
+    }
+
+    fn field_of(body: &str) -> (String, &'static str) {
+        match parse_json::<Probe>(body.as_bytes()) {
+            Err(Error::Validation(v)) => (v[0].field_name(), v[0].code),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        assert_eq!(field_of("{}"), ("name".into(), "missing"));
+        assert_eq!(field_of(r#"{"name": 1}"#), ("name".into(), "type_error"));
+        assert_eq!(
+            field_of(r#"{"name": "a", "inner": {"n": "x"}}"#),
+            ("inner.n".into(), "type_error")
+        );
+        assert_eq!(
+            field_of(r#"{"name": "a", "org_id": "x"}"#),
+            ("org_id".into(), "extra_forbidden")
+        );
+        assert_eq!(field_of("{not json"), ("".into(), "json_invalid"));
+        assert_eq!(field_of(""), ("".into(), "missing"));
+    }
+}

@@ -1,0 +1,16 @@
+//! The `roster` server: configuration, start-up, the HTTP surfaces and the CLI commands.
+#![deny(clippy::unwrap_used)]
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod extract;
+pub mod limits;
+pub mod metrics;
+pub mod middleware;
+pub mod routes;
+pub mod state;
+
+pub use app::Application;
+pub use config::Config;

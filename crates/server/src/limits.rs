@@ -1,0 +1,96 @@
+//! In-process rate limits per operation and caller (GCRA through `governor`).
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use roster_domain::limits::LIMITS;
+use roster_domain::Error;
+
+pub struct RateLimits {
+    limiters: HashMap<&'static str, (u32, DefaultKeyedRateLimiter<String>)>,
+    clock: DefaultClock,
+}
+
+impl RateLimits {
+    /// `on`, `off`, or `operation=N,...` overrides (requests per minute) on top of the defaults.
+    pub fn from_setting(setting: &str) -> anyhow::Result<Self> {
+        let setting = setting.trim();
+        let mut limits: HashMap<&'static str, u32> = HashMap::new();
+        if setting != "off" {
+            limits.extend(LIMITS.iter().copied());
+            if setting != "on" && !setting.is_empty() {
+                for part in setting.split(',') {
+                    let (op, n) = part.split_once('=').ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "ROSTER_RATE_LIMITS: expected on, off or operation=N, got '{part}'"
+                        )
+                    })?;
+                    let op = LIMITS
+                        .iter()
+                        .find(|(name, _)| *name == op.trim())
+                        .map(|(name, _)| *name)
+                        .ok_or_else(|| {
+                            anyhow::anyhow!("ROSTER_RATE_LIMITS: unknown operation '{op}'")
+                        })?;
+                    limits.insert(op, n.trim().parse()?);
+                }
+            }
+        }
+        let limiters = limits
+            .into_iter()
+            .filter_map(|(op, n)| {
+                NonZeroU32::new(n).map(|nz| (op, (n, RateLimiter::keyed(Quota::per_minute(nz)))))
+            })
+            .collect();
+        Ok(Self {
+            limiters,
+            clock: DefaultClock::default(),
+        })
+    }
+
+    /// Counts one request of `caller` to `operation`.
+    pub fn check(&self, operation: &str, caller: &str) -> Result<(), Error> {
+        let Some((n, limiter)) = self.limiters.get(operation) else {
+            return Ok(());
+        };
+        limiter.check_key(&caller.to_owned()).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.clock.now());
+            Error::RateLimited {
+                retry_after_secs: wait.as_secs() + 1,
+                limit_per_minute: *n,
+            }
+        })
+    }
+
+    /// Forgets callers that are back to a full budget, so memory stays bounded.
+    pub fn sweep(&self) {
+        for (_, limiter) in self.limiters.values() {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_and_overrides() {
+        let l = RateLimits::from_setting("sign-in-with-api-key=2").expect("setting parses");
+        assert!(l.check("sign-in-with-api-key", "k").is_ok());
+        assert!(l.check("sign-in-with-api-key", "k").is_ok());
+        assert!(matches!(
+            l.check("sign-in-with-api-key", "k"),
+            Err(Error::RateLimited { .. })
+        ));
+        assert!(l.check("sign-in-with-api-key", "other").is_ok());
+        let off = RateLimits::from_setting("off").expect("off parses");
+        for _ in 0..100 {
+            assert!(off.check("sign-in-with-api-key", "k").is_ok());
+        }
+        assert!(RateLimits::from_setting("nonsense=1").is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! `roster`: one binary for the server and its operator commands.
+
+use clap::Parser;
+use roster_server::cli::{init_logging, run, Cli};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.config.log_format);
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("roster: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

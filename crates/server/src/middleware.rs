@@ -1,0 +1,101 @@
+//! Cross-cutting request handling: request ids, maintenance mode, metrics, access logs, panics.
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use roster_domain::Error;
+use tracing::Instrument;
+
+use crate::extract::RequestId;
+use crate::routes::{amigo, surface_of};
+use crate::state::AppState;
+
+const OPS_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics", "/.well-known/jwks.json"];
+
+/// A client's request id if it is sane (visible ASCII, at most 128 bytes), else a new one.
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// An error in the shape of the surface the path belongs to.
+pub fn surface_error(surface: &str, e: Error) -> Response {
+    match surface {
+        _ => amigo::AmigoError(e).into_response(),
+    }
+}
+
+pub async fn around(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let rid = request_id(&req);
+    let path = req.uri().path().to_owned();
+    let method = req.method().clone();
+    let surface = surface_of(&path);
+    req.extensions_mut().insert(RequestId(rid.clone()));
+    let span = tracing::info_span!("request", request_id = %rid, %method, %path);
+    let mut resp = if state.in_maintenance() && !OPS_PATHS.contains(&path.as_str()) {
+        surface_error(
+            surface,
+            Error::Unavailable {
+                retry_after_secs: 60,
+            },
+        )
+    } else {
+        next.run(req).instrument(span.clone()).await
+    };
+    if let Ok(v) = HeaderValue::from_str(&rid) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    let status = resp.status();
+    let elapsed = started.elapsed();
+    state.metrics.observe(surface, status.as_u16(), elapsed);
+    span.in_scope(|| {
+        tracing::info!(
+            status = status.as_u16(),
+            elapsed_ms = elapsed.as_secs_f64() * 1e3,
+            "request"
+        )
+    });
+    resp
+}
+
+/// A request for which no route matches, in the shape of its surface.
+pub async fn not_found(req: Request<Body>) -> Response {
+    let surface = surface_of(req.uri().path());
+    match surface {
+        "amigo" | "ingest" => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({ "detail": "Not Found" })),
+        )
+            .into_response(),
+        _ => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({ "detail": "Not Found" })),
+        )
+            .into_response(),
+    }
+}
+
+/// A panic becomes an opaque 500; the cause is logged with the request id of the span.
+pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let cause = err
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    tracing::error!(%cause, "handler panicked");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(serde_json::json!({ "detail": "Internal server error." })),
+    )
+        .into_response()
+}

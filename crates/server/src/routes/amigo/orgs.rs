@@ -1,0 +1,206 @@
+//! Organization and API-key endpoints.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use roster_domain::core::{NewOrgInput, OrgPatch};
+use roster_domain::types::format_micros;
+use roster_domain::{Error, FieldError, Location};
+use serde_json::{json, Value};
+
+use super::dto::*;
+use super::{Body, Caller, MaybeCaller, PathArgs, Req, Result};
+use crate::extract::parse_duration;
+use crate::state::AppState;
+
+fn check_base64(problems: &mut Vec<FieldError>, field: &str, value: &str) {
+    if STANDARD.decode(value.trim()).is_err() {
+        problems.push(FieldError::body(
+            field,
+            "base64_decode",
+            format!("{field} must be base64-encoded bytes"),
+        ));
+    }
+}
+
+/// Get an organization: public details, plus preferences and tenant for callers with
+/// `Organization:GetOrganizationDetails`.
+pub async fn get_organization(
+    State(s): State<AppState>,
+    PathArgs(p): PathArgs,
+    MaybeCaller(ctx, _): MaybeCaller,
+) -> Result<Response> {
+    let view = s.core.get_organization(&ctx, &p[0]).await?;
+    let org = view.org;
+    Ok(Json(OrganizationOut {
+        org_id: org.id,
+        org_name: org.name,
+        default_user_preferences: view.details.then_some(org.default_preferences),
+        tenant_id: view.details.then_some(org.tenant_id),
+    })
+    .into_response())
+}
+
+/// Create an organization (platform administrators; `x-mongo-cluster-name` is required).
+pub async fn create_organization(
+    State(s): State<AppState>,
+    PathArgs(p): PathArgs,
+    caller: Caller,
+    req: Req,
+    Body(b): Body<CreateOrganization>,
+) -> Result<Response> {
+    caller.limit(&s, "create-organization")?;
+    req.header("x-mongo-cluster-name")?;
+    let mut problems = Vec::new();
+    for (field, v) in [
+        ("logo", &b.logo),
+        ("square_logo", &b.square_logo),
+        ("favicon", &b.favicon),
+    ] {
+        check_base64(&mut problems, field, v);
+    }
+    let team = b.azure_devops_team_name.trim();
+    if team.is_empty()
+        || team.len() > 20
+        || !team.bytes().all(|c| c.is_ascii_lowercase() || c == b'-')
+    {
+        problems.push(FieldError::body(
+            "azure_devops_team_name",
+            "string_pattern_mismatch",
+            "must match ^[a-z-]+$ and be at most 20 characters",
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(Error::Validation(problems).into());
+    }
+    let input = NewOrgInput {
+        id: p[0].clone(),
+        name: b.org_name,
+        default_preferences: b
+            .default_user_preferences
+            .map(Into::into)
+            .unwrap_or_default(),
+        user_dimensions: dimensions_json(&b.user_dimensions),
+        branding: json!({ "logo": b.logo, "square_logo": b.square_logo, "favicon": b.favicon, "azure_devops_team_name": team }),
+        is_platform: false,
+    };
+    let org = s.core.create_organization(&caller.ctx, input).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "org_id": org.id }))).into_response())
+}
+
+/// Modify an organization's branding, user dimensions or default preferences.
+pub async fn modify_organization(
+    State(s): State<AppState>,
+    PathArgs(p): PathArgs,
+    caller: Caller,
+    Body(b): Body<ModifyOrganization>,
+) -> Result<Response> {
+    caller.limit(&s, "modify-organization")?;
+    let mut problems = Vec::new();
+    let mut patch = OrgPatch::default();
+    for (field, v) in [
+        ("logo", &b.logo),
+        ("square_logo", &b.square_logo),
+        ("favicon", &b.favicon),
+    ] {
+        if let Some(v) = v {
+            check_base64(&mut problems, field, v);
+            patch
+                .branding
+                .insert(field.to_owned(), Value::String(v.clone()));
+        }
+    }
+    if let Some(d) = &b.user_dimensions {
+        if d.is_empty() {
+            problems.push(FieldError::body(
+                "user_dimensions",
+                "too_short",
+                "user_dimensions must hold at least one item",
+            ));
+        }
+        patch.user_dimensions = Some(dimensions_json(d));
+    }
+    if !problems.is_empty() {
+        return Err(Error::Validation(problems).into());
+    }
+    patch.default_preferences = b.default_user_preferences.map(Into::into);
+    s.core
+        .modify_organization(&caller.ctx, &p[0], patch)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Delete an organization and all of its data.
+pub async fn delete_organization(
+    State(s): State<AppState>,
+    PathArgs(p): PathArgs,
+    caller: Caller,
+) -> Result<Response> {
+    caller.limit(&s, "delete-organization")?;
+    s.core.delete_organization(&caller.ctx, &p[0]).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Create an API key (1 to 90 days) for a role the caller outranks; the secret is shown once.
+pub async fn create_api_key(
+    State(s): State<AppState>,
+    PathArgs(p): PathArgs,
+    caller: Caller,
+    Body(b): Body<CreateApiKey>,
+) -> Result<Response> {
+    caller.limit(&s, "create-api-key")?;
+    let secs = parse_duration(&b.duration).ok_or_else(|| {
+        Error::field(
+            Location::Body,
+            "duration",
+            "duration_parsing",
+            "duration must be an ISO 8601 duration such as P30D",
+        )
+    })?;
+    let name = b.name.map(|n| n.trim().to_owned());
+    if name.as_deref() == Some("") {
+        return Err(Error::field(
+            Location::Body,
+            "name",
+            "string_too_short",
+            "name must not be empty",
+        )
+        .into());
+    }
+    let created = s
+        .core
+        .create_api_key(&caller.ctx, &p[0], name, secs, &b.role_name)
+        .await?;
+    let out = CreatedApiKey {
+        api_key_id: created.key.key_id,
+        api_key: created.secret,
+        expires_at: format_micros(created.key.expires_at),
+    };
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+/// The organization's API keys visible to the caller (never their secrets).
+pub async fn get_api_keys(
+    State(s): State<AppState>,
+    PathArgs(p): PathArgs,
+    caller: Caller,
+) -> Result<Response> {
+    caller.limit(&s, "get-api-keys")?;
+    let keys = s.core.list_api_keys(&caller.ctx, &p[0]).await?;
+    let keys: Vec<ApiKeyInstance> = keys.into_iter().map(Into::into).collect();
+    Ok(Json(json!({ "api_keys": keys })).into_response())
+}
+
+/// Delete an API key; tokens it issued keep working until they expire.
+pub async fn delete_api_key(
+    State(s): State<AppState>,
+    PathArgs(p): PathArgs,
+    caller: Caller,
+) -> Result<Response> {
+    caller.limit(&s, "delete-api-key")?;
+    s.core.delete_api_key(&caller.ctx, &p[0], &p[1]).await?;
+    Ok(Json(json!({ "deleted_key_id": p[1] })).into_response())
+}

@@ -1,0 +1,211 @@
+//! Role endpoints: create, list, modify, assign, and temporary permission grants.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use roster_domain::core::{GrantInput, RoleInput, RolePatch};
+use roster_domain::paging::{GrantQuery, PageRequest, Position};
+use roster_domain::types::{format_micros, now_micros};
+use roster_domain::{Error, FieldError, Location};
+use serde_json::json;
+
+use super::dto::*;
+use super::{Body, Caller, PathArgs, Req, Result};
+use crate::extract::parse_duration;
+use crate::state::AppState;
+
+/// Create a role the caller outranks.
+pub async fn create(
+    State(s): State<AppState>,
+    PathArgs(p): PathArgs,
+    caller: Caller,
+    Body(b): Body<CreateRole>,
+) -> Result<Response> {
+    caller.limit(&s, "create-role")?;
+    let input = RoleInput {
+        name: b.role_name,
+        description: b.description,
+        grants: b.permission_grants,
+        frontend_view: b.frontend_view,
+    };
+    let role = s.core.create_role(&caller.ctx, &p[0], input).await?;
+    Ok((StatusCode::CREATED, Json(RoleId { role_id: role.id })).into_response())
+}
+
+/// The organization's roles, with their grants when `return_permission_grants` is true.
+pub async fn list(
+    State(s): State<AppState>,
+    PathArgs(p): PathArgs,
+    caller: Caller,
+    req: Req,
+) -> Result<Response> {
+    caller.limit(&s, "get-roles")?;
+    let mut problems = Vec::new();
+    let with_grants = req
+        .query
+        .bool("return_permission_grants", &mut problems)
+        .unwrap_or(false);
+    if !problems.is_empty() {
+        return Err(Error::Validation(problems).into());
+    }
+    let roles = s
+        .core
+        .list_roles(
+            &caller.ctx,
+            &p[0],
+            &req.query.all("id"),
+            &req.query.all("name"),
+        )
+        .await?;
+    let roles: Vec<RoleInstance> = roles
+        .into_iter()
+        .map(|r| RoleInstance {
+            id: r.id,
+            name: r.name,
+            description: r.description,
+            frontend_view: r.frontend_view,
+            permission_grants: if with_grants { r.grants } else { Vec::new() },
+        })
+        .collect();
+    Ok(Json(json!({ "roles": roles })).into_response())
+}
+
+/// Modify a role's description, grants or frontend view. The role keeps its id.
+pub async fn modify(
+    State(s): State<AppState>,
+    PathArgs(p): PathArgs,
+    caller: Caller,
+    Body(b): Body<ModifyRole>,
+) -> Result<Response> {
+    caller.limit(&s, "modify-role")?;
+    let patch = RolePatch {
+        description: b.description,
+        grants: b.permission_grants,
+        frontend_view: b.frontend_view,
+    };
+    let role = s.core.modify_role(&caller.ctx, &p[0], &p[1], patch).await?;
+    Ok(Json(RoleId { role_id: role.id }).into_response())
+}
+
+/// Assign a role to a user, replacing their current one.
+pub async fn assign(
+    State(s): State<AppState>,
+    PathArgs(p): PathArgs,
+    caller: Caller,
+    Body(b): Body<AssignRole>,
+) -> Result<Response> {
+    caller.limit(&s, "assign-role")?;
+    let role = s
+        .core
+        .assign_role(&caller.ctx, &p[0], &p[1], &b.user_id)
+        .await?;
+    Ok(Json(RoleId { role_id: role.id }).into_response())
+}
+
+/// Lend a user one permission for a limited time.
+pub async fn create_grant(
+    State(s): State<AppState>,
+    PathArgs(p): PathArgs,
+    caller: Caller,
+    Body(b): Body<CreateGrant>,
+) -> Result<Response> {
+    caller.limit(&s, "create-temporary-permission-grant")?;
+    let secs = parse_duration(&b.duration).ok_or_else(|| {
+        Error::field(
+            Location::Body,
+            "duration",
+            "duration_parsing",
+            "duration must be an ISO 8601 duration such as PT12H",
+        )
+    })?;
+    let input = GrantInput {
+        user_id: b.user_id,
+        duration_secs: secs,
+        grant: b.permission_grant,
+        tags: b.tags,
+        justification: b.justification,
+    };
+    let g = s
+        .core
+        .create_temporary_grant(&caller.ctx, &p[0], input)
+        .await?;
+    let out = CreatedGrant {
+        temporary_permission_grant_id: g.id,
+        expires_at: format_micros(g.expires_at),
+    };
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+/// Temporary permission grants, filtered and paged.
+pub async fn list_grants(
+    State(s): State<AppState>,
+    PathArgs(p): PathArgs,
+    caller: Caller,
+    req: Req,
+) -> Result<Response> {
+    caller.limit(&s, "get-temporary-permission-grants")?;
+    let q = &req.query;
+    let mut problems = Vec::new();
+    let limit = q.int("limit", 10, &mut problems);
+    let token = q.int("continuation_token", 0, &mut problems);
+    let expired = q.bool("is_expired", &mut problems);
+    if !(0..=10).contains(&limit) {
+        problems.push(FieldError::query(
+            "limit",
+            "less_than_equal",
+            "limit must be between 0 and 10",
+        ));
+    }
+    let mut tags = Vec::new();
+    for t in q.all("tag") {
+        match t.split_once(':') {
+            Some((k, "*")) => tags.push((k.to_owned(), None)),
+            Some((k, "")) => tags.push((k.to_owned(), Some(None))),
+            Some((k, v)) => tags.push((k.to_owned(), Some(Some(v.to_owned())))),
+            None => problems.push(FieldError::query(
+                "tag",
+                "value_error",
+                format!("tag '{t}' must be written key:value"),
+            )),
+        }
+    }
+    for bad in q
+        .all("id")
+        .iter()
+        .filter(|i| !roster_domain::types::is_object_id(i))
+    {
+        problems.push(FieldError::query(
+            "id",
+            "string_pattern_mismatch",
+            format!("'{bad}' must match ^[a-f0-9]{{24}}$"),
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(Error::Validation(problems).into());
+    }
+    let query = GrantQuery {
+        ids: q.all("id"),
+        user_ids: q.all("user_id"),
+        permission_name: q.one("permission_grant_name").map(str::to_owned),
+        creators: q.all("creator"),
+        expired,
+        now: now_micros(),
+        tags,
+        page: PageRequest {
+            sort: Vec::new(),
+            position: Position::Start,
+            limit: limit as u32,
+        },
+    };
+    let page = s
+        .core
+        .list_temporary_grants(&caller.ctx, &p[0], query, token, &q.all("sort_by"))
+        .await?;
+    Ok(Json(Grants {
+        temporary_permission_grants: page.items.into_iter().map(Into::into).collect(),
+        has_more: page.has_more,
+        continuation_token: page.continuation_token,
+    })
+    .into_response())
+}

@@ -1,0 +1,151 @@
+//! The ingestion API: the conversation platform writes user statistics, user models and memories.
+//! Authenticated service-to-service with the bearer secret `ROSTER_INGEST_TOKEN`; see `docs/ingestion.md`.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{post, put};
+use axum::{Json, Router};
+use roster_domain::core::{Actor, Context};
+use roster_domain::model::{Dimension, UserStats};
+use roster_domain::secrets::{constant_time_eq, hash_secret};
+use roster_domain::{Error, Location};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::amigo::{AmigoError, Body, PathArgs, Result};
+use crate::extract::request_id;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ingest/v1/{org}/users/{user_id}/stats", put(stats))
+        .route(
+            "/ingest/v1/{org}/users/{user_id}/user_models",
+            post(user_model),
+        )
+        .route("/ingest/v1/{org}/users/{user_id}/memories", post(memories))
+}
+
+/// The conversation platform, authenticated by the shared ingestion secret.
+pub struct Service(Context);
+
+impl FromRequestParts<AppState> for Service {
+    type Rejection = AmigoError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self> {
+        let expected = s
+            .config
+            .ingest_token
+            .as_deref()
+            .ok_or(Error::NotFound("ingestion API"))?;
+        let presented = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(Error::Unauthenticated)?;
+        if !constant_time_eq(&hash_secret(presented.trim()), &hash_secret(expected)) {
+            return Err(Error::Unauthenticated.into());
+        }
+        Ok(Self(Context::new(request_id(parts), Actor::Service)))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatsIn {
+    num_conversations: i64,
+    num_messages: i64,
+    last_message_time: Option<String>,
+}
+
+/// Replace a user's statistics.
+async fn stats(
+    State(s): State<AppState>,
+    PathArgs(p): PathArgs,
+    Service(ctx): Service,
+    Body(b): Body<StatsIn>,
+) -> Result<Response> {
+    let last = match b.last_message_time {
+        None => None,
+        Some(t) => Some(
+            chrono::DateTime::parse_from_rfc3339(&t)
+                .map_err(|_| {
+                    Error::field(
+                        Location::Body,
+                        "last_message_time",
+                        "datetime_parsing",
+                        "last_message_time must be an RFC 3339 date-time",
+                    )
+                })?
+                .timestamp_micros(),
+        ),
+    };
+    let stats = UserStats {
+        num_conversations: b.num_conversations,
+        num_messages: b.num_messages,
+        last_message_at: last,
+    };
+    s.core.ingest_stats(&ctx, &p[0], &p[1], stats).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserModelIn {
+    content: String,
+    #[serde(default)]
+    insight_ids: Vec<String>,
+    #[serde(default)]
+    dimensions: Vec<Dimension>,
+}
+
+/// Add a user model; the newest ones are served by the Amigo `user_model` endpoint.
+async fn user_model(
+    State(s): State<AppState>,
+    PathArgs(p): PathArgs,
+    Service(ctx): Service,
+    Body(b): Body<UserModelIn>,
+) -> Result<Response> {
+    let m = s
+        .core
+        .ingest_user_model(&ctx, &p[0], &p[1], b.content, b.insight_ids, b.dimensions)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": m.id }))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemoryIn {
+    conversation_id: String,
+    #[serde(default)]
+    references: Vec<String>,
+    content: String,
+    #[serde(default)]
+    context: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemoriesIn {
+    memories: Vec<MemoryIn>,
+}
+
+/// Add memories of a user (1 to 500 at once, in one transaction).
+async fn memories(
+    State(s): State<AppState>,
+    PathArgs(p): PathArgs,
+    Service(ctx): Service,
+    Body(b): Body<MemoriesIn>,
+) -> Result<Response> {
+    let items = b
+        .memories
+        .into_iter()
+        .map(|m| (m.conversation_id, m.references, m.content, m.context))
+        .collect();
+    let created = s.core.ingest_memories(&ctx, &p[0], &p[1], items).await?;
+    let ids: Vec<String> = created.into_iter().map(|m| m.id).collect();
+    Ok((StatusCode::CREATED, Json(json!({ "ids": ids }))).into_response())
+}

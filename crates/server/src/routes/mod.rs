@@ -1,0 +1,35 @@
+//! The HTTP surface: the three vendor APIs (one module each), the ingestion API and operations.
+
+pub mod amigo;
+pub mod ingest;
+pub mod native;
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(amigo::router())
+        .merge(ingest::router())
+        .merge(native::router())
+}
+
+/// Which surface a path belongs to, for error shapes and metrics.
+pub fn surface_of(path: &str) -> &'static str {
+    if path.starts_with("/v1/") {
+        "amigo"
+    } else if path.starts_with("/ingest/") {
+        "ingest"
+    } else if path.starts_with("/eva-user/")
+        || path.starts_with("/org/")
+        || path.starts_with("/realms/")
+        || path.starts_with("/auth/")
+    {
+        "eva"
+    } else if path.starts_with("/organization") || path.starts_with("/users") {
+        "oum"
+    } else {
+        "native"
+    }
+}

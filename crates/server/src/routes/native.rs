@@ -1,0 +1,52 @@
+//! Operations endpoints: health, readiness, JWKS and metrics. They answer during maintenance.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/metrics", get(metrics))
+}
+
+/// The process is up.
+async fn healthz() -> Response {
+    Json(json!({ "status": "ok" })).into_response()
+}
+
+/// The database answers and its migrations are current.
+async fn readyz(State(s): State<AppState>) -> Response {
+    let db = s.core.store.ping().await.is_ok();
+    let migrations = db && s.db.migrations_current().await.unwrap_or(false);
+    let status = if db && migrations {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(json!({ "database": db, "migrations_current": migrations, "maintenance": s.in_maintenance() }))).into_response()
+}
+
+/// The public keys that verify Roster's tokens.
+async fn jwks(State(s): State<AppState>) -> Response {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(s.keys.jwks()),
+    )
+        .into_response()
+}
+
+async fn metrics(State(s): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,249 @@
+//! The sqlx implementation of the domain's `Store` for SQLite and PostgreSQL.
+//!
+//! One SQL string and one `.bind()` chain serve both drivers: the `run!` and `tx!` macros paste a
+//! body into both arms of a match on [`Db`], so each arm is type-checked against its own driver.
+//! Per-dialect SQL is written only where the dialects truly differ (search, upserts of ids).
+#![deny(clippy::unwrap_used)]
+
+mod auth;
+mod orgs;
+mod rows;
+mod sql;
+mod store_impl;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use roster_domain::store::{StoreError, StoreResult};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+/// A connection pool of either backend, chosen from the URL scheme.
+#[derive(Clone, Debug)]
+pub enum Db {
+    /// Readers share a pool; writers queue on one connection, as SQLite allows one writer anyway.
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's reading pool.
+macro_rules! run {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::Db::Sqlite { read: $pool, .. } => $body,
+            $crate::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` in one write transaction bound to `$tx`, committing when it returns `Ok`.
+/// SQLite starts with `BEGIN IMMEDIATE` so that a read-then-write never fails to upgrade.
+macro_rules! tx {
+    ($db:expr, |$tx:ident| $body:expr) => {
+        match $db {
+            $crate::Db::Sqlite { write, .. } => {
+                let mut $tx = write
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err($crate::err)?;
+                let out = $body;
+                $tx.commit().await.map_err($crate::err)?;
+                out
+            }
+            $crate::Db::Postgres(pool) => {
+                let mut $tx = pool.begin().await.map_err($crate::err)?;
+                let out = $body;
+                $tx.commit().await.map_err($crate::err)?;
+                out
+            }
+        }
+    };
+}
+
+pub(crate) use {run, tx};
+
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Db {
+    /// Opens the database named by `url`: `sqlite:` / `sqlite://` or `postgres://` / `postgresql://`.
+    /// Any other scheme is an error rather than a silent SQLite file.
+    pub async fn connect(url: &str, opts: &DbOptions) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            let base = SqliteConnectOptions::from_str(url)
+                .context("invalid SQLite URL")?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .pragma("temp_store", "memory")
+                .pragma("cache_size", "-32000");
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(base.clone())
+                .await
+                .with_context(|| format!("cannot open SQLite database {}", redact(url)))?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(opts.max_connections.max(2))
+                .acquire_timeout(opts.acquire_timeout)
+                .connect_with(base.read_only(false))
+                .await?;
+            Ok(Self::Sqlite { read, write })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url).context("invalid PostgreSQL URL")?;
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(opts.acquire_timeout)
+                .connect_with(options)
+                .await
+                .with_context(|| format!("cannot connect to PostgreSQL at {}", redact(url)))?;
+            Ok(Self::Postgres(pool))
+        } else {
+            anyhow::bail!(
+                "unsupported database URL scheme in {}: use sqlite:PATH or postgres://...",
+                redact(url)
+            )
+        }
+    }
+
+    /// Applies the migrations of this backend (the two folders carry the same versions).
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite { write, .. } => sqlx::migrate!("./migrations/sqlite").run(write).await?,
+            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Whether every migration this binary knows has been applied.
+    pub async fn migrations_current(&self) -> anyhow::Result<bool> {
+        let (known, applied): (usize, i64) = match self {
+            Db::Sqlite { read, .. } => (
+                sqlx::migrate!("./migrations/sqlite").iter().count(),
+                sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(read)
+                    .await?,
+            ),
+            Db::Postgres(pool) => (
+                sqlx::migrate!("./migrations/postgres").iter().count(),
+                sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(pool)
+                    .await?,
+            ),
+        };
+        Ok(applied as usize == known)
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// The URL with any password replaced, for logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Maps driver errors to the store's: uniqueness, unavailability, or anything else.
+pub(crate) fn err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict { field: "key" }
+        }
+        sqlx::Error::Database(d) => {
+            // SQLite BUSY/LOCKED/READONLY/IOERR/FULL and PostgreSQL connection/shutdown/read-only classes.
+            let code = d.code().map(|c| c.into_owned()).unwrap_or_default();
+            let transient = matches!(
+                code.as_str(),
+                "5" | "6" | "8" | "10" | "13" | "261" | "517" | "1032"
+            ) || code.starts_with("08")
+                || code.starts_with("57P")
+                || code == "25006"
+                || code == "53300";
+            if transient {
+                StoreError::Unavailable(e.to_string())
+            } else {
+                StoreError::Other(e.into())
+            }
+        }
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => StoreError::Unavailable(e.to_string()),
+        _ => StoreError::Other(e.into()),
+    }
+}
+
+pub(crate) fn json_err(e: serde_json::Error) -> StoreError {
+    StoreError::Other(e.into())
+}
+
+pub(crate) type R<T> = StoreResult<T>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("sqlite:data/roster.db"), "sqlite:data/roster.db");
+    }
+
+    #[test]
+    fn migration_folders_match() {
+        let names = |dir: &str| {
+            let mut v: Vec<String> = std::fs::read_dir(dir)
+                .map(|d| {
+                    d.filter_map(|e| e.ok())
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            v.sort();
+            v
+        };
+        let base = env!("CARGO_MANIFEST_DIR");
+        let (s, p) = (
+            names(&format!("{base}/migrations/sqlite")),
+            names(&format!("{base}/migrations/postgres")),
+        );
+        assert!(!s.is_empty());
+        assert_eq!(s, p, "both backends must carry the same migration versions");
+    }
+}

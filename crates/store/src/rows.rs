@@ -1,0 +1,222 @@
+//! Column lists and row decoders shared by both drivers (macros, so each driver's row type fits).
+
+pub(crate) const ORG_COLS: &str =
+    "id, uuid, name, short_name, is_platform, tenant_id, default_preferences, \
+    user_dimensions, branding, created_at, updated_at";
+
+pub(crate) const ROLE_COLS: &str = "org_id, id, name, description, frontend_view, grants, is_admin, builtin, created_at, updated_at";
+
+pub(crate) const USER_COLS: &str = "org_id, id, identity_id, email, first_name, last_name, status, is_admin, preferences, \
+    additional_context, nonsensitive_variables, sensitive_names, company, image, enable_actions_access, \
+    num_conversations, num_messages, last_message_at, created_at, updated_at";
+
+pub(crate) const KEY_COLS: &str =
+    "org_id, key_id, doc_id, name, secret_hash, role_id, creator_user_id, creator_org_id, \
+    expires_at, created_at, updated_at";
+
+pub(crate) const GRANT_COLS: &str =
+    "org_id, id, user_id, permission_name, conditions, justification, tags, \
+    creator_user_id, creator_org_id, expires_at, created_at, updated_at";
+
+pub(crate) const TOKEN_COLS: &str =
+    "token_hash, org_id, user_id, identity_id, purpose, payload, expires_at, created_at";
+
+/// Reads one column, mapping decode errors to the store's error.
+macro_rules! get {
+    ($r:expr, $c:literal) => {
+        sqlx::Row::try_get($r, $c).map_err($crate::err)?
+    };
+}
+
+/// Reads a JSON text column into any deserializable type.
+macro_rules! get_json {
+    ($r:expr, $c:literal) => {{
+        let s: String = sqlx::Row::try_get($r, $c).map_err($crate::err)?;
+        serde_json::from_str(&s).map_err($crate::json_err)?
+    }};
+}
+
+macro_rules! org_from {
+    ($r:expr) => {
+        roster_domain::model::Organization {
+            id: get!($r, "id"),
+            uuid: get!($r, "uuid"),
+            name: get!($r, "name"),
+            short_name: get!($r, "short_name"),
+            is_platform: get!($r, "is_platform"),
+            tenant_id: get!($r, "tenant_id"),
+            default_preferences: get_json!($r, "default_preferences"),
+            user_dimensions: get_json!($r, "user_dimensions"),
+            branding: get_json!($r, "branding"),
+            created_at: get!($r, "created_at"),
+            updated_at: get!($r, "updated_at"),
+        }
+    };
+}
+
+macro_rules! role_from {
+    ($r:expr) => {
+        roster_domain::model::Role {
+            org_id: get!($r, "org_id"),
+            id: get!($r, "id"),
+            name: get!($r, "name"),
+            description: get!($r, "description"),
+            frontend_view: get!($r, "frontend_view"),
+            grants: get_json!($r, "grants"),
+            is_admin: get!($r, "is_admin"),
+            builtin: get!($r, "builtin"),
+            created_at: get!($r, "created_at"),
+            updated_at: get!($r, "updated_at"),
+        }
+    };
+}
+
+macro_rules! user_from {
+    ($r:expr) => {{
+        let status: String = get!($r, "status");
+        let last: i64 = get!($r, "last_message_at");
+        roster_domain::model::User {
+            org_id: get!($r, "org_id"),
+            id: get!($r, "id"),
+            identity_id: get!($r, "identity_id"),
+            email: get!($r, "email"),
+            first_name: get!($r, "first_name"),
+            last_name: get!($r, "last_name"),
+            status: roster_domain::model::UserStatus::parse(&status),
+            is_admin: get!($r, "is_admin"),
+            preferences: get_json!($r, "preferences"),
+            additional_context: get_json!($r, "additional_context"),
+            nonsensitive_variables: get_json!($r, "nonsensitive_variables"),
+            sensitive_names: get_json!($r, "sensitive_names"),
+            company: get!($r, "company"),
+            image: get!($r, "image"),
+            enable_actions_access: get!($r, "enable_actions_access"),
+            stats: roster_domain::model::UserStats {
+                num_conversations: get!($r, "num_conversations"),
+                num_messages: get!($r, "num_messages"),
+                last_message_at: (last != 0).then_some(last),
+            },
+            role_ids: Vec::new(),
+            created_at: get!($r, "created_at"),
+            updated_at: get!($r, "updated_at"),
+        }
+    }};
+}
+
+macro_rules! key_from {
+    ($r:expr) => {
+        roster_domain::model::ApiKey {
+            org_id: get!($r, "org_id"),
+            key_id: get!($r, "key_id"),
+            doc_id: get!($r, "doc_id"),
+            name: get!($r, "name"),
+            secret_hash: get!($r, "secret_hash"),
+            role_id: get!($r, "role_id"),
+            creator_user_id: get!($r, "creator_user_id"),
+            creator_org_id: get!($r, "creator_org_id"),
+            expires_at: get!($r, "expires_at"),
+            created_at: get!($r, "created_at"),
+            updated_at: get!($r, "updated_at"),
+        }
+    };
+}
+
+macro_rules! grant_from {
+    ($r:expr) => {
+        roster_domain::model::TemporaryGrant {
+            org_id: get!($r, "org_id"),
+            id: get!($r, "id"),
+            user_id: get!($r, "user_id"),
+            grant: roster_domain::model::Grant {
+                permission_name: get!($r, "permission_name"),
+                conditions: get_json!($r, "conditions"),
+            },
+            justification: get!($r, "justification"),
+            tags: get_json!($r, "tags"),
+            creator_user_id: get!($r, "creator_user_id"),
+            creator_org_id: get!($r, "creator_org_id"),
+            expires_at: get!($r, "expires_at"),
+            created_at: get!($r, "created_at"),
+            updated_at: get!($r, "updated_at"),
+        }
+    };
+}
+
+macro_rules! token_from {
+    ($r:expr) => {
+        roster_domain::model::OneTimeToken {
+            token_hash: get!($r, "token_hash"),
+            org_id: get!($r, "org_id"),
+            user_id: get!($r, "user_id"),
+            identity_id: get!($r, "identity_id"),
+            purpose: get!($r, "purpose"),
+            payload: get_json!($r, "payload"),
+            expires_at: get!($r, "expires_at"),
+            created_at: get!($r, "created_at"),
+        }
+    };
+}
+
+/// Writes a change's audit events, queued emails and one-time tokens on the open transaction.
+macro_rules! write_effects {
+    ($tx:expr, $fx:expr) => {{
+        let fx: &roster_domain::store::Effects = &$fx;
+        for a in &fx.audit {
+            sqlx::query(
+                "INSERT INTO audit_events (org_id, id, action, actor_kind, actor_user_id, actor_org_id, \
+                 target_user_id, request_id, details, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&a.org_id)
+            .bind(&a.id)
+            .bind(&a.action)
+            .bind(a.actor.kind)
+            .bind(&a.actor.user_id)
+            .bind(&a.actor.org_id)
+            .bind(&a.target_user_id)
+            .bind(&a.request_id)
+            .bind(a.details.to_string())
+            .bind(a.created_at)
+            .execute(&mut *$tx)
+            .await
+            .map_err($crate::err)?;
+        }
+        for m in &fx.outbox {
+            sqlx::query(
+                "INSERT INTO outbox (org_id, id, kind, recipient, language, payload, status, attempts, \
+                 next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8)",
+            )
+            .bind(&m.org_id)
+            .bind(&m.id)
+            .bind(&m.kind)
+            .bind(&m.recipient)
+            .bind(&m.language)
+            .bind(m.payload.to_string())
+            .bind(m.created_at)
+            .bind(m.created_at)
+            .execute(&mut *$tx)
+            .await
+            .map_err($crate::err)?;
+        }
+        for t in &fx.tokens {
+            sqlx::query(
+                "INSERT INTO one_time_tokens (token_hash, org_id, user_id, identity_id, purpose, payload, \
+                 expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&t.token_hash)
+            .bind(&t.org_id)
+            .bind(&t.user_id)
+            .bind(&t.identity_id)
+            .bind(&t.purpose)
+            .bind(t.payload.to_string())
+            .bind(t.expires_at)
+            .bind(t.created_at)
+            .execute(&mut *$tx)
+            .await
+            .map_err($crate::err)?;
+        }
+    }};
+}
+
+pub(crate) use {
+    get, get_json, grant_from, key_from, org_from, role_from, token_from, user_from, write_effects,
+};

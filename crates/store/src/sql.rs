@@ -1,0 +1,71 @@
+//! A small builder for dynamic SQL with numbered placeholders, bound the same way on both drivers.
+
+/// A bind value of a dynamic query.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// SQL text with `$n` placeholders numbered in order of appearance (SQLite names `$n`
+/// parameters by first appearance, so we never reuse or reorder them).
+#[derive(Debug, Default)]
+pub(crate) struct Sql {
+    pub text: String,
+    pub args: Vec<Arg>,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Self {
+        Self {
+            text: text.to_owned(),
+            args: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+
+    pub fn bind(&mut self, a: Arg) -> &mut Self {
+        self.args.push(a);
+        self.text.push('$');
+        self.text.push_str(&self.args.len().to_string());
+        self
+    }
+
+    pub fn text(&mut self, s: &str) -> &mut Self {
+        self.bind(Arg::Text(s.to_owned()))
+    }
+
+    /// `col IN ($a, $b, ...)`; an empty list matches nothing.
+    pub fn in_list(&mut self, col: &str, items: &[String]) -> &mut Self {
+        if items.is_empty() {
+            return self.push("1 = 0");
+        }
+        self.push(col).push(" IN (");
+        for (i, it) in items.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.text(it);
+        }
+        self.push(")")
+    }
+}
+
+/// Binds every argument of a [`Sql`] to a `sqlx::query` / `query_as` of either driver.
+macro_rules! bind_all {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args.iter() {
+            q = match a {
+                $crate::sql::Arg::Text(s) => q.bind(s.clone()),
+                $crate::sql::Arg::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }};
+}
+pub(crate) use bind_all;

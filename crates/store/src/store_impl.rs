@@ -1,0 +1,249 @@
+//! `Store` for [`Db`]: each method forwards to the inherent method of the same name.
+
+use async_trait::async_trait;
+use roster_domain::model::*;
+use roster_domain::paging::{GrantQuery, MemoryQuery, UserQuery};
+use roster_domain::store::*;
+use roster_domain::types::Micros;
+
+use crate::Db;
+
+#[async_trait]
+impl Store for Db {
+    fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite { .. } => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        crate::run!(self, |p| sqlx::query("SELECT 1")
+            .execute(p)
+            .await
+            .map(|_| ())
+            .map_err(crate::err))
+    }
+
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
+        Db::get_setting(self, key).await
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        Db::put_setting(self, key, value).await
+    }
+
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKey>> {
+        Db::signing_keys(self).await
+    }
+
+    async fn insert_signing_key(&self, key: &SigningKey, newer_than: Micros) -> StoreResult<bool> {
+        Db::insert_signing_key(self, key, newer_than).await
+    }
+
+    async fn any_organization(&self) -> StoreResult<bool> {
+        Db::any_organization(self).await
+    }
+
+    async fn find_organization(&self, id_or_uuid: &str) -> StoreResult<Option<Organization>> {
+        Db::find_organization(self, id_or_uuid).await
+    }
+
+    async fn create_organization(&self, new: NewOrganization, fx: Effects) -> StoreResult<()> {
+        Db::create_organization(self, new, fx).await
+    }
+
+    async fn update_organization(&self, org: &Organization, fx: Effects) -> StoreResult<()> {
+        Db::update_organization(self, org, fx).await
+    }
+
+    async fn delete_organization(&self, org_id: &str, fx: Effects) -> StoreResult<()> {
+        Db::delete_organization(self, org_id, fx).await
+    }
+
+    async fn list_roles(&self, org_id: &str) -> StoreResult<Vec<Role>> {
+        Db::list_roles(self, org_id).await
+    }
+
+    async fn insert_role(&self, role: &Role, fx: Effects) -> StoreResult<()> {
+        Db::insert_role(self, role, fx).await
+    }
+
+    async fn update_role(&self, role: &Role, fx: Effects) -> StoreResult<()> {
+        Db::update_role(self, role, fx).await
+    }
+
+    async fn get_identity(&self, id: &str) -> StoreResult<Option<Identity>> {
+        Db::get_identity(self, id).await
+    }
+
+    async fn insert_user(
+        &self,
+        identity: NewIdentity,
+        user: User,
+        secrets: &[(String, String)],
+        fx: Effects,
+    ) -> StoreResult<User> {
+        Db::insert_user(self, identity, user, secrets, fx).await
+    }
+
+    async fn get_user(&self, org_id: &str, user_id: &str) -> StoreResult<Option<User>> {
+        Db::get_user(self, org_id, user_id).await
+    }
+
+    async fn list_users(&self, org_id: &str, q: &UserQuery) -> StoreResult<Vec<User>> {
+        Db::list_users(self, org_id, q).await
+    }
+
+    async fn update_user(
+        &self,
+        user: &User,
+        expected_updated_at: Micros,
+        fx: Effects,
+    ) -> StoreResult<()> {
+        Db::update_user(self, user, expected_updated_at, fx).await
+    }
+
+    async fn set_user_roles(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        role_ids: &[String],
+        is_admin: bool,
+        fx: Effects,
+    ) -> StoreResult<()> {
+        Db::set_user_roles(self, org_id, user_id, role_ids, is_admin, fx).await
+    }
+
+    async fn delete_user(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        soft_reasons: Option<Vec<String>>,
+        fx: Effects,
+    ) -> StoreResult<()> {
+        Db::delete_user(self, org_id, user_id, soft_reasons, fx).await
+    }
+
+    async fn modify_variables(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        upserts: &[(String, String, bool)],
+        deletes: &[String],
+        max_each: usize,
+        fx: Effects,
+    ) -> StoreResult<()> {
+        Db::modify_variables(self, org_id, user_id, upserts, deletes, max_each, fx).await
+    }
+
+    async fn set_user_stats(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        stats: &UserStats,
+        fx: Effects,
+    ) -> StoreResult<()> {
+        Db::set_user_stats(self, org_id, user_id, stats, fx).await
+    }
+
+    async fn load_principal(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        now: Micros,
+    ) -> StoreResult<Option<PrincipalRecord>> {
+        Db::load_principal(self, org_id, user_id, now).await
+    }
+
+    async fn get_api_key(&self, org_id: &str, key_id: &str) -> StoreResult<Option<ApiKey>> {
+        Db::get_api_key(self, org_id, key_id).await
+    }
+
+    async fn list_api_keys(&self, org_id: &str) -> StoreResult<Vec<ApiKey>> {
+        Db::list_api_keys(self, org_id).await
+    }
+
+    async fn insert_api_key(
+        &self,
+        key: &ApiKey,
+        max_per_org: usize,
+        fx: Effects,
+    ) -> StoreResult<()> {
+        Db::insert_api_key(self, key, max_per_org, fx).await
+    }
+
+    async fn delete_api_key(&self, org_id: &str, key_id: &str, fx: Effects) -> StoreResult<()> {
+        Db::delete_api_key(self, org_id, key_id, fx).await
+    }
+
+    async fn write_effects(&self, fx: Effects) -> StoreResult<()> {
+        Db::write_effects(self, fx).await
+    }
+
+    async fn consume_token(
+        &self,
+        org_id: &str,
+        token_hash: &str,
+        purposes: &[&str],
+        now: Micros,
+        fx: Effects,
+    ) -> StoreResult<Option<OneTimeToken>> {
+        Db::consume_token(self, org_id, token_hash, purposes, now, fx).await
+    }
+
+    async fn insert_temporary_grant(&self, grant: &TemporaryGrant, fx: Effects) -> StoreResult<()> {
+        Db::insert_temporary_grant(self, grant, fx).await
+    }
+
+    async fn list_temporary_grants(
+        &self,
+        org_id: &str,
+        q: &GrantQuery,
+    ) -> StoreResult<Vec<TemporaryGrant>> {
+        Db::list_temporary_grants(self, org_id, q).await
+    }
+
+    async fn insert_user_model(&self, model: &UserModel, fx: Effects) -> StoreResult<()> {
+        Db::insert_user_model(self, model, fx).await
+    }
+
+    async fn latest_user_models(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<UserModel>> {
+        Db::latest_user_models(self, org_id, user_id, limit).await
+    }
+
+    async fn insert_memories(&self, memories: &[Memory], fx: Effects) -> StoreResult<()> {
+        Db::insert_memories(self, memories, fx).await
+    }
+
+    async fn list_memories(&self, org_id: &str, q: &MemoryQuery) -> StoreResult<Vec<Memory>> {
+        Db::list_memories(self, org_id, q).await
+    }
+
+    async fn put_cursor(
+        &self,
+        org_id: &str,
+        id: i64,
+        position: &str,
+        expires_at: Micros,
+    ) -> StoreResult<()> {
+        Db::put_cursor(self, org_id, id, position, expires_at).await
+    }
+
+    async fn get_cursor(&self, org_id: &str, id: i64, now: Micros) -> StoreResult<Option<String>> {
+        Db::get_cursor(self, org_id, id, now).await
+    }
+
+    async fn list_outbox(&self, org_id: &str) -> StoreResult<Vec<OutboxMessage>> {
+        Db::list_outbox(self, org_id).await
+    }
+
+    async fn list_audit(&self, org_id: &str, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+        Db::list_audit(self, org_id, limit).await
+    }
+}

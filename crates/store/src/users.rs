@@ -1,0 +1,675 @@
+//! Users (memberships), their identities, roles, variables and statistics.
+
+use std::collections::HashMap;
+
+use roster_domain::model::*;
+use roster_domain::paging::{Position, SortValue, UserQuery, Visibility};
+use roster_domain::store::{Effects, NewIdentity, Refusal, StoreError};
+use roster_domain::types::user_keys;
+use serde_json::json;
+
+use crate::orgs::{count_admins, lock_org};
+use crate::rows::*;
+use crate::sql::{bind_all, Arg, Sql};
+use crate::{err, json_err, run, tx, Db, R};
+
+/// Finds or creates the identity of a new user's email and returns the user attached to it.
+macro_rules! attach_identity {
+    ($t:expr, $identity:expr, $user:expr) => {{
+        let i: &roster_domain::store::NewIdentity = $identity;
+        sqlx::query(
+            "INSERT INTO identities (id, email, email_lower, name, password_hash, connection, email_verified, \
+             sessions_valid_after, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9) \
+             ON CONFLICT (email_lower) DO NOTHING",
+        )
+        .bind(&i.id)
+        .bind(&i.email)
+        .bind(&i.email_lower)
+        .bind(&i.name)
+        .bind(&i.password_hash)
+        .bind(i.connection.as_str())
+        .bind(i.email_verified)
+        .bind($user.created_at)
+        .bind($user.created_at)
+        .execute(&mut *$t)
+        .await
+        .map_err($crate::err)?;
+        let id: String = sqlx::query_scalar("SELECT id FROM identities WHERE email_lower = $1")
+            .bind(&i.email_lower)
+            .fetch_one(&mut *$t)
+            .await
+            .map_err($crate::err)?;
+        let mut u: roster_domain::model::User = $user.clone();
+        u.identity_id = id;
+        u
+    }};
+}
+
+macro_rules! insert_user_sql {
+    ($t:expr, $u:expr) => {{
+        let u: &roster_domain::model::User = $u;
+        let k = roster_domain::types::user_keys(&u.email, &u.first_name, &u.last_name);
+        sqlx::query(
+            "INSERT INTO users (org_id, id, identity_id, email, email_lower, first_name, last_name, first_key, last_key, \
+             name_key, search_text, status, is_admin, preferences, additional_context, nonsensitive_variables, \
+             sensitive_names, company, image, enable_actions_access, num_conversations, num_messages, last_message_at, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20, $21, $22, $23, $24, $25)",
+        )
+        .bind(&u.org_id)
+        .bind(&u.id)
+        .bind(&u.identity_id)
+        .bind(&u.email)
+        .bind(&k.email_lower)
+        .bind(&u.first_name)
+        .bind(&u.last_name)
+        .bind(&k.first_key)
+        .bind(&k.last_key)
+        .bind(&k.name_key)
+        .bind(&k.search_text)
+        .bind(u.status.as_str())
+        .bind(u.is_admin)
+        .bind(serde_json::to_string(&u.preferences).map_err($crate::json_err)?)
+        .bind(serde_json::to_string(&u.additional_context).map_err($crate::json_err)?)
+        .bind(serde_json::to_string(&u.nonsensitive_variables).map_err($crate::json_err)?)
+        .bind(serde_json::to_string(&u.sensitive_names).map_err($crate::json_err)?)
+        .bind(&u.company)
+        .bind(&u.image)
+        .bind(u.enable_actions_access)
+        .bind(u.stats.num_conversations)
+        .bind(u.stats.num_messages)
+        .bind(u.stats.last_message_at.unwrap_or(0))
+        .bind(u.created_at)
+        .bind(u.updated_at)
+        .execute(&mut *$t)
+        .await
+        .map_err(|e| match $crate::err(e) {
+            roster_domain::store::StoreError::Conflict { .. } => roster_domain::store::StoreError::Conflict { field: "email" },
+            e => e,
+        })?;
+        for role_id in &u.role_ids {
+            sqlx::query("INSERT INTO user_roles (org_id, user_id, role_id) VALUES ($1, $2, $3)")
+                .bind(&u.org_id)
+                .bind(&u.id)
+                .bind(role_id)
+                .execute(&mut *$t)
+                .await
+                .map_err($crate::err)?;
+        }
+    }};
+}
+
+pub(crate) use {attach_identity, insert_user_sql};
+
+/// The indexed column behind a sort field name.
+fn user_sort_column(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "first_name" => "first_key",
+        "last_name" => "last_key",
+        "name" => "name_key",
+        "email" => "email_lower",
+        "user_stats.num_conversations" => "num_conversations",
+        "user_stats.num_messages" => "num_messages",
+        "user_stats.last_message_time" => "last_message_at",
+        "created_at" => "created_at",
+        _ => return None,
+    })
+}
+
+/// Appends ` AND <keyset predicate>` and ` ORDER BY ...` for sort keys with an `id` tie-break that
+/// follows the last key's direction, so a single-key sort is one index scan either way.
+pub(crate) fn keyset_and_order(
+    sql: &mut Sql,
+    sort: &[(String, bool)],
+    position: &Position,
+    column: impl Fn(&str) -> Option<&'static str>,
+) -> R<()> {
+    let mut cols: Vec<(&'static str, bool)> = Vec::new();
+    for (field, desc) in sort {
+        let c = column(field)
+            .ok_or_else(|| StoreError::Other(anyhow::anyhow!("unsorted field {field}")))?;
+        cols.push((c, *desc));
+    }
+    let tie_desc = cols.last().map(|c| c.1).unwrap_or(false);
+    cols.push(("id", tie_desc));
+    if let Position::After(k) = position {
+        let mut values: Vec<Arg> = k
+            .values
+            .iter()
+            .map(|v| match v {
+                SortValue::Int(i) => Arg::Int(*i),
+                SortValue::Text(s) => Arg::Text(s.clone()),
+            })
+            .collect();
+        values.push(Arg::Text(k.last_id.clone()));
+        if values.len() != cols.len() {
+            return Err(StoreError::Other(anyhow::anyhow!(
+                "cursor does not match its sort"
+            )));
+        }
+        sql.push(" AND (");
+        if cols.iter().all(|c| c.1 == tie_desc) {
+            let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
+            sql.push("(")
+                .push(&names.join(", "))
+                .push(if tie_desc { ") < (" } else { ") > (" });
+            for (i, v) in values.into_iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(v);
+            }
+            sql.push(")");
+        } else {
+            for i in 0..cols.len() {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                sql.push("(");
+                for (j, col) in cols.iter().enumerate().take(i) {
+                    sql.push(col.0).push(" = ");
+                    sql.bind(values[j].clone());
+                    sql.push(" AND ");
+                }
+                sql.push(cols[i].0)
+                    .push(if cols[i].1 { " < " } else { " > " });
+                sql.bind(values[i].clone());
+                sql.push(")");
+            }
+        }
+        sql.push(")");
+    }
+    sql.push(" ORDER BY ");
+    let order: Vec<String> = cols
+        .iter()
+        .map(|(c, d)| format!("{c} {}", if *d { "DESC" } else { "ASC" }))
+        .collect();
+    sql.push(&order.join(", "));
+    Ok(())
+}
+
+/// `LIKE` pattern for a substring, with the wildcards of the needle escaped.
+fn like_contains(needle: &str) -> String {
+    let escaped = needle
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+impl Db {
+    pub(crate) async fn get_identity(&self, id: &str) -> R<Option<Identity>> {
+        run!(self, |p| {
+            let row = sqlx::query(
+                "SELECT id, email, email_lower, name, connection, email_verified, sessions_valid_after, created_at FROM identities WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(p)
+            .await
+            .map_err(err)?;
+            let Some(r) = row else { return Ok(None) };
+            let connection: String = get!(&r, "connection");
+            Ok(Some(Identity {
+                id: get!(&r, "id"),
+                email: get!(&r, "email"),
+                email_lower: get!(&r, "email_lower"),
+                name: get!(&r, "name"),
+                connection: Connection::parse(&connection).unwrap_or(Connection::Password),
+                email_verified: get!(&r, "email_verified"),
+                sessions_valid_after: get!(&r, "sessions_valid_after"),
+                created_at: get!(&r, "created_at"),
+            }))
+        })
+    }
+
+    pub(crate) async fn insert_user(
+        &self,
+        identity: NewIdentity,
+        user: User,
+        secrets: &[(String, String)],
+        fx: Effects,
+    ) -> R<User> {
+        let user = tx!(self, |t| {
+            let user = attach_identity!(t, &identity, &user);
+            insert_user_sql!(t, &user);
+            for (name, value) in secrets {
+                sqlx::query("INSERT INTO user_secrets (org_id, user_id, name, value) VALUES ($1, $2, $3, $4)")
+                    .bind(&user.org_id)
+                    .bind(&user.id)
+                    .bind(name)
+                    .bind(value)
+                    .execute(&mut *t)
+                    .await
+                    .map_err(err)?;
+            }
+            write_effects!(t, fx);
+            user
+        });
+        Ok(user)
+    }
+
+    pub(crate) async fn get_user(&self, org_id: &str, user_id: &str) -> R<Option<User>> {
+        let mut q = UserQuery::new(1);
+        q.ids = vec![user_id.to_owned()];
+        Ok(self.list_users(org_id, &q).await?.into_iter().next())
+    }
+
+    pub(crate) async fn list_users(&self, org_id: &str, q: &UserQuery) -> R<Vec<User>> {
+        let mut sql = Sql::new(&format!("SELECT {USER_COLS} FROM users WHERE org_id = "));
+        sql.text(org_id);
+        if !q.ids.is_empty() {
+            sql.push(" AND ").in_list("id", &q.ids);
+        }
+        if !q.emails_lower.is_empty() {
+            sql.push(" AND ").in_list("email_lower", &q.emails_lower);
+        }
+        match q.is_verified {
+            Some(true) => sql.push(" AND status <> 'invited'"),
+            Some(false) => sql.push(" AND status = 'invited'"),
+            None => &mut sql,
+        };
+        if let Visibility::Only { user_ids, role_ids } = &q.visibility {
+            sql.push(" AND (").in_list("id", user_ids);
+            if !role_ids.is_empty() {
+                sql.push(" OR id IN (SELECT user_id FROM user_roles WHERE org_id = ");
+                sql.text(org_id)
+                    .push(" AND ")
+                    .in_list("role_id", role_ids)
+                    .push(")");
+            }
+            sql.push(")");
+        }
+        if let Some(needle) = &q.contains {
+            let trigram = needle.chars().count() >= 3;
+            match self {
+                Db::Sqlite { .. } if trigram => {
+                    sql.push(" AND seq IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ");
+                    sql.text(&format!("\"{}\"", needle.replace('"', "\"\"")))
+                        .push(")");
+                }
+                _ => {
+                    sql.push(" AND search_text LIKE ");
+                    sql.text(&like_contains(needle)).push(" ESCAPE '\\'");
+                }
+            }
+        }
+        if let Some(prefix) = &q.name_prefix {
+            sql.push(" AND name_key >= ");
+            sql.text(prefix);
+            sql.push(" AND name_key < ");
+            sql.text(&format!("{prefix}\u{10FFFF}"));
+        }
+        let sort: Vec<(String, bool)> = q
+            .page
+            .sort
+            .iter()
+            .map(|k| (k.field.clone(), k.descending))
+            .collect();
+        keyset_and_order(&mut sql, &sort, &q.page.position, user_sort_column)?;
+        sql.push(" LIMIT ");
+        sql.bind(Arg::Int(q.page.limit as i64 + 1));
+        if let Position::Offset(o) = q.page.position {
+            sql.push(" OFFSET ");
+            sql.bind(Arg::Int(o as i64));
+        }
+        let mut users = run!(self, |p| {
+            let rows = bind_all!(sqlx::query(&sql.text), sql.args)
+                .fetch_all(p)
+                .await
+                .map_err(err)?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                out.push(user_from!(r));
+            }
+            out
+        });
+        self.attach_roles(org_id, &mut users).await?;
+        Ok(users)
+    }
+
+    /// Fills `role_ids` of a page of users with one query.
+    async fn attach_roles(&self, org_id: &str, users: &mut [User]) -> R<()> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+        let mut sql = Sql::new("SELECT user_id, role_id FROM user_roles WHERE org_id = ");
+        sql.text(org_id)
+            .push(" AND ")
+            .in_list("user_id", &ids)
+            .push(" ORDER BY role_id");
+        let pairs: Vec<(String, String)> =
+            run!(self, |p| bind_all!(sqlx::query_as(&sql.text), sql.args)
+                .fetch_all(p)
+                .await
+                .map_err(err)?);
+        let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
+        for (u, r) in pairs {
+            by_user.entry(u).or_default().push(r);
+        }
+        for u in users.iter_mut() {
+            u.role_ids = by_user.remove(&u.id).unwrap_or_default();
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn update_user(
+        &self,
+        u: &User,
+        expected_updated_at: i64,
+        fx: Effects,
+    ) -> R<()> {
+        let k = user_keys(&u.email, &u.first_name, &u.last_name);
+        tx!(self, |t| {
+            if u.is_admin {
+                lock_org!(t, &u.org_id);
+            }
+            let before = if u.is_admin {
+                count_admins!(t, &u.org_id)
+            } else {
+                0
+            };
+            let done = sqlx::query(
+                "UPDATE users SET email = $1, email_lower = $2, first_name = $3, last_name = $4, first_key = $5, last_key = $6, \
+                 name_key = $7, search_text = $8, status = $9, preferences = $10, additional_context = $11, company = $12, \
+                 image = $13, updated_at = $14 WHERE org_id = $15 AND id = $16 AND updated_at = $17",
+            )
+            .bind(&u.email)
+            .bind(&k.email_lower)
+            .bind(&u.first_name)
+            .bind(&u.last_name)
+            .bind(&k.first_key)
+            .bind(&k.last_key)
+            .bind(&k.name_key)
+            .bind(&k.search_text)
+            .bind(u.status.as_str())
+            .bind(serde_json::to_string(&u.preferences).map_err(json_err)?)
+            .bind(serde_json::to_string(&u.additional_context).map_err(json_err)?)
+            .bind(&u.company)
+            .bind(&u.image)
+            .bind(u.updated_at)
+            .bind(&u.org_id)
+            .bind(&u.id)
+            .bind(expected_updated_at)
+            .execute(&mut *t)
+            .await
+            .map_err(|e| match err(e) {
+                StoreError::Conflict { .. } => StoreError::Conflict { field: "email" },
+                e => e,
+            })?;
+            if done.rows_affected() == 0 {
+                let exists: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE org_id = $1 AND id = $2")
+                        .bind(&u.org_id)
+                        .bind(&u.id)
+                        .fetch_one(&mut *t)
+                        .await
+                        .map_err(err)?;
+                return Err(if exists == 0 {
+                    StoreError::NotFound
+                } else {
+                    StoreError::Refused(Refusal::Stale)
+                });
+            }
+            if before > 0 && count_admins!(t, &u.org_id) == 0 {
+                return Err(StoreError::Refused(Refusal::LastAdmin));
+            }
+            write_effects!(t, fx);
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn set_user_roles(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        role_ids: &[String],
+        is_admin: bool,
+        fx: Effects,
+    ) -> R<()> {
+        tx!(self, |t| {
+            lock_org!(t, org_id);
+            let before = count_admins!(t, org_id);
+            let done = sqlx::query("UPDATE users SET is_admin = $1 WHERE org_id = $2 AND id = $3")
+                .bind(is_admin)
+                .bind(org_id)
+                .bind(user_id)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            sqlx::query("DELETE FROM user_roles WHERE org_id = $1 AND user_id = $2")
+                .bind(org_id)
+                .bind(user_id)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            for r in role_ids {
+                sqlx::query(
+                    "INSERT INTO user_roles (org_id, user_id, role_id) VALUES ($1, $2, $3)",
+                )
+                .bind(org_id)
+                .bind(user_id)
+                .bind(r)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            }
+            if before > 0 && count_admins!(t, org_id) == 0 {
+                return Err(StoreError::Refused(Refusal::LastAdmin));
+            }
+            write_effects!(t, fx);
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn delete_user(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        soft: Option<Vec<String>>,
+        fx: Effects,
+    ) -> R<()> {
+        let snapshot = match &soft {
+            Some(_) => self.get_user(org_id, user_id).await?.map(|u| {
+                json!({
+                    "first_name": u.first_name, "last_name": u.last_name, "email": u.email,
+                    "role_ids": u.role_ids, "created_at": u.created_at,
+                    "user_stats": { "num_conversations": u.stats.num_conversations, "num_messages": u.stats.num_messages,
+                                    "last_message_at": u.stats.last_message_at },
+                })
+            }),
+            None => None,
+        };
+        let now = roster_domain::types::now_micros();
+        tx!(self, |t| {
+            lock_org!(t, org_id);
+            let before = count_admins!(t, org_id);
+            let identity: Option<String> =
+                sqlx::query_scalar("SELECT identity_id FROM users WHERE org_id = $1 AND id = $2")
+                    .bind(org_id)
+                    .bind(user_id)
+                    .fetch_optional(&mut *t)
+                    .await
+                    .map_err(err)?;
+            let Some(identity) = identity else {
+                return Err(StoreError::NotFound);
+            };
+            if let (Some(reasons), Some(snap)) = (&soft, &snapshot) {
+                let email = snap["email"].as_str().unwrap_or_default().to_owned();
+                sqlx::query(
+                    "INSERT INTO deleted_users (org_id, id, identity_id, email, snapshot, not_deletable_reasons, deleted_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(org_id)
+                .bind(user_id)
+                .bind(&identity)
+                .bind(email)
+                .bind(snap.to_string())
+                .bind(serde_json::to_string(reasons).map_err(json_err)?)
+                .bind(now)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            }
+            let mut tables = vec![
+                "user_roles",
+                "user_secrets",
+                "one_time_tokens",
+                "temporary_grants",
+            ];
+            if soft.is_none() {
+                tables.extend(["memories", "user_models"]);
+            }
+            for table in tables {
+                sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE org_id = $1 AND user_id = $2"
+                ))
+                .bind(org_id)
+                .bind(user_id)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            }
+            sqlx::query("DELETE FROM users WHERE org_id = $1 AND id = $2")
+                .bind(org_id)
+                .bind(user_id)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            sqlx::query(
+                "DELETE FROM identities WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM users WHERE identity_id = $2) \
+                 AND NOT EXISTS (SELECT 1 FROM deleted_users WHERE identity_id = $3)",
+            )
+            .bind(&identity)
+            .bind(&identity)
+            .bind(&identity)
+            .execute(&mut *t)
+            .await
+            .map_err(err)?;
+            if before > 0 && count_admins!(t, org_id) == 0 {
+                return Err(StoreError::Refused(Refusal::LastAdmin));
+            }
+            write_effects!(t, fx);
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn modify_variables(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        upserts: &[(String, String, bool)],
+        deletes: &[String],
+        max_each: usize,
+        fx: Effects,
+    ) -> R<()> {
+        tx!(self, |t| {
+            // Takes the row lock on PostgreSQL before reading.
+            sqlx::query("UPDATE users SET updated_at = updated_at WHERE org_id = $1 AND id = $2")
+                .bind(org_id)
+                .bind(user_id)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            let row: Option<(String, String)> =
+                sqlx::query_as("SELECT nonsensitive_variables, sensitive_names FROM users WHERE org_id = $1 AND id = $2")
+                    .bind(org_id)
+                    .bind(user_id)
+                    .fetch_optional(&mut *t)
+                    .await
+                    .map_err(err)?;
+            let Some((plain, secret)) = row else {
+                return Err(StoreError::NotFound);
+            };
+            let mut plain: std::collections::BTreeMap<String, String> =
+                serde_json::from_str(&plain).map_err(json_err)?;
+            let mut secret: Vec<String> = serde_json::from_str(&secret).map_err(json_err)?;
+            for name in deletes {
+                let had = plain.remove(name).is_some() | secret.contains(name);
+                if !had {
+                    return Err(StoreError::Refused(Refusal::VariableMissing(name.clone())));
+                }
+                secret.retain(|s| s != name);
+            }
+            for (name, value, is_secret) in upserts {
+                if *is_secret {
+                    plain.remove(name);
+                    if !secret.contains(name) {
+                        secret.push(name.clone());
+                    }
+                } else {
+                    secret.retain(|s| s != name);
+                    plain.insert(name.clone(), value.clone());
+                }
+            }
+            if plain.len() > max_each || secret.len() > max_each {
+                return Err(StoreError::Refused(Refusal::VariableLimit));
+            }
+            secret.sort();
+            sqlx::query("UPDATE users SET nonsensitive_variables = $1, sensitive_names = $2 WHERE org_id = $3 AND id = $4")
+                .bind(serde_json::to_string(&plain).map_err(json_err)?)
+                .bind(serde_json::to_string(&secret).map_err(json_err)?)
+                .bind(org_id)
+                .bind(user_id)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            let mut gone: Vec<&String> = deletes.iter().collect();
+            gone.extend(upserts.iter().filter(|u| !u.2).map(|u| &u.0));
+            for name in gone {
+                sqlx::query(
+                    "DELETE FROM user_secrets WHERE org_id = $1 AND user_id = $2 AND name = $3",
+                )
+                .bind(org_id)
+                .bind(user_id)
+                .bind(name)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            }
+            for (name, value, _) in upserts.iter().filter(|u| u.2) {
+                sqlx::query(
+                    "INSERT INTO user_secrets (org_id, user_id, name, value) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (org_id, user_id, name) DO UPDATE SET value = excluded.value",
+                )
+                .bind(org_id)
+                .bind(user_id)
+                .bind(name)
+                .bind(value)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            }
+            write_effects!(t, fx);
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn set_user_stats(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        s: &UserStats,
+        fx: Effects,
+    ) -> R<()> {
+        tx!(self, |t| {
+            let done = sqlx::query("UPDATE users SET num_conversations = $1, num_messages = $2, last_message_at = $3 WHERE org_id = $4 AND id = $5")
+                .bind(s.num_conversations)
+                .bind(s.num_messages)
+                .bind(s.last_message_at.unwrap_or(0))
+                .bind(org_id)
+                .bind(user_id)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            write_effects!(t, fx);
+        });
+        Ok(())
+    }
+}
