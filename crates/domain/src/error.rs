@@ -67,6 +67,8 @@ pub enum Error {
     Unauthenticated,
     #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
+    TooLarge(String),
     #[error("rate limit exceeded")]
     RateLimited {
         retry_after_secs: u64,

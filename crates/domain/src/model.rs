@@ -148,13 +148,62 @@ impl User {
     }
 }
 
-/// A condition on an attribute of the request that a grant applies to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", deny_unknown_fields)]
+/// A condition on an attribute of the request that a grant applies to. As in the vendor schema,
+/// `type` may be left out: it is then `In` when `values` is given, else `Equals`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type")]
 pub enum Condition {
     Equals { value: Value },
     In { values: Vec<Value> },
     NotEquals { value: Value },
+}
+
+impl<'de> Deserialize<'de> for Condition {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut m = serde_json::Map::deserialize(d)?;
+        let kind = match m.remove("type") {
+            None => {
+                if m.contains_key("values") {
+                    "In".to_owned()
+                } else {
+                    "Equals".to_owned()
+                }
+            }
+            Some(Value::String(s)) => s,
+            Some(_) => {
+                return Err(D::Error::custom(
+                    "condition type must be Equals, In or NotEquals",
+                ))
+            }
+        };
+        let cond = match kind.as_str() {
+            "Equals" => Condition::Equals {
+                value: m
+                    .remove("value")
+                    .ok_or_else(|| D::Error::missing_field("value"))?,
+            },
+            "NotEquals" => Condition::NotEquals {
+                value: m
+                    .remove("value")
+                    .ok_or_else(|| D::Error::missing_field("value"))?,
+            },
+            "In" => match m.remove("values") {
+                Some(Value::Array(values)) => Condition::In { values },
+                Some(_) => return Err(D::Error::custom("values must be a list")),
+                None => return Err(D::Error::missing_field("values")),
+            },
+            other => {
+                return Err(D::Error::custom(format!(
+                    "unknown condition type '{other}': use Equals, In or NotEquals"
+                )))
+            }
+        };
+        if let Some(extra) = m.keys().next() {
+            return Err(D::Error::unknown_field(extra, &["type", "value", "values"]));
+        }
+        Ok(cond)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -231,6 +280,7 @@ pub struct TemporaryGrant {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Dimension {
     pub description: String,
     pub tags: Vec<String>,
@@ -315,4 +365,32 @@ pub struct SigningKey {
     pub public_x: String,
     pub created_at: Micros,
     pub retire_at: Option<Micros>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn condition_type_defaults_like_the_vendor_schema() {
+        let c: Condition = serde_json::from_value(json!({ "value": 1 })).expect("equals");
+        assert_eq!(c, Condition::Equals { value: json!(1) });
+        let c: Condition = serde_json::from_value(json!({ "values": [1, 2] })).expect("in");
+        assert_eq!(
+            c,
+            Condition::In {
+                values: vec![json!(1), json!(2)]
+            }
+        );
+        assert!(
+            serde_json::from_value::<Condition>(json!({ "type": "Like", "value": 1 })).is_err()
+        );
+        assert!(serde_json::from_value::<Condition>(json!({ "type": "Equals" })).is_err());
+        assert!(serde_json::from_value::<Condition>(json!({ "value": 1, "extra": 2 })).is_err());
+        assert_eq!(
+            serde_json::to_value(Condition::Equals { value: json!(true) }).expect("ser"),
+            json!({ "type": "Equals", "value": true })
+        );
+    }
 }

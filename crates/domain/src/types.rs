@@ -14,7 +14,7 @@ pub fn now_micros() -> Micros {
     chrono::Utc::now().timestamp_micros()
 }
 
-/// RFC 3339 with milliseconds and `Z`, as the vendor examples show.
+/// RFC 3339 in UTC with microseconds and `Z` (the vendor examples show milliseconds; both are RFC 3339).
 pub fn format_micros(t: Micros) -> String {
     chrono::DateTime::from_timestamp_micros(t)
         .unwrap_or_default()
@@ -100,6 +100,9 @@ pub fn validate_org_id(s: &str) -> Result<(), &'static str> {
         && s.bytes()
             .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_'))
         && s.as_bytes()[0].is_ascii_alphanumeric();
+    if uuid::Uuid::parse_str(s).is_ok() {
+        return Err("organization id must not have the form of a UUID: UUIDs address organizations by their uuid");
+    }
     if ok {
         Ok(())
     } else {

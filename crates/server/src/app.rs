@@ -51,7 +51,7 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-pub fn core_config(config: &Config, public_url: String) -> CoreConfig {
+pub fn core_config(_config: &Config, public_url: String) -> CoreConfig {
     CoreConfig {
         public_url,
         ..CoreConfig::default()
@@ -127,7 +127,7 @@ impl Application {
                 tick.tick().await;
                 n += 1;
                 state.refresh_maintenance().await;
-                if n % 30 == 0 {
+                if n.is_multiple_of(30) {
                     if let Err(e) = state.keys.refresh().await {
                         tracing::warn!(error = %e, "signing keys not refreshed");
                     }

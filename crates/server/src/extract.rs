@@ -173,13 +173,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
             }
             "missing"
         } else if msg.starts_with("unknown field") {
-            if let Some(name) = msg.split('`').nth(1) {
-                path = if path == "." {
-                    name.to_owned()
-                } else {
-                    format!("{path}.{name}")
-                };
-            }
+            // The path already ends at the unknown field.
             "extra_forbidden"
         } else if inner.is_syntax() || inner.is_eof() {
             path = String::new();

@@ -5,10 +5,12 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// (surface, status) -> (count, total seconds)
+type Counters = BTreeMap<(&'static str, u16), (u64, f64)>;
+
 #[derive(Default)]
 pub struct Metrics {
-    /// (surface, status) -> (count, total seconds)
-    requests: Mutex<BTreeMap<(&'static str, u16), (u64, f64)>>,
+    requests: Mutex<Counters>,
     rate_limited: Mutex<u64>,
 }
 

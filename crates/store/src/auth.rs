@@ -202,7 +202,7 @@ impl Db {
             let Some(r) = row else { return Ok(None) };
             let token = token_from!(&r);
             if token.purpose == "invite" {
-                sqlx::query("UPDATE users SET status = 'active' WHERE org_id = $1 AND id = $2 AND status = 'invited'")
+                sqlx::query("UPDATE users SET status = 'active', updated_at = updated_at + 1 WHERE org_id = $1 AND id = $2 AND status = 'invited'")
                     .bind(&token.org_id)
                     .bind(&token.user_id)
                     .execute(&mut *t)

@@ -279,7 +279,7 @@ macro_rules! lock_org {
 macro_rules! count_admins {
     ($t:expr, $org:expr) => {{
         let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM users WHERE org_id = $1 AND is_admin AND status <> 'inactive'",
+            "SELECT COUNT(*) FROM users WHERE org_id = $1 AND is_admin AND status = 'active'",
         )
         .bind($org)
         .fetch_one(&mut *$t)

@@ -205,7 +205,8 @@ impl Core {
         Ok(org)
     }
 
-    fn require_platform(&self, ctx: &Context, permission: &str) -> Result<()> {
+    /// The caller is the operator or a platform administrator holding `permission`.
+    pub fn require_platform(&self, ctx: &Context, permission: &str) -> Result<()> {
         match &ctx.actor {
             Actor::System => Ok(()),
             Actor::User(p)

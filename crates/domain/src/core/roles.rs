@@ -429,13 +429,18 @@ impl Core {
         stats: UserStats,
     ) -> Result<()> {
         let org = self.ingest_org(ctx, org_ref).await?;
-        if stats.num_conversations < 0 || stats.num_messages < 0 {
-            return Err(Error::field(
-                Location::Body,
-                "num_conversations",
-                "greater_than_equal",
-                "counts must not be negative",
-            ));
+        for (field, n) in [
+            ("num_conversations", stats.num_conversations),
+            ("num_messages", stats.num_messages),
+        ] {
+            if n < 0 {
+                return Err(Error::field(
+                    Location::Body,
+                    field,
+                    "greater_than_equal",
+                    format!("{field} must not be negative"),
+                ));
+            }
         }
         let user = self.target_user(&org.id, user_id).await?;
         let fx = Effects::audit(self.audit(

@@ -44,7 +44,9 @@ impl FromRequestParts<AppState> for Service {
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token)
             .ok_or(Error::Unauthenticated)?;
         if !constant_time_eq(&hash_secret(presented.trim()), &hash_secret(expected)) {
             return Err(Error::Unauthenticated.into());

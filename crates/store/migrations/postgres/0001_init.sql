@@ -31,7 +31,7 @@ CREATE TABLE identities (
 
 CREATE TABLE roles (
     org_id                 TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-    id                     TEXT NOT NULL,
+    id                     TEXT COLLATE "C" NOT NULL,
     name                   TEXT NOT NULL,
     description            TEXT NOT NULL,
     frontend_view          TEXT NOT NULL,
@@ -46,7 +46,7 @@ CREATE TABLE roles (
 
 CREATE TABLE users (
     org_id                 TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-    id                     TEXT NOT NULL,
+    id                     TEXT COLLATE "C" NOT NULL,
     identity_id            TEXT NOT NULL REFERENCES identities(id),
     email                  TEXT NOT NULL,
     email_lower            TEXT COLLATE "C" NOT NULL,
@@ -132,9 +132,9 @@ CREATE TABLE api_keys (
 
 CREATE TABLE temporary_grants (
     org_id                 TEXT NOT NULL,
-    id                     TEXT NOT NULL,
-    user_id                TEXT NOT NULL,
-    permission_name        TEXT NOT NULL,
+    id                     TEXT COLLATE "C" NOT NULL,
+    user_id                TEXT COLLATE "C" NOT NULL,
+    permission_name        TEXT COLLATE "C" NOT NULL,
     conditions             TEXT NOT NULL,
     justification          TEXT NOT NULL,
     tags                   TEXT NOT NULL,
@@ -161,8 +161,8 @@ CREATE TABLE user_models (
 CREATE TABLE memories (
     org_id                 TEXT NOT NULL,
     user_id                TEXT NOT NULL,
-    id                     TEXT NOT NULL,
-    conversation_id        TEXT NOT NULL,
+    id                     TEXT COLLATE "C" NOT NULL,
+    conversation_id        TEXT COLLATE "C" NOT NULL,
     refs                   TEXT NOT NULL,
     content                TEXT NOT NULL,
     context                TEXT NOT NULL,
@@ -174,7 +174,7 @@ CREATE INDEX memories_user_conv ON memories (org_id, user_id, conversation_id, i
 
 CREATE TABLE audit_events (
     org_id                 TEXT NOT NULL,
-    id                     TEXT NOT NULL,
+    id                     TEXT COLLATE "C" NOT NULL,
     action                 TEXT NOT NULL,
     actor_kind             TEXT NOT NULL,
     actor_user_id          TEXT,
@@ -189,7 +189,7 @@ CREATE INDEX audit_events_target ON audit_events (org_id, target_user_id, id);
 
 CREATE TABLE outbox (
     org_id                 TEXT NOT NULL,
-    id                     TEXT NOT NULL,
+    id                     TEXT COLLATE "C" NOT NULL,
     kind                   TEXT NOT NULL,
     recipient              TEXT NOT NULL,
     language               TEXT NOT NULL,

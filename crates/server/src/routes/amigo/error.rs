@@ -42,6 +42,20 @@ fn loc(e: &FieldError) -> Value {
     Value::Array(items)
 }
 
+/// A core message as a sentence: capitalized, with a full stop.
+fn sentence(m: &str) -> String {
+    let mut c = m.chars();
+    match c.next() {
+        Some(f) => format!(
+            "{}{}{}",
+            f.to_uppercase(),
+            c.as_str(),
+            if m.ends_with('.') { "" } else { "." }
+        ),
+        None => String::new(),
+    }
+}
+
 /// The status and body of a domain error on this surface.
 pub fn render(e: &Error) -> (StatusCode, Value) {
     let detail = |s: &str| json!({ "detail": s });
@@ -54,7 +68,8 @@ pub fn render(e: &Error) -> (StatusCode, Value) {
         Error::NotFound(what) => (StatusCode::NOT_FOUND, detail(&format!("The specified {what} does not exist."))),
         Error::Conflict(m) => (StatusCode::CONFLICT, detail(m)),
         Error::Unauthenticated => (StatusCode::UNAUTHORIZED, detail("Invalid authorization credentials.")),
-        Error::Forbidden(m) => (StatusCode::FORBIDDEN, detail(&format!("Missing required permissions: {m}."))),
+        Error::Forbidden(m) => (StatusCode::FORBIDDEN, detail(&sentence(m))),
+        Error::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, detail(m)),
         Error::RateLimited { limit_per_minute, .. } => (
             StatusCode::TOO_MANY_REQUESTS,
             detail(&format!("The user has exceeded the rate limit of {limit_per_minute} requests per minute for this endpoint.")),

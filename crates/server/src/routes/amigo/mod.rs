@@ -98,13 +98,19 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|_| {
-                AmigoError(Error::field(
-                    Location::Body,
-                    "",
-                    "too_large",
-                    "the request body is too large or unreadable",
-                ))
+            .map_err(|r| {
+                if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    AmigoError(Error::TooLarge(
+                        "the request body is larger than the server accepts".into(),
+                    ))
+                } else {
+                    AmigoError(Error::field(
+                        Location::Body,
+                        "",
+                        "body_unreadable",
+                        "the request body could not be read",
+                    ))
+                }
             })?;
         Ok(Self(extract::parse_json(&bytes)?))
     }

@@ -53,6 +53,8 @@ pub async fn create_organization(
     Body(b): Body<CreateOrganization>,
 ) -> Result<Response> {
     caller.limit(&s, "create-organization")?;
+    s.core
+        .require_platform(&caller.ctx, roster_domain::permissions::perm::ORG_CREATE)?;
     req.header("x-mongo-cluster-name")?;
     let mut problems = Vec::new();
     for (field, v) in [

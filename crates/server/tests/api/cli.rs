@@ -1,0 +1,185 @@
+//! The `roster` binary itself: `--help`, `bootstrap --json`, `serve` start-up and shutdown.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::helpers::test_database_url;
+
+fn roster() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_roster"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ROSTER_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+#[test]
+fn help_documents_every_setting() {
+    let out = roster().arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for var in [
+        "ROSTER_BIND",
+        "ROSTER_DATA_DIR",
+        "ROSTER_DATABASE_URL",
+        "ROSTER_PUBLIC_URL",
+        "ROSTER_SMTP_URL",
+        "ROSTER_REDIS_URL",
+        "ROSTER_RATE_LIMITS",
+        "ROSTER_LOG_FORMAT",
+        "ROSTER_INGEST_TOKEN",
+    ] {
+        assert!(text.contains(var), "{var} missing from --help:\n{text}");
+    }
+    for cmd in ["serve", "bootstrap", "migrate", "maintenance"] {
+        assert!(text.contains(cmd), "{cmd}");
+    }
+}
+
+#[tokio::test]
+async fn serve_bootstrap_and_graceful_shutdown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = test_database_url(tmp.path()).await;
+    let data = tmp.path().join("data");
+    let mut server = roster()
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("ROSTER_DATA_DIR", &data)
+        .env("ROSTER_DATABASE_URL", &url)
+        .env("ROSTER_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The listening line carries the address; no fixed ports, no sleeping.
+    let stderr = server.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut addr = None;
+    while addr.is_none() {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server logs its address");
+        let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+        if v["message"] == "roster listening" {
+            addr = v["bind"].as_str().map(str::to_owned);
+        }
+    }
+    let base = format!("http://{}", addr.unwrap());
+    let creds = data.join("platform-admin.json");
+    assert!(
+        creds.exists(),
+        "serve on an empty database writes the platform credentials"
+    );
+
+    // bootstrap works while the server runs, on the same database.
+    let out = roster()
+        .args([
+            "bootstrap",
+            "--org",
+            "acme",
+            "--org-name",
+            "Acme",
+            "--admin-email",
+            "admin@acme.example",
+            "--api-key-name",
+            "ci",
+            "--json",
+        ])
+        .env("ROSTER_DATABASE_URL", &url)
+        .env("ROSTER_DATA_DIR", &data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let made: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    for field in [
+        "org_id",
+        "org_uuid",
+        "user_id",
+        "api_key_id",
+        "api_key",
+        "expires_at",
+    ] {
+        assert!(made[field].is_string(), "{field} in {made}");
+    }
+    let client = reqwest::Client::new();
+    let signed = client
+        .post(format!("{base}/v1/acme/user/signin_with_api_key"))
+        .header("x-api-key", made["api_key"].as_str().unwrap())
+        .header("x-api-key-id", made["api_key_id"].as_str().unwrap())
+        .header("x-user-id", made["user_id"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 200);
+    let again = roster()
+        .args([
+            "bootstrap",
+            "--org",
+            "acme",
+            "--org-name",
+            "Acme",
+            "--admin-email",
+            "a@acme.example",
+            "--json",
+        ])
+        .env("ROSTER_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        !again.status.success(),
+        "an existing organization is not bootstrapped twice"
+    );
+
+    // maintenance on reaches the running server through the database.
+    let m = roster()
+        .args(["maintenance", "on"])
+        .env("ROSTER_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(m.status.success());
+    let mut status = 0;
+    for _ in 0..50 {
+        status = client
+            .get(format!("{base}/v1/acme/organization/"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status == 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, 503);
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let code = server.wait().unwrap();
+    assert!(code.success(), "graceful shutdown exits 0: {code:?}");
+}
+
+#[test]
+fn unknown_database_schemes_are_refused() {
+    let out = roster()
+        .args(["migrate", "--database-url", "mysql://localhost/x"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL"));
+}

@@ -1,0 +1,299 @@
+//! `TestApp`: the server built by the same `Application::build` as `main`, on port 0, plus typed
+//! helpers for the calls tests make over and over.
+
+use std::path::PathBuf;
+
+use reqwest::{Method, StatusCode};
+use roster_server::{Application, Config};
+use serde_json::{json, Value};
+use tokio::sync::OnceCell;
+
+use crate::schema;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: roster_server::state::AppState,
+    pub data_dir: PathBuf,
+    _tmp: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// An organization made by `bootstrap`, with its administrator signed in.
+#[derive(Debug, Clone)]
+pub struct Org {
+    pub id: String,
+    pub uuid: String,
+    pub admin_id: String,
+    pub key_id: String,
+    pub key: String,
+    pub token: String,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Resp {
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self.body
+    }
+}
+
+static PG_READY: OnceCell<()> = OnceCell::const_new();
+
+/// A database URL for one test: a fresh schema on PostgreSQL, or a file under `dir`.
+pub async fn test_database_url(dir: &std::path::Path) -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => {
+            let admin = sqlx::PgPool::connect(&url)
+                .await
+                .expect("TEST_DATABASE_URL must be reachable");
+            PG_READY
+                .get_or_init(|| async {
+                    // Extensions are per database; create it once, outside the test schemas.
+                    let _ =
+                        sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
+                            .execute(&admin)
+                            .await;
+                })
+                .await;
+            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+            sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                .execute(&admin)
+                .await
+                .expect("create schema");
+            admin.close().await;
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}options=-c%20search_path%3D{schema},public")
+        }
+        _ => format!("sqlite:{}", dir.join("roster.db").display()),
+    }
+}
+
+pub fn is_postgres() -> bool {
+    std::env::var("TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres"))
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let mut config = Config {
+            bind: "127.0.0.1:0".parse().expect("addr"),
+            data_dir: tmp.path().join("data"),
+            database_url: Some(test_database_url(tmp.path()).await),
+            db_max_connections: 8,
+            public_url: Some("https://roster.example.test".into()),
+            smtp_url: None,
+            redis_url: None,
+            rate_limits: "off".into(),
+            log_format: roster_server::config::LogFormat::Text,
+            ingest_token: Some("ingest-secret-for-tests".into()),
+            token_ttl_secs: 3600,
+            key_rotation_days: 30,
+            max_body_bytes: 1024 * 1024,
+        };
+        adjust(&mut config);
+        let app = Application::build(config.clone())
+            .await
+            .expect("application builds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state().clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async {
+            let _ = rx.await;
+        }));
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            state,
+            data_dir: config.data_dir.clone(),
+
+            _tmp: tmp,
+            _shutdown: tx,
+        }
+    }
+
+    /// Any request; Amigo responses are checked against the vendor's OpenAPI.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body read");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        if path.starts_with("/v1/") {
+            schema::check_amigo_response(&method, path, status.as_u16(), &body);
+        }
+        Resp {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.call(Method::GET, path, Some(token), None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call(Method::POST, path, Some(token), Some(body), &[])
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Resp {
+        self.call(Method::DELETE, path, Some(token), None, &[])
+            .await
+    }
+
+    /// Creates an organization the way `roster bootstrap` does, and signs its administrator in.
+    pub async fn bootstrap(&self, org: &str) -> Org {
+        let input = roster_domain::core::NewOrgInput {
+            id: org.into(),
+            name: format!("{org} Inc."),
+            default_preferences: Default::default(),
+            user_dimensions: json!([]),
+            branding: json!({}),
+            is_platform: false,
+        };
+        let made = self
+            .state
+            .core
+            .bootstrap(
+                input,
+                &format!("admin@{org}.example"),
+                "Ada Admin",
+                "test key",
+                90,
+            )
+            .await
+            .expect("bootstrap");
+        let mut o = Org {
+            id: made.org.id,
+            uuid: made.org.uuid,
+            admin_id: made.user.id,
+            key_id: made.api_key.key_id,
+            key: made.secret,
+            token: String::new(),
+        };
+        o.token = self.sign_in(&o, &o.admin_id.clone()).await;
+        o
+    }
+
+    pub async fn sign_in_resp(&self, org: &Org, user_id: &str) -> Resp {
+        let path = format!("/v1/{}/user/signin_with_api_key", org.id);
+        let headers = [
+            ("x-api-key", org.key.as_str()),
+            ("x-api-key-id", org.key_id.as_str()),
+            ("x-user-id", user_id),
+        ];
+        self.call(Method::POST, &path, None, None, &headers).await
+    }
+
+    pub async fn sign_in(&self, org: &Org, user_id: &str) -> String {
+        let body = self.sign_in_resp(org, user_id).await.expect(200);
+        body["id_token"].as_str().expect("id_token").to_owned()
+    }
+
+    /// Invites a user into `role` as the organization's administrator; returns the user id.
+    pub async fn invite(
+        &self,
+        org: &Org,
+        email: &str,
+        first: &str,
+        last: &str,
+        role: &str,
+    ) -> String {
+        let body =
+            json!({ "first_name": first, "last_name": last, "email": email, "role_name": role });
+        let out = self
+            .post(&format!("/v1/{}/user/", org.id), &org.token, body)
+            .await
+            .expect(201);
+        out["user_id"].as_str().expect("user_id").to_owned()
+    }
+
+    /// Invites a user and signs them in with the organization's key.
+    pub async fn user(&self, org: &Org, email: &str, role: &str) -> (String, String) {
+        let id = self.invite(org, email, "Test", "User", role).await;
+        let token = self.sign_in(org, &id).await;
+        (id, token)
+    }
+
+    pub async fn list_users(&self, org: &Org, token: &str, query: &str) -> Value {
+        self.get(&format!("/v1/{}/user/?{query}", org.id), token)
+            .await
+            .expect(200)
+    }
+
+    /// Ingestion: sets a user's statistics.
+    pub async fn set_stats(
+        &self,
+        org: &str,
+        user_id: &str,
+        conversations: i64,
+        messages: i64,
+        last: Option<&str>,
+    ) {
+        let path = format!("/ingest/v1/{org}/users/{user_id}/stats");
+        let body = json!({ "num_conversations": conversations, "num_messages": messages, "last_message_time": last });
+        let r = self
+            .call(
+                Method::PUT,
+                &path,
+                None,
+                Some(body),
+                &[("authorization", "Bearer ingest-secret-for-tests")],
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 204, "{}", r.body);
+    }
+
+    pub async fn count_users(&self, org: &str) -> usize {
+        let mut q = roster_domain::paging::UserQuery::new(100_000);
+        q.page.limit = 100_000;
+        self.state
+            .core
+            .store
+            .list_users(org, &q)
+            .await
+            .expect("list")
+            .len()
+    }
+}

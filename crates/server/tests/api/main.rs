@@ -1,0 +1,14 @@
+//! Roster's integration tests: one binary, real HTTP over loopback, a real database per test
+//! (a temporary SQLite file, or a fresh PostgreSQL schema when `TEST_DATABASE_URL` is set).
+
+mod helpers;
+mod schema;
+
+mod amigo_orgs;
+mod amigo_roles;
+mod amigo_users;
+mod auth;
+mod cli;
+mod cross_cutting;
+mod isolation;
+mod paging;
