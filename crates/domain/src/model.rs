@@ -143,6 +143,32 @@ pub struct User {
 }
 
 impl User {
+    /// A new membership with fresh ids, no roles, default preferences and empty profile data;
+    /// callers set what differs with struct update syntax.
+    pub fn new(org_id: &str, email: &str, first_name: &str, last_name: &str, now: Micros) -> Self {
+        Self {
+            org_id: org_id.to_owned(),
+            id: crate::types::new_uuid7(),
+            identity_id: crate::types::new_uuid7(),
+            email: email.trim().to_owned(),
+            first_name: first_name.trim().to_owned(),
+            last_name: last_name.trim().to_owned(),
+            status: UserStatus::Invited,
+            is_admin: false,
+            preferences: Preferences::default(),
+            additional_context: Vec::new(),
+            nonsensitive_variables: BTreeMap::new(),
+            sensitive_names: Vec::new(),
+            company: None,
+            image: None,
+            enable_actions_access: false,
+            stats: UserStats::default(),
+            role_ids: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     pub fn is_verified(&self) -> bool {
         self.status != UserStatus::Invited
     }

@@ -65,6 +65,21 @@ pub struct NewIdentity {
     pub email_verified: bool,
 }
 
+impl NewIdentity {
+    /// The identity a new user's email would get, with a password connection and no password yet.
+    pub fn for_user(user: &User, email_verified: bool) -> Self {
+        Self {
+            id: user.identity_id.clone(),
+            email: user.email.clone(),
+            email_lower: user.email.to_lowercase(),
+            name: crate::types::full_name(&user.first_name, &user.last_name),
+            connection: Connection::Password,
+            password_hash: None,
+            email_verified,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewOrganization {
     pub org: Organization,

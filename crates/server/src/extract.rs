@@ -130,6 +130,20 @@ impl Query {
         }
     }
 
+    /// `limit` and `continuation_token`; the core checks the upper bound of its own listing.
+    pub fn page(&self, default_limit: i64, problems: &mut Vec<FieldError>) -> (u32, i64) {
+        let limit = self.int("limit", default_limit, problems);
+        let token = self.int("continuation_token", 0, problems);
+        if limit < 0 {
+            problems.push(FieldError::query(
+                "limit",
+                "greater_than_equal",
+                "limit must not be negative",
+            ));
+        }
+        (limit.clamp(0, u32::MAX as i64) as u32, token)
+    }
+
     pub fn bool(&self, key: &str, problems: &mut Vec<FieldError>) -> Option<bool> {
         let v = self.one(key)?;
         match v.trim().to_ascii_lowercase().as_str() {

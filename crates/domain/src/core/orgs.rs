@@ -86,6 +86,15 @@ pub(crate) fn validate_preferences(
     errs
 }
 
+fn org_exists(id: &str) -> impl FnOnce(StoreError) -> Error + '_ {
+    move |e| match e {
+        StoreError::Conflict { .. } => {
+            Error::Conflict(format!("organization '{id}' already exists"))
+        }
+        e => e.into(),
+    }
+}
+
 impl Core {
     /// The organization named by its short id or its uuid.
     pub async fn find_org(&self, org_ref: &str) -> Result<Organization> {
@@ -196,12 +205,7 @@ impl Core {
         self.store
             .create_organization(new, fx)
             .await
-            .map_err(|e| match e {
-                StoreError::Conflict { .. } => {
-                    Error::Conflict(format!("organization '{}' already exists", org.id))
-                }
-                e => e.into(),
-            })?;
+            .map_err(org_exists(&org.id))?;
         Ok(org)
     }
 
@@ -250,35 +254,13 @@ impl Core {
             admin_name
         });
         let user = User {
-            org_id: org.id.clone(),
-            id: new_uuid7(),
-            identity_id: new_uuid7(),
-            email: email.display.clone(),
-            first_name: first,
-            last_name: last,
             status: UserStatus::Active,
             is_admin: true,
             preferences: org.default_preferences.clone(),
-            additional_context: Vec::new(),
-            nonsensitive_variables: Default::default(),
-            sensitive_names: Vec::new(),
-            company: None,
-            image: None,
-            enable_actions_access: false,
-            stats: UserStats::default(),
             role_ids: vec![role_id(DEFAULT_ADMIN_ROLE)],
-            created_at: now,
-            updated_at: now,
+            ..User::new(&org.id, &email.display, &first, &last, now)
         };
-        let identity = NewIdentity {
-            id: user.identity_id.clone(),
-            email: email.display.clone(),
-            email_lower: email.lower.clone(),
-            name: full_name(&user.first_name, &user.last_name),
-            connection: Connection::Password,
-            password_hash: None,
-            email_verified: true,
-        };
+        let identity = NewIdentity::for_user(&user, true);
         let (api_key, secret) = new_api_key(
             &org.id,
             Some(key_name.to_owned()),
@@ -309,12 +291,7 @@ impl Core {
         self.store
             .create_organization(new, fx)
             .await
-            .map_err(|e| match e {
-                StoreError::Conflict { .. } => {
-                    Error::Conflict(format!("organization '{}' already exists", org.id))
-                }
-                e => e.into(),
-            })?;
+            .map_err(org_exists(&org.id))?;
         let user = self
             .store
             .get_user(&org.id, &user.id)

@@ -249,35 +249,21 @@ impl Core {
             .unwrap_or_else(|| org.default_preferences.clone());
         let language = email_language(preferences.preferred_language.as_deref(), &org);
         let user = User {
-            org_id: org.id.clone(),
-            id: new_uuid7(),
-            identity_id: new_uuid7(),
-            email: email.display.clone(),
-            first_name: input.first_name.trim().to_owned(),
-            last_name: input.last_name.trim().to_owned(),
             status: UserStatus::Invited,
             is_admin: role.is_admin,
             preferences,
-            additional_context: Vec::new(),
             nonsensitive_variables: input.nonsensitive_variables,
             sensitive_names: input.sensitive_variables.keys().cloned().collect(),
-            company: None,
-            image: None,
-            enable_actions_access: false,
-            stats: UserStats::default(),
             role_ids: vec![role.id.clone()],
-            created_at: now,
-            updated_at: now,
+            ..User::new(
+                &org.id,
+                &email.display,
+                &input.first_name,
+                &input.last_name,
+                now,
+            )
         };
-        let identity = NewIdentity {
-            id: user.identity_id.clone(),
-            email: email.display.clone(),
-            email_lower: email.lower.clone(),
-            name: full_name(&user.first_name, &user.last_name),
-            connection: Connection::Password,
-            password_hash: None,
-            email_verified: false,
-        };
+        let identity = NewIdentity::for_user(&user, false);
         let secret = random_secret();
         let verify_link = format!(
             "{}/v1/{}/user/verify?token={secret}",

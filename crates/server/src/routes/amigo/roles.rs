@@ -147,16 +147,8 @@ pub async fn list_grants(
     caller.limit(&s, "get-temporary-permission-grants")?;
     let q = &req.query;
     let mut problems = Vec::new();
-    let limit = q.int("limit", 10, &mut problems);
-    let token = q.int("continuation_token", 0, &mut problems);
+    let (limit, token) = q.page(10, &mut problems);
     let expired = q.bool("is_expired", &mut problems);
-    if !(0..=10).contains(&limit) {
-        problems.push(FieldError::query(
-            "limit",
-            "less_than_equal",
-            "limit must be between 0 and 10",
-        ));
-    }
     let mut tags = Vec::new();
     for t in q.all("tag") {
         match t.split_once(':') {
@@ -195,7 +187,7 @@ pub async fn list_grants(
         page: PageRequest {
             sort: Vec::new(),
             position: Position::Start,
-            limit: limit as u32,
+            limit,
         },
     };
     let page = s

@@ -63,22 +63,14 @@ pub async fn list(
     caller.limit(&s, "get-users")?;
     let q = &req.query;
     let mut problems = Vec::new();
-    let limit = q.int("limit", 100, &mut problems);
-    let token = q.int("continuation_token", 0, &mut problems);
+    let (limit, token) = q.page(100, &mut problems);
     let is_verified = q.bool("is_verified", &mut problems);
-    if !(0..=100).contains(&limit) {
-        problems.push(roster_domain::FieldError::query(
-            "limit",
-            "less_than_equal",
-            "limit must be between 0 and 100",
-        ));
-    }
     check(problems)?;
     let input = ListUsersInput {
         ids: q.all("user_id"),
         emails: q.all("email"),
         is_verified,
-        limit: limit.clamp(0, 100) as u32,
+        limit,
         continuation_token: token,
         sort_by: q.all("sort_by"),
     };
@@ -289,20 +281,12 @@ pub async fn memories(
     caller.limit(&s, "get-memories")?;
     let q = &req.query;
     let mut problems = Vec::new();
-    let limit = q.int("limit", 50, &mut problems);
-    let token = q.int("continuation_token", 0, &mut problems);
-    if !(0..=50).contains(&limit) {
-        problems.push(roster_domain::FieldError::query(
-            "limit",
-            "less_than_equal",
-            "limit must be between 0 and 50",
-        ));
-    }
+    let (limit, token) = q.page(50, &mut problems);
     check(problems)?;
     let input = MemoriesInput {
         ids: q.all("id"),
         conversation_ids: q.all("conversation_id"),
-        limit: limit as u32,
+        limit,
         continuation_token: token,
         sort_by: q.all("sort_by"),
     };
