@@ -14,6 +14,7 @@ pub const LIMITS: &[(&str, u32)] = &[
     ("sign-in-with-api-key", 5),
     ("sign-in-with-email", 10),
     ("verify-token", 20),
+    ("request-password-reset", 1),
     ("update-user-info", 50),
     ("delete-user", 500),
     ("get-user-model", 60),

@@ -91,6 +91,8 @@ pub struct UserQuery {
     pub is_verified: Option<bool>,
     /// Lower-cased substring of name or email.
     pub contains: Option<String>,
+    /// Lower-cased substring of the full name only.
+    pub name_contains: Option<String>,
     /// Lower-cased prefix of the full name.
     pub name_prefix: Option<String>,
     pub visibility: Visibility,
@@ -104,6 +106,7 @@ impl UserQuery {
             emails_lower: Vec::new(),
             is_verified: None,
             contains: None,
+            name_contains: None,
             name_prefix: None,
             visibility: Visibility::All,
             page: PageRequest {

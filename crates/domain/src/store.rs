@@ -139,6 +139,27 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<User>;
     async fn get_user(&self, org_id: &str, user_id: &str) -> StoreResult<Option<User>>;
     async fn list_users(&self, org_id: &str, q: &UserQuery) -> StoreResult<Vec<User>>;
+    /// How many users match the query's filters (its page is ignored).
+    async fn count_users(&self, org_id: &str, q: &UserQuery) -> StoreResult<i64>;
+    /// Every membership of an identity, as `(org_id, user_id)`.
+    async fn memberships(&self, identity_id: &str) -> StoreResult<Vec<(String, String)>>;
+    async fn identity_by_email(&self, email_lower: &str) -> StoreResult<Option<Identity>>;
+    /// Renames an identity and every one of its memberships.
+    async fn rename_identity(
+        &self,
+        identity_id: &str,
+        first_name: &str,
+        last_name: &str,
+        fx: Effects,
+    ) -> StoreResult<()>;
+    /// Consumes an `email_change` token and moves the identity and all its memberships to the
+    /// new address, in one transaction. `Conflict` when the address is taken meanwhile.
+    async fn apply_email_change(
+        &self,
+        token_hash: &str,
+        now: Micros,
+        fx: Effects,
+    ) -> StoreResult<Option<(String, String)>>;
     /// Writes the user's profile fields if `updated_at` still equals `expected_updated_at`.
     async fn update_user(
         &self,

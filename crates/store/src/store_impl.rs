@@ -95,6 +95,37 @@ impl Store for Db {
         Db::list_users(self, org_id, q).await
     }
 
+    async fn count_users(&self, org_id: &str, q: &UserQuery) -> StoreResult<i64> {
+        Db::count_users(self, org_id, q).await
+    }
+
+    async fn memberships(&self, identity_id: &str) -> StoreResult<Vec<(String, String)>> {
+        Db::memberships(self, identity_id).await
+    }
+
+    async fn identity_by_email(&self, email_lower: &str) -> StoreResult<Option<Identity>> {
+        Db::identity_by_email(self, email_lower).await
+    }
+
+    async fn rename_identity(
+        &self,
+        identity_id: &str,
+        first_name: &str,
+        last_name: &str,
+        fx: Effects,
+    ) -> StoreResult<()> {
+        Db::rename_identity(self, identity_id, first_name, last_name, fx).await
+    }
+
+    async fn apply_email_change(
+        &self,
+        token_hash: &str,
+        now: Micros,
+        fx: Effects,
+    ) -> StoreResult<Option<(String, String)>> {
+        Db::apply_email_change(self, token_hash, now, fx).await
+    }
+
     async fn update_user(
         &self,
         user: &User,

@@ -293,6 +293,10 @@ impl Db {
                 }
             }
         }
+        if let Some(needle) = &q.name_contains {
+            sql.push(" AND name_key LIKE ");
+            sql.text(&like_contains(needle)).push(" ESCAPE '\\'");
+        }
         if let Some(prefix) = &q.name_prefix {
             sql.push(" AND name_key >= ");
             sql.text(prefix);
@@ -313,6 +317,168 @@ impl Db {
             sql.bind(Arg::Int(o as i64));
         }
         Ok(sql)
+    }
+
+    pub(crate) async fn count_users(&self, org_id: &str, q: &UserQuery) -> R<i64> {
+        let mut page = q.clone();
+        page.page.sort.clear();
+        page.page.position = Position::Start;
+        let inner = self.users_sql(org_id, &page)?;
+        // The listing's filters, without its order and limit.
+        let filters = inner
+            .text
+            .split(" ORDER BY ")
+            .next()
+            .unwrap_or(&inner.text)
+            .replacen(
+                &format!("SELECT {USER_COLS} FROM users"),
+                "SELECT COUNT(*) FROM users",
+                1,
+            );
+        let args: Vec<Arg> = inner.args[..inner.args.len() - 1].to_vec();
+        run!(self, |p| bind_all!(sqlx::query_scalar(&filters), args)
+            .fetch_one(p)
+            .await
+            .map_err(err))
+    }
+
+    pub(crate) async fn memberships(&self, identity_id: &str) -> R<Vec<(String, String)>> {
+        run!(self, |p| sqlx::query_as(
+            "SELECT org_id, id FROM users WHERE identity_id = $1 ORDER BY org_id"
+        )
+        .bind(identity_id)
+        .fetch_all(p)
+        .await
+        .map_err(err))
+    }
+
+    pub(crate) async fn identity_by_email(&self, email_lower: &str) -> R<Option<Identity>> {
+        let id: Option<String> = run!(self, |p| sqlx::query_scalar(
+            "SELECT id FROM identities WHERE email_lower = $1"
+        )
+        .bind(email_lower)
+        .fetch_optional(p)
+        .await
+        .map_err(err)?);
+        match id {
+            Some(id) => self.get_identity(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) async fn rename_identity(
+        &self,
+        identity_id: &str,
+        first: &str,
+        last: &str,
+        fx: Effects,
+    ) -> R<()> {
+        let name = roster_domain::types::full_name(first, last);
+        let now = roster_domain::types::now_micros();
+        let members = self.memberships(identity_id).await?;
+        tx!(self, |t| {
+            sqlx::query("UPDATE identities SET name = $1, updated_at = $2 WHERE id = $3")
+                .bind(&name)
+                .bind(now)
+                .bind(identity_id)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            for (org_id, user_id) in &members {
+                let email: String =
+                    sqlx::query_scalar("SELECT email FROM users WHERE org_id = $1 AND id = $2")
+                        .bind(org_id)
+                        .bind(user_id)
+                        .fetch_one(&mut *t)
+                        .await
+                        .map_err(err)?;
+                let k = user_keys(&email, first, last);
+                sqlx::query(
+                    "UPDATE users SET first_name = $1, last_name = $2, first_key = $3, last_key = $4, name_key = $5, \
+                     search_text = $6, updated_at = updated_at + 1 WHERE org_id = $7 AND id = $8",
+                )
+                .bind(first)
+                .bind(last)
+                .bind(&k.first_key)
+                .bind(&k.last_key)
+                .bind(&k.name_key)
+                .bind(&k.search_text)
+                .bind(org_id)
+                .bind(user_id)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            }
+            write_effects!(t, fx);
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn apply_email_change(
+        &self,
+        token_hash: &str,
+        now: i64,
+        mut fx: Effects,
+    ) -> R<Option<(String, String)>> {
+        tx!(self, |t| {
+            let row: Option<(String, String, String, String)> = sqlx::query_as(
+                "UPDATE one_time_tokens SET used_at = $1 WHERE token_hash = $2 AND purpose = 'email_change' \
+                 AND used_at IS NULL AND expires_at > $3 RETURNING identity_id, payload, org_id, user_id",
+            )
+            .bind(now)
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&mut *t)
+            .await
+            .map_err(err)?;
+            let Some((identity_id, payload, org_id, user_id)) = row else {
+                return Ok(None);
+            };
+            let payload: serde_json::Value = serde_json::from_str(&payload).map_err(json_err)?;
+            let email = payload["email"].as_str().unwrap_or_default().to_owned();
+            let lower = email.to_lowercase();
+            let conflict = |e| match err(e) {
+                StoreError::Conflict { .. } => StoreError::Conflict { field: "email" },
+                e => e,
+            };
+            sqlx::query("UPDATE identities SET email = $1, email_lower = $2, email_verified = $3, updated_at = $4 WHERE id = $5")
+                .bind(&email)
+                .bind(&lower)
+                .bind(true)
+                .bind(now)
+                .bind(&identity_id)
+                .execute(&mut *t)
+                .await
+                .map_err(conflict)?;
+            let members: Vec<(String, String, String, String)> = sqlx::query_as(
+                "SELECT org_id, id, first_name, last_name FROM users WHERE identity_id = $1",
+            )
+            .bind(&identity_id)
+            .fetch_all(&mut *t)
+            .await
+            .map_err(err)?;
+            for (m_org, m_id, first, last) in &members {
+                let k = user_keys(&email, first, last);
+                sqlx::query(
+                    "UPDATE users SET email = $1, email_lower = $2, search_text = $3, updated_at = updated_at + 1 \
+                     WHERE org_id = $4 AND id = $5",
+                )
+                .bind(&email)
+                .bind(&k.email_lower)
+                .bind(&k.search_text)
+                .bind(m_org)
+                .bind(m_id)
+                .execute(&mut *t)
+                .await
+                .map_err(conflict)?;
+            }
+            for a in fx.audit.iter_mut() {
+                a.org_id = org_id.clone();
+                a.target_user_id = Some(user_id.clone());
+            }
+            write_effects!(t, fx);
+            Ok(Some((identity_id, email)))
+        })
     }
 
     /// The query plan of a user listing, one line per step (SQLite `EXPLAIN QUERY PLAN`,

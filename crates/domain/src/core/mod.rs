@@ -2,6 +2,7 @@
 
 mod access;
 mod keys;
+mod members;
 mod orgs;
 mod paging;
 mod roles;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 pub use access::{Access, Actor, Context};
 pub use keys::{CreatedApiKey, SignedIn};
+pub use members::{Member, MEMBER_ROLES};
 pub use orgs::{Bootstrapped, NewOrgInput, OrgPatch, OrgView};
 pub use roles::{GrantInput, RoleInput, RolePatch};
 pub use users::{

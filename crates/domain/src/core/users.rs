@@ -162,7 +162,7 @@ impl Core {
     }
 
     /// Changing another user needs the permission on them and a rank above theirs.
-    fn require_write_on(
+    pub(crate) fn require_write_on(
         &self,
         access: &Access<'_>,
         permission: &str,

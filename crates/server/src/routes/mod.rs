@@ -3,6 +3,7 @@
 pub mod amigo;
 pub mod ingest;
 pub mod native;
+pub mod oum;
 
 use axum::Router;
 
@@ -13,6 +14,7 @@ pub fn router() -> Router<AppState> {
         .merge(amigo::router())
         .merge(ingest::router())
         .merge(native::router())
+        .merge(oum::router())
 }
 
 /// Which surface a path belongs to, for error shapes and metrics.

@@ -11,4 +11,5 @@ mod auth;
 mod cli;
 mod cross_cutting;
 mod isolation;
+mod oum;
 mod paging;

@@ -1,0 +1,536 @@
+//! Membership operations in the caller's own organization (the org-user-management surface):
+//! the caller's identity across organizations, members and their roles, invitations with a
+//! login connection, and password resets.
+
+use serde_json::json;
+
+use super::access::{grants_of, names_of, Context};
+use super::Core;
+use crate::error::{Error, FieldError, Location, Problems, Result};
+use crate::model::*;
+use crate::paging::{Position, SortKey, UserQuery};
+use crate::permissions::{perm, Target};
+use crate::secrets::{hash_secret, random_secret};
+use crate::store::{Effects, NewIdentity, StoreError};
+use crate::types::*;
+
+/// The roles this surface names; `admin` is also shown for any administrator.
+pub const MEMBER_ROLES: &[&str] = &["admin", "developer", "analyst"];
+
+/// A member and the role names the surface shows for them.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user: User,
+    pub roles: Vec<String>,
+}
+
+const RESET_TTL_SECS: i64 = 3600;
+const EMAIL_CHANGE_TTL_SECS: i64 = 24 * 3600;
+
+fn member_roles(user: &User, roles: &[Role]) -> Vec<String> {
+    let held = names_of(roles, &user.role_ids);
+    let mut out: Vec<String> = MEMBER_ROLES
+        .iter()
+        .filter(|r| held.iter().any(|h| h == *r) || (**r == "admin" && user.is_admin))
+        .map(|r| r.to_string())
+        .collect();
+    out.dedup();
+    out
+}
+
+impl Core {
+    /// The caller's own organization (the surface has no organization in its paths).
+    pub async fn own_org(&self, ctx: &Context) -> Result<Organization> {
+        let p = ctx.principal().ok_or(Error::Unauthenticated)?;
+        self.find_org(&p.org_id).await
+    }
+
+    async fn member(&self, org: &Organization, user: User) -> Result<Member> {
+        let roles = self.store.list_roles(&org.id).await?;
+        Ok(Member {
+            roles: member_roles(&user, &roles),
+            user,
+        })
+    }
+
+    pub async fn me(&self, ctx: &Context) -> Result<Member> {
+        let org = self.own_org(ctx).await?;
+        let p = ctx.principal().ok_or(Error::Unauthenticated)?;
+        let user = self.target_user(&org.id, &p.user_id).await?;
+        self.member(&org, user).await
+    }
+
+    /// Changes the caller's name everywhere at once; a new email takes effect only when the link
+    /// sent to it is followed. Only for identities that sign in with a password.
+    pub async fn update_me(
+        &self,
+        ctx: &Context,
+        name: Option<String>,
+        email: Option<String>,
+    ) -> Result<Member> {
+        let org = self.own_org(ctx).await?;
+        let p = ctx.principal().ok_or(Error::Unauthenticated)?;
+        let mut problems = Problems::default();
+        if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            problems.push(FieldError::body(
+                "name",
+                "string_too_short",
+                "name must not be empty",
+            ));
+        }
+        let email = match &email {
+            Some(e) => problems.check(Email::field(e, "email", Location::Body)),
+            None => None,
+        };
+        problems.finish()?;
+        let identity = self
+            .store
+            .get_identity(&p.identity_id)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        if identity.connection != Connection::Password {
+            return Err(Error::BadRequest(format!(
+                "this account signs in through {}; change its name and email with that provider",
+                identity.connection.as_str()
+            )));
+        }
+        let memberships = self.store.memberships(&identity.id).await?;
+        if let Some(name) = name {
+            let (first, last) = split_name(&name);
+            let mut fx = Effects::default();
+            for (org_id, user_id) in &memberships {
+                fx.audit
+                    .push(self.audit(ctx, org_id, "identity.rename", Some(user_id), json!({})));
+            }
+            self.store
+                .rename_identity(&identity.id, &first, &last, fx)
+                .await?;
+        }
+        if let Some(email) = email.filter(|e| e.lower != identity.email_lower) {
+            if self.store.identity_by_email(&email.lower).await?.is_some() {
+                return Err(Error::Conflict(
+                    "that email address belongs to another account".into(),
+                ));
+            }
+            let secret = random_secret();
+            let now = now_micros();
+            let link = format!(
+                "{}/users/email-change/confirm?token={secret}",
+                self.config.public_url.trim_end_matches('/')
+            );
+            let user = self.target_user(&org.id, &p.user_id).await?;
+            let mut fx = Effects::audit(self.audit(
+                ctx,
+                &org.id,
+                "identity.email_change_requested",
+                Some(&p.user_id),
+                json!({}),
+            ));
+            fx.tokens.push(OneTimeToken {
+                token_hash: hash_secret(&secret),
+                org_id: org.id.clone(),
+                user_id: p.user_id.clone(),
+                identity_id: identity.id.clone(),
+                purpose: "email_change".into(),
+                payload: json!({ "email": email.display }),
+                expires_at: now + EMAIL_CHANGE_TTL_SECS * 1_000_000,
+                created_at: now,
+            });
+            fx.outbox.push(OutboxMessage {
+                org_id: org.id.clone(),
+                id: new_uuid7(),
+                kind: "email_change".into(),
+                recipient: email.display.clone(),
+                language: super::users::email_language(user.preferences.preferred_language.as_deref(), &org).into(),
+                payload: json!({ "first_name": user.first_name, "link": link, "old_email": identity.email }),
+                status: "pending".into(),
+                attempts: 0,
+                created_at: now,
+            });
+            self.store.write_effects(fx).await?;
+        }
+        self.me(ctx).await
+    }
+
+    /// Follows an email-change link: the identity and all its memberships move to the new address.
+    pub async fn confirm_email_change(&self, request_id: &str, token: &str) -> Result<()> {
+        if token.trim().is_empty() {
+            return Err(Error::field(
+                Location::Body,
+                "token",
+                "missing",
+                "token is required",
+            ));
+        }
+        let ctx = Context::new(request_id, super::Actor::Anonymous);
+        let mut fx = Effects::default();
+        // The audit event names the organization where the change was asked for; the store fills it in.
+        fx.audit
+            .push(self.audit(&ctx, "", "identity.email_changed", None, json!({})));
+        match self
+            .store
+            .apply_email_change(&hash_secret(token.trim()), now_micros(), fx)
+            .await
+        {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(Error::Unauthenticated),
+            Err(StoreError::Conflict { .. }) => Err(Error::Conflict(
+                "that email address belongs to another account".into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Accepted members, by name; `count` is the number of all matches.
+    pub async fn list_members(
+        &self,
+        ctx: &Context,
+        page_number: i64,
+        page_size: i64,
+        name_search: Option<String>,
+    ) -> Result<(i64, Vec<Member>)> {
+        let org = self.own_org(ctx).await?;
+        let access = ctx.access(&org)?;
+        let mut problems = Problems::default();
+        if page_number < 1 {
+            problems.push(FieldError::query(
+                "page_number",
+                "greater_than_equal",
+                "page_number must be at least 1",
+            ));
+        }
+        if page_size < 0 {
+            problems.push(FieldError::query(
+                "page_size",
+                "greater_than_equal",
+                "page_size must be at least 0",
+            ));
+        }
+        let search = name_search.map(|s| s.to_owned());
+        if let Some(s) = &search {
+            if s.chars().count() < 3 || !s.chars().all(|c| c.is_ascii_alphabetic() || c == ' ') {
+                problems.push(FieldError::query(
+                    "name_search",
+                    "string_pattern_mismatch",
+                    "String should match pattern '^[a-zA-Z ]{3,}$'",
+                ));
+            }
+        }
+        problems.finish()?;
+        access.require_org(perm::USER_GET_INFO).or_else(|_| {
+            access.require_on(
+                perm::USER_GET_INFO,
+                &Target {
+                    user_id: access.user_id(),
+                    is_self: true,
+                    role_names: &[],
+                },
+            )
+        })?;
+        let size = page_size.min(100);
+        let roles = self.store.list_roles(&org.id).await?;
+        let mut q = UserQuery::new(size as u32);
+        q.is_verified = Some(true);
+        q.name_contains = search.map(|s| s.to_lowercase());
+        q.visibility = access.visibility(perm::USER_GET_INFO, &roles);
+        q.page.sort = vec![SortKey {
+            field: "name".into(),
+            descending: false,
+        }];
+        let count = self.store.count_users(&org.id, &q).await?;
+        let offset = (page_number - 1).saturating_mul(size);
+        if size == 0 || offset >= count {
+            return Ok((count, Vec::new()));
+        }
+        q.page.position = Position::Offset(offset as u64);
+        let mut users = self.store.list_users(&org.id, &q).await?;
+        users.truncate(size as usize);
+        Ok((
+            count,
+            users
+                .into_iter()
+                .map(|u| Member {
+                    roles: member_roles(&u, &roles),
+                    user: u,
+                })
+                .collect(),
+        ))
+    }
+
+    /// One accepted member of the caller's organization.
+    pub async fn get_member(&self, ctx: &Context, user_id: &str) -> Result<Member> {
+        let org = self.own_org(ctx).await?;
+        let access = ctx.access(&org)?;
+        let user = self.target_user(&org.id, user_id).await?;
+        if user.status == UserStatus::Invited {
+            return Err(Error::NotFound("user"));
+        }
+        let roles = self.store.list_roles(&org.id).await?;
+        let names = names_of(&roles, &user.role_ids);
+        access.require_on(perm::USER_GET_INFO, &access.target(&user, &names))?;
+        Ok(Member {
+            roles: member_roles(&user, &roles),
+            user,
+        })
+    }
+
+    /// Removes the membership; the identity and its other memberships stay.
+    pub async fn remove_member(&self, ctx: &Context, user_id: &str) -> Result<()> {
+        let org = self.own_org(ctx).await?;
+        self.delete_user(ctx, &org.id, user_id).await.map(|_| ())
+    }
+
+    fn parse_member_roles(names: &[String], field: &str, roles: &[Role]) -> Result<Vec<Role>> {
+        let mut problems = Problems::default();
+        if names.is_empty() {
+            problems.push(FieldError::body(
+                field,
+                "too_short",
+                "give at least one role",
+            ));
+        }
+        let mut out: Vec<Role> = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            match roles
+                .iter()
+                .find(|r| r.name == *n && MEMBER_ROLES.contains(&n.as_str()))
+            {
+                Some(r) if !out.iter().any(|o| o.id == r.id) => out.push(r.clone()),
+                Some(_) => {}
+                None => problems.push(FieldError::body(
+                    &format!("{field}.{i}"),
+                    "enum",
+                    "roles must be 'admin', 'developer' or 'analyst'",
+                )),
+            }
+        }
+        problems.finish()?;
+        Ok(out)
+    }
+
+    /// Replaces a member's roles. The caller outranks each role it grants and, unless it is the
+    /// member, the member's current roles; the organization keeps an administrator.
+    pub async fn replace_roles(
+        &self,
+        ctx: &Context,
+        user_id: &str,
+        names: Vec<String>,
+    ) -> Result<()> {
+        let org = self.own_org(ctx).await?;
+        let access = ctx.access(&org)?;
+        let roles = self.store.list_roles(&org.id).await?;
+        let wanted = Self::parse_member_roles(&names, "", &roles)?;
+        let user = self.target_user(&org.id, user_id).await?;
+        access.require_org(perm::ROLE_ASSIGN)?;
+        for r in &wanted {
+            access.require_outranks(&r.grants, &format!("the role {}", r.name))?;
+        }
+        if access.user_id() != Some(user.id.as_str()) {
+            access.require_outranks(
+                &grants_of(&roles, &user.role_ids),
+                "the user's current roles",
+            )?;
+        }
+        let ids: Vec<String> = wanted.iter().map(|r| r.id.clone()).collect();
+        let is_admin = wanted.iter().any(|r| r.is_admin);
+        let fx = Effects::audit(self.audit(
+            ctx,
+            &org.id,
+            "user.roles_replaced",
+            Some(&user.id),
+            json!({ "roles": names }),
+        ));
+        self.store
+            .set_user_roles(&org.id, &user.id, &ids, is_admin, fx)
+            .await?;
+        Ok(())
+    }
+
+    /// Queues a password-reset email. Only for members who sign in with a password.
+    pub async fn request_password_reset(&self, ctx: &Context, user_id: &str) -> Result<()> {
+        let org = self.own_org(ctx).await?;
+        let access = ctx.access(&org)?;
+        let user = self.target_user(&org.id, user_id).await?;
+        let roles = self.store.list_roles(&org.id).await?;
+        self.require_write_on(&access, perm::USER_UPDATE, &user, &roles)?;
+        let identity = self
+            .store
+            .get_identity(&user.identity_id)
+            .await?
+            .ok_or(Error::NotFound("user"))?;
+        if identity.connection != Connection::Password {
+            return Err(Error::BadRequest(format!(
+                "this user signs in through {}; reset the password with that provider",
+                identity.connection.as_str()
+            )));
+        }
+        let secret = random_secret();
+        let now = now_micros();
+        let link = format!(
+            "{}/v1/{}/user/password-reset?token={secret}",
+            self.config.public_url.trim_end_matches('/'),
+            org.id
+        );
+        let mut fx = Effects::audit(self.audit(
+            ctx,
+            &org.id,
+            "user.password_reset_requested",
+            Some(&user.id),
+            json!({}),
+        ));
+        fx.tokens.push(OneTimeToken {
+            token_hash: hash_secret(&secret),
+            org_id: org.id.clone(),
+            user_id: user.id.clone(),
+            identity_id: identity.id.clone(),
+            purpose: "password_reset".into(),
+            payload: json!({}),
+            expires_at: now + RESET_TTL_SECS * 1_000_000,
+            created_at: now,
+        });
+        fx.outbox.push(OutboxMessage {
+            org_id: org.id.clone(),
+            id: new_uuid7(),
+            kind: "password_reset".into(),
+            recipient: user.email.clone(),
+            language: super::users::email_language(
+                user.preferences.preferred_language.as_deref(),
+                &org,
+            )
+            .into(),
+            payload: json!({ "first_name": user.first_name, "org_name": org.name, "link": link }),
+            status: "pending".into(),
+            attempts: 0,
+            created_at: now,
+        });
+        self.store.write_effects(fx).await?;
+        Ok(())
+    }
+
+    /// Invites someone with roles and a login connection (`None`: username and password). A
+    /// member already: 409. A pending invitation: its roles are replaced and the email sent again.
+    pub async fn invite_member(
+        &self,
+        ctx: &Context,
+        email: &str,
+        name: &str,
+        role_names: Vec<String>,
+        connection: Option<Connection>,
+    ) -> Result<()> {
+        let org = self.own_org(ctx).await?;
+        let access = ctx.access(&org)?;
+        let roles = self.store.list_roles(&org.id).await?;
+        let mut problems = Problems::default();
+        let email = problems.check(Email::field(email, "email", Location::Body));
+        if name.trim().is_empty() {
+            problems.push(FieldError::body(
+                "name",
+                "string_too_short",
+                "name must not be empty",
+            ));
+        }
+        let wanted = match Self::parse_member_roles(&role_names, "roles", &roles) {
+            Ok(w) => w,
+            Err(Error::Validation(v)) => {
+                v.into_iter().for_each(|e| problems.push(e));
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        };
+        problems.finish()?;
+        let email = email.ok_or(Error::NotFound("email"))?;
+        let names: Vec<String> = wanted.iter().map(|r| r.name.clone()).collect();
+        access.require_on(
+            perm::USER_INVITE,
+            &Target {
+                user_id: None,
+                is_self: false,
+                role_names: &names,
+            },
+        )?;
+        for r in &wanted {
+            access.require_outranks(&r.grants, &format!("the role {}", r.name))?;
+        }
+        let ids: Vec<String> = wanted.iter().map(|r| r.id.clone()).collect();
+        let is_admin = wanted.iter().any(|r| r.is_admin);
+        let mut q = UserQuery::new(1);
+        q.emails_lower = vec![email.lower.clone()];
+        let existing = self.store.list_users(&org.id, &q).await?.into_iter().next();
+        let now = now_micros();
+        let (first, last) = split_name(name);
+        let (user, identity) = match &existing {
+            Some(u) if u.status != UserStatus::Invited => {
+                return Err(Error::Conflict(
+                    "this person is already a member of the organization".into(),
+                ))
+            }
+            Some(u) => (u.clone(), None),
+            None => {
+                let user = User {
+                    is_admin,
+                    preferences: org.default_preferences.clone(),
+                    role_ids: ids.clone(),
+                    ..User::new(&org.id, &email.display, &first, &last, now)
+                };
+                let identity = NewIdentity {
+                    connection: connection.unwrap_or(Connection::Password),
+                    ..NewIdentity::for_user(&user, false)
+                };
+                (user, Some(identity))
+            }
+        };
+        let secret = random_secret();
+        let accept_link = format!(
+            "{}/v1/{}/user/verify?token={secret}",
+            self.config.public_url.trim_end_matches('/'),
+            org.id
+        );
+        let mut fx = Effects::audit(self.audit(
+            ctx,
+            &org.id,
+            "user.invite",
+            Some(&user.id),
+            json!({ "roles": names, "resent": existing.is_some() }),
+        ));
+        fx.tokens.push(OneTimeToken {
+            token_hash: hash_secret(&secret),
+            org_id: org.id.clone(),
+            user_id: user.id.clone(),
+            identity_id: user.identity_id.clone(),
+            purpose: "invite".into(),
+            payload: json!({ "connection": connection.map(|c| c.as_str()) }),
+            expires_at: now + self.config.invitation_ttl_secs * 1_000_000,
+            created_at: now,
+        });
+        fx.outbox.push(OutboxMessage {
+            org_id: org.id.clone(),
+            id: new_uuid7(),
+            kind: "invitation".into(),
+            recipient: email.display.clone(),
+            language: super::users::email_language(None, &org).into(),
+            payload: json!({ "org_name": org.name, "first_name": first, "verify_link": accept_link, "connection": connection.map(|c| c.as_str()) }),
+            status: "pending".into(),
+            attempts: 0,
+            created_at: now,
+        });
+        match identity {
+            Some(identity) => {
+                self.store
+                    .insert_user(identity, user, &[], fx)
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::Conflict { .. } => Error::Conflict(
+                            "this person is already a member of the organization".into(),
+                        ),
+                        e => e.into(),
+                    })?;
+            }
+            None => {
+                self.store
+                    .set_user_roles(&org.id, &user.id, &ids, is_admin, fx)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,216 @@
+//! The org-user-management API (routes as proposed in its reference): the caller's own
+//! organization and profile, members, roles, invitations and password resets. Its errors are
+//! FastAPI-shaped like Amigo's, so it shares that renderer.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use roster_domain::core::Member;
+use roster_domain::model::Connection;
+use roster_domain::types::{format_micros, full_name};
+use roster_domain::{Error, FieldError, Location};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::amigo::{Body, Caller, PathArgs, Req, Result};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/organization", get(organization))
+        .route("/users/me", get(me).patch(update_me))
+        .route("/users/email-change/confirm", post(confirm_email_change))
+        .route("/users", get(list))
+        .route("/users/invite", post(invite))
+        .route("/users/{id}", get(get_user).delete(remove))
+        .route("/users/{id}/password-reset", post(password_reset))
+        .route("/users/{id}/roles", put(replace_roles))
+}
+
+#[derive(Serialize)]
+struct UserOut {
+    id: String,
+    email: String,
+    name: String,
+    roles: Vec<String>,
+}
+
+impl From<Member> for UserOut {
+    fn from(m: Member) -> Self {
+        Self {
+            name: full_name(&m.user.first_name, &m.user.last_name),
+            id: m.user.id,
+            email: m.user.email,
+            roles: m.roles,
+        }
+    }
+}
+
+/// Get information about your organization.
+async fn organization(State(s): State<AppState>, caller: Caller) -> Result<Response> {
+    let org = s.core.own_org(&caller.ctx).await?;
+    Ok(Json(serde_json::json!({
+        "id": org.uuid,
+        "name": org.name,
+        "short_name": org.short_name,
+        "created_at": format_micros(org.created_at),
+        "updated_at": format_micros(org.updated_at),
+    }))
+    .into_response())
+}
+
+/// Get your user data: id, email, name and roles in this organization.
+async fn me(State(s): State<AppState>, caller: Caller) -> Result<Response> {
+    Ok(Json(UserOut::from(s.core.me(&caller.ctx).await?)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateMe {
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// Update your name (everywhere at once) or email (after confirming the link sent to it).
+async fn update_me(
+    State(s): State<AppState>,
+    caller: Caller,
+    Body(b): Body<UpdateMe>,
+) -> Result<Response> {
+    caller.limit(&s, "update-user-info")?;
+    let m = s.core.update_me(&caller.ctx, b.name, b.email).await?;
+    Ok(Json(serde_json::json!({ "id": m.user.id, "email": m.user.email, "name": full_name(&m.user.first_name, &m.user.last_name) })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Confirm {
+    token: String,
+}
+
+/// Confirm an email change with the token of the link sent to the new address.
+async fn confirm_email_change(
+    State(s): State<AppState>,
+    req: Req,
+    Body(b): Body<Confirm>,
+) -> Result<Response> {
+    s.limits
+        .check("verify-token", &format!("ip:{}", req.client_ip))?;
+    s.core
+        .confirm_email_change(&req.request_id, &b.token)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// List users in your organization: `page_number` from 1, `page_size` 0-100 (more is read as
+/// 100), `name_search` a case-insensitive part of the name.
+async fn list(State(s): State<AppState>, caller: Caller, req: Req) -> Result<Response> {
+    caller.limit(&s, "get-users")?;
+    let mut problems = Vec::new();
+    let page_number = req.query.int("page_number", 1, &mut problems);
+    let page_size = req.query.int("page_size", 100, &mut problems);
+    if !problems.is_empty() {
+        return Err(Error::Validation(problems).into());
+    }
+    let search = req.query.one("name_search").map(str::to_owned);
+    let (count, members) = s
+        .core
+        .list_members(&caller.ctx, page_number, page_size, search)
+        .await?;
+    let items: Vec<UserOut> = members.into_iter().map(Into::into).collect();
+    Ok(Json(serde_json::json!({ "count": count, "items": items })).into_response())
+}
+
+/// Get a user of your organization by id.
+async fn get_user(
+    State(s): State<AppState>,
+    caller: Caller,
+    PathArgs(p): PathArgs,
+) -> Result<Response> {
+    caller.limit(&s, "get-users")?;
+    Ok(Json(UserOut::from(s.core.get_member(&caller.ctx, &p[0]).await?)).into_response())
+}
+
+/// Remove a user from your organization; their account and other memberships stay.
+async fn remove(
+    State(s): State<AppState>,
+    caller: Caller,
+    PathArgs(p): PathArgs,
+) -> Result<Response> {
+    caller.limit(&s, "delete-user")?;
+    s.core.remove_member(&caller.ctx, &p[0]).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Send a user a password-reset email (username-password accounts only).
+async fn password_reset(
+    State(s): State<AppState>,
+    caller: Caller,
+    PathArgs(p): PathArgs,
+) -> Result<Response> {
+    caller.limit(&s, "update-user-info")?;
+    s.limits
+        .check("request-password-reset", &format!("user:{}", p[0]))?;
+    s.core.request_password_reset(&caller.ctx, &p[0]).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Replace a user's roles with the given list of `admin`, `developer`, `analyst`.
+async fn replace_roles(
+    State(s): State<AppState>,
+    caller: Caller,
+    PathArgs(p): PathArgs,
+    Body(roles): Body<Vec<String>>,
+) -> Result<Response> {
+    caller.limit(&s, "assign-role")?;
+    s.core.replace_roles(&caller.ctx, &p[0], roles).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A key that must be present, and may be null.
+fn present<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<String>>, D::Error> {
+    Ok(Some(Option::deserialize(d)?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Invite {
+    #[serde(default, deserialize_with = "present")]
+    connection: Option<Option<String>>,
+    email: String,
+    name: String,
+    roles: Vec<String>,
+}
+
+/// Invite someone; the membership and its roles take effect when they accept. `connection`:
+/// `google-oauth2` (also when absent), or `null` for a username-and-password account.
+async fn invite(
+    State(s): State<AppState>,
+    caller: Caller,
+    Body(b): Body<Invite>,
+) -> Result<Response> {
+    caller.limit(&s, "create-invited-user")?;
+    let connection = match b.connection {
+        None => Some(Connection::GoogleOauth2),
+        Some(None) => None,
+        Some(Some(c)) if c == "google-oauth2" => Some(Connection::GoogleOauth2),
+        Some(Some(_)) => {
+            return Err(Error::Validation(vec![FieldError::new(
+                Location::Body,
+                "connection",
+                "enum",
+                "connection must be 'google-oauth2' or null",
+            )])
+            .into())
+        }
+    };
+    s.core
+        .invite_member(&caller.ctx, &b.email, &b.name, b.roles, connection)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

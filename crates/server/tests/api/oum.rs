@@ -1,0 +1,760 @@
+//! The org-user-management surface: every operation, its boundaries, and identities that
+//! belong to several organizations.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{Org, TestApp};
+
+impl TestApp {
+    async fn oum(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> crate::helpers::Resp {
+        self.call(method, path, Some(token), body, &[]).await
+    }
+
+    /// The token of the last invitation mailed to `email` in `org`, accepted: the member's JWT.
+    async fn accept_invitation(&self, org: &str, email: &str) -> (String, String) {
+        let mail = self.state.core.store.list_outbox(org).await.unwrap();
+        let inv = mail
+            .iter()
+            .rev()
+            .find(|m| m.kind == "invitation" && m.recipient == email)
+            .expect("invitation queued");
+        let token = inv.payload["verify_link"]
+            .as_str()
+            .unwrap()
+            .split("token=")
+            .nth(1)
+            .unwrap()
+            .to_owned();
+        let r = self
+            .call(
+                Method::POST,
+                &format!("/v1/{org}/user/verify"),
+                None,
+                Some(json!({ "token": token })),
+                &[],
+            )
+            .await
+            .expect(200);
+        (
+            r["user_id"].as_str().unwrap().to_owned(),
+            r["id_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    async fn oum_invite(
+        &self,
+        org: &Org,
+        email: &str,
+        name: &str,
+        roles: Value,
+        connection: Value,
+    ) -> u16 {
+        let r = self.oum(Method::POST, "/users/invite", &org.token, Some(json!({ "email": email, "name": name, "roles": roles, "connection": connection }))).await;
+        r.status.as_u16()
+    }
+}
+
+#[tokio::test]
+async fn organization_me_and_member_lookup() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    let org = app
+        .oum(Method::GET, "/organization", &acme.token, None)
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            org["id"].as_str(),
+            org["short_name"].as_str(),
+            org["name"].as_str()
+        ),
+        (Some(acme.uuid.as_str()), Some("acme"), Some("acme Inc."))
+    );
+    let me = app
+        .oum(Method::GET, "/users/me", &acme.token, None)
+        .await
+        .expect(200);
+    assert_eq!(
+        me,
+        json!({ "id": acme.admin_id, "email": "admin@acme.example", "name": "Ada Admin", "roles": ["admin"] })
+    );
+    app.call(Method::GET, "/users/me", None, None, &[])
+        .await
+        .expect(401);
+    app.call(Method::GET, "/organization", None, None, &[])
+        .await
+        .expect(401);
+
+    assert_eq!(
+        app.oum_invite(
+            &acme,
+            "dev@x.example",
+            "Dev Eloper",
+            json!(["developer"]),
+            Value::Null
+        )
+        .await,
+        204
+    );
+    let (dev_id, dev) = app.accept_invitation("acme", "dev@x.example").await;
+    let got = app
+        .oum(Method::GET, &format!("/users/{dev_id}"), &acme.token, None)
+        .await
+        .expect(200);
+    assert_eq!(got["roles"], json!(["developer"]));
+    assert_eq!(got["name"], "Dev Eloper");
+    // A developer reads members but changes none.
+    app.oum(
+        Method::GET,
+        &format!("/users/{}", acme.admin_id),
+        &dev,
+        None,
+    )
+    .await
+    .expect(200);
+    app.oum(
+        Method::DELETE,
+        &format!("/users/{}", acme.admin_id),
+        &dev,
+        None,
+    )
+    .await
+    .expect(403);
+    app.oum(
+        Method::PUT,
+        &format!("/users/{dev_id}/roles"),
+        &dev,
+        Some(json!(["analyst"])),
+    )
+    .await
+    .expect(403);
+    app.oum(
+        Method::POST,
+        &format!("/users/{}/password-reset", acme.admin_id),
+        &dev,
+        None,
+    )
+    .await
+    .expect(403);
+    assert_eq!(
+        app.oum_invite(
+            &Org {
+                token: dev.clone(),
+                ..acme.clone()
+            },
+            "x@x.example",
+            "X Y",
+            json!(["analyst"]),
+            Value::Null
+        )
+        .await,
+        403
+    );
+    app.oum(Method::GET, "/users/nobody", &acme.token, None)
+        .await
+        .expect(404);
+    // A pending invitation is not a member yet.
+    assert_eq!(
+        app.oum_invite(
+            &acme,
+            "pending@x.example",
+            "Pen Ding",
+            json!(["analyst"]),
+            Value::Null
+        )
+        .await,
+        204
+    );
+    let pending = app
+        .list_users(&acme, &acme.token, "email=pending@x.example")
+        .await["users"][0]["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.oum(Method::GET, &format!("/users/{pending}"), &acme.token, None)
+        .await
+        .expect(404);
+}
+
+#[tokio::test]
+async fn listing_boundaries() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    for (i, name) in [
+        "Zed Alpha",
+        "amy beta",
+        "Bob Gamma",
+        "Ann Delta",
+        "Carl Epsilon",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let email = format!("m{i}@x.example");
+        assert_eq!(
+            app.oum_invite(&acme, &email, name, json!(["analyst"]), Value::Null)
+                .await,
+            204
+        );
+        app.accept_invitation("acme", &email).await;
+    }
+    let list = |q: &'static str| {
+        let app = &app;
+        let token = acme.token.clone();
+        async move {
+            app.oum(Method::GET, &format!("/users?{q}"), &token, None)
+                .await
+        }
+    };
+    let all = list("").await.expect(200);
+    assert_eq!(all["count"], 6);
+    let names: Vec<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "Ada Admin",
+            "amy beta",
+            "Ann Delta",
+            "Bob Gamma",
+            "Carl Epsilon",
+            "Zed Alpha"
+        ],
+        "by name, case-insensitively"
+    );
+    let zero = list("page_size=0").await.expect(200);
+    assert_eq!(
+        (
+            zero["count"].as_i64(),
+            zero["items"].as_array().unwrap().len()
+        ),
+        (Some(6), 0)
+    );
+    for q in ["page_size=100", "page_size=101", "page_size=1000"] {
+        assert_eq!(
+            list(q).await.expect(200)["items"].as_array().unwrap().len(),
+            6,
+            "{q}: values above 100 read as 100"
+        );
+    }
+    let second = list("page_size=2&page_number=2").await.expect(200);
+    let names: Vec<&str> = second["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["Ann Delta", "Bob Gamma"]);
+    assert_eq!(
+        list("page_size=2&page_number=4").await.expect(200)["items"],
+        json!([]),
+        "past the end"
+    );
+    assert_eq!(list("page_number=99").await.expect(200)["count"], 6);
+    let found = list("name_search=NN%20D").await.expect(200);
+    assert_eq!(
+        (found["count"].as_i64(), found["items"][0]["name"].as_str()),
+        (Some(1), Some("Ann Delta"))
+    );
+    for q in [
+        "page_number=0",
+        "page_number=-1",
+        "page_size=-1",
+        "page_size=x",
+        "name_search=an",
+        "name_search=abc1",
+        "name_search=Jos%C3%A9",
+        "name_search=a-b-c",
+    ] {
+        let r = list(q).await.expect(422);
+        assert!(r["detail"][0]["loc"].is_array(), "{q}: {r}");
+    }
+}
+
+#[tokio::test]
+async fn roles_are_replaced_within_ranks_and_an_admin_remains() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    app.oum_invite(
+        &acme,
+        "a@x.example",
+        "An Analyst",
+        json!(["analyst"]),
+        Value::Null,
+    )
+    .await;
+    let (id, _) = app.accept_invitation("acme", "a@x.example").await;
+    let put = |who: String, roles: Value| {
+        let app = &app;
+        let token = acme.token.clone();
+        async move {
+            app.oum(
+                Method::PUT,
+                &format!("/users/{who}/roles"),
+                &token,
+                Some(roles),
+            )
+            .await
+        }
+    };
+    put(id.clone(), json!(["developer", "analyst", "developer"]))
+        .await
+        .expect(204);
+    let got = app
+        .oum(Method::GET, &format!("/users/{id}"), &acme.token, None)
+        .await
+        .expect(200);
+    assert_eq!(got["roles"], json!(["developer", "analyst"]));
+    put(id.clone(), json!([])).await.expect(422);
+    put(id.clone(), json!(["root"])).await.expect(422);
+    put(id.clone(), json!("admin")).await.expect(422);
+    // An administrator does not outrank the admin role: granting it is refused.
+    put(id.clone(), json!(["admin"])).await.expect(403);
+    put("nobody".into(), json!(["analyst"])).await.expect(404);
+    // The last administrator cannot be demoted or removed.
+    let e = put(acme.admin_id.clone(), json!(["developer"]))
+        .await
+        .expect(409);
+    assert!(e["detail"].as_str().unwrap().contains("last administrator"));
+    app.oum(
+        Method::DELETE,
+        &format!("/users/{}", acme.admin_id),
+        &acme.token,
+        None,
+    )
+    .await
+    .expect(409);
+    assert_eq!(
+        app.oum(Method::GET, "/users/me", &acme.token, None)
+            .await
+            .expect(200)["roles"],
+        json!(["admin"])
+    );
+}
+
+#[tokio::test]
+async fn invitations_connections_and_password_resets() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    // Absent connection means google-oauth2; null means username and password.
+    let r = app
+        .oum(
+            Method::POST,
+            "/users/invite",
+            &acme.token,
+            Some(json!({ "email": "g@x.example", "name": "Goo Gle", "roles": ["analyst"] })),
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        app.oum_invite(
+            &acme,
+            "p@x.example",
+            "Pass Word",
+            json!(["analyst"]),
+            Value::Null
+        )
+        .await,
+        204
+    );
+    let (g, _) = app.accept_invitation("acme", "g@x.example").await;
+    let (p, p_token) = app.accept_invitation("acme", "p@x.example").await;
+    let reset = app
+        .oum(
+            Method::POST,
+            &format!("/users/{g}/password-reset"),
+            &acme.token,
+            None,
+        )
+        .await
+        .expect(400);
+    assert!(reset["detail"].as_str().unwrap().contains("google-oauth2"));
+    app.oum(
+        Method::POST,
+        &format!("/users/{p}/password-reset"),
+        &acme.token,
+        None,
+    )
+    .await
+    .expect(204);
+    app.oum(
+        Method::POST,
+        "/users/nobody/password-reset",
+        &acme.token,
+        None,
+    )
+    .await
+    .expect(404);
+    let mail = app.state.core.store.list_outbox("acme").await.unwrap();
+    let r = mail
+        .iter()
+        .find(|m| m.kind == "password_reset")
+        .expect("reset queued");
+    assert_eq!(r.recipient, "p@x.example");
+    assert!(r.payload["link"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://roster.example.test/"));
+    // A member resets their own password too.
+    app.oum(
+        Method::POST,
+        &format!("/users/{p}/password-reset"),
+        &p_token,
+        None,
+    )
+    .await
+    .expect(204);
+
+    // Already a member: 409. Pending: resent, roles replaced.
+    assert_eq!(
+        app.oum_invite(
+            &acme,
+            "P@X.example",
+            "Pass Word",
+            json!(["analyst"]),
+            Value::Null
+        )
+        .await,
+        409
+    );
+    assert_eq!(
+        app.oum_invite(
+            &acme,
+            "late@x.example",
+            "Late Comer",
+            json!(["analyst"]),
+            Value::Null
+        )
+        .await,
+        204
+    );
+    assert_eq!(
+        app.oum_invite(
+            &acme,
+            "late@x.example",
+            "Late Comer",
+            json!(["developer"]),
+            Value::Null
+        )
+        .await,
+        204
+    );
+    let (late, _) = app.accept_invitation("acme", "late@x.example").await;
+    assert_eq!(
+        app.oum(Method::GET, &format!("/users/{late}"), &acme.token, None)
+            .await
+            .expect(200)["roles"],
+        json!(["developer"])
+    );
+    // Bad invitations name their field.
+    for (body, field) in [
+        (
+            json!({ "email": "x@x.example", "name": "X", "roles": ["analyst"], "connection": "github" }),
+            "connection",
+        ),
+        (
+            json!({ "email": "nope", "name": "X", "roles": ["analyst"], "connection": null }),
+            "email",
+        ),
+        (
+            json!({ "email": "x@x.example", "name": " ", "roles": ["analyst"], "connection": null }),
+            "name",
+        ),
+        (
+            json!({ "email": "x@x.example", "name": "X", "roles": [], "connection": null }),
+            "roles",
+        ),
+        (
+            json!({ "email": "x@x.example", "name": "X", "connection": null }),
+            "roles",
+        ),
+    ] {
+        let e = app
+            .oum(
+                Method::POST,
+                "/users/invite",
+                &acme.token,
+                Some(body.clone()),
+            )
+            .await
+            .expect(422);
+        assert_eq!(e["detail"][0]["loc"][1], field, "{body}: {e}");
+    }
+    // Granting admin through an invitation needs a rank above admin.
+    assert_eq!(
+        app.oum_invite(
+            &acme,
+            "boss@x.example",
+            "Boss",
+            json!(["admin"]),
+            Value::Null
+        )
+        .await,
+        403
+    );
+}
+
+#[tokio::test]
+async fn one_person_in_two_organizations() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    let beta = app.bootstrap("beta").await;
+    // Invited by acme through Amigo and by beta through this surface: one identity, two users.
+    let in_acme = app
+        .invite(&acme, "sam@x.example", "Sam", "Old", "DefaultUserRole")
+        .await;
+    let sam_acme = app.sign_in(&acme, &in_acme).await;
+    assert_eq!(
+        app.oum_invite(
+            &beta,
+            "Sam@X.example",
+            "Sam Old",
+            json!(["analyst"]),
+            Value::Null
+        )
+        .await,
+        204
+    );
+    let (in_beta, sam_beta) = app.accept_invitation("beta", "Sam@X.example").await;
+    let (a, b) = (
+        app.state
+            .core
+            .store
+            .get_user("acme", &in_acme)
+            .await
+            .unwrap()
+            .unwrap(),
+        app.state
+            .core
+            .store
+            .get_user("beta", &in_beta)
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    assert_eq!(a.identity_id, b.identity_id);
+
+    // The person renames themself once; both organizations see it.
+    let r = app
+        .oum(
+            Method::PATCH,
+            "/users/me",
+            &sam_acme,
+            Some(json!({ "name": "Samantha New" })),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        r,
+        json!({ "id": in_acme, "email": "sam@x.example", "name": "Samantha New" })
+    );
+    assert_eq!(
+        app.oum(Method::GET, &format!("/users/{in_beta}"), &beta.token, None)
+            .await
+            .expect(200)["name"],
+        "Samantha New"
+    );
+    let amigo = app
+        .list_users(&acme, &acme.token, &format!("user_id={in_acme}"))
+        .await;
+    assert_eq!(
+        (
+            amigo["users"][0]["first_name"].as_str(),
+            amigo["users"][0]["last_name"].as_str()
+        ),
+        (Some("Samantha"), Some("New"))
+    );
+    app.oum(
+        Method::PATCH,
+        "/users/me",
+        &sam_acme,
+        Some(json!({ "name": "" })),
+    )
+    .await
+    .expect(422);
+    app.oum(Method::PATCH, "/users/me", &sam_acme, Some(json!({})))
+        .await
+        .expect(200);
+
+    // An email change waits for the link sent to the new address.
+    app.oum(
+        Method::PATCH,
+        "/users/me",
+        &sam_beta,
+        Some(json!({ "email": "admin@acme.example" })),
+    )
+    .await
+    .expect(409);
+    app.oum(
+        Method::PATCH,
+        "/users/me",
+        &sam_beta,
+        Some(json!({ "email": "bad" })),
+    )
+    .await
+    .expect(422);
+    app.oum(
+        Method::PATCH,
+        "/users/me",
+        &sam_beta,
+        Some(json!({ "email": "samantha@new.example" })),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        app.oum(Method::GET, "/users/me", &sam_acme, None)
+            .await
+            .expect(200)["email"],
+        "sam@x.example"
+    );
+    let mail = app.state.core.store.list_outbox("beta").await.unwrap();
+    let change = mail
+        .iter()
+        .find(|m| m.kind == "email_change")
+        .expect("confirmation queued");
+    assert_eq!(change.recipient, "samantha@new.example");
+    let token = change.payload["link"]
+        .as_str()
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    app.call(
+        Method::POST,
+        "/users/email-change/confirm",
+        None,
+        Some(json!({ "token": token })),
+        &[],
+    )
+    .await
+    .expect(204);
+    app.call(
+        Method::POST,
+        "/users/email-change/confirm",
+        None,
+        Some(json!({ "token": token })),
+        &[],
+    )
+    .await
+    .expect(401);
+    assert_eq!(
+        app.oum(Method::GET, "/users/me", &sam_acme, None)
+            .await
+            .expect(200)["email"],
+        "samantha@new.example"
+    );
+    assert_eq!(
+        app.list_users(&beta, &beta.token, "email=samantha@new.example")
+            .await["users"][0]["user_id"],
+        in_beta.as_str()
+    );
+
+    // An administrator of one organization never changes the identity: only its own membership.
+    app.oum(
+        Method::DELETE,
+        &format!("/users/{in_beta}"),
+        &beta.token,
+        None,
+    )
+    .await
+    .expect(204);
+    app.oum(Method::GET, "/users/me", &sam_beta, None)
+        .await
+        .expect(401);
+    assert_eq!(
+        app.list_users(&beta, &beta.token, &format!("user_id={in_beta}"))
+            .await["users"],
+        json!([]),
+        "gone from the Amigo view too"
+    );
+    let me = app
+        .oum(Method::GET, "/users/me", &sam_acme, None)
+        .await
+        .expect(200);
+    assert_eq!(me["name"], "Samantha New");
+    app.sign_in_resp(&acme, &in_acme).await.expect(200);
+}
+
+#[tokio::test]
+async fn third_party_identities_keep_their_data_at_the_provider() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    app.oum(
+        Method::POST,
+        "/users/invite",
+        &acme.token,
+        Some(json!({ "email": "g@x.example", "name": "Goo Gle", "roles": ["analyst"] })),
+    )
+    .await
+    .expect(204);
+    let (_, g) = app.accept_invitation("acme", "g@x.example").await;
+    let r = app
+        .oum(
+            Method::PATCH,
+            "/users/me",
+            &g,
+            Some(json!({ "name": "Changed" })),
+        )
+        .await
+        .expect(400);
+    assert!(r["detail"].as_str().unwrap().contains("google-oauth2"));
+    assert_eq!(
+        app.oum(Method::GET, "/users/me", &g, None)
+            .await
+            .expect(200)["name"],
+        "Goo Gle"
+    );
+}
+
+#[tokio::test]
+async fn no_route_reaches_another_organization() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    let beta = app.bootstrap("beta").await;
+    let target = app
+        .invite(&acme, "t@acme.example", "Tar", "Get", "DefaultUserRole")
+        .await;
+    let before = app.list_users(&acme, &acme.token, "").await;
+    let routes = [
+        (Method::GET, format!("/users/{target}"), None),
+        (Method::DELETE, format!("/users/{target}"), None),
+        (
+            Method::POST,
+            format!("/users/{target}/password-reset"),
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("/users/{target}/roles"),
+            Some(json!(["analyst"])),
+        ),
+    ];
+    for (m, path, body) in routes {
+        let r = app.oum(m.clone(), &path, &beta.token, body).await;
+        assert_eq!(r.status, 404, "{m} {path}: {}", r.body);
+    }
+    let listed = app
+        .oum(Method::GET, "/users", &beta.token, None)
+        .await
+        .expect(200);
+    assert!(!listed.to_string().contains(&target));
+    assert_eq!(
+        app.oum(Method::GET, "/organization", &beta.token, None)
+            .await
+            .expect(200)["short_name"],
+        "beta"
+    );
+    assert_eq!(app.list_users(&acme, &acme.token, "").await, before);
+}
