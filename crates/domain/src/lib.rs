@@ -9,6 +9,7 @@ pub mod error;
 pub mod limits;
 pub mod model;
 pub mod paging;
+pub mod password;
 pub mod permissions;
 pub mod secrets;
 pub mod store;

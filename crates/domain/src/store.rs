@@ -144,6 +144,16 @@ pub trait Store: Send + Sync + 'static {
     /// Every membership of an identity, as `(org_id, user_id)`.
     async fn memberships(&self, identity_id: &str) -> StoreResult<Vec<(String, String)>>;
     async fn identity_by_email(&self, email_lower: &str) -> StoreResult<Option<Identity>>;
+    /// The stored argon2 hash of an identity's password, if it has one.
+    async fn password_hash(&self, identity_id: &str) -> StoreResult<Option<String>>;
+    /// Sets an identity's password; with `revoke_sessions`, tokens issued before now stop working.
+    async fn set_password(
+        &self,
+        identity_id: &str,
+        hash: &str,
+        revoke_sessions: bool,
+        fx: Effects,
+    ) -> StoreResult<()>;
     /// Renames an identity and every one of its memberships.
     async fn rename_identity(
         &self,

@@ -107,6 +107,20 @@ impl Store for Db {
         Db::identity_by_email(self, email_lower).await
     }
 
+    async fn password_hash(&self, identity_id: &str) -> StoreResult<Option<String>> {
+        Db::password_hash(self, identity_id).await
+    }
+
+    async fn set_password(
+        &self,
+        identity_id: &str,
+        hash: &str,
+        revoke_sessions: bool,
+        fx: Effects,
+    ) -> StoreResult<()> {
+        Db::set_password(self, identity_id, hash, revoke_sessions, fx).await
+    }
+
     async fn rename_identity(
         &self,
         identity_id: &str,

@@ -366,6 +366,48 @@ impl Db {
         }
     }
 
+    pub(crate) async fn password_hash(&self, identity_id: &str) -> R<Option<String>> {
+        let h: Option<Option<String>> = run!(self, |p| sqlx::query_scalar(
+            "SELECT password_hash FROM identities WHERE id = $1"
+        )
+        .bind(identity_id)
+        .fetch_optional(p)
+        .await
+        .map_err(err)?);
+        Ok(h.flatten())
+    }
+
+    pub(crate) async fn set_password(
+        &self,
+        identity_id: &str,
+        hash: &str,
+        revoke_sessions: bool,
+        fx: Effects,
+    ) -> R<()> {
+        let now = roster_domain::types::now_micros();
+        tx!(self, |t| {
+            let done = sqlx::query(
+                "UPDATE identities SET password_hash = $1, updated_at = $2, \
+                 sessions_valid_after = CASE WHEN $3 THEN $4 ELSE sessions_valid_after END WHERE id = $5",
+            )
+            .bind(hash)
+            .bind(now)
+            .bind(revoke_sessions)
+            // Whole seconds, as tokens carry `iat` in seconds: a token minted right after the
+            // reset, in the same second, must keep working.
+            .bind(now / 1_000_000 * 1_000_000)
+            .bind(identity_id)
+            .execute(&mut *t)
+            .await
+            .map_err(err)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            write_effects!(t, fx);
+        });
+        Ok(())
+    }
+
     pub(crate) async fn rename_identity(
         &self,
         identity_id: &str,
