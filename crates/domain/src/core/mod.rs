@@ -1,6 +1,8 @@
 //! The core operations. Every surface calls these; they validate, authorize, and write through the store.
 
 mod access;
+mod eva;
+mod ingest;
 mod keys;
 mod members;
 mod orgs;
@@ -11,6 +13,9 @@ mod users;
 use std::sync::Arc;
 
 pub use access::{Access, Actor, Context};
+pub use eva::{
+    EnvInput, EvaEnv, EvaListQuery, EvaPage, EvaUser, EvaUserInput, ENV_ROLES, EVA_ADMIN, LANGUAGES,
+};
 pub use keys::{CreatedApiKey, SignedIn};
 pub use members::{Member, MEMBER_ROLES};
 pub use orgs::{Bootstrapped, NewOrgInput, OrgPatch, OrgView};
