@@ -41,6 +41,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Effects {
     pub audit: Vec<AuditEvent>,
     pub outbox: Vec<OutboxMessage>,
+    /// Unused tokens of these `(org_id, user_id, purpose)` are withdrawn before `tokens` are written.
+    pub revoke: Vec<(String, String, String)>,
     pub tokens: Vec<OneTimeToken>,
 }
 

@@ -306,8 +306,9 @@ impl Db {
         Ok(self.list_users(org_id, &q).await?.into_iter().next())
     }
 
-    fn users_sql(&self, org_id: &str, q: &UserQuery) -> R<Sql> {
-        let mut sql = Sql::new(&format!("SELECT {USER_COLS} FROM users WHERE org_id = "));
+    /// `SELECT <what> FROM users WHERE <the query's filters>`, without order or limit.
+    fn users_filtered(&self, what: &str, org_id: &str, q: &UserQuery) -> Sql {
+        let mut sql = Sql::new(&format!("SELECT {what} FROM users WHERE org_id = "));
         sql.text(org_id);
         if !q.ids.is_empty() {
             sql.push(" AND ").in_list("id", &q.ids);
@@ -364,6 +365,11 @@ impl Db {
             sql.push(" AND name_key < ");
             sql.text(&format!("{prefix}\u{10FFFF}"));
         }
+        sql
+    }
+
+    fn users_sql(&self, org_id: &str, q: &UserQuery) -> R<Sql> {
+        let mut sql = self.users_filtered(USER_COLS, org_id, q);
         let sort: Vec<(String, bool)> = q
             .page
             .sort
@@ -381,23 +387,8 @@ impl Db {
     }
 
     pub(crate) async fn count_users(&self, org_id: &str, q: &UserQuery) -> R<i64> {
-        let mut page = q.clone();
-        page.page.sort.clear();
-        page.page.position = Position::Start;
-        let inner = self.users_sql(org_id, &page)?;
-        // The listing's filters, without its order and limit.
-        let filters = inner
-            .text
-            .split(" ORDER BY ")
-            .next()
-            .unwrap_or(&inner.text)
-            .replacen(
-                &format!("SELECT {USER_COLS} FROM users"),
-                "SELECT COUNT(*) FROM users",
-                1,
-            );
-        let args: Vec<Arg> = inner.args[..inner.args.len() - 1].to_vec();
-        run!(self, |p| bind_all!(sqlx::query_scalar(&filters), args)
+        let sql = self.users_filtered("COUNT(*)", org_id, q);
+        run!(self, |p| bind_all!(sqlx::query_scalar(&sql.text), sql.args)
             .fetch_one(p)
             .await
             .map_err(err))
