@@ -73,7 +73,7 @@ pub struct EvaPage {
 
 /// Environments and bots of an organization, for checking requests against.
 pub(crate) struct Catalog {
-    envs: Vec<Environment>,
+    pub(crate) envs: Vec<Environment>,
     bots: Vec<Bot>,
 }
 

@@ -1,6 +1,7 @@
 //! The core operations. Every surface calls these; they validate, authorize, and write through the store.
 
 mod access;
+mod bulk;
 mod eva;
 mod ingest;
 mod keys;
@@ -8,11 +9,13 @@ mod members;
 mod orgs;
 mod paging;
 mod roles;
+mod signin;
 mod users;
 
 use std::sync::Arc;
 
 pub use access::{Access, Actor, Context};
+pub use bulk::{missing_file, BulkOutcome};
 pub use eva::{
     EnvInput, EvaEnv, EvaListQuery, EvaPage, EvaUser, EvaUserInput, ENV_ROLES, EVA_ADMIN, LANGUAGES,
 };
