@@ -10,6 +10,8 @@ mod amigo_users;
 mod auth;
 mod cli;
 mod cross_cutting;
+mod eva;
+mod eva_bulk;
 mod isolation;
 mod oum;
 mod paging;
