@@ -449,3 +449,181 @@ async fn bulk_delete_and_permissions() {
         2
     );
 }
+
+/// A `roster serve` process, killed (SIGKILL) when dropped.
+struct Server(std::process::Child);
+
+impl Server {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A `roster serve` process on `url`, with the address it listens on.
+async fn serve(url: &str, data: &std::path::Path) -> (Server, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Server(
+        std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("ROSTER_DATA_DIR", data)
+            .env("ROSTER_DATABASE_URL", url)
+            .env("ROSTER_LOG_FORMAT", "json")
+            .env("ROSTER_RATE_LIMITS", "off")
+            .env("ROSTER_INGEST_TOKEN", "ingest-secret-for-tests")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = child.0.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the server logs its address");
+        let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+        if v["message"] == "roster listening" {
+            return (child, format!("http://{}", v["bind"].as_str().unwrap()));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_import_leaves_no_partial_user() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = crate::helpers::test_database_url(tmp.path()).await;
+    let data = tmp.path().join("data");
+    let (mut server, base) = serve(&url, &data).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args([
+            "bootstrap",
+            "--org",
+            "acme",
+            "--org-name",
+            "Acme",
+            "--admin-email",
+            "admin@acme.example",
+            "--json",
+        ])
+        .env("ROSTER_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    let made: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let client = reqwest::Client::new();
+    let ingest = |path: String, body: Value| {
+        client
+            .put(format!("{base}{path}"))
+            .bearer_auth("ingest-secret-for-tests")
+            .json(&body)
+            .send()
+    };
+    assert_eq!(
+        ingest(
+            format!("/ingest/v1/acme/environments/{PROD}"),
+            json!({ "name": "Production" })
+        )
+        .await
+        .unwrap()
+        .status(),
+        204
+    );
+    assert_eq!(
+        ingest(
+            format!("/ingest/v1/acme/bots/{BOT}"),
+            json!({ "environment_uuid": PROD, "name": "Main" })
+        )
+        .await
+        .unwrap()
+        .status(),
+        204
+    );
+    let token: Value = client
+        .post(format!("{base}/v1/acme/user/signin_with_api_key"))
+        .header("x-api-key", made["api_key"].as_str().unwrap())
+        .header("x-api-key-id", made["api_key_id"].as_str().unwrap())
+        .header("x-user-id", made["user_id"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["id_token"].as_str().unwrap().to_owned();
+    let rows: String = (0..30_000)
+        .map(|i| format!("k{i:05}@kill.example;Kill {i};;EDITOR;;{PROD};Production;{BOT}\n"))
+        .collect();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(rows.into_bytes()).file_name("u.csv"),
+    );
+    let upload = tokio::spawn(
+        client
+            .post(format!(
+                "{base}/org/{}/users/bulk-create",
+                made["org_uuid"].as_str().unwrap()
+            ))
+            .bearer_auth(&token)
+            .multipart(form)
+            .send(),
+    );
+    // Kill -9 as soon as some batches have committed.
+    let db = roster_store::Db::connect(&url, &Default::default())
+        .await
+        .unwrap();
+    let store: &dyn roster_domain::store::Store = &db;
+    let count = || async {
+        let mut q = roster_domain::paging::UserQuery::new(100_000);
+        q.page.limit = 100_000;
+        store.list_users("acme", &q).await.unwrap()
+    };
+    let started = std::time::Instant::now();
+    while count().await.len() < 600 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the import never committed a batch"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    server.kill();
+    // The client sees its connection drop; what matters is what the database holds.
+    let _ = upload.await;
+    let before = count().await;
+    assert!(
+        before.len() > 1 && before.len() < 30_001,
+        "killed in the middle: {} users",
+        before.len()
+    );
+    // Every user that exists is whole: its role and its environment with its bot.
+    let ids: Vec<String> = before.iter().map(|u| u.id.clone()).collect();
+    let envs: HashMap<String, roster_domain::model::EnvAccess> = store
+        .env_access("acme", &ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    for u in before.iter().filter(|u| u.email.ends_with("@kill.example")) {
+        assert_eq!(u.role_ids.len(), 1, "{} has its role", u.email);
+        let e = envs
+            .get(&u.id)
+            .unwrap_or_else(|| panic!("{} has its environment", u.email));
+        assert_eq!(e.bots, vec![BOT.to_owned()]);
+    }
+    // The server comes back on the same database, and the rest of the file can be imported again.
+    let (mut again, base2) = serve(&url, &data).await;
+    let ready = client.get(format!("{base2}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    again.kill();
+    db.close().await;
+}
