@@ -44,7 +44,8 @@ impl Db {
     ) -> R<Option<PrincipalRecord>> {
         run!(self, |p| {
             let row = sqlx::query(
-                "SELECT u.identity_id, u.status, i.sessions_valid_after, o.is_platform FROM users u \
+                "SELECT u.identity_id, u.status, CASE WHEN u.sessions_valid_after > i.sessions_valid_after THEN u.sessions_valid_after \
+                 ELSE i.sessions_valid_after END AS sessions_valid_after, o.is_platform FROM users u \
                  JOIN identities i ON i.id = u.identity_id JOIN organizations o ON o.id = u.org_id \
                  WHERE u.org_id = $1 AND u.id = $2",
             )

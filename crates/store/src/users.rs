@@ -107,7 +107,9 @@ macro_rules! update_user_row {
             let done = sqlx::query(
                 "UPDATE users SET email = $1, email_lower = $2, first_name = $3, last_name = $4, first_key = $5, last_key = $6, \
                  name_key = $7, search_text = $8, status = $9, preferences = $10, additional_context = $11, company = $12, \
-                 image = $13, updated_at = $14, company_key = $15 WHERE org_id = $16 AND id = $17 AND updated_at = $18",
+                 image = $13, updated_at = $14, company_key = $15, \
+                 sessions_valid_after = CASE WHEN status <> 'inactive' AND $16 = 'inactive' THEN $17 ELSE sessions_valid_after END \
+                 WHERE org_id = $18 AND id = $19 AND updated_at = $20",
             )
             .bind(&$u.email)
             .bind(&k.email_lower)
@@ -124,6 +126,10 @@ macro_rules! update_user_row {
             .bind(&$u.image)
             .bind($u.updated_at)
             .bind(roster_domain::types::fold($u.company.as_deref().unwrap_or("")))
+            .bind($u.status.as_str())
+            // Tokens carry `iat` in whole seconds: cut at the next second, so that a token
+            // minted in the same second as the deactivation cannot outlive it.
+            .bind((roster_domain::types::now_micros() / 1_000_000 + 1) * 1_000_000)
             .bind(&$u.org_id)
             .bind(&$u.id)
             .bind($expected)

@@ -148,9 +148,6 @@ impl Core {
         let mut good: Vec<(Row, Vec<EnvAccess>, Role)> = Vec::new();
         for line in &lines {
             let checked = read_row(line, true).and_then(|row| {
-                if !seen.insert(row.email.lower.clone()) {
-                    return Err("The email appears more than once in the file".to_owned());
-                }
                 if row.name.is_empty() {
                     return Err("Column 'name' is mandatory".into());
                 }
@@ -179,6 +176,10 @@ impl Core {
                 if !access.outranks(&role.grants) {
                     return Err(format!("The caller does not outrank role {}", row.role));
                 }
+                // Last, so that an invalid first line does not block a valid later one.
+                if !seen.insert(row.email.lower.clone()) {
+                    return Err("The email appears more than once in the file".to_owned());
+                }
                 Ok((row, envs, role))
             });
             match checked {
@@ -186,6 +187,30 @@ impl Core {
                 Err(reason) => out.errors.push((line.key(), reason)),
             }
         }
+        // Users already in the organization are reported before anything is hashed or queued.
+        let mut fresh = Vec::with_capacity(good.len());
+        for chunk in good.chunks(BATCH) {
+            let mut q = UserQuery::new(chunk.len() as u32);
+            q.emails_lower = chunk
+                .iter()
+                .map(|(row, _, _)| row.email.lower.clone())
+                .collect();
+            let present: HashSet<String> = self
+                .store
+                .list_users(&org.id, &q)
+                .await?
+                .into_iter()
+                .map(|u| u.email.to_lowercase())
+                .collect();
+            for g in chunk {
+                if present.contains(&g.0.email.lower) {
+                    out.errors.push((g.0.key.clone(), ALREADY.into()));
+                } else {
+                    fresh.push(g);
+                }
+            }
+        }
+        let good = fresh;
         // Passwords are hashed concurrently; the hasher bounds the work to one per core.
         let hashes = futures::future::join_all(good.iter().map(|(row, _, _)| async move {
             if row.password.is_empty() {
@@ -198,27 +223,10 @@ impl Core {
         let now = now_micros();
         let rows: Vec<_> = good.into_iter().zip(hashes).collect();
         for chunk in rows.chunks(BATCH) {
-            // Users already in the organization are reported before anything is queued for them.
-            let mut q = UserQuery::new(chunk.len() as u32);
-            q.emails_lower = chunk
-                .iter()
-                .map(|((row, _, _), _)| row.email.lower.clone())
-                .collect();
-            let present: HashSet<String> = self
-                .store
-                .list_users(&org.id, &q)
-                .await?
-                .into_iter()
-                .map(|u| u.email.to_lowercase())
-                .collect();
             let mut batch: Vec<(NewIdentity, User, Vec<EnvAccess>)> = Vec::new();
             let mut keys: Vec<String> = Vec::new();
             let mut fx = Effects::default();
             for ((row, envs, role), hash) in chunk {
-                if present.contains(&row.email.lower) {
-                    out.errors.push((row.key.clone(), ALREADY.into()));
-                    continue;
-                }
                 let (first, last) = split_name(&row.name);
                 let user = User {
                     status: UserStatus::Active,
@@ -415,6 +423,13 @@ impl Core {
                         next.remove(pos);
                     } else {
                         next[pos].bots.retain(|b| !env.bots.contains(b));
+                        // An editor or viewer without bots has no access left in that environment.
+                        if next[pos].role != "SUPERVISOR" && next[pos].bots.is_empty() {
+                            next.remove(pos);
+                        }
+                    }
+                    if next.is_empty() {
+                        return Err("Revoking this would leave the user without any environment; delete the user instead".into());
                     }
                 }
                 let role = org_role(&roles, false, &next).cloned();
@@ -425,9 +440,12 @@ impl Core {
                     }
                 }
                 let names = super::access::names_of(&roles, &user.role_ids);
-                access
-                    .require_on(perm::USER_UPDATE, &access.target(user, &names))
-                    .map_err(|e| e.to_string())?;
+                let target = access.target(user, &names);
+                access.require_on(perm::USER_UPDATE, &target).map_err(|e| e.to_string())?;
+                // As for a single update: changing someone needs a rank above their current roles.
+                if !target.is_self && !access.outranks(&super::access::grants_of(&roles, &user.role_ids)) {
+                    return Err("The caller does not outrank the user's current role".into());
+                }
                 let fx = Effects::audit(self.audit(
                     ctx,
                     &org.id,

@@ -367,19 +367,36 @@ impl Core {
             field: "name".into(),
             descending: false,
         }];
-        let users = self.store.list_users(&org.id, &q).await?;
         let mut out: Vec<String> = Vec::new();
         let mut seen = BTreeSet::new();
-        for u in users {
-            let n = full_name(&u.first_name, &u.last_name);
-            if seen.insert(fold(&n)) {
-                out.push(n);
+        // Many users may share a name: read on, by index, until `limit` distinct names are found.
+        loop {
+            let users = self.store.list_users(&org.id, &q).await?;
+            let exhausted = users.len() <= q.page.limit as usize;
+            for u in users.iter().take(q.page.limit as usize) {
+                let n = full_name(&u.first_name, &u.last_name);
+                if seen.insert(fold(&n)) {
+                    out.push(n);
+                }
+                if out.len() as i64 == limit {
+                    return Ok(out);
+                }
             }
-            if out.len() as i64 == limit {
-                break;
-            }
+            let Some(last) = users
+                .get((q.page.limit as usize).saturating_sub(1))
+                .filter(|_| !exhausted)
+            else {
+                return Ok(out);
+            };
+            q.page.position = crate::paging::Position::After(crate::paging::Keyset {
+                sort: q.page.sort.clone(),
+                values: vec![crate::paging::SortValue::Text(fold(&full_name(
+                    &last.first_name,
+                    &last.last_name,
+                )))],
+                last_id: last.id.clone(),
+            });
         }
-        Ok(out)
     }
 
     pub async fn eva_get(&self, ctx: &Context, org_ref: &str, user_id: &str) -> Result<EvaUser> {
@@ -552,11 +569,13 @@ impl Core {
         input: EvaUserInput,
     ) -> Result<EvaUser> {
         let org = self.find_org(org_ref).await?;
+        // Another organization's credentials learn nothing, not even whether the id exists.
+        ctx.access(&org)?;
         let user = self.target_user(&org.id, user_id).await?;
         if user.status == UserStatus::Inactive {
             return Err(Error::NotFound("user"));
         }
-        self.eva_replace(ctx, &org, user, input, "user.update")
+        self.eva_replace(ctx, &org, user, input, "user.update", None)
             .await?;
         self.eva_get(ctx, &org.id, user_id).await
     }
@@ -568,6 +587,7 @@ impl Core {
         mut user: User,
         input: EvaUserInput,
         action: &str,
+        notice_language: Option<&str>,
     ) -> Result<()> {
         let access = ctx.access(org)?;
         let catalog = self.catalog(&org.id).await?;
@@ -591,16 +611,36 @@ impl Core {
         let role = org_role(&roles, input.admin, &envs)
             .ok_or(Error::NotFound("role"))?
             .clone();
-        access
-            .require_outranks(&role.grants, &format!("the role {}", role.name))
-            .or_else(|e| {
-                // Keeping one's own role is always allowed.
-                if user.role_ids == [role.id.clone()] {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            })?;
+        // Unchanged access needs no rank; any change needs a rank above the resulting role, so
+        // nobody widens their own environments or bots.
+        let current: Vec<EnvAccess> = self
+            .store
+            .env_access(&org.id, std::slice::from_ref(&user.id))
+            .await?
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect();
+        let same = |a: &[EnvAccess], b: &[EnvAccess]| {
+            let key = |v: &[EnvAccess]| {
+                let mut k: Vec<(String, String, Vec<String>)> = v
+                    .iter()
+                    .map(|e| {
+                        let mut bots = e.bots.clone();
+                        bots.sort();
+                        (e.environment_uuid.clone(), e.role.clone(), bots)
+                    })
+                    .collect();
+                k.sort();
+                k
+            };
+            key(a) == key(b)
+        };
+        let unchanged = user.role_ids == [role.id.clone()]
+            && user.is_admin == role.is_admin
+            && same(&current, &envs);
+        if !unchanged {
+            access.require_outranks(&role.grants, &format!("the role {}", role.name))?;
+        }
         let is_self = access.user_id() == Some(user.id.as_str());
         if input.password.is_some() && !is_self {
             return Err(Error::forbidden(
@@ -615,13 +655,17 @@ impl Core {
         user.image = input.image.filter(|c| !c.trim().is_empty());
         user.status = UserStatus::Active;
         user.updated_at = now_micros().max(expected + 1);
-        let fx = Effects::audit(self.audit(
+        let mut fx = Effects::audit(self.audit(
             ctx,
             &org.id,
             action,
             Some(&user.id),
             json!({ "role": role.name }),
         ));
+        if let Some(lang) = notice_language {
+            fx.outbox
+                .push(self.welcome(org, &user, lang, user.updated_at));
+        }
         self.store
             .update_user_access(
                 &user,
@@ -657,7 +701,8 @@ impl Core {
         language: &str,
     ) -> Result<EvaUser> {
         let org = self.find_org(org_ref).await?;
-        ctx.access(&org)?;
+        // Only callers who may update users in general learn whether an email is known.
+        ctx.access(&org)?.require_org(perm::USER_UPDATE)?;
         if input.password.is_some() || input.password_confirmation.is_some() {
             return Err(Error::field(
                 Location::Body,
@@ -681,14 +726,7 @@ impl Core {
             return Err(Error::Conflict("the user is already active".into()));
         }
         let id = user.id.clone();
-        let notice = self.welcome(&org, &user, language, now_micros());
-        self.eva_replace(ctx, &org, user, input, "user.activate")
-            .await?;
-        self.store
-            .write_effects(Effects {
-                outbox: vec![notice],
-                ..Effects::default()
-            })
+        self.eva_replace(ctx, &org, user, input, "user.activate", Some(language))
             .await?;
         self.eva_get(ctx, &org.id, &id).await
     }
@@ -710,8 +748,11 @@ impl Core {
         let expected = user.updated_at;
         user.status = UserStatus::Inactive;
         user.updated_at = now_micros().max(expected + 1);
-        let fx =
+        let mut fx =
             Effects::audit(self.audit(ctx, &org.id, "user.deactivate", Some(&user.id), json!({})));
+        // The store cuts the membership's sessions; refresh tokens go too, so activation revives nothing.
+        fx.revoke
+            .push((org.id.clone(), user.id.clone(), "refresh".into()));
         self.store.update_user(&user, expected, fx).await?;
         Ok(())
     }
@@ -758,13 +799,18 @@ impl Core {
                 "key must not be blank",
             ));
         }
-        if c.key.len() > 512 || c.value.len() > 64 * 1024 {
-            return Err(Error::field(
-                Location::Body,
-                "value",
-                "too_long",
-                "key and value must be at most 512 bytes and 64 KiB",
-            ));
+        for (field, len, max) in [
+            ("key", c.key.len(), 512),
+            ("value", c.value.len(), 64 * 1024),
+        ] {
+            if len > max {
+                return Err(Error::field(
+                    Location::Body,
+                    field,
+                    "too_long",
+                    format!("{field} must be at most {max} bytes"),
+                ));
+            }
         }
         self.check_bot(&org.id, c.bot_uuid.as_deref()).await?;
         self.store.set_configuration(&org.id, &user, &c).await?;

@@ -93,8 +93,19 @@ async fn token(
             .map(|(_, v)| v.clone())
     };
     let realm = &p[0];
+    let grant = field("grant_type");
+    if !matches!(
+        grant.as_deref(),
+        None | Some("password") | Some("refresh_token")
+    ) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "Unsupported grant_type",
+        );
+    }
     let result: Result<SignedIn, Error> = async {
-        match field("grant_type").as_deref() {
+        match grant.as_deref() {
             Some("password") => {
                 let (Some(user), Some(password)) = (field("username"), field("password")) else {
                     return Err(Error::BadRequest(
@@ -119,20 +130,12 @@ async fn token(
                     .check("refresh-grant", &format!("ip:{}", req.client_ip))?;
                 s.core.refresh(&req.request_id, realm, &refresh).await
             }
-            Some(_) => Err(Error::Forbidden("unsupported_grant_type".into())),
-            None => Err(Error::BadRequest("grant_type is required".into())),
+            _ => Err(Error::BadRequest("grant_type is required".into())),
         }
     }
     .await;
     let who = match result {
         Ok(w) => w,
-        Err(Error::Forbidden(_)) => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "Unsupported grant_type",
-            )
-        }
         Err(e) => return from_domain(e),
     };
     let issued = s

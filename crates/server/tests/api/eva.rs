@@ -919,3 +919,148 @@ async fn another_organization_reaches_nothing() {
         before["content"]
     );
 }
+
+#[tokio::test]
+async fn nobody_widens_their_own_access_and_deactivation_ends_sessions() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    app.eva_catalog("acme").await;
+    let base = format!("/org/{}", acme.uuid);
+    let mut viewer = editor("v@x.example", "Vera Viewer");
+    viewer["environments"] =
+        json!([{ "role": "VIEWER", "environment": { "uuid": PROD }, "bots": [{ "uuid": BOT }] }]);
+    let id = app
+        .eva(
+            Method::POST,
+            &format!("{base}/users"),
+            &acme.token,
+            Some(viewer.clone()),
+        )
+        .await
+        .expect(200)["uuid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t = app
+        .password_token(&acme, "v@x.example", "Secr3t!x")
+        .await
+        .expect(200);
+    let (token, refresh) = (
+        t["access_token"].as_str().unwrap().to_owned(),
+        t["refresh_token"].as_str().unwrap().to_owned(),
+    );
+    // Renaming oneself keeps the same access: allowed. Adding a bot or an environment: refused.
+    let mut same = viewer.clone();
+    same["name"] = json!("Vera V. Viewer");
+    same.as_object_mut().unwrap().remove("password");
+    same.as_object_mut().unwrap().remove("passwordConfirmation");
+    app.eva(
+        Method::PUT,
+        &format!("{base}/users/{id}"),
+        &token,
+        Some(same.clone()),
+    )
+    .await
+    .expect(200);
+    let mut wider = same.clone();
+    wider["environments"] = json!([{ "role": "VIEWER", "environment": { "uuid": PROD }, "bots": [{ "uuid": BOT }, { "uuid": BOT2 }] }]);
+    app.eva(
+        Method::PUT,
+        &format!("{base}/users/{id}"),
+        &token,
+        Some(wider),
+    )
+    .await
+    .expect(403);
+    // Another organization's token learns nothing about ids, and plain members cannot probe emails.
+    let beta = app.bootstrap("beta").await;
+    app.eva(
+        Method::PUT,
+        &format!("{base}/users/nobody"),
+        &beta.token,
+        Some(same.clone()),
+    )
+    .await
+    .expect(403);
+    app.eva(
+        Method::PUT,
+        &format!("{base}/users/activate"),
+        &token,
+        Some(same.clone()),
+    )
+    .await
+    .expect(403);
+
+    // Deleted, then activated: the old token and refresh token do not come back to life.
+    app.eva(
+        Method::DELETE,
+        &format!("{base}/users/{id}"),
+        &acme.token,
+        None,
+    )
+    .await
+    .expect(204);
+    app.eva(
+        Method::PUT,
+        &format!("{base}/users/activate"),
+        &acme.token,
+        Some(same),
+    )
+    .await
+    .expect(200);
+    app.eva(
+        Method::GET,
+        &format!("{base}/users/identity-provider"),
+        &token,
+        None,
+    )
+    .await
+    .expect(401);
+    let r = app
+        .client
+        .post(format!(
+            "{}/realms/acme/protocol/openid-connect/token",
+            app.base
+        ))
+        .body(format!("grant_type=refresh_token&refresh_token={refresh}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // Sessions are cut at the next whole second (tokens carry `iat` in seconds): a new sign-in
+    // works once that second has passed.
+    let mut fresh = None;
+    for _ in 0..20 {
+        let t = app
+            .password_token(&acme, "v@x.example", "Secr3t!x")
+            .await
+            .expect(200);
+        let token = t["access_token"].as_str().unwrap().to_owned();
+        if app
+            .eva(
+                Method::GET,
+                &format!("{base}/users/identity-provider"),
+                &token,
+                None,
+            )
+            .await
+            .status
+            == 200
+        {
+            fresh = Some(token);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        fresh.is_some(),
+        "a new sign-in works after the cut-off second"
+    );
+    let notice = app.state.core.store.list_outbox("acme").await.unwrap();
+    assert!(
+        notice
+            .iter()
+            .any(|m| m.kind == "welcome" && m.payload["first_name"] == "Vera"),
+        "the activation notice is queued"
+    );
+}

@@ -407,6 +407,23 @@ async fn bulk_delete_and_permissions() {
         json!([{ "role": "VIEWER", "environment": { "uuid": PROD, "name": "Production" }, "bots": [{ "uuid": BOT2, "name": "Second" }] }])
     );
 
+    // Revoking a viewer's last bot removes the environment; revoking the last environment is refused.
+    let last = format!("v3@x.example;;;VIEWER;;{PROD};Production;{BOT}\n");
+    let (status, body) = upload(
+        &app,
+        &acme,
+        Method::DELETE,
+        "bulk-permissions",
+        last.into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(failures(&body)["v3@x.example"].contains("without any environment"));
+    assert_eq!(
+        find("v3@x.example").await["environments"][0]["bots"][0]["uuid"],
+        BOT
+    );
+
     // Bulk delete from a CSV file and from a JSON array.
     let (status, body) = upload(
         &app,

@@ -119,14 +119,14 @@ pub fn page(content: Vec<UserOut>, page: i64, size: i64, total: i64, sorted: boo
     let sort = json!({ "sorted": sorted, "unsorted": !sorted, "empty": !sorted });
     json!({
         "content": content,
-        "pageable": { "pageNumber": page, "pageSize": size, "offset": page * size, "paged": true, "unpaged": false, "sort": sort },
+        "pageable": { "pageNumber": page, "pageSize": size, "offset": page.saturating_mul(size), "paged": true, "unpaged": false, "sort": sort },
         "totalElements": total,
         "totalPages": total_pages,
         "number": page,
         "size": size,
         "numberOfElements": n,
         "first": page == 0,
-        "last": page + 1 >= total_pages,
+        "last": page.saturating_add(1) >= total_pages,
         "empty": n == 0,
         "sort": sort,
     })
