@@ -53,6 +53,23 @@ impl Effects {
     }
 }
 
+/// What became of one delivery attempt of an outbox message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    Sent {
+        at: Micros,
+    },
+    /// A transient failure: the message is due again at `at`.
+    Retry {
+        at: Micros,
+        error: String,
+    },
+    /// A permanent failure, or too many attempts: the message is given up.
+    Failed {
+        error: String,
+    },
+}
+
 /// The identity a new user is attached to; reused when one with this email exists.
 #[derive(Debug, Clone)]
 pub struct NewIdentity {
@@ -267,6 +284,24 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     async fn get_cursor(&self, org_id: &str, id: i64, now: Micros) -> StoreResult<Option<String>>;
 
+    /// Leases to `worker`, until `lease_until`, up to `limit` messages that are due: pending and
+    /// past their next attempt, or leased by a worker whose lease ran out. Each lease counts as
+    /// an attempt. Concurrent claimers never get the same message.
+    async fn claim_outbox(
+        &self,
+        worker: &str,
+        now: Micros,
+        lease_until: Micros,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>>;
+    /// Records the outcome of a delivery; false when `worker` no longer holds the lease.
+    async fn finish_outbox(
+        &self,
+        org_id: &str,
+        id: &str,
+        worker: &str,
+        outcome: &Delivery,
+    ) -> StoreResult<bool>;
     async fn list_outbox(&self, org_id: &str) -> StoreResult<Vec<OutboxMessage>>;
     async fn list_audit(&self, org_id: &str, limit: u32) -> StoreResult<Vec<AuditEvent>>;
 }

@@ -496,33 +496,6 @@ impl Db {
         .map_err(err))
     }
 
-    pub(crate) async fn list_outbox(&self, org_id: &str) -> R<Vec<OutboxMessage>> {
-        run!(self, |p| {
-            let rows = sqlx::query(
-                "SELECT org_id, id, kind, recipient, language, payload, status, attempts, created_at FROM outbox WHERE org_id = $1 ORDER BY id",
-            )
-            .bind(org_id)
-            .fetch_all(p)
-            .await
-            .map_err(err)?;
-            let mut out = Vec::new();
-            for r in &rows {
-                out.push(OutboxMessage {
-                    org_id: get!(r, "org_id"),
-                    id: get!(r, "id"),
-                    kind: get!(r, "kind"),
-                    recipient: get!(r, "recipient"),
-                    language: get!(r, "language"),
-                    payload: get_json!(r, "payload"),
-                    status: get!(r, "status"),
-                    attempts: get!(r, "attempts"),
-                    created_at: get!(r, "created_at"),
-                });
-            }
-            Ok(out)
-        })
-    }
-
     pub(crate) async fn list_audit(&self, org_id: &str, limit: u32) -> R<Vec<AuditEvent>> {
         run!(self, |p| {
             let rows = sqlx::query(

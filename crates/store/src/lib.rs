@@ -7,6 +7,7 @@
 
 mod auth;
 mod orgs;
+mod outbox;
 mod rows;
 mod sql;
 mod store_impl;

@@ -284,6 +284,26 @@ impl Store for Db {
         Db::get_cursor(self, org_id, id, now).await
     }
 
+    async fn claim_outbox(
+        &self,
+        worker: &str,
+        now: Micros,
+        lease_until: Micros,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        Db::claim_outbox(self, worker, now, lease_until, limit).await
+    }
+
+    async fn finish_outbox(
+        &self,
+        org_id: &str,
+        id: &str,
+        worker: &str,
+        outcome: &Delivery,
+    ) -> StoreResult<bool> {
+        Db::finish_outbox(self, org_id, id, worker, outcome).await
+    }
+
     async fn list_outbox(&self, org_id: &str) -> StoreResult<Vec<OutboxMessage>> {
         Db::list_outbox(self, org_id).await
     }

@@ -3,6 +3,7 @@
 
 mod helpers;
 mod schema;
+mod smtp;
 
 mod amigo_orgs;
 mod amigo_roles;
@@ -10,6 +11,7 @@ mod amigo_users;
 mod auth;
 mod cli;
 mod cross_cutting;
+mod email;
 mod isolation;
 mod oum;
 mod paging;
