@@ -15,6 +15,10 @@ pub const LIMITS: &[(&str, u32)] = &[
     ("sign-in-with-email", 10),
     ("verify-token", 20),
     ("request-password-reset", 1),
+    // A signed-out "forgot password" request, per client.
+    ("request-password-reset-email", 10),
+    // Every request that emails an address, per address, whoever asks.
+    ("email-per-address", 5),
     ("update-user-info", 50),
     ("delete-user", 500),
     ("get-user-model", 60),

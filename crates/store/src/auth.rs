@@ -3,7 +3,7 @@
 
 use roster_domain::model::*;
 use roster_domain::paging::{GrantQuery, MemoryQuery, Position};
-use roster_domain::store::{Effects, PrincipalRecord, Refusal, StoreError};
+use roster_domain::store::{Effects, NewPassword, PrincipalRecord, Refusal, StoreError};
 
 use crate::rows::*;
 use crate::sql::{bind_all, Arg, Sql};
@@ -182,6 +182,7 @@ impl Db {
         hash: &str,
         purposes: &[&str],
         now: i64,
+        password: Option<&NewPassword>,
         fx: Effects,
     ) -> R<Option<OneTimeToken>> {
         let purposes: Vec<String> = purposes.iter().map(|p| p.to_string()).collect();
@@ -214,6 +215,24 @@ impl Db {
                     .execute(&mut *t)
                     .await
                     .map_err(err)?;
+            }
+            if let Some(pw) = password {
+                // Only identities that sign in with a password get one; `only_if_unset` keeps
+                // an existing password. Whole seconds, as tokens carry `iat` in seconds.
+                sqlx::query(
+                    "UPDATE identities SET password_hash = $1, updated_at = $2, \
+                     sessions_valid_after = CASE WHEN $3 THEN $4 ELSE sessions_valid_after END \
+                     WHERE id = $5 AND connection = 'password' AND ($6 = FALSE OR password_hash IS NULL)",
+                )
+                .bind(&pw.hash)
+                .bind(now)
+                .bind(pw.revoke_sessions)
+                .bind(now / 1_000_000 * 1_000_000)
+                .bind(&token.identity_id)
+                .bind(pw.only_if_unset)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
             }
             write_effects!(t, fx);
             token

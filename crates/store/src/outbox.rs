@@ -1,6 +1,6 @@
-//! Delivery of the outbox: leases and outcomes.
+//! Delivery of the outbox (leases, outcomes) and the look a landing page takes at a token.
 
-use roster_domain::model::OutboxMessage;
+use roster_domain::model::{OneTimeToken, OutboxMessage};
 use roster_domain::store::Delivery;
 
 use crate::rows::*;
@@ -27,6 +27,24 @@ const OUTBOX_COLS: &str =
     "org_id, id, kind, recipient, language, payload, status, attempts, created_at";
 
 impl Db {
+    pub(crate) async fn find_token(&self, hash: &str, now: i64) -> R<Option<OneTimeToken>> {
+        run!(self, |p| {
+            let row = sqlx::query(&format!(
+                "SELECT {TOKEN_COLS} FROM one_time_tokens \
+                 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2"
+            ))
+            .bind(hash)
+            .bind(now)
+            .fetch_optional(p)
+            .await
+            .map_err(err)?;
+            match row {
+                Some(r) => Ok(Some(token_from!(&r))),
+                None => Ok(None),
+            }
+        })
+    }
+
     pub(crate) async fn claim_outbox(
         &self,
         worker: &str,

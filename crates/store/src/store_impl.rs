@@ -234,7 +234,7 @@ impl Store for Db {
         now: Micros,
         fx: Effects,
     ) -> StoreResult<Option<OneTimeToken>> {
-        Db::consume_token(self, org_id, token_hash, purposes, now, fx).await
+        Db::consume_token(self, org_id, token_hash, purposes, now, None, fx).await
     }
 
     async fn insert_temporary_grant(&self, grant: &TemporaryGrant, fx: Effects) -> StoreResult<()> {
@@ -282,6 +282,22 @@ impl Store for Db {
 
     async fn get_cursor(&self, org_id: &str, id: i64, now: Micros) -> StoreResult<Option<String>> {
         Db::get_cursor(self, org_id, id, now).await
+    }
+
+    async fn find_token(&self, token_hash: &str, now: Micros) -> StoreResult<Option<OneTimeToken>> {
+        Db::find_token(self, token_hash, now).await
+    }
+
+    async fn consume_token_with_password(
+        &self,
+        org_id: &str,
+        token_hash: &str,
+        purposes: &[&str],
+        now: Micros,
+        password: &NewPassword,
+        fx: Effects,
+    ) -> StoreResult<Option<OneTimeToken>> {
+        Db::consume_token(self, org_id, token_hash, purposes, now, Some(password), fx).await
     }
 
     async fn claim_outbox(

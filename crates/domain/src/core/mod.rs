@@ -2,6 +2,7 @@
 
 mod access;
 mod keys;
+mod links;
 mod members;
 mod orgs;
 mod paging;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 pub use access::{Access, Actor, Context};
 pub use keys::{CreatedApiKey, SignedIn};
+pub use links::{Accepted, LinkView};
 pub use members::{Member, MEMBER_ROLES};
 pub use orgs::{Bootstrapped, NewOrgInput, OrgPatch, OrgView};
 pub use roles::{GrantInput, RoleInput, RolePatch};

@@ -4,6 +4,7 @@ pub mod amigo;
 pub mod ingest;
 pub mod native;
 pub mod oum;
+pub mod pages;
 
 use axum::Router;
 
