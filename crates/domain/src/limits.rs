@@ -15,6 +15,9 @@ pub const LIMITS: &[(&str, u32)] = &[
     ("sign-in-with-email", 10),
     ("verify-token", 20),
     ("request-password-reset", 1),
+    ("bulk-users", 10),
+    ("password-grant", 30),
+    ("refresh-grant", 60),
     // A signed-out "forgot password" request, per client.
     ("request-password-reset-email", 10),
     // Every request that emails an address, per address, whoever asks.

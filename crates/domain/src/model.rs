@@ -335,6 +335,40 @@ pub struct Memory {
     pub created_at: Micros,
 }
 
+/// An eva environment; environments and bots come from the conversation platform (ingestion).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Environment {
+    pub org_id: String,
+    pub uuid: String,
+    pub name: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bot {
+    pub org_id: String,
+    pub uuid: String,
+    pub environment_uuid: String,
+    pub name: String,
+    pub active: bool,
+}
+
+/// A user's eva role in one environment, with the bots it reaches there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvAccess {
+    pub environment_uuid: String,
+    pub role: String,
+    pub bots: Vec<String>,
+}
+
+/// A per-user configuration value, global or for one bot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Configuration {
+    pub key: String,
+    pub value: String,
+    pub bot_uuid: Option<String>,
+}
+
 /// Who did something, as recorded in audit events.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ActorRef {

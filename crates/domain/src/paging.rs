@@ -20,6 +20,7 @@ pub const USER_SORT_FIELDS: &[&str] = &[
     "user_stats.last_message_time",
     "name",
     "created_at",
+    "company",
 ];
 
 /// Parses `+field` / `-field` / `field` items, keeping only allowed fields.
@@ -91,6 +92,10 @@ pub struct UserQuery {
     pub is_verified: Option<bool>,
     /// Lower-cased substring of name or email.
     pub contains: Option<String>,
+    /// Leave out deactivated users.
+    pub exclude_inactive: bool,
+    /// With `contains`: also match the company.
+    pub contains_company: bool,
     /// Lower-cased substring of the full name only.
     pub name_contains: Option<String>,
     /// Lower-cased prefix of the full name.
@@ -106,6 +111,8 @@ impl UserQuery {
             emails_lower: Vec::new(),
             is_verified: None,
             contains: None,
+            contains_company: false,
+            exclude_inactive: false,
             name_contains: None,
             name_prefix: None,
             visibility: Visibility::All,

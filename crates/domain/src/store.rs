@@ -41,6 +41,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Effects {
     pub audit: Vec<AuditEvent>,
     pub outbox: Vec<OutboxMessage>,
+    /// Unused tokens of these `(org_id, user_id, purpose)` are withdrawn before `tokens` are written.
+    pub revoke: Vec<(String, String, String)>,
     pub tokens: Vec<OneTimeToken>,
 }
 
@@ -165,6 +167,57 @@ pub trait Store: Send + Sync + 'static {
         secrets: &[(String, String)],
         fx: Effects,
     ) -> StoreResult<User>;
+    /// Inserts users with their roles and environments in one transaction; a user whose email is
+    /// already in the organization is skipped. Returns, per row, whether it was inserted.
+    async fn insert_users(
+        &self,
+        rows: Vec<(NewIdentity, User, Vec<EnvAccess>)>,
+        fx: Effects,
+    ) -> StoreResult<Vec<bool>>;
+    /// Replaces a user's organization roles and environment access at once (last-admin guarded).
+    async fn count_active_admins(&self, org_id: &str) -> StoreResult<i64>;
+    /// `update_user` and `set_user_access` in one transaction.
+    async fn update_user_access(
+        &self,
+        user: &User,
+        expected_updated_at: Micros,
+        role_ids: &[String],
+        is_admin: bool,
+        environments: &[EnvAccess],
+        fx: Effects,
+    ) -> StoreResult<()>;
+    async fn set_user_access(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        role_ids: &[String],
+        is_admin: bool,
+        environments: &[EnvAccess],
+        fx: Effects,
+    ) -> StoreResult<()>;
+    /// Environment access of users, as `(user_id, access)`.
+    async fn env_access(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+    ) -> StoreResult<Vec<(String, EnvAccess)>>;
+    async fn upsert_environment(&self, env: &Environment, fx: Effects) -> StoreResult<()>;
+    async fn upsert_bot(&self, bot: &Bot, fx: Effects) -> StoreResult<()>;
+    async fn list_environments(&self, org_id: &str) -> StoreResult<Vec<Environment>>;
+    async fn list_bots(&self, org_id: &str) -> StoreResult<Vec<Bot>>;
+    async fn set_configuration(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        c: &Configuration,
+    ) -> StoreResult<()>;
+    /// The user's configurations for one bot, or the global ones with `None`.
+    async fn configurations(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        bot_uuid: Option<&str>,
+    ) -> StoreResult<Vec<Configuration>>;
     async fn get_user(&self, org_id: &str, user_id: &str) -> StoreResult<Option<User>>;
     async fn list_users(&self, org_id: &str, q: &UserQuery) -> StoreResult<Vec<User>>;
     /// How many users match the query's filters (its page is ignored).

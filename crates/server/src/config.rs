@@ -120,6 +120,10 @@ pub struct Config {
     )]
     pub key_rotation_days: i64,
 
+    /// Largest CSV file accepted by the bulk endpoints, in bytes.
+    #[arg(long, env = "ROSTER_MAX_CSV_BYTES", default_value_t = 20 * 1024 * 1024, global = true)]
+    pub max_csv_bytes: usize,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "ROSTER_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
@@ -143,6 +147,7 @@ const KNOWN_VARS: &[&str] = &[
     "ROSTER_TOKEN_TTL_SECS",
     "ROSTER_KEY_ROTATION_DAYS",
     "ROSTER_MAX_BODY_BYTES",
+    "ROSTER_MAX_CSV_BYTES",
     "ROSTER_LOG",
 ];
 

@@ -205,6 +205,28 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     })
 }
 
+/// The whole body, with the server's size limit turned into a 413.
+pub async fn body_bytes(
+    req: axum::extract::Request,
+    state: &AppState,
+) -> Result<axum::body::Bytes, Error> {
+    use axum::extract::FromRequest;
+    axum::body::Bytes::from_request(req, state)
+        .await
+        .map_err(|r| {
+            if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                Error::TooLarge("the request body is larger than the server accepts".into())
+            } else {
+                Error::field(
+                    Location::Body,
+                    "",
+                    "body_unreadable",
+                    "the request body could not be read",
+                )
+            }
+        })
+}
+
 /// ISO 8601 durations (`P30D`, `PT12H`, `P1W`, `P1DT2H30M`) or plain seconds, in seconds.
 pub fn parse_duration(s: &str) -> Option<i64> {
     let s = s.trim();

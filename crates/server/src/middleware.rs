@@ -11,8 +11,9 @@ use axum::Json;
 use roster_domain::Error;
 use tracing::Instrument;
 
+use crate::error::{ApiError, REQUEST_PATH};
 use crate::extract::RequestId;
-use crate::routes::{amigo, surface_of};
+use crate::routes::surface_of;
 use crate::state::AppState;
 
 const OPS_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics", "/.well-known/jwks.json"];
@@ -27,12 +28,6 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-/// An error in the shape of the surface the path belongs to.
-pub fn surface_error(_surface: &str, e: Error) -> Response {
-    // Only the Amigo shape exists so far; the eva and org-user-management shapes join here.
-    amigo::AmigoError(e).into_response()
-}
-
 pub async fn around(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let rid = request_id(&req);
@@ -41,16 +36,21 @@ pub async fn around(State(state): State<AppState>, mut req: Request, next: Next)
     let surface = surface_of(&path);
     req.extensions_mut().insert(RequestId(rid.clone()));
     let span = tracing::info_span!("request", request_id = %rid, %method, %path);
-    let mut resp = if state.in_maintenance() && !OPS_PATHS.contains(&path.as_str()) {
-        surface_error(
-            surface,
-            Error::Unavailable {
-                retry_after_secs: 60,
-            },
-        )
-    } else {
-        next.run(req).instrument(span.clone()).await
-    };
+    let inner_span = span.clone();
+    let maintenance = state.in_maintenance() && !OPS_PATHS.contains(&path.as_str());
+    // Errors render in the shape of the path's surface; the path travels in a task-local.
+    let mut resp = REQUEST_PATH
+        .scope(path.clone(), async move {
+            if maintenance {
+                ApiError(Error::Unavailable {
+                    retry_after_secs: 60,
+                })
+                .into_response()
+            } else {
+                next.run(req).instrument(inner_span).await
+            }
+        })
+        .await;
     if let Ok(v) = HeaderValue::from_str(&rid) {
         resp.headers_mut().insert("x-request-id", v);
     }
@@ -69,19 +69,12 @@ pub async fn around(State(state): State<AppState>, mut req: Request, next: Next)
 
 /// A request for which no route matches, in the shape of its surface.
 pub async fn not_found(req: Request<Body>) -> Response {
-    let surface = surface_of(req.uri().path());
-    match surface {
-        "amigo" | "ingest" => (
-            StatusCode::NOT_FOUND,
-            Json(serde_json::json!({ "detail": "Not Found" })),
-        )
-            .into_response(),
-        _ => (
-            StatusCode::NOT_FOUND,
-            Json(serde_json::json!({ "detail": "Not Found" })),
-        )
-            .into_response(),
-    }
+    let path = req.uri().path().to_owned();
+    REQUEST_PATH
+        .scope(path, async {
+            ApiError(Error::NotFound("route")).into_response()
+        })
+        .await
 }
 
 /// A panic becomes an opaque 500; the cause is logged with the request id of the span.

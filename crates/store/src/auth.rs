@@ -194,6 +194,11 @@ impl Db {
         sql.bind(Arg::Int(now))
             .push(" AND ")
             .in_list("purpose", &purposes);
+        // An invitation works only while its user is still invited: once accepted, older links are void.
+        sql.push(
+            " AND (purpose <> 'invite' OR EXISTS (SELECT 1 FROM users u WHERE u.org_id = one_time_tokens.org_id \
+             AND u.id = one_time_tokens.user_id AND u.status = 'invited'))",
+        );
         sql.push(&format!(" RETURNING {TOKEN_COLS}"));
         let token = tx!(self, |t| {
             let row = bind_all!(sqlx::query(&sql.text), sql.args)
@@ -209,9 +214,11 @@ impl Db {
                     .execute(&mut *t)
                     .await
                     .map_err(err)?;
-                sqlx::query("UPDATE identities SET email_verified = $1 WHERE id = $2")
+                // The user's own identity: an invitation made before the identity existed names another id.
+                sqlx::query("UPDATE identities SET email_verified = $1 WHERE id = (SELECT identity_id FROM users WHERE org_id = $2 AND id = $3)")
                     .bind(true)
-                    .bind(&token.identity_id)
+                    .bind(&token.org_id)
+                    .bind(&token.user_id)
                     .execute(&mut *t)
                     .await
                     .map_err(err)?;

@@ -6,6 +6,7 @@
 #![deny(clippy::unwrap_used)]
 
 mod auth;
+mod eva;
 mod orgs;
 mod outbox;
 mod rows;

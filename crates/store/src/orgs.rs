@@ -165,6 +165,11 @@ impl Db {
     pub(crate) async fn delete_organization(&self, org_id: &str, fx: Effects) -> R<()> {
         const TABLES: &[&str] = &[
             "user_roles",
+            "user_environments",
+            "user_environment_bots",
+            "configurations",
+            "bots",
+            "environments",
             "user_secrets",
             "temporary_grants",
             "user_models",

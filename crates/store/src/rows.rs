@@ -197,6 +197,15 @@ macro_rules! write_effects {
             .await
             .map_err($crate::err)?;
         }
+        for (org, user, purpose) in &fx.revoke {
+            sqlx::query("UPDATE one_time_tokens SET used_at = created_at WHERE org_id = $1 AND user_id = $2 AND purpose = $3 AND used_at IS NULL")
+                .bind(org)
+                .bind(user)
+                .bind(purpose)
+                .execute(&mut *$tx)
+                .await
+                .map_err($crate::err)?;
+        }
         for t in &fx.tokens {
             sqlx::query(
                 "INSERT INTO one_time_tokens (token_hash, org_id, user_id, identity_id, purpose, payload, \

@@ -87,6 +87,93 @@ impl Store for Db {
         Db::insert_user(self, identity, user, secrets, fx).await
     }
 
+    async fn insert_users(
+        &self,
+        rows: Vec<(NewIdentity, User, Vec<EnvAccess>)>,
+        fx: Effects,
+    ) -> StoreResult<Vec<bool>> {
+        Db::insert_users(self, rows, fx).await
+    }
+
+    async fn count_active_admins(&self, org_id: &str) -> StoreResult<i64> {
+        Db::count_active_admins(self, org_id).await
+    }
+
+    async fn update_user_access(
+        &self,
+        user: &User,
+        expected_updated_at: Micros,
+        role_ids: &[String],
+        is_admin: bool,
+        environments: &[EnvAccess],
+        fx: Effects,
+    ) -> StoreResult<()> {
+        Db::update_user_access(
+            self,
+            user,
+            expected_updated_at,
+            role_ids,
+            is_admin,
+            environments,
+            fx,
+        )
+        .await
+    }
+
+    async fn set_user_access(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        role_ids: &[String],
+        is_admin: bool,
+        environments: &[EnvAccess],
+        fx: Effects,
+    ) -> StoreResult<()> {
+        Db::set_user_access(self, org_id, user_id, role_ids, is_admin, environments, fx).await
+    }
+
+    async fn env_access(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+    ) -> StoreResult<Vec<(String, EnvAccess)>> {
+        Db::env_access(self, org_id, user_ids).await
+    }
+
+    async fn upsert_environment(&self, env: &Environment, fx: Effects) -> StoreResult<()> {
+        Db::upsert_environment(self, env, fx).await
+    }
+
+    async fn upsert_bot(&self, bot: &Bot, fx: Effects) -> StoreResult<()> {
+        Db::upsert_bot(self, bot, fx).await
+    }
+
+    async fn list_environments(&self, org_id: &str) -> StoreResult<Vec<Environment>> {
+        Db::list_environments(self, org_id).await
+    }
+
+    async fn list_bots(&self, org_id: &str) -> StoreResult<Vec<Bot>> {
+        Db::list_bots(self, org_id).await
+    }
+
+    async fn set_configuration(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        c: &Configuration,
+    ) -> StoreResult<()> {
+        Db::set_configuration(self, org_id, user_id, c).await
+    }
+
+    async fn configurations(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        bot_uuid: Option<&str>,
+    ) -> StoreResult<Vec<Configuration>> {
+        Db::configurations(self, org_id, user_id, bot_uuid).await
+    }
+
     async fn get_user(&self, org_id: &str, user_id: &str) -> StoreResult<Option<User>> {
         Db::get_user(self, org_id, user_id).await
     }

@@ -53,8 +53,8 @@ macro_rules! insert_user_sql {
             "INSERT INTO users (org_id, id, identity_id, email, email_lower, first_name, last_name, first_key, last_key, \
              name_key, search_text, status, is_admin, preferences, additional_context, nonsensitive_variables, \
              sensitive_names, company, image, enable_actions_access, num_conversations, num_messages, last_message_at, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, $22, $23, $24, $25)",
+             created_at, updated_at, company_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+             $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)",
         )
         .bind(&u.org_id)
         .bind(&u.id)
@@ -81,6 +81,7 @@ macro_rules! insert_user_sql {
         .bind(u.stats.last_message_at.unwrap_or(0))
         .bind(u.created_at)
         .bind(u.updated_at)
+        .bind(roster_domain::types::fold(u.company.as_deref().unwrap_or("")))
         .execute(&mut *$t)
         .await
         .map_err(|e| match $crate::err(e) {
@@ -99,7 +100,57 @@ macro_rules! insert_user_sql {
     }};
 }
 
-pub(crate) use {attach_identity, insert_user_sql};
+/// The UPDATE of a user's profile row with its optimistic-concurrency check, on an open transaction.
+macro_rules! update_user_row {
+    ($t:expr, $u:expr, $expected:expr) => {{
+        let k = roster_domain::types::user_keys(&$u.email, &$u.first_name, &$u.last_name);
+            let done = sqlx::query(
+                "UPDATE users SET email = $1, email_lower = $2, first_name = $3, last_name = $4, first_key = $5, last_key = $6, \
+                 name_key = $7, search_text = $8, status = $9, preferences = $10, additional_context = $11, company = $12, \
+                 image = $13, updated_at = $14, company_key = $15 WHERE org_id = $16 AND id = $17 AND updated_at = $18",
+            )
+            .bind(&$u.email)
+            .bind(&k.email_lower)
+            .bind(&$u.first_name)
+            .bind(&$u.last_name)
+            .bind(&k.first_key)
+            .bind(&k.last_key)
+            .bind(&k.name_key)
+            .bind(&k.search_text)
+            .bind($u.status.as_str())
+            .bind(serde_json::to_string(&$u.preferences).map_err($crate::json_err)?)
+            .bind(serde_json::to_string(&$u.additional_context).map_err($crate::json_err)?)
+            .bind(&$u.company)
+            .bind(&$u.image)
+            .bind($u.updated_at)
+            .bind(roster_domain::types::fold($u.company.as_deref().unwrap_or("")))
+            .bind(&$u.org_id)
+            .bind(&$u.id)
+            .bind($expected)
+            .execute(&mut *$t)
+            .await
+            .map_err(|e| match $crate::err(e) {
+                roster_domain::store::StoreError::Conflict { .. } => roster_domain::store::StoreError::Conflict { field: "email" },
+                e => e,
+            })?;
+            if done.rows_affected() == 0 {
+                let exists: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE org_id = $1 AND id = $2")
+                        .bind(&$u.org_id)
+                        .bind(&$u.id)
+                        .fetch_one(&mut *$t)
+                        .await
+                        .map_err($crate::err)?;
+                return Err(if exists == 0 {
+                    roster_domain::store::StoreError::NotFound
+                } else {
+                    roster_domain::store::StoreError::Refused(roster_domain::store::Refusal::Stale)
+                });
+            }
+    }};
+}
+
+pub(crate) use {attach_identity, insert_user_sql, update_user_row};
 
 /// The indexed column behind a sort field name.
 fn user_sort_column(field: &str) -> Option<&'static str> {
@@ -112,6 +163,7 @@ fn user_sort_column(field: &str) -> Option<&'static str> {
         "user_stats.num_messages" => "num_messages",
         "user_stats.last_message_time" => "last_message_at",
         "created_at" => "created_at",
+        "company" => "company_key",
         _ => return None,
     })
 }
@@ -254,8 +306,9 @@ impl Db {
         Ok(self.list_users(org_id, &q).await?.into_iter().next())
     }
 
-    fn users_sql(&self, org_id: &str, q: &UserQuery) -> R<Sql> {
-        let mut sql = Sql::new(&format!("SELECT {USER_COLS} FROM users WHERE org_id = "));
+    /// `SELECT <what> FROM users WHERE <the query's filters>`, without order or limit.
+    fn users_filtered(&self, what: &str, org_id: &str, q: &UserQuery) -> Sql {
+        let mut sql = Sql::new(&format!("SELECT {what} FROM users WHERE org_id = "));
         sql.text(org_id);
         if !q.ids.is_empty() {
             sql.push(" AND ").in_list("id", &q.ids);
@@ -268,6 +321,9 @@ impl Db {
             Some(false) => sql.push(" AND status = 'invited'"),
             None => &mut sql,
         };
+        if q.exclude_inactive {
+            sql.push(" AND status <> 'inactive'");
+        }
         if let Visibility::Only { user_ids, role_ids } = &q.visibility {
             sql.push(" AND (").in_list("id", user_ids);
             if !role_ids.is_empty() {
@@ -281,17 +337,23 @@ impl Db {
         }
         if let Some(needle) = &q.contains {
             let trigram = needle.chars().count() >= 3;
+            sql.push(" AND (");
             match self {
                 Db::Sqlite { .. } if trigram => {
-                    sql.push(" AND seq IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ");
+                    sql.push("seq IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ");
                     sql.text(&format!("\"{}\"", needle.replace('"', "\"\"")))
                         .push(")");
                 }
                 _ => {
-                    sql.push(" AND search_text LIKE ");
+                    sql.push("search_text LIKE ");
                     sql.text(&like_contains(needle)).push(" ESCAPE '\\'");
                 }
             }
+            if q.contains_company {
+                sql.push(" OR company_key LIKE ");
+                sql.text(&like_contains(needle)).push(" ESCAPE '\\'");
+            }
+            sql.push(")");
         }
         if let Some(needle) = &q.name_contains {
             sql.push(" AND name_key LIKE ");
@@ -303,6 +365,11 @@ impl Db {
             sql.push(" AND name_key < ");
             sql.text(&format!("{prefix}\u{10FFFF}"));
         }
+        sql
+    }
+
+    fn users_sql(&self, org_id: &str, q: &UserQuery) -> R<Sql> {
+        let mut sql = self.users_filtered(USER_COLS, org_id, q);
         let sort: Vec<(String, bool)> = q
             .page
             .sort
@@ -320,23 +387,8 @@ impl Db {
     }
 
     pub(crate) async fn count_users(&self, org_id: &str, q: &UserQuery) -> R<i64> {
-        let mut page = q.clone();
-        page.page.sort.clear();
-        page.page.position = Position::Start;
-        let inner = self.users_sql(org_id, &page)?;
-        // The listing's filters, without its order and limit.
-        let filters = inner
-            .text
-            .split(" ORDER BY ")
-            .next()
-            .unwrap_or(&inner.text)
-            .replacen(
-                &format!("SELECT {USER_COLS} FROM users"),
-                "SELECT COUNT(*) FROM users",
-                1,
-            );
-        let args: Vec<Arg> = inner.args[..inner.args.len() - 1].to_vec();
-        run!(self, |p| bind_all!(sqlx::query_scalar(&filters), args)
+        let sql = self.users_filtered("COUNT(*)", org_id, q);
+        run!(self, |p| bind_all!(sqlx::query_scalar(&sql.text), sql.args)
             .fetch_one(p)
             .await
             .map_err(err))
@@ -595,7 +647,6 @@ impl Db {
         expected_updated_at: i64,
         fx: Effects,
     ) -> R<()> {
-        let k = user_keys(&u.email, &u.first_name, &u.last_name);
         tx!(self, |t| {
             if u.is_admin {
                 lock_org!(t, &u.org_id);
@@ -605,48 +656,7 @@ impl Db {
             } else {
                 0
             };
-            let done = sqlx::query(
-                "UPDATE users SET email = $1, email_lower = $2, first_name = $3, last_name = $4, first_key = $5, last_key = $6, \
-                 name_key = $7, search_text = $8, status = $9, preferences = $10, additional_context = $11, company = $12, \
-                 image = $13, updated_at = $14 WHERE org_id = $15 AND id = $16 AND updated_at = $17",
-            )
-            .bind(&u.email)
-            .bind(&k.email_lower)
-            .bind(&u.first_name)
-            .bind(&u.last_name)
-            .bind(&k.first_key)
-            .bind(&k.last_key)
-            .bind(&k.name_key)
-            .bind(&k.search_text)
-            .bind(u.status.as_str())
-            .bind(serde_json::to_string(&u.preferences).map_err(json_err)?)
-            .bind(serde_json::to_string(&u.additional_context).map_err(json_err)?)
-            .bind(&u.company)
-            .bind(&u.image)
-            .bind(u.updated_at)
-            .bind(&u.org_id)
-            .bind(&u.id)
-            .bind(expected_updated_at)
-            .execute(&mut *t)
-            .await
-            .map_err(|e| match err(e) {
-                StoreError::Conflict { .. } => StoreError::Conflict { field: "email" },
-                e => e,
-            })?;
-            if done.rows_affected() == 0 {
-                let exists: i64 =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE org_id = $1 AND id = $2")
-                        .bind(&u.org_id)
-                        .bind(&u.id)
-                        .fetch_one(&mut *t)
-                        .await
-                        .map_err(err)?;
-                return Err(if exists == 0 {
-                    StoreError::NotFound
-                } else {
-                    StoreError::Refused(Refusal::Stale)
-                });
-            }
+            update_user_row!(t, u, expected_updated_at);
             if before > 0 && count_admins!(t, &u.org_id) == 0 {
                 return Err(StoreError::Refused(Refusal::LastAdmin));
             }
@@ -752,6 +762,9 @@ impl Db {
             }
             let mut tables = vec![
                 "user_roles",
+                "user_environments",
+                "user_environment_bots",
+                "configurations",
                 "user_secrets",
                 "one_time_tokens",
                 "temporary_grants",

@@ -60,7 +60,8 @@ impl Core {
     }
 
     /// Changes the caller's name everywhere at once; a new email takes effect only when the link
-    /// sent to it is followed. Only for identities that sign in with a password.
+    /// sent to it is followed. Only for identities that sign in with a password. Every check
+    /// runs before the first write, so a refused email change renames nothing either.
     pub async fn update_me(
         &self,
         ctx: &Context,
@@ -93,6 +94,14 @@ impl Core {
                 identity.connection.as_str()
             )));
         }
+        let email = email.filter(|e| e.lower != identity.email_lower);
+        if let Some(email) = &email {
+            if self.store.identity_by_email(&email.lower).await?.is_some() {
+                return Err(Error::Conflict(
+                    "that email address belongs to another account".into(),
+                ));
+            }
+        }
         let memberships = self.store.memberships(&identity.id).await?;
         if let Some(name) = name {
             let (first, last) = split_name(&name);
@@ -105,12 +114,7 @@ impl Core {
                 .rename_identity(&identity.id, &first, &last, fx)
                 .await?;
         }
-        if let Some(email) = email.filter(|e| e.lower != identity.email_lower) {
-            if self.store.identity_by_email(&email.lower).await?.is_some() {
-                return Err(Error::Conflict(
-                    "that email address belongs to another account".into(),
-                ));
-            }
+        if let Some(email) = email {
             let secret = random_secret();
             let now = now_micros();
             let link = format!(
@@ -125,6 +129,11 @@ impl Core {
                 Some(&p.user_id),
                 json!({}),
             ));
+            // A newer request voids the links of earlier ones, whichever organization they came from.
+            for (org_id, user_id) in &memberships {
+                fx.revoke
+                    .push((org_id.clone(), user_id.clone(), "email_change".into()));
+            }
             fx.tokens.push(OneTimeToken {
                 token_hash: hash_secret(&secret),
                 org_id: org.id.clone(),
@@ -273,9 +282,19 @@ impl Core {
         })
     }
 
+    /// A member who has accepted their invitation; pending invitations are not members yet.
+    async fn accepted(&self, org_id: &str, user_id: &str) -> Result<User> {
+        let user = self.target_user(org_id, user_id).await?;
+        if user.status == UserStatus::Invited {
+            return Err(Error::NotFound("user"));
+        }
+        Ok(user)
+    }
+
     /// Removes the membership; the identity and its other memberships stay.
     pub async fn remove_member(&self, ctx: &Context, user_id: &str) -> Result<()> {
         let org = self.own_org(ctx).await?;
+        self.accepted(&org.id, user_id).await?;
         self.delete_user(ctx, &org.id, user_id).await.map(|_| ())
     }
 
@@ -319,7 +338,7 @@ impl Core {
         let access = ctx.access(&org)?;
         let roles = self.store.list_roles(&org.id).await?;
         let wanted = Self::parse_member_roles(&names, "", &roles)?;
-        let user = self.target_user(&org.id, user_id).await?;
+        let user = self.accepted(&org.id, user_id).await?;
         access.require_org(perm::ROLE_ASSIGN)?;
         for r in &wanted {
             access.require_outranks(&r.grants, &format!("the role {}", r.name))?;
@@ -349,7 +368,7 @@ impl Core {
     pub async fn request_password_reset(&self, ctx: &Context, user_id: &str) -> Result<()> {
         let org = self.own_org(ctx).await?;
         let access = ctx.access(&org)?;
-        let user = self.target_user(&org.id, user_id).await?;
+        let user = self.accepted(&org.id, user_id).await?;
         let roles = self.store.list_roles(&org.id).await?;
         self.require_write_on(&access, perm::USER_UPDATE, &user, &roles)?;
         let identity = self
@@ -425,7 +444,13 @@ impl Core {
                     "this person is already a member of the organization".into(),
                 ))
             }
-            Some(u) => (u.clone(), None),
+            Some(u) => {
+                access.require_outranks(
+                    &grants_of(&roles, &u.role_ids),
+                    "the invitation's current roles",
+                )?;
+                (u.clone(), None)
+            }
             None => {
                 let user = User {
                     is_admin,
@@ -453,6 +478,8 @@ impl Core {
             Some(&user.id),
             json!({ "roles": names, "resent": existing.is_some() }),
         ));
+        fx.revoke
+            .push((org.id.clone(), user.id.clone(), "invite".into()));
         fx.tokens.push(OneTimeToken {
             token_hash: hash_secret(&secret),
             org_id: org.id.clone(),

@@ -1,17 +1,25 @@
 //! The core operations. Every surface calls these; they validate, authorize, and write through the store.
 
 mod access;
+mod bulk;
+mod eva;
+mod ingest;
 mod keys;
 mod links;
 mod members;
 mod orgs;
 mod paging;
 mod roles;
+mod signin;
 mod users;
 
 use std::sync::Arc;
 
 pub use access::{Access, Actor, Context};
+pub use bulk::{missing_file, BulkOutcome};
+pub use eva::{
+    EnvInput, EvaEnv, EvaListQuery, EvaPage, EvaUser, EvaUserInput, ENV_ROLES, EVA_ADMIN, LANGUAGES,
+};
 pub use keys::{CreatedApiKey, SignedIn};
 pub use links::{Accepted, LinkView};
 pub use members::{Member, MEMBER_ROLES};

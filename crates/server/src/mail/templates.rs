@@ -21,7 +21,7 @@ pub const KINDS: &[(&str, &str)] = &[
     ("magic_link", "link"),
     ("password_reset", "link"),
     ("email_change", "link"),
-    ("welcome", "login_link"),
+    ("welcome", "link"),
 ];
 
 pub const LANGUAGES: &[&str] = &["en", "es", "ja", "pt"];

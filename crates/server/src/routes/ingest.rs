@@ -14,7 +14,7 @@ use roster_domain::{Error, Location};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::amigo::{AmigoError, Body, PathArgs, Result};
+use super::amigo::{ApiError, Body, PathArgs, Result};
 use crate::extract::request_id;
 use crate::state::AppState;
 
@@ -26,13 +26,15 @@ pub fn router() -> Router<AppState> {
             post(user_model),
         )
         .route("/ingest/v1/{org}/users/{user_id}/memories", post(memories))
+        .route("/ingest/v1/{org}/environments/{uuid}", put(environment))
+        .route("/ingest/v1/{org}/bots/{uuid}", put(bot))
 }
 
 /// The conversation platform, authenticated by the shared ingestion secret.
 pub struct Service(Context);
 
 impl FromRequestParts<AppState> for Service {
-    type Rejection = AmigoError;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self> {
         let expected = s
@@ -150,4 +152,51 @@ async fn memories(
     let created = s.core.ingest_memories(&ctx, &p[0], &p[1], items).await?;
     let ids: Vec<String> = created.into_iter().map(|m| m.id).collect();
     Ok((StatusCode::CREATED, Json(json!({ "ids": ids }))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvironmentIn {
+    name: String,
+    #[serde(default = "yes")]
+    active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Create or update an environment (eva); users get roles in environments.
+async fn environment(
+    State(s): State<AppState>,
+    PathArgs(p): PathArgs,
+    Service(ctx): Service,
+    Body(b): Body<EnvironmentIn>,
+) -> Result<Response> {
+    s.core
+        .ingest_environment(&ctx, &p[0], &p[1], &b.name, b.active)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BotIn {
+    environment_uuid: String,
+    name: String,
+    #[serde(default = "yes")]
+    active: bool,
+}
+
+/// Create or update a bot of an environment (eva).
+async fn bot(
+    State(s): State<AppState>,
+    PathArgs(p): PathArgs,
+    Service(ctx): Service,
+    Body(b): Body<BotIn>,
+) -> Result<Response> {
+    s.core
+        .ingest_bot(&ctx, &p[0], &p[1], &b.environment_uuid, &b.name, b.active)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -1,7 +1,9 @@
 //! The HTTP surface: the three vendor APIs (one module each), the ingestion API and operations.
 
 pub mod amigo;
+pub mod eva;
 pub mod ingest;
+pub mod keycloak;
 pub mod native;
 pub mod oum;
 pub mod pages;
@@ -10,9 +12,11 @@ use axum::Router;
 
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
+pub fn router(max_csv_bytes: usize) -> Router<AppState> {
     Router::new()
         .merge(amigo::router())
+        .merge(eva::router(max_csv_bytes))
+        .merge(keycloak::router())
         .merge(ingest::router())
         .merge(native::router())
         .merge(oum::router())

@@ -206,8 +206,14 @@ async fn password_reset(
     PathArgs(p): PathArgs,
 ) -> Result<Response> {
     caller.limit(&s, "update-user-info")?;
+    // Per caller and target: nobody can use up someone else's budget for a user.
+    let caller_id = caller
+        .ctx
+        .principal()
+        .map(|p| p.user_id.clone())
+        .unwrap_or_default();
     s.limits
-        .check("request-password-reset", &format!("user:{}", p[0]))?;
+        .check("request-password-reset", &format!("{caller_id}>{}", p[0]))?;
     s.core.request_password_reset(&caller.ctx, &p[0]).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -112,6 +112,7 @@ impl TestApp {
             token_ttl_secs: 3600,
             key_rotation_days: 30,
             max_body_bytes: 1024 * 1024,
+            max_csv_bytes: 4 * 1024 * 1024,
         };
         adjust(&mut config);
         let app = Application::build(config.clone())

@@ -758,3 +758,150 @@ async fn no_route_reaches_another_organization() {
     );
     assert_eq!(app.list_users(&acme, &acme.token, "").await, before);
 }
+
+#[tokio::test]
+async fn refused_changes_write_nothing_and_old_links_die() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    let (id, me) = app.user(&acme, "me@x.example", "DefaultUserRole").await;
+    // A taken email refuses the whole request: the name is not changed either.
+    app.oum(
+        Method::PATCH,
+        "/users/me",
+        &me,
+        Some(json!({ "name": "New Name", "email": "admin@acme.example" })),
+    )
+    .await
+    .expect(409);
+    assert_eq!(
+        app.oum(Method::GET, "/users/me", &me, None)
+            .await
+            .expect(200)["name"],
+        "Test User"
+    );
+    // A newer email-change request voids the earlier link.
+    app.oum(
+        Method::PATCH,
+        "/users/me",
+        &me,
+        Some(json!({ "email": "first@x.example" })),
+    )
+    .await
+    .expect(200);
+    app.oum(
+        Method::PATCH,
+        "/users/me",
+        &me,
+        Some(json!({ "email": "second@x.example" })),
+    )
+    .await
+    .expect(200);
+    let mail = app.state.core.store.list_outbox("acme").await.unwrap();
+    let link_to = |to: &str| {
+        mail.iter()
+            .find(|m| m.kind == "email_change" && m.recipient == to)
+            .unwrap()
+            .payload["link"]
+            .as_str()
+            .unwrap()
+            .split("token=")
+            .nth(1)
+            .unwrap()
+            .to_owned()
+    };
+    let (first, second) = (link_to("first@x.example"), link_to("second@x.example"));
+    app.call(
+        Method::POST,
+        "/users/email-change/confirm",
+        None,
+        Some(json!({ "token": first })),
+        &[],
+    )
+    .await
+    .expect(401);
+    app.call(
+        Method::POST,
+        "/users/email-change/confirm",
+        None,
+        Some(json!({ "token": second })),
+        &[],
+    )
+    .await
+    .expect(204);
+    assert_eq!(
+        app.list_users(&acme, &acme.token, &format!("user_id={id}"))
+            .await["users"][0]["email"],
+        "second@x.example"
+    );
+
+    // A re-sent invitation voids the first link; a pending invitation is not a member to act on.
+    app.oum_invite(
+        &acme,
+        "inv@x.example",
+        "In Vited",
+        json!(["analyst"]),
+        Value::Null,
+    )
+    .await;
+    let mail = app.state.core.store.list_outbox("acme").await.unwrap();
+    let first_link = mail
+        .iter()
+        .find(|m| m.kind == "invitation" && m.recipient == "inv@x.example")
+        .unwrap()
+        .payload["verify_link"]
+        .as_str()
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    app.oum_invite(
+        &acme,
+        "inv@x.example",
+        "In Vited",
+        json!(["developer"]),
+        Value::Null,
+    )
+    .await;
+    let pending = app
+        .list_users(&acme, &acme.token, "email=inv@x.example")
+        .await["users"][0]["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.oum(
+        Method::DELETE,
+        &format!("/users/{pending}"),
+        &acme.token,
+        None,
+    )
+    .await
+    .expect(404);
+    app.oum(
+        Method::PUT,
+        &format!("/users/{pending}/roles"),
+        &acme.token,
+        Some(json!(["analyst"])),
+    )
+    .await
+    .expect(404);
+    app.oum(
+        Method::POST,
+        &format!("/users/{pending}/password-reset"),
+        &acme.token,
+        None,
+    )
+    .await
+    .expect(404);
+    app.call(
+        Method::POST,
+        "/v1/acme/user/verify",
+        None,
+        Some(json!({ "token": first_link })),
+        &[],
+    )
+    .await
+    .expect(401);
+    let (accepted, _) = app.accept_invitation("acme", "inv@x.example").await;
+    assert_eq!(accepted, pending);
+}

@@ -1,26 +1,9 @@
-//! Amigo's error bodies, FastAPI style: `{"detail": "..."}`, and for 422 a list of
+//! Amigo's error bodies (shared by org-user-management and ingestion), FastAPI style: `{"detail": "..."}`, and for 422 a list of
 //! `{"loc", "msg", "type"}` items. 5xx bodies are opaque; the cause goes to the log.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::http::StatusCode;
 use roster_domain::{Error, FieldError, Location};
 use serde_json::{json, Value};
-
-#[derive(Debug)]
-pub struct AmigoError(pub Error);
-
-impl From<Error> for AmigoError {
-    fn from(e: Error) -> Self {
-        Self(e)
-    }
-}
-
-impl From<roster_domain::store::StoreError> for AmigoError {
-    fn from(e: roster_domain::store::StoreError) -> Self {
-        Self(e.into())
-    }
-}
 
 fn loc(e: &FieldError) -> Value {
     let head = match e.location {
@@ -76,32 +59,6 @@ pub fn render(e: &Error) -> (StatusCode, Value) {
         ),
         Error::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, detail("The service is going through temporary maintenance.")),
         Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, detail("Internal server error.")),
-    }
-}
-
-impl IntoResponse for AmigoError {
-    fn into_response(self) -> Response {
-        if let Error::Internal(cause) = &self.0 {
-            tracing::error!(error = ?cause, "request failed");
-        }
-        let (status, body) = render(&self.0);
-        let mut resp = (status, Json(body)).into_response();
-        let retry = match &self.0 {
-            Error::RateLimited {
-                retry_after_secs, ..
-            }
-            | Error::Unavailable { retry_after_secs } => Some(*retry_after_secs),
-            _ => None,
-        };
-        if let Some(secs) = retry {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        if status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
-        resp
     }
 }
 

@@ -16,12 +16,13 @@ use roster_domain::core::Context;
 use roster_domain::{Error, Location};
 use serde::de::DeserializeOwned;
 
-pub use error::{render, AmigoError};
+pub use crate::error::ApiError;
+pub use error::render;
 
 use crate::extract;
 use crate::state::AppState;
 
-pub type Result<T> = std::result::Result<T, AmigoError>;
+pub type Result<T> = std::result::Result<T, ApiError>;
 
 /// An authenticated Amigo caller, counted against the operation's rate limit by [`Caller::limit`].
 pub struct Caller {
@@ -30,7 +31,7 @@ pub struct Caller {
 }
 
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = AmigoError;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let ctx = extract::caller(state, parts).await?;
@@ -49,7 +50,7 @@ impl Caller {
 pub struct MaybeCaller(pub Context, pub String);
 
 impl FromRequestParts<AppState> for MaybeCaller {
-    type Rejection = AmigoError;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let ctx = extract::optional_caller(state, parts).await?;
@@ -67,7 +68,7 @@ pub struct Req {
 }
 
 impl FromRequestParts<AppState> for Req {
-    type Rejection = AmigoError;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self> {
         Ok(Self {
@@ -94,31 +95,12 @@ impl Req {
 pub struct Body<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
-    type Rejection = AmigoError;
+    type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self> {
-        let bytes = read_body(req, state).await?;
+        let bytes = extract::body_bytes(req, state).await?;
         Ok(Self(extract::parse_json(&bytes)?))
     }
-}
-
-async fn read_body(req: Request, state: &AppState) -> Result<axum::body::Bytes> {
-    axum::body::Bytes::from_request(req, state)
-        .await
-        .map_err(|r| {
-            if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                AmigoError(Error::TooLarge(
-                    "the request body is larger than the server accepts".into(),
-                ))
-            } else {
-                AmigoError(Error::field(
-                    Location::Body,
-                    "",
-                    "body_unreadable",
-                    "the request body could not be read",
-                ))
-            }
-        })
 }
 
 /// The body of an endpoint that both JSON clients and the HTML form of a landing page post to.
@@ -129,11 +111,11 @@ pub enum Submitted<T> {
 }
 
 impl<T: DeserializeOwned> FromRequest<AppState> for Submitted<T> {
-    type Rejection = AmigoError;
+    type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self> {
         let form = crate::routes::pages::is_form(req.headers());
-        let bytes = read_body(req, state).await?;
+        let bytes = extract::body_bytes(req, state).await?;
         if form {
             Ok(Self::Form(
                 form_urlencoded::parse(&bytes).into_owned().collect(),
@@ -157,13 +139,13 @@ pub fn form_field(fields: &[(String, String)], name: &str) -> String {
 pub struct PathArgs(pub Vec<String>);
 
 impl FromRequestParts<AppState> for PathArgs {
-    type Rejection = AmigoError;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let params = axum::extract::RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| {
-                AmigoError(Error::field(
+                ApiError(Error::field(
                     Location::Path,
                     "",
                     "value_error",

@@ -1,0 +1,132 @@
+//! Password sign-in (the Keycloak-compatible token endpoint) and rotating refresh tokens.
+
+use serde_json::json;
+
+use super::access::{Actor, Context};
+use super::keys::SignedIn;
+use super::Core;
+use crate::error::{Error, Result};
+use crate::model::*;
+use crate::paging::UserQuery;
+use crate::secrets::{hash_secret, random_secret};
+use crate::store::Effects;
+use crate::types::*;
+
+const REFRESH_TTL_SECS: i64 = 30 * 24 * 3600;
+
+impl Core {
+    /// Checks a password for a member of `org_ref`. Unknown accounts are verified against a dummy
+    /// hash, and every failure answers the same, so the reply tells nothing about the account.
+    pub async fn sign_in_with_password(
+        &self,
+        request_id: &str,
+        org_ref: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<SignedIn> {
+        let org = self.find_org(org_ref).await?;
+        let email = username.trim().to_lowercase();
+        let identity = self.store.identity_by_email(&email).await?;
+        let stored = match &identity {
+            Some(i) if i.connection == Connection::Password => {
+                self.store.password_hash(&i.id).await?
+            }
+            _ => None,
+        };
+        let too_long = password.len() > crate::password::MAX_PASSWORD_BYTES;
+        let ok = crate::password::verify(if too_long { "" } else { password }, stored.as_deref())
+            .await?
+            && !too_long;
+        let ctx = Context::new(request_id, Actor::Anonymous);
+        if !ok {
+            if let Some(i) = &identity {
+                let mut q = UserQuery::new(1);
+                q.emails_lower = vec![i.email_lower.clone()];
+                if let Some(u) = self.store.list_users(&org.id, &q).await?.into_iter().next() {
+                    let fx = Effects::audit(self.audit(
+                        &ctx,
+                        &org.id,
+                        "user.sign_in.password_failed",
+                        Some(&u.id),
+                        json!({}),
+                    ));
+                    self.store.write_effects(fx).await?;
+                }
+            }
+            return Err(Error::Unauthenticated);
+        }
+        let mut q = UserQuery::new(1);
+        q.emails_lower = vec![email];
+        let user = self
+            .store
+            .list_users(&org.id, &q)
+            .await?
+            .into_iter()
+            .find(|u| u.status == UserStatus::Active)
+            .ok_or(Error::Unauthenticated)?;
+        let fx = Effects::audit(self.audit(
+            &ctx,
+            &org.id,
+            "user.sign_in.password",
+            Some(&user.id),
+            json!({}),
+        ));
+        self.store.write_effects(fx).await?;
+        Ok(SignedIn {
+            org_id: org.id,
+            user_id: user.id,
+            identity_id: user.identity_id,
+        })
+    }
+
+    /// A new refresh token for a signed-in user (single use: each refresh returns the next one).
+    pub async fn issue_refresh_token(&self, who: &SignedIn) -> Result<String> {
+        let secret = random_secret();
+        let now = now_micros();
+        let fx = Effects {
+            tokens: vec![OneTimeToken {
+                token_hash: hash_secret(&secret),
+                org_id: who.org_id.clone(),
+                user_id: who.user_id.clone(),
+                identity_id: who.identity_id.clone(),
+                purpose: "refresh".into(),
+                payload: json!({}),
+                expires_at: now + REFRESH_TTL_SECS * 1_000_000,
+                created_at: now,
+            }],
+            ..Effects::default()
+        };
+        self.store.write_effects(fx).await?;
+        Ok(secret)
+    }
+
+    pub fn refresh_ttl_secs(&self) -> i64 {
+        REFRESH_TTL_SECS
+    }
+
+    /// Exchanges a refresh token once; the user must still be active and its sessions unrevoked.
+    pub async fn refresh(&self, request_id: &str, org_ref: &str, token: &str) -> Result<SignedIn> {
+        let org = self.find_org(org_ref).await?;
+        let ctx = Context::new(request_id, Actor::Anonymous);
+        let fx = Effects::audit(self.audit(&ctx, &org.id, "user.token_refresh", None, json!({})));
+        let used = self
+            .store
+            .consume_token(
+                &org.id,
+                &hash_secret(token.trim()),
+                &["refresh"],
+                now_micros(),
+                fx,
+            )
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        let rec = self
+            .authenticate(&org.id, &used.user_id, used.created_at / 1_000_000)
+            .await?;
+        Ok(SignedIn {
+            org_id: org.id,
+            user_id: rec.user_id,
+            identity_id: rec.identity_id,
+        })
+    }
+}

@@ -1,0 +1,157 @@
+//! An OAuth2 token endpoint compatible with Keycloak's, for eva clients:
+//! `POST /realms/{org}/protocol/openid-connect/token` (also under `/auth`), form-encoded,
+//! `grant_type=password` or `refresh_token`. It issues Roster's own tokens. Errors use OAuth2's
+//! `{"error", "error_description"}` as Keycloak does.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use roster_domain::core::SignedIn;
+use roster_domain::Error;
+use serde_json::json;
+
+use super::amigo::{PathArgs, Req};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/realms/{realm}/protocol/openid-connect/token", post(token))
+        .route(
+            "/auth/realms/{realm}/protocol/openid-connect/token",
+            post(token),
+        )
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
+}
+
+fn from_domain(e: Error) -> Response {
+    match e {
+        Error::Unauthenticated => oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_grant",
+            "Invalid user credentials",
+        ),
+        Error::NotFound(_) => oauth_error(
+            StatusCode::NOT_FOUND,
+            "invalid_request",
+            "Realm does not exist",
+        ),
+        Error::RateLimited {
+            retry_after_secs, ..
+        } => {
+            let mut r = oauth_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "slow_down",
+                "Too many attempts; try again later",
+            );
+            r.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
+            r
+        }
+        Error::Unavailable { .. } => oauth_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "Try again later",
+        ),
+        Error::Internal(cause) => {
+            tracing::error!(error = ?cause, "token endpoint failed");
+            oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "Unexpected error",
+            )
+        }
+        other => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &other.to_string(),
+        ),
+    }
+}
+
+/// Exchange a username (email) and password, or a refresh token, for an access token.
+async fn token(
+    State(s): State<AppState>,
+    PathArgs(p): PathArgs,
+    req: Req,
+    body: Bytes,
+) -> Response {
+    let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let field = |k: &str| {
+        form.iter()
+            .rev()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    let realm = &p[0];
+    let result: Result<SignedIn, Error> = async {
+        match field("grant_type").as_deref() {
+            Some("password") => {
+                let (Some(user), Some(password)) = (field("username"), field("password")) else {
+                    return Err(Error::BadRequest(
+                        "username and password are required".into(),
+                    ));
+                };
+                s.limits
+                    .check("password-grant", &format!("ip:{}", req.client_ip))?;
+                s.limits.check(
+                    "password-grant",
+                    &format!("user:{realm}:{}", user.to_lowercase()),
+                )?;
+                s.core
+                    .sign_in_with_password(&req.request_id, realm, &user, &password)
+                    .await
+            }
+            Some("refresh_token") => {
+                let Some(refresh) = field("refresh_token") else {
+                    return Err(Error::BadRequest("refresh_token is required".into()));
+                };
+                s.limits
+                    .check("refresh-grant", &format!("ip:{}", req.client_ip))?;
+                s.core.refresh(&req.request_id, realm, &refresh).await
+            }
+            Some(_) => Err(Error::Forbidden("unsupported_grant_type".into())),
+            None => Err(Error::BadRequest("grant_type is required".into())),
+        }
+    }
+    .await;
+    let who = match result {
+        Ok(w) => w,
+        Err(Error::Forbidden(_)) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "Unsupported grant_type",
+            )
+        }
+        Err(e) => return from_domain(e),
+    };
+    let issued = s
+        .keys
+        .sign(&who.org_id, &who.user_id)
+        .map_err(Error::Internal);
+    let refresh = s.core.issue_refresh_token(&who).await;
+    match (issued, refresh) {
+        (Ok((access, exp)), Ok(refresh)) => Json(json!({
+            "access_token": access,
+            "expires_in": exp - chrono::Utc::now().timestamp(),
+            "refresh_expires_in": s.core.refresh_ttl_secs(),
+            "refresh_token": refresh,
+            "token_type": "Bearer",
+            "not-before-policy": 0,
+            "session_state": uuid::Uuid::new_v4().to_string(),
+            "scope": "openid profile email",
+        }))
+        .into_response(),
+        (Err(e), _) | (_, Err(e)) => from_domain(e),
+    }
+}

@@ -1,0 +1,376 @@
+//! eva-user storage: environments and bots, per-environment access, configurations, batches.
+
+use roster_domain::model::*;
+use roster_domain::store::{Effects, NewIdentity, Refusal, StoreError};
+
+use crate::orgs::{count_admins, lock_org};
+use crate::rows::*;
+use crate::sql::{bind_all, Sql};
+use crate::users::{attach_identity, insert_user_sql, update_user_row};
+use crate::{err, run, tx, Db, R};
+
+/// Replaces a user's environment access on the open transaction.
+macro_rules! write_env_access {
+    ($t:expr, $org:expr, $user:expr, $envs:expr) => {{
+        for table in ["user_environments", "user_environment_bots"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE org_id = $1 AND user_id = $2"))
+                .bind($org)
+                .bind($user)
+                .execute(&mut *$t)
+                .await
+                .map_err($crate::err)?;
+        }
+        for e in $envs.iter() {
+            let e: &roster_domain::model::EnvAccess = e;
+            sqlx::query("INSERT INTO user_environments (org_id, user_id, environment_uuid, role_name) VALUES ($1, $2, $3, $4)")
+                .bind($org)
+                .bind($user)
+                .bind(&e.environment_uuid)
+                .bind(&e.role)
+                .execute(&mut *$t)
+                .await
+                .map_err($crate::err)?;
+            for b in &e.bots {
+                sqlx::query(
+                    "INSERT INTO user_environment_bots (org_id, user_id, environment_uuid, bot_uuid) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind($org)
+                .bind($user)
+                .bind(&e.environment_uuid)
+                .bind(b)
+                .execute(&mut *$t)
+                .await
+                .map_err($crate::err)?;
+            }
+        }
+    }};
+}
+
+impl Db {
+    pub(crate) async fn insert_users(
+        &self,
+        rows: Vec<(NewIdentity, User, Vec<EnvAccess>)>,
+        fx: Effects,
+    ) -> R<Vec<bool>> {
+        let inserted = tx!(self, |t| {
+            let mut out = Vec::with_capacity(rows.len());
+            for (identity, user, envs) in &rows {
+                let taken: Option<String> = sqlx::query_scalar(
+                    "SELECT id FROM users WHERE org_id = $1 AND email_lower = $2",
+                )
+                .bind(&user.org_id)
+                .bind(user.email.to_lowercase())
+                .fetch_optional(&mut *t)
+                .await
+                .map_err(err)?;
+                if taken.is_some() {
+                    out.push(false);
+                    continue;
+                }
+                let user = attach_identity!(t, identity, user);
+                insert_user_sql!(t, &user);
+                write_env_access!(t, &user.org_id, &user.id, envs);
+                out.push(true);
+            }
+            write_effects!(t, fx);
+            out
+        });
+        Ok(inserted)
+    }
+
+    pub(crate) async fn set_user_access(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        role_ids: &[String],
+        is_admin: bool,
+        envs: &[EnvAccess],
+        fx: Effects,
+    ) -> R<()> {
+        tx!(self, |t| {
+            lock_org!(t, org_id);
+            let before = count_admins!(t, org_id);
+            let done = sqlx::query("UPDATE users SET is_admin = $1 WHERE org_id = $2 AND id = $3")
+                .bind(is_admin)
+                .bind(org_id)
+                .bind(user_id)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            sqlx::query("DELETE FROM user_roles WHERE org_id = $1 AND user_id = $2")
+                .bind(org_id)
+                .bind(user_id)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            for r in role_ids {
+                sqlx::query(
+                    "INSERT INTO user_roles (org_id, user_id, role_id) VALUES ($1, $2, $3)",
+                )
+                .bind(org_id)
+                .bind(user_id)
+                .bind(r)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            }
+            write_env_access!(t, org_id, user_id, envs);
+            if before > 0 && count_admins!(t, org_id) == 0 {
+                return Err(StoreError::Refused(Refusal::LastAdmin));
+            }
+            write_effects!(t, fx);
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn count_active_admins(&self, org_id: &str) -> R<i64> {
+        run!(self, |p| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE org_id = $1 AND is_admin AND status = 'active'"
+        )
+        .bind(org_id)
+        .fetch_one(p)
+        .await
+        .map_err(err))
+    }
+
+    pub(crate) async fn update_user_access(
+        &self,
+        u: &User,
+        expected_updated_at: i64,
+        role_ids: &[String],
+        is_admin: bool,
+        envs: &[EnvAccess],
+        fx: Effects,
+    ) -> R<()> {
+        tx!(self, |t| {
+            lock_org!(t, &u.org_id);
+            let before = count_admins!(t, &u.org_id);
+            update_user_row!(t, u, expected_updated_at);
+            sqlx::query("UPDATE users SET is_admin = $1 WHERE org_id = $2 AND id = $3")
+                .bind(is_admin)
+                .bind(&u.org_id)
+                .bind(&u.id)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            sqlx::query("DELETE FROM user_roles WHERE org_id = $1 AND user_id = $2")
+                .bind(&u.org_id)
+                .bind(&u.id)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            for r in role_ids {
+                sqlx::query(
+                    "INSERT INTO user_roles (org_id, user_id, role_id) VALUES ($1, $2, $3)",
+                )
+                .bind(&u.org_id)
+                .bind(&u.id)
+                .bind(r)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            }
+            write_env_access!(t, &u.org_id, &u.id, envs);
+            if before > 0 && count_admins!(t, &u.org_id) == 0 {
+                return Err(StoreError::Refused(Refusal::LastAdmin));
+            }
+            write_effects!(t, fx);
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn env_access(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+    ) -> R<Vec<(String, EnvAccess)>> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut envs = Sql::new(
+            "SELECT user_id, environment_uuid, role_name FROM user_environments WHERE org_id = ",
+        );
+        envs.text(org_id)
+            .push(" AND ")
+            .in_list("user_id", user_ids)
+            .push(" ORDER BY user_id, environment_uuid");
+        let mut bots = Sql::new(
+            "SELECT user_id, environment_uuid, bot_uuid FROM user_environment_bots WHERE org_id = ",
+        );
+        bots.text(org_id)
+            .push(" AND ")
+            .in_list("user_id", user_ids)
+            .push(" ORDER BY bot_uuid");
+        type Rows = Vec<(String, String, String)>;
+        let (env_rows, bot_rows): (Rows, Rows) = run!(self, |p| {
+            let e = bind_all!(sqlx::query_as(&envs.text), envs.args)
+                .fetch_all(p)
+                .await
+                .map_err(err)?;
+            let b = bind_all!(sqlx::query_as(&bots.text), bots.args)
+                .fetch_all(p)
+                .await
+                .map_err(err)?;
+            (e, b)
+        });
+        Ok(env_rows
+            .into_iter()
+            .map(|(user, env, role)| {
+                let bots = bot_rows
+                    .iter()
+                    .filter(|(u, e, _)| *u == user && *e == env)
+                    .map(|(_, _, b)| b.clone())
+                    .collect();
+                (
+                    user,
+                    EnvAccess {
+                        environment_uuid: env,
+                        role,
+                        bots,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    pub(crate) async fn upsert_environment(&self, e: &Environment, fx: Effects) -> R<()> {
+        let now = roster_domain::types::now_micros();
+        tx!(self, |t| {
+            sqlx::query(
+                "INSERT INTO environments (org_id, uuid, name, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (org_id, uuid) DO UPDATE SET name = excluded.name, active = excluded.active, updated_at = excluded.updated_at",
+            )
+            .bind(&e.org_id)
+            .bind(&e.uuid)
+            .bind(&e.name)
+            .bind(e.active)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *t)
+            .await
+            .map_err(err)?;
+            write_effects!(t, fx);
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn upsert_bot(&self, b: &Bot, fx: Effects) -> R<()> {
+        let now = roster_domain::types::now_micros();
+        tx!(self, |t| {
+            sqlx::query(
+                "INSERT INTO bots (org_id, uuid, environment_uuid, name, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (org_id, uuid) DO UPDATE SET environment_uuid = excluded.environment_uuid, name = excluded.name, \
+                 active = excluded.active, updated_at = excluded.updated_at",
+            )
+            .bind(&b.org_id)
+            .bind(&b.uuid)
+            .bind(&b.environment_uuid)
+            .bind(&b.name)
+            .bind(b.active)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *t)
+            .await
+            .map_err(err)?;
+            write_effects!(t, fx);
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn list_environments(&self, org_id: &str) -> R<Vec<Environment>> {
+        run!(self, |p| {
+            let rows = sqlx::query("SELECT org_id, uuid, name, active FROM environments WHERE org_id = $1 ORDER BY name, uuid")
+                .bind(org_id)
+                .fetch_all(p)
+                .await
+                .map_err(err)?;
+            let mut out = Vec::new();
+            for r in &rows {
+                out.push(Environment {
+                    org_id: get!(r, "org_id"),
+                    uuid: get!(r, "uuid"),
+                    name: get!(r, "name"),
+                    active: get!(r, "active"),
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    pub(crate) async fn list_bots(&self, org_id: &str) -> R<Vec<Bot>> {
+        run!(self, |p| {
+            let rows = sqlx::query("SELECT org_id, uuid, environment_uuid, name, active FROM bots WHERE org_id = $1 ORDER BY name, uuid")
+                .bind(org_id)
+                .fetch_all(p)
+                .await
+                .map_err(err)?;
+            let mut out = Vec::new();
+            for r in &rows {
+                out.push(Bot {
+                    org_id: get!(r, "org_id"),
+                    uuid: get!(r, "uuid"),
+                    environment_uuid: get!(r, "environment_uuid"),
+                    name: get!(r, "name"),
+                    active: get!(r, "active"),
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    pub(crate) async fn set_configuration(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        c: &Configuration,
+    ) -> R<()> {
+        let now = roster_domain::types::now_micros();
+        tx!(self, |t| {
+            sqlx::query(
+                "INSERT INTO configurations (org_id, user_id, bot_uuid, key, value, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (org_id, user_id, bot_uuid, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )
+            .bind(org_id)
+            .bind(user_id)
+            .bind(c.bot_uuid.as_deref().unwrap_or(""))
+            .bind(&c.key)
+            .bind(&c.value)
+            .bind(now)
+            .execute(&mut *t)
+            .await
+            .map_err(err)?;
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn configurations(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        bot: Option<&str>,
+    ) -> R<Vec<Configuration>> {
+        let rows: Vec<(String, String, String)> = run!(self, |p| {
+            sqlx::query_as(
+            "SELECT key, value, bot_uuid FROM configurations WHERE org_id = $1 AND user_id = $2 AND bot_uuid = $3 ORDER BY key"
+        )
+        .bind(org_id)
+        .bind(user_id)
+        .bind(bot.unwrap_or(""))
+        .fetch_all(p)
+        .await
+        .map_err(err)?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(key, value, b)| Configuration {
+                key,
+                value,
+                bot_uuid: (!b.is_empty()).then_some(b),
+            })
+            .collect())
+    }
+}
