@@ -862,3 +862,67 @@ async fn bad_input_names_the_field() {
     .await
     .expect(404);
 }
+
+/// The eva surface's welcome email, in the request's `language`, through SMTP.
+#[tokio::test]
+async fn eva_create_sends_a_welcome_email_in_the_requested_language() {
+    let smtp = SmtpServer::start().await;
+    let app = TestApp::spawn_with_smtp(&smtp).await;
+    let acme = app.bootstrap("acme").await;
+    let env = "0f0e0d0c-0b0a-4909-8807-060504030201";
+    app.call(
+        Method::PUT,
+        &format!("/ingest/v1/acme/environments/{env}"),
+        None,
+        Some(json!({ "name": "Production" })),
+        &[("authorization", "Bearer ingest-secret-for-tests")],
+    )
+    .await
+    .expect(204);
+    app.call(
+        Method::POST,
+        &format!("/org/{}/users?language=es", acme.uuid),
+        Some(&acme.token),
+        Some(json!({
+            "name": "Sofía Ruiz", "email": "sofia@example.com",
+            "environments": [{ "role": "SUPERVISOR", "environment": { "uuid": env } }],
+            "password": "Welcome-1", "passwordConfirmation": "Welcome-1",
+        })),
+        &[],
+    )
+    .await
+    .expect(200);
+    let mail = smtp.wait_for("sofia@example.com", |_| true).await;
+    assert_eq!(mail.subject(), "Te damos la bienvenida a acme Inc.");
+    assert!(mail.text().starts_with("Hola, Sofía:"), "{}", mail.text());
+    assert_eq!(mail.link(PUBLIC), PUBLIC);
+}
+
+/// Password sign-in (the token endpoint) answers a wrong password of a known account and any
+/// password of an unknown one alike; both are checked against a hash, so both take argon2 time.
+#[tokio::test]
+async fn password_sign_in_answers_known_and_unknown_emails_alike() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    app.active_user(&acme, "pw@example.com", "eng", Some("Right-pass1"))
+        .await;
+    let mut answers = Vec::new();
+    for username in ["pw@example.com", "nobody@example.com"] {
+        let r = browser()
+            .post(format!(
+                "{}/realms/acme/protocol/openid-connect/token",
+                app.base
+            ))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", username),
+                ("password", "Wrong-pass1"),
+            ])
+            .send()
+            .await
+            .expect("POST");
+        answers.push((r.status().as_u16(), r.text().await.expect("body")));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0].0, 401, "{}", answers[0].1);
+}
