@@ -248,19 +248,33 @@ impl Core {
         let mut q = UserQuery::new(1);
         q.emails_lower = vec![email.lower];
         let found = self.store.list_users(&org.id, &q).await?;
-        let Some(user) = found.into_iter().find(|u| u.status == UserStatus::Active) else {
-            return Ok(());
-        };
-        let signs_in_with_password = self
-            .store
-            .get_identity(&user.identity_id)
-            .await?
-            .is_some_and(|i| i.connection == Connection::Password);
-        if !signs_in_with_password {
-            return Ok(());
-        }
         let ctx = Context::new(request_id, Actor::Anonymous);
+        let user = found.into_iter().find(|u| u.status == UserStatus::Active);
+        let identity = match &user {
+            Some(u) => self.store.get_identity(&u.identity_id).await?,
+            None => None,
+        };
+        let (Some(user), Some(Connection::Password)) = (user, identity.map(|i| i.connection))
+        else {
+            return self
+                .record_unanswered(&ctx, &org.id, "user.password_reset_requested")
+                .await;
+        };
         let fx = self.password_reset_effects(&ctx, &org, &user);
+        self.store.write_effects(fx).await?;
+        Ok(())
+    }
+
+    /// Records a request that sends no email (an unknown or ineligible address) as an audit
+    /// event without a target: an administrator sees addresses being probed, and the request
+    /// costs one write like an answered one, so its timing says no more than its body.
+    pub(crate) async fn record_unanswered(
+        &self,
+        ctx: &Context,
+        org_id: &str,
+        action: &str,
+    ) -> Result<()> {
+        let fx = Effects::audit(self.audit(ctx, org_id, action, None, json!({ "sent": false })));
         self.store.write_effects(fx).await?;
         Ok(())
     }
