@@ -1,5 +1,5 @@
-//! A small SMTP receiver on loopback for the tests: EHLO/HELO, MAIL FROM, RCPT TO, DATA (with
-//! dot-unstuffing), RSET, NOOP, QUIT. It keeps every message it accepts, and decodes enough MIME
+//! A small SMTP receiver on loopback for the tests: EHLO/HELO, AUTH PLAIN/LOGIN, MAIL FROM,
+//! RCPT TO, DATA (with dot-unstuffing), RSET, NOOP, QUIT. It keeps every message it accepts, and decodes enough MIME
 //! (quoted-printable, base64, encoded-word subjects) for tests to read what was sent.
 
 use std::sync::{Arc, Mutex};
@@ -14,6 +14,8 @@ use tokio::sync::Notify;
 /// One message as the server received it.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// The user name the session authenticated as, if it did.
+    pub auth: Option<(String, String)>,
     pub from: String,
     pub to: Vec<String>,
     /// The DATA, unstuffed, with CRLF line ends.
@@ -252,6 +254,7 @@ impl SmtpServer {
         w.write_all(b"220 roster-test ESMTP ready\r\n").await?;
         let mut from: Option<String> = None;
         let mut to: Vec<String> = Vec::new();
+        let mut auth: Option<(String, String)> = None;
         let mut line = String::new();
         loop {
             line.clear();
@@ -261,9 +264,36 @@ impl SmtpServer {
             let cmd = line.trim_end_matches(['\r', '\n']);
             let upper = cmd.to_ascii_uppercase();
             let reply: &[u8] = if upper.starts_with("EHLO") {
-                b"250-roster-test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"
+                b"250-roster-test\r\n250-8BITMIME\r\n250-AUTH PLAIN LOGIN\r\n250 SMTPUTF8\r\n"
             } else if upper.starts_with("HELO") {
                 b"250 roster-test\r\n"
+            } else if upper.starts_with("AUTH PLAIN") {
+                let mut arg = cmd["AUTH PLAIN".len()..].trim().to_owned();
+                if arg.is_empty() {
+                    w.write_all(b"334 \r\n").await?;
+                    arg = read_line(&mut r, &mut line).await?;
+                }
+                let decoded = String::from_utf8(STANDARD.decode(arg.trim()).unwrap_or_default())
+                    .unwrap_or_default();
+                let mut parts = decoded.split('\0').skip(1);
+                match (parts.next(), parts.next()) {
+                    (Some(u), Some(p)) => {
+                        auth = Some((u.to_owned(), p.to_owned()));
+                        b"235 2.7.0 Authentication successful\r\n"
+                    }
+                    _ => b"535 5.7.8 Authentication credentials invalid\r\n",
+                }
+            } else if upper.starts_with("AUTH LOGIN") {
+                let b64 = |s: String| {
+                    String::from_utf8(STANDARD.decode(s.trim()).unwrap_or_default())
+                        .unwrap_or_default()
+                };
+                w.write_all(b"334 VXNlcm5hbWU6\r\n").await?;
+                let user = b64(read_line(&mut r, &mut line).await?);
+                w.write_all(b"334 UGFzc3dvcmQ6\r\n").await?;
+                let pass = b64(read_line(&mut r, &mut line).await?);
+                auth = Some((user, pass));
+                b"235 2.7.0 Authentication successful\r\n"
             } else if upper.starts_with("MAIL FROM:") {
                 from = Some(address(&cmd["MAIL FROM:".len()..]));
                 to.clear();
@@ -294,6 +324,7 @@ impl SmtpServer {
                         data.push_str(l);
                     }
                     self.received.lock().expect("lock").push(Received {
+                        auth: auth.clone(),
                         from: from.take().unwrap_or_default(),
                         to: std::mem::take(&mut to),
                         data,
@@ -316,6 +347,15 @@ impl SmtpServer {
             w.write_all(reply).await?;
         }
     }
+}
+
+async fn read_line(
+    r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    line: &mut String,
+) -> std::io::Result<String> {
+    line.clear();
+    r.read_line(line).await?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 /// `<a@b>` (with optional parameters after it) → `a@b`.
