@@ -371,7 +371,8 @@ pub trait Store: Send + Sync + 'static {
         lease_until: Micros,
         limit: u32,
     ) -> StoreResult<Vec<OutboxMessage>>;
-    /// Records the outcome of a delivery; false when `worker` no longer holds the lease.
+    /// Records the outcome of a delivery; false when `worker` no longer holds the lease. A sent
+    /// or failed message's payload (links with live tokens) is erased.
     async fn finish_outbox(
         &self,
         org_id: &str,

@@ -112,16 +112,20 @@ impl Db {
                 Delivery::Retry { at, error } => ("pending", Some(*at), Some(error), None),
                 Delivery::Failed { error } => ("failed", None, Some(error), None),
             };
+        // A message that will not be sent again no longer needs its payload, whose links carry
+        // live tokens: only their hashes should outlast the delivery.
+        let scrub = (status != "pending").then_some("{}");
         let done = tx!(self, |t| {
             sqlx::query(
                 "UPDATE outbox SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), \
-                 last_error = $3, sent_at = $4, lease_owner = NULL \
-                 WHERE org_id = $5 AND id = $6 AND status = 'sending' AND lease_owner = $7",
+                 last_error = $3, sent_at = $4, lease_owner = NULL, payload = COALESCE($5, payload) \
+                 WHERE org_id = $6 AND id = $7 AND status = 'sending' AND lease_owner = $8",
             )
             .bind(status)
             .bind(next)
             .bind(error)
             .bind(sent_at)
+            .bind(scrub)
             .bind(org_id)
             .bind(id)
             .bind(worker)

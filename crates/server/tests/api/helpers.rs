@@ -103,7 +103,9 @@ impl TestApp {
             public_url: Some("https://roster.example.test".into()),
             smtp_url: None,
             mail_from: "Roster <no-reply@roster.example.test>".into(),
-            mail_workers: 1,
+            // Tests that read queued links from the outbox must find them there: delivery
+            // (which erases them) is for the tests that ask for it.
+            mail_workers: 0,
             mail_poll_ms: 50,
             redis_url: None,
             rate_limits: "off".into(),
@@ -136,10 +138,14 @@ impl TestApp {
         }
     }
 
-    /// An app that delivers its email to `smtp`.
+    /// An app that delivers its email to `smtp`, with one delivery worker.
     pub async fn spawn_with_smtp(smtp: &crate::smtp::SmtpServer) -> Self {
         let url = smtp.url();
-        Self::spawn_with(|c| c.smtp_url = Some(url)).await
+        Self::spawn_with(|c| {
+            c.smtp_url = Some(url);
+            c.mail_workers = 1;
+        })
+        .await
     }
 
     /// Shuts the server down the way `roster serve` does on SIGTERM and waits until it has
