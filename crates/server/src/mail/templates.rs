@@ -158,6 +158,8 @@ fn words(kind: &str, lang: &str) -> Option<&'static Words> {
 /// An email ready to send.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
+    /// The language the words are in: the asked one, or English when it has no template.
+    pub language: &'static str,
     pub subject: String,
     pub text: String,
     pub html: String,
@@ -178,9 +180,12 @@ pub fn render(kind: &str, lang: &str, payload: &Value) -> Result<Rendered, Rende
         .iter()
         .find(|(k, _)| *k == kind)
         .ok_or_else(|| RenderError::UnknownKind(kind.to_owned()))?;
-    let w = words(kind, lang)
-        .or_else(|| words(kind, "en"))
-        .ok_or_else(|| RenderError::UnknownKind(kind.to_owned()))?;
+    let lang: &'static str = LANGUAGES
+        .iter()
+        .find(|l| **l == lang)
+        .copied()
+        .unwrap_or("en");
+    let w = words(kind, lang).ok_or_else(|| RenderError::UnknownKind(kind.to_owned()))?;
     let link = payload
         .get(*link_key)
         .and_then(Value::as_str)
@@ -190,11 +195,6 @@ pub fn render(kind: &str, lang: &str, payload: &Value) -> Result<Rendered, Rende
         return Err(RenderError::MissingLink(link_key));
     }
     let fill = |s: &str| fill(s, payload);
-    let lang = if LANGUAGES.contains(&lang) {
-        lang
-    } else {
-        "en"
-    };
 
     let mut text = String::new();
     let mut html = format!(
@@ -226,6 +226,7 @@ pub fn render(kind: &str, lang: &str, payload: &Value) -> Result<Rendered, Rende
         escape(&after)
     ));
     Ok(Rendered {
+        language: lang,
         subject: fill(w.subject),
         text,
         html,
@@ -327,5 +328,6 @@ mod tests {
         )
         .expect("a welcome needs no link; unknown languages fall back to English");
         assert!(w.subject.starts_with("Welcome"));
+        assert_eq!(w.language, "en");
     }
 }

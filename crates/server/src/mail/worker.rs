@@ -52,20 +52,16 @@ impl Mailer {
             .recipient
             .parse()
             .map_err(|e| permanent(format!("recipient '{}': {e}", m.recipient)))?;
-        let language = HeaderValue::new(
-            HeaderName::new_from_ascii_str("Content-Language"),
-            m.language.clone(),
-        );
-        let mut builder = Message::builder()
+        Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(rendered.subject)
             .message_id(Some(format!("<{}@{}>", m.id, self.domain)))
-            .date_now();
-        if m.language.chars().all(|c| c.is_ascii_alphabetic()) && !m.language.is_empty() {
-            builder = builder.raw_header(language);
-        }
-        builder
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Content-Language"),
+                rendered.language.to_owned(),
+            ))
+            .date_now()
             .multipart(MultiPart::alternative_plain_html(
                 rendered.text,
                 rendered.html,
@@ -200,6 +196,47 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn message(kind: &str, recipient: &str) -> OutboxMessage {
+        OutboxMessage {
+            org_id: "acme".into(),
+            id: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into(),
+            kind: kind.into(),
+            recipient: recipient.into(),
+            language: "xx".into(),
+            payload: serde_json::json!({ "first_name": "Ana", "org_name": "Acme", "link": "https://r.example/l?token=t" }),
+            status: "sending".into(),
+            attempts: 1,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn composing_names_the_message_and_refuses_what_can_never_be_sent() {
+        let files = Transport::Files {
+            dir: "unused".into(),
+        };
+        let mailer = Mailer::new(files, "Roster <no-reply@r.example>").expect("sender");
+        let m = mailer
+            .compose(&message("magic_link", "ana@example.com"))
+            .expect("composes");
+        let raw = String::from_utf8(m.formatted()).expect("utf-8");
+        assert!(raw.contains("Message-ID: <0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b@r.example>"));
+        assert!(
+            raw.contains("Content-Language: en"),
+            "unknown languages fall back to English"
+        );
+        for bad in [
+            message("nope", "ana@example.com"),
+            message("magic_link", "not an address"),
+        ] {
+            assert!(mailer.compose(&bad).is_err_and(|e| e.permanent));
+        }
+        let files = Transport::Files {
+            dir: "unused".into(),
+        };
+        assert!(Mailer::new(files, "nobody").is_err());
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {

@@ -238,3 +238,55 @@ async fn smtp_url_credentials_authenticate() {
         Some(("roster@example.test".to_owned(), "p@ss word".to_owned()))
     );
 }
+
+/// A server that cannot be reached is retried later (the message waits, pending, with its
+/// attempt counted); a recipient the server refuses for good is given up at once.
+#[tokio::test]
+async fn transient_failures_wait_for_a_retry_and_permanent_ones_give_up() {
+    // A port nothing listens on: connection refused, a transient failure.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("smtp://127.0.0.1:{}", closed.local_addr().unwrap().port());
+    drop(closed);
+    let app = TestApp::spawn_with(|c| {
+        c.smtp_url = Some(dead);
+        c.mail_workers = 1;
+    })
+    .await;
+    let acme = app.bootstrap("acme").await;
+    invite_with_email(&app, &acme, "later@example.com").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = app.outbox_statuses("acme").await;
+        if s[0].2 == 1 && s[0].1 == "pending" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{s:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The backoff (30 s at first) keeps it from being tried again right away.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let s = app.outbox_statuses("acme").await;
+    assert_eq!((s[0].1.as_str(), s[0].2), ("pending", 1));
+    let kept = app.state.core.store.list_outbox("acme").await.unwrap();
+    assert!(
+        kept[0].payload["verify_link"].is_string(),
+        "kept for the retry"
+    );
+
+    let smtp = SmtpServer::start().await;
+    let app = TestApp::spawn_with_smtp(&smtp).await;
+    let acme = app.bootstrap("acme").await;
+    invite_with_email(&app, &acme, "bounce@example.com").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let all = app.state.core.store.list_outbox("acme").await.unwrap();
+        if all[0].status == "failed" {
+            assert_eq!(all[0].attempts, 1);
+            assert_eq!(all[0].payload, json!({}));
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{all:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(smtp.messages().is_empty());
+}

@@ -301,6 +301,9 @@ impl SmtpServer {
             } else if upper.starts_with("RCPT TO:") {
                 if from.is_none() {
                     b"503 MAIL first\r\n"
+                } else if upper.contains("BOUNCE") {
+                    // Addresses with "bounce" in them do not exist: a permanent failure.
+                    b"550 5.1.1 No such user\r\n"
                 } else {
                     to.push(address(&cmd["RCPT TO:".len()..]));
                     b"250 OK\r\n"
