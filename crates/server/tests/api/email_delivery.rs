@@ -290,3 +290,23 @@ async fn transient_failures_wait_for_a_retry_and_permanent_ones_give_up() {
     }
     assert!(smtp.messages().is_empty());
 }
+
+/// Shutting down lets a delivery in flight finish: the server waits for the SMTP server's
+/// answer and records the message as sent before it stops.
+#[tokio::test]
+async fn shutdown_lets_a_delivery_in_flight_finish() {
+    let smtp = SmtpServer::start_slow(Duration::from_millis(800)).await;
+    let app = TestApp::spawn_with_smtp(&smtp).await;
+    let acme = app.bootstrap("acme").await;
+    invite_with_email(&app, &acme, "inflight@example.com").await;
+    // The data is in; the SMTP server has not answered yet.
+    smtp.wait_for("inflight@example.com", |_| true).await;
+    let url = app.database_url.clone();
+    let _files = app.stop().await;
+    let after = TestApp::spawn_with(|c| c.database_url = Some(url)).await;
+    let statuses = after.outbox_statuses("acme").await;
+    assert_eq!(
+        statuses,
+        vec![("invitation".to_owned(), "sent".to_owned(), 1)]
+    );
+}

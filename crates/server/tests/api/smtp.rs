@@ -178,16 +178,25 @@ pub struct SmtpServer {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
     arrived: Arc<Notify>,
+    /// How long the server takes to accept a message once its data is in.
+    accept_delay: Duration,
 }
 
 impl SmtpServer {
     pub async fn start() -> Self {
+        Self::start_slow(Duration::ZERO).await
+    }
+
+    /// A server that holds each message for `accept_delay` before accepting it: a delivery
+    /// stays in flight that long after the message is visible to the test.
+    pub async fn start_slow(accept_delay: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind smtp");
         let port = listener.local_addr().expect("addr").port();
         let server = Self {
             port,
             received: Arc::default(),
             arrived: Arc::default(),
+            accept_delay,
         };
         let s = server.clone();
         tokio::spawn(async move {
@@ -333,6 +342,7 @@ impl SmtpServer {
                         data,
                     });
                     self.arrived.notify_waiters();
+                    tokio::time::sleep(self.accept_delay).await;
                     b"250 OK queued\r\n"
                 }
             } else if upper == "RSET" {
