@@ -43,14 +43,22 @@ pub fn parse(bytes: &[u8], min_columns: usize) -> Vec<Line> {
         .has_headers(false)
         .flexible(true)
         .from_reader(bytes);
-    // The reader's own line count is unreliable with CRLF; count newlines before each record.
-    // A record's position may point at the line break that ended the previous one.
-    let line_at = |byte: u64| {
+    // The reader's own line count is unreliable with CRLF: count newlines before each record,
+    // carrying the count forward so the whole file is scanned once.
+    let mut counted = (0usize, 1u64);
+    let mut line_at = |byte: u64| {
         let mut at = (byte as usize).min(bytes.len());
+        // A record's position may point at the line break that ended the previous one.
         while matches!(bytes.get(at), Some(b'\r' | b'\n')) {
             at += 1;
         }
-        bytes[..at].iter().filter(|b| **b == b'\n').count() as u64 + 1
+        let (from, lines) = counted;
+        let more = bytes[from.min(at)..at]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        counted = (at.max(from), lines + more);
+        counted.1
     };
     let mut out = Vec::new();
     let mut first = true;

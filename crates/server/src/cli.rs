@@ -30,6 +30,18 @@ pub enum Command {
     Bootstrap(BootstrapArgs),
     /// Apply database migrations and exit.
     Migrate,
+    /// Import users from an eva bulk-create CSV file
+    /// (`email;name;company;role;password;environmentUuid;environmentName;bot`).
+    ImportUsers {
+        /// The organization (id or uuid).
+        #[arg(long)]
+        org: String,
+        /// Language of the welcome emails (en, es, ja, pt).
+        #[arg(long, default_value = "en")]
+        language: String,
+        /// The CSV file.
+        file: std::path::PathBuf,
+    },
     /// Switch maintenance mode on every node sharing the database: all APIs answer 503.
     Maintenance {
         #[arg(value_enum)]
@@ -111,6 +123,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bootstrap(args) => bootstrap(cli.config, args).await,
+        Command::ImportUsers {
+            org,
+            language,
+            file,
+        } => import_users(cli.config, &org, &language, &file).await,
     }
 }
 
@@ -192,5 +209,43 @@ async fn bootstrap(config: Config, a: BootstrapArgs) -> anyhow::Result<()> {
         println!("expires at     {}", format_micros(made.api_key.expires_at));
     }
     db.close().await;
+    Ok(())
+}
+
+/// The operator's bulk import: the same rules and batches as eva's bulk-create.
+async fn import_users(
+    config: Config,
+    org: &str,
+    language: &str,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    let bytes =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let db = open_database(&config).await?;
+    let core = Core::new(
+        std::sync::Arc::new(db.clone()),
+        core_config(&config, config.public_url()),
+    );
+    let out = core
+        .bulk_create(
+            &roster_domain::core::Context::system(),
+            org,
+            &bytes,
+            language,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("import failed: {e}"))?;
+    for (key, reason) in &out.errors {
+        eprintln!("{key}: {reason}");
+    }
+    println!(
+        "{} users imported, {} rows rejected",
+        out.applied,
+        out.errors.len()
+    );
+    db.close().await;
+    if out.applied == 0 && !out.errors.is_empty() {
+        anyhow::bail!("no user was imported");
+    }
     Ok(())
 }

@@ -217,14 +217,17 @@ impl Db {
                 .map_err(err)?;
             (e, b)
         });
+        let mut bots_of: std::collections::HashMap<(String, String), Vec<String>> =
+            std::collections::HashMap::new();
+        for (user, env, bot) in bot_rows {
+            bots_of.entry((user, env)).or_default().push(bot);
+        }
         Ok(env_rows
             .into_iter()
             .map(|(user, env, role)| {
-                let bots = bot_rows
-                    .iter()
-                    .filter(|(u, e, _)| *u == user && *e == env)
-                    .map(|(_, _, b)| b.clone())
-                    .collect();
+                let bots = bots_of
+                    .remove(&(user.clone(), env.clone()))
+                    .unwrap_or_default();
                 (
                     user,
                     EnvAccess {

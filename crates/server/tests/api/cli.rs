@@ -142,6 +142,23 @@ async fn serve_bootstrap_and_graceful_shutdown() {
         "an existing organization is not bootstrapped twice"
     );
 
+    // import-users applies eva's bulk rules from the command line, while the server runs.
+    let csv = tmp.path().join("users.csv");
+    std::fs::write(&csv, "email;name;company;role;password;environmentUuid;environmentName;bot\nops@acme.example;Op Erator;;ADMIN;Str0ng!pw;;;\nbad;Bad;;ADMIN;;;;\n").unwrap();
+    let imported = roster()
+        .args(["import-users", "--org", "acme"])
+        .arg(&csv)
+        .env("ROSTER_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    assert!(String::from_utf8_lossy(&imported.stdout).contains("1 users imported, 1 rows rejected"));
+    assert!(String::from_utf8_lossy(&imported.stderr).contains("bad: Column 'email'"));
+
     // maintenance on reaches the running server through the database.
     let m = roster()
         .args(["maintenance", "on"])

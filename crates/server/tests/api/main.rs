@@ -14,6 +14,8 @@ mod cross_cutting;
 mod email_delivery;
 mod email_flows;
 mod email_rules;
+mod eva;
+mod eva_bulk;
 mod isolation;
 mod oum;
 mod paging;
