@@ -39,6 +39,10 @@ pub struct Accepted {
     pub redirect: Option<String>,
     /// `invite` or `magic_link`.
     pub purpose: String,
+    /// Where a browser may be sent *with* the new access token: only an invitation's
+    /// `login_link`. A magic link's `redirect_link` was chosen by whoever asked for the link,
+    /// so handing it the token would give a victim's session to whoever typed their address.
+    pub token_destination: Option<String>,
 }
 
 fn token_required(token: &str) -> Result<&str> {
@@ -182,6 +186,7 @@ impl Core {
                 user_id: user.id,
                 identity_id: user.identity_id,
             },
+            token_destination: redirect.clone().filter(|_| used.purpose == "invite"),
             redirect,
             purpose: used.purpose,
         })

@@ -143,12 +143,9 @@ pub async fn verify(
             };
             let (token, expires_at) = signed_in(&s, &done.signed_in)?;
             let who = done.signed_in;
-            Ok(match done.redirect {
-                // The application's page, named by the administrator who invited, receives the
-                // token in the fragment, which browsers never send to servers. A magic link's
-                // `redirect_link` was named by whoever asked for the link, so it never gets the
-                // token: that would hand a victim's session to whoever typed their address.
-                Some(link) if done.purpose == "invite" => {
+            Ok(match done.token_destination {
+                // The token goes in the fragment, which browsers never send to servers.
+                Some(link) => {
                     let base = link.split('#').next().unwrap_or(&link);
                     let fragment = form_urlencoded::Serializer::new(String::new())
                         .append_pair("id_token", &token)
@@ -161,20 +158,16 @@ pub async fn verify(
                     )
                         .into_response()
                 }
-                other => page(
+                // Nothing else is linked from here: a magic link's `redirect_link` came from
+                // whoever asked for it, and Roster's page should not vouch for it.
+                None => page(
                     StatusCode::OK,
                     "You are signed in",
                     &format!(
-                        "{}<p><textarea readonly rows=\"6\" cols=\"60\">{}</textarea></p>\n{}{}",
+                        "{}<p><textarea readonly rows=\"6\" cols=\"60\">{}</textarea></p>\n{}",
                         paragraph("Your access token:"),
                         crate::mail::escape(&token),
-                        paragraph(&format!("It works until {expires_at}.")),
-                        other
-                            .map(|l| format!(
-                                "<p><a href=\"{0}\">{0}</a></p>\n",
-                                crate::mail::escape(&l)
-                            ))
-                            .unwrap_or_default()
+                        paragraph(&format!("It works until {expires_at}."))
                     ),
                 ),
             })
