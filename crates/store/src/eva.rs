@@ -6,7 +6,7 @@ use roster_domain::store::{Effects, NewIdentity, Refusal, StoreError};
 use crate::orgs::{count_admins, lock_org};
 use crate::rows::*;
 use crate::sql::{bind_all, Sql};
-use crate::users::{attach_identity, insert_user_sql, update_user_row};
+use crate::users::{attach_identity, insert_user_sql, replace_roles, update_user_row};
 use crate::{err, run, tx, Db, R};
 
 /// Replaces a user's environment access on the open transaction.
@@ -91,33 +91,7 @@ impl Db {
         tx!(self, |t| {
             lock_org!(t, org_id);
             let before = count_admins!(t, org_id);
-            let done = sqlx::query("UPDATE users SET is_admin = $1 WHERE org_id = $2 AND id = $3")
-                .bind(is_admin)
-                .bind(org_id)
-                .bind(user_id)
-                .execute(&mut *t)
-                .await
-                .map_err(err)?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound);
-            }
-            sqlx::query("DELETE FROM user_roles WHERE org_id = $1 AND user_id = $2")
-                .bind(org_id)
-                .bind(user_id)
-                .execute(&mut *t)
-                .await
-                .map_err(err)?;
-            for r in role_ids {
-                sqlx::query(
-                    "INSERT INTO user_roles (org_id, user_id, role_id) VALUES ($1, $2, $3)",
-                )
-                .bind(org_id)
-                .bind(user_id)
-                .bind(r)
-                .execute(&mut *t)
-                .await
-                .map_err(err)?;
-            }
+            replace_roles!(t, org_id, user_id, role_ids, is_admin);
             write_env_access!(t, org_id, user_id, envs);
             if before > 0 && count_admins!(t, org_id) == 0 {
                 return Err(StoreError::Refused(Refusal::LastAdmin));
@@ -150,30 +124,7 @@ impl Db {
             lock_org!(t, &u.org_id);
             let before = count_admins!(t, &u.org_id);
             update_user_row!(t, u, expected_updated_at);
-            sqlx::query("UPDATE users SET is_admin = $1 WHERE org_id = $2 AND id = $3")
-                .bind(is_admin)
-                .bind(&u.org_id)
-                .bind(&u.id)
-                .execute(&mut *t)
-                .await
-                .map_err(err)?;
-            sqlx::query("DELETE FROM user_roles WHERE org_id = $1 AND user_id = $2")
-                .bind(&u.org_id)
-                .bind(&u.id)
-                .execute(&mut *t)
-                .await
-                .map_err(err)?;
-            for r in role_ids {
-                sqlx::query(
-                    "INSERT INTO user_roles (org_id, user_id, role_id) VALUES ($1, $2, $3)",
-                )
-                .bind(&u.org_id)
-                .bind(&u.id)
-                .bind(r)
-                .execute(&mut *t)
-                .await
-                .map_err(err)?;
-            }
+            replace_roles!(t, &u.org_id, &u.id, role_ids, is_admin);
             write_env_access!(t, &u.org_id, &u.id, envs);
             if before > 0 && count_admins!(t, &u.org_id) == 0 {
                 return Err(StoreError::Refused(Refusal::LastAdmin));

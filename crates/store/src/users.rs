@@ -150,7 +150,38 @@ macro_rules! update_user_row {
     }};
 }
 
-pub(crate) use {attach_identity, insert_user_sql, update_user_row};
+/// Replaces a user's organization roles and admin flag on an open transaction.
+macro_rules! replace_roles {
+    ($t:expr, $org:expr, $user:expr, $role_ids:expr, $is_admin:expr) => {{
+        let done = sqlx::query("UPDATE users SET is_admin = $1 WHERE org_id = $2 AND id = $3")
+            .bind($is_admin)
+            .bind($org)
+            .bind($user)
+            .execute(&mut *$t)
+            .await
+            .map_err($crate::err)?;
+        if done.rows_affected() == 0 {
+            return Err(roster_domain::store::StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM user_roles WHERE org_id = $1 AND user_id = $2")
+            .bind($org)
+            .bind($user)
+            .execute(&mut *$t)
+            .await
+            .map_err($crate::err)?;
+        for r in $role_ids.iter() {
+            sqlx::query("INSERT INTO user_roles (org_id, user_id, role_id) VALUES ($1, $2, $3)")
+                .bind($org)
+                .bind($user)
+                .bind(r)
+                .execute(&mut *$t)
+                .await
+                .map_err($crate::err)?;
+        }
+    }};
+}
+
+pub(crate) use {attach_identity, insert_user_sql, replace_roles, update_user_row};
 
 /// The indexed column behind a sort field name.
 fn user_sort_column(field: &str) -> Option<&'static str> {
@@ -676,33 +707,7 @@ impl Db {
         tx!(self, |t| {
             lock_org!(t, org_id);
             let before = count_admins!(t, org_id);
-            let done = sqlx::query("UPDATE users SET is_admin = $1 WHERE org_id = $2 AND id = $3")
-                .bind(is_admin)
-                .bind(org_id)
-                .bind(user_id)
-                .execute(&mut *t)
-                .await
-                .map_err(err)?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound);
-            }
-            sqlx::query("DELETE FROM user_roles WHERE org_id = $1 AND user_id = $2")
-                .bind(org_id)
-                .bind(user_id)
-                .execute(&mut *t)
-                .await
-                .map_err(err)?;
-            for r in role_ids {
-                sqlx::query(
-                    "INSERT INTO user_roles (org_id, user_id, role_id) VALUES ($1, $2, $3)",
-                )
-                .bind(org_id)
-                .bind(user_id)
-                .bind(r)
-                .execute(&mut *t)
-                .await
-                .map_err(err)?;
-            }
+            replace_roles!(t, org_id, user_id, role_ids, is_admin);
             if before > 0 && count_admins!(t, org_id) == 0 {
                 return Err(StoreError::Refused(Refusal::LastAdmin));
             }
