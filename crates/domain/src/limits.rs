@@ -18,6 +18,10 @@ pub const LIMITS: &[(&str, u32)] = &[
     ("bulk-users", 10),
     ("password-grant", 30),
     ("refresh-grant", 60),
+    // A signed-out "forgot password" request, per client.
+    ("request-password-reset-email", 10),
+    // Every request that emails an address, per address, whoever asks.
+    ("email-per-address", 5),
     ("update-user-info", 50),
     ("delete-user", 500),
     ("get-user-model", 60),

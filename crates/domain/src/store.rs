@@ -55,6 +55,34 @@ impl Effects {
     }
 }
 
+/// A password set by following an emailed link, in the transaction that uses the link's token.
+#[derive(Debug, Clone)]
+pub struct NewPassword {
+    /// The argon2 PHC string.
+    pub hash: String,
+    /// Keep a password the identity already has (an invitation into a second organization).
+    pub only_if_unset: bool,
+    /// Tokens issued before now stop working (a reset: the other sessions end).
+    pub revoke_sessions: bool,
+}
+
+/// What became of one delivery attempt of an outbox message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    Sent {
+        at: Micros,
+    },
+    /// A transient failure: the message is due again at `at`.
+    Retry {
+        at: Micros,
+        error: String,
+    },
+    /// A permanent failure, or too many attempts: the message is given up.
+    Failed {
+        error: String,
+    },
+}
+
 /// The identity a new user is attached to; reused when one with this email exists.
 #[derive(Debug, Clone)]
 pub struct NewIdentity {
@@ -320,6 +348,38 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     async fn get_cursor(&self, org_id: &str, id: i64, now: Micros) -> StoreResult<Option<String>>;
 
+    /// The unused, unexpired token with this hash, left unused (what a landing page shows).
+    async fn find_token(&self, token_hash: &str, now: Micros) -> StoreResult<Option<OneTimeToken>>;
+    /// [`Store::consume_token`], and in the same transaction the token's identity gets
+    /// `password` when it signs in with a password. Of two concurrent uses, one wins.
+    async fn consume_token_with_password(
+        &self,
+        org_id: &str,
+        token_hash: &str,
+        purposes: &[&str],
+        now: Micros,
+        password: &NewPassword,
+        fx: Effects,
+    ) -> StoreResult<Option<OneTimeToken>>;
+    /// Leases to `worker`, until `lease_until`, up to `limit` messages that are due: pending and
+    /// past their next attempt, or leased by a worker whose lease ran out. Each lease counts as
+    /// an attempt. Concurrent claimers never get the same message.
+    async fn claim_outbox(
+        &self,
+        worker: &str,
+        now: Micros,
+        lease_until: Micros,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>>;
+    /// Records the outcome of a delivery; false when `worker` no longer holds the lease. A sent
+    /// or failed message's payload (links with live tokens) is erased.
+    async fn finish_outbox(
+        &self,
+        org_id: &str,
+        id: &str,
+        worker: &str,
+        outcome: &Delivery,
+    ) -> StoreResult<bool>;
     async fn list_outbox(&self, org_id: &str) -> StoreResult<Vec<OutboxMessage>>;
     async fn list_audit(&self, org_id: &str, limit: u32) -> StoreResult<Vec<AuditEvent>>;
 }

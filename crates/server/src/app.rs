@@ -21,12 +21,14 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::auth::KeyRing;
 use crate::config::Config;
 use crate::limits::RateLimits;
+use crate::mail::{Mailer, Outbox, RetryPolicy, Transport};
 use crate::metrics::Metrics;
 use crate::state::AppState;
 
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    outbox: Outbox,
     /// Where the platform administrator's credentials were written, when this start created them.
     pub platform_credentials: Option<std::path::PathBuf>,
 }
@@ -76,6 +78,14 @@ impl Application {
         )
         .await?;
         let platform_credentials = ensure_platform(&core, &config).await?;
+        let transport =
+            Transport::from_setting(config.smtp_url.as_deref(), config.data_dir.join("mail"))?;
+        let outbox = Outbox {
+            store: core.store.clone(),
+            mailer: Arc::new(Mailer::new(transport, &config.mail_from)?),
+            policy: RetryPolicy::default(),
+            poll: Duration::from_millis(config.mail_poll_ms.max(10)),
+        };
         let state = AppState {
             core,
             db,
@@ -89,6 +99,7 @@ impl Application {
         Ok(Self {
             listener,
             state,
+            outbox,
             platform_credentials,
         })
     }
@@ -99,6 +110,11 @@ impl Application {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The outbox's delivery side, as `run_until` starts it.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
     }
 
     pub fn router(state: AppState) -> Router {
@@ -114,7 +130,8 @@ impl Application {
             .with_state(state)
     }
 
-    /// Serves until `shutdown` resolves; in-flight requests then finish.
+    /// Serves and delivers the outbox until `shutdown` resolves; in-flight requests and
+    /// deliveries then finish.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -135,12 +152,20 @@ impl Application {
                 }
             }
         });
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let workers = self.outbox.spawn(self.state.config.mail_workers, stopped);
         let app =
             Self::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         background.abort();
+        // A worker finishes the message in hand; one that is not done by then leaves it leased,
+        // and it is delivered again when the lease runs out.
+        let _ = stop.send(true);
+        for w in workers {
+            let _ = tokio::time::timeout(Duration::from_secs(90), w).await;
+        }
         self.state.db.close().await;
         result.context("server error")
     }

@@ -139,6 +139,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         backend = app.state().core.store.backend(),
         "roster listening"
     );
+    println!(
+        "Email delivery: {}",
+        app.outbox().mailer.transport.describe()
+    );
     app.run_until(shutdown_signal()).await
 }
 

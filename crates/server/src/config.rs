@@ -53,6 +53,28 @@ pub struct Config {
     #[arg(long, env = "ROSTER_SMTP_URL", global = true, hide_env_values = true)]
     pub smtp_url: Option<String>,
 
+    /// Sender of every email, as `Name <address>` or a bare address.
+    #[arg(
+        long,
+        env = "ROSTER_MAIL_FROM",
+        default_value = "Roster <no-reply@localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+
+    /// Outbox delivery workers on this node; 0 leaves delivery to other nodes.
+    #[arg(long, env = "ROSTER_MAIL_WORKERS", default_value_t = 1, global = true)]
+    pub mail_workers: usize,
+
+    /// How often an idle delivery worker looks for due messages, in milliseconds.
+    #[arg(
+        long,
+        env = "ROSTER_MAIL_POLL_MS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub mail_poll_ms: u64,
+
     /// Redis URL, to share rate limits and caches between several nodes.
     #[arg(long, env = "ROSTER_REDIS_URL", global = true, hide_env_values = true)]
     pub redis_url: Option<String>,
@@ -115,6 +137,9 @@ const KNOWN_VARS: &[&str] = &[
     "ROSTER_DB_MAX_CONNECTIONS",
     "ROSTER_PUBLIC_URL",
     "ROSTER_SMTP_URL",
+    "ROSTER_MAIL_FROM",
+    "ROSTER_MAIL_WORKERS",
+    "ROSTER_MAIL_POLL_MS",
     "ROSTER_REDIS_URL",
     "ROSTER_RATE_LIMITS",
     "ROSTER_LOG_FORMAT",

@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod limits;
+pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod routes;

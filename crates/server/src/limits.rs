@@ -64,6 +64,15 @@ impl RateLimits {
         })
     }
 
+    /// Counts one email to `address`, whoever asks for it, so that no caller (and no set of
+    /// callers) floods one inbox. Unknown addresses count the same as known ones.
+    pub fn check_address(&self, address: &str) -> Result<(), Error> {
+        self.check(
+            "email-per-address",
+            &format!("to:{}", address.trim().to_lowercase()),
+        )
+    }
+
     /// Forgets callers that are back to a full budget, so memory stays bounded.
     pub fn sweep(&self) {
         for (_, limiter) in self.limiters.values() {

@@ -3,7 +3,7 @@
 
 use roster_domain::model::*;
 use roster_domain::paging::{GrantQuery, MemoryQuery, Position};
-use roster_domain::store::{Effects, PrincipalRecord, Refusal, StoreError};
+use roster_domain::store::{Effects, NewPassword, PrincipalRecord, Refusal, StoreError};
 
 use crate::rows::*;
 use crate::sql::{bind_all, Arg, Sql};
@@ -183,6 +183,7 @@ impl Db {
         hash: &str,
         purposes: &[&str],
         now: i64,
+        password: Option<&NewPassword>,
         fx: Effects,
     ) -> R<Option<OneTimeToken>> {
         let purposes: Vec<String> = purposes.iter().map(|p| p.to_string()).collect();
@@ -222,6 +223,24 @@ impl Db {
                     .execute(&mut *t)
                     .await
                     .map_err(err)?;
+            }
+            if let Some(pw) = password {
+                // Only identities that sign in with a password get one; `only_if_unset` keeps
+                // an existing password. Whole seconds, as tokens carry `iat` in seconds.
+                sqlx::query(
+                    "UPDATE identities SET password_hash = $1, updated_at = $2, \
+                     sessions_valid_after = CASE WHEN $3 THEN $4 ELSE sessions_valid_after END \
+                     WHERE id = $5 AND connection = 'password' AND ($6 = FALSE OR password_hash IS NULL)",
+                )
+                .bind(&pw.hash)
+                .bind(now)
+                .bind(pw.revoke_sessions)
+                .bind(now / 1_000_000 * 1_000_000)
+                .bind(&token.identity_id)
+                .bind(pw.only_if_unset)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
             }
             write_effects!(t, fx);
             token
@@ -502,33 +521,6 @@ impl Db {
         .fetch_optional(p)
         .await
         .map_err(err))
-    }
-
-    pub(crate) async fn list_outbox(&self, org_id: &str) -> R<Vec<OutboxMessage>> {
-        run!(self, |p| {
-            let rows = sqlx::query(
-                "SELECT org_id, id, kind, recipient, language, payload, status, attempts, created_at FROM outbox WHERE org_id = $1 ORDER BY id",
-            )
-            .bind(org_id)
-            .fetch_all(p)
-            .await
-            .map_err(err)?;
-            let mut out = Vec::new();
-            for r in &rows {
-                out.push(OutboxMessage {
-                    org_id: get!(r, "org_id"),
-                    id: get!(r, "id"),
-                    kind: get!(r, "kind"),
-                    recipient: get!(r, "recipient"),
-                    language: get!(r, "language"),
-                    payload: get_json!(r, "payload"),
-                    status: get!(r, "status"),
-                    attempts: get!(r, "attempts"),
-                    created_at: get!(r, "created_at"),
-                });
-            }
-            Ok(out)
-        })
     }
 
     pub(crate) async fn list_audit(&self, org_id: &str, limit: u32) -> R<Vec<AuditEvent>> {

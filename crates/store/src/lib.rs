@@ -8,6 +8,7 @@
 mod auth;
 mod eva;
 mod orgs;
+mod outbox;
 mod rows;
 mod sql;
 mod store_impl;

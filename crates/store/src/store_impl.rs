@@ -321,7 +321,7 @@ impl Store for Db {
         now: Micros,
         fx: Effects,
     ) -> StoreResult<Option<OneTimeToken>> {
-        Db::consume_token(self, org_id, token_hash, purposes, now, fx).await
+        Db::consume_token(self, org_id, token_hash, purposes, now, None, fx).await
     }
 
     async fn insert_temporary_grant(&self, grant: &TemporaryGrant, fx: Effects) -> StoreResult<()> {
@@ -369,6 +369,42 @@ impl Store for Db {
 
     async fn get_cursor(&self, org_id: &str, id: i64, now: Micros) -> StoreResult<Option<String>> {
         Db::get_cursor(self, org_id, id, now).await
+    }
+
+    async fn find_token(&self, token_hash: &str, now: Micros) -> StoreResult<Option<OneTimeToken>> {
+        Db::find_token(self, token_hash, now).await
+    }
+
+    async fn consume_token_with_password(
+        &self,
+        org_id: &str,
+        token_hash: &str,
+        purposes: &[&str],
+        now: Micros,
+        password: &NewPassword,
+        fx: Effects,
+    ) -> StoreResult<Option<OneTimeToken>> {
+        Db::consume_token(self, org_id, token_hash, purposes, now, Some(password), fx).await
+    }
+
+    async fn claim_outbox(
+        &self,
+        worker: &str,
+        now: Micros,
+        lease_until: Micros,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        Db::claim_outbox(self, worker, now, lease_until, limit).await
+    }
+
+    async fn finish_outbox(
+        &self,
+        org_id: &str,
+        id: &str,
+        worker: &str,
+        outcome: &Delivery,
+    ) -> StoreResult<bool> {
+        Db::finish_outbox(self, org_id, id, worker, outcome).await
     }
 
     async fn list_outbox(&self, org_id: &str) -> StoreResult<Vec<OutboxMessage>> {

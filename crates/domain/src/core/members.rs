@@ -24,7 +24,6 @@ pub struct Member {
     pub roles: Vec<String>,
 }
 
-const RESET_TTL_SECS: i64 = 3600;
 const EMAIL_CHANGE_TTL_SECS: i64 = 24 * 3600;
 
 fn member_roles(user: &User, roles: &[Role]) -> Vec<String> {
@@ -383,45 +382,7 @@ impl Core {
                 identity.connection.as_str()
             )));
         }
-        let secret = random_secret();
-        let now = now_micros();
-        let link = format!(
-            "{}/v1/{}/user/password-reset?token={secret}",
-            self.config.public_url.trim_end_matches('/'),
-            org.id
-        );
-        let mut fx = Effects::audit(self.audit(
-            ctx,
-            &org.id,
-            "user.password_reset_requested",
-            Some(&user.id),
-            json!({}),
-        ));
-        fx.tokens.push(OneTimeToken {
-            token_hash: hash_secret(&secret),
-            org_id: org.id.clone(),
-            user_id: user.id.clone(),
-            identity_id: identity.id.clone(),
-            purpose: "password_reset".into(),
-            payload: json!({}),
-            expires_at: now + RESET_TTL_SECS * 1_000_000,
-            created_at: now,
-        });
-        fx.outbox.push(OutboxMessage {
-            org_id: org.id.clone(),
-            id: new_uuid7(),
-            kind: "password_reset".into(),
-            recipient: user.email.clone(),
-            language: super::users::email_language(
-                user.preferences.preferred_language.as_deref(),
-                &org,
-            )
-            .into(),
-            payload: json!({ "first_name": user.first_name, "org_name": org.name, "link": link }),
-            status: "pending".into(),
-            attempts: 0,
-            created_at: now,
-        });
+        let fx = self.password_reset_effects(ctx, &org, &user);
         self.store.write_effects(fx).await?;
         Ok(())
     }

@@ -5,6 +5,7 @@ mod bulk;
 mod eva;
 mod ingest;
 mod keys;
+mod links;
 mod members;
 mod orgs;
 mod paging;
@@ -20,6 +21,7 @@ pub use eva::{
     EnvInput, EvaEnv, EvaListQuery, EvaPage, EvaUser, EvaUserInput, ENV_ROLES, EVA_ADMIN, LANGUAGES,
 };
 pub use keys::{CreatedApiKey, SignedIn};
+pub use links::{Accepted, LinkView};
 pub use members::{Member, MEMBER_ROLES};
 pub use orgs::{Bootstrapped, NewOrgInput, OrgPatch, OrgView};
 pub use roles::{GrantInput, RoleInput, RolePatch};

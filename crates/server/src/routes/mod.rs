@@ -6,6 +6,7 @@ pub mod ingest;
 pub mod keycloak;
 pub mod native;
 pub mod oum;
+pub mod pages;
 
 use axum::Router;
 

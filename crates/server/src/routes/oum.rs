@@ -13,14 +13,18 @@ use roster_domain::types::{format_micros, full_name};
 use roster_domain::{Error, FieldError, Location};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::amigo::{Body, Caller, PathArgs, Req, Result};
+use super::amigo::{form_field, Body, Caller, PathArgs, Req, Result, Submitted};
+use super::pages::{link_invalid, page, paragraph, token_form};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/organization", get(organization))
         .route("/users/me", get(me).patch(update_me))
-        .route("/users/email-change/confirm", post(confirm_email_change))
+        .route(
+            "/users/email-change/confirm",
+            get(email_change_page).post(confirm_email_change),
+        )
         .route("/users", get(list))
         .route("/users/invite", post(invite))
         .route("/users/{id}", get(get_user).delete(remove))
@@ -81,6 +85,9 @@ async fn update_me(
     Body(b): Body<UpdateMe>,
 ) -> Result<Response> {
     caller.limit(&s, "update-user-info")?;
+    if let Some(email) = &b.email {
+        s.limits.check_address(email)?;
+    }
     let m = s.core.update_me(&caller.ctx, b.name, b.email).await?;
     Ok(Json(serde_json::json!({ "id": m.user.id, "email": m.user.email, "name": full_name(&m.user.first_name, &m.user.last_name) })).into_response())
 }
@@ -91,18 +98,65 @@ struct Confirm {
     token: String,
 }
 
+/// The page of an emailed email-change link: it shows the new address and offers to confirm,
+/// leaving the token unused until the form is posted.
+async fn email_change_page(State(s): State<AppState>, req: Req) -> Result<Response> {
+    let token = req
+        .query
+        .one("token")
+        .map(str::to_owned)
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| Error::field(Location::Query, "token", "missing", "token is required"))?;
+    let Some(view) = s.core.inspect_link(None, &token, &["email_change"]).await? else {
+        return Ok(link_invalid());
+    };
+    let address = view.new_email.unwrap_or_default();
+    Ok(page(
+        StatusCode::OK,
+        "Confirm your new email address",
+        &format!(
+            "{}{}",
+            paragraph(&format!(
+                "Your account will sign in with {address} from now on, in every organization."
+            )),
+            token_form("/users/email-change/confirm", &token, false, "Confirm")
+        ),
+    ))
+}
+
 /// Confirm an email change with the token of the link sent to the new address.
 async fn confirm_email_change(
     State(s): State<AppState>,
     req: Req,
-    Body(b): Body<Confirm>,
+    body: Submitted<Confirm>,
 ) -> Result<Response> {
     s.limits
         .check("verify-token", &format!("ip:{}", req.client_ip))?;
-    s.core
-        .confirm_email_change(&req.request_id, &b.token)
-        .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    match body {
+        Submitted::Json(b) => {
+            s.core
+                .confirm_email_change(&req.request_id, &b.token)
+                .await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        Submitted::Form(f) => {
+            let token = form_field(&f, "token");
+            match s.core.confirm_email_change(&req.request_id, &token).await {
+                Ok(()) => Ok(page(
+                    StatusCode::OK,
+                    "Your email address was changed",
+                    &paragraph("Sign in with your new address from now on."),
+                )),
+                Err(Error::Unauthenticated | Error::Validation(_)) => Ok(link_invalid()),
+                Err(e @ Error::Conflict(_)) => Ok(page(
+                    StatusCode::CONFLICT,
+                    "The address is taken",
+                    &paragraph(&e.to_string()),
+                )),
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
 }
 
 /// List users in your organization: `page_number` from 1, `page_size` 0-100 (more is read as
@@ -201,6 +255,7 @@ async fn invite(
     Body(b): Body<Invite>,
 ) -> Result<Response> {
     caller.limit(&s, "create-invited-user")?;
+    s.limits.check_address(&b.email)?;
     let connection = match b.connection {
         None => Some(Connection::GoogleOauth2),
         Some(None) => None,

@@ -189,6 +189,16 @@ async fn serve_bootstrap_and_graceful_shutdown() {
     assert!(kill.success());
     let code = server.wait().unwrap();
     assert!(code.success(), "graceful shutdown exits 0: {code:?}");
+    // Start-up names the email transport: by default, files in the data directory.
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut server.stdout.take().unwrap(), &mut stdout).unwrap();
+    assert!(
+        stdout.contains(&format!(
+            "Email delivery: .eml files in {}",
+            data.join("mail").display()
+        )),
+        "{stdout}"
+    );
 }
 
 #[test]

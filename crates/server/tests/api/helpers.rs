@@ -15,8 +15,11 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: roster_server::state::AppState,
     pub data_dir: PathBuf,
+    /// The database this app uses, for a second app on the same one.
+    pub database_url: String,
     _tmp: tempfile::TempDir,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 /// An organization made by `bootstrap`, with its administrator signed in.
@@ -99,6 +102,11 @@ impl TestApp {
             db_max_connections: 8,
             public_url: Some("https://roster.example.test".into()),
             smtp_url: None,
+            mail_from: "Roster <no-reply@roster.example.test>".into(),
+            // Tests that read queued links from the outbox must find them there: delivery
+            // (which erases them) is for the tests that ask for it.
+            mail_workers: 0,
+            mail_poll_ms: 50,
             redis_url: None,
             rate_limits: "off".into(),
             log_format: roster_server::config::LogFormat::Text,
@@ -115,7 +123,7 @@ impl TestApp {
         let base = format!("http://127.0.0.1:{}", app.port());
         let state = app.state().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run_until(async {
+        let server = tokio::spawn(app.run_until(async {
             let _ = rx.await;
         }));
         Self {
@@ -123,10 +131,37 @@ impl TestApp {
             client: reqwest::Client::new(),
             state,
             data_dir: config.data_dir.clone(),
-
+            database_url: config.database_url.clone().unwrap_or_default(),
             _tmp: tmp,
-            _shutdown: tx,
+            shutdown: Some(tx),
+            server: Some(server),
         }
+    }
+
+    /// An app that delivers its email to `smtp`, with one delivery worker.
+    pub async fn spawn_with_smtp(smtp: &crate::smtp::SmtpServer) -> Self {
+        let url = smtp.url();
+        Self::spawn_with(|c| {
+            c.smtp_url = Some(url);
+            c.mail_workers = 1;
+        })
+        .await
+    }
+
+    /// Shuts the server down the way `roster serve` does on SIGTERM and waits until it has
+    /// stopped; the returned directory keeps its SQLite file alive for a next app.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task")
+                .expect("server stops cleanly");
+        }
+        let tmp = tempfile::tempdir().expect("temp dir");
+        std::mem::replace(&mut self._tmp, tmp)
     }
 
     /// Any request; Amigo responses are checked against the vendor's OpenAPI.

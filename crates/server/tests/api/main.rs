@@ -3,6 +3,7 @@
 
 mod helpers;
 mod schema;
+mod smtp;
 
 mod amigo_orgs;
 mod amigo_roles;
@@ -10,6 +11,9 @@ mod amigo_users;
 mod auth;
 mod cli;
 mod cross_cutting;
+mod email_delivery;
+mod email_flows;
+mod email_rules;
 mod eva;
 mod eva_bulk;
 mod isolation;

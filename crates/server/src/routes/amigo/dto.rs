@@ -244,6 +244,22 @@ pub struct SignInWithEmail {
 #[serde(deny_unknown_fields)]
 pub struct Verify {
     pub token: String,
+    /// An invitation's first password, for an account that signs in with one.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    pub token: String,
+    pub password: String,
 }
 
 /// Amigo's tri-state: absent or `{}` keeps, `null` clears, a string sets.

@@ -3,6 +3,7 @@
 
 mod dto;
 mod error;
+mod links;
 mod orgs;
 mod roles;
 mod users;
@@ -102,6 +103,38 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
     }
 }
 
+/// The body of an endpoint that both JSON clients and the HTML form of a landing page post to.
+pub enum Submitted<T> {
+    Json(T),
+    /// The form's fields; the handler answers with a page.
+    Form(Vec<(String, String)>),
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Submitted<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self> {
+        let form = crate::routes::pages::is_form(req.headers());
+        let bytes = extract::body_bytes(req, state).await?;
+        if form {
+            Ok(Self::Form(
+                form_urlencoded::parse(&bytes).into_owned().collect(),
+            ))
+        } else {
+            Ok(Self::Json(extract::parse_json(&bytes)?))
+        }
+    }
+}
+
+/// One field of a submitted form (empty when absent).
+pub fn form_field(fields: &[(String, String)], name: &str) -> String {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
 /// The path parameters, as strings.
 pub struct PathArgs(pub Vec<String>);
 
@@ -163,7 +196,21 @@ pub fn router() -> Router<AppState> {
         post(users::sign_in_with_api_key),
     );
     let r = both(r, "/v1/{org}/user/signin", post(users::sign_in_with_email));
-    let r = both(r, "/v1/{org}/user/verify", post(users::verify));
+    let r = both(
+        r,
+        "/v1/{org}/user/verify",
+        get(links::verify_page).post(links::verify),
+    );
+    let r = both(
+        r,
+        "/v1/{org}/user/password-reset",
+        get(links::password_reset_page).post(links::complete_password_reset),
+    );
+    let r = both(
+        r,
+        "/v1/{org}/user/password-reset/request",
+        post(links::request_password_reset),
+    );
     let r = both(r, "/v1/{org}/user/search/", get(users::search));
     let r = both(
         r,

@@ -32,6 +32,9 @@ pub async fn invite(
     Body(b): Body<Invite>,
 ) -> Result<Response> {
     caller.limit(&s, "create-invited-user")?;
+    if b.login_link.is_some() {
+        s.limits.check_address(&b.email)?;
+    }
     let input = InviteInput {
         first_name: b.first_name,
         last_name: b.last_name,
@@ -122,37 +125,11 @@ pub async fn sign_in_with_email(
 ) -> Result<Response> {
     s.limits
         .check("sign-in-with-email", &format!("ip:{}", req.client_ip))?;
+    s.limits.check_address(&b.email)?;
     s.core
         .sign_in_with_email(&req.request_id, &p[0], &b.email, &b.redirect_link)
         .await?;
     Ok(Json(serde_json::Value::Null).into_response())
-}
-
-/// Exchange the token of a `verify_link` or an emailed sign-in link for an access token.
-/// An invitation's token also verifies the user. Each token works once.
-pub async fn verify(
-    State(s): State<AppState>,
-    PathArgs(p): PathArgs,
-    req: Req,
-    Body(b): Body<Verify>,
-) -> Result<Response> {
-    s.limits
-        .check("verify-token", &format!("ip:{}", req.client_ip))?;
-    let (who, redirect) = s
-        .core
-        .verify_token(&req.request_id, &p[0], &b.token)
-        .await?;
-    let (token, exp) = s
-        .keys
-        .sign(&who.org_id, &who.user_id)
-        .map_err(Error::Internal)?;
-    Ok(Json(json!({
-        "id_token": token,
-        "expires_at": format_micros(exp * 1_000_000),
-        "user_id": who.user_id,
-        "redirect_link": redirect,
-    }))
-    .into_response())
 }
 
 /// Search users whose name or email contains the query.

@@ -145,6 +145,7 @@ async fn create(
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
     caller.limit(&s, "create-invited-user")?;
+    s.limits.check_address(&b.email)?;
     let lang = language(&req)?;
     let user = s
         .core
@@ -187,6 +188,7 @@ async fn activate(
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
     caller.limit(&s, "update-user-info")?;
+    s.limits.check_address(&b.email)?;
     let lang = language(&req)?;
     let user = s
         .core
