@@ -24,6 +24,9 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// How the session began (`pwd`, `mail`, `key`, `link`); see `SignInMethod`.
+    #[serde(default)]
+    pub amr: Vec<String>,
 }
 
 struct Keys {
@@ -140,7 +143,7 @@ impl KeyRing {
     }
 
     /// Mints an access token; returns it with its expiry (seconds since the epoch).
-    pub fn sign(&self, org: &str, user_id: &str) -> anyhow::Result<(String, i64)> {
+    pub fn sign(&self, org: &str, user_id: &str, amr: &str) -> anyhow::Result<(String, i64)> {
         let now = now_micros() / 1_000_000;
         let claims = Claims {
             iss: self.issuer.clone(),
@@ -149,6 +152,7 @@ impl KeyRing {
             iat: now,
             exp: now + self.ttl_secs,
             jti: uuid::Uuid::new_v4().to_string(),
+            amr: vec![amr.to_owned()],
         };
         let keys = self
             .keys

@@ -50,6 +50,7 @@ pub async fn caller(state: &AppState, parts: &Parts) -> Result<Context, Error> {
         .authenticate(&claims.org, &claims.sub, claims.iat)
         .await?;
     let mut ctx = Context::new(request_id(parts), Actor::User(principal));
+    ctx.owner_session = roster_domain::core::SignInMethod::proves_ownership(&claims.amr);
     ctx.issuer_org = parts
         .headers
         .get("x-org-id")

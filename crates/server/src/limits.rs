@@ -64,12 +64,13 @@ impl RateLimits {
         })
     }
 
-    /// Counts one email to `address`, whoever asks for it, so that no caller (and no set of
-    /// callers) floods one inbox. Unknown addresses count the same as known ones.
-    pub fn check_address(&self, address: &str) -> Result<(), Error> {
+    /// Counts one email to `address` asked for by `client`, so that no caller floods one inbox.
+    /// The budget is per client and address: one caller cannot use up the budget others need to
+    /// reach that person. Unknown addresses count the same as known ones.
+    pub fn check_address(&self, address: &str, client: &str) -> Result<(), Error> {
         self.check(
             "email-per-address",
-            &format!("to:{}", address.trim().to_lowercase()),
+            &format!("{client}>to:{}", address.trim().to_lowercase()),
         )
     }
 

@@ -215,14 +215,18 @@ impl Db {
                     .execute(&mut *t)
                     .await
                     .map_err(err)?;
-                // The user's own identity: an invitation made before the identity existed names another id.
-                sqlx::query("UPDATE identities SET email_verified = $1 WHERE id = (SELECT identity_id FROM users WHERE org_id = $2 AND id = $3)")
-                    .bind(true)
-                    .bind(&token.org_id)
-                    .bind(&token.user_id)
-                    .execute(&mut *t)
-                    .await
-                    .map_err(err)?;
+                // Following a link that was only emailed proves the address; one the inviter was
+                // also shown (Amigo's verify_link) does not. The user's own identity is meant:
+                // an invitation made before the identity existed names another id.
+                if token.payload.get("shown_to_inviter") != Some(&serde_json::Value::Bool(true)) {
+                    sqlx::query("UPDATE identities SET email_verified = $1 WHERE id = (SELECT identity_id FROM users WHERE org_id = $2 AND id = $3)")
+                        .bind(true)
+                        .bind(&token.org_id)
+                        .bind(&token.user_id)
+                        .execute(&mut *t)
+                        .await
+                        .map_err(err)?;
+                }
             }
             if let Some(pw) = password {
                 // Only identities that sign in with a password get one; `only_if_unset` keeps
@@ -235,7 +239,7 @@ impl Db {
                 .bind(&pw.hash)
                 .bind(now)
                 .bind(pw.revoke_sessions)
-                .bind(now / 1_000_000 * 1_000_000)
+                .bind((now / 1_000_000 + 1) * 1_000_000)
                 .bind(&token.identity_id)
                 .bind(pw.only_if_unset)
                 .execute(&mut *t)

@@ -39,6 +39,15 @@ macro_rules! attach_identity {
             .fetch_one(&mut *$t)
             .await
             .map_err($crate::err)?;
+        if id != i.id {
+            // Joining an identity whose address nobody has proven: any password an organization
+            // gave it stops working, so no organization can pre-claim a person's address.
+            sqlx::query("UPDATE identities SET password_hash = NULL WHERE id = $1 AND NOT email_verified")
+                .bind(&id)
+                .execute(&mut *$t)
+                .await
+                .map_err($crate::err)?;
+        }
         let mut u: roster_domain::model::User = $user.clone();
         u.identity_id = id;
         u
@@ -482,9 +491,9 @@ impl Db {
             .bind(hash)
             .bind(now)
             .bind(revoke_sessions)
-            // Whole seconds, as tokens carry `iat` in seconds: a token minted right after the
-            // reset, in the same second, must keep working.
-            .bind(now / 1_000_000 * 1_000_000)
+            // Tokens carry `iat` in whole seconds: cut at the next second, so that no token of the
+            // second the reset happened in survives it (a sign-in in that same second must retry).
+            .bind((now / 1_000_000 + 1) * 1_000_000)
             .bind(identity_id)
             .execute(&mut *t)
             .await

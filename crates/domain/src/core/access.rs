@@ -27,6 +27,9 @@ pub struct Context {
     pub actor: Actor,
     /// Amigo's optional header naming the organization that issued the token.
     pub issuer_org: Option<String>,
+    /// The session began with the account's password or an emailed link: the caller is the
+    /// person, and may change what belongs to the account itself (credentials, login email).
+    pub owner_session: bool,
 }
 
 impl Context {
@@ -35,11 +38,23 @@ impl Context {
             request_id: request_id.into(),
             actor,
             issuer_org: None,
+            owner_session: false,
         }
     }
 
     pub fn system() -> Self {
         Self::new(crate::types::new_uuid7(), Actor::System)
+    }
+
+    /// Refuses changes to the account itself from sessions that do not prove ownership.
+    pub fn require_owner_session(&self) -> Result<()> {
+        if self.owner_session {
+            Ok(())
+        } else {
+            Err(Error::forbidden(
+                "changing the account itself needs a session started with its password or a link emailed to it",
+            ))
+        }
     }
 
     pub fn principal(&self) -> Option<&PrincipalRecord> {
@@ -155,6 +170,18 @@ impl<'a> Access<'a> {
                 "missing required permission {permission} on this user"
             )))
         }
+    }
+
+    /// Whether the caller's roles (not temporary grants) hold `grant` itself or the same
+    /// permission unconditionally: only such grants may be lent to others.
+    pub fn holds_grant(&self, grant: &Grant) -> bool {
+        self.platform
+            || self.principal.is_some_and(|p| {
+                p.grants.iter().any(|h| {
+                    h == grant
+                        || (h.permission_name == grant.permission_name && h.conditions.is_empty())
+                })
+            })
     }
 
     /// Role grants only: temporary grants never count when ranks are compared.

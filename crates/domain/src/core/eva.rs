@@ -642,6 +642,9 @@ impl Core {
             access.require_outranks(&role.grants, &format!("the role {}", role.name))?;
         }
         let is_self = access.user_id() == Some(user.id.as_str());
+        if input.password.is_some() && is_self {
+            ctx.require_owner_session()?;
+        }
         if input.password.is_some() && !is_self {
             return Err(Error::forbidden(
                 "only the account's owner sets its password",

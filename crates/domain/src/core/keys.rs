@@ -27,6 +27,33 @@ pub struct SignedIn {
     pub org_id: String,
     pub user_id: String,
     pub identity_id: String,
+    pub method: SignInMethod,
+}
+
+/// How a session began. Only the account's password or a link emailed to its address prove that
+/// the caller is the person; an API key, or a link the inviter was also shown, do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInMethod {
+    ApiKey,
+    Password,
+    EmailLink,
+    SharedLink,
+}
+
+impl SignInMethod {
+    /// The `amr` claim of the token (RFC 8176 style values).
+    pub fn amr(self) -> &'static str {
+        match self {
+            Self::ApiKey => "key",
+            Self::Password => "pwd",
+            Self::EmailLink => "mail",
+            Self::SharedLink => "link",
+        }
+    }
+
+    pub fn proves_ownership(amr: &[String]) -> bool {
+        amr.iter().any(|a| a == "pwd" || a == "mail")
+    }
 }
 
 pub(crate) fn new_api_key(
@@ -182,6 +209,7 @@ impl Core {
             org_id: org.id,
             user_id: user.id,
             identity_id: user.identity_id,
+            method: SignInMethod::ApiKey,
         })
     }
 }

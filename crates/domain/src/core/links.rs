@@ -185,6 +185,14 @@ impl Core {
                 org_id: org.id,
                 user_id: user.id,
                 identity_id: user.identity_id,
+                // The inviter of an Amigo user was shown the link too: not a proof of ownership.
+                method: if used.payload.get("shown_to_inviter")
+                    == Some(&serde_json::Value::Bool(true))
+                {
+                    super::keys::SignInMethod::SharedLink
+                } else {
+                    super::keys::SignInMethod::EmailLink
+                },
             },
             token_destination: redirect.clone().filter(|_| used.purpose == "invite"),
             redirect,

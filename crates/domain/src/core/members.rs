@@ -83,6 +83,11 @@ impl Core {
             None => None,
         };
         problems.finish()?;
+        // The name and the login email belong to the person: an API key or an invitation
+        // link the inviter was shown never changes them.
+        if name.is_some() || email.is_some() {
+            ctx.require_owner_session()?;
+        }
         let identity = self
             .store
             .get_identity(&p.identity_id)

@@ -337,9 +337,7 @@ impl Core {
         p.finish()?;
         access.require_org(perm::TEMP_GRANT_CREATE)?;
         let user = self.target_user(&org.id, &input.user_id).await?;
-        let holds = access.is_platform()
-            || access.can_org(&input.grant.permission_name) && input.grant.conditions.is_empty()
-            || access.visibility(&input.grant.permission_name, &[]) == Visibility::All;
+        let holds = access.holds_grant(&input.grant);
         if !holds {
             return Err(Error::forbidden(
                 "a caller can only lend permissions it holds unconditionally",

@@ -76,6 +76,7 @@ impl Core {
             org_id: org.id,
             user_id: user.id,
             identity_id: user.identity_id,
+            method: super::keys::SignInMethod::Password,
         })
     }
 
@@ -127,6 +128,7 @@ impl Core {
             org_id: org.id,
             user_id: rec.user_id,
             identity_id: rec.identity_id,
+            method: super::keys::SignInMethod::Password,
         })
     }
 }

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::access::{grants_of, names_of, Access, Context};
-use super::keys::SignedIn;
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
 use crate::model::*;
@@ -283,7 +282,8 @@ impl Core {
             user_id: user.id.clone(),
             identity_id: user.identity_id.clone(),
             purpose: "invite".into(),
-            payload: json!({ "login_link": input.login_link }),
+            // The inviter sees this link too, so following it proves nothing about the address.
+            payload: json!({ "login_link": input.login_link, "shown_to_inviter": true }),
             expires_at: now + self.config.invitation_ttl_secs * 1_000_000,
             created_at: now,
         });
@@ -755,16 +755,5 @@ impl Core {
         });
         self.store.write_effects(fx).await?;
         Ok(())
-    }
-
-    /// Exchanges an invitation or magic-link token for a sign-in; the token works once.
-    pub async fn verify_token(
-        &self,
-        request_id: &str,
-        org_ref: &str,
-        token: &str,
-    ) -> Result<(SignedIn, Option<String>)> {
-        let done = self.accept_link(request_id, org_ref, token, None).await?;
-        Ok((done.signed_in, done.redirect))
     }
 }

@@ -140,7 +140,7 @@ async fn token(
     };
     let issued = s
         .keys
-        .sign(&who.org_id, &who.user_id)
+        .sign(&who.org_id, &who.user_id, who.method.amr())
         .map_err(Error::Internal);
     let refresh = s.core.issue_refresh_token(&who).await;
     match (issued, refresh) {

@@ -86,7 +86,7 @@ async fn update_me(
 ) -> Result<Response> {
     caller.limit(&s, "update-user-info")?;
     if let Some(email) = &b.email {
-        s.limits.check_address(email)?;
+        s.limits.check_address(email, caller.key())?;
     }
     let m = s.core.update_me(&caller.ctx, b.name, b.email).await?;
     Ok(Json(serde_json::json!({ "id": m.user.id, "email": m.user.email, "name": full_name(&m.user.first_name, &m.user.last_name) })).into_response())
@@ -255,7 +255,7 @@ async fn invite(
     Body(b): Body<Invite>,
 ) -> Result<Response> {
     caller.limit(&s, "create-invited-user")?;
-    s.limits.check_address(&b.email)?;
+    s.limits.check_address(&b.email, caller.key())?;
     let connection = match b.connection {
         None => Some(Connection::GoogleOauth2),
         Some(None) => None,

@@ -1,5 +1,6 @@
 //! Roles, role assignment, the outranking rule, and temporary permission grants.
 
+use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::TestApp;
@@ -351,4 +352,81 @@ async fn temporary_grants_lend_a_permission_for_a_while() {
             .expect(200)["temporary_permission_grants"],
         json!([])
     );
+}
+
+#[tokio::test]
+async fn only_grants_held_outright_can_be_lent() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    let conditioned = json!({ "permission_name": "User:DeleteUser", "conditions": { "role_name": { "type": "NotEquals", "value": "DefaultAdministratorRole" } } });
+    // Grants are compared as written, so this role is made by the platform administrator.
+    let root = crate::amigo_orgs::platform(&app).await;
+    let platform = [("x-org-id", "platform")];
+    let role = json!({ "role_name": "Lender", "description": "lends",
+        "permission_grants": [grant("Role:CreateTemporaryPermissionGrant"), conditioned.clone()], "frontend_view": "client" });
+    app.call(
+        Method::POST,
+        "/v1/acme/role/",
+        Some(&root.token),
+        Some(role),
+        &platform,
+    )
+    .await
+    .expect(201);
+    let (uid, _) = app.user(&acme, "lender@x.example", "DefaultUserRole").await;
+    app.call(
+        Method::POST,
+        "/v1/acme/role/Lender/assign",
+        Some(&root.token),
+        Some(json!({ "user_id": uid })),
+        &platform,
+    )
+    .await
+    .expect(200);
+    // No API key outranks this role either: the lender signs in with a password.
+    let user = app
+        .state
+        .core
+        .store
+        .get_user("acme", &uid)
+        .await
+        .unwrap()
+        .unwrap();
+    let hash = roster_domain::password::hash("Lender-pw1").await.unwrap();
+    app.state
+        .core
+        .store
+        .set_password(&user.identity_id, &hash, false, Default::default())
+        .await
+        .unwrap();
+    let mut active = user.clone();
+    active.status = roster_domain::model::UserStatus::Active;
+    active.updated_at += 1;
+    app.state
+        .core
+        .store
+        .update_user(&active, user.updated_at, Default::default())
+        .await
+        .unwrap();
+    let t = app
+        .password_token(&acme, "lender@x.example", "Lender-pw1")
+        .await
+        .expect(200);
+    let lender = t["access_token"].as_str().unwrap().to_owned();
+    let body = |g: Value| json!({ "user_id": uid, "duration": "PT1H", "permission_grant": g, "tags": {}, "justification": "long enough reason" });
+    // Lending the conditioned grant as it is held: fine. Dropping its condition: refused.
+    app.post(
+        "/v1/acme/role/temporary_permission_grant/",
+        &lender,
+        body(conditioned),
+    )
+    .await
+    .expect(201);
+    app.post(
+        "/v1/acme/role/temporary_permission_grant/",
+        &lender,
+        body(grant("User:DeleteUser")),
+    )
+    .await
+    .expect(403);
 }

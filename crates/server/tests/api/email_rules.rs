@@ -215,10 +215,11 @@ async fn mail_sending_endpoints_are_throttled_per_address_and_per_client() {
     assert_eq!(r.status.as_u16(), 429, "{}", r.body);
     // An administrator inviting (with an email) is throttled per address too.
     invite_with_email(&app, &acme, "inv-t@example.com").await;
+    let owner = app.owner_session(&acme).await;
     app.call(
         Method::PATCH,
         "/users/me",
-        Some(&acme.token),
+        Some(&owner),
         Some(json!({ "email": "inv-t@example.com" })),
         &[],
     )

@@ -14,6 +14,11 @@ pub const BOT2: &str = "d2b8f1e5-a403-4c9f-9e72-1b5a6c3d8f00";
 pub const STAGE_BOT: &str = "e3c9a2f6-b514-4da0-8f83-2c6b7d4e9a11";
 pub const OFF_BOT: &str = "f4dab307-c625-4eb1-9094-3d7c8e5fab22";
 
+/// The test catalog of environments and bots in `org` (see `TestApp::eva_catalog`).
+pub async fn eva_catalog_for(app: &TestApp, org: &str) {
+    app.eva_catalog(org).await;
+}
+
 impl TestApp {
     pub async fn ingest(&self, method: Method, path: &str, body: Value) {
         let r = self

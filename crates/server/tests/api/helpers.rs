@@ -333,3 +333,32 @@ impl TestApp {
             .len()
     }
 }
+
+impl TestApp {
+    /// A session of the organization's administrator that proves ownership of the account (a
+    /// password sign-in), as changes to the account itself require.
+    pub async fn owner_session(&self, org: &Org) -> String {
+        let hash = roster_domain::password::hash("Owner-pass1")
+            .await
+            .expect("hash");
+        let admin = self
+            .state
+            .core
+            .store
+            .get_user(&org.id, &org.admin_id)
+            .await
+            .expect("store")
+            .expect("admin");
+        self.state
+            .core
+            .store
+            .set_password(&admin.identity_id, &hash, false, Default::default())
+            .await
+            .expect("password");
+        let t = self
+            .password_token(org, &admin.email, "Owner-pass1")
+            .await
+            .expect(200);
+        t["access_token"].as_str().expect("access_token").to_owned()
+    }
+}

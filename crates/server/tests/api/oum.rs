@@ -545,19 +545,28 @@ async fn one_person_in_two_organizations() {
     );
     assert_eq!(a.identity_id, b.identity_id);
 
-    // The person renames themself once; both organizations see it.
+    // The person renames themself once (from the session their emailed invitation started);
+    // both organizations see it. A session started with an API key cannot change the account.
+    app.oum(
+        Method::PATCH,
+        "/users/me",
+        &sam_acme,
+        Some(json!({ "name": "Hijacked" })),
+    )
+    .await
+    .expect(403);
     let r = app
         .oum(
             Method::PATCH,
             "/users/me",
-            &sam_acme,
+            &sam_beta,
             Some(json!({ "name": "Samantha New" })),
         )
         .await
         .expect(200);
     assert_eq!(
         r,
-        json!({ "id": in_acme, "email": "sam@x.example", "name": "Samantha New" })
+        json!({ "id": in_beta, "email": "Sam@X.example", "name": "Samantha New" })
     );
     assert_eq!(
         app.oum(Method::GET, &format!("/users/{in_beta}"), &beta.token, None)
@@ -763,7 +772,15 @@ async fn no_route_reaches_another_organization() {
 async fn refused_changes_write_nothing_and_old_links_die() {
     let app = TestApp::spawn().await;
     let acme = app.bootstrap("acme").await;
-    let (id, me) = app.user(&acme, "me@x.example", "DefaultUserRole").await;
+    app.oum_invite(
+        &acme,
+        "me@x.example",
+        "Test User",
+        json!(["analyst"]),
+        Value::Null,
+    )
+    .await;
+    let (id, me) = app.accept_invitation("acme", "me@x.example").await;
     // A taken email refuses the whole request: the name is not changed either.
     app.oum(
         Method::PATCH,
@@ -904,4 +921,129 @@ async fn refused_changes_write_nothing_and_old_links_die() {
     .expect(401);
     let (accepted, _) = app.accept_invitation("acme", "inv@x.example").await;
     assert_eq!(accepted, pending);
+}
+
+/// One organization's administrator never takes over a person who belongs to another one.
+#[tokio::test]
+async fn an_organization_cannot_take_over_a_shared_account() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    let beta = app.bootstrap("beta").await;
+    crate::eva::eva_catalog_for(&app, "acme").await;
+    // The victim is a member of beta with their own password, verified through beta's email.
+    assert_eq!(
+        app.oum_invite(
+            &beta,
+            "victim@corp.example",
+            "Vic Tim",
+            json!(["analyst"]),
+            Value::Null
+        )
+        .await,
+        204
+    );
+    let (_, _victim) = app.accept_invitation("beta", "victim@corp.example").await;
+    let victim_identity = app
+        .state
+        .core
+        .store
+        .identity_by_email("victim@corp.example")
+        .await
+        .unwrap()
+        .unwrap();
+    let hash = roster_domain::password::hash("Victim-pw1").await.unwrap();
+    app.state
+        .core
+        .store
+        .set_password(&victim_identity.id, &hash, false, Default::default())
+        .await
+        .unwrap();
+
+    // Acme's administrator adds the same address, signs in as that membership with an API key,
+    // and tries every way to change the account itself: all refused.
+    let id = app
+        .invite(
+            &acme,
+            "victim@corp.example",
+            "Vic",
+            "Tim",
+            "DefaultUserRole",
+        )
+        .await;
+    let hijack = app.sign_in(&acme, &id).await;
+    app.oum(
+        Method::PATCH,
+        "/users/me",
+        &hijack,
+        Some(json!({ "email": "attacker@evil.example" })),
+    )
+    .await
+    .expect(403);
+    app.oum(
+        Method::PATCH,
+        "/users/me",
+        &hijack,
+        Some(json!({ "name": "Owned" })),
+    )
+    .await
+    .expect(403);
+    // The verify_link acme's administrator was shown does not prove the address either.
+    let mail_token = app.state.core.store.list_outbox("acme").await.unwrap();
+    assert!(
+        mail_token
+            .iter()
+            .all(|m| m.recipient != "victim@corp.example"),
+        "no email without a login_link"
+    );
+    assert_eq!(
+        app.password_token(&beta, "victim@corp.example", "Victim-pw1")
+            .await
+            .status,
+        200,
+        "the victim's password still works"
+    );
+
+    // Pre-claiming: acme creates an address nobody has proven yet, with a password acme chose;
+    // when beta adds that person, acme's password no longer signs in anywhere.
+    let claim = json!({ "name": "Future Hire", "email": "future@corp.example", "admin": false,
+        "environments": [{ "role": "SUPERVISOR", "environment": { "uuid": crate::eva::PROD } }],
+        "password": "Chosen-by-acme1", "passwordConfirmation": "Chosen-by-acme1" });
+    app.call(
+        Method::POST,
+        &format!("/org/{}/users", acme.uuid),
+        Some(&acme.token),
+        Some(claim),
+        &[],
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        app.password_token(&acme, "future@corp.example", "Chosen-by-acme1")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        app.oum_invite(
+            &beta,
+            "future@corp.example",
+            "Future Hire",
+            json!(["analyst"]),
+            Value::Null
+        )
+        .await,
+        204
+    );
+    assert_eq!(
+        app.password_token(&acme, "future@corp.example", "Chosen-by-acme1")
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        app.password_token(&beta, "future@corp.example", "Chosen-by-acme1")
+            .await
+            .status,
+        401
+    );
 }

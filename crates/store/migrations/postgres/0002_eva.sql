@@ -52,6 +52,3 @@ CREATE TABLE configurations (
 ALTER TABLE users ADD COLUMN company_key TEXT COLLATE "C" NOT NULL DEFAULT '';
 CREATE INDEX users_sort_company ON users (org_id, company_key, id);
 
--- Tokens of a membership issued before this instant stop working (deactivation), without
--- touching the identity's other memberships.
-ALTER TABLE users ADD COLUMN sessions_valid_after BIGINT NOT NULL DEFAULT 0;

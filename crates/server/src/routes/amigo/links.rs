@@ -84,7 +84,7 @@ pub async fn verify_page(
 fn signed_in(s: &AppState, who: &SignedIn) -> Result<(String, String)> {
     let (token, exp) = s
         .keys
-        .sign(&who.org_id, &who.user_id)
+        .sign(&who.org_id, &who.user_id, who.method.amr())
         .map_err(Error::Internal)?;
     Ok((token, format_micros(exp * 1_000_000)))
 }
@@ -262,7 +262,8 @@ pub async fn request_password_reset(
         "request-password-reset-email",
         &format!("ip:{}", req.client_ip),
     )?;
-    s.limits.check_address(&b.email)?;
+    s.limits
+        .check_address(&b.email, &format!("ip:{}", req.client_ip))?;
     s.core
         .request_password_reset_by_email(&req.request_id, &p[0], &b.email)
         .await?;

@@ -44,6 +44,11 @@ impl Caller {
     pub fn limit(&self, state: &AppState, operation: &str) -> Result<()> {
         Ok(state.limits.check(operation, &self.rate_key)?)
     }
+
+    /// The key this caller's requests are counted under.
+    pub fn key(&self) -> &str {
+        &self.rate_key
+    }
 }
 
 /// A caller that may be anonymous (public endpoints).

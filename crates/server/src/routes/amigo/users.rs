@@ -33,7 +33,7 @@ pub async fn invite(
 ) -> Result<Response> {
     caller.limit(&s, "create-invited-user")?;
     if b.login_link.is_some() {
-        s.limits.check_address(&b.email)?;
+        s.limits.check_address(&b.email, caller.key())?;
     }
     let input = InviteInput {
         first_name: b.first_name,
@@ -107,7 +107,7 @@ pub async fn sign_in_with_api_key(
         .await?;
     let (token, exp) = s
         .keys
-        .sign(&who.org_id, &who.user_id)
+        .sign(&who.org_id, &who.user_id, who.method.amr())
         .map_err(Error::Internal)?;
     Ok(Json(SignedIn {
         id_token: token,
@@ -125,7 +125,8 @@ pub async fn sign_in_with_email(
 ) -> Result<Response> {
     s.limits
         .check("sign-in-with-email", &format!("ip:{}", req.client_ip))?;
-    s.limits.check_address(&b.email)?;
+    s.limits
+        .check_address(&b.email, &format!("ip:{}", req.client_ip))?;
     s.core
         .sign_in_with_email(&req.request_id, &p[0], &b.email, &b.redirect_link)
         .await?;

@@ -145,7 +145,7 @@ async fn create(
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
     caller.limit(&s, "create-invited-user")?;
-    s.limits.check_address(&b.email)?;
+    s.limits.check_address(&b.email, caller.key())?;
     let lang = language(&req)?;
     let user = s
         .core
@@ -188,7 +188,7 @@ async fn activate(
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
     caller.limit(&s, "update-user-info")?;
-    s.limits.check_address(&b.email)?;
+    s.limits.check_address(&b.email, caller.key())?;
     let lang = language(&req)?;
     let user = s
         .core
