@@ -182,7 +182,6 @@ pub trait Store: Send + Sync + 'static {
         user: &User,
         expected_updated_at: Micros,
         role_ids: &[String],
-        is_admin: bool,
         environments: &[EnvAccess],
         fx: Effects,
     ) -> StoreResult<()>;
@@ -191,7 +190,6 @@ pub trait Store: Send + Sync + 'static {
         org_id: &str,
         user_id: &str,
         role_ids: &[String],
-        is_admin: bool,
         environments: &[EnvAccess],
         fx: Effects,
     ) -> StoreResult<()>;
@@ -263,7 +261,6 @@ pub trait Store: Send + Sync + 'static {
         org_id: &str,
         user_id: &str,
         role_ids: &[String],
-        is_admin: bool,
         fx: Effects,
     ) -> StoreResult<()>;
     /// Hard delete, or with `soft_reasons` a soft delete that keeps a snapshot.

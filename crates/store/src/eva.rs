@@ -84,14 +84,13 @@ impl Db {
         org_id: &str,
         user_id: &str,
         role_ids: &[String],
-        is_admin: bool,
         envs: &[EnvAccess],
         fx: Effects,
     ) -> R<()> {
         tx!(self, |t| {
             lock_org!(t, org_id);
             let before = count_admins!(t, org_id);
-            replace_roles!(t, org_id, user_id, role_ids, is_admin);
+            replace_roles!(t, org_id, user_id, role_ids);
             write_env_access!(t, org_id, user_id, envs);
             if before > 0 && count_admins!(t, org_id) == 0 {
                 return Err(StoreError::Refused(Refusal::LastAdmin));
@@ -116,7 +115,6 @@ impl Db {
         u: &User,
         expected_updated_at: i64,
         role_ids: &[String],
-        is_admin: bool,
         envs: &[EnvAccess],
         fx: Effects,
     ) -> R<()> {
@@ -124,7 +122,7 @@ impl Db {
             lock_org!(t, &u.org_id);
             let before = count_admins!(t, &u.org_id);
             update_user_row!(t, u, expected_updated_at);
-            replace_roles!(t, &u.org_id, &u.id, role_ids, is_admin);
+            replace_roles!(t, &u.org_id, &u.id, role_ids);
             write_env_access!(t, &u.org_id, &u.id, envs);
             if before > 0 && count_admins!(t, &u.org_id) == 0 {
                 return Err(StoreError::Refused(Refusal::LastAdmin));

@@ -104,20 +104,10 @@ impl Store for Db {
         user: &User,
         expected_updated_at: Micros,
         role_ids: &[String],
-        is_admin: bool,
         environments: &[EnvAccess],
         fx: Effects,
     ) -> StoreResult<()> {
-        Db::update_user_access(
-            self,
-            user,
-            expected_updated_at,
-            role_ids,
-            is_admin,
-            environments,
-            fx,
-        )
-        .await
+        Db::update_user_access(self, user, expected_updated_at, role_ids, environments, fx).await
     }
 
     async fn set_user_access(
@@ -125,11 +115,10 @@ impl Store for Db {
         org_id: &str,
         user_id: &str,
         role_ids: &[String],
-        is_admin: bool,
         environments: &[EnvAccess],
         fx: Effects,
     ) -> StoreResult<()> {
-        Db::set_user_access(self, org_id, user_id, role_ids, is_admin, environments, fx).await
+        Db::set_user_access(self, org_id, user_id, role_ids, environments, fx).await
     }
 
     async fn env_access(
@@ -241,10 +230,9 @@ impl Store for Db {
         org_id: &str,
         user_id: &str,
         role_ids: &[String],
-        is_admin: bool,
         fx: Effects,
     ) -> StoreResult<()> {
-        Db::set_user_roles(self, org_id, user_id, role_ids, is_admin, fx).await
+        Db::set_user_roles(self, org_id, user_id, role_ids, fx).await
     }
 
     async fn delete_user(

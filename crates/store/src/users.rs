@@ -167,9 +167,9 @@ macro_rules! update_user_row {
 
 /// Replaces a user's organization roles and admin flag on an open transaction.
 macro_rules! replace_roles {
-    ($t:expr, $org:expr, $user:expr, $role_ids:expr, $is_admin:expr) => {{
-        let done = sqlx::query("UPDATE users SET is_admin = $1 WHERE org_id = $2 AND id = $3")
-            .bind($is_admin)
+    ($t:expr, $org:expr, $user:expr, $role_ids:expr) => {{
+        // Bumping updated_at makes a concurrent optimistic update of this user stale.
+        let done = sqlx::query("UPDATE users SET updated_at = updated_at + 1 WHERE org_id = $1 AND id = $2")
             .bind($org)
             .bind($user)
             .execute(&mut *$t)
@@ -193,6 +193,17 @@ macro_rules! replace_roles {
                 .await
                 .map_err($crate::err)?;
         }
+        // The admin flag follows the roles as they are now, read inside this transaction.
+        sqlx::query(
+            "UPDATE users SET is_admin = EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.org_id = ur.org_id \
+             AND r.id = ur.role_id WHERE ur.org_id = users.org_id AND ur.user_id = users.id AND r.is_admin) \
+             WHERE org_id = $1 AND id = $2",
+        )
+        .bind($org)
+        .bind($user)
+        .execute(&mut *$t)
+        .await
+        .map_err($crate::err)?;
     }};
 }
 
@@ -694,14 +705,10 @@ impl Db {
         fx: Effects,
     ) -> R<()> {
         tx!(self, |t| {
-            if u.is_admin {
-                lock_org!(t, &u.org_id);
-            }
-            let before = if u.is_admin {
-                count_admins!(t, &u.org_id)
-            } else {
-                0
-            };
+            // Always under the organization's lock: whether this user is an administrator is
+            // read now, not from the copy the caller loaded earlier.
+            lock_org!(t, &u.org_id);
+            let before = count_admins!(t, &u.org_id);
             update_user_row!(t, u, expected_updated_at);
             if before > 0 && count_admins!(t, &u.org_id) == 0 {
                 return Err(StoreError::Refused(Refusal::LastAdmin));
@@ -716,13 +723,12 @@ impl Db {
         org_id: &str,
         user_id: &str,
         role_ids: &[String],
-        is_admin: bool,
         fx: Effects,
     ) -> R<()> {
         tx!(self, |t| {
             lock_org!(t, org_id);
             let before = count_admins!(t, org_id);
-            replace_roles!(t, org_id, user_id, role_ids, is_admin);
+            replace_roles!(t, org_id, user_id, role_ids);
             if before > 0 && count_admins!(t, org_id) == 0 {
                 return Err(StoreError::Refused(Refusal::LastAdmin));
             }

@@ -458,7 +458,7 @@ impl Core {
                     json!({ "environment": env.environment_uuid }),
                 ));
                 self.store
-                    .set_user_access(&org.id, &user.id, &role_ids, false, &next, fx)
+                    .set_user_access(&org.id, &user.id, &role_ids, &next, fx)
                     .await
                     .map_err(|e| e.to_string())?;
                 user.role_ids = role_ids;

@@ -670,14 +670,7 @@ impl Core {
                 .push(self.welcome(org, &user, lang, user.updated_at));
         }
         self.store
-            .update_user_access(
-                &user,
-                expected,
-                std::slice::from_ref(&role.id),
-                role.is_admin,
-                &envs,
-                fx,
-            )
+            .update_user_access(&user, expected, std::slice::from_ref(&role.id), &envs, fx)
             .await?;
         if let Some(pw) = &input.password {
             let hash = crate::password::hash(pw).await?;

@@ -355,7 +355,6 @@ impl Core {
             )?;
         }
         let ids: Vec<String> = wanted.iter().map(|r| r.id.clone()).collect();
-        let is_admin = wanted.iter().any(|r| r.is_admin);
         let fx = Effects::audit(self.audit(
             ctx,
             &org.id,
@@ -364,7 +363,7 @@ impl Core {
             json!({ "roles": names }),
         ));
         self.store
-            .set_user_roles(&org.id, &user.id, &ids, is_admin, fx)
+            .set_user_roles(&org.id, &user.id, &ids, fx)
             .await?;
         Ok(())
     }
@@ -520,7 +519,7 @@ impl Core {
             }
             None => {
                 self.store
-                    .set_user_roles(&org.id, &user.id, &ids, is_admin, fx)
+                    .set_user_roles(&org.id, &user.id, &ids, fx)
                     .await?;
             }
         }

@@ -279,13 +279,7 @@ impl Core {
             json!({ "role": role.name, "previous": names }),
         ));
         self.store
-            .set_user_roles(
-                &org.id,
-                &user.id,
-                std::slice::from_ref(&role.id),
-                role.is_admin,
-                fx,
-            )
+            .set_user_roles(&org.id, &user.id, std::slice::from_ref(&role.id), fx)
             .await?;
         Ok(role)
     }
