@@ -138,6 +138,16 @@ impl Core {
     ) -> Result<Vec<Role>> {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
+        if ids.len() > super::users::MAX_FILTER_VALUES
+            || names.len() > super::users::MAX_FILTER_VALUES
+        {
+            return Err(Error::field(
+                Location::Query,
+                "id",
+                "too_long",
+                "at most 100 id and 100 name values",
+            ));
+        }
         let bad: Vec<FieldError> = ids
             .iter()
             .filter(|i| !is_object_id(i))
@@ -374,6 +384,20 @@ impl Core {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
         let mut p = Problems::default();
+        for (field, n) in [
+            ("id", q.ids.len()),
+            ("user_id", q.user_ids.len()),
+            ("creator", q.creators.len()),
+            ("tag", q.tags.len()),
+        ] {
+            if n > super::users::MAX_FILTER_VALUES {
+                p.push(FieldError::query(
+                    field,
+                    "too_long",
+                    format!("at most {} {field} values", super::users::MAX_FILTER_VALUES),
+                ));
+            }
+        }
         if q.page.limit > 10 {
             p.push(FieldError::query(
                 "limit",

@@ -83,6 +83,8 @@ pub enum DeleteOutcome {
 }
 
 const MAX_VARIABLES: usize = 20;
+/// Most values a repeated query filter takes (`?user_id=a&user_id=b...`).
+pub(crate) const MAX_FILTER_VALUES: usize = 100;
 
 fn variable_name_ok(name: &str) -> bool {
     let b = name.as_bytes();
@@ -337,6 +339,15 @@ impl Core {
             parse_sort(&input.sort_by, &USER_SORT_FIELDS[..6])
                 .map_err(|m| FieldError::query("sort_by", "value_error", m)),
         );
+        for (field, n) in [("user_id", input.ids.len()), ("email", input.emails.len())] {
+            if n > MAX_FILTER_VALUES {
+                p.push(FieldError::query(
+                    field,
+                    "too_long",
+                    format!("at most {MAX_FILTER_VALUES} {field} values"),
+                ));
+            }
+        }
         let mut emails = Vec::new();
         for e in &input.emails {
             if let Some(e) = p.check(Email::field(e, "email", Location::Query)) {
@@ -381,6 +392,14 @@ impl Core {
     ) -> Result<Vec<User>> {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
+        if ids.len() > MAX_FILTER_VALUES {
+            return Err(Error::field(
+                Location::Query,
+                "user_id",
+                "too_long",
+                format!("at most {MAX_FILTER_VALUES} user_id values"),
+            ));
+        }
         let needle = query.trim().to_lowercase();
         if needle.is_empty() {
             return Err(Error::field(
@@ -637,6 +656,13 @@ impl Core {
             ("id", &input.ids),
             ("conversation_id", &input.conversation_ids),
         ] {
+            if ids.len() > MAX_FILTER_VALUES {
+                p.push(FieldError::query(
+                    name,
+                    "too_long",
+                    format!("at most {MAX_FILTER_VALUES} {name} values"),
+                ));
+            }
             for bad in ids.iter().filter(|i| !is_object_id(i)) {
                 p.push(FieldError::query(
                     name,

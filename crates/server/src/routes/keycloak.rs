@@ -116,7 +116,7 @@ async fn token(
                     .check("password-grant", &format!("ip:{}", req.client_ip))?;
                 s.limits.check(
                     "password-grant",
-                    &format!("user:{realm}:{}", user.to_lowercase()),
+                    &format!("user:{realm}:{}", user.trim().to_lowercase()),
                 )?;
                 s.core
                     .sign_in_with_password(&req.request_id, realm, &user, &password)

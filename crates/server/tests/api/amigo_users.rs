@@ -805,3 +805,50 @@ async fn list_filters() {
     let (me, mine) = app.user(&acme, "c@x.example", "DefaultUserRole").await;
     assert_eq!(ids(app.list_users(&acme, &mine, "").await), vec![me]);
 }
+
+#[tokio::test]
+async fn repeated_filters_are_bounded() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    let many = |key: &str, n: usize| {
+        (0..n)
+            .map(|i| format!("{key}=v{i}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    app.get(
+        &format!("/v1/acme/user/?{}", many("user_id", 100)),
+        &acme.token,
+    )
+    .await
+    .expect(200);
+    let e = app
+        .get(
+            &format!("/v1/acme/user/?{}", many("user_id", 101)),
+            &acme.token,
+        )
+        .await
+        .expect(422);
+    assert_eq!(e["detail"][0]["loc"], json!(["query", "user_id"]));
+    app.get(
+        &format!("/v1/acme/user/search/?query=x&{}", many("user_id", 200)),
+        &acme.token,
+    )
+    .await
+    .expect(422);
+    app.get(
+        &format!("/v1/acme/role/?{}", many("name", 101)),
+        &acme.token,
+    )
+    .await
+    .expect(422);
+    app.get(
+        &format!(
+            "/v1/acme/role/temporary_permission_grants/?{}",
+            many("creator", 101)
+        ),
+        &acme.token,
+    )
+    .await
+    .expect(422);
+}
