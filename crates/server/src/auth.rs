@@ -41,6 +41,8 @@ pub struct KeyRing {
     ttl_secs: i64,
     rotation_secs: i64,
     keys: RwLock<Keys>,
+    /// When an unknown `kid` last made this node reload its keys.
+    last_reload: std::sync::atomic::AtomicI64,
 }
 
 fn generate() -> anyhow::Result<SigningKey> {
@@ -73,6 +75,7 @@ impl KeyRing {
             ttl_secs,
             rotation_secs: rotation_days * 86_400,
             keys: RwLock::new(keys),
+            last_reload: std::sync::atomic::AtomicI64::new(0),
         })
     }
 
@@ -162,6 +165,25 @@ impl KeyRing {
         header.kid = Some(keys.current.0.clone());
         let token = jsonwebtoken::encode(&header, &claims, &keys.current.1)?;
         Ok((token, claims.exp))
+    }
+
+    /// Like [`KeyRing::verify`], but a token signed with a key this node has not loaded yet (another
+    /// node just rotated) reloads the ring first, at most once every few seconds.
+    pub async fn verify_fresh(&self, token: &str) -> Option<Claims> {
+        if let Some(c) = self.verify(token) {
+            return Some(c);
+        }
+        let kid = jsonwebtoken::decode_header(token).ok()?.kid?;
+        let known = self.keys.read().ok()?.verifying.contains_key(&kid);
+        let now = now_micros();
+        let last = self.last_reload.load(std::sync::atomic::Ordering::Relaxed);
+        if known || now - last < 5_000_000 {
+            return None;
+        }
+        self.last_reload
+            .store(now, std::sync::atomic::Ordering::Relaxed);
+        self.refresh().await.ok()?;
+        self.verify(token)
     }
 
     /// Verifies a token's signature, algorithm (fixed by the server), issuer and times.

@@ -44,7 +44,11 @@ fn presented_token(headers: &HeaderMap) -> Option<String> {
 /// The caller of a request that must be authenticated.
 pub async fn caller(state: &AppState, parts: &Parts) -> Result<Context, Error> {
     let token = presented_token(&parts.headers).ok_or(Error::Unauthenticated)?;
-    let claims = state.keys.verify(&token).ok_or(Error::Unauthenticated)?;
+    let claims = state
+        .keys
+        .verify_fresh(&token)
+        .await
+        .ok_or(Error::Unauthenticated)?;
     let principal = state
         .core
         .authenticate(&claims.org, &claims.sub, claims.iat)
