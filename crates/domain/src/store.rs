@@ -156,7 +156,13 @@ pub trait Store: Send + Sync + 'static {
     async fn list_roles(&self, org_id: &str) -> StoreResult<Vec<Role>>;
     async fn insert_role(&self, role: &Role, fx: Effects) -> StoreResult<()>;
     /// Rewrites a role and the admin flag of its holders; refuses to leave no administrator.
-    async fn update_role(&self, role: &Role, fx: Effects) -> StoreResult<()>;
+    /// Writes the role if it is still as it was read (`updated_at == expected_updated_at`).
+    async fn update_role(
+        &self,
+        role: &Role,
+        expected_updated_at: Micros,
+        fx: Effects,
+    ) -> StoreResult<()>;
 
     async fn get_identity(&self, id: &str) -> StoreResult<Option<Identity>>;
     /// Inserts the user, reusing the identity of the same email if there is one.

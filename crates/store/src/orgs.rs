@@ -232,21 +232,34 @@ impl Db {
         Ok(())
     }
 
-    pub(crate) async fn update_role(&self, role: &Role, fx: Effects) -> R<()> {
+    pub(crate) async fn update_role(
+        &self,
+        role: &Role,
+        expected_updated_at: i64,
+        fx: Effects,
+    ) -> R<()> {
         tx!(self, |t| {
             lock_org!(t, &role.org_id);
             let before = count_admins!(t, &role.org_id);
-            sqlx::query("UPDATE roles SET description = $1, frontend_view = $2, grants = $3, is_admin = $4, updated_at = $5 WHERE org_id = $6 AND id = $7")
-                .bind(&role.description)
-                .bind(&role.frontend_view)
-                .bind(serde_json::to_string(&role.grants).map_err(crate::json_err)?)
-                .bind(role.is_admin)
-                .bind(role.updated_at)
-                .bind(&role.org_id)
-                .bind(&role.id)
-                .execute(&mut *t)
-                .await
-                .map_err(err)?;
+            let done = sqlx::query(
+                "UPDATE roles SET description = $1, frontend_view = $2, grants = $3, is_admin = $4, updated_at = $5 \
+                 WHERE org_id = $6 AND id = $7 AND updated_at = $8",
+            )
+            .bind(&role.description)
+            .bind(&role.frontend_view)
+            .bind(serde_json::to_string(&role.grants).map_err(crate::json_err)?)
+            .bind(role.is_admin)
+            .bind(role.updated_at)
+            .bind(&role.org_id)
+            .bind(&role.id)
+            .bind(expected_updated_at)
+            .execute(&mut *t)
+            .await
+            .map_err(err)?;
+            // Changed meanwhile (its rank checks were made on what was read): refuse.
+            if done.rows_affected() == 0 {
+                return Err(StoreError::Refused(Refusal::Stale));
+            }
             // A holder is an administrator when any of its roles is.
             sqlx::query(
                 "UPDATE users SET is_admin = EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.org_id = ur.org_id AND r.id = ur.role_id \

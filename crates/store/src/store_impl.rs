@@ -69,8 +69,13 @@ impl Store for Db {
         Db::insert_role(self, role, fx).await
     }
 
-    async fn update_role(&self, role: &Role, fx: Effects) -> StoreResult<()> {
-        Db::update_role(self, role, fx).await
+    async fn update_role(
+        &self,
+        role: &Role,
+        expected_updated_at: Micros,
+        fx: Effects,
+    ) -> StoreResult<()> {
+        Db::update_role(self, role, expected_updated_at, fx).await
     }
 
     async fn get_identity(&self, id: &str) -> StoreResult<Option<Identity>> {

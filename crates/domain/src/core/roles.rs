@@ -234,7 +234,8 @@ impl Core {
         if let Some(v) = patch.frontend_view {
             role.frontend_view = v;
         }
-        role.updated_at = now_micros().max(role.updated_at + 1);
+        let expected = role.updated_at;
+        role.updated_at = now_micros().max(expected + 1);
         let fx = Effects::audit(self.audit(
             ctx,
             &org.id,
@@ -242,7 +243,7 @@ impl Core {
             None,
             json!({ "role": role.name }),
         ));
-        self.store.update_role(&role, fx).await?;
+        self.store.update_role(&role, expected, fx).await?;
         Ok(role)
     }
 

@@ -430,3 +430,61 @@ async fn only_grants_held_outright_can_be_lent() {
     .await
     .expect(403);
 }
+
+#[tokio::test]
+async fn a_role_changed_meanwhile_is_not_overwritten() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    app.post("/v1/acme/role/", &acme.token, json!({ "role_name": "Reader", "description": "r", "permission_grants": [grant("User:GetUserInfo")], "frontend_view": "client" })).await.expect(201);
+    let read = app
+        .state
+        .core
+        .store
+        .list_roles("acme")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.name == "Reader")
+        .unwrap();
+    // Someone changes the role after it was read...
+    app.post(
+        "/v1/acme/role/Reader",
+        &acme.token,
+        json!({ "permission_grants": [grant("User:GetUserInfo"), grant("Role:GetRole")] }),
+    )
+    .await
+    .expect(200);
+    // ...so a write based on the old copy is refused instead of undoing that change.
+    let mut stale = read.clone();
+    stale.description = "late".into();
+    stale.updated_at += 1;
+    let r = app
+        .state
+        .core
+        .store
+        .update_role(&stale, read.updated_at, Default::default())
+        .await;
+    assert!(
+        matches!(
+            r,
+            Err(roster_domain::store::StoreError::Refused(
+                roster_domain::store::Refusal::Stale
+            ))
+        ),
+        "{r:?}"
+    );
+    let now = app
+        .get(
+            "/v1/acme/role/?name=Reader&return_permission_grants=true",
+            &acme.token,
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        now["roles"][0]["permission_grants"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
