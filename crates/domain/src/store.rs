@@ -189,6 +189,7 @@ pub trait Store: Send + Sync + 'static {
         expected_updated_at: Micros,
         role_ids: &[String],
         environments: &[EnvAccess],
+        password: Option<&NewPassword>,
         fx: Effects,
     ) -> StoreResult<()>;
     async fn set_user_access(

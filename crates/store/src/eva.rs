@@ -116,12 +116,28 @@ impl Db {
         expected_updated_at: i64,
         role_ids: &[String],
         envs: &[EnvAccess],
+        password: Option<&roster_domain::store::NewPassword>,
         fx: Effects,
     ) -> R<()> {
         tx!(self, |t| {
             lock_org!(t, &u.org_id);
             let before = count_admins!(t, &u.org_id);
             update_user_row!(t, u, expected_updated_at);
+            if let Some(pw) = password {
+                let now = roster_domain::types::now_micros();
+                sqlx::query(
+                    "UPDATE identities SET password_hash = $1, updated_at = $2, \
+                     sessions_valid_after = CASE WHEN $3 THEN $4 ELSE sessions_valid_after END WHERE id = $5",
+                )
+                .bind(&pw.hash)
+                .bind(now)
+                .bind(pw.revoke_sessions)
+                .bind((now / 1_000_000 + 1) * 1_000_000)
+                .bind(&u.identity_id)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            }
             replace_roles!(t, &u.org_id, &u.id, role_ids);
             write_env_access!(t, &u.org_id, &u.id, envs);
             if before > 0 && count_admins!(t, &u.org_id) == 0 {

@@ -110,9 +110,19 @@ impl Store for Db {
         expected_updated_at: Micros,
         role_ids: &[String],
         environments: &[EnvAccess],
+        password: Option<&NewPassword>,
         fx: Effects,
     ) -> StoreResult<()> {
-        Db::update_user_access(self, user, expected_updated_at, role_ids, environments, fx).await
+        Db::update_user_access(
+            self,
+            user,
+            expected_updated_at,
+            role_ids,
+            environments,
+            password,
+            fx,
+        )
+        .await
     }
 
     async fn set_user_access(

@@ -669,22 +669,35 @@ impl Core {
             fx.outbox
                 .push(self.welcome(org, &user, lang, user.updated_at));
         }
+        // One's own new password is hashed first and written with the rest in one transaction;
+        // the account's other sessions end with it.
+        let password = match &input.password {
+            Some(pw) => {
+                fx.audit.push(self.audit(
+                    ctx,
+                    &org.id,
+                    "identity.password_set",
+                    Some(&user.id),
+                    json!({}),
+                ));
+                Some(crate::store::NewPassword {
+                    hash: crate::password::hash(pw).await?,
+                    only_if_unset: false,
+                    revoke_sessions: true,
+                })
+            }
+            None => None,
+        };
         self.store
-            .update_user_access(&user, expected, std::slice::from_ref(&role.id), &envs, fx)
+            .update_user_access(
+                &user,
+                expected,
+                std::slice::from_ref(&role.id),
+                &envs,
+                password.as_ref(),
+                fx,
+            )
             .await?;
-        if let Some(pw) = &input.password {
-            let hash = crate::password::hash(pw).await?;
-            let fx = Effects::audit(self.audit(
-                ctx,
-                &org.id,
-                "identity.password_set",
-                Some(&user.id),
-                json!({}),
-            ));
-            self.store
-                .set_password(&user.identity_id, &hash, false, fx)
-                .await?;
-        }
         Ok(())
     }
 

@@ -1069,3 +1069,76 @@ async fn nobody_widens_their_own_access_and_deactivation_ends_sessions() {
         "the activation notice is queued"
     );
 }
+
+#[tokio::test]
+async fn changing_ones_own_password_needs_the_password_and_ends_other_sessions() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    app.eva_catalog("acme").await;
+    let base = format!("/org/{}", acme.uuid);
+    let created = app
+        .eva(
+            Method::POST,
+            &format!("{base}/users"),
+            &acme.token,
+            Some(editor("p@x.example", "Pat Word")),
+        )
+        .await
+        .expect(200);
+    let id = created["uuid"].as_str().unwrap().to_owned();
+    let mut body = editor("p@x.example", "Pat Word");
+    body["password"] = json!("N3w-passw0rd");
+    body["passwordConfirmation"] = json!("N3w-passw0rd");
+    // A session from the organization's API key is not the person: refused.
+    let by_key = app.sign_in(&acme, &id).await;
+    app.eva(
+        Method::PUT,
+        &format!("{base}/users/{id}"),
+        &by_key,
+        Some(body.clone()),
+    )
+    .await
+    .expect(403);
+    // Signed in with the password: accepted, and every earlier session ends.
+    let t = app
+        .password_token(&acme, "p@x.example", "Secr3t!x")
+        .await
+        .expect(200);
+    let by_password = t["access_token"].as_str().unwrap().to_owned();
+    app.eva(
+        Method::PUT,
+        &format!("{base}/users/{id}"),
+        &by_password,
+        Some(body),
+    )
+    .await
+    .expect(200);
+    app.eva(
+        Method::GET,
+        &format!("{base}/users/identity-provider"),
+        &by_key,
+        None,
+    )
+    .await
+    .expect(401);
+    app.eva(
+        Method::GET,
+        &format!("{base}/users/identity-provider"),
+        &by_password,
+        None,
+    )
+    .await
+    .expect(401);
+    assert_eq!(
+        app.password_token(&acme, "p@x.example", "Secr3t!x")
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        app.password_token(&acme, "p@x.example", "N3w-passw0rd")
+            .await
+            .status,
+        200
+    );
+}
