@@ -105,30 +105,56 @@ impl Core {
         REFRESH_TTL_SECS
     }
 
-    /// Exchanges a refresh token once; the user must still be active and its sessions unrevoked.
-    pub async fn refresh(&self, request_id: &str, org_ref: &str, token: &str) -> Result<SignedIn> {
+    /// Exchanges a refresh token once, for a sign-in and the next refresh token, in one
+    /// transaction; the user must still be active and its sessions unrevoked.
+    pub async fn refresh(
+        &self,
+        request_id: &str,
+        org_ref: &str,
+        token: &str,
+    ) -> Result<(SignedIn, String)> {
         let org = self.find_org(org_ref).await?;
-        let ctx = Context::new(request_id, Actor::Anonymous);
-        let fx = Effects::audit(self.audit(&ctx, &org.id, "user.token_refresh", None, json!({})));
-        let used = self
+        let hash = hash_secret(token.trim());
+        let now = now_micros();
+        let held = self
             .store
-            .consume_token(
-                &org.id,
-                &hash_secret(token.trim()),
-                &["refresh"],
-                now_micros(),
-                fx,
-            )
+            .find_token(&hash, now)
             .await?
+            .filter(|t| t.purpose == "refresh" && t.org_id == org.id)
             .ok_or(Error::Unauthenticated)?;
         let rec = self
-            .authenticate(&org.id, &used.user_id, used.created_at / 1_000_000)
+            .authenticate(&org.id, &held.user_id, held.created_at / 1_000_000)
             .await?;
-        Ok(SignedIn {
+        let ctx = Context::new(request_id, Actor::Anonymous);
+        let next = random_secret();
+        let mut fx = Effects::audit(self.audit(
+            &ctx,
+            &org.id,
+            "user.token_refresh",
+            Some(&rec.user_id),
+            json!({}),
+        ));
+        fx.tokens.push(OneTimeToken {
+            token_hash: hash_secret(&next),
+            org_id: org.id.clone(),
+            user_id: held.user_id.clone(),
+            identity_id: held.identity_id.clone(),
+            purpose: "refresh".into(),
+            payload: json!({}),
+            expires_at: now + REFRESH_TTL_SECS * 1_000_000,
+            created_at: now,
+        });
+        // Of two concurrent uses, one consumes the token and writes its successor; the other fails.
+        self.store
+            .consume_token(&org.id, &hash, &["refresh"], now, fx)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        let who = SignedIn {
             org_id: org.id,
             user_id: rec.user_id,
             identity_id: rec.identity_id,
             method: super::keys::SignInMethod::Password,
-        })
+        };
+        Ok((who, next))
     }
 }

@@ -104,7 +104,8 @@ async fn token(
             "Unsupported grant_type",
         );
     }
-    let result: Result<SignedIn, Error> = async {
+    // The refresh grant returns its successor token with the sign-in; the password grant gets one.
+    let result: Result<(SignedIn, Option<String>), Error> = async {
         match grant.as_deref() {
             Some("password") => {
                 let (Some(user), Some(password)) = (field("username"), field("password")) else {
@@ -121,6 +122,7 @@ async fn token(
                 s.core
                     .sign_in_with_password(&req.request_id, realm, &user, &password)
                     .await
+                    .map(|who| (who, None))
             }
             Some("refresh_token") => {
                 let Some(refresh) = field("refresh_token") else {
@@ -128,13 +130,16 @@ async fn token(
                 };
                 s.limits
                     .check("refresh-grant", &format!("ip:{}", req.client_ip))?;
-                s.core.refresh(&req.request_id, realm, &refresh).await
+                s.core
+                    .refresh(&req.request_id, realm, &refresh)
+                    .await
+                    .map(|(who, next)| (who, Some(next)))
             }
             _ => Err(Error::BadRequest("grant_type is required".into())),
         }
     }
     .await;
-    let who = match result {
+    let (who, next_refresh) = match result {
         Ok(w) => w,
         Err(e) => return from_domain(e),
     };
@@ -142,7 +147,10 @@ async fn token(
         .keys
         .sign(&who.org_id, &who.user_id, who.method.amr())
         .map_err(Error::Internal);
-    let refresh = s.core.issue_refresh_token(&who).await;
+    let refresh = match next_refresh {
+        Some(r) => Ok(r),
+        None => s.core.issue_refresh_token(&who).await,
+    };
     match (issued, refresh) {
         (Ok((access, exp)), Ok(refresh)) => Json(json!({
             "access_token": access,

@@ -1142,3 +1142,28 @@ async fn changing_ones_own_password_needs_the_password_and_ends_other_sessions()
         200
     );
 }
+
+#[tokio::test]
+async fn a_refresh_token_used_twice_at_once_works_once() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    admin_with_password(&app, &acme).await;
+    let t = app
+        .password_token(&acme, "admin@acme.example", "Adm1nPass!")
+        .await
+        .expect(200);
+    let refresh = t["refresh_token"].as_str().unwrap().to_owned();
+    let post = || {
+        app.client
+            .post(format!(
+                "{}/realms/acme/protocol/openid-connect/token",
+                app.base
+            ))
+            .body(format!("grant_type=refresh_token&refresh_token={refresh}"))
+            .send()
+    };
+    let (a, b) = tokio::join!(post(), post());
+    let mut statuses = vec![a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, vec![200, 401]);
+}
