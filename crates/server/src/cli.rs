@@ -132,6 +132,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    if config.public_url.is_none() {
+        tracing::warn!(
+            "ROSTER_PUBLIC_URL is not set: returned and emailed links will start with http://{}",
+            config.bind
+        );
+    }
     let app = Application::build(config).await?;
     tracing::info!(
         bind = %app.state().config.bind,

@@ -131,7 +131,28 @@ impl Core {
     ) -> Result<BulkOutcome> {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
-        access.require_org(perm::USER_INVITE)?;
+        // Invitations are checked per role on each row; a caller who may invite into none of eva's
+        // roles is refused outright.
+        let may_invite = |role: &str| {
+            let names = [role.to_owned()];
+            access.can(
+                perm::USER_INVITE,
+                &crate::permissions::Target {
+                    user_id: None,
+                    is_self: false,
+                    role_names: &names,
+                },
+            )
+        };
+        if ![EVA_ADMIN, "SUPERVISOR", "EDITOR", "VIEWER"]
+            .iter()
+            .any(|r| may_invite(r))
+        {
+            return Err(Error::forbidden(format!(
+                "missing required permission {}",
+                perm::USER_INVITE
+            )));
+        }
         let lines = import::parse(csv, import::COLUMNS.len());
         if lines.is_empty() {
             return Err(Error::field(
@@ -173,6 +194,9 @@ impl Core {
                 let role = org_role(&roles, row.role == EVA_ADMIN, &envs)
                     .cloned()
                     .ok_or("Role not found")?;
+                if !may_invite(&role.name) {
+                    return Err(format!("The caller may not invite into role {}", role.name));
+                }
                 if !access.outranks(&role.grants) {
                     return Err(format!("The caller does not outrank role {}", row.role));
                 }

@@ -424,14 +424,18 @@ impl Core {
         problems.finish()?;
         let email = email.ok_or(Error::NotFound("email"))?;
         let names: Vec<String> = wanted.iter().map(|r| r.name.clone()).collect();
-        access.require_on(
-            perm::USER_INVITE,
-            &Target {
-                user_id: None,
-                is_self: false,
-                role_names: &names,
-            },
-        )?;
+        // Each role on its own: a grant limited to one role never covers another.
+        for name in &names {
+            let one = [name.clone()];
+            access.require_on(
+                perm::USER_INVITE,
+                &Target {
+                    user_id: None,
+                    is_self: false,
+                    role_names: &one,
+                },
+            )?;
+        }
         for r in &wanted {
             access.require_outranks(&r.grants, &format!("the role {}", r.name))?;
         }
