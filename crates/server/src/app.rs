@@ -86,6 +86,7 @@ impl Application {
             policy: RetryPolicy::default(),
             poll: Duration::from_millis(config.mail_poll_ms.max(10)),
         };
+        let trusted = config.trusted_networks()?;
         let state = AppState {
             core,
             db,
@@ -94,6 +95,7 @@ impl Application {
             config: Arc::new(config),
             maintenance: Arc::new(AtomicBool::new(false)),
             metrics: Arc::new(Metrics::default()),
+            trusted_proxies: Arc::new(trusted),
         };
         state.refresh_maintenance().await;
         Ok(Self {

@@ -120,6 +120,16 @@ pub struct Config {
     )]
     pub key_rotation_days: i64,
 
+    /// Reverse proxies whose `X-Forwarded-For` is believed (IPs or CIDRs, comma-separated); the
+    /// client is then the right-most address not among them. Empty: the TCP peer is the client.
+    #[arg(
+        long,
+        env = "ROSTER_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<String>,
+
     /// Largest CSV file accepted by the bulk endpoints, in bytes.
     #[arg(long, env = "ROSTER_MAX_CSV_BYTES", default_value_t = 20 * 1024 * 1024, global = true)]
     pub max_csv_bytes: usize,
@@ -148,6 +158,7 @@ const KNOWN_VARS: &[&str] = &[
     "ROSTER_KEY_ROTATION_DAYS",
     "ROSTER_MAX_BODY_BYTES",
     "ROSTER_MAX_CSV_BYTES",
+    "ROSTER_TRUSTED_PROXIES",
     "ROSTER_LOG",
 ];
 
@@ -164,6 +175,24 @@ impl Config {
             .unwrap_or_else(|| format!("http://{}", self.bind))
             .trim_end_matches('/')
             .to_owned()
+    }
+
+    /// The trusted proxies as networks; a plain address is a network of one.
+    pub fn trusted_networks(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        self.trusted_proxies
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "ROSTER_TRUSTED_PROXIES: '{s}' is not an IP address or CIDR"
+                        )
+                    })
+            })
+            .collect()
     }
 
     /// `ROSTER_*` variables that no setting reads: usually a typo worth a warning.

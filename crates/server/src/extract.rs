@@ -83,12 +83,45 @@ pub fn rate_key(ctx: &Context, parts: &Parts) -> String {
     }
 }
 
+/// The client's address as the request middleware resolved it (see [`resolve_client_ip`]).
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
 pub fn client_ip(parts: &Parts) -> String {
     parts
         .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .get::<ClientIp>()
+        .map(|c| c.0.clone())
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// The TCP peer, or, when the peer is a trusted proxy, the right-most `X-Forwarded-For` address
+/// that is not itself a trusted proxy (addresses further left are the client's to forge).
+pub fn resolve_client_ip(
+    peer: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> String {
+    let Some(peer) = peer else {
+        return "unknown".into();
+    };
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer.to_string();
+    }
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| peer.to_string())
 }
 
 /// Decoded query pairs, keeping repeated keys (`?user_id=a&user_id=b`).
@@ -321,5 +354,33 @@ mod tests {
         );
         assert_eq!(field_of("{not json"), ("".into(), "json_invalid"));
         assert_eq!(field_of(""), ("".into(), "missing"));
+    }
+}
+
+#[cfg(test)]
+mod proxy_tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().expect("cidr")];
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            "203.0.113.9, 198.51.100.7, 10.1.2.3"
+                .parse()
+                .expect("header"),
+        );
+        let proxy = Some("10.0.0.5".parse().expect("ip"));
+        let stranger = Some("192.0.2.1".parse().expect("ip"));
+        // Behind the proxy: the right-most address that is not a proxy; forged ones further left lose.
+        assert_eq!(resolve_client_ip(proxy, &h, &trusted), "198.51.100.7");
+        // From anywhere else, the header is ignored.
+        assert_eq!(resolve_client_ip(stranger, &h, &trusted), "192.0.2.1");
+        assert_eq!(
+            resolve_client_ip(proxy, &HeaderMap::new(), &trusted),
+            "10.0.0.5"
+        );
+        assert_eq!(resolve_client_ip(None, &h, &trusted), "unknown");
     }
 }

@@ -35,6 +35,13 @@ pub async fn around(State(state): State<AppState>, mut req: Request, next: Next)
     let method = req.method().clone();
     let surface = surface_of(&path);
     req.extensions_mut().insert(RequestId(rid.clone()));
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let client = crate::extract::resolve_client_ip(peer, req.headers(), &state.trusted_proxies);
+    req.extensions_mut()
+        .insert(crate::extract::ClientIp(client));
     let span = tracing::info_span!("request", request_id = %rid, %method, %path);
     let inner_span = span.clone();
     let maintenance = state.in_maintenance() && !OPS_PATHS.contains(&path.as_str());

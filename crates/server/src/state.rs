@@ -20,6 +20,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub maintenance: Arc<AtomicBool>,
     pub metrics: Arc<Metrics>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 /// The settings key that `roster maintenance on|off` writes and every node polls.

@@ -157,3 +157,31 @@ async fn health_readiness_and_metrics() {
         .await;
     assert_eq!(unknown.status, 404);
 }
+
+#[tokio::test]
+async fn client_addresses_behind_a_trusted_proxy() {
+    let app = TestApp::spawn_with(|c| {
+        c.rate_limits = "sign-in-with-email=1".into();
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await;
+    app.bootstrap("acme").await;
+    let app = &app;
+    let ask = |from: &'static str| async move {
+        let headers = [("x-forwarded-for", from)];
+        let body =
+            json!({ "email": format!("{from}@x.example"), "redirect_link": "https://a.example/" });
+        app.call(
+            Method::POST,
+            "/v1/acme/user/signin",
+            None,
+            Some(body),
+            &headers,
+        )
+        .await
+    };
+    // Two clients behind the proxy have a budget each; one of them used twice is throttled.
+    assert_eq!(ask("203.0.113.1").await.status, 200);
+    assert_eq!(ask("203.0.113.2").await.status, 200);
+    assert_eq!(ask("203.0.113.1").await.status, 429);
+}

@@ -115,6 +115,7 @@ impl TestApp {
             key_rotation_days: 30,
             max_body_bytes: 1024 * 1024,
             max_csv_bytes: 4 * 1024 * 1024,
+            trusted_proxies: Vec::new(),
         };
         adjust(&mut config);
         let app = Application::build(config.clone())
