@@ -403,6 +403,48 @@ pub struct OutboxMessage {
     pub created_at: Micros,
 }
 
+impl OutboxMessage {
+    /// A message queued now, waiting for delivery.
+    pub fn queued(
+        org_id: &str,
+        kind: &str,
+        recipient: &str,
+        language: &str,
+        payload: Value,
+        now: Micros,
+    ) -> Self {
+        Self {
+            org_id: org_id.to_owned(),
+            id: crate::types::new_uuid7(),
+            kind: kind.to_owned(),
+            recipient: recipient.to_owned(),
+            language: language.to_owned(),
+            payload,
+            status: "pending".into(),
+            attempts: 0,
+            created_at: now,
+        }
+    }
+}
+
+/// Whose a one-time token is: the user of an organization and its identity.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenOwner<'a> {
+    pub org_id: &'a str,
+    pub user_id: &'a str,
+    pub identity_id: &'a str,
+}
+
+impl<'a> From<&'a User> for TokenOwner<'a> {
+    fn from(u: &'a User) -> Self {
+        Self {
+            org_id: &u.org_id,
+            user_id: &u.id,
+            identity_id: &u.identity_id,
+        }
+    }
+}
+
 /// A single-use secret (invitation, magic link, reset), stored only as a hash.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OneTimeToken {
@@ -414,6 +456,29 @@ pub struct OneTimeToken {
     pub payload: Value,
     pub expires_at: Micros,
     pub created_at: Micros,
+}
+
+impl OneTimeToken {
+    /// The stored record of `secret` (only its hash is kept), valid for `ttl_secs` from `now`.
+    pub fn new(
+        secret: &str,
+        owner: TokenOwner<'_>,
+        purpose: &str,
+        payload: Value,
+        ttl_secs: i64,
+        now: Micros,
+    ) -> Self {
+        Self {
+            token_hash: crate::secrets::hash_secret(secret),
+            org_id: owner.org_id.to_owned(),
+            user_id: owner.user_id.to_owned(),
+            identity_id: owner.identity_id.to_owned(),
+            purpose: purpose.to_owned(),
+            payload,
+            expires_at: now + ttl_secs * 1_000_000,
+            created_at: now,
+        }
+    }
 }
 
 /// An Ed25519 signing key; `retire_at` bounds how long tokens it signed stay valid.

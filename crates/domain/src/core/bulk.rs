@@ -129,6 +129,7 @@ impl Core {
         csv: &[u8],
         language: &str,
     ) -> Result<BulkOutcome> {
+        super::eva::check_language(language)?;
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
         // Invitations are checked per role on each row; a caller who may invite into none of eva's

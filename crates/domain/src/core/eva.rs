@@ -19,6 +19,20 @@ pub const ENV_ROLES: &[&str] = &["SUPERVISOR", "EDITOR", "VIEWER"];
 pub const EVA_ADMIN: &str = "ADMIN";
 pub const LANGUAGES: &[&str] = &["en", "es", "ja", "pt"];
 
+/// The language of eva's emails: `en`, `es`, `ja` or `pt`.
+pub(crate) fn check_language(language: &str) -> Result<()> {
+    if LANGUAGES.contains(&language) {
+        Ok(())
+    } else {
+        Err(Error::field(
+            Location::Query,
+            "language",
+            "enum",
+            "language must be en, es, ja or pt",
+        ))
+    }
+}
+
 /// An environment entry of a request: the role, the environment, and bots.
 #[derive(Debug, Clone, Default)]
 pub struct EnvInput {
@@ -51,6 +65,8 @@ pub struct EvaEnv {
 #[derive(Debug, Clone)]
 pub struct EvaUser {
     pub user: User,
+    /// The organization's uuid, as eva shows it (`orgUUID`).
+    pub org_uuid: String,
     pub environments: Vec<EvaEnv>,
     pub deletable: bool,
 }
@@ -253,6 +269,7 @@ impl Core {
                 let last_admin = u.is_admin && u.status == UserStatus::Active && admin_count <= 1;
                 let deletable = me.as_deref() != Some(u.id.as_str()) && !last_admin;
                 EvaUser {
+                    org_uuid: org.uuid.clone(),
                     environments: by_user.remove(&u.id).unwrap_or_default(),
                     deletable,
                     user: u,
@@ -472,6 +489,7 @@ impl Core {
         input: EvaUserInput,
         language: &str,
     ) -> Result<EvaUser> {
+        check_language(language)?;
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
         let catalog = self.catalog(&org.id).await?;
@@ -545,17 +563,14 @@ impl Core {
         language: &str,
         now: Micros,
     ) -> OutboxMessage {
-        OutboxMessage {
-            org_id: org.id.clone(),
-            id: new_uuid7(),
-            kind: "welcome".into(),
-            recipient: user.email.clone(),
-            language: language.into(),
-            payload: json!({ "org_name": org.name, "first_name": user.first_name, "link": self.config.public_url }),
-            status: "pending".into(),
-            attempts: 0,
-            created_at: now,
-        }
+        OutboxMessage::queued(
+            &org.id,
+            "welcome",
+            &user.email,
+            language,
+            json!({ "org_name": org.name, "first_name": user.first_name, "link": self.config.public_url }),
+            now,
+        )
     }
 
     /// Replaces a user's name, company, image, admin flag and environments. The email and the
@@ -709,6 +724,7 @@ impl Core {
         input: EvaUserInput,
         language: &str,
     ) -> Result<EvaUser> {
+        check_language(language)?;
         let org = self.find_org(org_ref).await?;
         // Only callers who may update users in general learn whether an email is known.
         ctx.access(&org)?.require_org(perm::USER_UPDATE)?;

@@ -221,27 +221,22 @@ impl Core {
             Some(&user.id),
             json!({}),
         ));
-        fx.tokens.push(OneTimeToken {
-            token_hash: hash_secret(&secret),
-            org_id: org.id.clone(),
-            user_id: user.id.clone(),
-            identity_id: user.identity_id.clone(),
-            purpose: "password_reset".into(),
-            payload: json!({}),
-            expires_at: now + RESET_TTL_SECS * 1_000_000,
-            created_at: now,
-        });
-        fx.outbox.push(OutboxMessage {
-            org_id: org.id.clone(),
-            id: new_uuid7(),
-            kind: "password_reset".into(),
-            recipient: user.email.clone(),
-            language: email_language(user.preferences.preferred_language.as_deref(), org).into(),
-            payload: json!({ "first_name": user.first_name, "org_name": org.name, "link": link }),
-            status: "pending".into(),
-            attempts: 0,
-            created_at: now,
-        });
+        fx.tokens.push(OneTimeToken::new(
+            &secret,
+            TokenOwner::from(user),
+            "password_reset",
+            json!({}),
+            RESET_TTL_SECS,
+            now,
+        ));
+        fx.outbox.push(OutboxMessage::queued(
+            &org.id,
+            "password_reset",
+            &user.email,
+            email_language(user.preferences.preferred_language.as_deref(), org),
+            json!({ "first_name": user.first_name, "org_name": org.name, "link": link }),
+            now,
+        ));
         fx
     }
 

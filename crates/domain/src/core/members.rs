@@ -139,27 +139,26 @@ impl Core {
                 fx.revoke
                     .push((org_id.clone(), user_id.clone(), "email_change".into()));
             }
-            fx.tokens.push(OneTimeToken {
-                token_hash: hash_secret(&secret),
-                org_id: org.id.clone(),
-                user_id: p.user_id.clone(),
-                identity_id: identity.id.clone(),
-                purpose: "email_change".into(),
-                payload: json!({ "email": email.display }),
-                expires_at: now + EMAIL_CHANGE_TTL_SECS * 1_000_000,
-                created_at: now,
-            });
-            fx.outbox.push(OutboxMessage {
-                org_id: org.id.clone(),
-                id: new_uuid7(),
-                kind: "email_change".into(),
-                recipient: email.display.clone(),
-                language: super::users::email_language(user.preferences.preferred_language.as_deref(), &org).into(),
-                payload: json!({ "first_name": user.first_name, "link": link, "old_email": identity.email }),
-                status: "pending".into(),
-                attempts: 0,
-                created_at: now,
-            });
+            fx.tokens.push(OneTimeToken::new(
+                &secret,
+                TokenOwner {
+                    org_id: &org.id,
+                    user_id: &p.user_id,
+                    identity_id: &identity.id,
+                },
+                "email_change",
+                json!({ "email": email.display }),
+                EMAIL_CHANGE_TTL_SECS,
+                now,
+            ));
+            fx.outbox.push(OutboxMessage::queued(
+                &org.id,
+                "email_change",
+                &email.display,
+                super::users::email_language(user.preferences.preferred_language.as_deref(), &org),
+                json!({ "first_name": user.first_name, "link": link, "old_email": identity.email }),
+                now,
+            ));
             self.store.write_effects(fx).await?;
         }
         self.me(ctx).await
@@ -488,27 +487,15 @@ impl Core {
         ));
         fx.revoke
             .push((org.id.clone(), user.id.clone(), "invite".into()));
-        fx.tokens.push(OneTimeToken {
-            token_hash: hash_secret(&secret),
-            org_id: org.id.clone(),
-            user_id: user.id.clone(),
-            identity_id: user.identity_id.clone(),
-            purpose: "invite".into(),
-            payload: json!({ "connection": connection.map(|c| c.as_str()) }),
-            expires_at: now + self.config.invitation_ttl_secs * 1_000_000,
-            created_at: now,
-        });
-        fx.outbox.push(OutboxMessage {
-            org_id: org.id.clone(),
-            id: new_uuid7(),
-            kind: "invitation".into(),
-            recipient: email.display.clone(),
-            language: super::users::email_language(None, &org).into(),
-            payload: json!({ "org_name": org.name, "first_name": first, "verify_link": accept_link, "connection": connection.map(|c| c.as_str()) }),
-            status: "pending".into(),
-            attempts: 0,
-            created_at: now,
-        });
+        fx.tokens.push(OneTimeToken::new(
+            &secret,
+            TokenOwner::from(&user),
+            "invite",
+            json!({ "connection": connection.map(|c| c.as_str()) }),
+            self.config.invitation_ttl_secs,
+            now,
+        ));
+        fx.outbox.push(OutboxMessage::queued(&org.id, "invitation", &email.display, super::users::email_language(None, &org), json!({ "org_name": org.name, "first_name": first, "verify_link": accept_link, "connection": connection.map(|c| c.as_str()) }), now));
         match identity {
             Some(identity) => {
                 self.store

@@ -85,16 +85,18 @@ impl Core {
         let secret = random_secret();
         let now = now_micros();
         let fx = Effects {
-            tokens: vec![OneTimeToken {
-                token_hash: hash_secret(&secret),
-                org_id: who.org_id.clone(),
-                user_id: who.user_id.clone(),
-                identity_id: who.identity_id.clone(),
-                purpose: "refresh".into(),
-                payload: json!({}),
-                expires_at: now + REFRESH_TTL_SECS * 1_000_000,
-                created_at: now,
-            }],
+            tokens: vec![OneTimeToken::new(
+                &secret,
+                TokenOwner {
+                    org_id: &who.org_id,
+                    user_id: &who.user_id,
+                    identity_id: &who.identity_id,
+                },
+                "refresh",
+                json!({}),
+                REFRESH_TTL_SECS,
+                now,
+            )],
             ..Effects::default()
         };
         self.store.write_effects(fx).await?;
@@ -134,16 +136,18 @@ impl Core {
             Some(&rec.user_id),
             json!({}),
         ));
-        fx.tokens.push(OneTimeToken {
-            token_hash: hash_secret(&next),
-            org_id: org.id.clone(),
-            user_id: held.user_id.clone(),
-            identity_id: held.identity_id.clone(),
-            purpose: "refresh".into(),
-            payload: json!({}),
-            expires_at: now + REFRESH_TTL_SECS * 1_000_000,
-            created_at: now,
-        });
+        fx.tokens.push(OneTimeToken::new(
+            &next,
+            TokenOwner {
+                org_id: &org.id,
+                user_id: &held.user_id,
+                identity_id: &held.identity_id,
+            },
+            "refresh",
+            json!({}),
+            REFRESH_TTL_SECS,
+            now,
+        ));
         // Of two concurrent uses, one consumes the token and writes its successor; the other fails.
         self.store
             .consume_token(&org.id, &hash, &["refresh"], now, fx)

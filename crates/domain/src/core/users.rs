@@ -11,7 +11,7 @@ use crate::error::{Error, FieldError, Location, Problems, Result};
 use crate::model::*;
 use crate::paging::*;
 use crate::permissions::perm;
-use crate::secrets::{hash_secret, random_secret};
+use crate::secrets::random_secret;
 use crate::store::{Effects, NewIdentity, StoreError};
 use crate::types::*;
 
@@ -278,32 +278,27 @@ impl Core {
             Some(&user.id),
             json!({ "role": role.name, "email": user.email }),
         ));
-        fx.tokens.push(OneTimeToken {
-            token_hash: hash_secret(&secret),
-            org_id: org.id.clone(),
-            user_id: user.id.clone(),
-            identity_id: user.identity_id.clone(),
-            purpose: "invite".into(),
+        fx.tokens.push(OneTimeToken::new(
+            &secret,
+            TokenOwner::from(&user),
+            "invite",
             // The inviter sees this link too, so following it proves nothing about the address.
-            payload: json!({ "login_link": input.login_link, "shown_to_inviter": true }),
-            expires_at: now + self.config.invitation_ttl_secs * 1_000_000,
-            created_at: now,
-        });
+            json!({ "login_link": input.login_link, "shown_to_inviter": true }),
+            self.config.invitation_ttl_secs,
+            now,
+        ));
         if let Some(login_link) = &input.login_link {
-            fx.outbox.push(OutboxMessage {
-                org_id: org.id.clone(),
-                id: new_uuid7(),
-                kind: "invitation".into(),
-                recipient: email.display.clone(),
-                language: language.into(),
-                payload: json!({
+            fx.outbox.push(OutboxMessage::queued(
+                &org.id,
+                "invitation",
+                &email.display,
+                language,
+                json!({
                     "org_name": org.name, "first_name": user.first_name,
                     "login_link": login_link, "verify_link": verify_link,
                 }),
-                status: "pending".into(),
-                attempts: 0,
-                created_at: now,
-            });
+                now,
+            ));
         }
         let secrets: Vec<(String, String)> = input.sensitive_variables.into_iter().collect();
         let created = self
@@ -758,27 +753,15 @@ impl Core {
             Some(&user.id),
             json!({}),
         ));
-        fx.tokens.push(OneTimeToken {
-            token_hash: hash_secret(&secret),
-            org_id: org.id.clone(),
-            user_id: user.id.clone(),
-            identity_id: user.identity_id.clone(),
-            purpose: "magic_link".into(),
-            payload: json!({ "redirect_link": redirect_link }),
-            expires_at: now + self.config.magic_link_ttl_secs * 1_000_000,
-            created_at: now,
-        });
-        fx.outbox.push(OutboxMessage {
-            org_id: org.id.clone(),
-            id: new_uuid7(),
-            kind: "magic_link".into(),
-            recipient: user.email.clone(),
-            language: email_language(user.preferences.preferred_language.as_deref(), &org).into(),
-            payload: json!({ "org_name": org.name, "first_name": user.first_name, "link": link, "redirect_link": redirect_link }),
-            status: "pending".into(),
-            attempts: 0,
-            created_at: now,
-        });
+        fx.tokens.push(OneTimeToken::new(
+            &secret,
+            TokenOwner::from(&user),
+            "magic_link",
+            json!({ "redirect_link": redirect_link }),
+            self.config.magic_link_ttl_secs,
+            now,
+        ));
+        fx.outbox.push(OutboxMessage::queued(&org.id, "magic_link", &user.email, email_language(user.preferences.preferred_language.as_deref(), &org), json!({ "org_name": org.name, "first_name": user.first_name, "link": link, "redirect_link": redirect_link }), now));
         self.store.write_effects(fx).await?;
         Ok(())
     }

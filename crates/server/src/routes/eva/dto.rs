@@ -82,7 +82,7 @@ pub struct UserOut {
 }
 
 impl UserOut {
-    pub fn new(u: EvaUser, org_uuid: &str) -> Self {
+    pub fn new(u: EvaUser) -> Self {
         Self {
             name: full_name(&u.user.first_name, &u.user.last_name),
             uuid: u.user.id,
@@ -90,7 +90,7 @@ impl UserOut {
             company: u.user.company,
             image: u.user.image,
             admin: u.user.is_admin,
-            org_uuid: org_uuid.to_owned(),
+            org_uuid: u.org_uuid,
             created_at: format_micros(u.user.created_at),
             environments: u
                 .environments

@@ -8,7 +8,7 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
-use roster_domain::core::{missing_file, BulkOutcome, EvaListQuery, LANGUAGES};
+use roster_domain::core::{missing_file, BulkOutcome, EvaListQuery};
 use roster_domain::model::Configuration;
 use roster_domain::{Error, FieldError, Location};
 use serde_json::{json, Value};
@@ -55,23 +55,9 @@ pub fn router(max_csv: usize) -> Router<AppState> {
         .merge(routes(max_csv))
 }
 
-fn language(req: &Req) -> Result<String> {
-    let lang = req.query.one("language").unwrap_or("en").to_owned();
-    if LANGUAGES.contains(&lang.as_str()) {
-        Ok(lang)
-    } else {
-        Err(Error::field(
-            Location::Query,
-            "language",
-            "enum",
-            "language must be en, es, ja or pt",
-        )
-        .into())
-    }
-}
-
-async fn org_uuid(s: &AppState, org: &str) -> Result<String> {
-    Ok(s.core.find_org(org).await?.uuid)
+/// The `language` query parameter (default `en`); the core checks it.
+fn language(req: &Req) -> String {
+    req.query.one("language").unwrap_or("en").to_owned()
 }
 
 /// List users: a Spring page (`page` from 0, `linesPerPage`, `orderBy` name|email|company|createdAt,
@@ -106,12 +92,7 @@ async fn list(
         search: q.one("searchTerms").map(str::to_owned),
     };
     let result = s.core.eva_list(&caller.ctx, &p[0], &query).await?;
-    let uuid = org_uuid(&s, &p[0]).await?;
-    let content = result
-        .items
-        .into_iter()
-        .map(|u| UserOut::new(u, &uuid))
-        .collect();
+    let content = result.items.into_iter().map(UserOut::new).collect();
     Ok(Json(page_body(content, page, lines, result.total)).into_response())
 }
 
@@ -146,12 +127,12 @@ async fn create(
 ) -> Result<Response> {
     caller.limit(&s, "create-invited-user")?;
     s.limits.check_address(&b.email, caller.key())?;
-    let lang = language(&req)?;
+    let lang = language(&req);
     let user = s
         .core
         .eva_create(&caller.ctx, &p[0], b.into(), &lang)
         .await?;
-    Ok(Json(UserOut::new(user, &org_uuid(&s, &p[0]).await?)).into_response())
+    Ok(Json(UserOut::new(user)).into_response())
 }
 
 async fn get_user(
@@ -161,7 +142,7 @@ async fn get_user(
 ) -> Result<Response> {
     caller.limit(&s, "get-users")?;
     let user = s.core.eva_get(&caller.ctx, &p[0], &p[1]).await?;
-    Ok(Json(UserOut::new(user, &org_uuid(&s, &p[0]).await?)).into_response())
+    Ok(Json(UserOut::new(user)).into_response())
 }
 
 /// Replace a user's data; `password` only for one's own account, the email not at all.
@@ -176,7 +157,7 @@ async fn update(
         .core
         .eva_update(&caller.ctx, &p[0], &p[1], b.into())
         .await?;
-    Ok(Json(UserOut::new(user, &org_uuid(&s, &p[0]).await?)).into_response())
+    Ok(Json(UserOut::new(user)).into_response())
 }
 
 /// Re-activate a deleted (deactivated) user found by email, with the given data.
@@ -189,12 +170,12 @@ async fn activate(
 ) -> Result<Response> {
     caller.limit(&s, "update-user-info")?;
     s.limits.check_address(&b.email, caller.key())?;
-    let lang = language(&req)?;
+    let lang = language(&req);
     let user = s
         .core
         .eva_activate(&caller.ctx, &p[0], b.into(), &lang)
         .await?;
-    Ok(Json(UserOut::new(user, &org_uuid(&s, &p[0]).await?)).into_response())
+    Ok(Json(UserOut::new(user)).into_response())
 }
 
 /// Delete (deactivate) a user; 204.
@@ -215,7 +196,7 @@ async fn identity_provider(
     caller: Caller,
 ) -> Result<Response> {
     let user = s.core.identity_provider(&caller.ctx, &p[0]).await?;
-    Ok(Json(UserOut::new(user, &org_uuid(&s, &p[0]).await?)).into_response())
+    Ok(Json(UserOut::new(user)).into_response())
 }
 
 /// Set one of the caller's configuration values (for one bot with `botUUID`).
@@ -359,7 +340,7 @@ async fn bulk_create(
     req: Request,
 ) -> Result<Response> {
     caller.limit(&s, "bulk-users")?;
-    let lang = language(&req_parts)?;
+    let lang = language(&req_parts);
     let file = csv_file(req, &s).await?;
     bulk_response(s.core.bulk_create(&caller.ctx, &p[0], &file, &lang).await?)
 }
