@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::TestApp;
+use crate::helpers::{Org, TestApp};
 
 fn grant(name: &str) -> Value {
     json!({ "permission_name": name, "conditions": {} })
@@ -359,60 +359,9 @@ async fn only_grants_held_outright_can_be_lent() {
     let app = TestApp::spawn().await;
     let acme = app.bootstrap("acme").await;
     let conditioned = json!({ "permission_name": "User:DeleteUser", "conditions": { "role_name": { "type": "NotEquals", "value": "DefaultAdministratorRole" } } });
-    // Grants are compared as written, so this role is made by the platform administrator.
-    let root = crate::amigo_orgs::platform(&app).await;
-    let platform = [("x-org-id", "platform")];
     let role = json!({ "role_name": "Lender", "description": "lends",
         "permission_grants": [grant("Role:CreateTemporaryPermissionGrant"), conditioned.clone()], "frontend_view": "client" });
-    app.call(
-        Method::POST,
-        "/v1/acme/role/",
-        Some(&root.token),
-        Some(role),
-        &platform,
-    )
-    .await
-    .expect(201);
-    let (uid, _) = app.user(&acme, "lender@x.example", "DefaultUserRole").await;
-    app.call(
-        Method::POST,
-        "/v1/acme/role/Lender/assign",
-        Some(&root.token),
-        Some(json!({ "user_id": uid })),
-        &platform,
-    )
-    .await
-    .expect(200);
-    // No API key outranks this role either: the lender signs in with a password.
-    let user = app
-        .state
-        .core
-        .store
-        .get_user("acme", &uid)
-        .await
-        .unwrap()
-        .unwrap();
-    let hash = roster_domain::password::hash("Lender-pw1").await.unwrap();
-    app.state
-        .core
-        .store
-        .set_password(&user.identity_id, &hash, false, Default::default())
-        .await
-        .unwrap();
-    let mut active = user.clone();
-    active.status = roster_domain::model::UserStatus::Active;
-    active.updated_at += 1;
-    app.state
-        .core
-        .store
-        .update_user(&active, user.updated_at, Default::default())
-        .await
-        .unwrap();
-    let t = app
-        .password_token(&acme, "lender@x.example", "Lender-pw1")
-        .await
-        .expect(200);
-    let lender = t["access_token"].as_str().unwrap().to_owned();
+    let (uid, lender) = holder_of_platform_role(&app, &acme, role, "lender@x.example").await;
     let body = |g: Value| json!({ "user_id": uid, "duration": "PT1H", "permission_grant": g, "tags": {}, "justification": "long enough reason" });
     // Lending the conditioned grant as it is held: fine. Dropping its condition: refused.
     app.post(
@@ -487,4 +436,66 @@ async fn a_role_changed_meanwhile_is_not_overwritten() {
             .len(),
         2
     );
+}
+
+/// A member of `org` holding `role`, signed in with a password: such roles hold grants with
+/// conditions, which are compared as written, so only the platform administrator may create and
+/// assign them and no API key outranks them. Returns the user id and an access token.
+pub(crate) async fn holder_of_platform_role(
+    app: &TestApp,
+    org: &Org,
+    role: Value,
+    email: &str,
+) -> (String, String) {
+    let root = crate::amigo_orgs::platform(app).await;
+    let platform = [("x-org-id", "platform")];
+    let name = role["role_name"].as_str().unwrap().to_owned();
+    app.call(
+        Method::POST,
+        &format!("/v1/{}/role/", org.id),
+        Some(&root.token),
+        Some(role),
+        &platform,
+    )
+    .await
+    .expect(201);
+    let (uid, _) = app.user(org, email, "DefaultUserRole").await;
+    app.call(
+        Method::POST,
+        &format!("/v1/{}/role/{name}/assign", org.id),
+        Some(&root.token),
+        Some(json!({ "user_id": uid })),
+        &platform,
+    )
+    .await
+    .expect(200);
+    let user = app
+        .state
+        .core
+        .store
+        .get_user(&org.id, &uid)
+        .await
+        .unwrap()
+        .unwrap();
+    let hash = roster_domain::password::hash("Holder-pw1").await.unwrap();
+    app.state
+        .core
+        .store
+        .set_password(&user.identity_id, &hash, false, Default::default())
+        .await
+        .unwrap();
+    let mut active = user.clone();
+    active.status = roster_domain::model::UserStatus::Active;
+    active.updated_at += 1;
+    app.state
+        .core
+        .store
+        .update_user(&active, user.updated_at, Default::default())
+        .await
+        .unwrap();
+    let t = app
+        .password_token(org, email, "Holder-pw1")
+        .await
+        .expect(200);
+    (uid, t["access_token"].as_str().unwrap().to_owned())
 }

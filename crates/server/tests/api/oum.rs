@@ -1047,3 +1047,60 @@ async fn an_organization_cannot_take_over_a_shared_account() {
         401
     );
 }
+
+#[tokio::test]
+async fn an_invitation_grant_for_one_role_covers_that_role_alone() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    // Outranks developer and analyst, and may invite analysts only.
+    let developer = roster_domain::permissions::builtin_roles(false)
+        .into_iter()
+        .find(|r| r.name == "developer")
+        .unwrap();
+    let mut grants = serde_json::to_value(developer.grants)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone();
+    grants.push(json!({ "permission_name": "User:InviteUser",
+        "conditions": { "role_name": { "type": "Equals", "value": "analyst" } } }));
+    let role = json!({ "role_name": "AnalystInviter", "description": "invites analysts",
+        "permission_grants": grants, "frontend_view": "client" });
+    let (_, token) =
+        crate::amigo_roles::holder_of_platform_role(&app, &acme, role, "inviter@x.example").await;
+    let inviter = Org {
+        token,
+        ..acme.clone()
+    };
+    let refused = app
+        .oum(
+            Method::POST,
+            "/users/invite",
+            &inviter.token,
+            Some(json!({ "email": "both@x.example",
+            "name": "Both Roles", "roles": ["analyst", "developer"], "connection": null })),
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("User:InviteUser"));
+    assert!(app
+        .list_users(&acme, &acme.token, "email=both@x.example")
+        .await["users"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        app.oum_invite(
+            &inviter,
+            "analyst@x.example",
+            "Ana Lyst",
+            json!(["analyst"]),
+            Value::Null
+        )
+        .await,
+        204
+    );
+}
