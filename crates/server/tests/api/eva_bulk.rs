@@ -644,3 +644,59 @@ async fn a_server_killed_mid_import_leaves_no_partial_user() {
     again.kill();
     db.close().await;
 }
+
+#[tokio::test]
+async fn a_row_in_a_role_the_caller_may_not_invite_into_is_reported() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    app.eva_catalog("acme").await;
+    // Outranks supervisors and viewers, and may invite viewers only.
+    let supervisor = roster_domain::permissions::builtin_roles(false)
+        .into_iter()
+        .find(|r| r.name == "SUPERVISOR")
+        .unwrap();
+    let mut grants = serde_json::to_value(supervisor.grants)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone();
+    grants.push(json!({ "permission_name": "User:InviteUser",
+        "conditions": { "role_name": { "type": "Equals", "value": "VIEWER" } } }));
+    let role = json!({ "role_name": "ViewerInviter", "description": "invites viewers",
+        "permission_grants": grants, "frontend_view": "client" });
+    let (_, token) =
+        crate::amigo_roles::holder_of_platform_role(&app, &acme, role, "inviter@x.example").await;
+    let inviter = Org {
+        token,
+        ..acme.clone()
+    };
+    let rows = format!(
+        "view@x.example;View Er;;VIEWER;;{PROD};Production;{BOT}\n\
+         boss@x.example;Super Visor;;SUPERVISOR;;{PROD};Production;\n"
+    );
+    let (status, body) = upload(
+        &app,
+        &inviter,
+        Method::POST,
+        "bulk-create",
+        rows.into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let f = failures(&body);
+    assert_eq!(f.len(), 1, "{body}");
+    assert!(f["boss@x.example"].contains("may not invite into role SUPERVISOR"));
+    let users = |email: &str| {
+        let q = format!("email={email}");
+        let app = &app;
+        let acme = &acme;
+        async move {
+            app.list_users(acme, &acme.token, &q).await["users"]
+                .as_array()
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(users("view@x.example").await, 1);
+    assert_eq!(users("boss@x.example").await, 0);
+}
