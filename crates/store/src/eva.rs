@@ -1,12 +1,14 @@
 //! eva-user storage: environments and bots, per-environment access, configurations, batches.
 
+use std::collections::{HashMap, HashSet};
+
 use roster_domain::model::*;
 use roster_domain::store::{Effects, NewIdentity, Refusal, StoreError};
 
 use crate::orgs::{count_admins, lock_org};
 use crate::rows::*;
-use crate::sql::{bind_all, Sql};
-use crate::users::{attach_identity, insert_user_sql, replace_roles, update_user_row};
+use crate::sql::{bind_all, Arg, Sql};
+use crate::users::{replace_roles, update_user_row, user_insert};
 use crate::{err, run, tx, Db, R};
 
 /// Replaces a user's environment access on the open transaction.
@@ -48,33 +50,126 @@ macro_rules! write_env_access {
 }
 
 impl Db {
+    /// Inserts a batch of new users in one transaction with a handful of multi-row statements;
+    /// a row whose email is already in its organization is skipped (`false` in the answer).
     pub(crate) async fn insert_users(
         &self,
         rows: Vec<(NewIdentity, User, Vec<EnvAccess>)>,
         fx: Effects,
     ) -> R<Vec<bool>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
         let inserted = tx!(self, |t| {
-            let mut out = Vec::with_capacity(rows.len());
-            for (identity, user, envs) in &rows {
-                let taken: Option<String> = sqlx::query_scalar(
-                    "SELECT id FROM users WHERE org_id = $1 AND email_lower = $2",
-                )
-                .bind(&user.org_id)
-                .bind(user.email.to_lowercase())
-                .fetch_optional(&mut *t)
+            // New addresses get their identity; known addresses keep theirs.
+            let mut sql = Sql::new(
+                "INSERT INTO identities (id, email, email_lower, name, password_hash, connection, email_verified, \
+                 sessions_valid_after, created_at, updated_at) VALUES ",
+            );
+            sql.values(rows.iter().map(|(i, u, _)| {
+                vec![
+                    Arg::Text(i.id.clone()),
+                    Arg::Text(i.email.clone()),
+                    Arg::Text(i.email_lower.clone()),
+                    Arg::Text(i.name.clone()),
+                    Arg::OptText(i.password_hash.clone()),
+                    Arg::Text(i.connection.as_str().to_owned()),
+                    Arg::Bool(i.email_verified),
+                    Arg::Int(0),
+                    Arg::Int(u.created_at),
+                    Arg::Int(u.created_at),
+                ]
+            }))
+            .push(" ON CONFLICT (email_lower) DO NOTHING");
+            bind_all!(sqlx::query(&sql.text), sql.args)
+                .execute(&mut *t)
                 .await
                 .map_err(err)?;
-                if taken.is_some() {
-                    out.push(false);
+            let lowers: Vec<String> = rows.iter().map(|(i, _, _)| i.email_lower.clone()).collect();
+            let mut sql = Sql::new("SELECT email_lower, id FROM identities WHERE ");
+            sql.in_list("email_lower", &lowers);
+            let owners: HashMap<String, String> =
+                bind_all!(sqlx::query_as::<_, (String, String)>(&sql.text), sql.args)
+                    .fetch_all(&mut *t)
+                    .await
+                    .map_err(err)?
+                    .into_iter()
+                    .collect();
+            let users: Vec<User> = rows
+                .iter()
+                .map(|(i, u, _)| User {
+                    identity_id: owners.get(&i.email_lower).unwrap_or(&i.id).clone(),
+                    ..u.clone()
+                })
+                .collect();
+            let refs: Vec<&User> = users.iter().collect();
+            let sql = user_insert(&refs, true)?;
+            let done: HashSet<String> =
+                bind_all!(sqlx::query_scalar::<_, String>(&sql.text), sql.args)
+                    .fetch_all(&mut *t)
+                    .await
+                    .map_err(err)?
+                    .into_iter()
+                    .collect();
+            // Joining an identity whose address nobody has proven: any password an organization
+            // gave it stops working, as in `attach_identity!`.
+            let joined: Vec<String> = rows
+                .iter()
+                .zip(&users)
+                .filter(|((i, _, _), u)| done.contains(&u.id) && u.identity_id != i.id)
+                .map(|(_, u)| u.identity_id.clone())
+                .collect();
+            if !joined.is_empty() {
+                let mut sql = Sql::new(
+                    "UPDATE identities SET password_hash = NULL WHERE NOT email_verified AND ",
+                );
+                sql.in_list("id", &joined);
+                bind_all!(sqlx::query(&sql.text), sql.args)
+                    .execute(&mut *t)
+                    .await
+                    .map_err(err)?;
+            }
+            let (mut roles, mut envs, mut bots) = (Vec::new(), Vec::new(), Vec::new());
+            for ((_, _, access), u) in rows.iter().zip(&users) {
+                if !done.contains(&u.id) {
                     continue;
                 }
-                let user = attach_identity!(t, identity, user);
-                insert_user_sql!(t, &user);
-                write_env_access!(t, &user.org_id, &user.id, envs);
-                out.push(true);
+                let ids = || [Arg::Text(u.org_id.clone()), Arg::Text(u.id.clone())];
+                for r in &u.role_ids {
+                    roles.push([ids().to_vec(), vec![Arg::Text(r.clone())]].concat());
+                }
+                for e in access {
+                    let env = Arg::Text(e.environment_uuid.clone());
+                    envs.push(
+                        [ids().to_vec(), vec![env.clone(), Arg::Text(e.role.clone())]].concat(),
+                    );
+                    for b in &e.bots {
+                        bots.push(
+                            [ids().to_vec(), vec![env.clone(), Arg::Text(b.clone())]].concat(),
+                        );
+                    }
+                }
+            }
+            for (head, values) in [
+                ("INSERT INTO user_roles (org_id, user_id, role_id) VALUES ", roles),
+                ("INSERT INTO user_environments (org_id, user_id, environment_uuid, role_name) VALUES ", envs),
+                ("INSERT INTO user_environment_bots (org_id, user_id, environment_uuid, bot_uuid) VALUES ", bots),
+            ] {
+                if values.is_empty() {
+                    continue;
+                }
+                let mut sql = Sql::new(head);
+                sql.values(values).push(" ON CONFLICT DO NOTHING");
+                bind_all!(sqlx::query(&sql.text), sql.args)
+                    .execute(&mut *t)
+                    .await
+                    .map_err(err)?;
             }
             write_effects!(t, fx);
-            out
+            users
+                .iter()
+                .map(|u| done.contains(&u.id))
+                .collect::<Vec<bool>>()
         });
         Ok(inserted)
     }

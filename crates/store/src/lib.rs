@@ -97,18 +97,21 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
-                .pragma("temp_store", "memory")
-                .pragma("cache_size", "-32000");
+                .pragma("temp_store", "memory");
+            // Page caches are per connection: the writer gets a large one for bulk inserts into
+            // many indexes; readers share the OS page cache and keep small ones, and there are
+            // no more of them than the cores can run (SQLite reads are CPU-bound).
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(30))
-                .connect_with(base.clone())
+                .connect_with(base.clone().pragma("cache_size", "-65536"))
                 .await
                 .with_context(|| format!("cannot open SQLite database {}", redact(url)))?;
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
             let read = SqlitePoolOptions::new()
-                .max_connections(opts.max_connections.max(2))
+                .max_connections(opts.max_connections.clamp(2, 2 * cores.max(1)))
                 .acquire_timeout(opts.acquire_timeout)
-                .connect_with(base.read_only(false))
+                .connect_with(base.pragma("cache_size", "-16384"))
                 .await?;
             Ok(Self::Sqlite { read, write })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {

@@ -180,22 +180,31 @@ macro_rules! write_effects {
             .await
             .map_err($crate::err)?;
         }
-        for m in &fx.outbox {
-            sqlx::query(
+        // Queued emails in one statement: a bulk import queues one per row.
+        for chunk in fx.outbox.chunks(1000) {
+            let mut sql = $crate::sql::Sql::new(
                 "INSERT INTO outbox (org_id, id, kind, recipient, language, payload, status, attempts, \
-                 next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8)",
-            )
-            .bind(&m.org_id)
-            .bind(&m.id)
-            .bind(&m.kind)
-            .bind(&m.recipient)
-            .bind(&m.language)
-            .bind(m.payload.to_string())
-            .bind(m.created_at)
-            .bind(m.created_at)
-            .execute(&mut *$tx)
-            .await
-            .map_err($crate::err)?;
+                 next_attempt_at, created_at) VALUES ",
+            );
+            sql.values(chunk.iter().map(|m| {
+                use $crate::sql::Arg;
+                vec![
+                    Arg::Text(m.org_id.clone()),
+                    Arg::Text(m.id.clone()),
+                    Arg::Text(m.kind.clone()),
+                    Arg::Text(m.recipient.clone()),
+                    Arg::Text(m.language.clone()),
+                    Arg::Text(m.payload.to_string()),
+                    Arg::Text("pending".into()),
+                    Arg::Int(0),
+                    Arg::Int(m.created_at),
+                    Arg::Int(m.created_at),
+                ]
+            }));
+            $crate::sql::bind_all!(sqlx::query(&sql.text), sql.args)
+                .execute(&mut *$tx)
+                .await
+                .map_err($crate::err)?;
         }
         for (org, user, purpose) in &fx.revoke {
             sqlx::query("UPDATE one_time_tokens SET used_at = created_at WHERE org_id = $1 AND user_id = $2 AND purpose = $3 AND used_at IS NULL")

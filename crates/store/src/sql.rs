@@ -5,6 +5,8 @@
 pub(crate) enum Arg {
     Text(String),
     Int(i64),
+    Bool(bool),
+    OptText(Option<String>),
 }
 
 /// SQL text with `$n` placeholders numbered in order of appearance (SQLite names `$n`
@@ -39,6 +41,21 @@ impl Sql {
         self.bind(Arg::Text(s.to_owned()))
     }
 
+    /// `(...), (...)`: the VALUES of a multi-row INSERT, one tuple per row.
+    pub fn values(&mut self, rows: impl IntoIterator<Item = Vec<Arg>>) -> &mut Self {
+        for (i, row) in rows.into_iter().enumerate() {
+            self.push(if i == 0 { "(" } else { ", (" });
+            for (j, a) in row.into_iter().enumerate() {
+                if j > 0 {
+                    self.push(", ");
+                }
+                self.bind(a);
+            }
+            self.push(")");
+        }
+        self
+    }
+
     /// `col IN ($a, $b, ...)`; an empty list matches nothing.
     pub fn in_list(&mut self, col: &str, items: &[String]) -> &mut Self {
         if items.is_empty() {
@@ -63,6 +80,8 @@ macro_rules! bind_all {
             q = match a {
                 $crate::sql::Arg::Text(s) => q.bind(s.clone()),
                 $crate::sql::Arg::Int(i) => q.bind(*i),
+                $crate::sql::Arg::Bool(b) => q.bind(*b),
+                $crate::sql::Arg::OptText(s) => q.bind(s.clone()),
             };
         }
         q

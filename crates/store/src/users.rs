@@ -57,46 +57,16 @@ macro_rules! attach_identity {
 macro_rules! insert_user_sql {
     ($t:expr, $u:expr) => {{
         let u: &roster_domain::model::User = $u;
-        let k = roster_domain::types::user_keys(&u.email, &u.first_name, &u.last_name);
-        sqlx::query(
-            "INSERT INTO users (org_id, id, identity_id, email, email_lower, first_name, last_name, first_key, last_key, \
-             name_key, search_text, status, is_admin, preferences, additional_context, nonsensitive_variables, \
-             sensitive_names, company, image, enable_actions_access, num_conversations, num_messages, last_message_at, \
-             created_at, updated_at, company_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-             $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)",
-        )
-        .bind(&u.org_id)
-        .bind(&u.id)
-        .bind(&u.identity_id)
-        .bind(&u.email)
-        .bind(&k.email_lower)
-        .bind(&u.first_name)
-        .bind(&u.last_name)
-        .bind(&k.first_key)
-        .bind(&k.last_key)
-        .bind(&k.name_key)
-        .bind(&k.search_text)
-        .bind(u.status.as_str())
-        .bind(u.is_admin)
-        .bind(serde_json::to_string(&u.preferences).map_err($crate::json_err)?)
-        .bind(serde_json::to_string(&u.additional_context).map_err($crate::json_err)?)
-        .bind(serde_json::to_string(&u.nonsensitive_variables).map_err($crate::json_err)?)
-        .bind(serde_json::to_string(&u.sensitive_names).map_err($crate::json_err)?)
-        .bind(&u.company)
-        .bind(&u.image)
-        .bind(u.enable_actions_access)
-        .bind(u.stats.num_conversations)
-        .bind(u.stats.num_messages)
-        .bind(u.stats.last_message_at.unwrap_or(0))
-        .bind(u.created_at)
-        .bind(u.updated_at)
-        .bind(roster_domain::types::fold(u.company.as_deref().unwrap_or("")))
-        .execute(&mut *$t)
-        .await
-        .map_err(|e| match $crate::err(e) {
-            roster_domain::store::StoreError::Conflict { .. } => roster_domain::store::StoreError::Conflict { field: "email" },
-            e => e,
-        })?;
+        let sql = $crate::users::user_insert(&[u], false)?;
+        $crate::sql::bind_all!(sqlx::query(&sql.text), sql.args)
+            .execute(&mut *$t)
+            .await
+            .map_err(|e| match $crate::err(e) {
+                roster_domain::store::StoreError::Conflict { .. } => {
+                    roster_domain::store::StoreError::Conflict { field: "email" }
+                }
+                e => e,
+            })?;
         for role_id in &u.role_ids {
             sqlx::query("INSERT INTO user_roles (org_id, user_id, role_id) VALUES ($1, $2, $3)")
                 .bind(&u.org_id)
@@ -295,6 +265,56 @@ pub(crate) fn keyset_and_order(
         .collect();
     sql.push(&order.join(", "));
     Ok(())
+}
+
+/// `INSERT INTO users ... VALUES (...), (...)` for `users`; with `skip_taken`, a row whose email
+/// is already in its organization is skipped and the ids of the inserted rows are returned.
+pub(crate) fn user_insert(users: &[&User], skip_taken: bool) -> R<Sql> {
+    let mut sql = Sql::new(
+        "INSERT INTO users (org_id, id, identity_id, email, email_lower, first_name, last_name, first_key, last_key, \
+         name_key, search_text, status, is_admin, preferences, additional_context, nonsensitive_variables, \
+         sensitive_names, company, image, enable_actions_access, num_conversations, num_messages, last_message_at, \
+         created_at, updated_at, company_key) VALUES ",
+    );
+    let mut rows = Vec::with_capacity(users.len());
+    for u in users {
+        let k = user_keys(&u.email, &u.first_name, &u.last_name);
+        rows.push(vec![
+            Arg::Text(u.org_id.clone()),
+            Arg::Text(u.id.clone()),
+            Arg::Text(u.identity_id.clone()),
+            Arg::Text(u.email.clone()),
+            Arg::Text(k.email_lower),
+            Arg::Text(u.first_name.clone()),
+            Arg::Text(u.last_name.clone()),
+            Arg::Text(k.first_key),
+            Arg::Text(k.last_key),
+            Arg::Text(k.name_key),
+            Arg::Text(k.search_text),
+            Arg::Text(u.status.as_str().to_owned()),
+            Arg::Bool(u.is_admin),
+            Arg::Text(serde_json::to_string(&u.preferences).map_err(json_err)?),
+            Arg::Text(serde_json::to_string(&u.additional_context).map_err(json_err)?),
+            Arg::Text(serde_json::to_string(&u.nonsensitive_variables).map_err(json_err)?),
+            Arg::Text(serde_json::to_string(&u.sensitive_names).map_err(json_err)?),
+            Arg::OptText(u.company.clone()),
+            Arg::OptText(u.image.clone()),
+            Arg::Bool(u.enable_actions_access),
+            Arg::Int(u.stats.num_conversations),
+            Arg::Int(u.stats.num_messages),
+            Arg::Int(u.stats.last_message_at.unwrap_or(0)),
+            Arg::Int(u.created_at),
+            Arg::Int(u.updated_at),
+            Arg::Text(roster_domain::types::fold(
+                u.company.as_deref().unwrap_or(""),
+            )),
+        ]);
+    }
+    sql.values(rows);
+    if skip_taken {
+        sql.push(" ON CONFLICT (org_id, email_lower) DO NOTHING RETURNING id");
+    }
+    Ok(sql)
 }
 
 /// `LIKE` pattern for a substring, with the wildcards of the needle escaped.

@@ -24,7 +24,7 @@ pub struct BulkOutcome {
     pub errors: Vec<(String, String)>,
 }
 
-const BATCH: usize = 500;
+const BATCH: usize = 1000;
 const ALREADY: &str = "A user with this email already exists in the organization";
 
 struct Row {
