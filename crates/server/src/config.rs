@@ -1,4 +1,5 @@
-//! Settings: defaults, then `ROSTER_*` environment variables, then command-line flags.
+//! Settings: defaults, then the optional TOML file (`--config`, see `cli.rs`), then `ROSTER_*`
+//! environment variables, then command-line flags.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
