@@ -173,3 +173,20 @@ pub struct Page<T> {
     pub has_more: bool,
     pub continuation_token: Option<i64>,
 }
+
+/// One organization's audit events, newest first, with optional filters and a keyset position.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditQuery {
+    /// The acting user.
+    pub actor: Option<String>,
+    pub target_user_id: Option<String>,
+    pub action: Option<String>,
+    /// Events at or after this time (microseconds).
+    pub from: Option<i64>,
+    /// Events strictly before this time (microseconds).
+    pub to: Option<i64>,
+    /// Only events strictly older than this `(created_at, id)`: the last one of the page before.
+    pub before: Option<(i64, String)>,
+    /// Most events returned.
+    pub limit: u32,
+}

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use crate::model::*;
-use crate::paging::{GrantQuery, MemoryQuery, UserQuery};
+use crate::paging::{AuditQuery, GrantQuery, MemoryQuery, UserQuery};
 use crate::types::Micros;
 
 #[derive(Debug, thiserror::Error)]
@@ -386,4 +386,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     async fn list_outbox(&self, org_id: &str) -> StoreResult<Vec<OutboxMessage>>;
     async fn list_audit(&self, org_id: &str, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+    /// One organization's audit events matching `q`, newest first (`created_at`, then `id`).
+    async fn query_audit(&self, org_id: &str, q: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;
+    /// Deletes up to `batch` audit events (of any organization) older than `before`; returns
+    /// how many went. Retention calls it until it returns less than `batch`.
+    async fn purge_audit(&self, before: Micros, batch: u32) -> StoreResult<u64>;
 }

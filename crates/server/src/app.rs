@@ -80,11 +80,13 @@ impl Application {
         let platform_credentials = ensure_platform(&core, &config).await?;
         let transport =
             Transport::from_setting(config.smtp_url.as_deref(), config.data_dir.join("mail"))?;
+        let metrics = Arc::new(Metrics::default());
         let outbox = Outbox {
             store: core.store.clone(),
             mailer: Arc::new(Mailer::new(transport, &config.mail_from)?),
             policy: RetryPolicy::default(),
             poll: Duration::from_millis(config.mail_poll_ms.max(10)),
+            metrics: metrics.clone(),
         };
         let trusted = config.trusted_networks()?;
         let state = AppState {
@@ -94,7 +96,7 @@ impl Application {
             limits: Arc::new(RateLimits::from_setting(&config.rate_limits)?),
             config: Arc::new(config),
             maintenance: Arc::new(AtomicBool::new(false)),
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             trusted_proxies: Arc::new(trusted),
         };
         state.refresh_maintenance().await;
@@ -154,6 +156,10 @@ impl Application {
                 }
             }
         });
+        let retention = spawn_retention(
+            self.state.core.clone(),
+            self.state.config.audit_retention_days,
+        );
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let workers = self.outbox.spawn(self.state.config.mail_workers, stopped);
         let app =
@@ -162,6 +168,9 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await;
         background.abort();
+        if let Some(r) = retention {
+            r.abort();
+        }
         // A worker finishes the message in hand; one that is not done by then leaves it leased,
         // and it is delivered again when the lease runs out.
         let _ = stop.send(true);
@@ -171,6 +180,28 @@ impl Application {
         self.state.db.close().await;
         result.context("server error")
     }
+}
+
+/// Audit events deleted per statement: small enough that other writers never wait long.
+pub const AUDIT_PURGE_BATCH: u32 = 500;
+
+/// Deletes audit events older than `days` at start and every hour after; nothing when 0.
+/// Every node runs it; concurrent deletions of the same rows are harmless.
+fn spawn_retention(core: Core, days: u32) -> Option<tokio::task::JoinHandle<()>> {
+    if days == 0 {
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match core.purge_audit_events(days, AUDIT_PURGE_BATCH).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, days, "audit events past retention deleted"),
+                Err(e) => tracing::warn!(error = %e, "audit retention: old events not deleted"),
+            }
+        }
+    }))
 }
 
 /// On an empty database, creates the platform organization and its administrator, and writes

@@ -1,6 +1,11 @@
 //! The `roster` command line: `serve`, `bootstrap`, `migrate`, `maintenance`.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use roster_domain::core::NewOrgInput;
 use roster_domain::store::Store;
 use roster_domain::types::format_micros;
@@ -12,12 +17,23 @@ use crate::config::{Config, LogFormat};
 use crate::state::MAINTENANCE_KEY;
 
 /// Roster: multi-tenant user and organization management speaking the Amigo, eva-user and
-/// org-user-management APIs. Every setting can also be given as a `ROSTER_*` variable.
+/// org-user-management APIs. Every setting can also be given as a `ROSTER_*` variable, or as a
+/// key of the TOML file named by `--config` (the long flag name in snake_case, e.g.
+/// `database_url = "postgres://..."`). A flag wins over its variable, which wins over the file.
 #[derive(Debug, Parser)]
 #[command(name = "roster", version)]
 pub struct Cli {
     #[command(flatten)]
     pub config: Config,
+    /// TOML file of settings, keyed by the long flag names in snake_case.
+    #[arg(
+        long = "config",
+        id = "config_file",
+        env = "ROSTER_CONFIG",
+        global = true,
+        value_name = "FILE"
+    )]
+    pub config_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -78,6 +94,81 @@ pub struct BootstrapArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+impl Cli {
+    /// The command line of this process, with settings that neither a flag nor a variable gives
+    /// taken from the `--config` file. Exits like clap on `--help` or a bad command line.
+    pub fn load() -> anyhow::Result<Self> {
+        Self::load_from(std::env::args_os().collect())
+    }
+
+    pub fn load_from(args: Vec<OsString>) -> anyhow::Result<Self> {
+        let cmd = Self::command();
+        let matches = cmd.clone().get_matches_from(args.iter());
+        let Some(path) = matches.get_one::<PathBuf>("config_file").cloned() else {
+            return Ok(Self::from_arg_matches(&matches)?);
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the config file {}", path.display()))?;
+        let table: toml::Table = text
+            .parse()
+            .with_context(|| format!("{} is not valid TOML", path.display()))?;
+        // The file's settings become flags placed before the user's own, for the settings the
+        // command line and the environment leave unset: clap then checks them like any flag.
+        let mut file_args: Vec<OsString> = Vec::new();
+        for (key, value) in &table {
+            let arg = cmd
+                .get_arguments()
+                .find(|a| a.get_id() == key.as_str() && key != "config_file")
+                .and_then(|a| a.get_long())
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{}: unknown setting '{key}' (keys are the long flag names of `roster --help` in snake_case)",
+                        path.display()
+                    )
+                })?;
+            if matches!(
+                matches.value_source(key),
+                Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+            ) {
+                continue;
+            }
+            let value = toml_setting(value).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{}: '{key}' must be a string, a number, a boolean or a list of them",
+                    path.display()
+                )
+            })?;
+            file_args.push(format!("--{arg}={value}").into());
+        }
+        let mut full: Vec<OsString> = args.iter().take(1).cloned().collect();
+        full.extend(file_args);
+        full.extend(args.iter().skip(1).cloned());
+        let matches = cmd
+            .try_get_matches_from(full)
+            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.render()))?;
+        Ok(Self::from_arg_matches(&matches)?)
+    }
+}
+
+/// A TOML value as a flag value; a list becomes comma-separated (as list settings take them).
+fn toml_setting(v: &toml::Value) -> Option<String> {
+    match v {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Float(f) => Some(f.to_string()),
+        toml::Value::Boolean(b) => Some(b.to_string()),
+        toml::Value::Array(items) => items
+            .iter()
+            .map(|i| match i {
+                toml::Value::Array(_) | toml::Value::Table(_) => None,
+                scalar => toml_setting(scalar),
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(|v| v.join(",")),
+        _ => None,
+    }
 }
 
 pub fn init_logging(format: LogFormat) {

@@ -1,4 +1,5 @@
-//! Settings: defaults, then `ROSTER_*` environment variables, then command-line flags.
+//! Settings: defaults, then the optional TOML file (`--config`, see `cli.rs`), then `ROSTER_*`
+//! environment variables, then command-line flags.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -137,6 +138,15 @@ pub struct Config {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "ROSTER_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
+
+    /// Days audit events are kept; older ones are deleted in the background. 0 keeps them forever.
+    #[arg(
+        long,
+        env = "ROSTER_AUDIT_RETENTION_DAYS",
+        default_value_t = 365,
+        global = true
+    )]
+    pub audit_retention_days: u32,
 }
 
 /// Variables this version knows; others starting with `ROSTER_` are reported at start-up.
@@ -159,6 +169,8 @@ const KNOWN_VARS: &[&str] = &[
     "ROSTER_MAX_BODY_BYTES",
     "ROSTER_MAX_CSV_BYTES",
     "ROSTER_TRUSTED_PROXIES",
+    "ROSTER_AUDIT_RETENTION_DAYS",
+    "ROSTER_CONFIG",
     "ROSTER_LOG",
 ];
 

@@ -1,11 +1,16 @@
 //! `roster`: one binary for the server and its operator commands.
 
-use clap::Parser;
 use roster_server::cli::{init_logging, run, Cli};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::load() {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("roster: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     init_logging(cli.config.log_format);
     match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,56 +1,254 @@
-//! Request counters and latency sums in the Prometheus text format.
+//! Prometheus metrics: requests and latency by surface, route template and status; rate-limit
+//! rejections; email deliveries. Gauges read from the database (outbox depth, pool use) are
+//! gathered by the `/metrics` handler at scrape time and passed to [`Metrics::render`].
+//!
+//! A request touches a read lock and a few atomics; the write lock is taken only the first time a
+//! series appears. Rendering copies the series handles out first, so no lock is held while the
+//! text is written.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write;
-use std::sync::Mutex;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-/// (surface, status) -> (count, total seconds)
-type Counters = BTreeMap<(&'static str, u16), (u64, f64)>;
+/// Upper bounds of the latency histogram, in seconds.
+pub const BUCKETS: [f64; 12] = [
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The surfaces `routes::surface_of` names, in a fixed order for the per-surface counters.
+const SURFACES: [&str; 5] = ["amigo", "eva", "oum", "ingest", "native"];
+
+/// The label of requests that matched no route: the raw path could carry ids.
+pub const UNMATCHED: &str = "unmatched";
+
+/// Which series a request belongs to: surface, method, route template.
+type RouteKey = (&'static str, &'static str, Arc<str>);
+
+#[derive(Default)]
+struct Histogram {
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    fn observe(&self, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+}
+
+/// How a delivery attempt ended, for the email counters.
+#[derive(Debug, Clone, Copy)]
+pub enum MailOutcome {
+    Sent,
+    /// Failed; the message will be tried again.
+    Retry,
+    /// Failed for good: a permanent error or too many attempts.
+    GivenUp,
+}
 
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<Counters>,
-    rate_limited: Mutex<u64>,
+    requests: RwLock<HashMap<(RouteKey, u16), Arc<AtomicU64>>>,
+    latency: RwLock<HashMap<RouteKey, Arc<Histogram>>>,
+    rate_limited: [AtomicU64; SURFACES.len()],
+    mail: [AtomicU64; 3],
+}
+
+/// What the database says at scrape time.
+#[derive(Debug, Default)]
+pub struct DbGauges {
+    /// Emails waiting for delivery (pending or being sent); `None` when the query failed.
+    pub outbox_pending: Option<i64>,
+    pub pools: Vec<roster_store::PoolStats>,
+}
+
+/// The entry of `key`, made on first use.
+fn entry<K: Eq + Hash + Clone, V: Default>(map: &RwLock<HashMap<K, Arc<V>>>, key: K) -> Arc<V> {
+    if let Some(v) = map.read().ok().and_then(|m| m.get(&key).cloned()) {
+        return v;
+    }
+    match map.write() {
+        Ok(mut m) => m.entry(key).or_default().clone(),
+        Err(_) => Arc::new(V::default()),
+    }
+}
+
+fn snapshot<K: Clone + Ord, V>(map: &RwLock<HashMap<K, Arc<V>>>) -> Vec<(K, Arc<V>)> {
+    let mut v: Vec<(K, Arc<V>)> = map
+        .read()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// A label value in the exposition format's escaping.
+fn esc(v: &str) -> String {
+    v.replace('\\', r"\\")
+        .replace('"', "\\\"")
+        .replace('\n', r"\n")
+}
+
+/// The method as a static label; unusual methods share one.
+pub fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 impl Metrics {
-    pub fn observe(&self, surface: &'static str, status: u16, elapsed: Duration) {
-        if let Ok(mut m) = self.requests.lock() {
-            let e = m.entry((surface, status)).or_default();
-            e.0 += 1;
-            e.1 += elapsed.as_secs_f64();
-        }
+    /// Records one answered request. `route` is the matched route template, never the raw path.
+    pub fn observe(
+        &self,
+        surface: &'static str,
+        method: &'static str,
+        route: Arc<str>,
+        status: u16,
+        elapsed: Duration,
+    ) {
+        let key: RouteKey = (surface, method, route);
+        entry(&self.requests, (key.clone(), status)).fetch_add(1, Ordering::Relaxed);
+        entry(&self.latency, key).observe(elapsed);
         if status == 429 {
-            if let Ok(mut n) = self.rate_limited.lock() {
-                *n += 1;
+            if let Some(i) = SURFACES.iter().position(|s| *s == surface) {
+                self.rate_limited[i].fetch_add(1, Ordering::Relaxed);
             }
         }
     }
 
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        out.push_str("# HELP roster_http_requests_total HTTP requests by surface and status.\n# TYPE roster_http_requests_total counter\n");
-        let snapshot: Vec<_> = self
-            .requests
-            .lock()
-            .map(|m| m.clone().into_iter().collect())
-            .unwrap_or_default();
-        for ((surface, status), (n, _)) in &snapshot {
+    pub fn mail(&self, outcome: MailOutcome) {
+        self.mail[outcome as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn render(&self, db: &DbGauges) -> String {
+        let mut out = String::with_capacity(16 * 1024);
+        out.push_str("# HELP roster_http_requests_total HTTP requests answered, by surface, method, route template and status.\n# TYPE roster_http_requests_total counter\n");
+        for (((surface, method, route), status), n) in snapshot(&self.requests) {
             let _ = writeln!(
                 out,
-                "roster_http_requests_total{{surface=\"{surface}\",status=\"{status}\"}} {n}"
+                "roster_http_requests_total{{surface=\"{surface}\",method=\"{method}\",route=\"{}\",status=\"{status}\"}} {}",
+                esc(&route),
+                n.load(Ordering::Relaxed)
             );
         }
-        out.push_str("# HELP roster_http_request_seconds_sum Time spent answering, by surface and status.\n# TYPE roster_http_request_seconds_sum counter\n");
-        for ((surface, status), (_, secs)) in &snapshot {
-            let _ = writeln!(out, "roster_http_request_seconds_sum{{surface=\"{surface}\",status=\"{status}\"}} {secs:.6}");
+        out.push_str("# HELP roster_http_request_duration_seconds Time to answer, by surface, method and route template.\n# TYPE roster_http_request_duration_seconds histogram\n");
+        for ((surface, method, route), h) in snapshot(&self.latency) {
+            let labels = format!(
+                "surface=\"{surface}\",method=\"{method}\",route=\"{}\"",
+                esc(&route)
+            );
+            let mut cumulative = 0;
+            for (bound, n) in BUCKETS.iter().zip(&h.buckets) {
+                cumulative += n.load(Ordering::Relaxed);
+                let _ = writeln!(
+                    out,
+                    "roster_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
+                );
+            }
+            let count = h.count.load(Ordering::Relaxed);
+            let sum = h.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+            let _ = writeln!(
+                out,
+                "roster_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}\n\
+                 roster_http_request_duration_seconds_sum{{{labels}}} {sum:.6}\n\
+                 roster_http_request_duration_seconds_count{{{labels}}} {count}"
+            );
         }
-        let limited = self.rate_limited.lock().map(|n| *n).unwrap_or(0);
+        out.push_str("# HELP roster_rate_limited_total Requests refused with 429 by a rate limit, by surface.\n# TYPE roster_rate_limited_total counter\n");
+        for (surface, n) in SURFACES.iter().zip(&self.rate_limited) {
+            let _ = writeln!(
+                out,
+                "roster_rate_limited_total{{surface=\"{surface}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
+        }
+        let mail = |o: MailOutcome| self.mail[o as usize].load(Ordering::Relaxed);
         let _ = writeln!(
             out,
-            "# TYPE roster_rate_limited_total counter\nroster_rate_limited_total {limited}"
+            "# HELP roster_mail_sent_total Emails handed to the transport by this node.\n\
+             # TYPE roster_mail_sent_total counter\n\
+             roster_mail_sent_total {}\n\
+             # HELP roster_mail_delivery_failures_total Failed delivery attempts on this node: retried later, or given up.\n\
+             # TYPE roster_mail_delivery_failures_total counter\n\
+             roster_mail_delivery_failures_total{{outcome=\"retry\"}} {}\n\
+             roster_mail_delivery_failures_total{{outcome=\"given_up\"}} {}",
+            mail(MailOutcome::Sent),
+            mail(MailOutcome::Retry),
+            mail(MailOutcome::GivenUp),
         );
+        if let Some(n) = db.outbox_pending {
+            let _ = writeln!(
+                out,
+                "# HELP roster_outbox_pending Emails in the outbox not yet delivered (pending or being sent), all nodes.\n\
+                 # TYPE roster_outbox_pending gauge\nroster_outbox_pending {n}"
+            );
+        }
+        out.push_str("# HELP roster_db_pool_connections Open database connections of this node, by pool and state.\n# TYPE roster_db_pool_connections gauge\n");
+        for p in &db.pools {
+            let _ = writeln!(
+                out,
+                "roster_db_pool_connections{{pool=\"{0}\",state=\"idle\"}} {1}\n\
+                 roster_db_pool_connections{{pool=\"{0}\",state=\"in_use\"}} {2}",
+                p.name,
+                p.idle,
+                (p.size as usize).saturating_sub(p.idle)
+            );
+        }
+        out.push_str("# HELP roster_db_pool_max_connections Most connections a pool opens.\n# TYPE roster_db_pool_max_connections gauge\n");
+        for p in &db.pools {
+            let _ = writeln!(
+                out,
+                "roster_db_pool_max_connections{{pool=\"{}\"}} {}",
+                p.name, p.max
+            );
+        }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative_and_labels_escaped() {
+        let m = Metrics::default();
+        let route: Arc<str> = Arc::from("/v1/{organization}/user/\"x\"");
+        m.observe("amigo", "GET", route.clone(), 200, Duration::from_millis(3));
+        m.observe("amigo", "GET", route, 429, Duration::from_millis(300));
+        let text = m.render(&DbGauges::default());
+        let labels = r#"surface="amigo",method="GET",route="/v1/{organization}/user/\"x\"""#;
+        assert!(text.contains(&format!(
+            "roster_http_request_duration_seconds_bucket{{{labels},le=\"0.001\"}} 0"
+        )));
+        assert!(text.contains(&format!(
+            "roster_http_request_duration_seconds_bucket{{{labels},le=\"0.005\"}} 1"
+        )));
+        assert!(text.contains(&format!(
+            "roster_http_request_duration_seconds_bucket{{{labels},le=\"0.5\"}} 2"
+        )));
+        assert!(text.contains(&format!(
+            "roster_http_request_duration_seconds_count{{{labels}}} 2"
+        )));
+        assert!(text.contains(r#"roster_rate_limited_total{surface="amigo"} 1"#));
+        assert!(text.contains(r#"roster_rate_limited_total{surface="eva"} 0"#));
     }
 }

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -34,6 +34,12 @@ pub async fn around(State(state): State<AppState>, mut req: Request, next: Next)
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
     let surface = surface_of(&path);
+    // The route template labels the metrics: the raw path would carry user ids.
+    let route: std::sync::Arc<str> = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| std::sync::Arc::from(m.as_str()))
+        .unwrap_or_else(|| std::sync::Arc::from(crate::metrics::UNMATCHED));
     req.extensions_mut().insert(RequestId(rid.clone()));
     let peer = req
         .extensions()
@@ -63,7 +69,13 @@ pub async fn around(State(state): State<AppState>, mut req: Request, next: Next)
     }
     let status = resp.status();
     let elapsed = started.elapsed();
-    state.metrics.observe(surface, status.as_u16(), elapsed);
+    state.metrics.observe(
+        surface,
+        crate::metrics::method_label(&method),
+        route,
+        status.as_u16(),
+        elapsed,
+    );
     span.in_scope(|| {
         tracing::info!(
             status = status.as_u16(),

@@ -7,6 +7,7 @@
 
 mod auth;
 mod eva;
+mod ops;
 mod orgs;
 mod outbox;
 mod rows;
@@ -22,6 +23,8 @@ use roster_domain::store::{StoreError, StoreResult};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
+
+pub use ops::PoolStats;
 
 /// A connection pool of either backend, chosen from the URL scheme.
 #[derive(Clone, Debug)]

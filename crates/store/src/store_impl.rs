@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use roster_domain::model::*;
-use roster_domain::paging::{GrantQuery, MemoryQuery, UserQuery};
+use roster_domain::paging::{AuditQuery, GrantQuery, MemoryQuery, UserQuery};
 use roster_domain::store::*;
 use roster_domain::types::Micros;
 
@@ -416,5 +416,13 @@ impl Store for Db {
 
     async fn list_audit(&self, org_id: &str, limit: u32) -> StoreResult<Vec<AuditEvent>> {
         Db::list_audit(self, org_id, limit).await
+    }
+
+    async fn query_audit(&self, org_id: &str, q: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
+        Db::query_audit(self, org_id, q).await
+    }
+
+    async fn purge_audit(&self, before: Micros, batch: u32) -> StoreResult<u64> {
+        Db::purge_audit(self, before, batch).await
     }
 }

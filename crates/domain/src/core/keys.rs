@@ -205,6 +205,8 @@ impl Core {
             json!({ "key_id": key.key_id }),
         ));
         self.store.write_effects(fx).await?;
+        // Key sign-ins are what an operator looks for after a key leaks.
+        tracing::info!(org = %org.id, user = %user.id, key_id = %key.key_id, "signed in with an API key");
         Ok(SignedIn {
             org_id: org.id,
             user_id: user.id,

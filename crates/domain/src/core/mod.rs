@@ -1,6 +1,7 @@
 //! The core operations. Every surface calls these; they validate, authorize, and write through the store.
 
 mod access;
+mod audit;
 mod bulk;
 mod eva;
 mod ingest;
@@ -16,6 +17,7 @@ mod users;
 use std::sync::Arc;
 
 pub use access::{Access, Actor, Context};
+pub use audit::{AuditListInput, AuditPage, AUDIT_MAX_LIMIT};
 pub use bulk::{missing_file, BulkOutcome};
 pub use eva::{
     EnvInput, EvaEnv, EvaListQuery, EvaPage, EvaUser, EvaUserInput, ENV_ROLES, EVA_ADMIN, LANGUAGES,

@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 
 use super::templates::render;
 use super::transport::{SendError, Transport};
+use crate::metrics::{MailOutcome, Metrics};
 
 /// Composes messages and hands them to the transport.
 pub struct Mailer {
@@ -119,6 +120,8 @@ pub struct Outbox {
     pub mailer: Arc<Mailer>,
     pub policy: RetryPolicy,
     pub poll: Duration,
+    /// Where deliveries and failures are counted.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Outbox {
@@ -167,15 +170,18 @@ impl Outbox {
         let outcome = match self.mailer.deliver(&m).await {
             Ok(()) => {
                 tracing::info!(org = %m.org_id, id = %m.id, kind = %m.kind, "email sent");
+                self.metrics.mail(MailOutcome::Sent);
                 Delivery::Sent { at: now_micros() }
             }
             Err(e) if e.permanent || m.attempts >= self.policy.max_attempts => {
                 tracing::error!(org = %m.org_id, id = %m.id, kind = %m.kind, attempts = m.attempts, error = %e.message, "email given up");
+                self.metrics.mail(MailOutcome::GivenUp);
                 Delivery::Failed { error: e.message }
             }
             Err(e) => {
                 let wait = self.policy.backoff(m.attempts);
                 tracing::warn!(org = %m.org_id, id = %m.id, kind = %m.kind, attempts = m.attempts, retry_in_secs = wait.as_secs(), error = %e.message, "email not sent; will retry");
+                self.metrics.mail(MailOutcome::Retry);
                 Delivery::Retry {
                     at: now_micros() + wait.as_micros() as i64,
                     error: e.message,

@@ -1,5 +1,7 @@
-//! The HTTP surface: the three vendor APIs (one module each), the ingestion API and operations.
+//! The HTTP surface: the three vendor APIs (one module each), the ingestion API, Roster's own
+//! administration API and operations.
 
+pub mod admin;
 pub mod amigo;
 pub mod eva;
 pub mod ingest;
@@ -14,6 +16,7 @@ use crate::state::AppState;
 
 pub fn router(max_csv_bytes: usize) -> Router<AppState> {
     Router::new()
+        .merge(admin::router())
         .merge(amigo::router())
         .merge(eva::router(max_csv_bytes))
         .merge(keycloak::router())

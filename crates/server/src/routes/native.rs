@@ -6,6 +6,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use std::time::Duration;
+
+use crate::metrics::DbGauges;
 
 use crate::state::AppState;
 
@@ -43,10 +46,17 @@ async fn jwks(State(s): State<AppState>) -> Response {
         .into_response()
 }
 
+/// Prometheus metrics. The outbox depth is counted at scrape time, bounded so that a slow database
+/// leaves the gauge out rather than the scrape hanging.
 async fn metrics(State(s): State<AppState>) -> Response {
+    let outbox = tokio::time::timeout(Duration::from_secs(2), s.db.outbox_depth()).await;
+    let gauges = DbGauges {
+        outbox_pending: outbox.ok().and_then(Result::ok),
+        pools: s.db.pool_stats(),
+    };
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(),
+        s.metrics.render(&gauges),
     )
         .into_response()
 }

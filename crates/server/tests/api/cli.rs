@@ -32,6 +32,8 @@ fn help_documents_every_setting() {
         "ROSTER_RATE_LIMITS",
         "ROSTER_LOG_FORMAT",
         "ROSTER_INGEST_TOKEN",
+        "ROSTER_AUDIT_RETENTION_DAYS",
+        "ROSTER_CONFIG",
     ] {
         assert!(text.contains(var), "{var} missing from --help:\n{text}");
     }
@@ -209,4 +211,87 @@ fn unknown_database_schemes_are_refused() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL"));
+}
+
+/// The database URL `roster migrate` used, from its output.
+fn migrated_to(c: &mut Command) -> String {
+    let out = c.arg("migrate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_config_file_fills_what_flags_and_variables_leave_unset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = |name: &str| format!("sqlite:{}", tmp.path().join(name).display());
+    let file = tmp.path().join("roster.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "database_url = \"{}\"\ndb_max_connections = 4\nrate_limits = \"off\"\ntrusted_proxies = [\"10.0.0.0/8\", \"127.0.0.1\"]\n",
+            db("file.db")
+        ),
+    )
+    .unwrap();
+    // File over default, through the flag and through the variable.
+    assert!(migrated_to(roster().arg("--config").arg(&file)).contains("file.db"));
+    assert!(migrated_to(roster().env("ROSTER_CONFIG", &file)).contains("file.db"));
+    // Variable over file; flag over variable.
+    let env = migrated_to(
+        roster()
+            .env("ROSTER_CONFIG", &file)
+            .env("ROSTER_DATABASE_URL", db("env.db")),
+    );
+    assert!(env.contains("env.db"), "{env}");
+    let flag = migrated_to(
+        roster()
+            .env("ROSTER_CONFIG", &file)
+            .env("ROSTER_DATABASE_URL", db("env.db"))
+            .args(["--database-url", &db("flag.db")]),
+    );
+    assert!(flag.contains("flag.db"), "{flag}");
+    let after = roster()
+        .arg("--config")
+        .arg(&file)
+        .args(["migrate", "--database-url", &db("sub.db")])
+        .output()
+        .unwrap();
+    let after = String::from_utf8_lossy(&after.stdout);
+    assert!(
+        after.contains("sub.db"),
+        "a flag after the command wins too: {after}"
+    );
+
+    // Unknown keys and bad values are refused, naming the file and the setting.
+    for (text, needle) in [
+        ("databse_url = \"sqlite:x.db\"\n", "databse_url"),
+        ("db_max_connections = \"many\"\n", "db-max-connections"),
+        ("log_format = \"xml\"\n", "log-format"),
+        ("bind = [[1]]\n", "bind"),
+        ("not toml at all", "TOML"),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let out = roster()
+            .arg("--config")
+            .arg(&file)
+            .arg("migrate")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{text}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(needle) && err.contains("roster.toml"),
+            "{text}: {err}"
+        );
+    }
+    let missing = roster()
+        .args(["--config", "/nonexistent/roster.toml", "migrate"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/roster.toml"));
 }

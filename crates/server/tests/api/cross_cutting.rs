@@ -142,10 +142,10 @@ async fn health_readiness_and_metrics() {
         .await
         .unwrap();
     assert!(
-        metrics.contains(r#"roster_http_requests_total{surface="amigo",status="200"}"#),
+        metrics.contains(r#"roster_http_requests_total{surface="amigo",method="GET",route="/v1/{org}/user/",status="200"}"#),
         "{metrics}"
     );
-    assert!(metrics.contains(r#"roster_http_requests_total{surface="amigo",status="404"}"#));
+    assert!(metrics.contains(r#",status="404"}"#), "{metrics}");
     let unknown = app
         .call(
             Method::GET,

@@ -116,6 +116,7 @@ impl TestApp {
             max_body_bytes: 1024 * 1024,
             max_csv_bytes: 4 * 1024 * 1024,
             trusted_proxies: Vec::new(),
+            audit_retention_days: 0,
         };
         adjust(&mut config);
         let app = Application::build(config.clone())

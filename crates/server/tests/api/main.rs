@@ -17,5 +17,6 @@ mod email_rules;
 mod eva;
 mod eva_bulk;
 mod isolation;
+mod ops;
 mod oum;
 mod paging;
