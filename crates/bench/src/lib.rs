@@ -13,6 +13,7 @@ mod server;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -72,6 +73,8 @@ pub struct Report {
     pub argon2_ms: f64,
     pub load_seconds: f64,
     pub load_rows_per_sec: f64,
+    /// The server's largest resident set while loading.
+    pub load_rss_mib: Option<f64>,
     pub walk_seconds: f64,
     pub operations: Vec<OpResult>,
     pub rss_mib: Option<f64>,
@@ -89,8 +92,9 @@ impl Report {
     /// The human-readable table.
     pub fn table(&self) -> String {
         let mut s = format!(
-            "roster-bench: {} users, {:?}, {} cores; load {:.1} s ({:.0} rows/s); walk {:.1} s; argon2id {:.1} ms\n",
-            self.users, self.backend, self.cores, self.load_seconds, self.load_rows_per_sec, self.walk_seconds, self.argon2_ms
+            "roster-bench: {} users, {:?}, {} cores; load {:.1} s ({:.0} rows/s, RSS {:.0} MiB); walk {:.1} s; argon2id {:.1} ms\n",
+            self.users, self.backend, self.cores, self.load_seconds, self.load_rows_per_sec,
+            self.load_rss_mib.unwrap_or(0.0), self.walk_seconds, self.argon2_ms
         );
         s.push_str(&format!(
             "{:<34} {:>4} {:>7} {:>4} {:>11} {:>8} {:>8} {:>8}  {}\n",
@@ -111,7 +115,7 @@ impl Report {
                 None => "",
             };
             s.push_str(&format!(
-                "{:<34} {:>4} {:>7} {:>4} {:>7.0} {:<5} {:>6.2} {:>8.2} {:>8.2}  {} {}\n",
+                "{:<34} {:>4} {:>7} {:>4} {:>7.0} {:<5} {:>6.2} {:>8.2} {:>8.2} {:>7.0}  {} {}\n",
                 o.name,
                 o.concurrency,
                 o.requests,
@@ -121,6 +125,7 @@ impl Report {
                 o.p50_ms,
                 o.p90_ms,
                 o.p99_ms,
+                o.rss_mib.unwrap_or(0.0),
                 o.target.clone().unwrap_or_default(),
                 verdict
             ));
@@ -172,6 +177,8 @@ struct Bench {
     domain: String,
     env: (String, String),
     report: Report,
+    /// The server's largest resident set (KiB) since the last operation was recorded.
+    rss_kib: Arc<AtomicU64>,
 }
 
 const ENV_UUID: &str = "0b6f2c1e-5d0a-4c8e-9f00-000000000001";
@@ -218,6 +225,7 @@ async fn bench(opts: &Options, server: &Server) -> anyhow::Result<Report> {
         domain: "big.bench.example".into(),
         env: (ENV_UUID.into(), "Bench environment".into()),
         org,
+        rss_kib: Arc::new(AtomicU64::new(0)),
         report: Report {
             users: opts.users,
             backend: opts.backend,
@@ -225,6 +233,7 @@ async fn bench(opts: &Options, server: &Server) -> anyhow::Result<Report> {
             argon2_ms: argon2_ms().await?,
             load_seconds: 0.0,
             load_rows_per_sec: 0.0,
+            load_rss_mib: None,
             walk_seconds: 0.0,
             operations: Vec::new(),
             rss_mib: None,
@@ -234,6 +243,18 @@ async fn bench(opts: &Options, server: &Server) -> anyhow::Result<Report> {
             checks: Vec::new(),
         },
     };
+    // Sample the server's resident set, so that each operation reports its own peak.
+    let sampler = server.pid.map(|pid| {
+        let rss = b.rss_kib.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Some(kib) = server::rss_kib(pid) {
+                    rss.fetch_max(kib, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    });
     // The small organizations beside the big one.
     for k in 0..opts.other_orgs {
         let other = server.bootstrap(&format!("other{k}")).await?;
@@ -263,6 +284,7 @@ async fn bench(opts: &Options, server: &Server) -> anyhow::Result<Report> {
         from = to;
     }
     b.report.load_seconds = started.elapsed().as_secs_f64();
+    b.report.load_rss_mib = Some(b.rss_kib.swap(0, Ordering::Relaxed) as f64 / 1024.0);
     b.report.load_rows_per_sec = target as f64 / b.report.load_seconds.max(1e-9);
     eprintln!("loaded {target} users in {:.1} s", b.report.load_seconds);
     let (sample_ids, near_end_token) = b.walk(&token).await?;
@@ -270,6 +292,9 @@ async fn bench(opts: &Options, server: &Server) -> anyhow::Result<Report> {
     b.searches(&token).await?;
     b.throughput(&token, sample_ids).await?;
     b.imports(&token).await?;
+    if let Some(s) = sampler {
+        s.abort();
+    }
     if let Some((now, peak)) = server.rss_mib() {
         b.report.rss_mib = Some(now);
         b.report.peak_rss_mib = Some(peak);
@@ -401,9 +426,16 @@ impl Bench {
         .result("amigo.list.walk (limit 100)", 1);
         op.target = Some("every user once".into());
         op.met = Some(seen.len() == self.opts.users);
-        self.report.operations.push(op);
+        self.push(op);
         self.check("walk: distinct users seen", self.opts.users, seen.len());
         Ok((samples, near_end))
+    }
+
+    /// Records an operation with the server's largest resident set seen while it ran.
+    fn push(&mut self, mut op: OpResult) {
+        let kib = self.rss_kib.swap(0, Ordering::Relaxed);
+        op.rss_mib = (kib > 0).then(|| kib as f64 / 1024.0);
+        self.report.operations.push(op);
     }
 
     fn duration(&self) -> Duration {
@@ -432,7 +464,7 @@ impl Bench {
         let mut op = samples.result(name, 1);
         op.target = Some(format!("p99 <= {target_p99_ms} ms"));
         op.met = Some(op.errors == 0 && op.p99_ms <= target_p99_ms);
-        self.report.operations.push(op.clone());
+        self.push(op.clone());
         op
     }
 
@@ -669,7 +701,7 @@ impl Bench {
         let mut op = samples.result("amigo.get_user (authenticated)", c);
         op.target = Some(">= 10000 req/s".into());
         op.met = Some(op.errors == 0 && op.throughput >= 10_000.0);
-        self.report.operations.push(op);
+        self.push(op);
 
         let (client, org, base) = (self.client.clone(), self.org.clone(), self.base.clone());
         let samples = drive(c, self.duration(), 100, move |i| {
@@ -691,7 +723,7 @@ impl Bench {
         let mut op = samples.result("amigo.sign_in_with_api_key", c);
         op.target = Some(">= 3000 req/s".into());
         op.met = Some(op.errors == 0 && op.throughput >= 3_000.0);
-        self.report.operations.push(op);
+        self.push(op);
 
         let (client, org, base) = (self.client.clone(), self.org.clone(), self.base.clone());
         let token_s = token.to_owned();
@@ -709,7 +741,7 @@ impl Bench {
         })
         .await;
         let op = samples.result("amigo.invite", c);
-        self.report.operations.push(op);
+        self.push(op);
         Ok(())
     }
 
@@ -756,7 +788,7 @@ impl Bench {
                     (format!(">= {goal:.0} rows/s (90% of cores / argon2)"), goal)
                 }
             };
-            self.report.operations.push(OpResult {
+            self.push(OpResult {
                 name: name.into(),
                 concurrency: 1,
                 requests: rows,
@@ -769,6 +801,7 @@ impl Bench {
                 met: Some(rate >= goal),
                 target: Some(target),
                 first_error: None,
+                rss_mib: None,
             });
         }
         Ok(())

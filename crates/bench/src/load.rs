@@ -28,6 +28,8 @@ pub struct OpResult {
     /// The first error seen, to tell why an operation failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_error: Option<String>,
+    /// The server's largest resident set while the operation ran.
+    pub rss_mib: Option<f64>,
 }
 
 /// Latencies in microseconds, and when the run took place.
@@ -63,6 +65,7 @@ impl Samples {
             target: None,
             met: None,
             first_error: self.first_error,
+            rss_mib: None,
         }
     }
 }

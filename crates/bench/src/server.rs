@@ -19,6 +19,18 @@ pub struct Server {
     pub log: Option<PathBuf>,
 }
 
+/// The resident set of process `pid` now, in KiB (Linux `/proc`).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
 /// What `roster bootstrap --json` prints.
 #[derive(Debug, Clone)]
 pub struct Bootstrapped {

@@ -2,6 +2,9 @@
 
 use roster_server::cli::{init_logging, run, Cli};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = match Cli::load() {

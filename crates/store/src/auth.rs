@@ -202,7 +202,7 @@ impl Db {
         );
         sql.push(&format!(" RETURNING {TOKEN_COLS}"));
         let token = tx!(self, |t| {
-            let row = bind_all!(sqlx::query(&sql.text), sql.args)
+            let row = bind_all!(crate::sql::query(&sql), sql.args)
                 .fetch_optional(&mut *t)
                 .await
                 .map_err(err)?;
@@ -354,7 +354,7 @@ impl Db {
         })?;
         limit_offset(&mut sql, q.page.limit, &q.page.position);
         run!(self, |p| {
-            let rows = bind_all!(sqlx::query(&sql.text), sql.args)
+            let rows = bind_all!(crate::sql::query(&sql), sql.args)
                 .fetch_all(p)
                 .await
                 .map_err(err)?;
@@ -465,7 +465,7 @@ impl Db {
         })?;
         limit_offset(&mut sql, q.page.limit, &q.page.position);
         run!(self, |p| {
-            let rows = bind_all!(sqlx::query(&sql.text), sql.args)
+            let rows = bind_all!(crate::sql::query(&sql), sql.args)
                 .fetch_all(p)
                 .await
                 .map_err(err)?;

@@ -82,7 +82,7 @@ impl Db {
         sql.push(" ORDER BY created_at DESC, id DESC LIMIT ")
             .bind(Arg::Int(q.limit as i64));
         run!(self, |p| {
-            let rows = bind_all!(sqlx::query(&sql.text), sql.args)
+            let rows = bind_all!(crate::sql::query(&sql), sql.args)
                 .fetch_all(p)
                 .await
                 .map_err(err)?;

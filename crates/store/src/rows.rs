@@ -201,7 +201,7 @@ macro_rules! write_effects {
                     Arg::Int(m.created_at),
                 ]
             }));
-            $crate::sql::bind_all!(sqlx::query(&sql.text), sql.args)
+            $crate::sql::bind_all!(crate::sql::query(&sql), sql.args)
                 .execute(&mut *$tx)
                 .await
                 .map_err($crate::err)?;

@@ -9,31 +9,83 @@ pub(crate) enum Arg {
     OptText(Option<String>),
 }
 
-/// SQL text with `$n` placeholders numbered in order of appearance (SQLite names `$n`
-/// parameters by first appearance, so we never reuse or reorder them).
+/// SQL text with placeholders in order of appearance, never reused or reordered: `$n` for
+/// PostgreSQL, and plain `?` for SQLite, whose binding of named parameters looks each name up
+/// in a list (quadratic in a multi-row INSERT of thousands of values).
 #[derive(Debug, Default)]
 pub(crate) struct Sql {
     pub text: String,
+    lite: String,
     pub args: Vec<Arg>,
+}
+
+/// The text of `sql` in the dialect of `DB`.
+fn dialect<DB: sqlx::Database>(sql: &Sql) -> &str {
+    if DB::NAME == "SQLite" {
+        &sql.lite
+    } else {
+        &sql.text
+    }
+}
+
+/// `sqlx::query` over a [`Sql`], in the dialect of the executor it runs on.
+pub(crate) fn query<DB: sqlx::Database>(
+    sql: &Sql,
+) -> sqlx::query::Query<'_, DB, <DB as sqlx::Database>::Arguments<'_>> {
+    sqlx::query(dialect::<DB>(sql))
+}
+
+/// `sqlx::query_as` over a [`Sql`].
+pub(crate) fn query_as<DB, O>(
+    sql: &Sql,
+) -> sqlx::query::QueryAs<'_, DB, O, <DB as sqlx::Database>::Arguments<'_>>
+where
+    DB: sqlx::Database,
+    O: for<'r> sqlx::FromRow<'r, DB::Row>,
+{
+    sqlx::query_as(dialect::<DB>(sql))
+}
+
+/// `sqlx::query_scalar` over a [`Sql`].
+pub(crate) fn query_scalar<DB, O>(
+    sql: &Sql,
+) -> sqlx::query::QueryScalar<'_, DB, O, <DB as sqlx::Database>::Arguments<'_>>
+where
+    DB: sqlx::Database,
+    (O,): for<'r> sqlx::FromRow<'r, DB::Row>,
+{
+    sqlx::query_scalar(dialect::<DB>(sql))
 }
 
 impl Sql {
     pub fn new(text: &str) -> Self {
         Self {
             text: text.to_owned(),
+            lite: text.to_owned(),
             args: Vec::new(),
         }
     }
 
     pub fn push(&mut self, s: &str) -> &mut Self {
         self.text.push_str(s);
+        self.lite.push_str(s);
         self
+    }
+
+    /// Prepends `s` (an `EXPLAIN`, say) to the statement.
+    pub fn prefixed(&self, s: &str) -> Sql {
+        Sql {
+            text: format!("{s}{}", self.text),
+            lite: format!("{s}{}", self.lite),
+            args: self.args.clone(),
+        }
     }
 
     pub fn bind(&mut self, a: Arg) -> &mut Self {
         self.args.push(a);
         self.text.push('$');
         self.text.push_str(&self.args.len().to_string());
+        self.lite.push('?');
         self
     }
 

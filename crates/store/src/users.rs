@@ -58,7 +58,7 @@ macro_rules! insert_user_sql {
     ($t:expr, $u:expr) => {{
         let u: &roster_domain::model::User = $u;
         let sql = $crate::users::user_insert(&[u], false)?;
-        $crate::sql::bind_all!(sqlx::query(&sql.text), sql.args)
+        $crate::sql::bind_all!(crate::sql::query(&sql), sql.args)
             .execute(&mut *$t)
             .await
             .map_err(|e| match $crate::err(e) {
@@ -317,6 +317,26 @@ pub(crate) fn user_insert(users: &[&User], skip_taken: bool) -> R<Sql> {
     Ok(sql)
 }
 
+/// Below this many trigram matches in all organizations, a search term is selective.
+const SELECTIVE_MATCHES: i64 = 5_000;
+
+/// How a user listing reaches its rows; see [`Db::search_plan`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    /// Whatever the indexes and the planner choose (no substring search, or PostgreSQL).
+    Indexes,
+    /// The trigram matches first, by rowid, then the other filters and the sort.
+    MatchesFirst,
+    /// Rows in the sort index's order, each checked with `LIKE`.
+    Filter,
+}
+
+/// The FTS5 query for a substring of one of `columns`: a quoted phrase, with a column filter.
+fn fts_query(columns: &[&str], needle: &str) -> String {
+    let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
+    format!("{{{}}} : {phrase}", columns.join(" "))
+}
+
 /// `LIKE` pattern for a substring, with the wildcards of the needle escaped.
 fn like_contains(needle: &str) -> String {
     let escaped = needle
@@ -384,8 +404,13 @@ impl Db {
     }
 
     /// `SELECT <what> FROM users WHERE <the query's filters>`, without order or limit.
-    fn users_filtered(&self, what: &str, org_id: &str, q: &UserQuery) -> Sql {
-        let mut sql = Sql::new(&format!("SELECT {what} FROM users WHERE org_id = "));
+    fn users_filtered(&self, what: &str, org_id: &str, q: &UserQuery, plan: Plan) -> Sql {
+        let from = match plan {
+            // No index of `users` but the rowid: the trigram matches are looked up one by one.
+            Plan::MatchesFirst => "users NOT INDEXED",
+            Plan::Indexes | Plan::Filter => "users",
+        };
+        let mut sql = Sql::new(&format!("SELECT {what} FROM {from} WHERE org_id = "));
         sql.text(org_id);
         if !q.ids.is_empty() {
             sql.push(" AND ").in_list("id", &q.ids);
@@ -413,26 +438,19 @@ impl Db {
             sql.push(")");
         }
         if let Some(needle) = &q.contains {
-            let trigram = needle.chars().count() >= 3;
-            sql.push(" AND (");
-            match self {
-                Db::Sqlite { .. } if trigram => {
-                    sql.push("seq IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ");
-                    sql.text(&format!("\"{}\"", needle.replace('"', "\"\"")))
-                        .push(")");
-                }
-                _ => {
-                    sql.push("search_text LIKE ");
-                    sql.text(&like_contains(needle)).push(" ESCAPE '\\'");
-                }
-            }
-            if q.contains_company {
-                sql.push(" OR company_key LIKE ");
-                sql.text(&like_contains(needle)).push(" ESCAPE '\\'");
-            }
-            sql.push(")");
+            // Amigo matches name and email; eva also the company.
+            let columns: &[&str] = if q.contains_company {
+                &["search_text", "company_key"]
+            } else {
+                &["search_text"]
+            };
+            sql.push(" AND ");
+            self.contains(&mut sql, columns, needle, plan);
         }
         if let Some(needle) = &q.name_contains {
+            // The name is part of `search_text`: its index narrows the rows, the name decides.
+            sql.push(" AND ");
+            self.contains(&mut sql, &["search_text"], needle, plan);
             sql.push(" AND name_key LIKE ");
             sql.text(&like_contains(needle)).push(" ESCAPE '\\'");
         }
@@ -445,8 +463,66 @@ impl Db {
         sql
     }
 
-    fn users_sql(&self, org_id: &str, q: &UserQuery) -> R<Sql> {
-        let mut sql = self.users_filtered(USER_COLS, org_id, q);
+    /// `(<one of columns> contains needle)`: through SQLite's FTS5 trigram table for three
+    /// characters or more (unless the plan is to filter rows met in index order), through
+    /// PostgreSQL's `pg_trgm` GIN indexes behind `LIKE`.
+    fn contains(&self, sql: &mut Sql, columns: &[&str], needle: &str, plan: Plan) {
+        match self {
+            Db::Sqlite { .. } if plan != Plan::Filter && needle.chars().count() >= 3 => {
+                sql.push("seq IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ");
+                sql.text(&fts_query(columns, needle)).push(")");
+            }
+            _ => {
+                sql.push("(");
+                for (i, c) in columns.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(" OR ");
+                    }
+                    sql.push(c).push(" LIKE ");
+                    sql.text(&like_contains(needle)).push(" ESCAPE '\\'");
+                }
+                sql.push(")");
+            }
+        }
+    }
+
+    /// How to run a substring search on SQLite, whose planner cannot tell a term that matches a
+    /// hundred rows from one that matches a hundred thousand: ask the trigram index, up to
+    /// [`SELECTIVE_MATCHES`]. A selective term's matches are fetched by rowid and sorted; an
+    /// unselective one is checked on rows met in the sort index's order, which finds a page
+    /// after reading a few rows per match. Counting always goes through the matches.
+    async fn search_plan(&self, q: &UserQuery, counting: bool) -> R<Plan> {
+        let (columns, needle): (&[&str], &str) = match (&q.contains, &q.name_contains) {
+            (Some(n), _) if q.contains_company => (&["search_text", "company_key"], n),
+            (Some(n), _) | (None, Some(n)) => (&["search_text"], n),
+            (None, None) => return Ok(Plan::Indexes),
+        };
+        let Db::Sqlite { read, .. } = self else {
+            return Ok(Plan::Indexes);
+        };
+        if needle.chars().count() < 3 {
+            return Ok(Plan::Indexes);
+        }
+        if counting {
+            return Ok(Plan::MatchesFirst);
+        }
+        let found: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT rowid FROM users_fts WHERE users_fts MATCH ? LIMIT ?)",
+        )
+        .bind(fts_query(columns, needle))
+        .bind(SELECTIVE_MATCHES)
+        .fetch_one(read)
+        .await
+        .map_err(err)?;
+        Ok(if found < SELECTIVE_MATCHES {
+            Plan::MatchesFirst
+        } else {
+            Plan::Filter
+        })
+    }
+
+    fn users_sql(&self, org_id: &str, q: &UserQuery, plan: Plan) -> R<Sql> {
+        let mut sql = self.users_filtered(USER_COLS, org_id, q, plan);
         let sort: Vec<(String, bool)> = q
             .page
             .sort
@@ -464,11 +540,56 @@ impl Db {
     }
 
     pub(crate) async fn count_users(&self, org_id: &str, q: &UserQuery) -> R<i64> {
-        let sql = self.users_filtered("COUNT(*)", org_id, q);
-        run!(self, |p| bind_all!(sqlx::query_scalar(&sql.text), sql.args)
+        // Every filter is named here, so that a new one cannot slip past the counters.
+        let UserQuery {
+            ids,
+            emails_lower,
+            is_verified,
+            contains,
+            exclude_inactive,
+            contains_company: _,
+            name_contains,
+            name_prefix,
+            visibility,
+            page: _,
+        } = q;
+        let by_status_only = ids.is_empty()
+            && emails_lower.is_empty()
+            && contains.is_none()
+            && name_contains.is_none()
+            && name_prefix.is_none()
+            && matches!(visibility, Visibility::All);
+        if by_status_only {
+            // The counters the triggers of migration 0006 keep per organization and status.
+            let mut sql = Sql::new(
+                "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM user_counts WHERE org_id = ",
+            );
+            sql.text(org_id);
+            match is_verified {
+                Some(true) => sql.push(" AND status <> 'invited'"),
+                Some(false) => sql.push(" AND status = 'invited'"),
+                None => &mut sql,
+            };
+            if *exclude_inactive {
+                sql.push(" AND status <> 'inactive'");
+            }
+            return run!(self, |p| bind_all!(
+                crate::sql::query_scalar::<_, i64>(&sql),
+                sql.args
+            )
             .fetch_one(p)
             .await
-            .map_err(err))
+            .map_err(err));
+        }
+        let plan = self.search_plan(q, true).await?;
+        let sql = self.users_filtered("COUNT(*)", org_id, q, plan);
+        run!(self, |p| bind_all!(
+            crate::sql::query_scalar(&sql),
+            sql.args
+        )
+        .fetch_one(p)
+        .await
+        .map_err(err))
     }
 
     pub(crate) async fn memberships(&self, identity_id: &str) -> R<Vec<(String, String)>> {
@@ -655,19 +776,21 @@ impl Db {
     /// The query plan of a user listing, one line per step (SQLite `EXPLAIN QUERY PLAN`,
     /// PostgreSQL `EXPLAIN`): tests use it to prove that sorts and pages are index scans.
     pub async fn explain_list_users(&self, org_id: &str, q: &UserQuery) -> R<Vec<String>> {
-        let sql = self.users_sql(org_id, q)?;
+        let plan = self.search_plan(q, false).await?;
+        let sql = self.users_sql(org_id, q, plan)?;
         Ok(match self {
             Db::Sqlite { read, .. } => {
-                let text = format!("EXPLAIN QUERY PLAN {}", sql.text);
-                let rows: Vec<(i64, i64, i64, String)> = bind_all!(sqlx::query_as(&text), sql.args)
-                    .fetch_all(read)
-                    .await
-                    .map_err(err)?;
+                let text = sql.prefixed("EXPLAIN QUERY PLAN ");
+                let rows: Vec<(i64, i64, i64, String)> =
+                    bind_all!(crate::sql::query_as(&text), text.args)
+                        .fetch_all(read)
+                        .await
+                        .map_err(err)?;
                 rows.into_iter().map(|r| r.3).collect()
             }
             Db::Postgres(pool) => {
-                let text = format!("EXPLAIN {}", sql.text);
-                bind_all!(sqlx::query_scalar(&text), sql.args)
+                let text = sql.prefixed("EXPLAIN ");
+                bind_all!(crate::sql::query_scalar(&text), text.args)
                     .fetch_all(pool)
                     .await
                     .map_err(err)?
@@ -676,9 +799,10 @@ impl Db {
     }
 
     pub(crate) async fn list_users(&self, org_id: &str, q: &UserQuery) -> R<Vec<User>> {
-        let sql = self.users_sql(org_id, q)?;
+        let plan = self.search_plan(q, false).await?;
+        let sql = self.users_sql(org_id, q, plan)?;
         let mut users = run!(self, |p| {
-            let rows = bind_all!(sqlx::query(&sql.text), sql.args)
+            let rows = bind_all!(crate::sql::query(&sql), sql.args)
                 .fetch_all(p)
                 .await
                 .map_err(err)?;
@@ -699,15 +823,15 @@ impl Db {
         }
         let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
         let mut sql = Sql::new("SELECT user_id, role_id FROM user_roles WHERE org_id = ");
-        sql.text(org_id)
-            .push(" AND ")
-            .in_list("user_id", &ids)
-            .push(" ORDER BY role_id");
-        let pairs: Vec<(String, String)> =
-            run!(self, |p| bind_all!(sqlx::query_as(&sql.text), sql.args)
+        sql.text(org_id).push(" AND ").in_list("user_id", &ids);
+        // Sorted here: `ORDER BY role_id` made SQLite walk the organization's whole role index
+        // (40 ms at 200,000 users) instead of looking the page's users up.
+        let mut pairs: Vec<(String, String)> =
+            run!(self, |p| bind_all!(crate::sql::query_as(&sql), sql.args)
                 .fetch_all(p)
                 .await
                 .map_err(err)?);
+        pairs.sort_by(|a, b| a.1.cmp(&b.1));
         let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
         for (u, r) in pairs {
             by_user.entry(u).or_default().push(r);

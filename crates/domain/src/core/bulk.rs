@@ -99,6 +99,24 @@ fn read_row(line: &Line, full: bool) -> std::result::Result<Row, String> {
     })
 }
 
+/// Waits for a written batch and counts its rows: applied, or already in the organization.
+async fn tally(
+    out: &mut BulkOutcome,
+    (write, keys): (tokio::task::JoinHandle<Result<Vec<bool>>>, Vec<String>),
+) -> Result<()> {
+    let inserted = write
+        .await
+        .map_err(|e| Error::Internal(anyhow::anyhow!("bulk insert task: {e}")))??;
+    for (key, ok) in keys.into_iter().zip(inserted) {
+        if ok {
+            out.applied += 1;
+        } else {
+            out.errors.push((key, ALREADY.into()));
+        }
+    }
+    Ok(())
+}
+
 impl Core {
     fn check_env_name(
         catalog: &super::eva::Catalog,
@@ -167,7 +185,8 @@ impl Core {
         let roles = self.store.list_roles(&org.id).await?;
         let mut out = BulkOutcome::default();
         let mut seen = HashSet::new();
-        let mut good: Vec<(Row, Vec<EnvAccess>, Role)> = Vec::new();
+        // Rows hold a reference to their role: a clone of its grants per row would cost megabytes.
+        let mut good: Vec<(Row, Vec<EnvAccess>, &Role)> = Vec::new();
         for line in &lines {
             let checked = read_row(line, true).and_then(|row| {
                 if row.name.is_empty() {
@@ -192,9 +211,8 @@ impl Core {
                             })?
                     }
                 };
-                let role = org_role(&roles, row.role == EVA_ADMIN, &envs)
-                    .cloned()
-                    .ok_or("Role not found")?;
+                let role =
+                    org_role(&roles, row.role == EVA_ADMIN, &envs).ok_or("Role not found")?;
                 if !may_invite(&role.name) {
                     return Err(format!("The caller may not invite into role {}", role.name));
                 }
@@ -247,6 +265,10 @@ impl Core {
         .await;
         let now = now_micros();
         let rows: Vec<_> = good.into_iter().zip(hashes).collect();
+        // One batch is written while the next is built: the database and the CPU work at once,
+        // and batches still commit one after another, in file order.
+        type Written = (tokio::task::JoinHandle<Result<Vec<bool>>>, Vec<String>);
+        let mut in_flight: Option<Written> = None;
         for chunk in rows.chunks(BATCH) {
             let mut batch: Vec<(NewIdentity, User, Vec<EnvAccess>)> = Vec::new();
             let mut keys: Vec<String> = Vec::new();
@@ -285,14 +307,18 @@ impl Core {
                 None,
                 json!({ "rows": batch.len() }),
             ));
-            let inserted = self.store.insert_users(batch, fx).await?;
-            for (key, ok) in keys.into_iter().zip(inserted) {
-                if ok {
-                    out.applied += 1;
-                } else {
-                    out.errors.push((key, ALREADY.into()));
-                }
+            if let Some(previous) = in_flight.take() {
+                tally(&mut out, previous).await?;
             }
+            let store = self.store.clone();
+            let write =
+                tokio::spawn(
+                    async move { store.insert_users(batch, fx).await.map_err(Error::from) },
+                );
+            in_flight = Some((write, keys));
+        }
+        if let Some(last) = in_flight {
+            tally(&mut out, last).await?;
         }
         Ok(out)
     }

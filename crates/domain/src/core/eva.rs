@@ -9,7 +9,7 @@ use super::access::Context;
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
 use crate::model::*;
-use crate::paging::{Position, SortKey, UserQuery};
+use crate::paging::{SortKey, UserQuery};
 use crate::permissions::perm;
 use crate::store::{Effects, NewIdentity};
 use crate::types::*;
@@ -335,15 +335,9 @@ impl Core {
         }];
         let total = self.store.count_users(&org.id, &q).await?;
         let offset = page.saturating_mul(lines);
-        if offset >= total {
-            return Ok(EvaPage {
-                total,
-                items: Vec::new(),
-            });
-        }
-        q.page.position = Position::Offset(offset as u64);
-        let mut users = self.store.list_users(&org.id, &q).await?;
-        users.truncate(lines as usize);
+        let users = self
+            .users_at(&org.id, &q, offset as u64, total.max(0) as u64)
+            .await?;
         Ok(EvaPage {
             total,
             items: self.eva_views(ctx, &org, users).await?,

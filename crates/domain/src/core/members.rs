@@ -8,7 +8,7 @@ use super::access::{grants_of, names_of, Context};
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
 use crate::model::*;
-use crate::paging::{Position, SortKey, UserQuery};
+use crate::paging::{SortKey, UserQuery};
 use crate::permissions::{perm, Target};
 use crate::secrets::{hash_secret, random_secret};
 use crate::store::{Effects, NewIdentity, StoreError};
@@ -254,9 +254,9 @@ impl Core {
         if size == 0 || offset >= count {
             return Ok((count, Vec::new()));
         }
-        q.page.position = Position::Offset(offset as u64);
-        let mut users = self.store.list_users(&org.id, &q).await?;
-        users.truncate(size as usize);
+        let users = self
+            .users_at(&org.id, &q, offset as u64, count as u64)
+            .await?;
         Ok((
             count,
             users

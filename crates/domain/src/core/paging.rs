@@ -8,8 +8,10 @@ use rand::Rng;
 
 use super::Core;
 use crate::error::{Error, Location, Result};
+use crate::model::User;
 use crate::paging::{
-    Keyset, Page, PageRequest, Position, SortKey, SortValue, CURSOR_TOKEN_MAX, CURSOR_TOKEN_MIN,
+    Keyset, Page, PageRequest, Position, SortKey, SortValue, UserQuery, CURSOR_TOKEN_MAX,
+    CURSOR_TOKEN_MIN,
 };
 use crate::types::now_micros;
 
@@ -76,6 +78,37 @@ impl Core {
             has_more,
             continuation_token,
         })
+    }
+
+    /// The users at `offset` of a numbered-page listing of `total` users. A page past the middle
+    /// is read from the other end, in the reverse order (the id tie-break reverses with it), so
+    /// the last pages cost what the first do; only pages in the middle walk far.
+    pub(crate) async fn users_at(
+        &self,
+        org_id: &str,
+        q: &UserQuery,
+        offset: u64,
+        total: u64,
+    ) -> Result<Vec<User>> {
+        if offset >= total {
+            return Ok(Vec::new());
+        }
+        let take = (q.page.limit as u64).min(total - offset);
+        let mut q = q.clone();
+        let from_end = total - offset - take;
+        let reverse = from_end < offset;
+        if reverse {
+            for k in &mut q.page.sort {
+                k.descending = !k.descending;
+            }
+        }
+        q.page.position = Position::Offset(if reverse { from_end } else { offset });
+        let mut users = self.store.list_users(org_id, &q).await?;
+        users.truncate(take as usize);
+        if reverse {
+            users.reverse();
+        }
+        Ok(users)
     }
 
     async fn store_cursor(&self, org_id: &str, keyset: &Keyset) -> Result<i64> {

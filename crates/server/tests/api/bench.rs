@@ -1,0 +1,104 @@
+//! The benchmark program at a small size, so that it cannot rot: it starts the real `roster`
+//! binary, loads 2,000 users and drives every operation; what is checked is that each answer
+//! was right (timings are the benchmark's business, not a test's).
+
+use roster_bench::{Backend, Options};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_benchmark_runs_every_operation_and_its_answers_are_right() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let postgres = crate::helpers::is_postgres();
+    let database_url = if postgres {
+        Some(crate::helpers::test_database_url(tmp.path()).await)
+    } else {
+        None
+    };
+    let report = roster_bench::run(Options {
+        users: 2_000,
+        backend: if postgres {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        },
+        database_url,
+        url: None,
+        roster_bin: env!("CARGO_BIN_EXE_roster").into(),
+        other_orgs: 2,
+        other_org_users: 100,
+        seconds: 0.2,
+        concurrency: 4,
+        import_rows: 300,
+        password_rows: 4,
+        load_chunk: 700,
+    })
+    .await
+    .expect("the benchmark runs to the end");
+    let table = report.table();
+    for c in &report.checks {
+        assert!(c.ok, "check {} failed: {c:?}\n{table}", c.name);
+    }
+    let names: Vec<&str> = report.operations.iter().map(|o| o.name.as_str()).collect();
+    for expected in [
+        "amigo.list.walk (limit 100)",
+        "amigo.list.first",
+        "amigo.list.near_end (token)",
+        "amigo.list.sort last_name",
+        "amigo.list.sort -user_stats.last_message_time",
+        "eva.list.first",
+        "eva.list.near_end (page number)",
+        "oum.list.first",
+        "oum.list.near_end (page number)",
+        "amigo.search selective",
+        "amigo.search unselective",
+        "eva.list searchTerms selective",
+        "eva.list searchTerms unselective",
+        "oum.list name_search selective",
+        "oum.list name_search unselective",
+        "eva.quicksearch prefix",
+        "amigo.get_user (authenticated)",
+        "amigo.sign_in_with_api_key",
+        "amigo.invite",
+        "eva.bulk_create (no passwords)",
+        "eva.bulk_create (passwords)",
+    ] {
+        assert!(names.contains(&expected), "{expected} missing:\n{table}");
+    }
+    for op in &report.operations {
+        assert_eq!(
+            op.errors, 0,
+            "{} had errors: {:?}\n{table}",
+            op.name, op.first_error
+        );
+        assert!(
+            op.requests > 0 && op.throughput > 0.0,
+            "{} did nothing\n{table}",
+            op.name
+        );
+        assert!(
+            op.p50_ms > 0.0 && op.p50_ms <= op.p99_ms,
+            "{} latencies\n{table}",
+            op.name
+        );
+    }
+    // The walk saw every user of the big organization once, and the searches found exactly the
+    // users the generator made to match (checked against the data, not against the server).
+    let check = |name: &str| {
+        report
+            .checks
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no check {name}\n{table}"))
+            .actual
+            .clone()
+    };
+    assert_eq!(check("walk: distinct users seen"), "2000");
+    assert_eq!(check("eva totalElements"), "2000");
+    assert_eq!(check("oum count"), "2000");
+    let rare = roster_bench::data::count_matching(
+        "big.bench.example",
+        1_999,
+        roster_bench::data::SELECTIVE,
+    );
+    assert_eq!(check("eva matches 'quillfeather'"), rare.to_string());
+    assert!(report.peak_rss_mib.is_some_and(|m| m > 1.0), "{table}");
+}
