@@ -180,6 +180,14 @@ pub trait Store: Send + Sync + 'static {
         rows: Vec<(NewIdentity, User, Vec<EnvAccess>)>,
         fx: Effects,
     ) -> StoreResult<Vec<bool>>;
+    /// Which of these lower-cased emails already belong to users of the organization.
+    async fn existing_emails(
+        &self,
+        org_id: &str,
+        emails_lower: &[String],
+    ) -> StoreResult<Vec<String>>;
+    /// Refreshes the planner's statistics of the user tables after a large bulk change.
+    async fn refresh_statistics(&self) -> StoreResult<()>;
     /// Replaces a user's organization roles and environment access at once (last-admin guarded).
     async fn count_active_admins(&self, org_id: &str) -> StoreResult<i64>;
     /// `update_user` and `set_user_access` in one transaction.

@@ -174,6 +174,40 @@ impl Db {
         Ok(inserted)
     }
 
+    /// No ORDER BY: the organization's unique email index answers the IN list directly.
+    pub(crate) async fn existing_emails(
+        &self,
+        org_id: &str,
+        emails_lower: &[String],
+    ) -> R<Vec<String>> {
+        let mut sql = Sql::new("SELECT email_lower FROM users WHERE org_id = ");
+        sql.text(org_id)
+            .push(" AND ")
+            .in_list("email_lower", emails_lower);
+        run!(self, |p| bind_all!(
+            crate::sql::query_scalar(&sql),
+            sql.args
+        )
+        .fetch_all(p)
+        .await
+        .map_err(err))
+    }
+
+    /// PostgreSQL's autovacuum analyzes a table some time after it changed; a bulk import of
+    /// thousands of users should not leave the planner guessing until then. SQLite's user
+    /// queries do not depend on statistics (their plans are fixed), so it does nothing there.
+    pub(crate) async fn refresh_statistics(&self) -> R<()> {
+        if let Db::Postgres(pool) = self {
+            sqlx::query(
+                "ANALYZE users, identities, user_roles, user_environments, user_environment_bots",
+            )
+            .execute(pool)
+            .await
+            .map_err(err)?;
+        }
+        Ok(())
+    }
+
     pub(crate) async fn set_user_access(
         &self,
         org_id: &str,

@@ -100,6 +100,18 @@ impl Store for Db {
         Db::insert_users(self, rows, fx).await
     }
 
+    async fn existing_emails(
+        &self,
+        org_id: &str,
+        emails_lower: &[String],
+    ) -> StoreResult<Vec<String>> {
+        Db::existing_emails(self, org_id, emails_lower).await
+    }
+
+    async fn refresh_statistics(&self) -> StoreResult<()> {
+        Db::refresh_statistics(self).await
+    }
+
     async fn count_active_admins(&self, org_id: &str) -> StoreResult<i64> {
         Db::count_active_admins(self, org_id).await
     }

@@ -25,6 +25,8 @@ pub struct BulkOutcome {
 }
 
 const BATCH: usize = 1000;
+/// A bulk import this large refreshes the planner's statistics before it answers.
+const REFRESH_STATISTICS_AFTER: usize = 5_000;
 const ALREADY: &str = "A user with this email already exists in the organization";
 
 struct Row {
@@ -233,17 +235,15 @@ impl Core {
         // Users already in the organization are reported before anything is hashed or queued.
         let mut fresh = Vec::with_capacity(good.len());
         for chunk in good.chunks(BATCH) {
-            let mut q = UserQuery::new(chunk.len() as u32);
-            q.emails_lower = chunk
+            let emails: Vec<String> = chunk
                 .iter()
                 .map(|(row, _, _)| row.email.lower.clone())
                 .collect();
             let present: HashSet<String> = self
                 .store
-                .list_users(&org.id, &q)
+                .existing_emails(&org.id, &emails)
                 .await?
                 .into_iter()
-                .map(|u| u.email.to_lowercase())
                 .collect();
             for g in chunk {
                 if present.contains(&g.0.email.lower) {
@@ -319,6 +319,9 @@ impl Core {
         }
         if let Some(last) = in_flight {
             tally(&mut out, last).await?;
+        }
+        if out.applied >= REFRESH_STATISTICS_AFTER {
+            self.store.refresh_statistics().await?;
         }
         Ok(out)
     }
