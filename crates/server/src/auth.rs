@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use anyhow::Context as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use roster_domain::model::SigningKey;
 use roster_domain::store::Store;
@@ -30,7 +30,9 @@ pub struct Claims {
 }
 
 struct Keys {
-    current: (String, EncodingKey),
+    /// The signing key, parsed once: `jsonwebtoken` would re-parse the PKCS#8 document (and
+    /// derive the public key) on every token.
+    current: (String, Ed25519KeyPair),
     verifying: HashMap<String, DecodingKey>,
     jwks: Value,
 }
@@ -113,7 +115,9 @@ impl KeyRing {
         }
         let newest = all.first().context("no signing key")?;
         let pkcs8 = STANDARD.decode(&newest.private_pkcs8)?;
-        let current = (newest.kid.clone(), EncodingKey::from_ed_der(&pkcs8));
+        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pkcs8)
+            .map_err(|_| anyhow::anyhow!("signing key {} does not parse", newest.kid))?;
+        let current = (newest.kid.clone(), pair);
         // A key keeps verifying until tokens it signed have expired: one token lifetime after its successor appeared.
         let mut verifying = HashMap::new();
         let mut published = Vec::new();
@@ -163,7 +167,13 @@ impl KeyRing {
             .map_err(|_| anyhow::anyhow!("key ring lock poisoned"))?;
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(keys.current.0.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &keys.current.1)?;
+        // What `jsonwebtoken::encode` writes, signed with the key parsed at load.
+        let mut token = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?);
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims)?));
+        let signature = keys.current.1.sign(token.as_bytes());
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(signature.as_ref()));
         Ok((token, claims.exp))
     }
 
