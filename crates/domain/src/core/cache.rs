@@ -214,8 +214,14 @@ mod tests {
         }
         // The newest entry always survives its own insertion.
         assert_eq!(map.get("k999", 1, TTL), Some(999));
-        // Stale entries are swept before live ones.
+        // When full, stale entries are swept before live ones are dropped.
+        let map: Map<String, u32> = Map::new(10);
+        for i in 0..10 {
+            map.put(format!("k{i}"), i, 1, t, TTL);
+        }
+        assert_eq!(map.len(), 10);
         map.put("fresh".into(), 0, 2, t, TTL);
         assert_eq!(map.len(), 1);
+        assert_eq!(map.get("fresh", 2, TTL), Some(0));
     }
 }

@@ -9,6 +9,7 @@ mod amigo_orgs;
 mod amigo_roles;
 mod amigo_users;
 mod auth;
+mod cache;
 mod cli;
 mod cross_cutting;
 mod email_delivery;
