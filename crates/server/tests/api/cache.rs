@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::helpers::{test_database_url, TestApp};
 use crate::ops::{bootstrap, serve_with, sign_in};
