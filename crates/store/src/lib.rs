@@ -141,7 +141,11 @@ impl Db {
             // Page caches are per connection: the writer gets a large one for bulk inserts into
             // many indexes; readers share the OS page cache and keep small ones, and there are
             // no more of them than the cores can run (SQLite reads are CPU-bound).
+            // No ping before each use: a SQLite connection is a file handle that cannot go stale,
+            // and sqlx's ping is a round trip to the connection's worker thread, as costly as a
+            // small query.
             let write = SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(base.clone().pragma("cache_size", "-65536"))
@@ -149,6 +153,7 @@ impl Db {
                 .with_context(|| format!("cannot open SQLite database {}", redact(url)))?;
             let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
             let read = SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(opts.max_connections.clamp(2, 2 * cores.max(1)))
                 .acquire_timeout(opts.acquire_timeout)
                 .connect_with(base.pragma("cache_size", "-16384"))
