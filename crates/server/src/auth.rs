@@ -2,7 +2,7 @@
 //! on a schedule with an overlap window), token minting, verification and the JWKS document.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use anyhow::Context as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -35,7 +35,17 @@ struct Keys {
     current: (String, Ed25519KeyPair),
     verifying: HashMap<String, DecodingKey>,
     jwks: Value,
+    /// Tokens whose signature, issuer and algorithm checked out against `verifying`, with their
+    /// claims: an Ed25519 verification per request is the largest cost of an authenticated call.
+    /// Times are checked again on every use; a reload (rotation, retirement) starts empty.
+    verified: Mutex<HashMap<String, Claims>>,
 }
+
+/// Most verified tokens remembered per key ring; beyond, the memory starts over.
+const VERIFIED_TOKENS: usize = 10_000;
+
+/// Seconds of clock skew allowed on `exp`, `nbf` and `iat`.
+const LEEWAY_SECS: i64 = 5;
 
 pub struct KeyRing {
     store: Arc<dyn Store>,
@@ -135,6 +145,7 @@ impl KeyRing {
             current,
             verifying,
             jwks: json!({ "keys": published }),
+            verified: Mutex::new(HashMap::new()),
         })
     }
 
@@ -198,6 +209,32 @@ impl KeyRing {
 
     /// Verifies a token's signature, algorithm (fixed by the server), issuer and times.
     pub fn verify(&self, token: &str) -> Option<Claims> {
+        let keys = self.keys.read().ok()?;
+        let now = now_micros() / 1_000_000;
+        // The same string verified against this key ring before: only its times can have changed.
+        let known = keys
+            .verified
+            .lock()
+            .ok()
+            .and_then(|m| m.get(token).cloned());
+        let claims = match known {
+            Some(c) => c,
+            None => {
+                let c = self.verify_signed(&keys, token)?;
+                if let Ok(mut m) = keys.verified.lock() {
+                    if m.len() >= VERIFIED_TOKENS {
+                        m.clear();
+                    }
+                    m.insert(token.to_owned(), c.clone());
+                }
+                c
+            }
+        };
+        // jsonwebtoken's own rule for `exp`; a token from the future was not issued by us.
+        (claims.exp >= now - LEEWAY_SECS && claims.iat <= now + LEEWAY_SECS).then_some(claims)
+    }
+
+    fn verify_signed(&self, keys: &Keys, token: &str) -> Option<Claims> {
         let header = jsonwebtoken::decode_header(token).ok()?;
         if header.alg != Algorithm::EdDSA
             || header.jku.is_some()
@@ -206,15 +243,12 @@ impl KeyRing {
         {
             return None;
         }
-        let keys = self.keys.read().ok()?;
         let key = keys.verifying.get(header.kid.as_deref()?)?;
         let mut v = Validation::new(Algorithm::EdDSA);
         v.set_issuer(&[&self.issuer]);
         v.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
         v.validate_nbf = true;
-        v.leeway = 5;
-        let data = jsonwebtoken::decode::<Claims>(token, key, &v).ok()?;
-        // A token from the future was not issued by us.
-        (data.claims.iat <= now_micros() / 1_000_000 + 5).then_some(data.claims)
+        v.leeway = LEEWAY_SECS as u64;
+        Some(jsonwebtoken::decode::<Claims>(token, key, &v).ok()?.claims)
     }
 }
