@@ -161,7 +161,20 @@ impl Db {
             Ok(Self::Sqlite { read, write })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url).context("invalid PostgreSQL URL")?;
+            // sqlx pings a connection when it goes back to the pool and, by default, again when
+            // it leaves: two network round trips around each query. A connection used within
+            // the last second was pinged on release just before; only older ones are pinged
+            // again (a failed ping closes the connection and sqlx takes another).
             let pool = PgPoolOptions::new()
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= Duration::from_secs(1) {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .max_connections(opts.max_connections)
                 .acquire_timeout(opts.acquire_timeout)
                 .connect_with(options)
