@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::store::{Effects, Store, StoreError, StoreResult};
@@ -15,6 +15,10 @@ pub const MAX_BATCH: usize = 256;
 
 /// Callers that may wait for a place in the queue beyond this are held back (backpressure).
 const QUEUE: usize = 4 * MAX_BATCH;
+
+/// Batches committing at once: while one waits for its commit to reach the disk, the next can
+/// start (PostgreSQL flushes concurrent commits together; SQLite's one writer queues them).
+const IN_FLIGHT: usize = 4;
 
 struct Job {
     fx: Effects,
@@ -76,6 +80,7 @@ impl GroupCommit {
 }
 
 async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, stop: Arc<Notify>) {
+    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut closing = false;
     loop {
         let first = if closing {
@@ -91,9 +96,12 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, stop: Arc<Notif
                 }
             }
         };
-        let Some(first) = first else { return };
-        // No waiting for company: whoever queued while the previous batch committed joins this
-        // one, so a lone caller pays no delay and a crowd shares commits.
+        let Some(first) = first else { break };
+        // Wait for a free transaction before gathering: whoever queues meanwhile joins this
+        // batch. No waiting for company otherwise, so a lone caller pays no delay.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -101,19 +109,29 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, stop: Arc<Notif
                 Err(_) => break,
             }
         }
-        let (effects, waiters): (Vec<Effects>, Vec<_>) =
-            batch.into_iter().map(|j| (j.fx, j.done)).unzip();
-        match store.write_effects_batch(&effects).await {
-            Ok(()) => {
-                for w in waiters {
-                    let _ = w.send(Ok(()));
-                }
+        let store = store.clone();
+        tokio::spawn(async move {
+            commit(store.as_ref(), batch).await;
+            drop(slot);
+        });
+    }
+    // Every batch taken is committed before the writer ends.
+    let _ = slots.acquire_many(IN_FLIGHT as u32).await;
+}
+
+async fn commit(store: &dyn Store, batch: Vec<Job>) {
+    let (effects, waiters): (Vec<Effects>, Vec<_>) =
+        batch.into_iter().map(|j| (j.fx, j.done)).unzip();
+    match store.write_effects_batch(&effects).await {
+        Ok(()) => {
+            for w in waiters {
+                let _ = w.send(Ok(()));
             }
-            Err(e) => {
-                tracing::warn!(error = %e, callers = waiters.len(), "audit batch not written");
-                for w in waiters {
-                    let _ = w.send(Err(share(&e)));
-                }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, callers = waiters.len(), "audit batch not written");
+            for w in waiters {
+                let _ = w.send(Err(share(&e)));
             }
         }
     }
