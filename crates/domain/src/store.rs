@@ -138,6 +138,11 @@ pub trait Store: Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;
+    /// Moves whenever a write of this process that could change anything but the logs (audit
+    /// events, outbox, one-time tokens, page cursors) commits. A value read before a read and
+    /// unchanged after means the read is still what the database holds, as far as this process
+    /// can tell (other processes' writes are not counted).
+    fn write_generation(&self) -> u64;
 
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
@@ -322,6 +327,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Writes effects that belong to no other change (a magic link request).
     async fn write_effects(&self, fx: Effects) -> StoreResult<()>;
+    /// Several [`Store::write_effects`] in one transaction, in order; all or none are written.
+    async fn write_effects_batch(&self, batch: &[Effects]) -> StoreResult<()>;
     /// Marks an unused, unexpired token of `org_id` with one of `purposes` used and returns it.
     /// An invitation token also makes its invited user active and the identity verified, in the
     /// same transaction. Of two concurrent uses, one wins.

@@ -53,9 +53,10 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-pub fn core_config(_config: &Config, public_url: String) -> CoreConfig {
+pub fn core_config(config: &Config, public_url: String) -> CoreConfig {
     CoreConfig {
         public_url,
+        cache_ttl: Duration::from_millis(config.cache_ttl_ms),
         ..CoreConfig::default()
     }
 }
@@ -177,6 +178,8 @@ impl Application {
         for w in workers {
             let _ = tokio::time::timeout(Duration::from_secs(90), w).await;
         }
+        // Requests are done: commit the audit events still queued before the pool closes.
+        self.state.core.close().await;
         self.state.db.close().await;
         result.context("server error")
     }

@@ -2,12 +2,12 @@
 //! on a schedule with an overlap window), token minting, verification and the JWKS document.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use anyhow::Context as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use roster_domain::model::SigningKey;
 use roster_domain::store::Store;
@@ -30,10 +30,22 @@ pub struct Claims {
 }
 
 struct Keys {
-    current: (String, EncodingKey),
+    /// The signing key, parsed once: `jsonwebtoken` would re-parse the PKCS#8 document (and
+    /// derive the public key) on every token.
+    current: (String, Ed25519KeyPair),
     verifying: HashMap<String, DecodingKey>,
     jwks: Value,
+    /// Tokens whose signature, issuer and algorithm checked out against `verifying`, with their
+    /// claims: an Ed25519 verification per request is the largest cost of an authenticated call.
+    /// Times are checked again on every use; a reload (rotation, retirement) starts empty.
+    verified: Mutex<HashMap<String, Claims>>,
 }
+
+/// Most verified tokens remembered per key ring; beyond, the memory starts over.
+const VERIFIED_TOKENS: usize = 10_000;
+
+/// Seconds of clock skew allowed on `exp`, `nbf` and `iat`.
+const LEEWAY_SECS: i64 = 5;
 
 pub struct KeyRing {
     store: Arc<dyn Store>,
@@ -113,7 +125,9 @@ impl KeyRing {
         }
         let newest = all.first().context("no signing key")?;
         let pkcs8 = STANDARD.decode(&newest.private_pkcs8)?;
-        let current = (newest.kid.clone(), EncodingKey::from_ed_der(&pkcs8));
+        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pkcs8)
+            .map_err(|_| anyhow::anyhow!("signing key {} does not parse", newest.kid))?;
+        let current = (newest.kid.clone(), pair);
         // A key keeps verifying until tokens it signed have expired: one token lifetime after its successor appeared.
         let mut verifying = HashMap::new();
         let mut published = Vec::new();
@@ -131,6 +145,7 @@ impl KeyRing {
             current,
             verifying,
             jwks: json!({ "keys": published }),
+            verified: Mutex::new(HashMap::new()),
         })
     }
 
@@ -163,7 +178,13 @@ impl KeyRing {
             .map_err(|_| anyhow::anyhow!("key ring lock poisoned"))?;
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(keys.current.0.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &keys.current.1)?;
+        // What `jsonwebtoken::encode` writes, signed with the key parsed at load.
+        let mut token = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?);
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims)?));
+        let signature = keys.current.1.sign(token.as_bytes());
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(signature.as_ref()));
         Ok((token, claims.exp))
     }
 
@@ -188,6 +209,32 @@ impl KeyRing {
 
     /// Verifies a token's signature, algorithm (fixed by the server), issuer and times.
     pub fn verify(&self, token: &str) -> Option<Claims> {
+        let keys = self.keys.read().ok()?;
+        let now = now_micros() / 1_000_000;
+        // The same string verified against this key ring before: only its times can have changed.
+        let known = keys
+            .verified
+            .lock()
+            .ok()
+            .and_then(|m| m.get(token).cloned());
+        let claims = match known {
+            Some(c) => c,
+            None => {
+                let c = self.verify_signed(&keys, token)?;
+                if let Ok(mut m) = keys.verified.lock() {
+                    if m.len() >= VERIFIED_TOKENS {
+                        m.clear();
+                    }
+                    m.insert(token.to_owned(), c.clone());
+                }
+                c
+            }
+        };
+        // jsonwebtoken's own rule for `exp`; a token from the future was not issued by us.
+        (claims.exp >= now - LEEWAY_SECS && claims.iat <= now + LEEWAY_SECS).then_some(claims)
+    }
+
+    fn verify_signed(&self, keys: &Keys, token: &str) -> Option<Claims> {
         let header = jsonwebtoken::decode_header(token).ok()?;
         if header.alg != Algorithm::EdDSA
             || header.jku.is_some()
@@ -196,15 +243,12 @@ impl KeyRing {
         {
             return None;
         }
-        let keys = self.keys.read().ok()?;
         let key = keys.verifying.get(header.kid.as_deref()?)?;
         let mut v = Validation::new(Algorithm::EdDSA);
         v.set_issuer(&[&self.issuer]);
         v.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
         v.validate_nbf = true;
-        v.leeway = 5;
-        let data = jsonwebtoken::decode::<Claims>(token, key, &v).ok()?;
-        // A token from the future was not issued by us.
-        (data.claims.iat <= now_micros() / 1_000_000 + 5).then_some(data.claims)
+        v.leeway = LEEWAY_SECS as u64;
+        Some(jsonwebtoken::decode::<Claims>(token, key, &v).ok()?.claims)
     }
 }

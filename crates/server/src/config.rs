@@ -147,11 +147,23 @@ pub struct Config {
         global = true
     )]
     pub audit_retention_days: u32,
+
+    /// How long organizations, roles and signed-in users are served from memory, in
+    /// milliseconds: the longest a change made by another node or the CLI goes unseen by this
+    /// one (this node's own changes are seen at once). 0 turns the cache off.
+    #[arg(
+        long,
+        env = "ROSTER_CACHE_TTL_MS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub cache_ttl_ms: u64,
 }
 
 /// Variables this version knows; others starting with `ROSTER_` are reported at start-up.
 const KNOWN_VARS: &[&str] = &[
     "ROSTER_BIND",
+    "ROSTER_CACHE_TTL_MS",
     "ROSTER_DATA_DIR",
     "ROSTER_DATABASE_URL",
     "ROSTER_DB_MAX_CONNECTIONS",

@@ -171,8 +171,19 @@ impl Db {
     }
 
     pub(crate) async fn write_effects(&self, fx: Effects) -> R<()> {
-        tx!(self, |t| {
+        tx!(untracked self, |t| {
             write_effects!(t, fx);
+        });
+        Ok(())
+    }
+
+    /// Several callers' effects in one transaction, each written as `write_effects` would, in
+    /// order: the same rows as one transaction each, for one commit.
+    pub(crate) async fn write_effects_batch(&self, batch: &[Effects]) -> R<()> {
+        tx!(untracked self, |t| {
+            for fx in batch {
+                write_effects!(t, *fx);
+            }
         });
         Ok(())
     }
@@ -494,7 +505,7 @@ impl Db {
         expires_at: i64,
     ) -> R<()> {
         let now = roster_domain::types::now_micros();
-        tx!(self, |t| {
+        tx!(untracked self, |t| {
             sqlx::query("INSERT INTO page_cursors (org_id, id, position, expires_at) VALUES ($1, $2, $3, $4)")
                 .bind(org_id)
                 .bind(id)

@@ -16,6 +16,7 @@ mod store_impl;
 mod users;
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -49,8 +50,20 @@ macro_rules! run {
 
 /// Runs `$body` in one write transaction bound to `$tx`, committing when it returns `Ok`.
 /// SQLite starts with `BEGIN IMMEDIATE` so that a read-then-write never fails to upgrade.
+///
+/// Every write goes through here, so this is where the write generation moves: after the commit
+/// (or a failed commit, which may still have committed), so that a cache entry read before it is
+/// never served after it. `tx!(untracked db, ...)` is for writes that only touch tables no cache
+/// reads (audit events, the outbox, one-time tokens, page cursors): a sign-in's audit row must not
+/// empty the caches.
 macro_rules! tx {
+    (untracked $db:expr, |$tx:ident| $body:expr) => {
+        $crate::tx!(@run false, $db, |$tx| $body)
+    };
     ($db:expr, |$tx:ident| $body:expr) => {
+        $crate::tx!(@run true, $db, |$tx| $body)
+    };
+    (@run $tracked:expr, $db:expr, |$tx:ident| $body:expr) => {
         match $db {
             $crate::Db::Sqlite { write, .. } => {
                 let mut $tx = write
@@ -58,17 +71,41 @@ macro_rules! tx {
                     .await
                     .map_err($crate::err)?;
                 let out = $body;
-                $tx.commit().await.map_err($crate::err)?;
+                let done = $tx.commit().await;
+                if $tracked {
+                    $crate::bump_write_generation();
+                }
+                done.map_err($crate::err)?;
                 out
             }
             $crate::Db::Postgres(pool) => {
                 let mut $tx = pool.begin().await.map_err($crate::err)?;
                 let out = $body;
-                $tx.commit().await.map_err($crate::err)?;
+                let done = $tx.commit().await;
+                if $tracked {
+                    $crate::bump_write_generation();
+                }
+                done.map_err($crate::err)?;
                 out
             }
         }
     };
+}
+
+/// Counts this process's committed write transactions (see [`tx!`]). One counter per process
+/// rather than per [`Db`]: `Db` is a plain enum of pools, cloned freely, and a process holding
+/// several databases (the test binary) then only invalidates more often than it needs to,
+/// never less.
+static WRITE_GENERATION: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) fn bump_write_generation() {
+    WRITE_GENERATION.fetch_add(1, Ordering::SeqCst);
+}
+
+/// The current write generation: unchanged since a read means no write of this process
+/// committed since.
+pub fn write_generation() -> u64 {
+    WRITE_GENERATION.load(Ordering::SeqCst)
 }
 
 pub(crate) use {run, tx};
@@ -104,7 +141,11 @@ impl Db {
             // Page caches are per connection: the writer gets a large one for bulk inserts into
             // many indexes; readers share the OS page cache and keep small ones, and there are
             // no more of them than the cores can run (SQLite reads are CPU-bound).
+            // No ping before each use: a SQLite connection is a file handle that cannot go stale,
+            // and sqlx's ping is a round trip to the connection's worker thread, as costly as a
+            // small query.
             let write = SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(base.clone().pragma("cache_size", "-65536"))
@@ -112,6 +153,7 @@ impl Db {
                 .with_context(|| format!("cannot open SQLite database {}", redact(url)))?;
             let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
             let read = SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(opts.max_connections.clamp(2, 2 * cores.max(1)))
                 .acquire_timeout(opts.acquire_timeout)
                 .connect_with(base.pragma("cache_size", "-16384"))
@@ -119,7 +161,20 @@ impl Db {
             Ok(Self::Sqlite { read, write })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url).context("invalid PostgreSQL URL")?;
+            // sqlx pings a connection when it goes back to the pool and, by default, again when
+            // it leaves: two network round trips around each query. A connection used within
+            // the last second was pinged on release just before; only older ones are pinged
+            // again (a failed ping closes the connection and sqlx takes another).
             let pool = PgPoolOptions::new()
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= Duration::from_secs(1) {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .max_connections(opts.max_connections)
                 .acquire_timeout(opts.acquire_timeout)
                 .connect_with(options)

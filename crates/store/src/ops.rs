@@ -6,7 +6,7 @@ use roster_domain::paging::AuditQuery;
 
 use crate::rows::{get, get_json};
 use crate::sql::{bind_all, Arg, Sql};
-use crate::{err, run, Db, R};
+use crate::{err, run, tx, Db, R};
 
 const AUDIT_COLS: &str = "org_id, id, action, actor_kind, actor_user_id, actor_org_id, \
     target_user_id, request_id, details, created_at";
@@ -99,22 +99,15 @@ impl Db {
     pub(crate) async fn purge_audit(&self, before: i64, batch: u32) -> R<u64> {
         let q = "DELETE FROM audit_events WHERE (org_id, id) IN \
                  (SELECT org_id, id FROM audit_events WHERE created_at < $1 LIMIT $2)";
-        let done = match self {
-            Db::Sqlite { write, .. } => sqlx::query(q)
+        let done = tx!(untracked self, |t| {
+            sqlx::query(q)
                 .bind(before)
                 .bind(batch as i64)
-                .execute(write)
+                .execute(&mut *t)
                 .await
                 .map_err(err)?
-                .rows_affected(),
-            Db::Postgres(pool) => sqlx::query(q)
-                .bind(before)
-                .bind(batch as i64)
-                .execute(pool)
-                .await
-                .map_err(err)?
-                .rows_affected(),
-        };
+                .rows_affected()
+        });
         Ok(done)
     }
 

@@ -80,7 +80,7 @@ impl Db {
                ORDER BY next_attempt_at LIMIT $4{lock}) \
              RETURNING {OUTBOX_COLS}"
         );
-        let mut out = tx!(self, |t| {
+        let mut out = tx!(untracked self, |t| {
             let rows = sqlx::query(&sql)
                 .bind(worker)
                 .bind(lease_until)
@@ -115,7 +115,7 @@ impl Db {
         // A message that will not be sent again no longer needs its payload, whose links carry
         // live tokens: only their hashes should outlast the delivery.
         let scrub = (status != "pending").then_some("{}");
-        let done = tx!(self, |t| {
+        let done = tx!(untracked self, |t| {
             sqlx::query(
                 "UPDATE outbox SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), \
                  last_error = $3, sent_at = $4, lease_owner = NULL, payload = COALESCE($5, payload) \

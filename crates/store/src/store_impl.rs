@@ -17,6 +17,10 @@ impl Store for Db {
         }
     }
 
+    fn write_generation(&self) -> u64 {
+        crate::write_generation()
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         crate::run!(self, |p| sqlx::query("SELECT 1")
             .execute(p)
@@ -326,6 +330,10 @@ impl Store for Db {
 
     async fn write_effects(&self, fx: Effects) -> StoreResult<()> {
         Db::write_effects(self, fx).await
+    }
+
+    async fn write_effects_batch(&self, batch: &[Effects]) -> StoreResult<()> {
+        Db::write_effects_batch(self, batch).await
     }
 
     async fn consume_token(

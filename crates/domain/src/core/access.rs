@@ -285,7 +285,8 @@ impl Access<'_> {
 impl super::Core {
     /// Turns verified token claims into the caller. The user must still exist and not be
     /// deactivated, and the token must be newer than the identity's last credential reset:
-    /// this runs on every request, so deletion and deactivation take effect at once.
+    /// this runs on every request, so deletion and deactivation take effect at once (the cache
+    /// serves a principal only until this node's next write, see `cache.rs`).
     pub async fn authenticate(
         &self,
         org_id: &str,
@@ -294,8 +295,8 @@ impl super::Core {
     ) -> Result<PrincipalRecord> {
         let now = crate::types::now_micros();
         let rec = self
-            .store
-            .load_principal(org_id, user_id, now)
+            .cache
+            .principal(self.store.as_ref(), org_id, user_id, now)
             .await?
             .ok_or(Error::Unauthenticated)?;
         if rec.status == crate::model::UserStatus::Inactive

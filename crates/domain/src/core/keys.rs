@@ -101,7 +101,7 @@ impl Core {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
         access.require_org(perm::API_KEY_CREATE)?;
-        let roles = self.store.list_roles(&org.id).await?;
+        let roles = self.roles(&org.id).await?;
         let role = roles
             .iter()
             .find(|r| r.name == role_name)
@@ -140,7 +140,7 @@ impl Core {
             .get_api_key(&org.id, key_id)
             .await?
             .ok_or(Error::NotFound("API key"))?;
-        let roles = self.store.list_roles(&org.id).await?;
+        let roles = self.roles(&org.id).await?;
         let grants = grants_of(&roles, std::slice::from_ref(&key.role_id));
         access.require_outranks(&grants, "the API key's role")?;
         let fx = Effects::audit(self.audit(
@@ -182,7 +182,7 @@ impl Core {
         if user.status == UserStatus::Inactive {
             return Err(Error::Unauthenticated);
         }
-        let roles = self.store.list_roles(&org.id).await?;
+        let roles = self.roles(&org.id).await?;
         let key_grants = grants_of(&roles, std::slice::from_ref(&key.role_id));
         let user_grants = grants_of(&roles, &user.role_ids);
         if !permissions::outranks(&key_grants, &user_grants) {
@@ -204,7 +204,8 @@ impl Core {
             Some(&user.id),
             json!({ "key_id": key.key_id }),
         ));
-        self.store.write_effects(fx).await?;
+        // Group-committed: concurrent sign-ins share a transaction, each still waiting for its row.
+        self.effects.write(fx).await?;
         // Key sign-ins are what an operator looks for after a key leaks.
         tracing::info!(org = %org.id, user = %user.id, key_id = %key.key_id, "signed in with an API key");
         Ok(SignedIn {

@@ -3,6 +3,8 @@
 mod access;
 mod audit;
 mod bulk;
+mod cache;
+mod commit;
 mod eva;
 mod ingest;
 mod keys;
@@ -33,7 +35,7 @@ pub use users::{
 };
 
 use crate::error::Error;
-use crate::model::{ActorRef, AuditEvent};
+use crate::model::{ActorRef, AuditEvent, Role};
 use crate::store::{Refusal, Store, StoreError};
 use crate::types::{new_uuid7, now_micros};
 
@@ -48,6 +50,11 @@ pub struct CoreConfig {
     pub cursor_ttl_secs: i64,
     /// Most users a search returns (the Amigo search has no paging).
     pub search_limit: u32,
+    /// How long organizations, role lists and principals are served from memory at most: the
+    /// longest another process's change goes unseen here. Zero turns the cache off.
+    pub cache_ttl: std::time::Duration,
+    /// Most entries of each kind the cache holds.
+    pub cache_entries: usize,
 }
 
 impl Default for CoreConfig {
@@ -59,6 +66,8 @@ impl Default for CoreConfig {
             magic_link_ttl_secs: 10 * 60,
             cursor_ttl_secs: 24 * 3600,
             search_limit: 100,
+            cache_ttl: std::time::Duration::from_secs(1),
+            cache_entries: 10_000,
         }
     }
 }
@@ -67,14 +76,34 @@ impl Default for CoreConfig {
 pub struct Core {
     pub store: Arc<dyn Store>,
     pub config: Arc<CoreConfig>,
+    cache: Arc<cache::ReadCache>,
+    effects: Arc<commit::GroupCommit>,
 }
 
 impl Core {
+    /// Inside a Tokio runtime, also starts the writer that group-commits sign-ins' audit events
+    /// ([`Core::close`] stops it).
     pub fn new(store: Arc<dyn Store>, config: CoreConfig) -> Self {
         Self {
+            cache: Arc::new(cache::ReadCache::new(
+                config.cache_ttl,
+                config.cache_entries,
+            )),
+            effects: Arc::new(commit::GroupCommit::start(store.clone())),
             store,
             config: Arc::new(config),
         }
+    }
+
+    /// Commits the effects still queued for group commit and stops its writer; effects written
+    /// afterwards get a transaction each.
+    pub async fn close(&self) {
+        self.effects.close().await;
+    }
+
+    /// The organization's roles, from the cache when it is current.
+    pub(crate) async fn roles(&self, org_id: &str) -> Result<Arc<Vec<Role>>, Error> {
+        Ok(self.cache.roles(self.store.as_ref(), org_id).await?)
     }
 
     fn audit(

@@ -98,8 +98,8 @@ fn org_exists(id: &str) -> impl FnOnce(StoreError) -> Error + '_ {
 impl Core {
     /// The organization named by its short id or its uuid.
     pub async fn find_org(&self, org_ref: &str) -> Result<Organization> {
-        self.store
-            .find_organization(org_ref)
+        self.cache
+            .organization(self.store.as_ref(), org_ref)
             .await?
             .ok_or(Error::NotFound("organization"))
     }

@@ -230,7 +230,7 @@ impl Core {
         }
         p.finish()?;
         let email = email.ok_or(Error::NotFound("email"))?;
-        let roles = self.store.list_roles(&org.id).await?;
+        let roles = self.roles(&org.id).await?;
         let role = roles
             .iter()
             .find(|r| r.name == input.role_name)
@@ -351,7 +351,7 @@ impl Core {
         }
         p.finish()?;
         let sort = sort.unwrap_or_default();
-        let roles = self.store.list_roles(&org.id).await?;
+        let roles = self.roles(&org.id).await?;
         let mut q = UserQuery::new(input.limit);
         q.ids = input.ids;
         q.emails_lower = emails;
@@ -404,7 +404,7 @@ impl Core {
                 "query must not be empty",
             ));
         }
-        let roles = self.store.list_roles(&org.id).await?;
+        let roles = self.roles(&org.id).await?;
         let mut q = UserQuery::new(self.config.search_limit);
         q.ids = ids;
         q.contains = Some(needle);
@@ -466,7 +466,7 @@ impl Core {
         }
         p.finish()?;
         let mut user = self.target_user(&org.id, user_id).await?;
-        let roles = self.store.list_roles(&org.id).await?;
+        let roles = self.roles(&org.id).await?;
         self.require_write_on(&access, perm::USER_UPDATE, &user, &roles)?;
         let expected = user.updated_at;
         if let Some(f) = u.first_name {
@@ -516,7 +516,7 @@ impl Core {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
         let user = self.target_user(&org.id, user_id).await?;
-        let roles = self.store.list_roles(&org.id).await?;
+        let roles = self.roles(&org.id).await?;
         self.require_write_on(&access, perm::USER_DELETE, &user, &roles)?;
         let soft = (user.stats.num_conversations > 0)
             .then(|| vec!["the user has conversation history, which is retained".to_owned()]);
@@ -580,7 +580,7 @@ impl Core {
         }
         p.finish()?;
         let user = self.target_user(&org.id, user_id).await?;
-        let roles = self.store.list_roles(&org.id).await?;
+        let roles = self.roles(&org.id).await?;
         self.require_write_on(&access, perm::USER_UPDATE, &user, &roles)?;
         let names: Vec<&String> = ch.upserts.iter().map(|u| &u.0).collect();
         let fx = Effects::audit(self.audit(
@@ -612,7 +612,7 @@ impl Core {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
         let user = self.target_user(&org.id, user_id).await?;
-        let roles = self.store.list_roles(&org.id).await?;
+        let roles = self.roles(&org.id).await?;
         let names = names_of(&roles, &user.role_ids);
         let target = access.target(&user, &names);
         access.require_on(perm::USER_GET_MODEL, &target)?;
@@ -673,7 +673,7 @@ impl Core {
         p.finish()?;
         let sort = sort.unwrap_or_default();
         let user = self.target_user(&org.id, user_id).await?;
-        let roles = self.store.list_roles(&org.id).await?;
+        let roles = self.roles(&org.id).await?;
         let names = names_of(&roles, &user.role_ids);
         let target = access.target(&user, &names);
         let visible = access.can(perm::CONVERSATION_GET_MESSAGE, &target)

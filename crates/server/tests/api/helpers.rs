@@ -117,6 +117,7 @@ impl TestApp {
             max_csv_bytes: 4 * 1024 * 1024,
             trusted_proxies: Vec::new(),
             audit_retention_days: 0,
+            cache_ttl_ms: 1000,
         };
         adjust(&mut config);
         let app = Application::build(config.clone())

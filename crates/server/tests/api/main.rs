@@ -10,6 +10,7 @@ mod amigo_roles;
 mod amigo_users;
 mod auth;
 mod bench;
+mod cache;
 mod cli;
 mod cross_cutting;
 mod email_delivery;

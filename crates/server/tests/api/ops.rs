@@ -482,9 +482,9 @@ async fn retention_deletes_old_audit_events_in_batches() {
 }
 
 /// A `roster serve` process with JSON logs; killed when dropped unless it already exited.
-struct Served {
+pub(crate) struct Served {
     child: std::process::Child,
-    base: String,
+    pub(crate) base: String,
     /// Every stderr line after the listening one.
     lines: Receiver<String>,
 }
@@ -497,10 +497,16 @@ impl Drop for Served {
 }
 
 async fn serve(url: &str, data: &std::path::Path) -> Served {
+    serve_with(url, data, &[]).await
+}
+
+/// The real binary serving `url`, with `env` on top of the settings tests rely on.
+pub(crate) async fn serve_with(url: &str, data: &std::path::Path, env: &[(&str, &str)]) -> Served {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("ROSTER_")) {
         cmd.env_remove(k);
     }
+    cmd.envs(env.iter().copied());
     let (tx, rx) = std::sync::mpsc::channel();
     let mut served = Served {
         child: cmd
@@ -537,7 +543,7 @@ async fn serve(url: &str, data: &std::path::Path) -> Served {
 }
 
 /// `roster bootstrap --json` for `org` on `url`.
-fn bootstrap(url: &str, org: &str) -> Value {
+pub(crate) fn bootstrap(url: &str, org: &str) -> Value {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
         .args(["bootstrap", "--org", org, "--org-name", org, "--json"])
         .args(["--admin-email", &format!("admin@{org}.example")])
@@ -552,7 +558,12 @@ fn bootstrap(url: &str, org: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-async fn sign_in(client: &reqwest::Client, base: &str, made: &Value, request_id: &str) -> String {
+pub(crate) async fn sign_in(
+    client: &reqwest::Client,
+    base: &str,
+    made: &Value,
+    request_id: &str,
+) -> String {
     let r = client
         .post(format!(
             "{base}/v1/{}/user/signin_with_api_key",

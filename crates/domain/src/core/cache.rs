@@ -1,0 +1,227 @@
+//! The read cache of what every authenticated request looks up again: organizations (by the
+//! reference the caller gave, id or uuid), each organization's roles, and principals.
+//!
+//! An entry remembers the store's write generation read *before* its database read, and is
+//! served only while the generation is unchanged: any write this process commits afterwards
+//! (a deletion, a role change, a password reset...) invalidates every entry at once, so this
+//! node never answers from data older than its own writes. Other processes' writes (another
+//! node, the CLI) are not counted; entries also expire after the TTL, which bounds how long
+//! such a write can go unseen here. Missing records are never cached.
+
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::model::{Organization, Role};
+use crate::store::{PrincipalRecord, Store};
+
+/// What one entry holds, and since when it is what the database held.
+struct Entry<V> {
+    value: V,
+    generation: u64,
+    loaded: Instant,
+}
+
+/// One kind of entry, at most `capacity` of them.
+struct Map<K, V> {
+    entries: Mutex<HashMap<K, Entry<V>>>,
+    capacity: usize,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> Map<K, V> {
+    fn new(capacity: usize) -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn get<Q>(&self, key: &Q, generation: u64, ttl: Duration) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let mut map = self.entries.lock().ok()?;
+        let entry = map.get(key)?;
+        if entry.generation == generation && entry.loaded.elapsed() < ttl {
+            return Some(entry.value.clone());
+        }
+        map.remove(key);
+        None
+    }
+
+    fn put(&self, key: K, value: V, generation: u64, loaded: Instant, ttl: Duration) {
+        let Ok(mut map) = self.entries.lock() else {
+            return;
+        };
+        if map.len() >= self.capacity && !map.contains_key(&key) {
+            // Stale entries go first; then arbitrary ones, a quarter at a time, so that a full
+            // cache costs one sweep per many insertions rather than one per insertion.
+            map.retain(|_, e| e.generation == generation && e.loaded.elapsed() < ttl);
+            if map.len() >= self.capacity {
+                let excess = map.len() + 1 - self.capacity * 3 / 4;
+                let victims: Vec<K> = map.keys().take(excess).cloned().collect();
+                for k in victims {
+                    map.remove(&k);
+                }
+            }
+        }
+        map.insert(
+            key,
+            Entry {
+                value,
+                generation,
+                loaded,
+            },
+        );
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries.lock().map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+/// Organizations, role lists and principals; see the module documentation.
+pub(crate) struct ReadCache {
+    /// How long an entry may be served at most; zero turns the cache off.
+    ttl: Duration,
+    orgs: Map<String, Organization>,
+    roles: Map<String, Arc<Vec<Role>>>,
+    principals: Map<(String, String), PrincipalRecord>,
+}
+
+impl ReadCache {
+    pub(crate) fn new(ttl: Duration, capacity: usize) -> Self {
+        Self {
+            ttl,
+            orgs: Map::new(capacity),
+            roles: Map::new(capacity),
+            principals: Map::new(capacity),
+        }
+    }
+
+    /// The cached value of `key` in `map`, or what `load` returns, remembered when `keep`
+    /// says so and no write committed while it was read.
+    async fn through<K, Q, V, E>(
+        &self,
+        store: &dyn Store,
+        map: &Map<K, V>,
+        key: &Q,
+        load: impl Future<Output = Result<Option<V>, E>>,
+        keep: impl Fn(&V) -> bool,
+    ) -> Result<Option<V>, E>
+    where
+        K: Eq + Hash + Clone + Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        V: Clone,
+    {
+        if self.ttl.is_zero() {
+            return load.await;
+        }
+        let generation = store.write_generation();
+        let loaded = Instant::now();
+        if let Some(v) = map.get(key, generation, self.ttl) {
+            return Ok(Some(v));
+        }
+        let value = load.await?;
+        if let Some(v) = &value {
+            if keep(v) && store.write_generation() == generation {
+                map.put(key.to_owned(), v.clone(), generation, loaded, self.ttl);
+            }
+        }
+        Ok(value)
+    }
+
+    pub(crate) async fn organization(
+        &self,
+        store: &dyn Store,
+        org_ref: &str,
+    ) -> crate::store::StoreResult<Option<Organization>> {
+        self.through(
+            store,
+            &self.orgs,
+            org_ref,
+            store.find_organization(org_ref),
+            |_| true,
+        )
+        .await
+    }
+
+    pub(crate) async fn roles(
+        &self,
+        store: &dyn Store,
+        org_id: &str,
+    ) -> crate::store::StoreResult<Arc<Vec<Role>>> {
+        let load = async { store.list_roles(org_id).await.map(|r| Some(Arc::new(r))) };
+        Ok(self
+            .through(store, &self.roles, org_id, load, |_| true)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// A principal, read as of `now`. Temporary grants expire on their own schedule, which no
+    /// write announces: a principal holding any is never cached.
+    pub(crate) async fn principal(
+        &self,
+        store: &dyn Store,
+        org_id: &str,
+        user_id: &str,
+        now: crate::types::Micros,
+    ) -> crate::store::StoreResult<Option<PrincipalRecord>> {
+        let key = (org_id.to_owned(), user_id.to_owned());
+        self.through(
+            store,
+            &self.principals,
+            &key,
+            store.load_principal(org_id, user_id, now),
+            |p| p.temporary_grants.is_empty(),
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TTL: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn an_entry_lives_only_in_its_generation_and_ttl() {
+        let map: Map<String, u32> = Map::new(10);
+        let t = Instant::now();
+        map.put("a".into(), 1, 7, t, TTL);
+        assert_eq!(map.get("a", 7, TTL), Some(1));
+        // A write committed: the entry is gone for good, even if asked with the old generation.
+        assert_eq!(map.get("a", 8, TTL), None);
+        assert_eq!(map.get("a", 7, TTL), None);
+        map.put("b".into(), 2, 8, t, TTL);
+        assert_eq!(map.get("b", 8, Duration::ZERO), None, "expired by the TTL");
+        assert_eq!(map.len(), 0);
+    }
+
+    #[test]
+    fn the_size_is_bounded() {
+        let map: Map<String, u32> = Map::new(100);
+        let t = Instant::now();
+        for i in 0..1000 {
+            map.put(format!("k{i}"), i, 1, t, TTL);
+            assert!(map.len() <= 100, "{} entries", map.len());
+        }
+        // The newest entry always survives its own insertion.
+        assert_eq!(map.get("k999", 1, TTL), Some(999));
+        // When full, stale entries are swept before live ones are dropped.
+        let map: Map<String, u32> = Map::new(10);
+        for i in 0..10 {
+            map.put(format!("k{i}"), i, 1, t, TTL);
+        }
+        assert_eq!(map.len(), 10);
+        map.put("fresh".into(), 0, 2, t, TTL);
+        assert_eq!(map.len(), 1);
+        assert_eq!(map.get("fresh", 2, TTL), Some(0));
+    }
+}
