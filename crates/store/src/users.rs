@@ -525,13 +525,19 @@ impl Db {
     fn users_sql(&self, org_id: &str, q: &UserQuery, plan: Plan) -> R<Sql> {
         // Each user's role ids come with the row, from the primary key of `user_roles`: one
         // query per page rather than two (a round trip to a SQLite worker thread each).
-        let roles = match self {
-            Db::Sqlite { .. } => "group_concat(role_id, char(31))",
-            Db::Postgres(_) => "string_agg(role_id, chr(31))",
+        // On PostgreSQL `users.id` is `COLLATE "C"` and `user_roles.user_id` is not: compared
+        // as they are, the primary key of `user_roles` cannot serve and every row's subquery
+        // scans the organization's roles (seconds per page at 1,000,000 users).
+        let (roles, user_id) = match self {
+            Db::Sqlite { .. } => ("group_concat(role_id, char(31))", "users.id"),
+            Db::Postgres(_) => (
+                "string_agg(role_id, chr(31))",
+                "users.id COLLATE \"default\"",
+            ),
         };
         let what = format!(
             "{USER_COLS}, (SELECT {roles} FROM user_roles ur WHERE ur.org_id = users.org_id \
-             AND ur.user_id = users.id) AS role_list"
+             AND ur.user_id = {user_id}) AS role_list"
         );
         let mut sql = self.users_filtered(&what, org_id, q, plan);
         let sort: Vec<(String, bool)> = q
