@@ -581,19 +581,12 @@ async fn a_server_killed_mid_import_leaves_no_partial_user() {
     let rows: String = (0..30_000)
         .map(|i| format!("k{i:05}@kill.example;Kill {i};;EDITOR;;{PROD};Production;{BOT}\n"))
         .collect();
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(rows.into_bytes()).file_name("u.csv"),
-    );
-    let upload = tokio::spawn(
-        client
-            .post(format!(
-                "{base}/org/{}/users/bulk-create",
-                made["org_uuid"].as_str().unwrap()
-            ))
-            .bearer_auth(&token)
-            .multipart(form)
-            .send(),
+    let upload = crate::helpers::spawn_bulk_create(
+        &client,
+        &base,
+        made["org_uuid"].as_str().unwrap(),
+        &token,
+        rows,
     );
     // Kill -9 as soon as some batches have committed.
     let db = roster_store::Db::connect(&url, &Default::default())

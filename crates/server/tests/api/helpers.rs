@@ -365,3 +365,25 @@ impl TestApp {
         t["access_token"].as_str().expect("access_token").to_owned()
     }
 }
+
+/// Starts an eva bulk-create upload of `csv` in the background, for tests that stop or kill the
+/// server while it runs.
+pub fn spawn_bulk_create(
+    client: &reqwest::Client,
+    base: &str,
+    org_uuid: &str,
+    token: &str,
+    csv: String,
+) -> tokio::task::JoinHandle<reqwest::Result<reqwest::Response>> {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("u.csv"),
+    );
+    tokio::spawn(
+        client
+            .post(format!("{base}/org/{org_uuid}/users/bulk-create"))
+            .bearer_auth(token)
+            .multipart(form)
+            .send(),
+    )
+}

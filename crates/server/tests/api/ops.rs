@@ -649,19 +649,12 @@ async fn sigterm_lets_an_in_flight_bulk_import_finish_and_exits_0() {
     let rows: String = (0..ROWS)
         .map(|i| format!("g{i:05}@grace.example;Grace {i};;EDITOR;;{PROD};Production;{BOT}\n"))
         .collect();
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(rows.into_bytes()).file_name("u.csv"),
-    );
-    let upload = tokio::spawn(
-        client
-            .post(format!(
-                "{base}/org/{}/users/bulk-create",
-                made["org_uuid"].as_str().unwrap()
-            ))
-            .bearer_auth(&token)
-            .multipart(form)
-            .send(),
+    let upload = crate::helpers::spawn_bulk_create(
+        &client,
+        &base,
+        made["org_uuid"].as_str().unwrap(),
+        &token,
+        rows,
     );
     let db = roster_store::Db::connect(&url, &Default::default())
         .await
