@@ -332,6 +332,17 @@ enum Plan {
     Filter,
 }
 
+/// The indexed columns a substring search of the query goes through, and its needle: Amigo's
+/// matches name and email, eva's the company too, and a name search narrows by name and email
+/// before `name_key` decides. `None` without a substring filter.
+fn search_columns(q: &UserQuery) -> Option<(&'static [&'static str], &str)> {
+    match (&q.contains, &q.name_contains) {
+        (Some(n), _) if q.contains_company => Some((&["search_text", "company_key"], n)),
+        (Some(n), _) | (None, Some(n)) => Some((&["search_text"], n)),
+        (None, None) => None,
+    }
+}
+
 /// The FTS5 query for a substring of one of `columns`: a quoted phrase, with a column filter.
 fn fts_query(columns: &[&str], needle: &str) -> String {
     let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
@@ -438,20 +449,12 @@ impl Db {
             }
             sql.push(")");
         }
-        if let Some(needle) = &q.contains {
-            // Amigo matches name and email; eva also the company.
-            let columns: &[&str] = if q.contains_company {
-                &["search_text", "company_key"]
-            } else {
-                &["search_text"]
-            };
+        if let Some((columns, needle)) = search_columns(q) {
             sql.push(" AND ");
             self.contains(&mut sql, columns, needle, plan);
         }
         if let Some(needle) = &q.name_contains {
-            // The name is part of `search_text`: its index narrows the rows, the name decides.
-            sql.push(" AND ");
-            self.contains(&mut sql, &["search_text"], needle, plan);
+            // The name is part of `search_text`: its index narrowed the rows, the name decides.
             sql.push(" AND name_key LIKE ");
             sql.text(&like_contains(needle)).push(" ESCAPE '\\'");
         }
@@ -493,10 +496,8 @@ impl Db {
     /// unselective one is checked on rows met in the sort index's order, which finds a page
     /// after reading a few rows per match. Counting always goes through the matches.
     async fn search_plan(&self, q: &UserQuery, counting: bool) -> R<Plan> {
-        let (columns, needle): (&[&str], &str) = match (&q.contains, &q.name_contains) {
-            (Some(n), _) if q.contains_company => (&["search_text", "company_key"], n),
-            (Some(n), _) | (None, Some(n)) => (&["search_text"], n),
-            (None, None) => return Ok(Plan::Indexes),
+        let Some((columns, needle)) = search_columns(q) else {
+            return Ok(Plan::Indexes);
         };
         let Db::Sqlite { read, .. } = self else {
             return Ok(Plan::Indexes);
