@@ -117,6 +117,8 @@ pub struct NewOrganization {
     /// A first user, its identity and roles (bootstrap).
     pub first_user: Option<(NewIdentity, User)>,
     pub api_key: Option<ApiKey>,
+    /// The database cluster to place the organization on; `None` is the home cluster.
+    pub cluster: Option<String>,
 }
 
 /// What authentication needs to know about a token's user, loaded in one go.
@@ -143,6 +145,11 @@ pub trait Store: Send + Sync + 'static {
     /// unchanged after means the read is still what the database holds, as far as this process
     /// can tell (other processes' writes are not counted).
     fn write_generation(&self) -> u64;
+    /// The names of the database clusters an organization can be placed on; empty when there is
+    /// one database and placement does not apply.
+    fn clusters(&self) -> Vec<String> {
+        Vec::new()
+    }
 
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;

@@ -53,6 +53,56 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
+/// The configured databases: the home cluster, and with `--clusters` the others, behind one
+/// store that routes each organization's calls to its cluster.
+pub struct Databases {
+    pub home: Db,
+    /// Every cluster, home first.
+    pub all: Vec<(String, Db)>,
+    pub store: Arc<dyn Store>,
+}
+
+impl Databases {
+    pub async fn close(&self) {
+        for (_, db) in &self.all {
+            db.close().await;
+        }
+    }
+}
+
+/// Opens and migrates the home database and every further cluster.
+pub async fn open_store(config: &Config) -> anyhow::Result<Databases> {
+    let home = open_database(config).await?;
+    let others = config.cluster_urls()?;
+    if others.is_empty() {
+        return Ok(Databases {
+            all: vec![(config.cluster_name.clone(), home.clone())],
+            store: Arc::new(home.clone()),
+            home,
+        });
+    }
+    let opts = DbOptions {
+        max_connections: config.db_max_connections,
+        ..DbOptions::default()
+    };
+    let mut rest = Vec::new();
+    for (name, url) in others {
+        let db = Db::connect(&url, &opts)
+            .await
+            .with_context(|| format!("cluster '{name}'"))?;
+        db.migrate()
+            .await
+            .with_context(|| format!("migrating cluster '{name}'"))?;
+        rest.push((name, db));
+    }
+    let clusters = roster_store::Clusters::new((config.cluster_name.clone(), home.clone()), rest)?;
+    Ok(Databases {
+        all: clusters.members().to_vec(),
+        store: Arc::new(clusters),
+        home,
+    })
+}
+
 pub fn core_config(config: &Config, public_url: String) -> CoreConfig {
     CoreConfig {
         public_url,
@@ -67,8 +117,8 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         config.bind = listener.local_addr()?;
-        let db = open_database(&config).await?;
-        let store: Arc<dyn Store> = Arc::new(db.clone());
+        let dbs = open_store(&config).await?;
+        let (db, store) = (dbs.home.clone(), dbs.store.clone());
         let public_url = config.public_url();
         let core = Core::new(store.clone(), core_config(&config, public_url.clone()));
         let keys = KeyRing::load(
@@ -93,6 +143,7 @@ impl Application {
         let state = AppState {
             core,
             db,
+            clusters: Arc::new(dbs.all),
             keys: Arc::new(keys),
             limits: Arc::new(RateLimits::from_setting(&config.rate_limits)?),
             config: Arc::new(config),
@@ -180,7 +231,9 @@ impl Application {
         }
         // Requests are done: commit the audit events still queued before the pool closes.
         self.state.core.close().await;
-        self.state.db.close().await;
+        for (_, db) in self.state.clusters.iter() {
+            db.close().await;
+        }
         result.context("server error")
     }
 }
@@ -228,6 +281,7 @@ async fn ensure_platform(
         user_dimensions: json!([]),
         branding: json!({}),
         is_platform: true,
+        cluster: None,
     };
     let made = match core
         .bootstrap(

@@ -12,7 +12,7 @@ use roster_domain::types::format_micros;
 use roster_domain::Core;
 use serde_json::json;
 
-use crate::app::{core_config, open_database, Application};
+use crate::app::{core_config, open_database, open_store, Application};
 use crate::config::{Config, LogFormat};
 use crate::state::MAINTENANCE_KEY;
 
@@ -91,6 +91,10 @@ pub struct BootstrapArgs {
     /// Days until the API key expires (1 to 90).
     #[arg(long, default_value_t = 90)]
     pub api_key_days: i64,
+    /// Database cluster to place the organization on (one of `--clusters`, or the home
+    /// cluster's `--cluster-name`); default: the home cluster.
+    #[arg(long)]
+    pub cluster: Option<String>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -194,11 +198,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
         Command::Migrate => {
-            open_database(&cli.config).await?;
+            let dbs = open_store(&cli.config).await?;
+            for (name, _) in &dbs.all {
+                println!("migrations applied to cluster {name}");
+            }
             println!(
-                "migrations applied to {}",
+                "home cluster: {}",
                 roster_store::redact(&cli.config.database_url())
             );
+            dbs.close().await;
             Ok(())
         }
         Command::Maintenance { state } => {
@@ -264,11 +272,8 @@ async fn shutdown_signal() {
 }
 
 async fn bootstrap(config: Config, a: BootstrapArgs) -> anyhow::Result<()> {
-    let db = open_database(&config).await?;
-    let core = Core::new(
-        std::sync::Arc::new(db.clone()),
-        core_config(&config, config.public_url()),
-    );
+    let db = open_store(&config).await?;
+    let core = Core::new(db.store.clone(), core_config(&config, config.public_url()));
     let input = NewOrgInput {
         id: a.org.clone(),
         name: a.org_name,
@@ -276,6 +281,7 @@ async fn bootstrap(config: Config, a: BootstrapArgs) -> anyhow::Result<()> {
         user_dimensions: json!([]),
         branding: json!({}),
         is_platform: false,
+        cluster: a.cluster,
     };
     let made = core
         .bootstrap(
@@ -318,11 +324,8 @@ async fn import_users(
 ) -> anyhow::Result<()> {
     let bytes =
         std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-    let db = open_database(&config).await?;
-    let core = Core::new(
-        std::sync::Arc::new(db.clone()),
-        core_config(&config, config.public_url()),
-    );
+    let db = open_store(&config).await?;
+    let core = Core::new(db.store.clone(), core_config(&config, config.public_url()));
     let out = core
         .bulk_create(
             &roster_domain::core::Context::system(),

@@ -37,6 +37,29 @@ pub struct Config {
     )]
     pub database_url: Option<String>,
 
+    /// Name of the database of `--database-url` as a cluster: the home cluster, which also keeps
+    /// the directory of placements, the settings and the signing keys.
+    #[arg(
+        long,
+        env = "ROSTER_CLUSTER_NAME",
+        default_value = "main",
+        global = true
+    )]
+    pub cluster_name: String,
+
+    /// Further PostgreSQL (or SQLite) clusters to place organizations on, as `name=URL` pairs
+    /// separated by commas. An organization is created on the cluster its creator names
+    /// (`x-mongo-cluster-name`, `roster bootstrap --cluster`), else on the home cluster, and
+    /// every request is routed to its organization's cluster.
+    #[arg(
+        long,
+        env = "ROSTER_CLUSTERS",
+        value_delimiter = ',',
+        global = true,
+        hide_env_values = true
+    )]
+    pub clusters: Vec<String>,
+
     /// Most connections in the database pool.
     #[arg(
         long,
@@ -167,6 +190,8 @@ const KNOWN_VARS: &[&str] = &[
     "ROSTER_DATA_DIR",
     "ROSTER_DATABASE_URL",
     "ROSTER_DB_MAX_CONNECTIONS",
+    "ROSTER_CLUSTER_NAME",
+    "ROSTER_CLUSTERS",
     "ROSTER_PUBLIC_URL",
     "ROSTER_SMTP_URL",
     "ROSTER_MAIL_FROM",
@@ -199,6 +224,24 @@ impl Config {
             .unwrap_or_else(|| format!("http://{}", self.bind))
             .trim_end_matches('/')
             .to_owned()
+    }
+
+    /// The further clusters as `(name, URL)`.
+    pub fn cluster_urls(&self) -> anyhow::Result<Vec<(String, String)>> {
+        self.clusters
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(|s| match s.split_once('=') {
+                Some((name, url)) if !name.trim().is_empty() && !url.trim().is_empty() => {
+                    Ok((name.trim().to_owned(), url.trim().to_owned()))
+                }
+                _ => Err(anyhow::anyhow!(
+                    "ROSTER_CLUSTERS: '{}' is not a name=URL pair",
+                    roster_store::redact(s)
+                )),
+            })
+            .collect()
     }
 
     /// The trusted proxies as networks; a plain address is a network of one.

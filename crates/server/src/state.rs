@@ -14,7 +14,10 @@ use crate::metrics::Metrics;
 #[derive(Clone)]
 pub struct AppState {
     pub core: Core,
+    /// The home database.
     pub db: Db,
+    /// Every database cluster, home first, named.
+    pub clusters: Arc<Vec<(String, Db)>>,
     pub keys: Arc<KeyRing>,
     pub limits: Arc<RateLimits>,
     pub config: Arc<Config>,

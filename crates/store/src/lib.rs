@@ -6,6 +6,7 @@
 #![deny(clippy::unwrap_used)]
 
 mod auth;
+mod clusters;
 mod eva;
 mod ops;
 mod orgs;
@@ -25,6 +26,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+pub use clusters::Clusters;
 pub use ops::PoolStats;
 
 /// A connection pool of either backend, chosen from the URL scheme.

@@ -25,6 +25,9 @@ pub struct NewOrgInput {
     pub user_dimensions: Value,
     pub branding: Value,
     pub is_platform: bool,
+    /// The database cluster named by the caller (`x-mongo-cluster-name`, `--cluster`); `None`
+    /// places the organization on the home cluster.
+    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -201,12 +204,40 @@ impl Core {
             roles,
             first_user: None,
             api_key: None,
+            cluster: self.check_cluster(&input, Location::Header, "x-mongo-cluster-name")?,
         };
         self.store
             .create_organization(new, fx)
             .await
             .map_err(org_exists(&org.id))?;
         Ok(org)
+    }
+
+    /// The cluster an organization being created goes to. With one database any name is
+    /// accepted and means that database (Amigo clients always send `x-mongo-cluster-name`);
+    /// with several, the name must be one of them.
+    fn check_cluster(
+        &self,
+        input: &NewOrgInput,
+        location: Location,
+        field: &str,
+    ) -> Result<Option<String>> {
+        let known = self.store.clusters();
+        let Some(name) = input.cluster.as_deref().map(str::trim) else {
+            return Ok(None);
+        };
+        if known.is_empty() {
+            return Ok(None);
+        }
+        if known.iter().any(|k| k == name) {
+            return Ok(Some(name.to_owned()));
+        }
+        Err(Error::field(
+            location,
+            field,
+            "value_error",
+            format!("unknown cluster '{name}'; configured: {}", known.join(", ")),
+        ))
     }
 
     /// The caller is the operator or a platform administrator holding `permission`.
@@ -287,6 +318,7 @@ impl Core {
             roles,
             first_user: Some((identity, user.clone())),
             api_key: Some(api_key.clone()),
+            cluster: self.check_cluster(&input, Location::Body, "cluster")?,
         };
         self.store
             .create_organization(new, fx)

@@ -28,7 +28,10 @@ async fn healthz() -> Response {
 /// The database answers and its migrations are current.
 async fn readyz(State(s): State<AppState>) -> Response {
     let db = s.core.store.ping().await.is_ok();
-    let migrations = db && s.db.migrations_current().await.unwrap_or(false);
+    let mut migrations = db;
+    for (_, cluster) in s.clusters.iter() {
+        migrations = migrations && cluster.migrations_current().await.unwrap_or(false);
+    }
     let status = if db && migrations {
         StatusCode::OK
     } else {

@@ -118,6 +118,8 @@ impl TestApp {
             trusted_proxies: Vec::new(),
             audit_retention_days: 0,
             cache_ttl_ms: 1000,
+            cluster_name: "main".into(),
+            clusters: Vec::new(),
         };
         adjust(&mut config);
         let app = Application::build(config.clone())
@@ -223,6 +225,11 @@ impl TestApp {
 
     /// Creates an organization the way `roster bootstrap` does, and signs its administrator in.
     pub async fn bootstrap(&self, org: &str) -> Org {
+        self.bootstrap_on(org, None).await
+    }
+
+    /// [`TestApp::bootstrap`] on a named database cluster (`roster bootstrap --cluster`).
+    pub async fn bootstrap_on(&self, org: &str, cluster: Option<&str>) -> Org {
         let input = roster_domain::core::NewOrgInput {
             id: org.into(),
             name: format!("{org} Inc."),
@@ -230,6 +237,7 @@ impl TestApp {
             user_dimensions: json!([]),
             branding: json!({}),
             is_platform: false,
+            cluster: cluster.map(str::to_owned),
         };
         let made = self
             .state

@@ -12,6 +12,7 @@ mod auth;
 mod bench;
 mod cache;
 mod cli;
+mod clusters;
 mod cross_cutting;
 mod email_delivery;
 mod email_flows;

@@ -55,7 +55,7 @@ pub async fn create_organization(
     caller.limit(&s, "create-organization")?;
     s.core
         .require_platform(&caller.ctx, roster_domain::permissions::perm::ORG_CREATE)?;
-    req.header("x-mongo-cluster-name")?;
+    let cluster = req.header("x-mongo-cluster-name")?;
     let mut problems = Vec::new();
     for (field, v) in [
         ("logo", &b.logo),
@@ -88,6 +88,7 @@ pub async fn create_organization(
         user_dimensions: dimensions_json(&b.user_dimensions),
         branding: json!({ "logo": b.logo, "square_logo": b.square_logo, "favicon": b.favicon, "azure_devops_team_name": team }),
         is_platform: false,
+        cluster: Some(cluster),
     };
     let org = s.core.create_organization(&caller.ctx, input).await?;
     Ok((StatusCode::CREATED, Json(json!({ "org_id": org.id }))).into_response())
