@@ -46,7 +46,7 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     }
     let opts = DbOptions {
         max_connections: config.db_max_connections,
-        ..DbOptions::default()
+        acquire_timeout: Duration::from_millis(config.db_timeout_ms.max(1)),
     };
     let db = Db::connect(&url, &opts).await?;
     db.migrate().await.context("migrating the database")?;
@@ -83,7 +83,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Databases> {
     }
     let opts = DbOptions {
         max_connections: config.db_max_connections,
-        ..DbOptions::default()
+        acquire_timeout: Duration::from_millis(config.db_timeout_ms.max(1)),
     };
     let mut rest = Vec::new();
     for (name, url) in others {

@@ -37,6 +37,16 @@ pub struct Config {
     )]
     pub database_url: Option<String>,
 
+    /// The longest a request waits for a database connection, or for SQLite's write lock held
+    /// by another process, in milliseconds; then it is answered 503 with `Retry-After`.
+    #[arg(
+        long,
+        env = "ROSTER_DB_TIMEOUT_MS",
+        default_value_t = 5000,
+        global = true
+    )]
+    pub db_timeout_ms: u64,
+
     /// Name of the database of `--database-url` as a cluster: the home cluster, which also keeps
     /// the directory of placements, the settings and the signing keys.
     #[arg(
@@ -190,6 +200,7 @@ const KNOWN_VARS: &[&str] = &[
     "ROSTER_DATA_DIR",
     "ROSTER_DATABASE_URL",
     "ROSTER_DB_MAX_CONNECTIONS",
+    "ROSTER_DB_TIMEOUT_MS",
     "ROSTER_CLUSTER_NAME",
     "ROSTER_CLUSTERS",
     "ROSTER_PUBLIC_URL",

@@ -115,6 +115,8 @@ pub(crate) use {run, tx};
 #[derive(Debug, Clone)]
 pub struct DbOptions {
     pub max_connections: u32,
+    /// The longest a query waits for a pooled connection, or on SQLite for another writer's
+    /// lock, before the store reports the database unavailable.
     pub acquire_timeout: Duration,
 }
 
@@ -137,7 +139,7 @@ impl Db {
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(opts.acquire_timeout)
                 .foreign_keys(true)
                 .pragma("temp_store", "memory");
             // Page caches are per connection: the writer gets a large one for bulk inserts into

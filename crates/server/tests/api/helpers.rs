@@ -100,6 +100,7 @@ impl TestApp {
             data_dir: tmp.path().join("data"),
             database_url: Some(test_database_url(tmp.path()).await),
             db_max_connections: 8,
+            db_timeout_ms: 5000,
             public_url: Some("https://roster.example.test".into()),
             smtp_url: None,
             mail_from: "Roster <no-reply@roster.example.test>".into(),

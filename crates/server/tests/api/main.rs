@@ -19,6 +19,7 @@ mod email_flows;
 mod email_rules;
 mod eva;
 mod eva_bulk;
+mod faults;
 mod isolation;
 mod ops;
 mod oum;
