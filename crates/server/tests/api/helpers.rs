@@ -118,6 +118,14 @@ impl TestApp {
             trusted_proxies: Vec::new(),
             audit_retention_days: 0,
             cache_ttl_ms: 1000,
+            // Generous: tests of the throttle set their own.
+            signin_backoff_after: 50,
+            signin_backoff_ms: 1000,
+            signin_lock_after: 100,
+            signin_lock_secs: 900,
+            signin_client_lock_after: 10_000,
+            argon2_concurrency: 0,
+            argon2_queue_ms: 60_000,
         };
         adjust(&mut config);
         let app = Application::build(config.clone())

@@ -22,3 +22,4 @@ mod isolation;
 mod ops;
 mod oum;
 mod paging;
+mod security_tokens;
