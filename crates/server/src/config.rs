@@ -135,6 +135,16 @@ pub struct Config {
     #[arg(long, env = "ROSTER_MAX_CSV_BYTES", default_value_t = 20 * 1024 * 1024, global = true)]
     pub max_csv_bytes: usize,
 
+    /// Most lines a CSV file of the bulk endpoints may have (the operator's `import-users`
+    /// has no such limit).
+    #[arg(
+        long,
+        env = "ROSTER_MAX_CSV_ROWS",
+        default_value_t = 200_000,
+        global = true
+    )]
+    pub max_csv_rows: usize,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "ROSTER_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
@@ -249,6 +259,7 @@ const KNOWN_VARS: &[&str] = &[
     "ROSTER_KEY_ROTATION_DAYS",
     "ROSTER_MAX_BODY_BYTES",
     "ROSTER_MAX_CSV_BYTES",
+    "ROSTER_MAX_CSV_ROWS",
     "ROSTER_TRUSTED_PROXIES",
     "ROSTER_AUDIT_RETENTION_DAYS",
     "ROSTER_SIGNIN_BACKOFF_AFTER",

@@ -52,7 +52,22 @@ impl Core {
             _ => None,
         };
         // A refused attempt still costs a (dummy) verification: it takes as long as a wrong one.
-        let ok = self.passwords.verify(password, stored.as_deref()).await? && allowed;
+        let ok = match self.passwords.verify(password, stored.as_deref()).await {
+            Ok(matched) => matched && allowed,
+            Err(e) => {
+                // Turned away unchecked (the hashers are saturated): the attempt is given back,
+                // so that a busy server does not lock its users out.
+                if allowed {
+                    self.store
+                        .forgive_sign_in_attempt(&account_key, false)
+                        .await?;
+                    self.store
+                        .forgive_sign_in_attempt(&client_key, false)
+                        .await?;
+                }
+                return Err(e);
+            }
+        };
         if !allowed {
             tracing::warn!(org = %org.id, client, "password sign-in throttled");
         }

@@ -115,6 +115,7 @@ impl TestApp {
             key_rotation_days: 30,
             max_body_bytes: 1024 * 1024,
             max_csv_bytes: 4 * 1024 * 1024,
+            max_csv_rows: 200_000,
             trusted_proxies: Vec::new(),
             audit_retention_days: 0,
             cache_ttl_ms: 1000,

@@ -22,4 +22,5 @@ mod isolation;
 mod ops;
 mod oum;
 mod paging;
+mod security_limits;
 mod security_tokens;
