@@ -22,5 +22,6 @@ mod isolation;
 mod ops;
 mod oum;
 mod paging;
+mod security_input;
 mod security_limits;
 mod security_tokens;
