@@ -238,7 +238,12 @@ async fn two_hundred_concurrent_sign_ins_are_turned_away_not_queued_without_end(
         busy > 0,
         "one argon2 slot cannot serve 200 sign-ins at once"
     );
-    assert!(answers.iter().any(|r| r.status == 200), "some got through");
+    assert!(
+        answers
+            .iter()
+            .any(|r| matches!(r.status.as_u16(), 200 | 401)),
+        "some were served"
+    );
     // The server is healthy afterwards and signs in as usual.
     app.call(Method::GET, "/healthz", None, None, &[])
         .await
