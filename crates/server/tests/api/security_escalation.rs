@@ -243,23 +243,23 @@ async fn nobody_acts_on_a_role_it_does_not_outrank() {
                 let m = &w.model;
                 match op {
                     Op::Invite => {
-                        let ctx = w.as_role(&caller).await;
+                        let ctx = w.as_role(caller).await;
                         let email = format!("i{}@x.example", w.next());
                         let got = w
                             .core
-                            .invite_user(&ctx, "acme", invite(&email, &target))
+                            .invite_user(&ctx, "acme", invite(&email, target))
                             .await;
-                        let allowed = m.may(&caller, INVITE) && m.outranks(&caller, &target);
+                        let allowed = m.may(caller, INVITE) && m.outranks(caller, target);
                         agree(&format!("{caller} invites into {target}"), allowed, &got)
                     }
                     Op::AssignRole => {
                         // Moves a member holding `other` to `target`.
-                        let ctx = w.as_role(&caller).await;
-                        let member = w.member(&other).await;
-                        let got = w.core.assign_role(&ctx, "acme", &target, &member).await;
-                        let allowed = m.may(&caller, ASSIGN)
-                            && m.outranks(&caller, &target)
-                            && m.outranks(&caller, &other);
+                        let ctx = w.as_role(caller).await;
+                        let member = w.member(other).await;
+                        let got = w.core.assign_role(&ctx, "acme", target, &member).await;
+                        let allowed = m.may(caller, ASSIGN)
+                            && m.outranks(caller, target)
+                            && m.outranks(caller, other);
                         agree(
                             &format!("{caller} moves a {other} to {target}"),
                             allowed,
@@ -267,12 +267,12 @@ async fn nobody_acts_on_a_role_it_does_not_outrank() {
                         )
                     }
                     Op::CreateApiKey => {
-                        let ctx = w.as_role(&caller).await;
+                        let ctx = w.as_role(caller).await;
                         let got = w
                             .core
-                            .create_api_key(&ctx, "acme", None, 86_400, &target)
+                            .create_api_key(&ctx, "acme", None, 86_400, target)
                             .await;
-                        let allowed = m.may(&caller, KEY_CREATE) && m.outranks(&caller, &target);
+                        let allowed = m.may(caller, KEY_CREATE) && m.outranks(caller, target);
                         agree(&format!("{caller} mints a {target} key"), allowed, &got)
                     }
                     Op::EditRole => {
@@ -291,15 +291,15 @@ async fn nobody_acts_on_a_role_it_does_not_outrank() {
                             )
                             .await
                             .unwrap();
-                        let ctx = w.as_role(&caller).await;
+                        let ctx = w.as_role(caller).await;
                         let patch = RolePatch {
                             grants: Some(new.clone()),
                             ..RolePatch::default()
                         };
                         let got = w.core.modify_role(&ctx, "acme", &name, patch).await;
-                        let allowed = m.may(&caller, ROLE_MODIFY)
-                            && m.outranks_set(&caller, &canonical(&old))
-                            && m.outranks_set(&caller, &canonical(&new));
+                        let allowed = m.may(caller, ROLE_MODIFY)
+                            && m.outranks_set(caller, &canonical(&old))
+                            && m.outranks_set(caller, &canonical(&new));
                         agree(
                             &format!(
                                 "{caller} rewrites a role of {} grants to {}",
@@ -314,10 +314,10 @@ async fn nobody_acts_on_a_role_it_does_not_outrank() {
                         // A key of role `caller` (minted by the operator) signs in as a `target`.
                         let key = w
                             .core
-                            .create_api_key(&system(), "acme", None, 86_400, &caller)
+                            .create_api_key(&system(), "acme", None, 86_400, caller)
                             .await
                             .unwrap();
-                        let member = w.member(&target).await;
+                        let member = w.member(target).await;
                         let got = w
                             .core
                             .sign_in_with_api_key(
@@ -328,7 +328,7 @@ async fn nobody_acts_on_a_role_it_does_not_outrank() {
                                 &member,
                             )
                             .await;
-                        let allowed = m.outranks(&caller, &target);
+                        let allowed = m.outranks(caller, target);
                         agree(
                             &format!("a {caller} key signs in as a {target}"),
                             allowed,
