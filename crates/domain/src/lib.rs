@@ -14,6 +14,7 @@ pub mod password;
 pub mod permissions;
 pub mod secrets;
 pub mod store;
+pub mod throttle;
 pub mod types;
 
 pub use crate::core::{Core, CoreConfig};

@@ -1,7 +1,10 @@
-//! Password hashing: argon2id (19 MiB, t=2, p=1) off the async threads, on a bounded number of
-//! blocking workers so that a burst of sign-ins queues instead of exhausting memory.
+//! Password hashing: argon2id (19 MiB, t=2, p=1) off the async threads, with a bound on the
+//! hashes and verifications in flight. A burst of sign-ins waits a short while for a slot and
+//! is then refused with 503 and `Retry-After`, instead of queueing without end or exhausting
+//! memory (each argon2 run holds 19 MiB).
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -13,20 +16,116 @@ use crate::error::{Error, FieldError, Location, Result};
 /// Longest password accepted: long passphrases are fine, megabytes are not.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
+/// Memory of one argon2 run, in KiB.
+const ARGON2_KIB: u32 = 19 * 1024;
+
 fn argon2() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    let params = Params::new(ARGON2_KIB, 2, 1, None).unwrap_or_default();
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Hashes and verifications in flight at once: one per core.
-fn permits() -> &'static Arc<Semaphore> {
-    static SEM: OnceLock<Arc<Semaphore>> = OnceLock::new();
-    SEM.get_or_init(|| {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
-        Arc::new(Semaphore::new(cores))
-    })
+/// How many argon2 runs may be in flight: one per core, and no more than a quarter of the
+/// available memory holds (Linux; elsewhere the core count alone).
+pub fn default_concurrency() -> usize {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let by_memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<u64>().ok())
+        })
+        .map(|kib| (kib / 4 / u64::from(ARGON2_KIB)).max(1) as usize);
+    by_memory.map_or(cores, |m| m.min(cores)).max(1)
+}
+
+/// The bounded argon2 workers of one server: `slots` runs at once; a caller waits at most
+/// `queue_wait` for a slot before it is told to come back later.
+#[derive(Debug)]
+pub struct Hasher {
+    slots: Arc<Semaphore>,
+    queue_wait: Duration,
+}
+
+impl Hasher {
+    pub fn new(slots: usize, queue_wait: Duration) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(slots.max(1))),
+            queue_wait,
+        }
+    }
+
+    /// Runs `f` on a blocking thread once a slot is free; `wait` bounds the wait for the slot
+    /// (`None`: as long as it takes, for work nobody is waiting on interactively).
+    async fn run<T: Send + 'static>(
+        &self,
+        wait: Option<Duration>,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        let acquire = self.slots.clone().acquire_owned();
+        let permit = match wait {
+            Some(w) => tokio::time::timeout(w, acquire).await.map_err(|_| {
+                tracing::warn!("password hashing is saturated: a request was turned away");
+                Error::Unavailable {
+                    retry_after_secs: 1,
+                }
+            })?,
+            None => acquire.await,
+        }
+        .map_err(|e| Error::Internal(e.into()))?;
+        let out = tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| Error::Internal(e.into()));
+        drop(permit);
+        out
+    }
+
+    /// The PHC string of a new password hash.
+    pub async fn hash(&self, password: &str) -> Result<String> {
+        self.hash_with(Some(self.queue_wait), password).await
+    }
+
+    /// [`Hasher::hash`] that waits for a slot as long as it takes (bulk imports).
+    pub async fn hash_queued(&self, password: &str) -> Result<String> {
+        self.hash_with(None, password).await
+    }
+
+    async fn hash_with(&self, wait: Option<Duration>, password: &str) -> Result<String> {
+        let password = password.to_owned();
+        self.run(wait, move || {
+            let salt = SaltString::generate(&mut OsRng);
+            argon2()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| Error::Internal(anyhow::anyhow!("argon2: {e}")))
+        })
+        .await?
+    }
+
+    /// Whether `password` matches `stored`; with `None`, a dummy hash is checked and false returned.
+    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool> {
+        let password = password.to_owned();
+        let (stored, real) = match stored {
+            Some(s) => (s.to_owned(), true),
+            None => (dummy_hash().to_owned(), false),
+        };
+        self.run(Some(self.queue_wait), move || {
+            let ok = PasswordHash::new(&stored)
+                .map(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
+                .unwrap_or(false);
+            ok && real
+        })
+        .await
+    }
+}
+
+/// The hasher of code that has no server's (the CLI's tools, tests): default size, no queue bound.
+fn shared() -> &'static Hasher {
+    static SHARED: OnceLock<Hasher> = OnceLock::new();
+    SHARED.get_or_init(|| Hasher::new(default_concurrency(), Duration::from_secs(3600)))
 }
 
 /// A hash to verify against when the account does not exist, so both answers take as long.
@@ -41,53 +140,34 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    let _permit = permits()
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| Error::Internal(e.into()))?;
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::Internal(e.into()))
-}
-
-/// The PHC string of a new password hash.
+/// [`Hasher::hash`] on a process-wide hasher, for tools without a server.
 pub async fn hash(password: &str) -> Result<String> {
-    let password = password.to_owned();
-    blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        argon2()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| Error::Internal(anyhow::anyhow!("argon2: {e}")))
-    })
-    .await?
+    shared().hash_queued(password).await
 }
 
-/// Whether `password` matches `stored`; with `None`, a dummy hash is checked and false returned.
+/// [`Hasher::verify`] on a process-wide hasher, for tools without a server.
 pub async fn verify(password: &str, stored: Option<&str>) -> Result<bool> {
-    let password = password.to_owned();
-    let (stored, real) = match stored {
-        Some(s) => (s.to_owned(), true),
-        None => (dummy_hash().to_owned(), false),
-    };
-    blocking(move || {
-        let ok = PasswordHash::new(&stored)
-            .map(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
-            .unwrap_or(false);
-        ok && real
-    })
-    .await
+    shared().verify(password, stored).await
+}
+
+/// Refuses a password longer than [`MAX_PASSWORD_BYTES`] wherever one is checked or set.
+pub fn check_length(password: &str, field: &str) -> std::result::Result<(), FieldError> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(FieldError::new(
+            Location::Body,
+            field,
+            "string_too_long",
+            "the password must be at most 1024 bytes long",
+        ));
+    }
+    Ok(())
 }
 
 /// The default policy of the Keycloak realms eva clients come from: at least 6 characters, an
 /// upper-case and a lower-case letter, and a digit or a special character; at most 1 KiB.
 pub fn check_policy(password: &str, field: &str) -> std::result::Result<(), FieldError> {
+    check_length(password, field)?;
     let fail = |m: &str| Err(FieldError::new(Location::Body, field, "password_policy", m));
-    if password.len() > MAX_PASSWORD_BYTES {
-        return fail("the password must be at most 1024 bytes long");
-    }
     if password.chars().count() < 6 {
         return fail("the password must be at least 6 characters long");
     }
@@ -112,6 +192,18 @@ mod tests {
         assert!(!verify("wrong", Some(&h)).await.expect("verify"));
         assert!(!verify("Secr3t!x", None).await.expect("verify"));
         assert!(!verify("x", Some("not a hash")).await.expect("verify"));
+    }
+
+    #[tokio::test]
+    async fn a_saturated_hasher_turns_callers_away() {
+        let h = Hasher::new(1, Duration::from_millis(1));
+        let held = h.slots.clone().acquire_owned().await.expect("permit");
+        assert!(matches!(
+            h.verify("x", None).await,
+            Err(Error::Unavailable { .. })
+        ));
+        drop(held);
+        assert!(!h.verify("x", None).await.expect("a free slot"));
     }
 
     #[test]

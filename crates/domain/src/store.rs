@@ -334,6 +334,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// Writes effects that belong to no other change (a magic link request).
     async fn write_effects(&self, fx: Effects) -> StoreResult<()>;
+    /// Charges one password attempt to `key` (`account:EMAIL`, `client:ADDRESS`) unless the key
+    /// is blocked at `now`; false when blocked (nothing is charged then). One transaction holds
+    /// the key's row from read to write, so concurrent attempts on every node count one by one.
+    async fn charge_sign_in_attempt(
+        &self,
+        key: &str,
+        now: Micros,
+        policy: &crate::throttle::Throttle,
+    ) -> StoreResult<bool>;
+    /// After a correct password: `reset` clears the key, otherwise one charge is taken back.
+    async fn forgive_sign_in_attempt(&self, key: &str, reset: bool) -> StoreResult<()>;
     /// Several [`Store::write_effects`] in one transaction, in order; all or none are written.
     async fn write_effects_batch(&self, batch: &[Effects]) -> StoreResult<()>;
     /// Marks an unused, unexpired token of `org_id` with one of `purposes` used and returns it.

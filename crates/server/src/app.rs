@@ -107,6 +107,18 @@ pub fn core_config(config: &Config, public_url: String) -> CoreConfig {
     CoreConfig {
         public_url,
         cache_ttl: Duration::from_millis(config.cache_ttl_ms),
+        sign_in_throttle: roster_domain::throttle::SignInThrottle::new(
+            config.signin_backoff_after,
+            config.signin_backoff_ms,
+            config.signin_lock_after,
+            config.signin_lock_secs,
+            config.signin_client_lock_after,
+        ),
+        argon2_concurrency: match config.argon2_concurrency {
+            0 => roster_domain::password::default_concurrency(),
+            n => n,
+        },
+        argon2_queue_wait: Duration::from_millis(config.argon2_queue_ms),
         ..CoreConfig::default()
     }
 }

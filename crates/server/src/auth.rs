@@ -27,6 +27,9 @@ pub struct Claims {
     /// How the session began (`pwd`, `mail`, `key`, `link`); see `SignInMethod`.
     #[serde(default)]
     pub amr: Vec<String>,
+    /// The API key the session began with (`amr` `key`): the session ends with the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
 }
 
 struct Keys {
@@ -160,8 +163,26 @@ impl KeyRing {
         &self.issuer
     }
 
-    /// Mints an access token; returns it with its expiry (seconds since the epoch).
-    pub fn sign(&self, org: &str, user_id: &str, amr: &str) -> anyhow::Result<(String, i64)> {
+    /// Mints the access token of a sign-in; returns it with its expiry (seconds since the epoch).
+    pub fn sign_session(
+        &self,
+        who: &roster_domain::core::SignedIn,
+    ) -> anyhow::Result<(String, i64)> {
+        self.mint(
+            &who.org_id,
+            &who.user_id,
+            who.method.amr(),
+            who.api_key_id.clone(),
+        )
+    }
+
+    fn mint(
+        &self,
+        org: &str,
+        user_id: &str,
+        amr: &str,
+        api_key: Option<String>,
+    ) -> anyhow::Result<(String, i64)> {
         let now = now_micros() / 1_000_000;
         let claims = Claims {
             iss: self.issuer.clone(),
@@ -171,6 +192,7 @@ impl KeyRing {
             exp: now + self.ttl_secs,
             jti: uuid::Uuid::new_v4().to_string(),
             amr: vec![amr.to_owned()],
+            api_key,
         };
         let keys = self
             .keys

@@ -168,6 +168,16 @@ pub struct Config {
     #[arg(long, env = "ROSTER_MAX_CSV_BYTES", default_value_t = 20 * 1024 * 1024, global = true)]
     pub max_csv_bytes: usize,
 
+    /// Most lines a CSV file of the bulk endpoints may have (the operator's `import-users`
+    /// has no such limit).
+    #[arg(
+        long,
+        env = "ROSTER_MAX_CSV_ROWS",
+        default_value_t = 200_000,
+        global = true
+    )]
+    pub max_csv_rows: usize,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "ROSTER_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
@@ -191,6 +201,75 @@ pub struct Config {
         global = true
     )]
     pub cache_ttl_ms: u64,
+
+    /// Password sign-in: failed attempts on one account, back to back, before each further
+    /// attempt must wait (an exponentially growing delay; see `--signin-backoff-ms`).
+    #[arg(
+        long,
+        env = "ROSTER_SIGNIN_BACKOFF_AFTER",
+        default_value_t = 3,
+        global = true
+    )]
+    pub signin_backoff_after: i64,
+
+    /// Password sign-in: the first wait after `--signin-backoff-after` failures, in
+    /// milliseconds; it doubles with each further failure.
+    #[arg(
+        long,
+        env = "ROSTER_SIGNIN_BACKOFF_MS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub signin_backoff_ms: i64,
+
+    /// Password sign-in: failed attempts on one account after which it is locked for
+    /// `--signin-lock-secs`; a correct password is refused too until the lock runs out.
+    #[arg(
+        long,
+        env = "ROSTER_SIGNIN_LOCK_AFTER",
+        default_value_t = 10,
+        global = true
+    )]
+    pub signin_lock_after: i64,
+
+    /// Password sign-in: how long a lock lasts, in seconds; a key quiet this long starts afresh.
+    #[arg(
+        long,
+        env = "ROSTER_SIGNIN_LOCK_SECS",
+        default_value_t = 900,
+        global = true
+    )]
+    pub signin_lock_secs: i64,
+
+    /// Password sign-in: failed attempts from one client address (any accounts) before it is
+    /// locked; it waits between attempts from half this number.
+    #[arg(
+        long,
+        env = "ROSTER_SIGNIN_CLIENT_LOCK_AFTER",
+        default_value_t = 100,
+        global = true
+    )]
+    pub signin_client_lock_after: i64,
+
+    /// Password hashes and verifications (argon2id, 19 MiB each) run at once; 0 sizes it from
+    /// the cores and the available memory.
+    #[arg(
+        long,
+        env = "ROSTER_ARGON2_CONCURRENCY",
+        default_value_t = 0,
+        global = true
+    )]
+    pub argon2_concurrency: usize,
+
+    /// How long a request waits for a free argon2 slot before it is answered 503 with
+    /// `Retry-After`, in milliseconds.
+    #[arg(
+        long,
+        env = "ROSTER_ARGON2_QUEUE_MS",
+        default_value_t = 2000,
+        global = true
+    )]
+    pub argon2_queue_ms: u64,
 }
 
 /// Variables this version knows; others starting with `ROSTER_` are reported at start-up.
@@ -216,8 +295,16 @@ const KNOWN_VARS: &[&str] = &[
     "ROSTER_KEY_ROTATION_DAYS",
     "ROSTER_MAX_BODY_BYTES",
     "ROSTER_MAX_CSV_BYTES",
+    "ROSTER_MAX_CSV_ROWS",
     "ROSTER_TRUSTED_PROXIES",
     "ROSTER_AUDIT_RETENTION_DAYS",
+    "ROSTER_SIGNIN_BACKOFF_AFTER",
+    "ROSTER_SIGNIN_BACKOFF_MS",
+    "ROSTER_SIGNIN_LOCK_AFTER",
+    "ROSTER_SIGNIN_LOCK_SECS",
+    "ROSTER_SIGNIN_CLIENT_LOCK_AFTER",
+    "ROSTER_ARGON2_CONCURRENCY",
+    "ROSTER_ARGON2_QUEUE_MS",
     "ROSTER_CONFIG",
     "ROSTER_LOG",
 ];

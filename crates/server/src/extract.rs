@@ -51,7 +51,12 @@ pub async fn caller(state: &AppState, parts: &Parts) -> Result<Context, Error> {
         .ok_or(Error::Unauthenticated)?;
     let principal = state
         .core
-        .authenticate(&claims.org, &claims.sub, claims.iat)
+        .authenticate_token(
+            &claims.org,
+            &claims.sub,
+            claims.iat,
+            claims.api_key.as_deref(),
+        )
         .await?;
     let mut ctx = Context::new(request_id(parts), Actor::User(principal));
     ctx.owner_session = roster_domain::core::SignInMethod::proves_ownership(&claims.amr);
@@ -199,6 +204,36 @@ impl Query {
     }
 }
 
+/// Deepest nesting of arrays and objects a JSON body may have; no request needs more, and a
+/// deeper one is refused before any parser recurses into it.
+pub const MAX_JSON_DEPTH: usize = 32;
+
+/// How deeply `body` nests arrays and objects (brackets inside strings do not count).
+fn json_depth(body: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Parses a JSON body; a bad field is reported with its path, like any other validation error.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -207,6 +242,14 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
             "",
             "missing",
             "Field required",
+        ));
+    }
+    if json_depth(body) > MAX_JSON_DEPTH {
+        return Err(Error::field(
+            Location::Body,
+            "",
+            "json_too_deep",
+            format!("the body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep"),
         ));
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
@@ -353,6 +396,11 @@ mod tests {
             ("org_id".into(), "extra_forbidden")
         );
         assert_eq!(field_of("{not json"), ("".into(), "json_invalid"));
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(field_of(&deep), ("".into(), "json_too_deep"));
+        // Brackets inside strings are text, not nesting.
+        let quoted = format!(r#"{{"name": "{}\"{}"}}"#, "[".repeat(100), "{".repeat(100));
+        assert!(parse_json::<Probe>(quoted.as_bytes()).is_ok());
         assert_eq!(field_of(""), ("".into(), "missing"));
     }
 }

@@ -675,6 +675,21 @@ impl Store for Clusters {
         self.write_rest(self.split(fx).await?).await
     }
 
+    /// Throttle keys name an account (an email) or a client, not an organization: they are
+    /// counted on the home cluster, for every cluster's sign-ins alike.
+    async fn charge_sign_in_attempt(
+        &self,
+        key: &str,
+        now: Micros,
+        policy: &roster_domain::throttle::Throttle,
+    ) -> StoreResult<bool> {
+        self.home().charge_sign_in_attempt(key, now, policy).await
+    }
+
+    async fn forgive_sign_in_attempt(&self, key: &str, reset: bool) -> StoreResult<()> {
+        self.home().forgive_sign_in_attempt(key, reset).await
+    }
+
     async fn write_effects_batch(&self, batch: &[Effects]) -> StoreResult<()> {
         let mut per: Vec<Vec<Effects>> = vec![Vec::new(); self.members.len()];
         for fx in batch {

@@ -14,6 +14,7 @@ mod outbox;
 mod rows;
 mod sql;
 mod store_impl;
+mod throttle;
 mod users;
 
 use std::str::FromStr;

@@ -332,6 +332,19 @@ impl Store for Db {
         Db::write_effects(self, fx).await
     }
 
+    async fn charge_sign_in_attempt(
+        &self,
+        key: &str,
+        now: Micros,
+        policy: &roster_domain::throttle::Throttle,
+    ) -> StoreResult<bool> {
+        Db::charge_sign_in_attempt(self, key, now, policy).await
+    }
+
+    async fn forgive_sign_in_attempt(&self, key: &str, reset: bool) -> StoreResult<()> {
+        Db::forgive_sign_in_attempt(self, key, reset).await
+    }
+
     async fn write_effects_batch(&self, batch: &[Effects]) -> StoreResult<()> {
         Db::write_effects_batch(self, batch).await
     }

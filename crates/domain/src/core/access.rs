@@ -306,4 +306,26 @@ impl super::Core {
         }
         Ok(rec)
     }
+
+    /// [`Core::authenticate`] for a token; one started with an API key also needs the key to
+    /// be there still and unexpired, so that deleting a leaked key ends its sessions at once.
+    pub async fn authenticate_token(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        issued_at_secs: i64,
+        api_key_id: Option<&str>,
+    ) -> Result<PrincipalRecord> {
+        if let Some(key_id) = api_key_id {
+            let alive = self
+                .cache
+                .api_key(self.store.as_ref(), org_id, key_id)
+                .await?
+                .is_some_and(|k| k.expires_at > crate::types::now_micros());
+            if !alive {
+                return Err(Error::Unauthenticated);
+            }
+        }
+        self.authenticate(org_id, user_id, issued_at_secs).await
+    }
 }

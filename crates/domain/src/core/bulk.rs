@@ -254,12 +254,14 @@ impl Core {
             }
         }
         let good = fresh;
-        // Passwords are hashed concurrently; the hasher bounds the work to one per core.
+        // Passwords are hashed concurrently; the hasher bounds the work, and an import waits its
+        // turn rather than failing when sign-ins keep the slots busy.
+        let passwords = &self.passwords;
         let hashes = futures::future::join_all(good.iter().map(|(row, _, _)| async move {
             if row.password.is_empty() {
                 Ok(None)
             } else {
-                crate::password::hash(&row.password).await.map(Some)
+                passwords.hash_queued(&row.password).await.map(Some)
             }
         }))
         .await;

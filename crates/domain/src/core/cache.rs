@@ -15,7 +15,7 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::model::{Organization, Role};
+use crate::model::{ApiKey, Organization, Role};
 use crate::store::{PrincipalRecord, Store};
 
 /// What one entry holds, and since when it is what the database held.
@@ -92,6 +92,7 @@ pub(crate) struct ReadCache {
     orgs: Map<String, Organization>,
     roles: Map<String, Arc<Vec<Role>>>,
     principals: Map<(String, String), PrincipalRecord>,
+    api_keys: Map<(String, String), ApiKey>,
 }
 
 impl ReadCache {
@@ -101,6 +102,7 @@ impl ReadCache {
             orgs: Map::new(capacity),
             roles: Map::new(capacity),
             principals: Map::new(capacity),
+            api_keys: Map::new(capacity),
         }
     }
 
@@ -161,6 +163,24 @@ impl ReadCache {
             .through(store, &self.roles, org_id, load, |_| true)
             .await?
             .unwrap_or_default())
+    }
+
+    /// An API key, for the sessions it started (each authenticated request checks it lives).
+    pub(crate) async fn api_key(
+        &self,
+        store: &dyn Store,
+        org_id: &str,
+        key_id: &str,
+    ) -> crate::store::StoreResult<Option<ApiKey>> {
+        let key = (org_id.to_owned(), key_id.to_owned());
+        self.through(
+            store,
+            &self.api_keys,
+            &key,
+            store.get_api_key(org_id, key_id),
+            |_| true,
+        )
+        .await
     }
 
     /// A principal, read as of `now`. Temporary grants expire on their own schedule, which no

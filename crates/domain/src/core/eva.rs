@@ -512,7 +512,7 @@ impl Core {
         )?;
         access.require_outranks(&role.grants, &format!("the role {}", role.name))?;
         let hash = match &input.password {
-            Some(pw) => Some(crate::password::hash(pw).await?),
+            Some(pw) => Some(self.passwords.hash(pw).await?),
             None => None,
         };
         let now = now_micros();
@@ -690,7 +690,7 @@ impl Core {
                     json!({}),
                 ));
                 Some(crate::store::NewPassword {
-                    hash: crate::password::hash(pw).await?,
+                    hash: self.passwords.hash(pw).await?,
                     only_if_unset: false,
                     revoke_sessions: true,
                 })

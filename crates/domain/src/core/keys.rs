@@ -28,6 +28,8 @@ pub struct SignedIn {
     pub user_id: String,
     pub identity_id: String,
     pub method: SignInMethod,
+    /// The API key signed in with: deleting (or the expiry of) the key ends the session.
+    pub api_key_id: Option<String>,
 }
 
 /// How a session began. Only the account's password or a link emailed to its address prove that
@@ -213,6 +215,7 @@ impl Core {
             user_id: user.id,
             identity_id: user.identity_id,
             method: SignInMethod::ApiKey,
+            api_key_id: Some(key.key_id),
         })
     }
 }

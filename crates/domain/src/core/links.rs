@@ -150,7 +150,7 @@ impl Core {
                     ));
                 }
                 let new = NewPassword {
-                    hash: password::hash(pw).await?,
+                    hash: self.passwords.hash(pw).await?,
                     only_if_unset: true,
                     revoke_sessions: false,
                 };
@@ -193,6 +193,7 @@ impl Core {
                 } else {
                     super::keys::SignInMethod::EmailLink
                 },
+                api_key_id: None,
             },
             token_destination: redirect.clone().filter(|_| used.purpose == "invite"),
             redirect,
@@ -306,7 +307,7 @@ impl Core {
         let ctx = Context::new(request_id, Actor::Anonymous);
         let fx = Effects::audit(self.audit(&ctx, &org.id, "user.password_reset", None, json!({})));
         let new = NewPassword {
-            hash: password::hash(new_password).await?,
+            hash: self.passwords.hash(new_password).await?,
             only_if_unset: false,
             revoke_sessions: true,
         };

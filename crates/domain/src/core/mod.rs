@@ -55,6 +55,11 @@ pub struct CoreConfig {
     pub cache_ttl: std::time::Duration,
     /// Most entries of each kind the cache holds.
     pub cache_entries: usize,
+    /// Brute-force protection of password sign-in.
+    pub sign_in_throttle: crate::throttle::SignInThrottle,
+    /// argon2 runs in flight at once, and how long a request waits for one before a 503.
+    pub argon2_concurrency: usize,
+    pub argon2_queue_wait: std::time::Duration,
 }
 
 impl Default for CoreConfig {
@@ -68,6 +73,9 @@ impl Default for CoreConfig {
             search_limit: 100,
             cache_ttl: std::time::Duration::from_secs(1),
             cache_entries: 10_000,
+            sign_in_throttle: crate::throttle::SignInThrottle::default(),
+            argon2_concurrency: crate::password::default_concurrency(),
+            argon2_queue_wait: std::time::Duration::from_secs(2),
         }
     }
 }
@@ -78,6 +86,8 @@ pub struct Core {
     pub config: Arc<CoreConfig>,
     cache: Arc<cache::ReadCache>,
     effects: Arc<commit::GroupCommit>,
+    /// This server's bounded argon2 workers.
+    pub passwords: Arc<crate::password::Hasher>,
 }
 
 impl Core {
@@ -90,6 +100,10 @@ impl Core {
                 config.cache_entries,
             )),
             effects: Arc::new(commit::GroupCommit::start(store.clone())),
+            passwords: Arc::new(crate::password::Hasher::new(
+                config.argon2_concurrency,
+                config.argon2_queue_wait,
+            )),
             store,
             config: Arc::new(config),
         }

@@ -15,41 +15,75 @@ use crate::types::*;
 const REFRESH_TTL_SECS: i64 = 30 * 24 * 3600;
 
 impl Core {
-    /// Checks a password for a member of `org_ref`. Unknown accounts are verified against a dummy
-    /// hash, and every failure answers the same, so the reply tells nothing about the account.
+    /// Checks a password for a member of `org_ref`, from `client` (its address). Unknown
+    /// accounts are verified against a dummy hash, and every failure answers the same (a wrong
+    /// password, an unknown account, a throttled or locked account or client), so the reply
+    /// tells nothing about the account. A password over 1 KiB is refused before any of it.
     pub async fn sign_in_with_password(
         &self,
         request_id: &str,
         org_ref: &str,
         username: &str,
         password: &str,
+        client: &str,
     ) -> Result<SignedIn> {
+        crate::password::check_length(password, "password")
+            .map_err(|e| Error::Validation(vec![e]))?;
         let org = self.find_org(org_ref).await?;
         let email = username.trim().to_lowercase();
+        let throttle = self.config.sign_in_throttle;
+        let now = now_micros();
+        let (client_key, account_key) = (format!("client:{client}"), format!("account:{email}"));
+        // Charged before the password is checked, the client first: an attempt refused for the
+        // client costs the account nothing.
+        let allowed = self
+            .store
+            .charge_sign_in_attempt(&client_key, now, &throttle.client)
+            .await?
+            && self
+                .store
+                .charge_sign_in_attempt(&account_key, now, &throttle.account)
+                .await?;
         let identity = self.store.identity_by_email(&email).await?;
         let stored = match &identity {
-            Some(i) if i.connection == Connection::Password => {
+            Some(i) if allowed && i.connection == Connection::Password => {
                 self.store.password_hash(&i.id).await?
             }
             _ => None,
         };
-        let too_long = password.len() > crate::password::MAX_PASSWORD_BYTES;
-        let ok = crate::password::verify(if too_long { "" } else { password }, stored.as_deref())
-            .await?
-            && !too_long;
+        // A refused attempt still costs a (dummy) verification: it takes as long as a wrong one.
+        let ok = match self.passwords.verify(password, stored.as_deref()).await {
+            Ok(matched) => matched && allowed,
+            Err(e) => {
+                // Turned away unchecked (the hashers are saturated): the attempt is given back,
+                // so that a busy server does not lock its users out.
+                if allowed {
+                    self.store
+                        .forgive_sign_in_attempt(&account_key, false)
+                        .await?;
+                    self.store
+                        .forgive_sign_in_attempt(&client_key, false)
+                        .await?;
+                }
+                return Err(e);
+            }
+        };
+        if !allowed {
+            tracing::warn!(org = %org.id, client, "password sign-in throttled");
+        }
         let ctx = Context::new(request_id, Actor::Anonymous);
         if !ok {
             if let Some(i) = &identity {
                 let mut q = UserQuery::new(1);
                 q.emails_lower = vec![i.email_lower.clone()];
                 if let Some(u) = self.store.list_users(&org.id, &q).await?.into_iter().next() {
-                    let fx = Effects::audit(self.audit(
-                        &ctx,
-                        &org.id,
-                        "user.sign_in.password_failed",
-                        Some(&u.id),
-                        json!({}),
-                    ));
+                    let action = if allowed {
+                        "user.sign_in.password_failed"
+                    } else {
+                        "user.sign_in.password_throttled"
+                    };
+                    let fx =
+                        Effects::audit(self.audit(&ctx, &org.id, action, Some(&u.id), json!({})));
                     self.store.write_effects(fx).await?;
                 }
             }
@@ -64,6 +98,14 @@ impl Core {
             .into_iter()
             .find(|u| u.status == UserStatus::Active)
             .ok_or(Error::Unauthenticated)?;
+        // The owner proved the password: the account starts afresh; the client gets back only
+        // this attempt, so signing in to one's own account cannot reset a client's count.
+        self.store
+            .forgive_sign_in_attempt(&account_key, true)
+            .await?;
+        self.store
+            .forgive_sign_in_attempt(&client_key, false)
+            .await?;
         let fx = Effects::audit(self.audit(
             &ctx,
             &org.id,
@@ -77,6 +119,7 @@ impl Core {
             user_id: user.id,
             identity_id: user.identity_id,
             method: super::keys::SignInMethod::Password,
+            api_key_id: None,
         })
     }
 
@@ -158,6 +201,7 @@ impl Core {
             user_id: rec.user_id,
             identity_id: rec.identity_id,
             method: super::keys::SignInMethod::Password,
+            api_key_id: None,
         };
         Ok((who, next))
     }

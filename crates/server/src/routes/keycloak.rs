@@ -57,11 +57,16 @@ fn from_domain(e: Error) -> Response {
                 .insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
             r
         }
-        Error::Unavailable { .. } => oauth_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "Try again later",
-        ),
+        Error::Unavailable { retry_after_secs } => {
+            let mut r = oauth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "Try again later",
+            );
+            r.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
+            r
+        }
         Error::Internal(cause) => {
             tracing::error!(error = ?cause, "token endpoint failed");
             oauth_error(
@@ -120,7 +125,7 @@ async fn token(
                     &format!("user:{realm}:{}", user.trim().to_lowercase()),
                 )?;
                 s.core
-                    .sign_in_with_password(&req.request_id, realm, &user, &password)
+                    .sign_in_with_password(&req.request_id, realm, &user, &password, &req.client_ip)
                     .await
                     .map(|who| (who, None))
             }
@@ -143,10 +148,7 @@ async fn token(
         Ok(w) => w,
         Err(e) => return from_domain(e),
     };
-    let issued = s
-        .keys
-        .sign(&who.org_id, &who.user_id, who.method.amr())
-        .map_err(Error::Internal);
+    let issued = s.keys.sign_session(&who).map_err(Error::Internal);
     let refresh = match next_refresh {
         Some(r) => Ok(r),
         None => s.core.issue_refresh_token(&who).await,

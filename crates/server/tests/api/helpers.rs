@@ -116,11 +116,20 @@ impl TestApp {
             key_rotation_days: 30,
             max_body_bytes: 1024 * 1024,
             max_csv_bytes: 4 * 1024 * 1024,
+            max_csv_rows: 200_000,
             trusted_proxies: Vec::new(),
             audit_retention_days: 0,
             cache_ttl_ms: 1000,
             cluster_name: "main".into(),
             clusters: Vec::new(),
+            // Generous: tests of the throttle set their own.
+            signin_backoff_after: 50,
+            signin_backoff_ms: 1000,
+            signin_lock_after: 100,
+            signin_lock_secs: 900,
+            signin_client_lock_after: 10_000,
+            argon2_concurrency: 0,
+            argon2_queue_ms: 60_000,
         };
         adjust(&mut config);
         let app = Application::build(config.clone())

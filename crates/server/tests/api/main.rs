@@ -24,3 +24,7 @@ mod isolation;
 mod ops;
 mod oum;
 mod paging;
+mod security_escalation;
+mod security_input;
+mod security_limits;
+mod security_tokens;

@@ -82,10 +82,7 @@ pub async fn verify_page(
 }
 
 fn signed_in(s: &AppState, who: &SignedIn) -> Result<(String, String)> {
-    let (token, exp) = s
-        .keys
-        .sign(&who.org_id, &who.user_id, who.method.amr())
-        .map_err(Error::Internal)?;
+    let (token, exp) = s.keys.sign_session(who).map_err(Error::Internal)?;
     Ok((token, format_micros(exp * 1_000_000)))
 }
 

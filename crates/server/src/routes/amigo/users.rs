@@ -105,10 +105,7 @@ pub async fn sign_in_with_api_key(
         .core
         .sign_in_with_api_key(&req.request_id, &p[0], &key_id, &key, &user_id)
         .await?;
-    let (token, exp) = s
-        .keys
-        .sign(&who.org_id, &who.user_id, who.method.amr())
-        .map_err(Error::Internal)?;
+    let (token, exp) = s.keys.sign_session(&who).map_err(Error::Internal)?;
     Ok(Json(SignedIn {
         id_token: token,
         expires_at: format_micros(exp * 1_000_000),

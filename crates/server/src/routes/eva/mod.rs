@@ -276,7 +276,7 @@ async fn csv_file(req: Request, s: &AppState) -> std::result::Result<Vec<u8>, Ap
     loop {
         match form.next_field().await {
             Ok(Some(field)) if field.name() == Some("file") => {
-                return field.bytes().await.map(|b| b.to_vec()).map_err(|e| {
+                let bytes = field.bytes().await.map(|b| b.to_vec()).map_err(|e| {
                     if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                         ApiError(Error::TooLarge(
                             "the file is larger than the server accepts".into(),
@@ -287,7 +287,15 @@ async fn csv_file(req: Request, s: &AppState) -> std::result::Result<Vec<u8>, Ap
                             e.body_text()
                         )))
                     }
-                });
+                })?;
+                let max = s.config.max_csv_rows;
+                if csv_lines(&bytes) > max {
+                    return Err(Error::TooLarge(format!(
+                        "the file has more than {max} lines; split it into several uploads"
+                    ))
+                    .into());
+                }
+                return Ok(bytes);
             }
             Ok(Some(_)) => continue,
             Ok(None) => return Err(missing_file().into()),
@@ -305,6 +313,12 @@ async fn csv_file(req: Request, s: &AppState) -> std::result::Result<Vec<u8>, Ap
             }
         }
     }
+}
+
+/// Lines of a file: an upper bound of its rows, counted before any is parsed.
+fn csv_lines(bytes: &[u8]) -> usize {
+    let breaks = bytes.iter().filter(|b| **b == b'\n').count();
+    breaks + usize::from(!bytes.is_empty() && !bytes.ends_with(b"\n"))
 }
 
 /// 200 with the failed rows when at least one row was applied; else 422 listing them all.

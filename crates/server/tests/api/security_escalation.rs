@@ -1,0 +1,552 @@
+//! Privilege escalation, checked against a small reference model of the outranking rule
+//! (SPEC §1.2: role A outranks role B when A's grants are a strict superset of B's; a caller
+//! never grants, invites into, mints keys for, or signs in as a role it does not outrank):
+//! properties over (caller role, target role, operation), and random sequences of role
+//! changes and deletions after each of which the model and the server agree and the
+//! organization still has an active administrator. Driven through the core on the real store
+//! (SQLite, or PostgreSQL with `TEST_DATABASE_URL`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestRunner};
+use roster_domain::core::{Actor, Context, InviteInput, RoleInput, RolePatch};
+use roster_domain::model::Grant;
+use roster_domain::{Core, Error};
+
+use crate::helpers::TestApp;
+
+/// The roles the properties draw from: built-in ones, and two custom ones that hold
+/// administrative permissions without outranking much.
+const ROLES: &[&str] = &[
+    "DefaultUserRole",
+    "analyst",
+    "developer",
+    "DefaultAdministratorRole",
+    "DefaultSuperAdministratorRole",
+    "Inviter",
+    "Manager",
+];
+
+const INVITE: &str = "User:InviteUser";
+const ASSIGN: &str = "Role:AssignRole";
+const DELETE: &str = "User:DeleteUser";
+const KEY_CREATE: &str = "Organization:CreateAPIKey";
+const ROLE_MODIFY: &str = "Role:ModifyRole";
+
+/// The reference model: each role's grants as plain strings.
+struct Model {
+    grants: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn canonical(grants: &[Grant]) -> BTreeSet<String> {
+    grants
+        .iter()
+        .map(|g| serde_json::to_string(g).unwrap())
+        .collect()
+}
+
+impl Model {
+    fn outranks_set(&self, caller: &str, other: &BTreeSet<String>) -> bool {
+        let mine = &self.grants[caller];
+        mine.len() > other.len() && other.is_subset(mine)
+    }
+
+    fn outranks(&self, caller: &str, target: &str) -> bool {
+        self.outranks_set(caller, &self.grants[target])
+    }
+
+    /// Holds the permission outright (not only on oneself).
+    fn may(&self, role: &str, permission: &str) -> bool {
+        self.grants[role].contains(&serde_json::to_string(&Grant::of(permission)).unwrap())
+    }
+
+    fn is_admin(&self, role: &str) -> bool {
+        [INVITE, DELETE, ASSIGN].iter().all(|p| self.may(role, p))
+    }
+}
+
+struct World {
+    app: TestApp,
+    core: Core,
+    model: Model,
+    /// One active user per role, to act as a caller.
+    callers: BTreeMap<String, String>,
+    /// The administrative grants custom roles are drawn from.
+    pool: Vec<Grant>,
+    n: AtomicUsize,
+}
+
+fn system() -> Context {
+    Context::system()
+}
+
+impl World {
+    async fn new() -> Self {
+        let app = TestApp::spawn().await;
+        app.bootstrap("acme").await;
+        let core = app.state.core.clone();
+        let roles = core.store.list_roles("acme").await.unwrap();
+        let of = |name: &str| {
+            roles
+                .iter()
+                .find(|r| r.name == name)
+                .unwrap()
+                .grants
+                .clone()
+        };
+        let user = of("DefaultUserRole");
+        let admin = of("DefaultAdministratorRole");
+        let plus = |base: &[Grant], extra: &[&str]| {
+            let mut g = base.to_vec();
+            g.extend(extra.iter().map(|p| Grant::of(p)));
+            g
+        };
+        // Holds the permissions, but outranks only the plain user.
+        let inviter = plus(&user, &[INVITE, ASSIGN, KEY_CREATE, ROLE_MODIFY, DELETE]);
+        // An administrator less the organization's settings: outranked by administrators.
+        let manager: Vec<Grant> = admin
+            .iter()
+            .filter(|g| g.permission_name != "Organization:ModifyOrganization")
+            .cloned()
+            .collect();
+        for (name, grants) in [("Inviter", inviter), ("Manager", manager)] {
+            core.create_role(
+                &system(),
+                "acme",
+                RoleInput {
+                    name: name.into(),
+                    description: name.into(),
+                    grants,
+                    frontend_view: "client".into(),
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let roles = core.store.list_roles("acme").await.unwrap();
+        let model = Model {
+            grants: roles
+                .iter()
+                .map(|r| (r.name.clone(), canonical(&r.grants)))
+                .collect(),
+        };
+        let pool = admin;
+        let world = World {
+            app,
+            core,
+            model,
+            callers: BTreeMap::new(),
+            pool,
+            n: AtomicUsize::new(0),
+        };
+        let mut callers = BTreeMap::new();
+        for role in ROLES {
+            callers.insert(role.to_string(), world.member(role).await);
+        }
+        World { callers, ..world }
+    }
+
+    fn next(&self) -> usize {
+        self.n.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A new member of the organization holding `role`, made by the operator.
+    async fn member(&self, role: &str) -> String {
+        let n = self.next();
+        let (user, _) = self
+            .core
+            .invite_user(&system(), "acme", invite(&format!("m{n}@x.example"), role))
+            .await
+            .unwrap();
+        user.id
+    }
+
+    async fn as_user(&self, user_id: &str) -> Result<Context, Error> {
+        let now = chrono::Utc::now().timestamp();
+        let p = self.core.authenticate("acme", user_id, now).await?;
+        Ok(Context::new("escalation", Actor::User(p)))
+    }
+
+    async fn as_role(&self, role: &str) -> Context {
+        self.as_user(&self.callers[role]).await.unwrap()
+    }
+}
+
+fn invite(email: &str, role: &str) -> InviteInput {
+    InviteInput {
+        first_name: "Test".into(),
+        last_name: "Member".into(),
+        email: email.into(),
+        login_link: None,
+        role_name: role.into(),
+        nonsensitive_variables: BTreeMap::new(),
+        sensitive_variables: BTreeMap::new(),
+        preferences: None,
+    }
+}
+
+/// The server's answer matches the model's: done, or refused as forbidden.
+fn agree<T: std::fmt::Debug>(
+    what: &str,
+    allowed: bool,
+    got: &Result<T, Error>,
+) -> Result<(), TestCaseError> {
+    match (allowed, got) {
+        (true, Ok(_)) | (false, Err(Error::Forbidden(_))) => Ok(()),
+        _ => Err(TestCaseError::fail(format!(
+            "{what}: the model says {}, the server answered {got:?}",
+            if allowed { "allowed" } else { "forbidden" }
+        ))),
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Invite,
+    AssignRole,
+    CreateApiKey,
+    EditRole,
+    SignInAs,
+}
+
+fn runner(cases: u32) -> TestRunner {
+    TestRunner::new(RunnerConfig {
+        cases,
+        failure_persistence: None,
+        ..RunnerConfig::default()
+    })
+}
+
+/// Runs an async property on the test's runtime from inside proptest's synchronous runner.
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_acts_on_a_role_it_does_not_outrank() {
+    let w = World::new().await;
+    let role = || proptest::sample::select(ROLES.to_vec());
+    let op = prop_oneof![
+        Just(Op::Invite),
+        Just(Op::AssignRole),
+        Just(Op::CreateApiKey),
+        Just(Op::EditRole),
+        Just(Op::SignInAs),
+    ];
+    let grants = proptest::sample::subsequence(w.pool.clone(), 1..=w.pool.len());
+    let strategy = (role(), role(), role(), op, grants.clone(), grants);
+    runner(48)
+        .run(&strategy, |(caller, target, other, op, old, new)| {
+            block_on(async {
+                let m = &w.model;
+                match op {
+                    Op::Invite => {
+                        let ctx = w.as_role(caller).await;
+                        let email = format!("i{}@x.example", w.next());
+                        let got = w
+                            .core
+                            .invite_user(&ctx, "acme", invite(&email, target))
+                            .await;
+                        let allowed = m.may(caller, INVITE) && m.outranks(caller, target);
+                        agree(&format!("{caller} invites into {target}"), allowed, &got)
+                    }
+                    Op::AssignRole => {
+                        // Moves a member holding `other` to `target`.
+                        let ctx = w.as_role(caller).await;
+                        let member = w.member(other).await;
+                        let got = w.core.assign_role(&ctx, "acme", target, &member).await;
+                        let allowed = m.may(caller, ASSIGN)
+                            && m.outranks(caller, target)
+                            && m.outranks(caller, other);
+                        agree(
+                            &format!("{caller} moves a {other} to {target}"),
+                            allowed,
+                            &got,
+                        )
+                    }
+                    Op::CreateApiKey => {
+                        let ctx = w.as_role(caller).await;
+                        let got = w
+                            .core
+                            .create_api_key(&ctx, "acme", None, 86_400, target)
+                            .await;
+                        let allowed = m.may(caller, KEY_CREATE) && m.outranks(caller, target);
+                        agree(&format!("{caller} mints a {target} key"), allowed, &got)
+                    }
+                    Op::EditRole => {
+                        // A custom role with grants `old` is rewritten to `new`.
+                        let name = format!("Custom{}", w.next());
+                        w.core
+                            .create_role(
+                                &system(),
+                                "acme",
+                                RoleInput {
+                                    name: name.clone(),
+                                    description: "d".into(),
+                                    grants: old.clone(),
+                                    frontend_view: "client".into(),
+                                },
+                            )
+                            .await
+                            .unwrap();
+                        let ctx = w.as_role(caller).await;
+                        let patch = RolePatch {
+                            grants: Some(new.clone()),
+                            ..RolePatch::default()
+                        };
+                        let got = w.core.modify_role(&ctx, "acme", &name, patch).await;
+                        let allowed = m.may(caller, ROLE_MODIFY)
+                            && m.outranks_set(caller, &canonical(&old))
+                            && m.outranks_set(caller, &canonical(&new));
+                        agree(
+                            &format!(
+                                "{caller} rewrites a role of {} grants to {}",
+                                old.len(),
+                                new.len()
+                            ),
+                            allowed,
+                            &got,
+                        )
+                    }
+                    Op::SignInAs => {
+                        // A key of role `caller` (minted by the operator) signs in as a `target`.
+                        let key = w
+                            .core
+                            .create_api_key(&system(), "acme", None, 86_400, caller)
+                            .await
+                            .unwrap();
+                        let member = w.member(target).await;
+                        let got = w
+                            .core
+                            .sign_in_with_api_key(
+                                "esc",
+                                "acme",
+                                &key.key.key_id,
+                                &key.secret,
+                                &member,
+                            )
+                            .await;
+                        let allowed = m.outranks(caller, target);
+                        agree(
+                            &format!("a {caller} key signs in as a {target}"),
+                            allowed,
+                            &got,
+                        )
+                    }
+                }
+            })
+        })
+        .unwrap();
+    drop(w.app);
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    /// `caller` (an index into the members) gives `target` the role.
+    Assign {
+        caller: usize,
+        target: usize,
+        role: &'static str,
+    },
+    Delete {
+        caller: usize,
+        target: usize,
+    },
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_role_changes_keep_model_and_server_agreeing_and_an_administrator() {
+    let w = World::new().await;
+    let step = prop_oneof![
+        (
+            0..6usize,
+            0..6usize,
+            proptest::sample::select(ROLES.to_vec())
+        )
+            .prop_map(|(caller, target, role)| Step::Assign {
+                caller,
+                target,
+                role
+            }),
+        (0..6usize, 0..6usize).prop_map(|(caller, target)| Step::Delete { caller, target }),
+    ];
+    let start = proptest::collection::vec(proptest::sample::select(ROLES.to_vec()), 5);
+    let strategy = (start, proptest::collection::vec(step, 1..14));
+    runner(12)
+        .run(&strategy, |(start, steps)| {
+            block_on(async {
+                // A fresh organization per sequence, with six members and its bootstrap admin.
+                let org = format!("sm{}", w.next());
+                let boot = w.app.bootstrap(&org).await;
+                let roles = w.core.store.list_roles(&org).await.unwrap();
+                for (name, grants) in [("Inviter", "Inviter"), ("Manager", "Manager")] {
+                    let g = w
+                        .core
+                        .store
+                        .list_roles("acme")
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .find(|r| r.name == grants)
+                        .unwrap()
+                        .grants;
+                    if !roles.iter().any(|r| r.name == name) {
+                        w.core
+                            .create_role(
+                                &system(),
+                                &org,
+                                RoleInput {
+                                    name: name.into(),
+                                    description: name.into(),
+                                    grants: g,
+                                    frontend_view: "client".into(),
+                                },
+                            )
+                            .await
+                            .unwrap();
+                    }
+                }
+                // The model's view: each member's role, or gone. All are active; the first is
+                // the organization's bootstrap administrator.
+                let mut members: Vec<(String, Option<&'static str>)> =
+                    vec![(boot.admin_id.clone(), Some("DefaultAdministratorRole"))];
+                for role in &start {
+                    let n = w.next();
+                    let (u, _) = w
+                        .core
+                        .invite_user(&system(), &org, invite(&format!("s{n}@x.example"), role))
+                        .await
+                        .unwrap();
+                    let active = roster_domain::model::User {
+                        status: roster_domain::model::UserStatus::Active,
+                        ..u.clone()
+                    };
+                    w.core
+                        .store
+                        .update_user(&active, u.updated_at, Default::default())
+                        .await
+                        .unwrap();
+                    members.push((u.id, Some(*role)));
+                }
+                let m = &w.model;
+                let admins = |members: &[(String, Option<&'static str>)]| {
+                    members
+                        .iter()
+                        .filter(|(_, r)| r.is_some_and(|r| m.is_admin(r)))
+                        .count()
+                };
+                for step in steps {
+                    match step {
+                        Step::Assign {
+                            caller,
+                            target,
+                            role,
+                        } => {
+                            let (Some(c), Some(t)) = (members[caller].1, members[target].1) else {
+                                continue;
+                            };
+                            let ctx = {
+                                let now = chrono::Utc::now().timestamp();
+                                let p = w
+                                    .core
+                                    .authenticate(&org, &members[caller].0, now)
+                                    .await
+                                    .unwrap();
+                                Context::new("sm", Actor::User(p))
+                            };
+                            let got = w
+                                .core
+                                .assign_role(&ctx, &org, role, &members[target].0)
+                                .await;
+                            let is_self = caller == target;
+                            let allowed = m.may(c, ASSIGN)
+                                && m.outranks(c, role)
+                                && (is_self || m.outranks(c, t));
+                            let mut after = members.clone();
+                            after[target].1 = Some(role);
+                            if allowed && admins(&after) == 0 {
+                                prop_assert!(
+                                    matches!(got, Err(Error::Conflict(_))),
+                                    "last admin: {got:?}"
+                                );
+                            } else {
+                                agree(
+                                    &format!("{c} moves a {t} to {role} (self: {is_self})"),
+                                    allowed,
+                                    &got,
+                                )?;
+                                if got.is_ok() {
+                                    members = after;
+                                }
+                            }
+                        }
+                        Step::Delete { caller, target } => {
+                            let (Some(c), Some(t)) = (members[caller].1, members[target].1) else {
+                                continue;
+                            };
+                            let ctx = {
+                                let now = chrono::Utc::now().timestamp();
+                                let p = w
+                                    .core
+                                    .authenticate(&org, &members[caller].0, now)
+                                    .await
+                                    .unwrap();
+                                Context::new("sm", Actor::User(p))
+                            };
+                            let got = w.core.delete_user(&ctx, &org, &members[target].0).await;
+                            let is_self = caller == target;
+                            let allowed = m.may(c, DELETE) && (is_self || m.outranks(c, t));
+                            let mut after = members.clone();
+                            after[target].1 = None;
+                            if allowed && admins(&after) == 0 {
+                                prop_assert!(
+                                    matches!(got, Err(Error::Conflict(_))),
+                                    "last admin: {got:?}"
+                                );
+                            } else {
+                                agree(
+                                    &format!("{c} deletes a {t} (self: {is_self})"),
+                                    allowed,
+                                    &got,
+                                )?;
+                                if got.is_ok() {
+                                    members = after;
+                                }
+                            }
+                        }
+                    }
+                    // After every step the server holds what the model holds, and an
+                    // active administrator remains.
+                    for (id, role) in &members {
+                        let stored = w.core.store.get_user(&org, id).await.unwrap();
+                        match role {
+                            None => prop_assert!(stored.is_none(), "{id} should be gone"),
+                            Some(r) => {
+                                let u = stored.expect("member");
+                                let names: Vec<String> = roles_of(&w, &org, &u.role_ids).await;
+                                prop_assert_eq!(names, vec![r.to_string()]);
+                            }
+                        }
+                    }
+                    prop_assert!(w.core.store.count_active_admins(&org).await.unwrap() >= 1);
+                }
+                drop(boot);
+                Ok(())
+            })
+        })
+        .unwrap();
+}
+
+async fn roles_of(w: &World, org: &str, ids: &[String]) -> Vec<String> {
+    w.core
+        .store
+        .list_roles(org)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| ids.contains(&r.id))
+        .map(|r| r.name)
+        .collect()
+}

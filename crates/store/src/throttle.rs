@@ -1,0 +1,84 @@
+//! Failed password attempts per account and per client (`sign_in_failures`, migration 0008):
+//! shared by every node, counted one by one however many attempts arrive at once.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use roster_domain::throttle::Throttle;
+use roster_domain::types::Micros;
+
+use crate::{err, tx, Db, R};
+
+/// One charge in this many also deletes keys that have been quiet for a day and are unblocked.
+const PRUNE_EVERY: u64 = 256;
+const PRUNE_QUIET_MICROS: Micros = 24 * 3600 * 1_000_000;
+
+impl Db {
+    /// The upsert with a no-op update takes the key's row lock (PostgreSQL; SQLite's writer is
+    /// already exclusive) and returns the row as the previous holder committed it; the charge
+    /// is then written before the lock is released.
+    pub(crate) async fn charge_sign_in_attempt(
+        &self,
+        key: &str,
+        now: Micros,
+        policy: &Throttle,
+    ) -> R<bool> {
+        static CHARGES: AtomicU64 = AtomicU64::new(0);
+        let prune = CHARGES.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1;
+        tx!(untracked self, |t| {
+            let (failures, blocked_until, updated_at): (i64, i64, i64) = sqlx::query_as(
+                "INSERT INTO sign_in_failures (key, failures, blocked_until, updated_at) \
+                 VALUES ($1, 0, 0, $2) \
+                 ON CONFLICT (key) DO UPDATE SET key = excluded.key \
+                 RETURNING failures, blocked_until, updated_at",
+            )
+            .bind(key)
+            .bind(now)
+            .fetch_one(&mut *t)
+            .await
+            .map_err(err)?;
+            let allowed = blocked_until <= now;
+            if allowed {
+                let quiet = updated_at < now - policy.forget_after_micros();
+                let failures = if quiet { 0 } else { failures } + 1;
+                sqlx::query(
+                    "UPDATE sign_in_failures SET failures = $1, blocked_until = $2, updated_at = $3 \
+                     WHERE key = $4",
+                )
+                .bind(failures)
+                .bind(now + policy.block_micros(failures))
+                .bind(now)
+                .bind(key)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            }
+            if prune {
+                sqlx::query(
+                    "DELETE FROM sign_in_failures WHERE updated_at < $1 AND blocked_until < $2",
+                )
+                .bind(now - PRUNE_QUIET_MICROS)
+                .bind(now)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            }
+            Ok(allowed)
+        })
+    }
+
+    pub(crate) async fn forgive_sign_in_attempt(&self, key: &str, reset: bool) -> R<()> {
+        let sql = if reset {
+            "DELETE FROM sign_in_failures WHERE key = $1"
+        } else {
+            "UPDATE sign_in_failures SET failures = failures - 1 WHERE key = $1 AND failures > 0"
+        };
+        tx!(untracked self, |t| {
+            sqlx::query(sql)
+                .bind(key)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+        });
+        Ok(())
+    }
+}
