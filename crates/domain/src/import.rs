@@ -34,6 +34,16 @@ impl Line {
     }
 }
 
+/// Whether a line ends at byte `i`: a LF, or a CR not followed by LF (the reader takes a lone
+/// CR for a line break too, as old Mac files have them).
+pub fn is_line_break(bytes: &[u8], i: usize) -> bool {
+    match bytes.get(i) {
+        Some(b'\n') => true,
+        Some(b'\r') => bytes.get(i + 1) != Some(&b'\n'),
+        _ => false,
+    }
+}
+
 /// Splits a CSV file into lines. `min_columns` is how many columns a line must have (8 for
 /// bulk-create; bulk-delete reads only the email and accepts a single column).
 pub fn parse(bytes: &[u8], min_columns: usize) -> Vec<Line> {
@@ -53,9 +63,8 @@ pub fn parse(bytes: &[u8], min_columns: usize) -> Vec<Line> {
             at += 1;
         }
         let (from, lines) = counted;
-        let more = bytes[from.min(at)..at]
-            .iter()
-            .filter(|b| **b == b'\n')
+        let more = (from.min(at)..at)
+            .filter(|&i| is_line_break(bytes, i))
             .count() as u64;
         counted = (at.max(from), lines + more);
         counted.1
@@ -161,5 +170,16 @@ bad@x.example;\xff\xfe;;ADMIN;;;;\n\
         assert_eq!(lines[3].key(), format!("line {}", lines[3].number));
         assert!(parse(b"", 8).is_empty());
         assert_eq!(parse(b"a@x.example\n", 1).len(), 1);
+    }
+
+    /// Found by the `csv_lines` fuzz target: lone CRs end lines for the reader, so they must
+    /// for the line numbers too.
+    #[test]
+    fn lone_carriage_returns_end_lines() {
+        let lines = parse(b"a@x.example\rb@x.example\r\nc@x.example\r\rd@x.example", 1);
+        let numbers: Vec<u64> = lines.iter().map(|l| l.number).collect();
+        assert_eq!(numbers, [1, 2, 3, 5]);
+        let lines = parse(b"\x8b\xff\t\r\0\0", 1);
+        assert_eq!(lines.iter().map(|l| l.number).collect::<Vec<_>>(), [1, 2]);
     }
 }
