@@ -335,7 +335,7 @@ fn key(req: &Req) -> String {
     operation_id = "userHasConfiguration",
     tag = "eva-user",
     params(("orgUUID" = String, Path, description = "The organization's UUID."), ("key" = Option<String>, Query, description = "The configuration key.")),
-    responses((status = 200, description = "Whether the caller has the key", body = bool)),
+    responses((status = 200, description = "Whether the caller has the key", body = bool, content_type = "application/json")),
     security(("bearerAuth" = []))
 )]
 async fn has_config(
@@ -358,7 +358,7 @@ async fn has_config(
     operation_id = "userHasBotConfiguration",
     tag = "eva-user",
     params(("orgUUID" = String, Path, description = "The organization's UUID."), ("botUUID" = String, Path, description = "The bot's UUID."), ("key" = Option<String>, Query, description = "The configuration key.")),
-    responses((status = 200, description = "Whether the caller has the key for the bot", body = bool)),
+    responses((status = 200, description = "Whether the caller has the key for the bot", body = bool, content_type = "application/json")),
     security(("bearerAuth" = []))
 )]
 async fn bot_has_config(
