@@ -1,7 +1,7 @@
 //! Roster's own administration API (not a vendor contract), under `/admin/v1`: the audit log.
 //! Errors take the FastAPI shape of the Amigo surface (`{"detail": ...}`).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use roster_domain::core::AuditListInput;
@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::routes::amigo::{Caller, Req, Result};
+use crate::routes::amigo::{Caller, PathArgs, Req, Result};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -97,7 +97,7 @@ pub struct AuditEventsPage {
 async fn list_audit_events(
     State(s): State<AppState>,
     caller: Caller,
-    Path(org): Path<String>,
+    PathArgs(p): PathArgs,
     req: Req,
 ) -> Result<Response> {
     let q = &req.query;
@@ -120,7 +120,7 @@ async fn list_audit_events(
         cursor: q.one("cursor").map(str::to_owned),
         limit,
     };
-    let page = s.core.list_audit_events(&caller.ctx, &org, input).await?;
+    let page = s.core.list_audit_events(&caller.ctx, &p[0], input).await?;
     Ok(Json(AuditEventsPage {
         events: page.events.iter().map(AuditEventOut::from).collect(),
         next_cursor: page.next_cursor,

@@ -11,6 +11,8 @@ use std::sync::OnceLock;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use roster_server::openapi::Documents;
+
 use crate::helpers::TestApp;
 
 const DOCS: [&str; 4] = ["amigo", "eva", "oum", "native"];
@@ -35,31 +37,23 @@ pub fn committed() -> &'static BTreeMap<&'static str, Value> {
     })
 }
 
-/// Every documented operation: (document, METHOD, path template as served, base path first).
-pub fn operations() -> Vec<(&'static str, String, String)> {
-    let mut out = Vec::new();
-    for (name, doc) in committed() {
-        let servers: Vec<String> = doc["servers"]
-            .as_array()
-            .map(|s| {
-                s.iter()
-                    .filter_map(|s| s["url"].as_str())
-                    .map(|u| u.trim_end_matches('/').to_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        for (path, item) in doc["paths"].as_object().expect("paths") {
-            for method in item.as_object().expect("path item").keys() {
-                if ["parameters", "summary", "description", "servers"].contains(&method.as_str()) {
-                    continue;
-                }
-                for base in &servers {
-                    out.push((*name, method.to_uppercase(), format!("{base}{path}")));
-                }
-            }
-        }
-    }
-    out
+/// The documents as the router generates them (the snapshot test keeps them equal to the
+/// committed files).
+pub fn documents() -> &'static Documents {
+    static BUILT: OnceLock<Documents> = OnceLock::new();
+    BUILT.get_or_init(|| roster_server::routes::build(1024).1)
+}
+
+/// Every documented operation: (document, METHOD, path template as served), one per base path.
+pub fn operations() -> &'static [(&'static str, String, String)] {
+    static OPS: OnceLock<Vec<(&'static str, String, String)>> = OnceLock::new();
+    OPS.get_or_init(|| {
+        documents()
+            .operations()
+            .into_iter()
+            .map(|o| (o.document, o.method, o.path))
+            .collect()
+    })
 }
 
 #[tokio::test]
@@ -331,8 +325,14 @@ fn every_served_route_is_in_exactly_one_document() {
         "the route table was read: {served:?}"
     );
     let documented = operations();
+    assert!(
+        served.len() > documented.len(),
+        "{} routes read for {} documented operations",
+        served.len(),
+        documented.len()
+    );
     let mut by_route: HashMap<(String, String), Vec<&str>> = HashMap::new();
-    for (doc, method, path) in &documented {
+    for (doc, method, path) in documented {
         by_route
             .entry((method.clone(), path.clone()))
             .or_default()
@@ -391,6 +391,7 @@ fn operation_of(method: &str, path: &str) -> Option<(&'static str, String, Strin
     let segs: Vec<&str> = path.split('/').collect();
     let mut best: Option<(usize, (&'static str, String, String))> = None;
     for (doc, m, template) in operations() {
+        let doc = *doc;
         if m != method {
             continue;
         }
@@ -419,7 +420,7 @@ fn operation_of(method: &str, path: &str) -> Option<(&'static str, String, Strin
             });
             if ok && best.as_ref().is_none_or(|(n, _)| literal > *n) {
                 // The document's own path (without a base path).
-                let doc_path = committed()[doc]["servers"]
+                let doc_path = documents().get(doc).expect("document")["servers"]
                     .as_array()
                     .and_then(|s| {
                         s.iter()
@@ -442,7 +443,7 @@ pub fn check_response(method: &Method, path: &str, status: u16, content_type: &s
     let Some((doc, m, template)) = operation_of(method.as_str(), path) else {
         return;
     };
-    let d = &committed()[doc];
+    let d = documents().get(doc).expect("document");
     let op = &d["paths"][&template][m.to_lowercase()];
     let Some(resp) = op["responses"].get(status.to_string()) else {
         panic!(
