@@ -11,6 +11,7 @@ pub mod limits;
 pub mod mail;
 pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod routes;
 pub mod state;
 

@@ -4,10 +4,9 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use roster_domain::Error;
 use tracing::Instrument;
 
@@ -96,17 +95,44 @@ pub async fn not_found(req: Request<Body>) -> Response {
         .await
 }
 
-/// A panic becomes an opaque 500; the cause is logged with the request id of the span.
+/// A panic becomes an opaque 500 in the shape of the request's surface (an eva client gets a
+/// `StandardError`, as its OpenAPI document says); the cause is logged with the request id.
 pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let cause = err
         .downcast_ref::<String>()
         .cloned()
         .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_default();
-    tracing::error!(%cause, "handler panicked");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        Json(serde_json::json!({ "detail": "Internal server error." })),
-    )
-        .into_response()
+    ApiError(Error::Internal(anyhow::anyhow!(
+        "handler panicked: {cause}"
+    )))
+    .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    async fn body_of(resp: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        serde_json::from_slice(&bytes).expect("JSON")
+    }
+
+    #[tokio::test]
+    async fn a_panic_answers_in_the_shape_of_its_surface() {
+        let eva = REQUEST_PATH.sync_scope("/org/x/users".into(), || {
+            panic_response(Box::new("boom secret"))
+        });
+        assert_eq!(eva.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = body_of(eva).await;
+        assert_eq!(body["errorType"], "API_ERROR");
+        assert!(!body.to_string().contains("secret"));
+        let amigo = REQUEST_PATH.sync_scope("/v1/acme/user/".into(), || {
+            panic_response(Box::new(String::from("boom")))
+        });
+        assert_eq!(body_of(amigo).await["detail"], "Internal server error.");
+    }
 }

@@ -1,43 +1,103 @@
 //! Roster's own administration API (not a vendor contract), under `/admin/v1`: the audit log.
 //! Errors take the FastAPI shape of the Amigo surface (`{"detail": ...}`).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use roster_domain::core::AuditListInput;
 use roster_domain::model::AuditEvent;
 use roster_domain::types::format_micros;
 use roster_domain::{Error, FieldError};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::routes::amigo::{Caller, Req, Result};
+use crate::routes::amigo::{Caller, PathArgs, Req, Result};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/v1/orgs/{org}/audit-events", get(list_audit_events))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_audit_events))
 }
 
-fn event_json(e: &AuditEvent) -> Value {
-    json!({
-        "id": e.id,
-        "action": e.action,
-        "actor": e.actor,
-        "target_user_id": e.target_user_id,
-        "request_id": e.request_id,
-        "details": e.details,
-        "created_at": format_micros(e.created_at),
-    })
+/// Who did something.
+#[derive(Serialize, ToSchema)]
+pub struct ActorOut {
+    /// `user`, `api_key`, `service`, `system` or `anonymous`.
+    kind: String,
+    user_id: Option<String>,
+    org_id: Option<String>,
+}
+
+/// One audit event.
+#[derive(Serialize, ToSchema)]
+pub struct AuditEventOut {
+    id: String,
+    /// What happened, e.g. `user.invited`.
+    action: String,
+    actor: ActorOut,
+    target_user_id: Option<String>,
+    request_id: Option<String>,
+    /// Action-specific details.
+    #[schema(value_type = Object)]
+    details: Value,
+    /// RFC 3339.
+    created_at: String,
+}
+
+impl From<&AuditEvent> for AuditEventOut {
+    fn from(e: &AuditEvent) -> Self {
+        Self {
+            id: e.id.clone(),
+            action: e.action.clone(),
+            actor: ActorOut {
+                kind: e.actor.kind.to_owned(),
+                user_id: e.actor.user_id.clone(),
+                org_id: e.actor.org_id.clone(),
+            },
+            target_user_id: e.target_user_id.clone(),
+            request_id: e.request_id.clone(),
+            details: e.details.clone(),
+            created_at: format_micros(e.created_at),
+        }
+    }
+}
+
+/// A page of audit events, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct AuditEventsPage {
+    events: Vec<AuditEventOut>,
+    /// Pass as `cursor` for the next page; null on the last one.
+    next_cursor: Option<String>,
 }
 
 /// One organization's audit events, newest first. Filters: `actor` (acting user id),
 /// `target_user_id`, `action`, `from` (inclusive) and `to` (exclusive) in RFC 3339; `limit` (1 to
 /// 100, default 50) and `cursor` (the `next_cursor` of the previous page). Needs
 /// `Audit:GetAuditEvents`.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/orgs/{org}/audit-events",
+    operation_id = "list-audit-events",
+    tag = "Administration",
+    params(
+        ("org" = String, Path, description = "The organization's id."),
+        ("actor" = Option<String>, Query, description = "The acting user's id."),
+        ("target_user_id" = Option<String>, Query, description = "The user acted on."),
+        ("action" = Option<String>, Query, description = "The action, e.g. `user.invited`."),
+        ("from" = Option<String>, Query, description = "RFC 3339, inclusive."),
+        ("to" = Option<String>, Query, description = "RFC 3339, exclusive."),
+        ("limit" = Option<i64>, Query, description = "1 to 100, default 50."),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page."),
+    ),
+    responses((status = 200, description = "A page of events", body = AuditEventsPage)),
+    security(("bearerAuth" = []))
+)]
 async fn list_audit_events(
     State(s): State<AppState>,
     caller: Caller,
-    Path(org): Path<String>,
+    PathArgs(p): PathArgs,
     req: Req,
 ) -> Result<Response> {
     let q = &req.query;
@@ -60,7 +120,10 @@ async fn list_audit_events(
         cursor: q.one("cursor").map(str::to_owned),
         limit,
     };
-    let page = s.core.list_audit_events(&caller.ctx, &org, input).await?;
-    let events: Vec<Value> = page.events.iter().map(event_json).collect();
-    Ok(Json(json!({ "events": events, "next_cursor": page.next_cursor })).into_response())
+    let page = s.core.list_audit_events(&caller.ctx, &p[0], input).await?;
+    Ok(Json(AuditEventsPage {
+        events: page.events.iter().map(AuditEventOut::from).collect(),
+        next_cursor: page.next_cursor,
+    })
+    .into_response())
 }

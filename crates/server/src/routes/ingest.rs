@@ -5,29 +5,39 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{post, put};
-use axum::{Json, Router};
+use axum::Json;
 use roster_domain::core::{Actor, Context};
 use roster_domain::model::{Dimension, UserStats};
 use roster_domain::secrets::{constant_time_eq, hash_secret};
 use roster_domain::{Error, Location};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::amigo::{ApiError, Body, PathArgs, Result};
 use crate::extract::request_id;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/ingest/v1/{org}/users/{user_id}/stats", put(stats))
-        .route(
-            "/ingest/v1/{org}/users/{user_id}/user_models",
-            post(user_model),
-        )
-        .route("/ingest/v1/{org}/users/{user_id}/memories", post(memories))
-        .route("/ingest/v1/{org}/environments/{uuid}", put(environment))
-        .route("/ingest/v1/{org}/bots/{uuid}", put(bot))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(stats))
+        .routes(routes!(user_model))
+        .routes(routes!(memories))
+        .routes(routes!(environment))
+        .routes(routes!(bot))
+}
+
+/// The id of what was created.
+#[derive(Serialize, ToSchema)]
+struct Created {
+    id: String,
+}
+
+/// The ids of what was created, in the request's order.
+#[derive(Serialize, ToSchema)]
+struct CreatedMany {
+    ids: Vec<String>,
 }
 
 /// The conversation platform, authenticated by the shared ingestion secret.
@@ -57,7 +67,7 @@ impl FromRequestParts<AppState> for Service {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StatsIn {
     num_conversations: i64,
@@ -66,6 +76,16 @@ struct StatsIn {
 }
 
 /// Replace a user's statistics.
+#[utoipa::path(
+    put,
+    path = "/ingest/v1/{org}/users/{user_id}/stats",
+    operation_id = "ingest-user-stats",
+    tag = "Ingestion",
+    params(("org" = String, Path, description = "The organization's id."), ("user_id" = String, Path, description = "The user.")),
+    request_body = StatsIn,
+    responses((status = 204, description = "Replaced")),
+    security(("ingestToken" = []))
+)]
 async fn stats(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -96,17 +116,29 @@ async fn stats(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UserModelIn {
     content: String,
     #[serde(default)]
     insight_ids: Vec<String>,
+    /// `{"description": ..., "tags": [...]}` items.
     #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
     dimensions: Vec<Dimension>,
 }
 
 /// Add a user model; the newest ones are served by the Amigo `user_model` endpoint.
+#[utoipa::path(
+    post,
+    path = "/ingest/v1/{org}/users/{user_id}/user_models",
+    operation_id = "ingest-user-model",
+    tag = "Ingestion",
+    params(("org" = String, Path, description = "The organization's id."), ("user_id" = String, Path, description = "The user.")),
+    request_body = UserModelIn,
+    responses((status = 201, description = "Added", body = Created)),
+    security(("ingestToken" = []))
+)]
 async fn user_model(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -117,10 +149,10 @@ async fn user_model(
         .core
         .ingest_user_model(&ctx, &p[0], &p[1], b.content, b.insight_ids, b.dimensions)
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": m.id }))).into_response())
+    Ok((StatusCode::CREATED, Json(Created { id: m.id })).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MemoryIn {
     conversation_id: String,
@@ -131,13 +163,23 @@ struct MemoryIn {
     context: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MemoriesIn {
     memories: Vec<MemoryIn>,
 }
 
 /// Add memories of a user (1 to 500 at once, in one transaction).
+#[utoipa::path(
+    post,
+    path = "/ingest/v1/{org}/users/{user_id}/memories",
+    operation_id = "ingest-memories",
+    tag = "Ingestion",
+    params(("org" = String, Path, description = "The organization's id."), ("user_id" = String, Path, description = "The user.")),
+    request_body = MemoriesIn,
+    responses((status = 201, description = "Added", body = CreatedMany)),
+    security(("ingestToken" = []))
+)]
 async fn memories(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -151,10 +193,10 @@ async fn memories(
         .collect();
     let created = s.core.ingest_memories(&ctx, &p[0], &p[1], items).await?;
     let ids: Vec<String> = created.into_iter().map(|m| m.id).collect();
-    Ok((StatusCode::CREATED, Json(json!({ "ids": ids }))).into_response())
+    Ok((StatusCode::CREATED, Json(CreatedMany { ids })).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EnvironmentIn {
     name: String,
@@ -167,6 +209,16 @@ fn yes() -> bool {
 }
 
 /// Create or update an environment (eva); users get roles in environments.
+#[utoipa::path(
+    put,
+    path = "/ingest/v1/{org}/environments/{uuid}",
+    operation_id = "ingest-environment",
+    tag = "Ingestion",
+    params(("org" = String, Path, description = "The organization's id."), ("uuid" = String, Path, description = "Its id in the conversation platform.")),
+    request_body = EnvironmentIn,
+    responses((status = 204, description = "Created or updated")),
+    security(("ingestToken" = []))
+)]
 async fn environment(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -179,7 +231,7 @@ async fn environment(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BotIn {
     environment_uuid: String,
@@ -189,6 +241,16 @@ struct BotIn {
 }
 
 /// Create or update a bot of an environment (eva).
+#[utoipa::path(
+    put,
+    path = "/ingest/v1/{org}/bots/{uuid}",
+    operation_id = "ingest-bot",
+    tag = "Ingestion",
+    params(("org" = String, Path, description = "The organization's id."), ("uuid" = String, Path, description = "Its id in the conversation platform.")),
+    request_body = BotIn,
+    responses((status = 204, description = "Created or updated")),
+    security(("ingestToken" = []))
+)]
 async fn bot(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,

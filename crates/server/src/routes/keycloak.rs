@@ -7,22 +7,54 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use roster_domain::core::SignedIn;
 use roster_domain::Error;
+use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::amigo::{PathArgs, Req};
+use crate::openapi::OAuthError;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/realms/{realm}/protocol/openid-connect/token", post(token))
-        .route(
-            "/auth/realms/{realm}/protocol/openid-connect/token",
-            post(token),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(token))
+        .routes(routes!(token_under_auth))
+}
+
+/// The form fields of a token request.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct TokenForm {
+    /// `password` or `refresh_token`.
+    grant_type: String,
+    /// The user's email (password grant).
+    username: Option<String>,
+    /// Password grant.
+    password: Option<String>,
+    /// Refresh grant: the `refresh_token` of an earlier answer (used once).
+    refresh_token: Option<String>,
+}
+
+/// An access token and the refresh token that renews it.
+#[derive(Serialize, ToSchema)]
+struct TokenOut {
+    access_token: String,
+    /// Seconds.
+    expires_in: i64,
+    /// Seconds.
+    refresh_expires_in: i64,
+    refresh_token: String,
+    /// Always `Bearer`.
+    token_type: &'static str,
+    #[serde(rename = "not-before-policy")]
+    not_before_policy: i64,
+    session_state: String,
+    scope: &'static str,
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
@@ -84,6 +116,25 @@ fn from_domain(e: Error) -> Response {
 }
 
 /// Exchange a username (email) and password, or a refresh token, for an access token.
+#[utoipa::path(
+    post,
+    path = "/realms/{realm}/protocol/openid-connect/token",
+    operation_id = "keycloak-token",
+    tag = "Tokens",
+    params(("realm" = String, Path, description = "The organization's id.")),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Signed in", body = TokenOut),
+        (status = 400, description = "Missing or unsupported fields", body = OAuthError),
+        (status = 401, description = "Wrong credentials, or a used or expired refresh token", body = OAuthError),
+        (status = 404, description = "No such realm (organization)", body = OAuthError),
+        (status = 413, description = "The body is larger than the server accepts", content_type = "text/plain", body = String),
+        (status = 429, description = "Too many attempts; `Retry-After` says when to try again", body = OAuthError),
+        (status = 500, description = "Unexpected error", body = OAuthError),
+        (status = 503, description = "Unavailable (`OAuthError`), or maintenance mode (eva's `StandardError`)", body = OAuthOrStandardError),
+    ),
+    security(())
+)]
 async fn token(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -154,17 +205,50 @@ async fn token(
         None => s.core.issue_refresh_token(&who).await,
     };
     match (issued, refresh) {
-        (Ok((access, exp)), Ok(refresh)) => Json(json!({
-            "access_token": access,
-            "expires_in": exp - chrono::Utc::now().timestamp(),
-            "refresh_expires_in": s.core.refresh_ttl_secs(),
-            "refresh_token": refresh,
-            "token_type": "Bearer",
-            "not-before-policy": 0,
-            "session_state": uuid::Uuid::new_v4().to_string(),
-            "scope": "openid profile email",
-        }))
+        (Ok((access, exp)), Ok(refresh)) => Json(TokenOut {
+            access_token: access,
+            expires_in: exp - chrono::Utc::now().timestamp(),
+            refresh_expires_in: s.core.refresh_ttl_secs(),
+            refresh_token: refresh,
+            token_type: "Bearer",
+            not_before_policy: 0,
+            session_state: uuid::Uuid::new_v4().to_string(),
+            scope: "openid profile email",
+        })
         .into_response(),
         (Err(e), _) | (_, Err(e)) => from_domain(e),
     }
+}
+
+/// The same token endpoint under Keycloak's older `/auth` prefix.
+#[utoipa::path(
+    post,
+    path = "/auth/realms/{realm}/protocol/openid-connect/token",
+    operation_id = "keycloak-token-under-auth",
+    tag = "Tokens",
+    params(("realm" = String, Path, description = "The organization's id.")),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Signed in", body = TokenOut),
+        (status = 400, description = "Missing or unsupported fields", body = OAuthError),
+        (status = 401, description = "Wrong credentials, or a used or expired refresh token", body = OAuthError),
+        (status = 404, description = "No such realm (organization)", body = OAuthError),
+        (status = 413, description = "The body is larger than the server accepts", content_type = "text/plain", body = String),
+        (status = 429, description = "Too many attempts; `Retry-After` says when to try again", body = OAuthError),
+        (status = 500, description = "Unexpected error", body = OAuthError),
+        (status = 503, description = "Unavailable (`OAuthError`), or maintenance mode (eva's `StandardError`)", body = OAuthOrStandardError),
+    ),
+    security(())
+)]
+async fn token_under_auth(s: State<AppState>, p: PathArgs, req: Req, body: Bytes) -> Response {
+    token(s, p, req, body).await
+}
+
+/// A 503 is OAuth2-shaped from the endpoint, eva-shaped from maintenance mode.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum OAuthOrStandardError {
+    OAuth(OAuthError),
+    Standard(crate::openapi::EvaError),
 }

@@ -10,19 +10,58 @@ pub mod native;
 pub mod oum;
 pub mod pages;
 
+use axum::extract::Path;
+use axum::routing::get;
 use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
+use crate::openapi::{docs_page, Documents, AMIGO, EVA, NATIVE, OUM};
 use crate::state::AppState;
 
+/// Every route the server answers, and the documents of the published ones.
 pub fn router(max_csv_bytes: usize) -> Router<AppState> {
-    Router::new()
+    build(max_csv_bytes).0
+}
+
+/// The routes, and the OpenAPI documents generated as they were registered.
+pub fn build(max_csv_bytes: usize) -> (Router<AppState>, Documents) {
+    let (amigo, amigo_doc) = amigo::router().split_for_parts();
+    let (eva, eva_doc) = eva::router(max_csv_bytes).split_for_parts();
+    let (oum, oum_doc) = oum::router().split_for_parts();
+    let (native, native_doc) = OpenApiRouter::with_openapi(crate::openapi::native_base())
         .merge(admin::router())
-        .merge(amigo::router())
-        .merge(eva::router(max_csv_bytes))
-        .merge(keycloak::router())
         .merge(ingest::router())
-        .merge(native::router())
-        .merge(oum::router())
+        .merge(keycloak::router())
+        .merge(native::documented())
+        .split_for_parts();
+    let docs = Documents::new(vec![
+        (AMIGO, amigo_doc),
+        (EVA, eva_doc),
+        (OUM, oum_doc),
+        (NATIVE, native_doc),
+    ]);
+    let served = docs.clone();
+    let router = Router::new()
+        .merge(amigo)
+        // eva answers under both of its base paths (the document's `servers`).
+        .nest("/eva-user", eva.clone())
+        .merge(eva)
+        .merge(oum)
+        .merge(native)
+        .merge(native::operations())
+        .route("/docs", get(docs_page::page))
+        .route("/docs/{file}", get(docs_page::asset))
+        .route(
+            "/openapi/{file}",
+            get(move |Path(file): Path<String>| {
+                let docs = served.clone();
+                async move {
+                    docs.response(&file)
+                        .unwrap_or_else(crate::openapi::not_found)
+                }
+            }),
+        );
+    (router, docs)
 }
 
 /// Which surface a path belongs to, for error shapes and metrics.

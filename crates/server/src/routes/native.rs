@@ -7,17 +7,34 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 use std::time::Duration;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::metrics::DbGauges;
 
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
+/// Health, readiness and metrics: for the operator's probes, not in any API document.
+pub fn operations() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/.well-known/jwks.json", get(jwks))
         .route("/metrics", get(metrics))
+}
+
+/// The JWKS, in the native document.
+pub fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(jwks))
+}
+
+/// A JSON Web Key Set.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Jwks {
+    /// The public keys (RFC 7517 JWKs) that verify access tokens, the current one first.
+    #[schema(value_type = Vec<Object>)]
+    keys: Vec<serde_json::Value>,
 }
 
 /// The process is up.
@@ -41,6 +58,17 @@ async fn readyz(State(s): State<AppState>) -> Response {
 }
 
 /// The public keys that verify Roster's tokens.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    operation_id = "jwks",
+    tag = "Tokens",
+    responses(
+        (status = 200, description = "The key set", body = Jwks),
+        (status = 500, description = "Unexpected error", body = crate::openapi::HttpError)
+    ),
+    security(())
+)]
 async fn jwks(State(s): State<AppState>) -> Response {
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],

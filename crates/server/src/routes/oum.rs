@@ -5,34 +5,67 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::routing::get;
+use axum::Json;
 use roster_domain::core::Member;
 use roster_domain::model::Connection;
 use roster_domain::types::{format_micros, full_name};
 use roster_domain::{Error, FieldError, Location};
 use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::amigo::{form_field, Body, Caller, PathArgs, Req, Result, Submitted};
 use super::pages::{link_invalid, page, paragraph, token_form};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/organization", get(organization))
-        .route("/users/me", get(me).patch(update_me))
-        .route(
-            "/users/email-change/confirm",
-            get(email_change_page).post(confirm_email_change),
-        )
-        .route("/users", get(list))
-        .route("/users/invite", post(invite))
-        .route("/users/{id}", get(get_user).delete(remove))
-        .route("/users/{id}/password-reset", post(password_reset))
-        .route("/users/{id}/roles", put(replace_roles))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::bearer_base())
+        .routes(routes!(organization))
+        .routes(routes!(me, update_me))
+        .routes(routes!(confirm_email_change))
+        // The emailed link's landing page: HTML, not in the document.
+        .route("/users/email-change/confirm", get(email_change_page))
+        .routes(routes!(list))
+        .routes(routes!(invite))
+        .routes(routes!(get_user, remove))
+        .routes(routes!(password_reset))
+        .routes(routes!(replace_roles))
 }
 
-#[derive(Serialize)]
+/// Your organization.
+#[derive(Serialize, ToSchema)]
+struct OrganizationOut {
+    /// The organization's UUID.
+    id: String,
+    name: String,
+    /// The organization's id in paths of the other APIs.
+    short_name: String,
+    /// RFC 3339.
+    created_at: String,
+    /// RFC 3339.
+    updated_at: String,
+}
+
+/// A member after a profile change.
+#[derive(Serialize, ToSchema)]
+struct ProfileOut {
+    id: String,
+    email: String,
+    name: String,
+}
+
+/// A page of members.
+#[derive(Serialize, ToSchema)]
+struct UsersPage {
+    /// How many members match, on every page.
+    count: i64,
+    items: Vec<UserOut>,
+}
+
+/// A member of the organization.
+#[derive(Serialize, ToSchema)]
 struct UserOut {
     id: String,
     email: String,
@@ -52,24 +85,40 @@ impl From<Member> for UserOut {
 }
 
 /// Get information about your organization.
+#[utoipa::path(
+    get,
+    path = "/organization",
+    operation_id = "get-organization",
+    tag = "org-user-management",
+    responses((status = 200, description = "Your organization", body = OrganizationOut)),
+    security(("bearerAuth" = []))
+)]
 async fn organization(State(s): State<AppState>, caller: Caller) -> Result<Response> {
     let org = s.core.own_org(&caller.ctx).await?;
-    Ok(Json(serde_json::json!({
-        "id": org.uuid,
-        "name": org.name,
-        "short_name": org.short_name,
-        "created_at": format_micros(org.created_at),
-        "updated_at": format_micros(org.updated_at),
-    }))
+    Ok(Json(OrganizationOut {
+        id: org.uuid,
+        name: org.name,
+        short_name: org.short_name,
+        created_at: format_micros(org.created_at),
+        updated_at: format_micros(org.updated_at),
+    })
     .into_response())
 }
 
 /// Get your user data: id, email, name and roles in this organization.
+#[utoipa::path(
+    get,
+    path = "/users/me",
+    operation_id = "get-me",
+    tag = "org-user-management",
+    responses((status = 200, description = "You", body = UserOut)),
+    security(("bearerAuth" = []))
+)]
 async fn me(State(s): State<AppState>, caller: Caller) -> Result<Response> {
     Ok(Json(UserOut::from(s.core.me(&caller.ctx).await?)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateMe {
     #[serde(default)]
@@ -79,6 +128,15 @@ struct UpdateMe {
 }
 
 /// Update your name (everywhere at once) or email (after confirming the link sent to it).
+#[utoipa::path(
+    patch,
+    path = "/users/me",
+    operation_id = "update-me",
+    tag = "org-user-management",
+    request_body = UpdateMe,
+    responses((status = 200, description = "Updated (an email change waits for its confirmation)", body = ProfileOut)),
+    security(("bearerAuth" = []))
+)]
 async fn update_me(
     State(s): State<AppState>,
     caller: Caller,
@@ -89,10 +147,15 @@ async fn update_me(
         s.limits.check_address(email, caller.key())?;
     }
     let m = s.core.update_me(&caller.ctx, b.name, b.email).await?;
-    Ok(Json(serde_json::json!({ "id": m.user.id, "email": m.user.email, "name": full_name(&m.user.first_name, &m.user.last_name) })).into_response())
+    Ok(Json(ProfileOut {
+        name: full_name(&m.user.first_name, &m.user.last_name),
+        id: m.user.id,
+        email: m.user.email,
+    })
+    .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Confirm {
     token: String,
@@ -125,6 +188,15 @@ async fn email_change_page(State(s): State<AppState>, req: Req) -> Result<Respon
 }
 
 /// Confirm an email change with the token of the link sent to the new address.
+#[utoipa::path(
+    post,
+    path = "/users/email-change/confirm",
+    operation_id = "confirm-email-change",
+    tag = "org-user-management",
+    request_body(content = Confirm, description = "JSON; the landing page's HTML form posts `application/x-www-form-urlencoded` with the same field", content_type = "application/json"),
+    responses((status = 204, description = "The email is changed (JSON); the form gets an HTML page")),
+    security(())
+)]
 async fn confirm_email_change(
     State(s): State<AppState>,
     req: Req,
@@ -161,6 +233,15 @@ async fn confirm_email_change(
 
 /// List users in your organization: `page_number` from 1, `page_size` 0-100 (more is read as
 /// 100), `name_search` a case-insensitive part of the name.
+#[utoipa::path(
+    get,
+    path = "/users",
+    operation_id = "list-users",
+    tag = "org-user-management",
+    params(("page_number" = Option<i64>, Query, description = "From 1."), ("page_size" = Option<i64>, Query, description = "0 to 100; more is read as 100."), ("name_search" = Option<String>, Query, description = "A case-insensitive part of the name.")),
+    responses((status = 200, description = "A page of members", body = UsersPage)),
+    security(("bearerAuth" = []))
+)]
 async fn list(State(s): State<AppState>, caller: Caller, req: Req) -> Result<Response> {
     caller.limit(&s, "get-users")?;
     let mut problems = Vec::new();
@@ -175,10 +256,19 @@ async fn list(State(s): State<AppState>, caller: Caller, req: Req) -> Result<Res
         .list_members(&caller.ctx, page_number, page_size, search)
         .await?;
     let items: Vec<UserOut> = members.into_iter().map(Into::into).collect();
-    Ok(Json(serde_json::json!({ "count": count, "items": items })).into_response())
+    Ok(Json(UsersPage { count, items }).into_response())
 }
 
 /// Get a user of your organization by id.
+#[utoipa::path(
+    get,
+    path = "/users/{id}",
+    operation_id = "get-user",
+    tag = "org-user-management",
+    params(("id" = String, Path, description = "The user's id.")),
+    responses((status = 200, description = "The member", body = UserOut)),
+    security(("bearerAuth" = []))
+)]
 async fn get_user(
     State(s): State<AppState>,
     caller: Caller,
@@ -189,6 +279,15 @@ async fn get_user(
 }
 
 /// Remove a user from your organization; their account and other memberships stay.
+#[utoipa::path(
+    delete,
+    path = "/users/{id}",
+    operation_id = "remove-user",
+    tag = "org-user-management",
+    params(("id" = String, Path, description = "The user's id.")),
+    responses((status = 204, description = "Removed")),
+    security(("bearerAuth" = []))
+)]
 async fn remove(
     State(s): State<AppState>,
     caller: Caller,
@@ -200,6 +299,15 @@ async fn remove(
 }
 
 /// Send a user a password-reset email (username-password accounts only).
+#[utoipa::path(
+    post,
+    path = "/users/{id}/password-reset",
+    operation_id = "send-password-reset",
+    tag = "org-user-management",
+    params(("id" = String, Path, description = "The user's id.")),
+    responses((status = 204, description = "The email is queued")),
+    security(("bearerAuth" = []))
+)]
 async fn password_reset(
     State(s): State<AppState>,
     caller: Caller,
@@ -219,6 +327,16 @@ async fn password_reset(
 }
 
 /// Replace a user's roles with the given list of `admin`, `developer`, `analyst`.
+#[utoipa::path(
+    put,
+    path = "/users/{id}/roles",
+    operation_id = "replace-roles",
+    tag = "org-user-management",
+    params(("id" = String, Path, description = "The user's id.")),
+    request_body = Vec<String>,
+    responses((status = 204, description = "Replaced")),
+    security(("bearerAuth" = []))
+)]
 async fn replace_roles(
     State(s): State<AppState>,
     caller: Caller,
@@ -237,10 +355,12 @@ fn present<'de, D: Deserializer<'de>>(
     Ok(Some(Option::deserialize(d)?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Invite {
+    /// `google-oauth2` (also when absent), or null for a username-and-password account.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     connection: Option<Option<String>>,
     email: String,
     name: String,
@@ -249,6 +369,15 @@ struct Invite {
 
 /// Invite someone; the membership and its roles take effect when they accept. `connection`:
 /// `google-oauth2` (also when absent), or `null` for a username-and-password account.
+#[utoipa::path(
+    post,
+    path = "/users/invite",
+    operation_id = "invite-user",
+    tag = "org-user-management",
+    request_body = Invite,
+    responses((status = 204, description = "Invited")),
+    security(("bearerAuth" = []))
+)]
 async fn invite(
     State(s): State<AppState>,
     caller: Caller,

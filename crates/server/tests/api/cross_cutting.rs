@@ -142,7 +142,7 @@ async fn health_readiness_and_metrics() {
         .await
         .unwrap();
     assert!(
-        metrics.contains(r#"roster_http_requests_total{surface="amigo",method="GET",route="/v1/{org}/user/",status="200"}"#),
+        metrics.contains(r#"roster_http_requests_total{surface="amigo",method="GET",route="/v1/{organization}/user/",status="200"}"#),
         "{metrics}"
     );
     assert!(metrics.contains(r#",status="404"}"#), "{metrics}");

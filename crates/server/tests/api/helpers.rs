@@ -179,7 +179,8 @@ impl TestApp {
         std::mem::replace(&mut self._tmp, tmp)
     }
 
-    /// Any request; Amigo responses are checked against the vendor's OpenAPI.
+    /// Any request; every response is checked against Roster's OpenAPI documents, and Amigo's
+    /// also against the vendor's.
     pub async fn call(
         &self,
         method: Method,
@@ -203,6 +204,11 @@ impl TestApp {
         let resp = req.send().await.expect("request sent");
         let status = resp.status();
         let headers = resp.headers().clone();
+        let content_type = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
         let text = resp.text().await.expect("body read");
         let body = if text.is_empty() {
             Value::Null
@@ -212,6 +218,7 @@ impl TestApp {
         if path.starts_with("/v1/") {
             schema::check_amigo_response(&method, path, status.as_u16(), &body);
         }
+        crate::openapi::check_response(&method, path, status.as_u16(), &content_type, &body);
         Resp {
             status,
             body,

@@ -2,6 +2,7 @@
 //! (a temporary SQLite file, or a fresh PostgreSQL schema when `TEST_DATABASE_URL` is set).
 
 mod helpers;
+mod openapi;
 mod schema;
 mod smtp;
 

@@ -91,7 +91,7 @@ async fn metrics_count_every_surface_by_route_template_without_ids() {
         assert!(n >= 1.0, "no {surface} requests counted:\n{text}");
     }
     assert!(
-        text.contains(r#"roster_http_requests_total{surface="eva",method="GET",route="/org/{org}/users/{user}","#),
+        text.contains(r#"roster_http_requests_total{surface="eva",method="GET",route="/org/{orgUUID}/users/{userId}","#),
         "{text}"
     );
     assert!(
@@ -107,7 +107,7 @@ async fn metrics_count_every_surface_by_route_template_without_ids() {
         "{text}"
     );
     // A histogram for the listing route: buckets, +Inf equal to the count, a sum.
-    let labels = r#"surface="amigo",method="GET",route="/v1/{org}/user/""#;
+    let labels = r#"surface="amigo",method="GET",route="/v1/{organization}/user/""#;
     let count = samples(
         &text,
         &format!("roster_http_request_duration_seconds_count{{{labels}}}"),

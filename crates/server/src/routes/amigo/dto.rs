@@ -240,7 +240,8 @@ pub struct SignInWithEmail {
     pub email: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = VerifyIn)]
 #[serde(deny_unknown_fields)]
 pub struct Verify {
     pub token: String,
@@ -249,13 +250,15 @@ pub struct Verify {
     pub password: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = PasswordResetRequestIn)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetRequest {
     pub email: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = PasswordResetIn)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordReset {
     pub token: String,
@@ -445,4 +448,21 @@ pub struct Grants {
     pub temporary_permission_grants: Vec<GrantInstance>,
     pub has_more: bool,
     pub continuation_token: Option<i64>,
+}
+
+/// A user kept as a soft delete (Roster), with why it could not be erased.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NotDeletable {
+    pub not_deletable_reasons: Vec<String>,
+}
+
+/// The answer to a JSON `verify`: an access token for the user the link signed in.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VerifiedOut {
+    pub id_token: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    pub user_id: String,
+    /// Where the link asked to send the user; null when it did not say.
+    pub redirect_link: Option<String>,
 }

@@ -10,9 +10,11 @@ use axum::Json;
 use roster_domain::core::SignedIn;
 use roster_domain::types::format_micros;
 use roster_domain::{Error, Location};
-use serde_json::json;
 
-use super::dto::{PasswordReset, PasswordResetRequest, Verify};
+use super::dto::{
+    PasswordReset, PasswordReset as PasswordResetIn, PasswordResetRequest,
+    PasswordResetRequest as PasswordResetRequestIn, VerifiedOut, Verify, Verify as VerifyIn,
+};
 use super::{form_field, Body, PathArgs, Req, Result, Submitted};
 use crate::routes::pages::{link_invalid, page, paragraph, token_form};
 use crate::state::AppState;
@@ -89,6 +91,16 @@ fn signed_in(s: &AppState, who: &SignedIn) -> Result<(String, String)> {
 /// Exchange the token of a `verify_link` or an emailed sign-in link for an access token.
 /// An invitation's token also verifies the user and, with `password`, sets the first password
 /// of an account that signs in with one. Each token works once.
+#[utoipa::path(
+    post,
+    path = "/v1/{organization}/user/verify",
+    operation_id = "verify-link",
+    tag = "Roster",
+    params(("organization" = String, Path, description = "The organization's id.")),
+    request_body(content = VerifyIn, description = "JSON; the landing page's HTML form posts `application/x-www-form-urlencoded` with the same fields", content_type = "application/json"),
+    responses((status = 200, description = "Signed in (JSON); the form gets an HTML page", body = VerifiedOut), (status = 303, description = "Form posts whose link has a destination: redirected there with the token in the fragment")),
+    security(())
+)]
 pub async fn verify(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -104,12 +116,12 @@ pub async fn verify(
                 .accept_link(&req.request_id, &p[0], &b.token, b.password.as_deref())
                 .await?;
             let (token, expires_at) = signed_in(&s, &done.signed_in)?;
-            Ok(Json(json!({
-                "id_token": token,
-                "expires_at": expires_at,
-                "user_id": done.signed_in.user_id,
-                "redirect_link": done.redirect,
-            }))
+            Ok(Json(VerifiedOut {
+                id_token: token,
+                expires_at,
+                user_id: done.signed_in.user_id,
+                redirect_link: done.redirect,
+            })
             .into_response())
         }
         Submitted::Form(f) => {
@@ -200,6 +212,16 @@ pub async fn password_reset_page(
 
 /// Complete a password reset with the emailed link's `token` and the new `password`. The
 /// account's older access tokens stop working. Answers 204; a used or expired token 401.
+#[utoipa::path(
+    post,
+    path = "/v1/{organization}/user/password-reset",
+    operation_id = "complete-password-reset",
+    tag = "Roster",
+    params(("organization" = String, Path, description = "The organization's id.")),
+    request_body(content = PasswordResetIn, description = "JSON; the landing page's HTML form posts `application/x-www-form-urlencoded` with the same fields", content_type = "application/json"),
+    responses((status = 204, description = "The password is set (JSON); the form gets an HTML page")),
+    security(())
+)]
 pub async fn complete_password_reset(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -249,6 +271,16 @@ pub async fn complete_password_reset(
 
 /// Ask for a password-reset email ("forgot password"). The answer is 200 `null` whether or not
 /// the address belongs to an account; only active accounts with a password get an email.
+#[utoipa::path(
+    post,
+    path = "/v1/{organization}/user/password-reset/request",
+    operation_id = "request-password-reset",
+    tag = "Roster",
+    params(("organization" = String, Path, description = "The organization's id.")),
+    request_body = PasswordResetRequestIn,
+    responses((status = 200, description = "Always `null`, whether or not the address belongs to an account", body = crate::openapi::JsonNull)),
+    security(())
+)]
 pub async fn request_password_reset(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,

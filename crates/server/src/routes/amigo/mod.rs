@@ -10,11 +10,12 @@ mod users;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::routing::{get, post};
-use axum::Router;
+use axum::routing::get;
 use roster_domain::core::Context;
 use roster_domain::{Error, Location};
 use serde::de::DeserializeOwned;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
 
 pub use crate::error::ApiError;
 pub use error::render;
@@ -161,90 +162,69 @@ impl FromRequestParts<AppState> for PathArgs {
     }
 }
 
-/// Registers a route with and without its trailing slash, as clients call both.
-fn both(
-    router: Router<AppState>,
-    path: &str,
-    method: axum::routing::MethodRouter<AppState>,
-) -> Router<AppState> {
-    let trimmed = path.trim_end_matches('/');
-    router
-        .route(trimmed, method.clone())
-        .route(&format!("{trimmed}/"), method)
+type Routes = OpenApiRouter<AppState>;
+
+/// The same path with its trailing slash added or removed.
+fn slash_twin(path: &str) -> String {
+    match path.strip_suffix('/') {
+        Some(trimmed) => trimmed.to_owned(),
+        None => format!("{path}/"),
+    }
 }
 
-pub fn router() -> Router<AppState> {
-    let r = Router::new();
+/// Registers documented operations at their path and, undocumented, at its slash twin, as
+/// clients call both.
+fn both(router: Routes, (schemas, paths, method): UtoipaMethodRouter<AppState>) -> Routes {
+    let twins: Vec<String> = paths.paths.keys().map(|p| slash_twin(p)).collect();
+    let router = router.routes((schemas, paths, method.clone()));
+    twins
+        .iter()
+        .fold(router, |r, twin| r.route(twin, method.clone()))
+}
+
+/// An HTML landing page (a GET that emailed links open): served, not in the API document.
+fn page(router: Routes, path: &str, method: axum::routing::MethodRouter<AppState>) -> Routes {
+    router
+        .route(path, method.clone())
+        .route(&slash_twin(path), method)
+}
+
+/// The Amigo surface with its document.
+pub fn router() -> Routes {
+    let r = OpenApiRouter::with_openapi(crate::openapi::amigo_base());
     let r = both(
         r,
-        "/v1/{org}/organization/",
-        get(orgs::get_organization)
-            .put(orgs::create_organization)
-            .post(orgs::modify_organization)
-            .delete(orgs::delete_organization),
+        routes!(
+            orgs::get_organization,
+            orgs::create_organization,
+            orgs::modify_organization,
+            orgs::delete_organization
+        ),
     );
-    let r = both(
+    let r = both(r, routes!(orgs::create_api_key, orgs::get_api_keys));
+    let r = both(r, routes!(orgs::delete_api_key));
+    let r = both(r, routes!(users::invite, users::list));
+    let r = both(r, routes!(users::invite_at_invite));
+    let r = both(r, routes!(users::sign_in_with_api_key));
+    let r = both(r, routes!(users::sign_in_with_email));
+    let r = both(r, routes!(links::verify));
+    let r = page(r, "/v1/{organization}/user/verify", get(links::verify_page));
+    let r = both(r, routes!(links::complete_password_reset));
+    let r = page(
         r,
-        "/v1/{org}/organization/api_key/",
-        post(orgs::create_api_key).get(orgs::get_api_keys),
+        "/v1/{organization}/user/password-reset",
+        get(links::password_reset_page),
     );
-    let r = both(
-        r,
-        "/v1/{org}/organization/api_key/{api_key_id}/",
-        axum::routing::delete(orgs::delete_api_key),
-    );
-    let r = both(r, "/v1/{org}/user/", post(users::invite).get(users::list));
-    let r = both(r, "/v1/{org}/user/invite", post(users::invite));
-    let r = both(
-        r,
-        "/v1/{org}/user/signin_with_api_key",
-        post(users::sign_in_with_api_key),
-    );
-    let r = both(r, "/v1/{org}/user/signin", post(users::sign_in_with_email));
-    let r = both(
-        r,
-        "/v1/{org}/user/verify",
-        get(links::verify_page).post(links::verify),
-    );
-    let r = both(
-        r,
-        "/v1/{org}/user/password-reset",
-        get(links::password_reset_page).post(links::complete_password_reset),
-    );
-    let r = both(
-        r,
-        "/v1/{org}/user/password-reset/request",
-        post(links::request_password_reset),
-    );
-    let r = both(r, "/v1/{org}/user/search/", get(users::search));
-    let r = both(
-        r,
-        "/v1/{org}/user/{user_id}",
-        post(users::update).delete(users::delete),
-    );
-    let r = both(r, "/v1/{org}/user/{user_id}/user", post(users::update));
-    let r = both(
-        r,
-        "/v1/{org}/user/{user_id}/user_model",
-        get(users::user_model),
-    );
-    let r = both(r, "/v1/{org}/user/{user_id}/memory", get(users::memories));
-    let r = both(
-        r,
-        "/v1/{org}/user/{user_id}/variable",
-        post(users::variables),
-    );
-    let r = both(
-        r,
-        "/v1/{org}/role/temporary_permission_grant/",
-        post(roles::create_grant),
-    );
-    let r = both(
-        r,
-        "/v1/{org}/role/temporary_permission_grants/",
-        get(roles::list_grants),
-    );
-    let r = both(r, "/v1/{org}/role/", post(roles::create).get(roles::list));
-    let r = both(r, "/v1/{org}/role/{role_name}", post(roles::modify));
-    both(r, "/v1/{org}/role/{role_name}/assign", post(roles::assign))
+    let r = both(r, routes!(links::request_password_reset));
+    let r = both(r, routes!(users::search));
+    let r = both(r, routes!(users::update, users::delete));
+    let r = both(r, routes!(users::update_at_user));
+    let r = both(r, routes!(users::user_model));
+    let r = both(r, routes!(users::memories));
+    let r = both(r, routes!(users::variables));
+    let r = both(r, routes!(roles::create_grant));
+    let r = both(r, routes!(roles::list_grants));
+    let r = both(r, routes!(roles::create, roles::list));
+    let r = both(r, routes!(roles::modify));
+    both(r, routes!(roles::assign))
 }

@@ -28,6 +28,15 @@ fn check_base64(problems: &mut Vec<FieldError>, field: &str, value: &str) {
 
 /// Get an organization: public details, plus preferences and tenant for callers with
 /// `Organization:GetOrganizationDetails`.
+#[utoipa::path(
+    get,
+    path = "/v1/{organization}/organization/",
+    operation_id = "get-organization",
+    tag = "Organization",
+    params(("organization" = String, Path, description = "The organization's id."), crate::openapi::params::VendorHeaders),
+    responses((status = 200, description = "Succeeded", body = crate::openapi::vendor::GetOrganizationResponse)),
+    security((), ("Bearer-Authorization" = []), ("Basic" = []))
+)]
 pub async fn get_organization(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -45,6 +54,16 @@ pub async fn get_organization(
 }
 
 /// Create an organization (platform administrators; `x-mongo-cluster-name` is required).
+#[utoipa::path(
+    put,
+    path = "/v1/{organization}/organization/",
+    operation_id = "create-organization",
+    tag = "Organization",
+    params(("organization" = String, Path, description = "The organization's id."), crate::openapi::params::VendorHeadersClusterRequired),
+    request_body = crate::openapi::vendor::CreateOrganizationRequest,
+    responses((status = 201, description = "Succeeded", body = crate::openapi::vendor::CreateOrganizationResponse)),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
 pub async fn create_organization(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -95,6 +114,16 @@ pub async fn create_organization(
 }
 
 /// Modify an organization's branding, user dimensions or default preferences.
+#[utoipa::path(
+    post,
+    path = "/v1/{organization}/organization/",
+    operation_id = "modify-organization",
+    tag = "Organization",
+    params(("organization" = String, Path, description = "The organization's id."), crate::openapi::params::VendorHeaders),
+    request_body = crate::openapi::vendor::ModifyOrganizationRequest,
+    responses((status = 204, description = "Succeeded")),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
 pub async fn modify_organization(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -137,6 +166,15 @@ pub async fn modify_organization(
 }
 
 /// Delete an organization and all of its data.
+#[utoipa::path(
+    delete,
+    path = "/v1/{organization}/organization/",
+    operation_id = "delete-organization",
+    tag = "Organization",
+    params(("organization" = String, Path, description = "The organization's id."), crate::openapi::params::VendorHeaders),
+    responses((status = 204, description = "Succeeded")),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
 pub async fn delete_organization(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -148,6 +186,16 @@ pub async fn delete_organization(
 }
 
 /// Create an API key (1 to 90 days) for a role the caller outranks; the secret is shown once.
+#[utoipa::path(
+    post,
+    path = "/v1/{organization}/organization/api_key/",
+    operation_id = "create-api-key",
+    tag = "Organization",
+    params(("organization" = String, Path, description = "The organization's id."), crate::openapi::params::VendorHeaders),
+    request_body = crate::openapi::vendor::CreateApiKeyRequest,
+    responses((status = 201, description = "Succeeded", body = crate::openapi::vendor::CreateApiKeyResponse)),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
 pub async fn create_api_key(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -186,6 +234,15 @@ pub async fn create_api_key(
 }
 
 /// The organization's API keys visible to the caller (never their secrets).
+#[utoipa::path(
+    get,
+    path = "/v1/{organization}/organization/api_key/",
+    operation_id = "get-api-keys",
+    tag = "Organization",
+    params(("organization" = String, Path, description = "The organization's id."), crate::openapi::params::VendorHeaders),
+    responses((status = 200, description = "Succeeded", body = crate::openapi::vendor::GetApiKeysResponse)),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
 pub async fn get_api_keys(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -198,6 +255,15 @@ pub async fn get_api_keys(
 }
 
 /// Delete an API key; tokens it issued keep working until they expire.
+#[utoipa::path(
+    delete,
+    path = "/v1/{organization}/organization/api_key/{api_key_id}/",
+    operation_id = "delete-api-key",
+    tag = "Organization",
+    params(("organization" = String, Path, description = "The organization's id."), ("api_key_id" = String, Path, description = "The id of the API key."), crate::openapi::params::VendorHeaders),
+    responses((status = 200, description = "Succeeded", body = crate::openapi::vendor::DeleteApiKeyResponse)),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
 pub async fn delete_api_key(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,

@@ -16,6 +16,16 @@ use crate::extract::parse_duration;
 use crate::state::AppState;
 
 /// Create a role the caller outranks.
+#[utoipa::path(
+    post,
+    path = "/v1/{organization}/role/",
+    operation_id = "create-role",
+    tag = "Role",
+    params(("organization" = String, Path, description = "The organization's id."), crate::openapi::params::VendorHeaders),
+    request_body = crate::openapi::vendor::CreateRoleRequest,
+    responses((status = 201, description = "Succeeded", body = crate::openapi::vendor::CreateRoleResponse)),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
 pub async fn create(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -34,6 +44,15 @@ pub async fn create(
 }
 
 /// The organization's roles, with their grants when `return_permission_grants` is true.
+#[utoipa::path(
+    get,
+    path = "/v1/{organization}/role/",
+    operation_id = "get_roles_v1__organization__role__get",
+    tag = "Role",
+    params(("organization" = String, Path, description = "The organization's id."), ("return_permission_grants" = Option<bool>, Query, description = "Whether to return permission grants."), ("id" = Option<Vec<String>>, Query, description = "The IDs of the roles."), ("name" = Option<Vec<String>>, Query, description = "The names of the roles."), crate::openapi::params::VendorHeaders),
+    responses((status = 200, description = "Succeeded", body = crate::openapi::vendor::GetRolesResponse)),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
 pub async fn list(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -72,6 +91,16 @@ pub async fn list(
 }
 
 /// Modify a role's description, grants or frontend view. The role keeps its id.
+#[utoipa::path(
+    post,
+    path = "/v1/{organization}/role/{role_name}",
+    operation_id = "modify-role",
+    tag = "Role",
+    params(("role_name" = String, Path, description = "The role to modify."), ("organization" = String, Path, description = "The organization's id."), crate::openapi::params::VendorHeaders),
+    request_body = crate::openapi::vendor::ModifyRoleRequest,
+    responses((status = 200, description = "Succeeded", body = crate::openapi::vendor::ModifyRoleResponse)),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
 pub async fn modify(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -89,6 +118,16 @@ pub async fn modify(
 }
 
 /// Assign a role to a user, replacing their current one.
+#[utoipa::path(
+    post,
+    path = "/v1/{organization}/role/{role_name}/assign",
+    operation_id = "assign-role",
+    tag = "Role",
+    params(("organization" = String, Path, description = "The organization's id."), ("role_name" = String, Path, description = "The role to assign."), crate::openapi::params::VendorHeaders),
+    request_body = crate::openapi::vendor::AssignRoleRequest,
+    responses((status = 200, description = "Succeeded", body = crate::openapi::vendor::AssignRoleResponse)),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
 pub async fn assign(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -104,6 +143,16 @@ pub async fn assign(
 }
 
 /// Lend a user one permission for a limited time.
+#[utoipa::path(
+    post,
+    path = "/v1/{organization}/role/temporary_permission_grant/",
+    operation_id = "create-temporary-permission-grant",
+    tag = "Role",
+    params(("organization" = String, Path, description = "The organization's id."), crate::openapi::params::VendorHeaders),
+    request_body = crate::openapi::vendor::CreateGrantRequest,
+    responses((status = 201, description = "Succeeded", body = crate::openapi::vendor::CreateGrantResponse)),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
 pub async fn create_grant(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -138,6 +187,15 @@ pub async fn create_grant(
 }
 
 /// Temporary permission grants, filtered and paged.
+#[utoipa::path(
+    get,
+    path = "/v1/{organization}/role/temporary_permission_grants/",
+    operation_id = "get-temporary-permission-grants",
+    tag = "Role",
+    params(("organization" = String, Path, description = "The organization's id."), ("id" = Option<Vec<String>>, Query, description = "The IDs of the grants."), ("user_id" = Option<Vec<String>>, Query, description = "The users of the grants."), ("permission_grant_name" = Option<String>, Query, description = "The permission name of the grants."), ("is_expired" = Option<bool>, Query, description = "Only expired (true) or unexpired (false) grants."), ("limit" = Option<i64>, Query, description = "The maximum number of grants (0 to 10)."), ("continuation_token" = Option<i64>, Query, description = "The token from the previous request."), ("creator" = Option<Vec<String>>, Query, description = "The creators of the grants."), ("tag" = Option<Vec<String>>, Query, description = "Tags, `key:value` or `key:`."), ("sort_by" = Option<Vec<String>>, Query, description = "Fields to sort by, `+` or `-` prefixed."), crate::openapi::params::VendorHeaders),
+    responses((status = 200, description = "Succeeded", body = crate::openapi::vendor::GetGrantsResponse)),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
 pub async fn list_grants(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,

@@ -25,6 +25,16 @@ fn check(problems: Vec<roster_domain::FieldError>) -> Result<()> {
 
 /// Invite a user: created unverified with the role, a `verify_link` returned, and when
 /// `login_link` is given an invitation email queued.
+#[utoipa::path(
+    post,
+    path = "/v1/{organization}/user/",
+    operation_id = "create-invited-user",
+    tag = "User",
+    params(("organization" = String, Path, description = "The organization's id."), crate::openapi::params::VendorHeaders),
+    request_body = crate::openapi::vendor::CreateInvitedUserRequest,
+    responses((status = 201, description = "Succeeded", body = crate::openapi::vendor::CreateInvitedUserResponse)),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
 pub async fn invite(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -57,6 +67,15 @@ pub async fn invite(
 }
 
 /// Get users, filtered, sorted on any documented field, paged by an integer continuation token.
+#[utoipa::path(
+    get,
+    path = "/v1/{organization}/user/",
+    operation_id = "get-users",
+    tag = "User",
+    params(("organization" = String, Path, description = "The organization's id."), ("user_id" = Option<Vec<String>>, Query, description = "The IDs of the users."), ("email" = Option<Vec<String>>, Query, description = "The emails of the users."), ("is_verified" = Option<bool>, Query, description = "Roster: only verified (true) or unverified (false) users."), ("limit" = Option<i64>, Query, description = "The maximum number of users to retrieve (0 to 100)."), ("continuation_token" = Option<i64>, Query, description = "The token from the previous request."), ("sort_by" = Option<Vec<String>>, Query, description = "Fields to sort by, `+` or `-` prefixed."), crate::openapi::params::VendorHeaders),
+    responses((status = 200, description = "Succeeded", body = crate::openapi::vendor::GetUsersResponse)),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
 pub async fn list(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -91,6 +110,15 @@ pub async fn list(
 }
 
 /// Sign in as a user with an organization API key; answers an access token.
+#[utoipa::path(
+    post,
+    path = "/v1/{organization}/user/signin_with_api_key",
+    operation_id = "sign-in-with-api-key",
+    tag = "User",
+    params(("organization" = String, Path, description = "The organization's id."), ("x-api-key" = String, Header, description = "The API key."), ("x-api-key-id" = String, Header, description = "The API key's id."), ("x-user-id" = String, Header, description = "The user to sign in as."), crate::openapi::params::VendorHeaders),
+    responses((status = 200, description = "Succeeded", body = crate::openapi::vendor::SignInWithApiKeyResponse)),
+    security(("API-Key-Authorization-Key" = [], "API-Key-Authorization-ID" = [], "API-Key-Authorization-UserID" = []))
+)]
 pub async fn sign_in_with_api_key(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -114,6 +142,16 @@ pub async fn sign_in_with_api_key(
 }
 
 /// Email a one-time sign-in link to a verified user; unknown emails get the same answer.
+#[utoipa::path(
+    post,
+    path = "/v1/{organization}/user/signin",
+    operation_id = "sign-in-with-email",
+    tag = "User",
+    params(("organization" = String, Path, description = "The organization's id."), crate::openapi::params::VendorHeaders),
+    request_body = crate::openapi::vendor::SignInWithEmailRequest,
+    responses((status = 200, description = "Succeeded: always `null`, whether or not the email belongs to a user", body = crate::openapi::JsonNull)),
+    security(())
+)]
 pub async fn sign_in_with_email(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -131,6 +169,15 @@ pub async fn sign_in_with_email(
 }
 
 /// Search users whose name or email contains the query.
+#[utoipa::path(
+    get,
+    path = "/v1/{organization}/user/search/",
+    operation_id = "search-users",
+    tag = "User",
+    params(("organization" = String, Path, description = "The organization's id."), ("query" = String, Query, description = "Users whose name or email contains it."), ("user_id" = Option<Vec<String>>, Query, description = "The IDs of the users."), crate::openapi::params::VendorHeaders),
+    responses((status = 200, description = "Succeeded", body = crate::openapi::vendor::SearchUsersResponse)),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
 pub async fn search(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -162,6 +209,16 @@ pub async fn search(
 }
 
 /// Update a user: absent fields (and `{}` for the language and time zone) are left alone.
+#[utoipa::path(
+    post,
+    path = "/v1/{organization}/user/{requested_user_id}",
+    operation_id = "update-user-info",
+    tag = "User",
+    params(("requested_user_id" = String, Path, description = "The user to update."), ("organization" = String, Path, description = "The organization's id."), crate::openapi::params::VendorHeaders),
+    request_body = crate::openapi::vendor::UpdateUserInfoRequest,
+    responses((status = 204, description = "Succeeded")),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
 pub async fn update(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -187,6 +244,15 @@ pub async fn update(
 }
 
 /// Delete a user: 204 when erased; 200 with `not_deletable_reasons` when kept as a soft delete.
+#[utoipa::path(
+    delete,
+    path = "/v1/{organization}/user/{requested_user_id}",
+    operation_id = "delete-user",
+    tag = "User",
+    params(("requested_user_id" = String, Path, description = "The user to delete."), ("organization" = String, Path, description = "The organization's id."), crate::openapi::params::VendorHeaders),
+    responses((status = 204, description = "Erased"), (status = 200, description = "Kept as a soft delete (Roster)", body = NotDeletable)),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
 pub async fn delete(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -195,13 +261,24 @@ pub async fn delete(
     caller.limit(&s, "delete-user")?;
     match s.core.delete_user(&caller.ctx, &p[0], &p[1]).await? {
         DeleteOutcome::Hard => Ok(StatusCode::NO_CONTENT.into_response()),
-        DeleteOutcome::Soft(reasons) => {
-            Ok(Json(json!({ "not_deletable_reasons": reasons })).into_response())
-        }
+        DeleteOutcome::Soft(reasons) => Ok(Json(NotDeletable {
+            not_deletable_reasons: reasons,
+        })
+        .into_response()),
     }
 }
 
 /// Upsert or delete a user's variables; secret values are never returned.
+#[utoipa::path(
+    post,
+    path = "/v1/{organization}/user/{requested_user_id}/variable",
+    operation_id = "modify-user-variables",
+    tag = "User",
+    params(("organization" = String, Path, description = "The organization's id."), ("requested_user_id" = String, Path, description = "The user whose variables change."), crate::openapi::params::VendorHeaders),
+    request_body = crate::openapi::vendor::ModifyUserVariablesRequest,
+    responses((status = 204, description = "Succeeded")),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
 pub async fn variables(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -224,6 +301,15 @@ pub async fn variables(
 }
 
 /// The latest user models of a user and their additional context.
+#[utoipa::path(
+    get,
+    path = "/v1/{organization}/user/{user_id}/user_model",
+    operation_id = "get-user-model",
+    tag = "User",
+    params(("organization" = String, Path, description = "The organization's id."), ("user_id" = String, Path, description = "The user."), crate::openapi::params::VendorHeaders),
+    responses((status = 200, description = "Succeeded", body = crate::openapi::vendor::GetUserModelResponse)),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
 pub async fn user_model(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -247,6 +333,15 @@ pub async fn user_model(
 }
 
 /// A user's memories, filtered by id or conversation, paged by an integer token.
+#[utoipa::path(
+    get,
+    path = "/v1/{organization}/user/{user_id}/memory",
+    operation_id = "get-memories",
+    tag = "User",
+    params(("organization" = String, Path, description = "The organization's id."), ("user_id" = String, Path, description = "The user."), ("id" = Option<Vec<String>>, Query, description = "The IDs of the memories."), ("conversation_id" = Option<Vec<String>>, Query, description = "The conversations of the memories."), ("limit" = Option<i64>, Query, description = "The maximum number of memories (0 to 50)."), ("continuation_token" = Option<i64>, Query, description = "The token from the previous request."), ("sort_by" = Option<Vec<String>>, Query, description = "Fields to sort by, `+` or `-` prefixed."), crate::openapi::params::VendorHeaders),
+    responses((status = 200, description = "Succeeded", body = crate::openapi::vendor::GetMemoriesResponse)),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
 pub async fn memories(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -287,4 +382,44 @@ pub async fn memories(
         continuation_token: page.continuation_token,
     })
     .into_response())
+}
+
+/// The seed's path for create-invited-user: the same operation.
+#[utoipa::path(
+    post,
+    path = "/v1/{organization}/user/invite",
+    operation_id = "create-invited-user-at-invite",
+    tag = "Roster",
+    params(("organization" = String, Path, description = "The organization's id."), crate::openapi::params::VendorHeaders),
+    request_body = crate::openapi::vendor::CreateInvitedUserRequest,
+    responses((status = 201, description = "Succeeded", body = crate::openapi::vendor::CreateInvitedUserResponse)),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
+pub async fn invite_at_invite(
+    s: State<AppState>,
+    p: PathArgs,
+    caller: Caller,
+    b: Body<Invite>,
+) -> Result<Response> {
+    invite(s, p, caller, b).await
+}
+
+/// The seed's path for update-user-info: the same operation.
+#[utoipa::path(
+    post,
+    path = "/v1/{organization}/user/{requested_user_id}/user",
+    operation_id = "update-user-info-at-user",
+    tag = "Roster",
+    params(("organization" = String, Path, description = "The organization's id."), ("requested_user_id" = String, Path, description = "The user to update."), crate::openapi::params::VendorHeaders),
+    request_body = crate::openapi::vendor::UpdateUserInfoRequest,
+    responses((status = 204, description = "Succeeded")),
+    security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
+)]
+pub async fn update_at_user(
+    s: State<AppState>,
+    p: PathArgs,
+    caller: Caller,
+    b: Body<UpdateUser>,
+) -> Result<Response> {
+    update(s, p, caller, b).await
 }

@@ -4,9 +4,10 @@ use roster_domain::core::{EnvInput, EvaUser, EvaUserInput};
 use roster_domain::model::Configuration;
 use roster_domain::types::{format_micros, full_name};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use utoipa::ToSchema;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = ResourceRef)]
 #[serde(deny_unknown_fields)]
 pub struct Ref {
     pub uuid: String,
@@ -14,7 +15,8 @@ pub struct Ref {
     pub name: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = EnvironmentWrite)]
 #[serde(deny_unknown_fields)]
 pub struct EnvIn {
     pub role: String,
@@ -23,7 +25,8 @@ pub struct EnvIn {
     pub bots: Vec<Ref>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The body of create, update and activate.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UserWrite {
     pub name: String,
@@ -65,7 +68,32 @@ impl From<UserWrite> for EvaUserInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// A named reference (environment or bot).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = NamedRef)]
+pub struct RefOut {
+    pub uuid: String,
+    pub name: String,
+}
+
+/// A user's role in an environment, and the bots they may use there.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = UserEnvironment)]
+pub struct EnvOut {
+    pub role: String,
+    pub environment: RefOut,
+    pub bots: Vec<RefOut>,
+}
+
+/// What the caller may do with the user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Rules {
+    pub deletable: bool,
+}
+
+/// A user's data.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = User)]
 #[serde(rename_all = "camelCase")]
 pub struct UserOut {
     pub uuid: String,
@@ -76,9 +104,10 @@ pub struct UserOut {
     pub admin: bool,
     #[serde(rename = "orgUUID")]
     pub org_uuid: String,
+    /// RFC 3339.
     pub created_at: String,
-    pub environments: Vec<Value>,
-    pub rules: Value,
+    pub environments: Vec<EnvOut>,
+    pub rules: Rules,
 }
 
 impl UserOut {
@@ -95,44 +124,104 @@ impl UserOut {
             environments: u
                 .environments
                 .into_iter()
-                .map(|e| {
-                    json!({
-                        "role": e.role,
-                        "environment": { "uuid": e.environment.0, "name": e.environment.1 },
-                        "bots": e.bots.into_iter().map(|(uuid, name)| json!({ "uuid": uuid, "name": name })).collect::<Vec<_>>(),
-                    })
+                .map(|e| EnvOut {
+                    role: e.role,
+                    environment: RefOut {
+                        uuid: e.environment.0,
+                        name: e.environment.1,
+                    },
+                    bots: e
+                        .bots
+                        .into_iter()
+                        .map(|(uuid, name)| RefOut { uuid, name })
+                        .collect(),
                 })
                 .collect(),
-            rules: json!({ "deletable": u.deletable }),
+            rules: Rules {
+                deletable: u.deletable,
+            },
         }
     }
 }
 
+/// Spring Data's sort description.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Sort {
+    pub sorted: bool,
+    pub unsorted: bool,
+    pub empty: bool,
+}
+
+/// Spring Data's `Pageable`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Pageable {
+    pub page_number: i64,
+    pub page_size: i64,
+    pub offset: i64,
+    pub paged: bool,
+    pub unpaged: bool,
+    pub sort: Sort,
+}
+
 /// Spring Data's `Page` around a list of users.
-pub fn page(content: Vec<UserOut>, page: i64, size: i64, total: i64, sorted: bool) -> Value {
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PageUser)]
+#[serde(rename_all = "camelCase")]
+pub struct Page {
+    pub content: Vec<UserOut>,
+    pub pageable: Pageable,
+    pub total_elements: i64,
+    pub total_pages: i64,
+    pub number: i64,
+    pub size: i64,
+    pub number_of_elements: i64,
+    pub first: bool,
+    pub last: bool,
+    pub empty: bool,
+    pub sort: Sort,
+}
+
+fn sort(sorted: bool) -> Sort {
+    Sort {
+        sorted,
+        unsorted: !sorted,
+        empty: !sorted,
+    }
+}
+
+pub fn page(content: Vec<UserOut>, page: i64, size: i64, total: i64, sorted: bool) -> Page {
     let total_pages = if size > 0 {
         (total + size - 1) / size
     } else {
         0
     };
-    let n = content.len();
-    let sort = json!({ "sorted": sorted, "unsorted": !sorted, "empty": !sorted });
-    json!({
-        "content": content,
-        "pageable": { "pageNumber": page, "pageSize": size, "offset": page.saturating_mul(size), "paged": true, "unpaged": false, "sort": sort },
-        "totalElements": total,
-        "totalPages": total_pages,
-        "number": page,
-        "size": size,
-        "numberOfElements": n,
-        "first": page == 0,
-        "last": page.saturating_add(1) >= total_pages,
-        "empty": n == 0,
-        "sort": sort,
-    })
+    let n = content.len() as i64;
+    Page {
+        content,
+        pageable: Pageable {
+            page_number: page,
+            page_size: size,
+            offset: page.saturating_mul(size),
+            paged: true,
+            unpaged: false,
+            sort: sort(sorted),
+        },
+        total_elements: total,
+        total_pages,
+        number: page,
+        size,
+        number_of_elements: n,
+        first: page == 0,
+        last: page.saturating_add(1) >= total_pages,
+        empty: n == 0,
+        sort: sort(sorted),
+    }
 }
 
-#[derive(Debug, Deserialize)]
+/// One configuration value to set.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = UserConfigurationWrite)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ConfigIn {
     pub key: String,
@@ -141,6 +230,28 @@ pub struct ConfigIn {
     pub bot_uuid: Option<String>,
 }
 
-pub fn config_out(c: &Configuration) -> Value {
-    json!({ "key": c.key, "value": c.value, "botUUID": c.bot_uuid })
+/// One of the user's configuration values.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = UserConfiguration)]
+pub struct ConfigOut {
+    pub key: String,
+    pub value: String,
+    /// The bot it is for; null when it is for every bot.
+    #[serde(rename = "botUUID")]
+    pub bot_uuid: Option<String>,
+}
+
+pub fn config_out(c: &Configuration) -> ConfigOut {
+    ConfigOut {
+        key: c.key.clone(),
+        value: c.value.clone(),
+        bot_uuid: c.bot_uuid.clone(),
+    }
+}
+
+/// The rows a bulk operation could not apply (the others were applied).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkResult {
+    /// One `{"<row or email>": "<reason>"}` object per rejected row.
+    pub errors: Vec<std::collections::BTreeMap<String, String>>,
 }

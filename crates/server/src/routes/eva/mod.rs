@@ -1,67 +1,56 @@
 //! The eva-user API, mounted at `/eva-user/org/{orgUUID}/...` and `/org/{orgUUID}/...`: a thin
 //! adapter over the core, with eva's `StandardError` / `ValidationError` bodies.
 
+mod bulk;
 mod dto;
 mod error;
 
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
-use axum::{Json, Router};
-use roster_domain::core::{missing_file, BulkOutcome, EvaListQuery};
+use axum::Json;
+use roster_domain::core::EvaListQuery;
 use roster_domain::model::Configuration;
-use roster_domain::{Error, FieldError, Location};
-use serde_json::{json, Value};
+use roster_domain::{Error, FieldError};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::render;
 
 use super::amigo::{Body, Caller, PathArgs, Req, Result};
-use crate::error::ApiError;
 use crate::state::AppState;
 use dto::*;
 
-fn routes(max_csv: usize) -> Router<AppState> {
-    let bulk = Router::new()
-        .route("/org/{org}/users/bulk-create", post(bulk_create))
-        .route("/org/{org}/users/bulk-delete", delete(bulk_delete))
-        .route(
-            "/org/{org}/users/bulk-permissions",
-            post(bulk_grant).delete(bulk_revoke),
-        )
-        .layer(DefaultBodyLimit::max(max_csv));
-    Router::new()
-        .route("/org/{org}/users", get(list).post(create))
-        .route("/org/{org}/users/quicksearch", get(quicksearch))
-        .route("/org/{org}/users/identity-provider", get(identity_provider))
-        .route("/org/{org}/users/activate", put(activate))
-        .route(
-            "/org/{org}/users/{user}",
-            get(get_user).put(update).delete(remove),
-        )
-        .route("/org/{org}/configurations", post(set_config).get(configs))
-        .route("/org/{org}/configurations/userHasConf", get(has_config))
-        .route("/org/{org}/configurations/{bot}", get(bot_configs))
-        .route(
-            "/org/{org}/configurations/{bot}/userHasConf",
-            get(bot_has_config),
-        )
-        .merge(bulk)
-}
-
-/// Both mount points of the surface.
-pub fn router(max_csv: usize) -> Router<AppState> {
-    Router::new()
-        .nest("/eva-user", routes(max_csv))
-        .merge(routes(max_csv))
+/// The surface at its base path `/`; `routes::build` also mounts it under `/eva-user`.
+pub fn router(max_csv: usize) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::bearer_base())
+        .routes(routes!(list, create))
+        .routes(routes!(quicksearch))
+        .routes(routes!(identity_provider))
+        .routes(routes!(activate))
+        .routes(routes!(get_user, update, remove))
+        .routes(routes!(set_config, configs))
+        .routes(routes!(has_config))
+        .routes(routes!(bot_configs))
+        .routes(routes!(bot_has_config))
+        .merge(bulk::router(max_csv))
 }
 
 /// The `language` query parameter (default `en`); the core checks it.
-fn language(req: &Req) -> String {
+pub(super) fn language(req: &Req) -> String {
     req.query.one("language").unwrap_or("en").to_owned()
 }
 
 /// List users: a Spring page (`page` from 0, `linesPerPage`, `orderBy` name|email|company|createdAt,
 /// `direction` ASC|DESC, `searchTerms` in name, email or company).
+#[utoipa::path(
+    get,
+    path = "/org/{orgUUID}/users",
+    operation_id = "listUsers",
+    tag = "eva-user",
+    params(("orgUUID" = String, Path, description = "The organization's UUID."), ("page" = Option<i64>, Query, description = "From 0."), ("linesPerPage" = Option<i64>, Query, description = "Default 5."), ("orderBy" = Option<String>, Query, description = "`name`, `email`, `company` or `createdAt` (default)."), ("direction" = Option<String>, Query, description = "`ASC` or `DESC` (default)."), ("searchTerms" = Option<String>, Query, description = "A part of the name, email or company.")),
+    responses((status = 200, description = "A page of users", body = Page)),
+    security(("bearerAuth" = []))
+)]
 async fn list(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -96,11 +85,20 @@ async fn list(
     Ok(Json(page_body(content, page, lines, result.total)).into_response())
 }
 
-fn page_body(content: Vec<UserOut>, page: i64, lines: i64, total: i64) -> Value {
+fn page_body(content: Vec<UserOut>, page: i64, lines: i64, total: i64) -> Page {
     dto::page(content, page, lines, total, true)
 }
 
 /// Names that start with `name`, alphabetical, at most `limit` (default 6).
+#[utoipa::path(
+    get,
+    path = "/org/{orgUUID}/users/quicksearch",
+    operation_id = "quicksearch",
+    tag = "eva-user",
+    params(("orgUUID" = String, Path, description = "The organization's UUID."), ("name" = Option<String>, Query, description = "The start of the name."), ("limit" = Option<i64>, Query, description = "Default 6.")),
+    responses((status = 200, description = "Names, alphabetical", body = Vec<String>)),
+    security(("bearerAuth" = []))
+)]
 async fn quicksearch(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -118,6 +116,16 @@ async fn quicksearch(
 }
 
 /// Create a user with a password (and its confirmation); a welcome email goes out in `language`.
+#[utoipa::path(
+    post,
+    path = "/org/{orgUUID}/users",
+    operation_id = "createUser",
+    tag = "eva-user",
+    params(("orgUUID" = String, Path, description = "The organization's UUID."), ("language" = Option<String>, Query, description = "Language of the welcome email (default `en`).")),
+    request_body = UserWrite,
+    responses((status = 200, description = "The created user", body = UserOut)),
+    security(("bearerAuth" = []))
+)]
 async fn create(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -135,6 +143,15 @@ async fn create(
     Ok(Json(UserOut::new(user)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/org/{orgUUID}/users/{userId}",
+    operation_id = "getUser",
+    tag = "eva-user",
+    params(("orgUUID" = String, Path, description = "The organization's UUID."), ("userId" = String, Path, description = "The user's id.")),
+    responses((status = 200, description = "The user", body = UserOut)),
+    security(("bearerAuth" = []))
+)]
 async fn get_user(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -146,6 +163,16 @@ async fn get_user(
 }
 
 /// Replace a user's data; `password` only for one's own account, the email not at all.
+#[utoipa::path(
+    put,
+    path = "/org/{orgUUID}/users/{userId}",
+    operation_id = "updateUser",
+    tag = "eva-user",
+    params(("orgUUID" = String, Path, description = "The organization's UUID."), ("userId" = String, Path, description = "The user's id.")),
+    request_body = UserWrite,
+    responses((status = 200, description = "The updated user", body = UserOut)),
+    security(("bearerAuth" = []))
+)]
 async fn update(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -161,6 +188,16 @@ async fn update(
 }
 
 /// Re-activate a deleted (deactivated) user found by email, with the given data.
+#[utoipa::path(
+    put,
+    path = "/org/{orgUUID}/users/activate",
+    operation_id = "activateUser",
+    tag = "eva-user",
+    params(("orgUUID" = String, Path, description = "The organization's UUID."), ("language" = Option<String>, Query, description = "Language of the welcome email (default `en`).")),
+    request_body = UserWrite,
+    responses((status = 200, description = "The re-activated user", body = UserOut)),
+    security(("bearerAuth" = []))
+)]
 async fn activate(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -179,6 +216,15 @@ async fn activate(
 }
 
 /// Delete (deactivate) a user; 204.
+#[utoipa::path(
+    delete,
+    path = "/org/{orgUUID}/users/{userId}",
+    operation_id = "deleteUser",
+    tag = "eva-user",
+    params(("orgUUID" = String, Path, description = "The organization's UUID."), ("userId" = String, Path, description = "The user's id.")),
+    responses((status = 204, description = "Deleted")),
+    security(("bearerAuth" = []))
+)]
 async fn remove(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -190,6 +236,15 @@ async fn remove(
 }
 
 /// The caller's own user, from the token.
+#[utoipa::path(
+    get,
+    path = "/org/{orgUUID}/users/identity-provider",
+    operation_id = "identityProvider",
+    tag = "eva-user",
+    params(("orgUUID" = String, Path, description = "The organization's UUID.")),
+    responses((status = 200, description = "The caller", body = UserOut)),
+    security(("bearerAuth" = []))
+)]
 async fn identity_provider(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -200,6 +255,16 @@ async fn identity_provider(
 }
 
 /// Set one of the caller's configuration values (for one bot with `botUUID`).
+#[utoipa::path(
+    post,
+    path = "/org/{orgUUID}/configurations",
+    operation_id = "setConfiguration",
+    tag = "eva-user",
+    params(("orgUUID" = String, Path, description = "The organization's UUID.")),
+    request_body = ConfigIn,
+    responses((status = 200, description = "The value set", body = ConfigOut)),
+    security(("bearerAuth" = []))
+)]
 async fn set_config(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -215,6 +280,15 @@ async fn set_config(
     Ok(Json(config_out(&c)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/org/{orgUUID}/configurations",
+    operation_id = "getConfigurations",
+    tag = "eva-user",
+    params(("orgUUID" = String, Path, description = "The organization's UUID.")),
+    responses((status = 200, description = "The caller's values", body = Vec<ConfigOut>)),
+    security(("bearerAuth" = []))
+)]
 async fn configs(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -224,6 +298,15 @@ async fn configs(
     Ok(Json(list.iter().map(config_out).collect::<Vec<_>>()).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/org/{orgUUID}/configurations/{botUUID}",
+    operation_id = "getBotConfigurations",
+    tag = "eva-user",
+    params(("orgUUID" = String, Path, description = "The organization's UUID."), ("botUUID" = String, Path, description = "The bot's UUID.")),
+    responses((status = 200, description = "The caller's values for the bot", body = Vec<ConfigOut>)),
+    security(("bearerAuth" = []))
+)]
 async fn bot_configs(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -240,6 +323,15 @@ fn key(req: &Req) -> String {
     req.query.one("key").unwrap_or("").to_owned()
 }
 
+#[utoipa::path(
+    get,
+    path = "/org/{orgUUID}/configurations/userHasConf",
+    operation_id = "userHasConfiguration",
+    tag = "eva-user",
+    params(("orgUUID" = String, Path, description = "The organization's UUID."), ("key" = Option<String>, Query, description = "The configuration key.")),
+    responses((status = 200, description = "Whether the caller has the key", body = bool, content_type = "application/json")),
+    security(("bearerAuth" = []))
+)]
 async fn has_config(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -254,6 +346,15 @@ async fn has_config(
     .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/org/{orgUUID}/configurations/{botUUID}/userHasConf",
+    operation_id = "userHasBotConfiguration",
+    tag = "eva-user",
+    params(("orgUUID" = String, Path, description = "The organization's UUID."), ("botUUID" = String, Path, description = "The bot's UUID."), ("key" = Option<String>, Query, description = "The configuration key.")),
+    responses((status = 200, description = "Whether the caller has the key for the bot", body = bool, content_type = "application/json")),
+    security(("bearerAuth" = []))
+)]
 async fn bot_has_config(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
@@ -266,158 +367,4 @@ async fn bot_has_config(
             .await?,
     )
     .into_response())
-}
-
-/// The `file` part of a multipart request, read within the CSV size limit (413 beyond it).
-async fn csv_file(req: Request, s: &AppState) -> std::result::Result<Vec<u8>, ApiError> {
-    let mut form = Multipart::from_request(req, s)
-        .await
-        .map_err(|_| ApiError(missing_file()))?;
-    loop {
-        match form.next_field().await {
-            Ok(Some(field)) if field.name() == Some("file") => {
-                let bytes = field.bytes().await.map(|b| b.to_vec()).map_err(|e| {
-                    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                        ApiError(Error::TooLarge(
-                            "the file is larger than the server accepts".into(),
-                        ))
-                    } else {
-                        ApiError(Error::BadRequest(format!(
-                            "the file could not be read: {}",
-                            e.body_text()
-                        )))
-                    }
-                })?;
-                let max = s.config.max_csv_rows;
-                if csv_lines(&bytes) > max {
-                    return Err(Error::TooLarge(format!(
-                        "the file has more than {max} lines; split it into several uploads"
-                    ))
-                    .into());
-                }
-                return Ok(bytes);
-            }
-            Ok(Some(_)) => continue,
-            Ok(None) => return Err(missing_file().into()),
-            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(
-                    Error::TooLarge("the file is larger than the server accepts".into()).into(),
-                )
-            }
-            Err(e) => {
-                return Err(Error::BadRequest(format!(
-                    "the multipart body could not be read: {}",
-                    e.body_text()
-                ))
-                .into())
-            }
-        }
-    }
-}
-
-/// Lines of a file: an upper bound of its rows, counted before any is parsed.
-fn csv_lines(bytes: &[u8]) -> usize {
-    let breaks = bytes.iter().filter(|b| **b == b'\n').count();
-    breaks + usize::from(!bytes.is_empty() && !bytes.ends_with(b"\n"))
-}
-
-/// 200 with the failed rows when at least one row was applied; else 422 listing them all.
-fn bulk_response(out: BulkOutcome) -> Result<Response> {
-    if out.applied == 0 {
-        let details = out
-            .errors
-            .into_iter()
-            .map(|(k, reason)| FieldError {
-                location: Location::Body,
-                path: vec![k],
-                message: reason,
-                code: "row_rejected",
-            })
-            .collect();
-        return Err(Error::Validation(details).into());
-    }
-    let errors: Vec<Value> = out
-        .errors
-        .into_iter()
-        .map(|(k, reason)| json!({ k: reason }))
-        .collect();
-    Ok(Json(json!({ "errors": errors })).into_response())
-}
-
-/// Create users from a `;`-separated CSV `file`
-/// (`email;name;company;role;password;environmentUuid;environmentName;bot`).
-async fn bulk_create(
-    State(s): State<AppState>,
-    PathArgs(p): PathArgs,
-    caller: Caller,
-    req_parts: Req,
-    req: Request,
-) -> Result<Response> {
-    caller.limit(&s, "bulk-users")?;
-    let lang = language(&req_parts);
-    let file = csv_file(req, &s).await?;
-    bulk_response(s.core.bulk_create(&caller.ctx, &p[0], &file, &lang).await?)
-}
-
-/// Delete (deactivate) users listed by email: a CSV `file` (first column) or a JSON array.
-async fn bulk_delete(
-    State(s): State<AppState>,
-    PathArgs(p): PathArgs,
-    caller: Caller,
-    req: Request,
-) -> Result<Response> {
-    caller.limit(&s, "bulk-users")?;
-    let json = req
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.starts_with("application/json"));
-    let lines = if json {
-        let bytes = crate::extract::body_bytes(req, &s).await?;
-        let emails: Vec<String> = crate::extract::parse_json(&bytes)?;
-        emails
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| roster_domain::import::Line {
-                number: i as u64 + 1,
-                email: e.trim().to_owned(),
-                fields: Ok(vec![e]),
-            })
-            .collect()
-    } else {
-        roster_domain::import::parse(&csv_file(req, &s).await?, 1)
-    };
-    bulk_response(s.core.bulk_delete(&caller.ctx, &p[0], lines).await?)
-}
-
-/// Grant environment roles and bots from a bulk-create-shaped CSV `file`.
-async fn bulk_grant(
-    State(s): State<AppState>,
-    PathArgs(p): PathArgs,
-    caller: Caller,
-    req: Request,
-) -> Result<Response> {
-    caller.limit(&s, "bulk-users")?;
-    let file = csv_file(req, &s).await?;
-    bulk_response(
-        s.core
-            .bulk_permissions(&caller.ctx, &p[0], &file, true)
-            .await?,
-    )
-}
-
-/// Revoke bots, or whole environments when `bot` is empty, from a CSV `file`.
-async fn bulk_revoke(
-    State(s): State<AppState>,
-    PathArgs(p): PathArgs,
-    caller: Caller,
-    req: Request,
-) -> Result<Response> {
-    caller.limit(&s, "bulk-users")?;
-    let file = csv_file(req, &s).await?;
-    bulk_response(
-        s.core
-            .bulk_permissions(&caller.ctx, &p[0], &file, false)
-            .await?,
-    )
 }
