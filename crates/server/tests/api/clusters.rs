@@ -59,52 +59,42 @@ impl Cluster {
     }
 }
 
-/// Counts rows of `table` for `org` straight from a database, past Roster.
-async fn rows(url: &str, table: &str, org: &str) -> i64 {
-    let sql = format!("SELECT COUNT(*) FROM {table} WHERE org_id = $1");
+/// One text value read straight from a database, past Roster: `sql` takes the organization id.
+async fn read_one(url: &str, sql: &str, org: &str) -> Option<String> {
     if url.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(url).await.unwrap();
-        let n = sqlx::query_scalar(&sql)
+        let v = sqlx::query_scalar(sql)
             .bind(org)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+            .fetch_optional(&pool)
+            .await;
         pool.close().await;
-        n
+        v.unwrap()
     } else {
         let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-        let n = sqlx::query_scalar(&sql)
+        let v = sqlx::query_scalar(sql)
             .bind(org)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+            .fetch_optional(&pool)
+            .await;
         pool.close().await;
-        n
+        v.unwrap()
     }
+}
+
+/// Counts rows of `table` for `org`.
+async fn rows(url: &str, table: &str, org: &str) -> i64 {
+    let sql = format!("SELECT CAST(COUNT(*) AS TEXT) FROM {table} WHERE org_id = $1");
+    let n = read_one(url, &sql, org).await.unwrap();
+    n.parse().unwrap()
 }
 
 /// The cluster the home database's directory names for `org`.
 async fn placement(url: &str, org: &str) -> Option<String> {
-    let sql = "SELECT cluster FROM org_placements WHERE org_id = $1";
-    if url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        let c = sqlx::query_scalar(sql)
-            .bind(org)
-            .fetch_optional(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        c
-    } else {
-        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-        let c = sqlx::query_scalar(sql)
-            .bind(org)
-            .fetch_optional(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        c
-    }
+    read_one(
+        url,
+        "SELECT cluster FROM org_placements WHERE org_id = $1",
+        org,
+    )
+    .await
 }
 
 async fn spawn_on(home: Option<String>, east: &str) -> TestApp {
