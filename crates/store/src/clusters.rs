@@ -163,6 +163,33 @@ impl Clusters {
         Fut: std::future::Future<Output = StoreResult<T>>,
     {
         let i = self.index_of(org_id).await?;
+        self.on(i, fx, f).await
+    }
+
+    /// A change of an identity, on the first cluster holding it (see [`Clusters::routed`]).
+    async fn on_identity<'a, T, F, Fut>(
+        &'a self,
+        identity_id: &str,
+        fx: Effects,
+        f: F,
+    ) -> StoreResult<T>
+    where
+        F: FnOnce(&'a Db, Effects) -> Fut,
+        Fut: std::future::Future<Output = StoreResult<T>>,
+    {
+        let i = self
+            .identity_home(identity_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        self.on(i, fx, f).await
+    }
+
+    /// Runs a change on cluster `i` with the effects that belong there, then writes the others.
+    async fn on<'a, T, F, Fut>(&'a self, i: usize, fx: Effects, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&'a Db, Effects) -> Fut,
+        Fut: std::future::Future<Output = StoreResult<T>>,
+    {
         let (mine, rest) = self.local(i, fx).await?;
         let out = f(&self.members[i].1, mine).await?;
         self.write_rest(rest).await?;
@@ -519,16 +546,10 @@ impl Store for Clusters {
         revoke_sessions: bool,
         fx: Effects,
     ) -> StoreResult<()> {
-        let i = self
-            .identity_home(identity_id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let (mine, rest) = self.local(i, fx).await?;
-        self.members[i]
-            .1
-            .set_password(identity_id, hash, revoke_sessions, mine)
-            .await?;
-        self.write_rest(rest).await
+        self.on_identity(identity_id, fx, |db, fx| {
+            db.set_password(identity_id, hash, revoke_sessions, fx)
+        })
+        .await
     }
 
     async fn rename_identity(
@@ -538,16 +559,10 @@ impl Store for Clusters {
         last_name: &str,
         fx: Effects,
     ) -> StoreResult<()> {
-        let i = self
-            .identity_home(identity_id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let (mine, rest) = self.local(i, fx).await?;
-        self.members[i]
-            .1
-            .rename_identity(identity_id, first_name, last_name, mine)
-            .await?;
-        self.write_rest(rest).await
+        self.on_identity(identity_id, fx, |db, fx| {
+            db.rename_identity(identity_id, first_name, last_name, fx)
+        })
+        .await
     }
 
     async fn apply_email_change(
@@ -559,10 +574,9 @@ impl Store for Clusters {
         // The token is on the cluster of the organization it was asked through.
         for (i, (_, db)) in self.members.iter().enumerate() {
             if db.find_token(token_hash, now).await?.is_some() {
-                let (mine, rest) = self.local(i, fx).await?;
-                let out = db.apply_email_change(token_hash, now, mine).await?;
-                self.write_rest(rest).await?;
-                return Ok(out);
+                return self
+                    .on(i, fx, |db, fx| db.apply_email_change(token_hash, now, fx))
+                    .await;
             }
         }
         Ok(None)
