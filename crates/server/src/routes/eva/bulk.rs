@@ -187,13 +187,7 @@ async fn bulk_grant(
     caller: Caller,
     req: Request,
 ) -> Result<Response> {
-    caller.limit(&s, "bulk-users")?;
-    let file = csv_file(req, &s).await?;
-    bulk_response(
-        s.core
-            .bulk_permissions(&caller.ctx, &p[0], &file, true)
-            .await?,
-    )
+    bulk_permissions(s, &p[0], caller, req, true).await
 }
 
 /// Revoke bots, or whole environments when `bot` is empty, from a CSV `file`.
@@ -213,11 +207,22 @@ async fn bulk_revoke(
     caller: Caller,
     req: Request,
 ) -> Result<Response> {
+    bulk_permissions(s, &p[0], caller, req, false).await
+}
+
+/// Both bulk-permission operations: `grant` or revoke the CSV file's rows.
+async fn bulk_permissions(
+    s: AppState,
+    org: &str,
+    caller: Caller,
+    req: Request,
+    grant: bool,
+) -> Result<Response> {
     caller.limit(&s, "bulk-users")?;
     let file = csv_file(req, &s).await?;
     bulk_response(
         s.core
-            .bulk_permissions(&caller.ctx, &p[0], &file, false)
+            .bulk_permissions(&caller.ctx, org, &file, grant)
             .await?,
     )
 }
