@@ -12,6 +12,7 @@ pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod routes;
+pub mod shared;
 pub mod state;
 
 pub use app::Application;

@@ -114,11 +114,14 @@ async fn token(
                     ));
                 };
                 s.limits
-                    .check("password-grant", &format!("ip:{}", req.client_ip))?;
-                s.limits.check(
-                    "password-grant",
-                    &format!("user:{realm}:{}", user.trim().to_lowercase()),
-                )?;
+                    .check("password-grant", &format!("ip:{}", req.client_ip))
+                    .await?;
+                s.limits
+                    .check(
+                        "password-grant",
+                        &format!("user:{realm}:{}", user.trim().to_lowercase()),
+                    )
+                    .await?;
                 s.core
                     .sign_in_with_password(&req.request_id, realm, &user, &password)
                     .await
@@ -129,7 +132,8 @@ async fn token(
                     return Err(Error::BadRequest("refresh_token is required".into()));
                 };
                 s.limits
-                    .check("refresh-grant", &format!("ip:{}", req.client_ip))?;
+                    .check("refresh-grant", &format!("ip:{}", req.client_ip))
+                    .await?;
                 s.core
                     .refresh(&req.request_id, realm, &refresh)
                     .await

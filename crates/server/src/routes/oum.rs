@@ -84,9 +84,9 @@ async fn update_me(
     caller: Caller,
     Body(b): Body<UpdateMe>,
 ) -> Result<Response> {
-    caller.limit(&s, "update-user-info")?;
+    caller.limit(&s, "update-user-info").await?;
     if let Some(email) = &b.email {
-        s.limits.check_address(email, caller.key())?;
+        s.limits.check_address(email, caller.key()).await?;
     }
     let m = s.core.update_me(&caller.ctx, b.name, b.email).await?;
     Ok(Json(serde_json::json!({ "id": m.user.id, "email": m.user.email, "name": full_name(&m.user.first_name, &m.user.last_name) })).into_response())
@@ -131,7 +131,8 @@ async fn confirm_email_change(
     body: Submitted<Confirm>,
 ) -> Result<Response> {
     s.limits
-        .check("verify-token", &format!("ip:{}", req.client_ip))?;
+        .check("verify-token", &format!("ip:{}", req.client_ip))
+        .await?;
     match body {
         Submitted::Json(b) => {
             s.core
@@ -162,7 +163,7 @@ async fn confirm_email_change(
 /// List users in your organization: `page_number` from 1, `page_size` 0-100 (more is read as
 /// 100), `name_search` a case-insensitive part of the name.
 async fn list(State(s): State<AppState>, caller: Caller, req: Req) -> Result<Response> {
-    caller.limit(&s, "get-users")?;
+    caller.limit(&s, "get-users").await?;
     let mut problems = Vec::new();
     let page_number = req.query.int("page_number", 1, &mut problems);
     let page_size = req.query.int("page_size", 100, &mut problems);
@@ -184,7 +185,7 @@ async fn get_user(
     caller: Caller,
     PathArgs(p): PathArgs,
 ) -> Result<Response> {
-    caller.limit(&s, "get-users")?;
+    caller.limit(&s, "get-users").await?;
     Ok(Json(UserOut::from(s.core.get_member(&caller.ctx, &p[0]).await?)).into_response())
 }
 
@@ -194,7 +195,7 @@ async fn remove(
     caller: Caller,
     PathArgs(p): PathArgs,
 ) -> Result<Response> {
-    caller.limit(&s, "delete-user")?;
+    caller.limit(&s, "delete-user").await?;
     s.core.remove_member(&caller.ctx, &p[0]).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -205,7 +206,7 @@ async fn password_reset(
     caller: Caller,
     PathArgs(p): PathArgs,
 ) -> Result<Response> {
-    caller.limit(&s, "update-user-info")?;
+    caller.limit(&s, "update-user-info").await?;
     // Per caller and target: nobody can use up someone else's budget for a user.
     let caller_id = caller
         .ctx
@@ -213,7 +214,8 @@ async fn password_reset(
         .map(|p| p.user_id.clone())
         .unwrap_or_default();
     s.limits
-        .check("request-password-reset", &format!("{caller_id}>{}", p[0]))?;
+        .check("request-password-reset", &format!("{caller_id}>{}", p[0]))
+        .await?;
     s.core.request_password_reset(&caller.ctx, &p[0]).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -225,7 +227,7 @@ async fn replace_roles(
     PathArgs(p): PathArgs,
     Body(roles): Body<Vec<String>>,
 ) -> Result<Response> {
-    caller.limit(&s, "assign-role")?;
+    caller.limit(&s, "assign-role").await?;
     s.core.replace_roles(&caller.ctx, &p[0], roles).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -254,8 +256,8 @@ async fn invite(
     caller: Caller,
     Body(b): Body<Invite>,
 ) -> Result<Response> {
-    caller.limit(&s, "create-invited-user")?;
-    s.limits.check_address(&b.email, caller.key())?;
+    caller.limit(&s, "create-invited-user").await?;
+    s.limits.check_address(&b.email, caller.key()).await?;
     let connection = match b.connection {
         None => Some(Connection::GoogleOauth2),
         Some(None) => None,

@@ -68,7 +68,7 @@ async fn list(
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "get-users")?;
+    caller.limit(&s, "get-users").await?;
     let q = &req.query;
     let mut problems = Vec::new();
     let page = q.int("page", 0, &mut problems);
@@ -107,7 +107,7 @@ async fn quicksearch(
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "search-users")?;
+    caller.limit(&s, "search-users").await?;
     let mut problems = Vec::new();
     let limit = req.query.int("limit", 6, &mut problems);
     if !problems.is_empty() {
@@ -125,8 +125,8 @@ async fn create(
     req: Req,
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
-    caller.limit(&s, "create-invited-user")?;
-    s.limits.check_address(&b.email, caller.key())?;
+    caller.limit(&s, "create-invited-user").await?;
+    s.limits.check_address(&b.email, caller.key()).await?;
     let lang = language(&req);
     let user = s
         .core
@@ -140,7 +140,7 @@ async fn get_user(
     PathArgs(p): PathArgs,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "get-users")?;
+    caller.limit(&s, "get-users").await?;
     let user = s.core.eva_get(&caller.ctx, &p[0], &p[1]).await?;
     Ok(Json(UserOut::new(user)).into_response())
 }
@@ -152,7 +152,7 @@ async fn update(
     caller: Caller,
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
-    caller.limit(&s, "update-user-info")?;
+    caller.limit(&s, "update-user-info").await?;
     let user = s
         .core
         .eva_update(&caller.ctx, &p[0], &p[1], b.into())
@@ -168,8 +168,8 @@ async fn activate(
     req: Req,
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
-    caller.limit(&s, "update-user-info")?;
-    s.limits.check_address(&b.email, caller.key())?;
+    caller.limit(&s, "update-user-info").await?;
+    s.limits.check_address(&b.email, caller.key()).await?;
     let lang = language(&req);
     let user = s
         .core
@@ -184,7 +184,7 @@ async fn remove(
     PathArgs(p): PathArgs,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "delete-user")?;
+    caller.limit(&s, "delete-user").await?;
     s.core.eva_delete(&caller.ctx, &p[0], &p[1]).await?;
     Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
@@ -339,7 +339,7 @@ async fn bulk_create(
     req_parts: Req,
     req: Request,
 ) -> Result<Response> {
-    caller.limit(&s, "bulk-users")?;
+    caller.limit(&s, "bulk-users").await?;
     let lang = language(&req_parts);
     let file = csv_file(req, &s).await?;
     bulk_response(s.core.bulk_create(&caller.ctx, &p[0], &file, &lang).await?)
@@ -352,7 +352,7 @@ async fn bulk_delete(
     caller: Caller,
     req: Request,
 ) -> Result<Response> {
-    caller.limit(&s, "bulk-users")?;
+    caller.limit(&s, "bulk-users").await?;
     let json = req
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
@@ -383,7 +383,7 @@ async fn bulk_grant(
     caller: Caller,
     req: Request,
 ) -> Result<Response> {
-    caller.limit(&s, "bulk-users")?;
+    caller.limit(&s, "bulk-users").await?;
     let file = csv_file(req, &s).await?;
     bulk_response(
         s.core
@@ -399,7 +399,7 @@ async fn bulk_revoke(
     caller: Caller,
     req: Request,
 ) -> Result<Response> {
-    caller.limit(&s, "bulk-users")?;
+    caller.limit(&s, "bulk-users").await?;
     let file = csv_file(req, &s).await?;
     bulk_response(
         s.core
