@@ -19,6 +19,7 @@ mod email_rules;
 mod eva;
 mod eva_bulk;
 mod isolation;
+mod nodes;
 mod ops;
 mod oum;
 mod paging;
