@@ -20,7 +20,7 @@ fn redis_url() -> String {
     std::env::var("ROSTER_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-/// The test's own corner of Redis, emptied when dropped.
+/// The test's own corner of Redis.
 struct RedisPrefix {
     conn: redis::aio::MultiplexedConnection,
     prefix: String,
@@ -45,30 +45,24 @@ impl RedisPrefix {
         }
     }
 
+    /// Deletes the test's keys (the rate-limit ones would expire; the generation would not).
+    async fn clear(self) {
+        let n: i64 = redis::Script::new(
+            "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do n = n + redis.call('DEL', k) end return n",
+        )
+        .arg(format!("{}*", self.prefix))
+        .invoke_async(&mut self.conn.clone())
+        .await
+        .expect("keys deleted");
+        assert!(n > 0, "the nodes wrote nothing under {}", self.prefix);
+    }
+
     async fn keys(&self) -> Vec<String> {
         redis::cmd("KEYS")
             .arg(format!("{}*", self.prefix))
             .query_async(&mut self.conn.clone())
             .await
             .expect("KEYS")
-    }
-}
-
-impl Drop for RedisPrefix {
-    fn drop(&mut self) {
-        let mut conn = self.conn.clone();
-        let prefix = self.prefix.clone();
-        // Best effort: the rate-limit keys expire by themselves; the generation does not.
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                let _: redis::RedisResult<i64> = redis::Script::new(
-                    "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do n = n + redis.call('DEL', k) end return n",
-                )
-                .arg(format!("{prefix}*"))
-                .invoke_async(&mut conn)
-                .await;
-            });
-        }
     }
 }
 
@@ -275,6 +269,7 @@ async fn a_rate_limit_holds_across_nodes_sharing_redis() {
         assert_eq!(ready.status, 200);
         assert_eq!(ready.body["redis"], json!(true), "{}", ready.body);
     }
+    redis.clear().await;
 }
 
 #[tokio::test]
@@ -413,6 +408,7 @@ async fn a_change_through_one_node_is_seen_by_the_other_at_once() {
             );
         }
     }
+    redis.clear().await;
 }
 
 impl Acme {
