@@ -23,6 +23,7 @@ use crate::config::Config;
 use crate::limits::RateLimits;
 use crate::mail::{Mailer, Outbox, RetryPolicy, Transport};
 use crate::metrics::Metrics;
+use crate::shared::Redis;
 use crate::state::AppState;
 
 pub struct Application {
@@ -132,7 +133,16 @@ impl Application {
         let dbs = open_store(&config).await?;
         let (db, store) = (dbs.home.clone(), dbs.store.clone());
         let public_url = config.public_url();
-        let core = Core::new(store.clone(), core_config(&config, public_url.clone()));
+        let metrics = Arc::new(Metrics::default());
+        let redis = connect_redis(&config, metrics.clone()).await?;
+        let shared = redis
+            .clone()
+            .map(|r| r as Arc<dyn roster_domain::core::SharedGeneration>);
+        let core = Core::with_shared_generation(
+            store.clone(),
+            core_config(&config, public_url.clone()),
+            shared,
+        );
         let keys = KeyRing::load(
             store,
             public_url,
@@ -143,7 +153,6 @@ impl Application {
         let platform_credentials = ensure_platform(&core, &config).await?;
         let transport =
             Transport::from_setting(config.smtp_url.as_deref(), config.data_dir.join("mail"))?;
-        let metrics = Arc::new(Metrics::default());
         let outbox = Outbox {
             store: core.store.clone(),
             mailer: Arc::new(Mailer::new(transport, &config.mail_from)?),
@@ -152,15 +161,20 @@ impl Application {
             metrics: metrics.clone(),
         };
         let trusted = config.trusted_networks()?;
+        let mut limits = RateLimits::from_setting(&config.rate_limits)?;
+        if let Some(r) = &redis {
+            limits = limits.shared_through(r.clone());
+        }
         let state = AppState {
             core,
             db,
             clusters: Arc::new(dbs.all),
             keys: Arc::new(keys),
-            limits: Arc::new(RateLimits::from_setting(&config.rate_limits)?),
+            limits: Arc::new(limits),
             config: Arc::new(config),
             maintenance: Arc::new(AtomicBool::new(false)),
             metrics,
+            redis,
             trusted_proxies: Arc::new(trusted),
         };
         state.refresh_maintenance().await;
@@ -220,6 +234,7 @@ impl Application {
                 }
             }
         });
+        let publisher = self.state.redis.clone().map(spawn_publisher);
         let retention = spawn_retention(
             self.state.core.clone(),
             self.state.config.audit_retention_days,
@@ -235,6 +250,9 @@ impl Application {
         if let Some(r) = retention {
             r.abort();
         }
+        if let Some(p) = publisher {
+            p.abort();
+        }
         // A worker finishes the message in hand; one that is not done by then leaves it leased,
         // and it is delivered again when the lease runs out.
         let _ = stop.send(true);
@@ -243,11 +261,49 @@ impl Application {
         }
         // Requests are done: commit the audit events still queued before the pool closes.
         self.state.core.close().await;
+        if let Some(r) = &self.state.redis {
+            r.publish_writes().await;
+        }
         for (_, db) in self.state.clusters.iter() {
             db.close().await;
         }
         result.context("server error")
     }
+}
+
+/// The link to Redis when `ROSTER_REDIS_URL` is set. Start-up does not wait for Redis: an
+/// unreachable one is reported and the node serves without it until it answers.
+pub async fn connect_redis(
+    config: &Config,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<Option<Arc<Redis>>> {
+    let Some(url) = config.redis_url.as_deref().filter(|u| !u.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let redis = Redis::new(
+        url.trim(),
+        &config.redis_prefix,
+        Duration::from_millis(config.redis_timeout_ms),
+        metrics,
+    )?;
+    if !redis.ping().await {
+        tracing::warn!(
+            "Redis does not answer: starting with per-node rate limits and no cache until it does"
+        );
+    }
+    Ok(Some(Arc::new(redis)))
+}
+
+/// Announces writes no request announced (background work, or while Redis was unreachable).
+fn spawn_publisher(redis: Arc<Redis>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            redis.publish_writes().await;
+        }
+    })
 }
 
 /// Audit events deleted per statement: small enough that other writers never wait long.

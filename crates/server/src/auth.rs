@@ -41,6 +41,11 @@ struct Keys {
     /// Tokens whose signature, issuer and algorithm checked out against `verifying`, with their
     /// claims: an Ed25519 verification per request is the largest cost of an authenticated call.
     /// Times are checked again on every use; a reload (rotation, retirement) starts empty.
+    /// Only what the token itself says is remembered (signature valid, claims): whether its user
+    /// still exists, is active, holds those roles or has had its sessions cut is decided on every
+    /// request by `Core::authenticate`, through the read cache and so, with Redis, at once on
+    /// every node. API keys are never remembered here (a key only mints tokens, and every
+    /// sign-in reads it from the database).
     verified: Mutex<HashMap<String, Claims>>,
 }
 

@@ -12,7 +12,7 @@ use roster_domain::types::format_micros;
 use roster_domain::Core;
 use serde_json::json;
 
-use crate::app::{core_config, open_database, open_store, Application};
+use crate::app::{connect_redis, core_config, open_database, open_store, Application};
 use crate::config::{Config, LogFormat};
 use crate::state::MAINTENANCE_KEY;
 
@@ -312,6 +312,16 @@ async fn bootstrap(config: Config, a: BootstrapArgs) -> anyhow::Result<()> {
         println!("expires at     {}", format_micros(made.api_key.expires_at));
     }
     db.close().await;
+    announce_writes(&config).await
+}
+
+/// With Redis, tells the running nodes that this command wrote, so that they read the database
+/// again at once rather than after their cache TTL.
+async fn announce_writes(config: &Config) -> anyhow::Result<()> {
+    let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
+    if let Some(redis) = connect_redis(config, metrics).await? {
+        redis.publish_writes().await;
+    }
     Ok(())
 }
 
@@ -344,6 +354,7 @@ async fn import_users(
         out.errors.len()
     );
     db.close().await;
+    announce_writes(&config).await?;
     if out.applied == 0 && !out.errors.is_empty() {
         anyhow::bail!("no user was imported");
     }

@@ -109,9 +109,30 @@ pub struct Config {
     )]
     pub mail_poll_ms: u64,
 
-    /// Redis URL, to share rate limits and caches between several nodes.
+    /// Redis URL (`redis://[:PASSWORD@]HOST[:PORT][/DB]`) shared by several nodes: rate limits
+    /// then hold across them, and a change made through one node is seen by the others at once.
+    /// Unset: both are per node.
     #[arg(long, env = "ROSTER_REDIS_URL", global = true, hide_env_values = true)]
     pub redis_url: Option<String>,
+
+    /// Prefix of every Redis key Roster writes, so that several deployments can share one Redis.
+    #[arg(
+        long,
+        env = "ROSTER_REDIS_PREFIX",
+        default_value = "roster:",
+        global = true
+    )]
+    pub redis_prefix: String,
+
+    /// Longest wait for one Redis call, in milliseconds; past it the request goes on without
+    /// Redis (in-process rate limit, database instead of the cache).
+    #[arg(
+        long,
+        env = "ROSTER_REDIS_TIMEOUT_MS",
+        default_value_t = 100,
+        global = true
+    )]
+    pub redis_timeout_ms: u64,
 
     /// Rate limits: `on` (the contract's limits), `off`, or `name=N,...` overrides in requests per minute.
     #[arg(long, env = "ROSTER_RATE_LIMITS", default_value = "on", global = true)]
@@ -192,8 +213,9 @@ pub struct Config {
     pub audit_retention_days: u32,
 
     /// How long organizations, roles and signed-in users are served from memory, in
-    /// milliseconds: the longest a change made by another node or the CLI goes unseen by this
-    /// one (this node's own changes are seen at once). 0 turns the cache off.
+    /// milliseconds: without Redis, the longest a change made by another node or the CLI goes
+    /// unseen by this one (this node's own changes, and with Redis every node's, are seen at
+    /// once). 0 turns the cache off.
     #[arg(
         long,
         env = "ROSTER_CACHE_TTL_MS",
@@ -288,6 +310,8 @@ const KNOWN_VARS: &[&str] = &[
     "ROSTER_MAIL_WORKERS",
     "ROSTER_MAIL_POLL_MS",
     "ROSTER_REDIS_URL",
+    "ROSTER_REDIS_PREFIX",
+    "ROSTER_REDIS_TIMEOUT_MS",
     "ROSTER_RATE_LIMITS",
     "ROSTER_LOG_FORMAT",
     "ROSTER_INGEST_TOKEN",

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;
+pub mod shared;
 pub mod state;
 
 pub use app::Application;

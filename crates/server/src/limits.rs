@@ -1,16 +1,24 @@
-//! In-process rate limits per operation and caller (GCRA through `governor`).
+//! Rate limits per operation and caller: GCRA, in Redis when the nodes share one (so that a
+//! limit holds across them, see `shared.rs`), else in-process through `governor`. Both allow a
+//! burst of the whole per-minute budget, then one request per 1/N minute; a request Redis cannot
+//! count in time is counted in-process, so an outage of Redis neither blocks nor slows requests
+//! (limits then hold per node).
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use roster_domain::limits::LIMITS;
 use roster_domain::Error;
 
+use crate::shared::Redis;
+
 pub struct RateLimits {
     limiters: HashMap<&'static str, (u32, DefaultKeyedRateLimiter<String>)>,
     clock: DefaultClock,
+    redis: Option<Arc<Redis>>,
 }
 
 impl RateLimits {
@@ -47,14 +55,33 @@ impl RateLimits {
         Ok(Self {
             limiters,
             clock: DefaultClock::default(),
+            redis: None,
         })
     }
 
+    /// Counts in `redis`, shared by every node using it.
+    pub fn shared_through(mut self, redis: Arc<Redis>) -> Self {
+        self.redis = Some(redis);
+        self
+    }
+
     /// Counts one request of `caller` to `operation`.
-    pub fn check(&self, operation: &str, caller: &str) -> Result<(), Error> {
+    pub async fn check(&self, operation: &str, caller: &str) -> Result<(), Error> {
         let Some((n, limiter)) = self.limiters.get(operation) else {
             return Ok(());
         };
+        if let Some(redis) = &self.redis {
+            match redis.rate_limit(operation, caller, *n).await {
+                Some(None) => return Ok(()),
+                Some(Some(wait)) => {
+                    return Err(Error::RateLimited {
+                        retry_after_secs: wait.as_secs() + 1,
+                        limit_per_minute: *n,
+                    })
+                }
+                None => {} // Redis did not answer: count here.
+            }
+        }
         limiter.check_key(&caller.to_owned()).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
             Error::RateLimited {
@@ -67,11 +94,12 @@ impl RateLimits {
     /// Counts one email to `address` asked for by `client`, so that no caller floods one inbox.
     /// The budget is per client and address: one caller cannot use up the budget others need to
     /// reach that person. Unknown addresses count the same as known ones.
-    pub fn check_address(&self, address: &str, client: &str) -> Result<(), Error> {
+    pub async fn check_address(&self, address: &str, client: &str) -> Result<(), Error> {
         self.check(
             "email-per-address",
             &format!("{client}>to:{}", address.trim().to_lowercase()),
         )
+        .await
     }
 
     /// Forgets callers that are back to a full budget, so memory stays bounded.
@@ -87,19 +115,19 @@ impl RateLimits {
 mod tests {
     use super::*;
 
-    #[test]
-    fn limits_and_overrides() {
+    #[tokio::test]
+    async fn limits_and_overrides() {
         let l = RateLimits::from_setting("sign-in-with-api-key=2").expect("setting parses");
-        assert!(l.check("sign-in-with-api-key", "k").is_ok());
-        assert!(l.check("sign-in-with-api-key", "k").is_ok());
+        assert!(l.check("sign-in-with-api-key", "k").await.is_ok());
+        assert!(l.check("sign-in-with-api-key", "k").await.is_ok());
         assert!(matches!(
-            l.check("sign-in-with-api-key", "k"),
+            l.check("sign-in-with-api-key", "k").await,
             Err(Error::RateLimited { .. })
         ));
-        assert!(l.check("sign-in-with-api-key", "other").is_ok());
+        assert!(l.check("sign-in-with-api-key", "other").await.is_ok());
         let off = RateLimits::from_setting("off").expect("off parses");
         for _ in 0..100 {
-            assert!(off.check("sign-in-with-api-key", "k").is_ok());
+            assert!(off.check("sign-in-with-api-key", "k").await.is_ok());
         }
         assert!(RateLimits::from_setting("nonsense=1").is_err());
     }

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::hash::Hash;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -56,12 +56,32 @@ pub enum MailOutcome {
     GivenUp,
 }
 
+/// A use of Redis, for `roster_redis_failures_total`.
+#[derive(Debug, Clone, Copy)]
+pub enum RedisOp {
+    /// Counting a request against a rate limit; on failure counted in-process instead.
+    RateLimit,
+    /// Reading the shared generation; on failure the request bypasses the cache.
+    GenerationRead,
+    /// Announcing this node's writes; on failure announced later by the background publisher.
+    GenerationBump,
+}
+
+const REDIS_OPS: [&str; 3] = ["rate_limit", "generation_read", "generation_bump"];
+
+/// `roster_redis_up`: not configured, down, up.
+const REDIS_UNSET: u8 = 0;
+const REDIS_DOWN: u8 = 1;
+const REDIS_UP: u8 = 2;
+
 #[derive(Default)]
 pub struct Metrics {
     requests: RwLock<HashMap<(RouteKey, u16), Arc<AtomicU64>>>,
     latency: RwLock<HashMap<RouteKey, Arc<Histogram>>>,
     rate_limited: [AtomicU64; SURFACES.len()],
     mail: [AtomicU64; 3],
+    redis_failures: [AtomicU64; REDIS_OPS.len()],
+    redis_state: AtomicU8,
 }
 
 /// What the database says at scrape time.
@@ -138,6 +158,17 @@ impl Metrics {
         self.mail[outcome as usize].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A Redis call that failed, timed out or was skipped while Redis is down.
+    pub fn redis_failure(&self, op: RedisOp) {
+        self.redis_failures[op as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether Redis answered the last call (also marks Redis as configured).
+    pub fn redis_up(&self, up: bool) {
+        let state = if up { REDIS_UP } else { REDIS_DOWN };
+        self.redis_state.store(state, Ordering::Relaxed);
+    }
+
     pub fn render(&self, db: &DbGauges) -> String {
         let mut out = String::with_capacity(16 * 1024);
         out.push_str("# HELP roster_http_requests_total HTTP requests answered, by surface, method, route template and status.\n# TYPE roster_http_requests_total counter\n");
@@ -194,6 +225,23 @@ impl Metrics {
             mail(MailOutcome::Retry),
             mail(MailOutcome::GivenUp),
         );
+        let redis = self.redis_state.load(Ordering::Relaxed);
+        if redis != REDIS_UNSET {
+            let _ = writeln!(
+                out,
+                "# HELP roster_redis_up Whether Redis answered this node's last call (1) or not (0).\n\
+                 # TYPE roster_redis_up gauge\nroster_redis_up {}",
+                u8::from(redis == REDIS_UP)
+            );
+            out.push_str("# HELP roster_redis_failures_total Redis calls of this node that failed, timed out or were skipped while Redis was down, by use; each was answered without Redis.\n# TYPE roster_redis_failures_total counter\n");
+            for (op, n) in REDIS_OPS.iter().zip(&self.redis_failures) {
+                let _ = writeln!(
+                    out,
+                    "roster_redis_failures_total{{op=\"{op}\"}} {}",
+                    n.load(Ordering::Relaxed)
+                );
+            }
+        }
         if let Some(n) = db.outbox_pending {
             let _ = writeln!(
                 out,

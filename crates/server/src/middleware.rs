@@ -59,10 +59,14 @@ pub async fn around(State(state): State<AppState>, mut req: Request, next: Next)
                 })
                 .into_response()
             } else {
-                next.run(req).instrument(inner_span).await
+                roster_domain::core::request_scope(next.run(req).instrument(inner_span)).await
             }
         })
         .await;
+    // What this request wrote reaches the other nodes before its answer reaches the client.
+    if let Some(redis) = &state.redis {
+        redis.publish_writes().await;
+    }
     if let Ok(v) = HeaderValue::from_str(&rid) {
         resp.headers_mut().insert("x-request-id", v);
     }

@@ -1,4 +1,4 @@
-//! What every handler can reach: the core, the key ring, limits, maintenance and metrics.
+//! What every handler can reach: the core, the key ring, limits, maintenance, metrics and Redis.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use crate::auth::KeyRing;
 use crate::config::Config;
 use crate::limits::RateLimits;
 use crate::metrics::Metrics;
+use crate::shared::Redis;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -23,6 +24,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub maintenance: Arc<AtomicBool>,
     pub metrics: Arc<Metrics>,
+    /// What the nodes share, when `ROSTER_REDIS_URL` is set.
+    pub redis: Option<Arc<Redis>>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }

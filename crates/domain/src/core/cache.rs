@@ -1,12 +1,21 @@
 //! The read cache of what every authenticated request looks up again: organizations (by the
 //! reference the caller gave, id or uuid), each organization's roles, and principals.
 //!
-//! An entry remembers the store's write generation read *before* its database read, and is
-//! served only while the generation is unchanged: any write this process commits afterwards
-//! (a deletion, a role change, a password reset...) invalidates every entry at once, so this
-//! node never answers from data older than its own writes. Other processes' writes (another
-//! node, the CLI) are not counted; entries also expire after the TTL, which bounds how long
-//! such a write can go unseen here. Missing records are never cached.
+//! An entry remembers the generations read *before* its database read, and is served only while
+//! they are unchanged:
+//!
+//! - the store's write generation: any write this process commits afterwards (a deletion, a role
+//!   change, a password reset...) invalidates every entry at once, so this node never answers
+//!   from data older than its own writes;
+//! - when the nodes share one (a [`SharedGeneration`], Redis in the server), the generation every
+//!   node moves after its writes commit and before it answers the request that made them. It is
+//!   read at most once per request (see [`request_scope`]) and before any entry is served, so a
+//!   change another node has acknowledged is seen by the next request here. When it cannot be
+//!   read, nothing is served from the cache.
+//!
+//! Without a shared generation, other processes' writes (another node, the CLI) are not counted;
+//! entries also expire after the TTL, which bounds how long such a write can go unseen here.
+//! Missing records are never cached.
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
@@ -15,13 +24,42 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
+
 use crate::model::{ApiKey, Organization, Role};
 use crate::store::{PrincipalRecord, Store};
+
+/// A write generation shared by every node on one database: moved by each node after its writes
+/// commit, before it answers the request that made them.
+#[async_trait]
+pub trait SharedGeneration: Send + Sync + 'static {
+    /// The current value, or `None` when it cannot be read (then no entry is served). A value
+    /// unchanged since an entry was read means no node has acknowledged a write since.
+    async fn current(&self) -> Option<u64>;
+}
+
+tokio::task_local! {
+    /// The shared generation as the current request first read it.
+    static REQUEST_GENERATION: Arc<tokio::sync::OnceCell<Option<u64>>>;
+}
+
+/// Runs `request` reading the shared generation at most once, when its first cache lookup needs
+/// it: one round trip per request however many organizations, role lists and principals it looks
+/// up. What was acknowledged before the request began is seen by all of them; what is written
+/// while it runs may or may not be, as without a cache. Tasks it spawns read on their own.
+pub async fn request_scope<F: Future>(request: F) -> F::Output {
+    REQUEST_GENERATION
+        .scope(Arc::new(tokio::sync::OnceCell::new()), request)
+        .await
+}
+
+/// The generations an entry was read in: this process's, then the shared one (0 without one).
+type Stamp = (u64, u64);
 
 /// What one entry holds, and since when it is what the database held.
 struct Entry<V> {
     value: V,
-    generation: u64,
+    generation: Stamp,
     loaded: Instant,
 }
 
@@ -39,7 +77,7 @@ impl<K: Eq + Hash + Clone, V: Clone> Map<K, V> {
         }
     }
 
-    fn get<Q>(&self, key: &Q, generation: u64, ttl: Duration) -> Option<V>
+    fn get<Q>(&self, key: &Q, generation: Stamp, ttl: Duration) -> Option<V>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -53,7 +91,7 @@ impl<K: Eq + Hash + Clone, V: Clone> Map<K, V> {
         None
     }
 
-    fn put(&self, key: K, value: V, generation: u64, loaded: Instant, ttl: Duration) {
+    fn put(&self, key: K, value: V, generation: Stamp, loaded: Instant, ttl: Duration) {
         let Ok(mut map) = self.entries.lock() else {
             return;
         };
@@ -93,16 +131,33 @@ pub(crate) struct ReadCache {
     roles: Map<String, Arc<Vec<Role>>>,
     principals: Map<(String, String), PrincipalRecord>,
     api_keys: Map<(String, String), ApiKey>,
+    shared: Option<Arc<dyn SharedGeneration>>,
 }
 
 impl ReadCache {
-    pub(crate) fn new(ttl: Duration, capacity: usize) -> Self {
+    pub(crate) fn new(
+        ttl: Duration,
+        capacity: usize,
+        shared: Option<Arc<dyn SharedGeneration>>,
+    ) -> Self {
         Self {
             ttl,
             orgs: Map::new(capacity),
             roles: Map::new(capacity),
             principals: Map::new(capacity),
             api_keys: Map::new(capacity),
+            shared,
+        }
+    }
+
+    /// The shared generation: 0 without one; read once per [`request_scope`], else every time.
+    async fn shared_generation(&self) -> Option<u64> {
+        let Some(shared) = &self.shared else {
+            return Some(0);
+        };
+        match REQUEST_GENERATION.try_with(Arc::clone) {
+            Ok(cell) => *cell.get_or_init(|| shared.current()).await,
+            Err(_) => shared.current().await,
         }
     }
 
@@ -124,14 +179,18 @@ impl ReadCache {
         if self.ttl.is_zero() {
             return load.await;
         }
-        let generation = store.write_generation();
+        let local = store.write_generation();
         let loaded = Instant::now();
+        let Some(shared) = self.shared_generation().await else {
+            return load.await;
+        };
+        let generation = (local, shared);
         if let Some(v) = map.get(key, generation, self.ttl) {
             return Ok(Some(v));
         }
         let value = load.await?;
         if let Some(v) = &value {
-            if keep(v) && store.write_generation() == generation {
+            if keep(v) && store.write_generation() == local {
                 map.put(key.to_owned(), v.clone(), generation, loaded, self.ttl);
             }
         }
@@ -214,13 +273,21 @@ mod tests {
     fn an_entry_lives_only_in_its_generation_and_ttl() {
         let map: Map<String, u32> = Map::new(10);
         let t = Instant::now();
-        map.put("a".into(), 1, 7, t, TTL);
-        assert_eq!(map.get("a", 7, TTL), Some(1));
+        map.put("a".into(), 1, (7, 3), t, TTL);
+        assert_eq!(map.get("a", (7, 3), TTL), Some(1));
         // A write committed: the entry is gone for good, even if asked with the old generation.
-        assert_eq!(map.get("a", 8, TTL), None);
-        assert_eq!(map.get("a", 7, TTL), None);
-        map.put("b".into(), 2, 8, t, TTL);
-        assert_eq!(map.get("b", 8, Duration::ZERO), None, "expired by the TTL");
+        assert_eq!(map.get("a", (8, 3), TTL), None);
+        assert_eq!(map.get("a", (7, 3), TTL), None);
+        // Another node acknowledged a write: the same.
+        map.put("c".into(), 3, (7, 3), t, TTL);
+        assert_eq!(map.get("c", (7, 4), TTL), None);
+        assert_eq!(map.get("c", (7, 3), TTL), None);
+        map.put("b".into(), 2, (8, 3), t, TTL);
+        assert_eq!(
+            map.get("b", (8, 3), Duration::ZERO),
+            None,
+            "expired by the TTL"
+        );
         assert_eq!(map.len(), 0);
     }
 
@@ -229,19 +296,19 @@ mod tests {
         let map: Map<String, u32> = Map::new(100);
         let t = Instant::now();
         for i in 0..1000 {
-            map.put(format!("k{i}"), i, 1, t, TTL);
+            map.put(format!("k{i}"), i, (1, 0), t, TTL);
             assert!(map.len() <= 100, "{} entries", map.len());
         }
         // The newest entry always survives its own insertion.
-        assert_eq!(map.get("k999", 1, TTL), Some(999));
+        assert_eq!(map.get("k999", (1, 0), TTL), Some(999));
         // When full, stale entries are swept before live ones are dropped.
         let map: Map<String, u32> = Map::new(10);
         for i in 0..10 {
-            map.put(format!("k{i}"), i, 1, t, TTL);
+            map.put(format!("k{i}"), i, (1, 0), t, TTL);
         }
         assert_eq!(map.len(), 10);
-        map.put("fresh".into(), 0, 2, t, TTL);
+        map.put("fresh".into(), 0, (2, 0), t, TTL);
         assert_eq!(map.len(), 1);
-        assert_eq!(map.get("fresh", 2, TTL), Some(0));
+        assert_eq!(map.get("fresh", (2, 0), TTL), Some(0));
     }
 }

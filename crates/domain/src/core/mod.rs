@@ -21,6 +21,7 @@ use std::sync::Arc;
 pub use access::{Access, Actor, Context};
 pub use audit::{AuditListInput, AuditPage, AUDIT_MAX_LIMIT};
 pub use bulk::{missing_file, BulkOutcome};
+pub use cache::{request_scope, SharedGeneration};
 pub use eva::{
     EnvInput, EvaEnv, EvaListQuery, EvaPage, EvaUser, EvaUserInput, ENV_ROLES, EVA_ADMIN, LANGUAGES,
 };
@@ -51,7 +52,8 @@ pub struct CoreConfig {
     /// Most users a search returns (the Amigo search has no paging).
     pub search_limit: u32,
     /// How long organizations, role lists and principals are served from memory at most: the
-    /// longest another process's change goes unseen here. Zero turns the cache off.
+    /// longest another process's change goes unseen here (without a shared generation). Zero
+    /// turns the cache off.
     pub cache_ttl: std::time::Duration,
     /// Most entries of each kind the cache holds.
     pub cache_entries: usize,
@@ -94,10 +96,21 @@ impl Core {
     /// Inside a Tokio runtime, also starts the writer that group-commits sign-ins' audit events
     /// ([`Core::close`] stops it).
     pub fn new(store: Arc<dyn Store>, config: CoreConfig) -> Self {
+        Self::with_shared_generation(store, config, None)
+    }
+
+    /// Like [`Core::new`], with a cache that also checks the write generation `shared` by every
+    /// node (see [`SharedGeneration`]), so that other nodes' changes are seen at once too.
+    pub fn with_shared_generation(
+        store: Arc<dyn Store>,
+        config: CoreConfig,
+        shared: Option<Arc<dyn SharedGeneration>>,
+    ) -> Self {
         Self {
             cache: Arc::new(cache::ReadCache::new(
                 config.cache_ttl,
                 config.cache_entries,
+                shared,
             )),
             effects: Arc::new(commit::GroupCommit::start(store.clone())),
             passwords: Arc::new(crate::password::Hasher::new(

@@ -170,11 +170,14 @@ async fn token(
                     ));
                 };
                 s.limits
-                    .check("password-grant", &format!("ip:{}", req.client_ip))?;
-                s.limits.check(
-                    "password-grant",
-                    &format!("user:{realm}:{}", user.trim().to_lowercase()),
-                )?;
+                    .check("password-grant", &format!("ip:{}", req.client_ip))
+                    .await?;
+                s.limits
+                    .check(
+                        "password-grant",
+                        &format!("user:{realm}:{}", user.trim().to_lowercase()),
+                    )
+                    .await?;
                 s.core
                     .sign_in_with_password(&req.request_id, realm, &user, &password, &req.client_ip)
                     .await
@@ -185,7 +188,8 @@ async fn token(
                     return Err(Error::BadRequest("refresh_token is required".into()));
                 };
                 s.limits
-                    .check("refresh-grant", &format!("ip:{}", req.client_ip))?;
+                    .check("refresh-grant", &format!("ip:{}", req.client_ip))
+                    .await?;
                 s.core
                     .refresh(&req.request_id, realm, &refresh)
                     .await

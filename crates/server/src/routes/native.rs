@@ -42,7 +42,9 @@ async fn healthz() -> Response {
     Json(json!({ "status": "ok" })).into_response()
 }
 
-/// The database answers and its migrations are current.
+/// The database answers and its migrations are current. Redis, when configured, is reported but
+/// does not make the node unready: without it the node still answers correctly (per-node rate
+/// limits, no cache), and every node would be taken out of the balancer at once.
 async fn readyz(State(s): State<AppState>) -> Response {
     let db = s.core.store.ping().await.is_ok();
     let mut migrations = db;
@@ -54,7 +56,11 @@ async fn readyz(State(s): State<AppState>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, Json(json!({ "database": db, "migrations_current": migrations, "maintenance": s.in_maintenance() }))).into_response()
+    let mut body = json!({ "database": db, "migrations_current": migrations, "maintenance": s.in_maintenance() });
+    if let Some(redis) = &s.redis {
+        body["redis"] = json!(redis.ping().await);
+    }
+    (status, Json(body)).into_response()
 }
 
 /// The public keys that verify Roster's tokens.

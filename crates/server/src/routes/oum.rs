@@ -142,9 +142,9 @@ async fn update_me(
     caller: Caller,
     Body(b): Body<UpdateMe>,
 ) -> Result<Response> {
-    caller.limit(&s, "update-user-info")?;
+    caller.limit(&s, "update-user-info").await?;
     if let Some(email) = &b.email {
-        s.limits.check_address(email, caller.key())?;
+        s.limits.check_address(email, caller.key()).await?;
     }
     let m = s.core.update_me(&caller.ctx, b.name, b.email).await?;
     Ok(Json(ProfileOut {
@@ -203,7 +203,8 @@ async fn confirm_email_change(
     body: Submitted<Confirm>,
 ) -> Result<Response> {
     s.limits
-        .check("verify-token", &format!("ip:{}", req.client_ip))?;
+        .check("verify-token", &format!("ip:{}", req.client_ip))
+        .await?;
     match body {
         Submitted::Json(b) => {
             s.core
@@ -243,7 +244,7 @@ async fn confirm_email_change(
     security(("bearerAuth" = []))
 )]
 async fn list(State(s): State<AppState>, caller: Caller, req: Req) -> Result<Response> {
-    caller.limit(&s, "get-users")?;
+    caller.limit(&s, "get-users").await?;
     let mut problems = Vec::new();
     let page_number = req.query.int("page_number", 1, &mut problems);
     let page_size = req.query.int("page_size", 100, &mut problems);
@@ -274,7 +275,7 @@ async fn get_user(
     caller: Caller,
     PathArgs(p): PathArgs,
 ) -> Result<Response> {
-    caller.limit(&s, "get-users")?;
+    caller.limit(&s, "get-users").await?;
     Ok(Json(UserOut::from(s.core.get_member(&caller.ctx, &p[0]).await?)).into_response())
 }
 
@@ -293,7 +294,7 @@ async fn remove(
     caller: Caller,
     PathArgs(p): PathArgs,
 ) -> Result<Response> {
-    caller.limit(&s, "delete-user")?;
+    caller.limit(&s, "delete-user").await?;
     s.core.remove_member(&caller.ctx, &p[0]).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -313,7 +314,7 @@ async fn password_reset(
     caller: Caller,
     PathArgs(p): PathArgs,
 ) -> Result<Response> {
-    caller.limit(&s, "update-user-info")?;
+    caller.limit(&s, "update-user-info").await?;
     // Per caller and target: nobody can use up someone else's budget for a user.
     let caller_id = caller
         .ctx
@@ -321,7 +322,8 @@ async fn password_reset(
         .map(|p| p.user_id.clone())
         .unwrap_or_default();
     s.limits
-        .check("request-password-reset", &format!("{caller_id}>{}", p[0]))?;
+        .check("request-password-reset", &format!("{caller_id}>{}", p[0]))
+        .await?;
     s.core.request_password_reset(&caller.ctx, &p[0]).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -343,7 +345,7 @@ async fn replace_roles(
     PathArgs(p): PathArgs,
     Body(roles): Body<Vec<String>>,
 ) -> Result<Response> {
-    caller.limit(&s, "assign-role")?;
+    caller.limit(&s, "assign-role").await?;
     s.core.replace_roles(&caller.ctx, &p[0], roles).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -383,8 +385,8 @@ async fn invite(
     caller: Caller,
     Body(b): Body<Invite>,
 ) -> Result<Response> {
-    caller.limit(&s, "create-invited-user")?;
-    s.limits.check_address(&b.email, caller.key())?;
+    caller.limit(&s, "create-invited-user").await?;
+    s.limits.check_address(&b.email, caller.key()).await?;
     let connection = match b.connection {
         None => Some(Connection::GoogleOauth2),
         Some(None) => None,

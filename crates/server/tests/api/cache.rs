@@ -10,7 +10,7 @@ use crate::helpers::{test_database_url, TestApp};
 use crate::ops::{bootstrap, serve_with, sign_in};
 
 /// One statement on the writing side of either backend, as another node would run it.
-async fn exec(db: &roster_store::Db, sql: &str, args: &[&str]) {
+pub(crate) async fn exec(db: &roster_store::Db, sql: &str, args: &[&str]) {
     match db {
         roster_store::Db::Sqlite { write, .. } => {
             let mut q = sqlx::query(sql);

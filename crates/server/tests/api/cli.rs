@@ -29,6 +29,8 @@ fn help_documents_every_setting() {
         "ROSTER_PUBLIC_URL",
         "ROSTER_SMTP_URL",
         "ROSTER_REDIS_URL",
+        "ROSTER_REDIS_PREFIX",
+        "ROSTER_REDIS_TIMEOUT_MS",
         "ROSTER_RATE_LIMITS",
         "ROSTER_LOG_FORMAT",
         "ROSTER_INGEST_TOKEN",

@@ -109,6 +109,8 @@ impl TestApp {
             mail_workers: 0,
             mail_poll_ms: 50,
             redis_url: None,
+            redis_prefix: "roster:".into(),
+            redis_timeout_ms: 100,
             rate_limits: "off".into(),
             log_format: roster_server::config::LogFormat::Text,
             ingest_token: Some("ingest-secret-for-tests".into()),

@@ -22,6 +22,7 @@ mod eva;
 mod eva_bulk;
 mod faults;
 mod isolation;
+mod nodes;
 mod ops;
 mod oum;
 mod paging;

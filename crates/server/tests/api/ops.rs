@@ -500,21 +500,21 @@ async fn serve(url: &str, data: &std::path::Path) -> Served {
     serve_with(url, data, &[]).await
 }
 
-/// The real binary serving `url`, with `env` on top of the settings tests rely on.
+/// The real binary serving `url`, with `env` on top of (and overriding) the settings tests rely on.
 pub(crate) async fn serve_with(url: &str, data: &std::path::Path, env: &[(&str, &str)]) -> Served {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("ROSTER_")) {
         cmd.env_remove(k);
     }
-    cmd.envs(env.iter().copied());
+    cmd.env("ROSTER_DATA_DIR", data)
+        .env("ROSTER_DATABASE_URL", url)
+        .env("ROSTER_RATE_LIMITS", "off")
+        .env("ROSTER_INGEST_TOKEN", "ingest-secret-for-tests")
+        .envs(env.iter().copied());
     let (tx, rx) = std::sync::mpsc::channel();
     let mut served = Served {
         child: cmd
             .args(["serve", "--bind", "127.0.0.1:0", "--log-format", "json"])
-            .env("ROSTER_DATA_DIR", data)
-            .env("ROSTER_DATABASE_URL", url)
-            .env("ROSTER_RATE_LIMITS", "off")
-            .env("ROSTER_INGEST_TOKEN", "ingest-secret-for-tests")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()

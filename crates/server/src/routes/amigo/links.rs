@@ -108,7 +108,8 @@ pub async fn verify(
     body: Submitted<Verify>,
 ) -> Result<Response> {
     s.limits
-        .check("verify-token", &format!("ip:{}", req.client_ip))?;
+        .check("verify-token", &format!("ip:{}", req.client_ip))
+        .await?;
     match body {
         Submitted::Json(b) => {
             let done = s
@@ -229,7 +230,8 @@ pub async fn complete_password_reset(
     body: Submitted<PasswordReset>,
 ) -> Result<Response> {
     s.limits
-        .check("verify-token", &format!("ip:{}", req.client_ip))?;
+        .check("verify-token", &format!("ip:{}", req.client_ip))
+        .await?;
     match body {
         Submitted::Json(b) => {
             s.core
@@ -287,12 +289,15 @@ pub async fn request_password_reset(
     req: Req,
     Body(b): Body<PasswordResetRequest>,
 ) -> Result<Response> {
-    s.limits.check(
-        "request-password-reset-email",
-        &format!("ip:{}", req.client_ip),
-    )?;
     s.limits
-        .check_address(&b.email, &format!("ip:{}", req.client_ip))?;
+        .check(
+            "request-password-reset-email",
+            &format!("ip:{}", req.client_ip),
+        )
+        .await?;
+    s.limits
+        .check_address(&b.email, &format!("ip:{}", req.client_ip))
+        .await?;
     s.core
         .request_password_reset_by_email(&req.request_id, &p[0], &b.email)
         .await?;

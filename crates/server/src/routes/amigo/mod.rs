@@ -42,8 +42,8 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 impl Caller {
-    pub fn limit(&self, state: &AppState, operation: &str) -> Result<()> {
-        Ok(state.limits.check(operation, &self.rate_key)?)
+    pub async fn limit(&self, state: &AppState, operation: &str) -> Result<()> {
+        Ok(state.limits.check(operation, &self.rate_key).await?)
     }
 
     /// The key this caller's requests are counted under.

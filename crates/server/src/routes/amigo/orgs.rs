@@ -71,7 +71,7 @@ pub async fn create_organization(
     req: Req,
     Body(b): Body<CreateOrganization>,
 ) -> Result<Response> {
-    caller.limit(&s, "create-organization")?;
+    caller.limit(&s, "create-organization").await?;
     s.core
         .require_platform(&caller.ctx, roster_domain::permissions::perm::ORG_CREATE)?;
     let cluster = req.header("x-mongo-cluster-name")?;
@@ -130,7 +130,7 @@ pub async fn modify_organization(
     caller: Caller,
     Body(b): Body<ModifyOrganization>,
 ) -> Result<Response> {
-    caller.limit(&s, "modify-organization")?;
+    caller.limit(&s, "modify-organization").await?;
     let mut problems = Vec::new();
     let mut patch = OrgPatch::default();
     for (field, v) in [
@@ -180,7 +180,7 @@ pub async fn delete_organization(
     PathArgs(p): PathArgs,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "delete-organization")?;
+    caller.limit(&s, "delete-organization").await?;
     s.core.delete_organization(&caller.ctx, &p[0]).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -202,7 +202,7 @@ pub async fn create_api_key(
     caller: Caller,
     Body(b): Body<CreateApiKey>,
 ) -> Result<Response> {
-    caller.limit(&s, "create-api-key")?;
+    caller.limit(&s, "create-api-key").await?;
     let secs = parse_duration(&b.duration).ok_or_else(|| {
         Error::field(
             Location::Body,
@@ -248,7 +248,7 @@ pub async fn get_api_keys(
     PathArgs(p): PathArgs,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "get-api-keys")?;
+    caller.limit(&s, "get-api-keys").await?;
     let keys = s.core.list_api_keys(&caller.ctx, &p[0]).await?;
     let keys: Vec<ApiKeyInstance> = keys.into_iter().map(Into::into).collect();
     Ok(Json(json!({ "api_keys": keys })).into_response())
@@ -269,7 +269,7 @@ pub async fn delete_api_key(
     PathArgs(p): PathArgs,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "delete-api-key")?;
+    caller.limit(&s, "delete-api-key").await?;
     s.core.delete_api_key(&caller.ctx, &p[0], &p[1]).await?;
     Ok(Json(json!({ "deleted_key_id": p[1] })).into_response())
 }

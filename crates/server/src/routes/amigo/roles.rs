@@ -32,7 +32,7 @@ pub async fn create(
     caller: Caller,
     Body(b): Body<CreateRole>,
 ) -> Result<Response> {
-    caller.limit(&s, "create-role")?;
+    caller.limit(&s, "create-role").await?;
     let input = RoleInput {
         name: b.role_name,
         description: b.description,
@@ -59,7 +59,7 @@ pub async fn list(
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "get-roles")?;
+    caller.limit(&s, "get-roles").await?;
     let mut problems = Vec::new();
     let with_grants = req
         .query
@@ -107,7 +107,7 @@ pub async fn modify(
     caller: Caller,
     Body(b): Body<ModifyRole>,
 ) -> Result<Response> {
-    caller.limit(&s, "modify-role")?;
+    caller.limit(&s, "modify-role").await?;
     let patch = RolePatch {
         description: b.description,
         grants: b.permission_grants,
@@ -134,7 +134,7 @@ pub async fn assign(
     caller: Caller,
     Body(b): Body<AssignRole>,
 ) -> Result<Response> {
-    caller.limit(&s, "assign-role")?;
+    caller.limit(&s, "assign-role").await?;
     let role = s
         .core
         .assign_role(&caller.ctx, &p[0], &p[1], &b.user_id)
@@ -159,7 +159,9 @@ pub async fn create_grant(
     caller: Caller,
     Body(b): Body<CreateGrant>,
 ) -> Result<Response> {
-    caller.limit(&s, "create-temporary-permission-grant")?;
+    caller
+        .limit(&s, "create-temporary-permission-grant")
+        .await?;
     let secs = parse_duration(&b.duration).ok_or_else(|| {
         Error::field(
             Location::Body,
@@ -202,7 +204,7 @@ pub async fn list_grants(
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "get-temporary-permission-grants")?;
+    caller.limit(&s, "get-temporary-permission-grants").await?;
     let q = &req.query;
     let mut problems = Vec::new();
     let (limit, token) = q.page(10, &mut problems);

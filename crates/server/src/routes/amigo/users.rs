@@ -41,9 +41,9 @@ pub async fn invite(
     caller: Caller,
     Body(b): Body<Invite>,
 ) -> Result<Response> {
-    caller.limit(&s, "create-invited-user")?;
+    caller.limit(&s, "create-invited-user").await?;
     if b.login_link.is_some() {
-        s.limits.check_address(&b.email, caller.key())?;
+        s.limits.check_address(&b.email, caller.key()).await?;
     }
     let input = InviteInput {
         first_name: b.first_name,
@@ -82,7 +82,7 @@ pub async fn list(
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "get-users")?;
+    caller.limit(&s, "get-users").await?;
     let q = &req.query;
     let mut problems = Vec::new();
     let (limit, token) = q.page(100, &mut problems);
@@ -128,7 +128,8 @@ pub async fn sign_in_with_api_key(
     let key_id = req.header("x-api-key-id")?;
     let user_id = req.header("x-user-id")?;
     s.limits
-        .check("sign-in-with-api-key", &format!("key:{key_id}"))?;
+        .check("sign-in-with-api-key", &format!("key:{key_id}"))
+        .await?;
     let who = s
         .core
         .sign_in_with_api_key(&req.request_id, &p[0], &key_id, &key, &user_id)
@@ -159,9 +160,11 @@ pub async fn sign_in_with_email(
     Body(b): Body<SignInWithEmail>,
 ) -> Result<Response> {
     s.limits
-        .check("sign-in-with-email", &format!("ip:{}", req.client_ip))?;
+        .check("sign-in-with-email", &format!("ip:{}", req.client_ip))
+        .await?;
     s.limits
-        .check_address(&b.email, &format!("ip:{}", req.client_ip))?;
+        .check_address(&b.email, &format!("ip:{}", req.client_ip))
+        .await?;
     s.core
         .sign_in_with_email(&req.request_id, &p[0], &b.email, &b.redirect_link)
         .await?;
@@ -184,7 +187,7 @@ pub async fn search(
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "search-users")?;
+    caller.limit(&s, "search-users").await?;
     let query = req
         .query
         .one("query")
@@ -225,7 +228,7 @@ pub async fn update(
     caller: Caller,
     Body(b): Body<UpdateUser>,
 ) -> Result<Response> {
-    caller.limit(&s, "update-user-info")?;
+    caller.limit(&s, "update-user-info").await?;
     let update = UserUpdate {
         first_name: b.first_name,
         last_name: b.last_name,
@@ -258,7 +261,7 @@ pub async fn delete(
     PathArgs(p): PathArgs,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "delete-user")?;
+    caller.limit(&s, "delete-user").await?;
     match s.core.delete_user(&caller.ctx, &p[0], &p[1]).await? {
         DeleteOutcome::Hard => Ok(StatusCode::NO_CONTENT.into_response()),
         DeleteOutcome::Soft(reasons) => Ok(Json(NotDeletable {
@@ -285,7 +288,7 @@ pub async fn variables(
     caller: Caller,
     Body(b): Body<ModifyVariables>,
 ) -> Result<Response> {
-    caller.limit(&s, "modify-user-variables")?;
+    caller.limit(&s, "modify-user-variables").await?;
     let changes = VariableChanges {
         upserts: b
             .upserts
@@ -315,7 +318,7 @@ pub async fn user_model(
     PathArgs(p): PathArgs,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "get-user-model")?;
+    caller.limit(&s, "get-user-model").await?;
     let (models, additional_context) = s.core.get_user_model(&caller.ctx, &p[0], &p[1]).await?;
     let user_models = models
         .into_iter()
@@ -348,7 +351,7 @@ pub async fn memories(
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "get-memories")?;
+    caller.limit(&s, "get-memories").await?;
     let q = &req.query;
     let mut problems = Vec::new();
     let (limit, token) = q.page(50, &mut problems);

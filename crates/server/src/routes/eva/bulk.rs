@@ -123,7 +123,7 @@ async fn bulk_create(
     req_parts: Req,
     req: Request,
 ) -> Result<Response> {
-    caller.limit(&s, "bulk-users")?;
+    caller.limit(&s, "bulk-users").await?;
     let lang = language(&req_parts);
     let file = csv_file(req, &s).await?;
     bulk_response(s.core.bulk_create(&caller.ctx, &p[0], &file, &lang).await?)
@@ -146,7 +146,7 @@ async fn bulk_delete(
     caller: Caller,
     req: Request,
 ) -> Result<Response> {
-    caller.limit(&s, "bulk-users")?;
+    caller.limit(&s, "bulk-users").await?;
     let json = req
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
@@ -218,7 +218,7 @@ async fn bulk_permissions(
     req: Request,
     grant: bool,
 ) -> Result<Response> {
-    caller.limit(&s, "bulk-users")?;
+    caller.limit(&s, "bulk-users").await?;
     let file = csv_file(req, &s).await?;
     bulk_response(
         s.core

@@ -57,7 +57,7 @@ async fn list(
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "get-users")?;
+    caller.limit(&s, "get-users").await?;
     let q = &req.query;
     let mut problems = Vec::new();
     let page = q.int("page", 0, &mut problems);
@@ -105,7 +105,7 @@ async fn quicksearch(
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "search-users")?;
+    caller.limit(&s, "search-users").await?;
     let mut problems = Vec::new();
     let limit = req.query.int("limit", 6, &mut problems);
     if !problems.is_empty() {
@@ -133,8 +133,8 @@ async fn create(
     req: Req,
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
-    caller.limit(&s, "create-invited-user")?;
-    s.limits.check_address(&b.email, caller.key())?;
+    caller.limit(&s, "create-invited-user").await?;
+    s.limits.check_address(&b.email, caller.key()).await?;
     let lang = language(&req);
     let user = s
         .core
@@ -157,7 +157,7 @@ async fn get_user(
     PathArgs(p): PathArgs,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "get-users")?;
+    caller.limit(&s, "get-users").await?;
     let user = s.core.eva_get(&caller.ctx, &p[0], &p[1]).await?;
     Ok(Json(UserOut::new(user)).into_response())
 }
@@ -179,7 +179,7 @@ async fn update(
     caller: Caller,
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
-    caller.limit(&s, "update-user-info")?;
+    caller.limit(&s, "update-user-info").await?;
     let user = s
         .core
         .eva_update(&caller.ctx, &p[0], &p[1], b.into())
@@ -205,8 +205,8 @@ async fn activate(
     req: Req,
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
-    caller.limit(&s, "update-user-info")?;
-    s.limits.check_address(&b.email, caller.key())?;
+    caller.limit(&s, "update-user-info").await?;
+    s.limits.check_address(&b.email, caller.key()).await?;
     let lang = language(&req);
     let user = s
         .core
@@ -230,7 +230,7 @@ async fn remove(
     PathArgs(p): PathArgs,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "delete-user")?;
+    caller.limit(&s, "delete-user").await?;
     s.core.eva_delete(&caller.ctx, &p[0], &p[1]).await?;
     Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
