@@ -359,7 +359,13 @@ impl Core {
             b.extend(patch.branding);
         }
         org.updated_at = now_micros().max(org.updated_at + 1);
-        let fx = Effects::audit(self.audit(ctx, &org.id, "organization.modify", None, Value::Null));
+        let fx = Effects::audit(self.audit(
+            ctx,
+            &org.id,
+            "organization.modify",
+            None,
+            serde_json::json!({}),
+        ));
         self.store.update_organization(&org, fx).await?;
         Ok(())
     }

@@ -58,7 +58,11 @@ impl From<&AuditEvent> for AuditEventOut {
             },
             target_user_id: e.target_user_id.clone(),
             request_id: e.request_id.clone(),
-            details: e.details.clone(),
+            // Events written before every action recorded an object may hold null.
+            details: match &e.details {
+                Value::Null => Value::Object(Default::default()),
+                d => d.clone(),
+            },
             created_at: format_micros(e.created_at),
         }
     }
