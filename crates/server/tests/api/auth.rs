@@ -134,10 +134,7 @@ async fn a_key_rotated_on_one_node_is_accepted_by_the_others_at_once() {
     let b = TestApp::spawn_with(|c| c.database_url = url).await;
     // Node A rotates: a newer key appears in the shared database and A signs with it.
     let before = jsonwebtoken::decode_header(&acme.token).unwrap().kid;
-    let rotated = roster_domain::model::SigningKey {
-        created_at: chrono::Utc::now().timestamp_micros() + 1,
-        ..generate_key()
-    };
+    let rotated = crate::helpers::new_signing_key();
     assert!(a
         .state
         .core
@@ -152,19 +149,4 @@ async fn a_key_rotated_on_one_node_is_accepted_by_the_others_at_once() {
     b.get("/v1/acme/role/", &fresh).await.expect(200);
     // And the old key keeps verifying for a token lifetime.
     b.get("/v1/acme/role/", &acme.token).await.expect(200);
-}
-
-fn generate_key() -> roster_domain::model::SigningKey {
-    use ring::signature::KeyPair;
-    let rng = ring::rand::SystemRandom::new();
-    let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
-    let pair = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
-    roster_domain::model::SigningKey {
-        kid: roster_domain::types::new_object_id(),
-        alg: "EdDSA".into(),
-        private_pkcs8: STANDARD.encode(pkcs8.as_ref()),
-        public_x: URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
-        created_at: 0,
-        retire_at: None,
-    }
 }

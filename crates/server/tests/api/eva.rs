@@ -112,30 +112,12 @@ fn editor(email: &str, name: &str) -> Value {
             "password": "Secr3t!x", "passwordConfirmation": "Secr3t!x" })
 }
 
-async fn admin_with_password(app: &TestApp, org: &Org) {
-    let hash = roster_domain::password::hash("Adm1nPass!").await.unwrap();
-    let admin = app
-        .state
-        .core
-        .store
-        .get_user(&org.id, &org.admin_id)
-        .await
-        .unwrap()
-        .unwrap();
-    app.state
-        .core
-        .store
-        .set_password(&admin.identity_id, &hash, false, Default::default())
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn an_eva_client_signs_in_with_a_password_and_manages_users() {
     let app = TestApp::spawn().await;
     let acme = app.bootstrap("acme").await;
     app.eva_catalog("acme").await;
-    admin_with_password(&app, &acme).await;
+    app.give_admin_password(&acme, "Adm1nPass!").await;
     // Password grant, as an eva client calls Keycloak.
     let t = app
         .password_token(&acme, "admin@acme.example", "Adm1nPass!")
@@ -303,7 +285,7 @@ async fn an_eva_client_signs_in_with_a_password_and_manages_users() {
 async fn the_token_endpoint_tells_nothing_about_accounts() {
     let app = TestApp::spawn().await;
     let acme = app.bootstrap("acme").await;
-    admin_with_password(&app, &acme).await;
+    app.give_admin_password(&acme, "Adm1nPass!").await;
     let wrong = app
         .password_token(&acme, "admin@acme.example", "nope")
         .await;
@@ -1147,7 +1129,7 @@ async fn changing_ones_own_password_needs_the_password_and_ends_other_sessions()
 async fn a_refresh_token_used_twice_at_once_works_once() {
     let app = TestApp::spawn().await;
     let acme = app.bootstrap("acme").await;
-    admin_with_password(&app, &acme).await;
+    app.give_admin_password(&acme, "Adm1nPass!").await;
     let t = app
         .password_token(&acme, "admin@acme.example", "Adm1nPass!")
         .await

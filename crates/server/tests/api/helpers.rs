@@ -414,3 +414,39 @@ pub fn spawn_bulk_create(
             .send(),
     )
 }
+
+impl TestApp {
+    /// Gives the organization's administrator `password`; returns its email.
+    pub async fn give_admin_password(&self, org: &Org, password: &str) -> String {
+        let hash = roster_domain::password::hash(password).await.unwrap();
+        let store = &self.state.core.store;
+        let admin = store
+            .get_user(&org.id, &org.admin_id)
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .set_password(&admin.identity_id, &hash, false, Default::default())
+            .await
+            .unwrap();
+        admin.email
+    }
+}
+
+/// A fresh Ed25519 signing key, newer than every key made before it.
+pub fn new_signing_key() -> roster_domain::model::SigningKey {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::Engine;
+    use ring::signature::KeyPair;
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+    let pair = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+    roster_domain::model::SigningKey {
+        kid: roster_domain::types::new_object_id(),
+        alg: "EdDSA".into(),
+        private_pkcs8: STANDARD.encode(pkcs8.as_ref()),
+        public_x: URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
+        created_at: chrono::Utc::now().timestamp_micros() + 1,
+        retire_at: None,
+    }
+}

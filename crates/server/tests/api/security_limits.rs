@@ -9,29 +9,9 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::eva::{BOT, PROD};
-use crate::helpers::{Org, Resp, TestApp};
+use crate::helpers::{Resp, TestApp};
 
 const PASSWORD: &str = "Corr3ct-horse";
-
-/// Gives the organization's administrator `PASSWORD`.
-async fn admin_password(app: &TestApp, org: &Org) -> String {
-    let hash = roster_domain::password::hash(PASSWORD).await.unwrap();
-    let admin = app
-        .state
-        .core
-        .store
-        .get_user(&org.id, &org.admin_id)
-        .await
-        .unwrap()
-        .unwrap();
-    app.state
-        .core
-        .store
-        .set_password(&admin.identity_id, &hash, false, Default::default())
-        .await
-        .unwrap();
-    admin.email
-}
 
 /// The password grant of the token endpoint, from `client` when given (behind a trusted proxy).
 async fn grant(app: &TestApp, email: &str, password: &str, client: Option<&str>) -> Resp {
@@ -76,7 +56,7 @@ async fn sign_in_backs_off_then_locks_and_every_refusal_looks_like_a_wrong_passw
     })
     .await;
     let acme = app.bootstrap("acme").await;
-    let email = admin_password(&app, &acme).await;
+    let email = app.give_admin_password(&acme, PASSWORD).await;
     let wrong = grant(&app, &email, "Wrong-1", None).await;
     assert_eq!(wrong.status, 401);
     let refusal = wrong.body.clone();
@@ -144,7 +124,7 @@ async fn fifty_parallel_guesses_on_two_nodes_get_no_more_tries_than_the_limit() 
     };
     let a = TestApp::spawn_with(settings).await;
     let acme = a.bootstrap("acme").await;
-    let email = admin_password(&a, &acme).await;
+    let email = a.give_admin_password(&acme, PASSWORD).await;
     let url = a.database_url.clone();
     let b = TestApp::spawn_with(|c| {
         settings(c);
@@ -192,7 +172,7 @@ async fn a_client_trying_many_accounts_is_locked_out_of_all_of_them() {
     })
     .await;
     let acme = app.bootstrap("acme").await;
-    let email = admin_password(&app, &acme).await;
+    let email = app.give_admin_password(&acme, PASSWORD).await;
     let attacker = Some("203.0.113.7");
     for i in 0..6 {
         let r = grant(&app, &format!("user{i}@acme.example"), "Guess-1", attacker).await;
@@ -217,7 +197,7 @@ async fn two_hundred_concurrent_sign_ins_are_turned_away_not_queued_without_end(
     })
     .await;
     let acme = app.bootstrap("acme").await;
-    let email = admin_password(&app, &acme).await;
+    let email = app.give_admin_password(&acme, PASSWORD).await;
     let attempts = (0..200).map(|i| {
         let (app, email) = (&app, email.clone());
         let password = if i % 2 == 0 { PASSWORD } else { "Wrong-pass1" };
@@ -257,7 +237,7 @@ async fn passwords_are_capped_at_one_kibibyte_wherever_one_is_set_or_checked() {
     let app = TestApp::spawn().await;
     let acme = app.bootstrap("acme").await;
     app.eva_catalog("acme").await;
-    let email = admin_password(&app, &acme).await;
+    let email = app.give_admin_password(&acme, PASSWORD).await;
     let long = format!("Aa1-{}", "x".repeat(1021)); // 1025 bytes
     let passphrase = format!("Aa1-{}", "correct horse battery staple ".repeat(3)); // 91 bytes
                                                                                    // Checked: the token endpoint names the field, and no throttle was charged for it.

@@ -245,7 +245,7 @@ async fn a_rotated_out_key_verifies_during_its_overlap_window_only() {
     app.eva_catalog("acme").await;
     let old_kid = jsonwebtoken::decode_header(&acme.token).unwrap().kid;
     // The successor key appears (as a rotation on any node would write it).
-    let successor = new_signing_key();
+    let successor = crate::helpers::new_signing_key();
     assert!(app
         .state
         .core
@@ -291,21 +291,6 @@ async fn a_rotated_out_key_verifies_during_its_overlap_window_only() {
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1, "{jwks}");
     let fresh = app.sign_in(&acme, &acme.admin_id).await;
     accepted_everywhere(&app, &acme, &fresh, "a successor-key token").await;
-}
-
-fn new_signing_key() -> roster_domain::model::SigningKey {
-    use ring::signature::KeyPair;
-    let rng = ring::rand::SystemRandom::new();
-    let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
-    let pair = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
-    roster_domain::model::SigningKey {
-        kid: roster_domain::types::new_object_id(),
-        alg: "EdDSA".into(),
-        private_pkcs8: STANDARD.encode(pkcs8.as_ref()),
-        public_x: URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
-        created_at: chrono::Utc::now().timestamp_micros() + 1,
-        retire_at: None,
-    }
 }
 
 #[tokio::test]
