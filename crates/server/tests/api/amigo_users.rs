@@ -13,7 +13,7 @@ async fn walkthrough_invite_list_update_delete() {
         "first_name": "Ana", "last_name": "Souza", "email": "Ana.Souza@Example.com", "role_name": "DefaultUserRole",
         "login_link": "https://app.example.com/login",
         "user_preferences": { "timezone": "America/Sao_Paulo", "preferred_language": "por" },
-        "nonsensitive_user_variables": { "plan": "gold" }, "sensitive_user_variables": { "ssn": "123" },
+        "nonsensitive_user_variables": { "plan": "gold" }, "sensitive_user_variables": { "ssn": "secret-ssn-078-05-1120" },
     });
     let created = app
         .post("/v1/acme/user/", &acme.token, body)
@@ -43,7 +43,7 @@ async fn walkthrough_invite_list_update_delete() {
     assert_eq!(u["nonsensitive_variables"], json!({ "plan": "gold" }));
     assert_eq!(u["sensitive_variables"], json!(["ssn"]));
     assert!(
-        !page.to_string().contains("123"),
+        !page.to_string().contains("secret-ssn-078-05-1120"),
         "secret values are never returned"
     );
 
