@@ -52,6 +52,28 @@ impl FieldError {
     }
 }
 
+/// Why a request could not be served now; each surface says it in its own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailability {
+    /// The operator switched maintenance mode on.
+    Maintenance,
+    /// The database cannot be reached, or is busy or read-only.
+    Database,
+    /// Too much password hashing at once.
+    Busy,
+}
+
+impl Unavailability {
+    /// A sentence for the response body.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Maintenance => "The service is going through temporary maintenance.",
+            Self::Database => "The service is temporarily unavailable; try again shortly.",
+            Self::Busy => "The server is busy; try again shortly.",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("invalid {}", .0.iter().map(|e| format!("{}: {}", e.field_name(), e.message)).collect::<Vec<_>>().join("; "))]
@@ -74,8 +96,11 @@ pub enum Error {
         retry_after_secs: u64,
         limit_per_minute: u32,
     },
-    #[error("service unavailable")]
-    Unavailable { retry_after_secs: u64 },
+    #[error("service unavailable: {cause:?}")]
+    Unavailable {
+        retry_after_secs: u64,
+        cause: Unavailability,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }

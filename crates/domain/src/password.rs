@@ -71,6 +71,7 @@ impl Hasher {
                 tracing::warn!("password hashing is saturated: a request was turned away");
                 Error::Unavailable {
                     retry_after_secs: 1,
+                    cause: crate::error::Unavailability::Busy,
                 }
             })?,
             None => acquire.await,

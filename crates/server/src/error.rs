@@ -42,7 +42,9 @@ impl IntoResponse for ApiError {
         if let Error::RateLimited {
             retry_after_secs, ..
         }
-        | Error::Unavailable { retry_after_secs } = &self.0
+        | Error::Unavailable {
+            retry_after_secs, ..
+        } = &self.0
         {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));

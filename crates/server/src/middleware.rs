@@ -56,6 +56,7 @@ pub async fn around(State(state): State<AppState>, mut req: Request, next: Next)
             if maintenance {
                 ApiError(Error::Unavailable {
                     retry_after_secs: 60,
+                    cause: roster_domain::error::Unavailability::Maintenance,
                 })
                 .into_response()
             } else {

@@ -365,9 +365,7 @@ impl Core {
             match self.eva_delete(ctx, &org.id, &user.id).await {
                 Ok(()) => out.applied += 1,
                 Err(Error::Internal(e)) => return Err(Error::Internal(e)),
-                Err(Error::Unavailable { retry_after_secs }) => {
-                    return Err(Error::Unavailable { retry_after_secs })
-                }
+                Err(e @ Error::Unavailable { .. }) => return Err(e),
                 Err(e) => out.errors.push((row.key, e.to_string())),
             }
         }

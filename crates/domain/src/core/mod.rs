@@ -208,6 +208,7 @@ impl From<StoreError> for Error {
                 tracing::warn!(error = %m, "database unavailable");
                 Error::Unavailable {
                     retry_after_secs: 5,
+                    cause: crate::error::Unavailability::Database,
                 }
             }
             StoreError::Other(e) => Error::Internal(e),

@@ -89,7 +89,9 @@ fn from_domain(e: Error) -> Response {
                 .insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
             r
         }
-        Error::Unavailable { retry_after_secs } => {
+        Error::Unavailable {
+            retry_after_secs, ..
+        } => {
             let mut r = oauth_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",

@@ -57,7 +57,7 @@ pub fn render(e: &Error) -> (StatusCode, Value) {
             StatusCode::TOO_MANY_REQUESTS,
             detail(&format!("The user has exceeded the rate limit of {limit_per_minute} requests per minute for this endpoint.")),
         ),
-        Error::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, detail("The service is going through temporary maintenance.")),
+        Error::Unavailable { cause, .. } => (StatusCode::SERVICE_UNAVAILABLE, detail(cause.message())),
         Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, detail("Internal server error.")),
     }
 }
@@ -88,6 +88,7 @@ mod tests {
             (
                 Error::Unavailable {
                     retry_after_secs: 3,
+                    cause: roster_domain::error::Unavailability::Database,
                 },
                 503,
             ),

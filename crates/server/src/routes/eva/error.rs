@@ -32,9 +32,9 @@ pub fn render(e: &Error, path: &str) -> (StatusCode, Value) {
             StatusCode::TOO_MANY_REQUESTS,
             format!("Rate limit of {limit_per_minute} requests per minute exceeded"),
         ),
-        Error::Unavailable { .. } => (
+        Error::Unavailable { cause, .. } => (
             StatusCode::SERVICE_UNAVAILABLE,
-            "The service is going through temporary maintenance".to_owned(),
+            cause.message().trim_end_matches('.').to_owned(),
         ),
         Error::Internal(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
