@@ -44,7 +44,15 @@ impl Core {
                 .store
                 .charge_sign_in_attempt(&account_key, now, &throttle.account)
                 .await?;
-        let identity = self.store.identity_by_email(&email).await?;
+        // The identity is found through the organization's member of this email, so that it is
+        // the one on the organization's database cluster (identities are per cluster).
+        let mut q = UserQuery::new(1);
+        q.emails_lower = vec![email];
+        let member = self.store.list_users(&org.id, &q).await?.into_iter().next();
+        let identity = match &member {
+            Some(u) => self.store.get_identity(&u.identity_id).await?,
+            None => None,
+        };
         let stored = match &identity {
             Some(i) if allowed && i.connection == Connection::Password => {
                 self.store.password_hash(&i.id).await?
@@ -73,30 +81,19 @@ impl Core {
         }
         let ctx = Context::new(request_id, Actor::Anonymous);
         if !ok {
-            if let Some(i) = &identity {
-                let mut q = UserQuery::new(1);
-                q.emails_lower = vec![i.email_lower.clone()];
-                if let Some(u) = self.store.list_users(&org.id, &q).await?.into_iter().next() {
-                    let action = if allowed {
-                        "user.sign_in.password_failed"
-                    } else {
-                        "user.sign_in.password_throttled"
-                    };
-                    let fx =
-                        Effects::audit(self.audit(&ctx, &org.id, action, Some(&u.id), json!({})));
-                    self.store.write_effects(fx).await?;
-                }
+            if let Some(u) = &member {
+                let action = if allowed {
+                    "user.sign_in.password_failed"
+                } else {
+                    "user.sign_in.password_throttled"
+                };
+                let fx = Effects::audit(self.audit(&ctx, &org.id, action, Some(&u.id), json!({})));
+                self.store.write_effects(fx).await?;
             }
             return Err(Error::Unauthenticated);
         }
-        let mut q = UserQuery::new(1);
-        q.emails_lower = vec![email];
-        let user = self
-            .store
-            .list_users(&org.id, &q)
-            .await?
-            .into_iter()
-            .find(|u| u.status == UserStatus::Active)
+        let user = member
+            .filter(|u| u.status == UserStatus::Active)
             .ok_or(Error::Unauthenticated)?;
         // The owner proved the password: the account starts afresh; the client gets back only
         // this attempt, so signing in to one's own account cannot reset a client's count.

@@ -342,3 +342,85 @@ async fn the_cluster_header_places_a_new_organization() {
     app.stop().await;
     east.drop_database().await;
 }
+
+#[tokio::test]
+async fn one_person_on_two_clusters_signs_in_to_each_with_its_own_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let east = Cluster::create(dir.path()).await;
+    let app = spawn_on(None, &east.url).await;
+    // The same address administers an organization on each cluster: an identity on each.
+    let mut orgs = Vec::new();
+    for (id, cluster) in [("acme", None), ("globex", Some("east"))] {
+        let input = roster_domain::core::NewOrgInput {
+            id: id.into(),
+            name: id.into(),
+            default_preferences: Default::default(),
+            user_dimensions: json!([]),
+            branding: json!({}),
+            is_platform: false,
+            cluster: cluster.map(str::to_owned),
+        };
+        let made = app
+            .state
+            .core
+            .bootstrap(input, "pat@x.example", "Pat Doe", "key", 30)
+            .await
+            .unwrap();
+        orgs.push(Org {
+            id: made.org.id,
+            uuid: made.org.uuid,
+            admin_id: made.user.id,
+            key_id: made.api_key.key_id,
+            key: made.secret,
+            token: String::new(),
+        });
+    }
+    let (acme, globex) = (&orgs[0], &orgs[1]);
+    let west_identity = {
+        let u = app.state.core.store.get_user("acme", &acme.admin_id).await;
+        u.unwrap().unwrap().identity_id
+    };
+    let east_identity = {
+        let u = app
+            .state
+            .core
+            .store
+            .get_user("globex", &globex.admin_id)
+            .await;
+        u.unwrap().unwrap().identity_id
+    };
+    assert_ne!(west_identity, east_identity, "identities are per cluster");
+    for (identity, password) in [
+        (&west_identity, "West-Pass-1"),
+        (&east_identity, "East-Pass-2"),
+    ] {
+        let hash = roster_domain::password::hash(password).await.unwrap();
+        app.state
+            .core
+            .store
+            .set_password(identity, &hash, false, Default::default())
+            .await
+            .unwrap();
+    }
+    // Each organization checks the password of the identity on its own cluster.
+    app.password_token(acme, "pat@x.example", "West-Pass-1")
+        .await
+        .expect(200);
+    app.password_token(globex, "pat@x.example", "East-Pass-2")
+        .await
+        .expect(200);
+    assert_eq!(
+        app.password_token(globex, "pat@x.example", "West-Pass-1")
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        app.password_token(acme, "pat@x.example", "East-Pass-2")
+            .await
+            .status,
+        401
+    );
+    app.stop().await;
+    east.drop_database().await;
+}
