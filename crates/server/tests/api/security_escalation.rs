@@ -153,6 +153,14 @@ impl World {
     }
 
     /// A new member of the organization holding `role`, made by the operator.
+    /// Deletes a key the property made: the organization's keys are capped, and the cases share it.
+    async fn drop_key(&self, key_id: &str) {
+        self.core
+            .delete_api_key(&system(), "acme", key_id)
+            .await
+            .unwrap();
+    }
+
     async fn member(&self, role: &str) -> String {
         let n = self.next();
         let (user, _) = self
@@ -273,7 +281,12 @@ async fn nobody_acts_on_a_role_it_does_not_outrank() {
                             .create_api_key(&ctx, "acme", None, 86_400, target)
                             .await;
                         let allowed = m.may(caller, KEY_CREATE) && m.outranks(caller, target);
-                        agree(&format!("{caller} mints a {target} key"), allowed, &got)
+                        let verdict =
+                            agree(&format!("{caller} mints a {target} key"), allowed, &got);
+                        if let Ok(k) = &got {
+                            w.drop_key(&k.key.key_id).await;
+                        }
+                        verdict
                     }
                     Op::EditRole => {
                         // A custom role with grants `old` is rewritten to `new`.
@@ -329,11 +342,13 @@ async fn nobody_acts_on_a_role_it_does_not_outrank() {
                             )
                             .await;
                         let allowed = m.outranks(caller, target);
-                        agree(
+                        let verdict = agree(
                             &format!("a {caller} key signs in as a {target}"),
                             allowed,
                             &got,
-                        )
+                        );
+                        w.drop_key(&key.key.key_id).await;
+                        verdict
                     }
                 }
             })
