@@ -124,6 +124,11 @@ impl Node {
         }
     }
 
+    async fn delete(&self, path: &str, token: &str) -> Answer {
+        self.call(Method::DELETE, path, Some(token), None, &[])
+            .await
+    }
+
     async fn get(&self, path: &str, token: &str) -> u16 {
         self.call(Method::GET, path, Some(token), None, &[])
             .await
@@ -304,15 +309,7 @@ async fn a_change_through_one_node_is_seen_by_the_other_at_once() {
     let gone_token = acme.session(&b, &gone).await;
     assert_eq!(b.get("/v1/acme/role/", &gone_token).await, 200);
     assert_eq!(b.get("/v1/acme/role/", &gone_token).await, 200);
-    let r = a
-        .call(
-            Method::DELETE,
-            &format!("/v1/acme/user/{gone}"),
-            Some(admin),
-            None,
-            &[],
-        )
-        .await;
+    let r = a.delete(&format!("/v1/acme/user/{gone}"), admin).await;
     assert_eq!(r.status, 204, "{}", r.body);
     assert_eq!(b.get("/v1/acme/role/", &gone_token).await, 401);
 
@@ -322,13 +319,7 @@ async fn a_change_through_one_node_is_seen_by_the_other_at_once() {
     assert_eq!(b.get("/v1/acme/role/", &paused_token).await, 200);
     let org_uuid = made["org_uuid"].as_str().unwrap();
     let r = a
-        .call(
-            Method::DELETE,
-            &format!("/org/{org_uuid}/users/{paused}"),
-            Some(admin),
-            None,
-            &[],
-        )
+        .delete(&format!("/org/{org_uuid}/users/{paused}"), admin)
         .await;
     assert_eq!(r.status, 204, "{}", r.body);
     assert_eq!(b.get("/v1/acme/role/", &paused_token).await, 401);
@@ -350,13 +341,7 @@ async fn a_change_through_one_node_is_seen_by_the_other_at_once() {
     let member = acme.invite(&a, "member@x.example", "Viewer").await;
     assert_eq!(b.sign_in(&kid, &secret, &member).await.0, 200);
     let r = a
-        .call(
-            Method::DELETE,
-            &format!("/v1/acme/organization/api_key/{kid}"),
-            Some(admin),
-            None,
-            &[],
-        )
+        .delete(&format!("/v1/acme/organization/api_key/{kid}"), admin)
         .await;
     assert!(
         r.status == 200 || r.status == 204,
@@ -435,15 +420,7 @@ async fn without_redis_each_node_limits_and_caches_on_its_own() {
     let me = format!("/v1/acme/user/?user_id={gone}");
     assert_eq!(a.get(&me, &token).await, 200);
     assert_eq!(b.get(&me, &token).await, 200);
-    let r = a
-        .call(
-            Method::DELETE,
-            &format!("/v1/acme/user/{gone}"),
-            Some(admin),
-            None,
-            &[],
-        )
-        .await;
+    let r = a.delete(&format!("/v1/acme/user/{gone}"), admin).await;
     assert_eq!(r.status, 204, "{}", r.body);
     assert_eq!(a.get(&me, &token).await, 401);
     // ...and by the other only when its cache entry expires (ten minutes here): what the tests

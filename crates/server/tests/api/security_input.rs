@@ -10,6 +10,20 @@ use crate::eva::{BOT, PROD};
 use crate::helpers::{Resp, TestApp};
 
 /// Adds `field` to an object body.
+/// Sends `body` with the server-owned `field` added to it.
+async fn smuggle(
+    app: &TestApp,
+    method: &Method,
+    path: &str,
+    token: &str,
+    body: &Value,
+    field: &str,
+) -> crate::helpers::Resp {
+    let body = with(body.clone(), field);
+    app.call(method.clone(), path, Some(token), Some(body), &[])
+        .await
+}
+
 fn with(mut body: Value, field: &str) -> Value {
     body[field] = json!("injected");
     body
@@ -157,15 +171,7 @@ async fn server_owned_fields_are_refused_on_every_body_and_nothing_is_applied() 
     ];
     for (method, path, body, fields) in amigo {
         for field in fields {
-            let r = app
-                .call(
-                    method.clone(),
-                    &path,
-                    Some(&owner),
-                    Some(with(body.clone(), field)),
-                    &[],
-                )
-                .await;
+            let r = smuggle(&app, &method, &path, &owner, &body, field).await;
             assert_eq!(r.status, 422, "{method} {path} took {field}: {}", r.body);
             assert_eq!(
                 (&r.body["detail"][0]["loc"], &r.body["detail"][0]["type"]),
@@ -252,15 +258,7 @@ async fn server_owned_fields_are_refused_on_every_body_and_nothing_is_applied() 
     ];
     for (method, path, body, fields) in oum {
         for field in fields {
-            let r = app
-                .call(
-                    method.clone(),
-                    &path,
-                    Some(&owner),
-                    Some(with(body.clone(), field)),
-                    &[],
-                )
-                .await;
+            let r = smuggle(&app, &method, &path, &owner, &body, field).await;
             assert_eq!(r.status, 422, "{method} {path} took {field}: {}", r.body);
             assert_eq!(r.body["detail"][0]["loc"], json!(["body", field]), "{path}");
         }
