@@ -385,7 +385,8 @@ impl Store for Clusters {
         fx: Effects,
     ) -> StoreResult<Vec<bool>> {
         let Some(org) = rows.first().map(|r| r.1.org_id.clone()) else {
-            return self.home().insert_users(rows, fx).await;
+            self.write_effects(fx).await?;
+            return Ok(Vec::new());
         };
         if rows.iter().any(|r| r.1.org_id != org) {
             return Err(StoreError::Other(anyhow::anyhow!(
