@@ -215,6 +215,49 @@ fn unknown_database_schemes_are_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL"));
 }
 
+#[test]
+fn malformed_or_clashing_clusters_are_refused_at_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = format!("sqlite:{}", tmp.path().join("home.db").display());
+    let east = format!("sqlite:{}", tmp.path().join("east.db").display());
+    for (clusters, says) in [
+        ("east".to_owned(), "is not a name=URL pair"),
+        (format!("main={east}"), "given twice"),
+        (
+            "east=mysql://localhost/x".to_owned(),
+            "unsupported database URL",
+        ),
+    ] {
+        let out = roster()
+            .args(["migrate", "--database-url", &home, "--clusters", &clusters])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{clusters}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{clusters}: {err}");
+    }
+    let out = roster()
+        .args([
+            "migrate",
+            "--database-url",
+            &home,
+            "--clusters",
+            &format!("east={east}"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("cluster main") && said.contains("cluster east"),
+        "{said}"
+    );
+}
+
 /// The database URL `roster migrate` used, from its output.
 fn migrated_to(c: &mut Command) -> String {
     let out = c.arg("migrate").output().unwrap();
