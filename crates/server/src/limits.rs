@@ -91,13 +91,13 @@ impl RateLimits {
         })
     }
 
-    /// Counts one email to `address` asked for by `client`, so that no caller floods one inbox.
-    /// The budget is per client and address: one caller cannot use up the budget others need to
-    /// reach that person. Unknown addresses count the same as known ones.
-    pub async fn check_address(&self, address: &str, client: &str) -> Result<(), Error> {
+    /// Counts one email to `address`, whoever asks for it, so that no one floods an inbox from
+    /// several client addresses: the budget belongs to the recipient. (Each operation's own
+    /// limit per client still applies as well.) Unknown addresses count the same as known ones.
+    pub async fn check_address(&self, address: &str) -> Result<(), Error> {
         self.check(
             "email-per-address",
-            &format!("{client}>to:{}", address.trim().to_lowercase()),
+            &format!("to:{}", address.trim().to_lowercase()),
         )
         .await
     }

@@ -205,6 +205,17 @@ impl Catalog {
 }
 
 /// The organization role an eva user holds: `ADMIN`, else their highest environment role.
+/// What a change of organization roles, on any surface, does to eva's environment roles: an
+/// environment role stays only while the user's new roles include the role of that name (a
+/// SUPERVISOR made a DefaultUserRole supervises nothing any more).
+pub(crate) fn env_roles_kept(roles: &[Role], role_ids: &[String]) -> Vec<String> {
+    roles
+        .iter()
+        .filter(|r| role_ids.contains(&r.id) && ENV_ROLES.contains(&r.name.as_str()))
+        .map(|r| r.name.clone())
+        .collect()
+}
+
 pub(crate) fn org_role<'r>(roles: &'r [Role], admin: bool, envs: &[EnvAccess]) -> Option<&'r Role> {
     let name = if admin {
         EVA_ADMIN
@@ -693,6 +704,8 @@ impl Core {
                     hash: self.passwords.hash(pw).await?,
                     only_if_unset: false,
                     revoke_sessions: true,
+                    unchanged_since_issued: false,
+                    sole_membership: false,
                 })
             }
             None => None,

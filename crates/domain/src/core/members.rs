@@ -93,10 +93,11 @@ impl Core {
             .get_identity(&p.identity_id)
             .await?
             .ok_or(Error::Unauthenticated)?;
-        if identity.connection != Connection::Password {
+        let me = self.target_user(&org.id, &p.user_id).await?;
+        if me.connection != Connection::Password {
             return Err(Error::BadRequest(format!(
                 "this account signs in through {}; change its name and email with that provider",
-                identity.connection.as_str()
+                me.connection.as_str()
             )));
         }
         let email = email.filter(|e| e.lower != identity.email_lower);
@@ -112,8 +113,11 @@ impl Core {
             let (first, last) = split_name(&name);
             let mut fx = Effects::default();
             for (org_id, user_id) in &memberships {
-                fx.audit
-                    .push(self.audit(ctx, org_id, "identity.rename", Some(user_id), json!({})));
+                fx.audit.push(if *org_id == org.id {
+                    self.audit(ctx, org_id, "identity.rename", Some(user_id), json!({}))
+                } else {
+                    self.audit_by_member(ctx, org_id, user_id, "identity.rename", json!({}))
+                });
             }
             self.store
                 .rename_identity(&identity.id, &first, &last, fx)
@@ -362,7 +366,13 @@ impl Core {
             json!({ "roles": names }),
         ));
         self.store
-            .set_user_roles(&org.id, &user.id, &ids, fx)
+            .set_user_roles(
+                &org.id,
+                &user.id,
+                &ids,
+                &super::eva::env_roles_kept(&roles, &ids),
+                fx,
+            )
             .await?;
         Ok(())
     }
@@ -374,15 +384,10 @@ impl Core {
         let user = self.accepted(&org.id, user_id).await?;
         let roles = self.store.list_roles(&org.id).await?;
         self.require_write_on(&access, perm::USER_UPDATE, &user, &roles)?;
-        let identity = self
-            .store
-            .get_identity(&user.identity_id)
-            .await?
-            .ok_or(Error::NotFound("user"))?;
-        if identity.connection != Connection::Password {
+        if user.connection != Connection::Password {
             return Err(Error::BadRequest(format!(
                 "this user signs in through {}; reset the password with that provider",
-                identity.connection.as_str()
+                user.connection.as_str()
             )));
         }
         let fx = self.password_reset_effects(ctx, &org, &user);
@@ -463,6 +468,7 @@ impl Core {
                     is_admin,
                     preferences: org.default_preferences.clone(),
                     role_ids: ids.clone(),
+                    connection: connection.unwrap_or(Connection::Password),
                     ..User::new(&org.id, &email.display, &first, &last, now)
                 };
                 let identity = NewIdentity {
@@ -510,7 +516,13 @@ impl Core {
             }
             None => {
                 self.store
-                    .set_user_roles(&org.id, &user.id, &ids, fx)
+                    .set_user_roles(
+                        &org.id,
+                        &user.id,
+                        &ids,
+                        &super::eva::env_roles_kept(&roles, &ids),
+                        fx,
+                    )
                     .await?;
             }
         }

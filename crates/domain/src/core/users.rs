@@ -288,6 +288,22 @@ impl Core {
             now,
         ));
         if let Some(login_link) = &input.login_link {
+            // The email carries a link of its own, which only its recipient sees: following it
+            // proves the address, as an invitation of the other surfaces does.
+            let mailed = random_secret();
+            let mailed_link = format!(
+                "{}/v1/{}/user/verify?token={mailed}",
+                self.config.public_url.trim_end_matches('/'),
+                org.id
+            );
+            fx.tokens.push(OneTimeToken::new(
+                &mailed,
+                TokenOwner::from(&user),
+                "invite",
+                json!({ "login_link": login_link }),
+                self.config.invitation_ttl_secs,
+                now,
+            ));
             fx.outbox.push(OutboxMessage::queued(
                 &org.id,
                 "invitation",
@@ -295,7 +311,7 @@ impl Core {
                 language,
                 json!({
                     "org_name": org.name, "first_name": user.first_name,
-                    "login_link": login_link, "verify_link": verify_link,
+                    "login_link": login_link, "verify_link": mailed_link,
                 }),
                 now,
             ));
@@ -468,6 +484,32 @@ impl Core {
         let mut user = self.target_user(&org.id, user_id).await?;
         let roles = self.roles(&org.id).await?;
         self.require_write_on(&access, perm::USER_UPDATE, &user, &roles)?;
+        // Whether administrators see the user's model and conversations is the person's own
+        // choice: only they (or a platform administrator, audited as such) change it.
+        let mut privacy = serde_json::Map::new();
+        let current = &user.preferences;
+        for (field, wanted, now) in [
+            (
+                "conversations_visible_to_admins",
+                u.conversations_visible_to_admins,
+                current.conversations_visible_to_admins,
+            ),
+            (
+                "user_model_visible_to_admins",
+                u.user_model_visible_to_admins,
+                current.user_model_visible_to_admins,
+            ),
+        ] {
+            if let Some(v) = wanted.filter(|v| *v != now) {
+                privacy.insert(field.into(), json!(v));
+            }
+        }
+        let is_self = access.user_id() == Some(user.id.as_str());
+        if !privacy.is_empty() && !is_self && !access.is_platform() {
+            return Err(Error::forbidden(
+                "only the user chooses whether administrators see their user model and conversations",
+            ));
+        }
         let expected = user.updated_at;
         if let Some(f) = u.first_name {
             user.first_name = f.trim().to_owned();
@@ -502,7 +544,17 @@ impl Core {
             user.additional_context = v.into_iter().map(|s| s.trim().to_owned()).collect();
         }
         user.updated_at = now_micros().max(expected + 1);
-        let fx = Effects::audit(self.audit(ctx, &org.id, "user.update", Some(&user.id), json!({})));
+        let mut fx =
+            Effects::audit(self.audit(ctx, &org.id, "user.update", Some(&user.id), json!({})));
+        if !privacy.is_empty() && !is_self {
+            fx.audit.push(self.audit(
+                ctx,
+                &org.id,
+                "user.privacy_override",
+                Some(&user.id),
+                serde_json::Value::Object(privacy),
+            ));
+        }
         self.store.update_user(&user, expected, fx).await?;
         Ok(())
     }
@@ -729,6 +781,23 @@ impl Core {
         check_link(&mut p, "redirect_link", redirect_link);
         p.finish()?;
         let Some(email) = email else { return Ok(()) };
+        // Answered now: whether the address is known decides only what happens afterwards.
+        let core = self.clone();
+        let (request_id, redirect_link) = (request_id.to_owned(), redirect_link.to_owned());
+        self.deferred.spawn("a sign-in link request", async move {
+            core.send_magic_link(&request_id, org, email, &redirect_link)
+                .await
+        });
+        Ok(())
+    }
+
+    async fn send_magic_link(
+        &self,
+        request_id: &str,
+        org: Organization,
+        email: Email,
+        redirect_link: &str,
+    ) -> Result<()> {
         let mut q = UserQuery::new(1);
         q.emails_lower = vec![email.lower];
         let found = self.store.list_users(&org.id, &q).await?;

@@ -144,7 +144,7 @@ async fn update_me(
 ) -> Result<Response> {
     caller.limit(&s, "update-user-info").await?;
     if let Some(email) = &b.email {
-        s.limits.check_address(email, caller.key()).await?;
+        s.limits.check_address(email).await?;
     }
     let m = s.core.update_me(&caller.ctx, b.name, b.email).await?;
     Ok(Json(ProfileOut {
@@ -386,7 +386,7 @@ async fn invite(
     Body(b): Body<Invite>,
 ) -> Result<Response> {
     caller.limit(&s, "create-invited-user").await?;
-    s.limits.check_address(&b.email, caller.key()).await?;
+    s.limits.check_address(&b.email).await?;
     let connection = match b.connection {
         None => Some(Connection::GoogleOauth2),
         Some(None) => None,

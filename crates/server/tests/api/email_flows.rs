@@ -51,6 +51,7 @@ impl TestApp {
             .send()
             .await
             .expect("POST");
+        self.state.core.deferred.idle().await;
         Page {
             status: r.status().as_u16(),
             location: r

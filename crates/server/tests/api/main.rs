@@ -26,6 +26,7 @@ mod nodes;
 mod ops;
 mod oum;
 mod paging;
+mod security_accounts;
 mod security_escalation;
 mod security_input;
 mod security_limits;

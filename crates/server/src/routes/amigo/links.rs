@@ -295,9 +295,7 @@ pub async fn request_password_reset(
             &format!("ip:{}", req.client_ip),
         )
         .await?;
-    s.limits
-        .check_address(&b.email, &format!("ip:{}", req.client_ip))
-        .await?;
+    s.limits.check_address(&b.email).await?;
     s.core
         .request_password_reset_by_email(&req.request_id, &p[0], &b.email)
         .await?;

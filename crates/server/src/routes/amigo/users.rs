@@ -43,7 +43,7 @@ pub async fn invite(
 ) -> Result<Response> {
     caller.limit(&s, "create-invited-user").await?;
     if b.login_link.is_some() {
-        s.limits.check_address(&b.email, caller.key()).await?;
+        s.limits.check_address(&b.email).await?;
     }
     let input = InviteInput {
         first_name: b.first_name,
@@ -127,12 +127,27 @@ pub async fn sign_in_with_api_key(
     let key = req.header("x-api-key")?;
     let key_id = req.header("x-api-key-id")?;
     let user_id = req.header("x-user-id")?;
-    s.limits
-        .check("sign-in-with-api-key", &format!("key:{key_id}"))
-        .await?;
-    let who = s
+    // A key's budget is spent only by requests that hold its secret: failures count against
+    // the client that sent them, so nobody who merely knows a key id can block its holder.
+    let who = match s
         .core
         .sign_in_with_api_key(&req.request_id, &p[0], &key_id, &key, &user_id)
+        .await
+    {
+        Ok(who) => who,
+        Err(e @ Error::Unauthenticated) => {
+            s.limits
+                .check(
+                    "sign-in-with-api-key",
+                    &format!("failed:ip:{}", req.client_ip),
+                )
+                .await?;
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    s.limits
+        .check("sign-in-with-api-key", &format!("key:{key_id}"))
         .await?;
     let (token, exp) = s.keys.sign_session(&who).map_err(Error::Internal)?;
     Ok(Json(SignedIn {
@@ -162,9 +177,7 @@ pub async fn sign_in_with_email(
     s.limits
         .check("sign-in-with-email", &format!("ip:{}", req.client_ip))
         .await?;
-    s.limits
-        .check_address(&b.email, &format!("ip:{}", req.client_ip))
-        .await?;
+    s.limits.check_address(&b.email).await?;
     s.core
         .sign_in_with_email(&req.request_id, &p[0], &b.email, &b.redirect_link)
         .await?;
