@@ -248,8 +248,8 @@ impl Db {
                      WHERE id = (SELECT identity_id FROM users WHERE org_id = $5 AND id = $6) \
                      AND ($7 = FALSE OR password_hash IS NULL) \
                      AND ($8 = FALSE OR epoch = $9) \
-                     AND ($10 = FALSE OR NOT EXISTS (SELECT 1 FROM users o WHERE o.identity_id = identities.id \
-                          AND NOT (o.org_id = $5 AND o.id = $6)))",
+                     AND ($10 = FALSE OR (NOT email_verified AND NOT EXISTS (SELECT 1 FROM users o \
+                          WHERE o.identity_id = identities.id AND NOT (o.org_id = $5 AND o.id = $6))))",
                 )
                 .bind(&pw.hash)
                 .bind(now)

@@ -121,7 +121,14 @@ impl Db {
                 .collect();
             if !joined.is_empty() {
                 let mut sql = Sql::new(
-                    "UPDATE identities SET epoch = epoch + 1, password_hash = CASE WHEN email_verified \
+                    "UPDATE identities SET epoch = epoch + 1, sessions_valid_after = CASE WHEN \
+                     password_hash IS NOT NULL AND NOT email_verified THEN ",
+                );
+                sql.bind(Arg::Int(
+                    (roster_domain::types::now_micros() / 1_000_000 + 1) * 1_000_000,
+                ))
+                .push(
+                    " ELSE sessions_valid_after END, password_hash = CASE WHEN email_verified \
                      THEN password_hash ELSE NULL END WHERE ",
                 );
                 sql.in_list("id", &joined);

@@ -40,8 +40,15 @@ macro_rules! attach_identity {
         if id != i.id {
             // Joining an identity whose address nobody has proven: any password an organization
             // gave it stops working, so no organization can pre-claim a person's address. Its
-            // epoch moves: links issued before the join set no credential any more.
-            sqlx::query("UPDATE identities SET epoch = epoch + 1, password_hash = CASE WHEN email_verified THEN password_hash ELSE NULL END WHERE id = $1")
+            // epoch moves: links issued before the join set no credential any more. Sessions
+            // that password opened end with it: they were never the person's.
+            sqlx::query(
+                "UPDATE identities SET epoch = epoch + 1, \
+                 sessions_valid_after = CASE WHEN password_hash IS NOT NULL AND NOT email_verified THEN $1 \
+                 ELSE sessions_valid_after END, \
+                 password_hash = CASE WHEN email_verified THEN password_hash ELSE NULL END WHERE id = $2",
+            )
+                .bind((roster_domain::types::now_micros() / 1_000_000 + 1) * 1_000_000)
                 .bind(&id)
                 .execute(&mut *$t)
                 .await
@@ -735,8 +742,13 @@ impl Db {
     ) -> R<Option<(String, String)>> {
         tx!(self, |t| {
             let row: Option<(String, String, String, String)> = sqlx::query_as(
+                // Only while the identity is as it was when the change was asked for (its epoch):
+                // a request made before the account joined another organization, or before
+                // another credential change, is void.
                 "UPDATE one_time_tokens SET used_at = $1 WHERE token_hash = $2 AND purpose = 'email_change' \
-                 AND used_at IS NULL AND expires_at > $3 RETURNING identity_id, payload, org_id, user_id",
+                 AND used_at IS NULL AND expires_at > $3 \
+                 AND identity_epoch = (SELECT i.epoch FROM identities i WHERE i.id = one_time_tokens.identity_id) \
+                 RETURNING identity_id, payload, org_id, user_id",
             )
             .bind(now)
             .bind(token_hash)
@@ -983,6 +995,12 @@ impl Db {
             sqlx::query("DELETE FROM users WHERE org_id = $1 AND id = $2")
                 .bind(org_id)
                 .bind(user_id)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            // A membership fewer is a change of the identity too (see `attach_identity!`).
+            sqlx::query("UPDATE identities SET epoch = epoch + 1 WHERE id = $1")
+                .bind(&identity)
                 .execute(&mut *t)
                 .await
                 .map_err(err)?;

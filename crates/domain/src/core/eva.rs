@@ -206,13 +206,19 @@ impl Catalog {
 
 /// The organization role an eva user holds: `ADMIN`, else their highest environment role.
 /// What a change of organization roles, on any surface, does to eva's environment roles: an
-/// environment role stays only while the user's new roles include the role of that name (a
-/// SUPERVISOR made a DefaultUserRole supervises nothing any more).
+/// environment role stays only while one of the user's new roles holds every grant of the role
+/// of that name (a SUPERVISOR made a DefaultUserRole supervises nothing any more; a VIEWER made
+/// a SUPERVISOR keeps what it viewed).
 pub(crate) fn env_roles_kept(roles: &[Role], role_ids: &[String]) -> Vec<String> {
+    let new: Vec<&Role> = roles.iter().filter(|r| role_ids.contains(&r.id)).collect();
     roles
         .iter()
-        .filter(|r| role_ids.contains(&r.id) && ENV_ROLES.contains(&r.name.as_str()))
-        .map(|r| r.name.clone())
+        .filter(|env| ENV_ROLES.contains(&env.name.as_str()))
+        .filter(|env| {
+            new.iter()
+                .any(|r| env.grants.iter().all(|g| r.grants.contains(g)))
+        })
+        .map(|env| env.name.clone())
         .collect()
 }
 

@@ -127,6 +127,10 @@ impl Core {
             return Ok(false);
         }
         if shown_to_inviter(t) {
+            // Only on an address nobody has proven, that no other organization shares.
+            if identity.email_verified {
+                return Ok(false);
+            }
             let memberships = self.store.memberships(&identity.id).await?;
             return Ok(memberships == [(t.org_id.clone(), t.user_id.clone())]);
         }

@@ -510,6 +510,10 @@ impl Core {
                 "only the user chooses whether administrators see their user model and conversations",
             ));
         }
+        // The person, not whoever holds a key that signs in as them.
+        if !privacy.is_empty() && is_self {
+            ctx.require_owner_session()?;
+        }
         let expected = user.updated_at;
         if let Some(f) = u.first_name {
             user.first_name = f.trim().to_owned();

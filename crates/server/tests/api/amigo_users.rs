@@ -474,7 +474,17 @@ async fn search_finds_substrings_of_names_and_emails() {
 async fn user_models_and_memories_from_ingestion() {
     let app = TestApp::spawn().await;
     let acme = app.bootstrap("acme").await;
-    let (id, own) = app.user(&acme, "m@x.example", "DefaultUserRole").await;
+    // The person's own session (their password): only they hide things from administrators.
+    let id = app
+        .active_user(&acme, "m@x.example", "eng", Some("Ms-own-pw-1"))
+        .await;
+    let own = app
+        .password_token(&acme, "m@x.example", "Ms-own-pw-1")
+        .await
+        .expect(200)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let auth = [("authorization", "Bearer ingest-secret-for-tests")];
     let model = json!({ "content": "Prefers mornings", "insight_ids": ["i1"], "dimensions": [{ "description": "schedule", "tags": ["time"] }] });
     let r = app

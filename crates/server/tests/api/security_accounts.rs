@@ -327,10 +327,22 @@ async fn only_the_person_decides_whether_administrators_see_their_model_and_conv
     let app = TestApp::spawn().await;
     let plat = platform(&app).await;
     let acme = app.bootstrap("acme").await;
-    let (id, own) = app.user(&acme, "kai@example.com", "DefaultUserRole").await;
+    let id = app
+        .active_user(&acme, "kai@example.com", "eng", Some("Kais-pw-123"))
+        .await;
     let path = format!("/v1/acme/user/{id}");
     let hide =
         json!({ "conversations_visible_to_admins": false, "user_model_visible_to_admins": false });
+    // Whoever holds a key that signs in as the user is not the user for this.
+    let by_key = app.sign_in(&acme, &id).await;
+    app.post(&path, &by_key, hide.clone()).await.expect(403);
+    let own = app
+        .password_token(&acme, "kai@example.com", "Kais-pw-123")
+        .await
+        .expect(200)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.post(&path, &own, hide).await.expect(204);
     let show =
         json!({ "conversations_visible_to_admins": true, "user_model_visible_to_admins": true });
@@ -448,6 +460,22 @@ async fn wrong_secrets_for_a_key_id_do_not_block_its_holder() {
         failed[5..].iter().all(|s| *s == 429),
         "the prober is throttled: {failed:?}"
     );
+    // Over its budget, the prober is refused before any check, even with the right secret.
+    let r = app
+        .call(
+            Method::POST,
+            path,
+            None,
+            None,
+            &[
+                ("x-api-key", acme.key.as_str()),
+                ("x-api-key-id", acme.key_id.as_str()),
+                ("x-user-id", acme.admin_id.as_str()),
+                ("x-forwarded-for", "198.51.100.7"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 429);
     let r = app
         .call(
             Method::POST,
@@ -644,4 +672,148 @@ async fn known_and_unknown_addresses_take_the_same_time_to_answer() {
             "{path}: {slower:.2} of known-address answers are slower than the unknown median ({median:?})"
         );
     }
+}
+
+/// An organization's sessions and pending email change of an address it set a password for
+/// (eva creates users with passwords) end when the address joins another organization: they
+/// were never the person's, and would otherwise change the shared account afterwards.
+#[tokio::test]
+async fn sessions_and_email_changes_from_before_a_join_end_with_it() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    app.eva_catalog("acme").await;
+    let boss = "admin@initech.example";
+    let body = json!({ "name": "Bo Ss", "email": boss, "admin": false,
+        "environments": [{ "role": "SUPERVISOR", "environment": { "uuid": crate::eva::STAGE } }],
+        "password": "Acme-set-pw1", "passwordConfirmation": "Acme-set-pw1" });
+    let made = app
+        .eva(
+            Method::POST,
+            &format!("/eva-user/org/{}/users", acme.uuid),
+            &acme.token,
+            Some(body),
+        )
+        .await
+        .expect(200);
+    let in_acme = made["uuid"].as_str().unwrap().to_owned();
+    let t = app
+        .password_token(&acme, boss, "Acme-set-pw1")
+        .await
+        .expect(200);
+    let access = t["access_token"].as_str().unwrap().to_owned();
+    let refresh = t["refresh_token"].as_str().unwrap().to_owned();
+    let r = app
+        .call(
+            Method::PATCH,
+            "/users/me",
+            Some(&access),
+            Some(json!({ "email": "x@evil.example" })),
+            &[],
+        )
+        .await;
+    assert!(r.status.is_success(), "{} {}", r.status, r.body);
+    let mail = app.state.core.store.list_outbox("acme").await.unwrap();
+    let change = mail
+        .iter()
+        .rev()
+        .find(|m| m.kind == "email_change")
+        .expect("email change link")
+        .payload["link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The identity's sessions are cut at the next whole second; let that second pass.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let initech = app.bootstrap("initech").await;
+    let refreshed = app
+        .client
+        .post(format!(
+            "{}/realms/acme/protocol/openid-connect/token",
+            app.base
+        ))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("grant_type=refresh_token&refresh_token={refresh}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 401, "the refresh chain ended");
+    let r = app
+        .eva(
+            Method::PUT,
+            &format!("/eva-user/org/{}/users/{in_acme}", acme.uuid),
+            &access,
+            Some(
+                json!({ "name": "Bo Ss", "email": boss, "admin": false, "environments": [],
+                "password": "Acme-set-pw2", "passwordConfirmation": "Acme-set-pw2" }),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 401, "the old session ended: {}", r.body);
+    let confirm = app
+        .call(
+            Method::POST,
+            "/users/email-change/confirm",
+            None,
+            Some(json!({ "token": token_of(&change) })),
+            &[],
+        )
+        .await;
+    assert!(
+        confirm.status.is_client_error(),
+        "{} {}",
+        confirm.status,
+        confirm.body
+    );
+    let identity = app.identity_of("initech", &initech.admin_id).await;
+    let kept = app
+        .state
+        .core
+        .store
+        .get_identity(&identity)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.email, boss, "initech's administrator keeps the login");
+    app.password_token(&initech, boss, "Acme-set-pw1")
+        .await
+        .expect(401);
+}
+
+/// An address someone once proved (here by accepting globex's emailed invitation) is never
+/// given a password by a link its inviter holds, even after globex removed the person and
+/// acme's membership is the only one left.
+#[tokio::test]
+async fn an_inviters_link_never_sets_a_password_on_a_proven_address() {
+    let app = TestApp::spawn().await;
+    let globex = app.bootstrap("globex").await;
+    let acme = app.bootstrap("acme").await;
+    let person = "pro@example.com";
+    app.oum_invite_as(&globex, person, json!("google-oauth2"))
+        .await;
+    let link = app.emailed_invitation("globex", person).await;
+    let in_globex = app
+        .anon("/v1/globex/user/verify", json!({ "token": link }))
+        .await
+        .expect(200)["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let held = app.amigo_invite_link(&acme, person).await;
+    app.delete(&format!("/v1/globex/user/{in_globex}"), &globex.token)
+        .await;
+    assert_eq!(
+        app.verify_with_password("acme", &held, ATTACKER_PW).await,
+        409
+    );
+    let initech = app.bootstrap("initech").await;
+    app.post(
+        "/v1/initech/user/",
+        &initech.token,
+        json!({ "first_name": "P", "last_name": "Ro", "email": person, "role_name": "DefaultUserRole" }),
+    )
+    .await
+    .expect(201);
+    app.password_token(&initech, person, ATTACKER_PW)
+        .await
+        .expect(401);
 }

@@ -43,7 +43,9 @@ pub async fn invite(
 ) -> Result<Response> {
     caller.limit(&s, "create-invited-user").await?;
     if b.login_link.is_some() {
-        s.limits.check_address(&b.email).await?;
+        s.limits
+            .check_address(&s.core.find_org(&p[0]).await?.id, &b.email)
+            .await?;
     }
     let input = InviteInput {
         first_name: b.first_name,
@@ -128,7 +130,10 @@ pub async fn sign_in_with_api_key(
     let key_id = req.header("x-api-key-id")?;
     let user_id = req.header("x-user-id")?;
     // A key's budget is spent only by requests that hold its secret: failures count against
-    // the client that sent them, so nobody who merely knows a key id can block its holder.
+    // the client that sent them (which is refused before any check once over its budget), so
+    // nobody who merely knows a key id can block its holder.
+    let client = format!("ip:{}", req.client_ip);
+    s.limits.check_failures("sign-in-with-api-key", &client)?;
     let who = match s
         .core
         .sign_in_with_api_key(&req.request_id, &p[0], &key_id, &key, &user_id)
@@ -137,10 +142,7 @@ pub async fn sign_in_with_api_key(
         Ok(who) => who,
         Err(e @ Error::Unauthenticated) => {
             s.limits
-                .check(
-                    "sign-in-with-api-key",
-                    &format!("failed:ip:{}", req.client_ip),
-                )
+                .charge_failure("sign-in-with-api-key", &client)
                 .await?;
             return Err(e.into());
         }
@@ -177,7 +179,9 @@ pub async fn sign_in_with_email(
     s.limits
         .check("sign-in-with-email", &format!("ip:{}", req.client_ip))
         .await?;
-    s.limits.check_address(&b.email).await?;
+    s.limits
+        .check_address(&s.core.find_org(&p[0]).await?.id, &b.email)
+        .await?;
     s.core
         .sign_in_with_email(&req.request_id, &p[0], &b.email, &b.redirect_link)
         .await?;
