@@ -241,7 +241,7 @@ impl Db {
             }
             if let Some(pw) = password {
                 // Only identities that sign in with a password get one; `only_if_unset` keeps
-                // an existing password. Whole seconds, as tokens carry `iat` in seconds.
+                // an existing password. The cut-off is a session stamp, as tokens carry one.
                 sqlx::query(
                     "UPDATE identities SET password_hash = $1, updated_at = $2, \
                      sessions_valid_after = CASE WHEN $3 THEN $4 ELSE sessions_valid_after END \
@@ -250,7 +250,7 @@ impl Db {
                 .bind(&pw.hash)
                 .bind(now)
                 .bind(pw.revoke_sessions)
-                .bind((now / 1_000_000 + 1) * 1_000_000)
+                .bind(roster_domain::types::session_stamp())
                 .bind(&token.identity_id)
                 .bind(pw.only_if_unset)
                 .execute(&mut *t)

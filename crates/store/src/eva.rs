@@ -261,7 +261,7 @@ impl Db {
                 .bind(&pw.hash)
                 .bind(now)
                 .bind(pw.revoke_sessions)
-                .bind((now / 1_000_000 + 1) * 1_000_000)
+                .bind(roster_domain::types::session_stamp())
                 .bind(&u.identity_id)
                 .execute(&mut *t)
                 .await

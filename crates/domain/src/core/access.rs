@@ -284,14 +284,15 @@ impl Access<'_> {
 
 impl super::Core {
     /// Turns verified token claims into the caller. The user must still exist and not be
-    /// deactivated, and the token must be newer than the identity's last credential reset:
+    /// deactivated, and the token (`issued_at`, a session stamp) must be newer than the
+    /// identity's last credential reset:
     /// this runs on every request, so deletion and deactivation take effect at once (the cache
     /// serves a principal only until this node's next write, see `cache.rs`).
     pub async fn authenticate(
         &self,
         org_id: &str,
         user_id: &str,
-        issued_at_secs: i64,
+        issued_at: crate::types::Micros,
     ) -> Result<PrincipalRecord> {
         let now = crate::types::now_micros();
         let rec = self
@@ -299,8 +300,7 @@ impl super::Core {
             .principal(self.store.as_ref(), org_id, user_id, now)
             .await?
             .ok_or(Error::Unauthenticated)?;
-        if rec.status == crate::model::UserStatus::Inactive
-            || issued_at_secs * 1_000_000 < rec.sessions_valid_after
+        if rec.status == crate::model::UserStatus::Inactive || issued_at < rec.sessions_valid_after
         {
             return Err(Error::Unauthenticated);
         }
@@ -313,7 +313,7 @@ impl super::Core {
         &self,
         org_id: &str,
         user_id: &str,
-        issued_at_secs: i64,
+        issued_at: crate::types::Micros,
         api_key_id: Option<&str>,
     ) -> Result<PrincipalRecord> {
         if let Some(key_id) = api_key_id {
@@ -326,6 +326,6 @@ impl super::Core {
                 return Err(Error::Unauthenticated);
             }
         }
-        self.authenticate(org_id, user_id, issued_at_secs).await
+        self.authenticate(org_id, user_id, issued_at).await
     }
 }

@@ -463,7 +463,7 @@ async fn random_role_changes_keep_model_and_server_agreeing_and_an_administrator
                                 continue;
                             };
                             let ctx = {
-                                let now = chrono::Utc::now().timestamp();
+                                let now = roster_domain::types::session_stamp();
                                 let p = w
                                     .core
                                     .authenticate(&org, &members[caller].0, now)
@@ -502,7 +502,7 @@ async fn random_role_changes_keep_model_and_server_agreeing_and_an_administrator
                                 continue;
                             };
                             let ctx = {
-                                let now = chrono::Utc::now().timestamp();
+                                let now = roster_domain::types::session_stamp();
                                 let p = w
                                     .core
                                     .authenticate(&org, &members[caller].0, now)
