@@ -201,6 +201,42 @@ impl<'a> Access<'a> {
             )))
         }
     }
+
+    /// The eva and org-user-management rule ([`permissions::appoints`]): administrators may
+    /// grant and manage their equals. Role grants only, as for [`Access::outranks`].
+    pub fn appoints(&self, grants: &[Grant]) -> bool {
+        self.platform
+            || self
+                .principal
+                .is_some_and(|p| permissions::appoints(&p.grants, grants))
+    }
+
+    pub fn require_appoints(&self, grants: &[Grant], what: &str) -> Result<()> {
+        if self.appoints(grants) {
+            Ok(())
+        } else {
+            Err(Error::forbidden(format!(
+                "the authenticated user does not outrank {what}"
+            )))
+        }
+    }
+
+    /// [`Access::require_outranks`] or [`Access::require_appoints`], as `rank` says.
+    pub fn require_rank(&self, rank: Rank, grants: &[Grant], what: &str) -> Result<()> {
+        match rank {
+            Rank::Outrank => self.require_outranks(grants, what),
+            Rank::Appoint => self.require_appoints(grants, what),
+        }
+    }
+}
+
+/// Which rank rule an operation applies (docs/permissions.md, "Outranking").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rank {
+    /// A strict superset of grants: Amigo, API keys, roles.
+    Outrank,
+    /// Equal grants suffice for administrators: eva and org-user-management.
+    Appoint,
 }
 
 /// The union of the grants of the given roles.

@@ -18,7 +18,7 @@ mod users;
 
 use std::sync::Arc;
 
-pub use access::{Access, Actor, Context};
+pub use access::{Access, Actor, Context, Rank};
 pub use audit::{AuditListInput, AuditPage, AUDIT_MAX_LIMIT};
 pub use bulk::{missing_file, BulkOutcome};
 pub use cache::{request_scope, SharedGeneration};

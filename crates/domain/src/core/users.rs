@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::access::{grants_of, names_of, Access, Context};
+use super::access::{grants_of, names_of, Access, Context, Rank};
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
 use crate::model::*;
@@ -170,11 +170,24 @@ impl Core {
         user: &User,
         roles: &[Role],
     ) -> Result<()> {
+        self.require_write_ranked(access, permission, user, roles, Rank::Outrank)
+    }
+
+    /// [`Core::require_write_on`] under the given rank rule (eva and org-user-management let
+    /// administrators manage their equals).
+    pub(crate) fn require_write_ranked(
+        &self,
+        access: &Access<'_>,
+        permission: &str,
+        user: &User,
+        roles: &[Role],
+        rank: Rank,
+    ) -> Result<()> {
         let names = names_of(roles, &user.role_ids);
         let target = access.target(user, &names);
         access.require_on(permission, &target)?;
         if !target.is_self {
-            access.require_outranks(&grants_of(roles, &user.role_ids), "the user's role")?;
+            access.require_rank(rank, &grants_of(roles, &user.role_ids), "the user's role")?;
         }
         Ok(())
     }
@@ -513,11 +526,23 @@ impl Core {
         org_ref: &str,
         user_id: &str,
     ) -> Result<DeleteOutcome> {
+        self.delete_user_ranked(ctx, org_ref, user_id, Rank::Outrank)
+            .await
+    }
+
+    /// [`Core::delete_user`] under the given rank rule.
+    pub(crate) async fn delete_user_ranked(
+        &self,
+        ctx: &Context,
+        org_ref: &str,
+        user_id: &str,
+        rank: Rank,
+    ) -> Result<DeleteOutcome> {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
         let user = self.target_user(&org.id, user_id).await?;
         let roles = self.roles(&org.id).await?;
-        self.require_write_on(&access, perm::USER_DELETE, &user, &roles)?;
+        self.require_write_ranked(&access, perm::USER_DELETE, &user, &roles, rank)?;
         let soft = (user.stats.num_conversations > 0)
             .then(|| vec!["the user has conversation history, which is retained".to_owned()]);
         let fx = Effects::audit(self.audit(

@@ -9,6 +9,7 @@ mod smtp;
 mod amigo_orgs;
 mod amigo_roles;
 mod amigo_users;
+mod appoint;
 mod auth;
 mod authz_matrix;
 mod bench;
