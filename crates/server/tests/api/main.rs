@@ -27,6 +27,7 @@ mod nodes;
 mod ops;
 mod oum;
 mod paging;
+mod read_modify_write;
 mod security_escalation;
 mod security_input;
 mod security_limits;
