@@ -108,6 +108,7 @@ pub fn core_config(config: &Config, public_url: String) -> CoreConfig {
     CoreConfig {
         public_url,
         cache_ttl: Duration::from_millis(config.cache_ttl_ms),
+        search_limit: config.search_limit,
         sign_in_throttle: roster_domain::throttle::SignInThrottle::new(
             config.signin_backoff_after,
             config.signin_backoff_ms,

@@ -31,7 +31,7 @@ pub use members::{Member, MEMBER_ROLES};
 pub use orgs::{Bootstrapped, NewOrgInput, OrgPatch, OrgView};
 pub use roles::{GrantInput, RoleInput, RolePatch};
 pub use users::{
-    DeleteOutcome, InviteInput, ListUsersInput, MemoriesInput, Settable, UserUpdate,
+    DeleteOutcome, InviteInput, ListUsersInput, MemoriesInput, Searched, Settable, UserUpdate,
     VariableChanges,
 };
 

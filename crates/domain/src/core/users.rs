@@ -24,6 +24,14 @@ pub enum Settable<T> {
     Set(T),
 }
 
+/// A search's answer: at most `limit` users, and whether more matched.
+#[derive(Debug, Clone)]
+pub struct Searched {
+    pub users: Vec<User>,
+    pub truncated: bool,
+    pub limit: u32,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct InviteInput {
     pub first_name: String,
@@ -397,7 +405,7 @@ impl Core {
         org_ref: &str,
         query: &str,
         ids: Vec<String>,
-    ) -> Result<Vec<User>> {
+    ) -> Result<Searched> {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
         if ids.len() > MAX_FILTER_VALUES {
@@ -418,7 +426,9 @@ impl Core {
             ));
         }
         let roles = self.roles(&org.id).await?;
-        let mut q = UserQuery::new(self.config.search_limit);
+        // One row past the limit tells a cut answer from one that just fills it.
+        let limit = self.config.search_limit;
+        let mut q = UserQuery::new(limit.saturating_add(1));
         q.ids = ids;
         q.contains = Some(needle);
         q.visibility = access.visibility(perm::USER_GET_INFO, &roles);
@@ -426,9 +436,14 @@ impl Core {
             field: "name".into(),
             descending: false,
         }];
-        let mut rows = self.store.list_users(&org.id, &q).await?;
-        rows.truncate(self.config.search_limit as usize);
-        Ok(rows)
+        let mut users = self.store.list_users(&org.id, &q).await?;
+        let truncated = users.len() > limit as usize;
+        users.truncate(limit as usize);
+        Ok(Searched {
+            users,
+            truncated,
+            limit,
+        })
     }
 
     pub async fn update_user(
