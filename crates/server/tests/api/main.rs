@@ -23,6 +23,7 @@ mod email_rules;
 mod eva;
 mod eva_bulk;
 mod faults;
+mod first_start;
 mod nodes;
 mod ops;
 mod oum;
