@@ -254,8 +254,8 @@ impl Db {
                 .bind(&pw.hash)
                 .bind(now)
                 .bind(pw.revoke_sessions)
-                // Whole seconds, as tokens carry `iat` in seconds.
-                .bind((now / 1_000_000 + 1) * 1_000_000)
+                // The cut-off is a session stamp, as tokens carry one.
+                .bind(roster_domain::types::session_stamp())
                 .bind(&token.org_id)
                 .bind(&token.user_id)
                 .bind(pw.only_if_unset)

@@ -124,13 +124,11 @@ impl Db {
                     "UPDATE identities SET epoch = epoch + 1, sessions_valid_after = CASE WHEN \
                      password_hash IS NOT NULL AND NOT email_verified THEN ",
                 );
-                sql.bind(Arg::Int(
-                    (roster_domain::types::now_micros() / 1_000_000 + 1) * 1_000_000,
-                ))
-                .push(
-                    " ELSE sessions_valid_after END, password_hash = CASE WHEN email_verified \
+                sql.bind(Arg::Int(roster_domain::types::session_stamp()))
+                    .push(
+                        " ELSE sessions_valid_after END, password_hash = CASE WHEN email_verified \
                      THEN password_hash ELSE NULL END WHERE ",
-                );
+                    );
                 sql.in_list("id", &joined);
                 bind_all!(crate::sql::query(&sql), sql.args)
                     .execute(&mut *t)
@@ -269,7 +267,7 @@ impl Db {
                 .bind(&pw.hash)
                 .bind(now)
                 .bind(pw.revoke_sessions)
-                .bind((now / 1_000_000 + 1) * 1_000_000)
+                .bind(roster_domain::types::session_stamp())
                 .bind(&u.identity_id)
                 .execute(&mut *t)
                 .await

@@ -48,7 +48,7 @@ macro_rules! attach_identity {
                  ELSE sessions_valid_after END, \
                  password_hash = CASE WHEN email_verified THEN password_hash ELSE NULL END WHERE id = $2",
             )
-                .bind((roster_domain::types::now_micros() / 1_000_000 + 1) * 1_000_000)
+                .bind(roster_domain::types::session_stamp())
                 .bind(&id)
                 .execute(&mut *$t)
                 .await
@@ -112,9 +112,9 @@ macro_rules! update_user_row {
             .bind($u.updated_at)
             .bind(roster_domain::types::fold($u.company.as_deref().unwrap_or("")))
             .bind($u.status.as_str())
-            // Tokens carry `iat` in whole seconds: cut at the next second, so that a token
-            // minted in the same second as the deactivation cannot outlive it.
-            .bind((roster_domain::types::now_micros() / 1_000_000 + 1) * 1_000_000)
+            // A session stamp: a token minted before the deactivation is earlier, one minted
+            // after it later, whatever the clock's resolution.
+            .bind(roster_domain::types::session_stamp())
             .bind(&$u.org_id)
             .bind(&$u.id)
             .bind($expected)
@@ -671,9 +671,9 @@ impl Db {
             .bind(hash)
             .bind(now)
             .bind(revoke_sessions)
-            // Tokens carry `iat` in whole seconds: cut at the next second, so that no token of the
-            // second the reset happened in survives it (a sign-in in that same second must retry).
-            .bind((now / 1_000_000 + 1) * 1_000_000)
+            // A session stamp: tokens issued before the reset are earlier, every token issued
+            // after it later (tokens carry their own stamp, `iat_us`).
+            .bind(roster_domain::types::session_stamp())
             .bind(identity_id)
             .execute(&mut *t)
             .await

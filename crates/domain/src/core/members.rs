@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::access::{grants_of, names_of, Context};
+use super::access::{grants_of, names_of, Context, Rank};
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
 use crate::model::*;
@@ -303,7 +303,9 @@ impl Core {
     pub async fn remove_member(&self, ctx: &Context, user_id: &str) -> Result<()> {
         let org = self.own_org(ctx).await?;
         self.accepted(&org.id, user_id).await?;
-        self.delete_user(ctx, &org.id, user_id).await.map(|_| ())
+        self.delete_user_ranked(ctx, &org.id, user_id, Rank::Appoint)
+            .await
+            .map(|_| ())
     }
 
     fn parse_member_roles(names: &[String], field: &str, roles: &[Role]) -> Result<Vec<Role>> {
@@ -334,8 +336,9 @@ impl Core {
         Ok(out)
     }
 
-    /// Replaces a member's roles. The caller outranks each role it grants and, unless it is the
-    /// member, the member's current roles; the organization keeps an administrator.
+    /// Replaces a member's roles. The caller appoints each role it grants and, unless it is the
+    /// member, the member's current roles (administrators their equals, anyone else what it
+    /// outranks); the organization keeps an administrator.
     pub async fn replace_roles(
         &self,
         ctx: &Context,
@@ -349,10 +352,10 @@ impl Core {
         let user = self.accepted(&org.id, user_id).await?;
         access.require_org(perm::ROLE_ASSIGN)?;
         for r in &wanted {
-            access.require_outranks(&r.grants, &format!("the role {}", r.name))?;
+            access.require_appoints(&r.grants, &format!("the role {}", r.name))?;
         }
         if access.user_id() != Some(user.id.as_str()) {
-            access.require_outranks(
+            access.require_appoints(
                 &grants_of(&roles, &user.role_ids),
                 "the user's current roles",
             )?;
@@ -383,7 +386,7 @@ impl Core {
         let access = ctx.access(&org)?;
         let user = self.accepted(&org.id, user_id).await?;
         let roles = self.store.list_roles(&org.id).await?;
-        self.require_write_on(&access, perm::USER_UPDATE, &user, &roles)?;
+        self.require_write_ranked(&access, perm::USER_UPDATE, &user, &roles, Rank::Appoint)?;
         if user.connection != Connection::Password {
             return Err(Error::BadRequest(format!(
                 "this user signs in through {}; reset the password with that provider",
@@ -441,7 +444,7 @@ impl Core {
             )?;
         }
         for r in &wanted {
-            access.require_outranks(&r.grants, &format!("the role {}", r.name))?;
+            access.require_appoints(&r.grants, &format!("the role {}", r.name))?;
         }
         let ids: Vec<String> = wanted.iter().map(|r| r.id.clone()).collect();
         let is_admin = wanted.iter().any(|r| r.is_admin);
@@ -457,7 +460,7 @@ impl Core {
                 ))
             }
             Some(u) => {
-                access.require_outranks(
+                access.require_appoints(
                     &grants_of(&roles, &u.role_ids),
                     "the invitation's current roles",
                 )?;

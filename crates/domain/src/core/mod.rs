@@ -19,7 +19,7 @@ mod users;
 
 use std::sync::Arc;
 
-pub use access::{Access, Actor, Context};
+pub use access::{Access, Actor, Context, Rank};
 pub use audit::{AuditListInput, AuditPage, AUDIT_MAX_LIMIT};
 pub use bulk::{missing_file, BulkOutcome};
 pub use cache::{request_scope, SharedGeneration};
@@ -32,7 +32,7 @@ pub use members::{Member, MEMBER_ROLES};
 pub use orgs::{Bootstrapped, NewOrgInput, OrgPatch, OrgView};
 pub use roles::{GrantInput, RoleInput, RolePatch};
 pub use users::{
-    DeleteOutcome, InviteInput, ListUsersInput, MemoriesInput, Settable, UserUpdate,
+    DeleteOutcome, InviteInput, ListUsersInput, MemoriesInput, Searched, Settable, UserUpdate,
     VariableChanges,
 };
 

@@ -167,7 +167,7 @@ impl Core {
             .filter(|t| t.purpose == "refresh" && t.org_id == org.id)
             .ok_or(Error::Unauthenticated)?;
         let rec = self
-            .authenticate(&org.id, &held.user_id, held.created_at / 1_000_000)
+            .authenticate(&org.id, &held.user_id, held.created_at)
             .await?;
         let ctx = Context::new(request_id, Actor::Anonymous);
         let next = random_secret();

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::access::{grants_of, names_of, Access, Context};
+use super::access::{grants_of, names_of, Access, Context, Rank};
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
 use crate::model::*;
@@ -22,6 +22,14 @@ pub enum Settable<T> {
     Keep,
     Clear,
     Set(T),
+}
+
+/// A search's answer: at most `limit` users, and whether more matched.
+#[derive(Debug, Clone)]
+pub struct Searched {
+    pub users: Vec<User>,
+    pub truncated: bool,
+    pub limit: u32,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -170,11 +178,24 @@ impl Core {
         user: &User,
         roles: &[Role],
     ) -> Result<()> {
+        self.require_write_ranked(access, permission, user, roles, Rank::Outrank)
+    }
+
+    /// [`Core::require_write_on`] under the given rank rule (eva and org-user-management let
+    /// administrators manage their equals).
+    pub(crate) fn require_write_ranked(
+        &self,
+        access: &Access<'_>,
+        permission: &str,
+        user: &User,
+        roles: &[Role],
+        rank: Rank,
+    ) -> Result<()> {
         let names = names_of(roles, &user.role_ids);
         let target = access.target(user, &names);
         access.require_on(permission, &target)?;
         if !target.is_self {
-            access.require_outranks(&grants_of(roles, &user.role_ids), "the user's role")?;
+            access.require_rank(rank, &grants_of(roles, &user.role_ids), "the user's role")?;
         }
         Ok(())
     }
@@ -400,7 +421,7 @@ impl Core {
         org_ref: &str,
         query: &str,
         ids: Vec<String>,
-    ) -> Result<Vec<User>> {
+    ) -> Result<Searched> {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
         if ids.len() > MAX_FILTER_VALUES {
@@ -421,7 +442,9 @@ impl Core {
             ));
         }
         let roles = self.roles(&org.id).await?;
-        let mut q = UserQuery::new(self.config.search_limit);
+        // One row past the limit tells a cut answer from one that just fills it.
+        let limit = self.config.search_limit;
+        let mut q = UserQuery::new(limit.saturating_add(1));
         q.ids = ids;
         q.contains = Some(needle);
         q.visibility = access.visibility(perm::USER_GET_INFO, &roles);
@@ -429,9 +452,14 @@ impl Core {
             field: "name".into(),
             descending: false,
         }];
-        let mut rows = self.store.list_users(&org.id, &q).await?;
-        rows.truncate(self.config.search_limit as usize);
-        Ok(rows)
+        let mut users = self.store.list_users(&org.id, &q).await?;
+        let truncated = users.len() > limit as usize;
+        users.truncate(limit as usize);
+        Ok(Searched {
+            users,
+            truncated,
+            limit,
+        })
     }
 
     pub async fn update_user(
@@ -569,11 +597,23 @@ impl Core {
         org_ref: &str,
         user_id: &str,
     ) -> Result<DeleteOutcome> {
+        self.delete_user_ranked(ctx, org_ref, user_id, Rank::Outrank)
+            .await
+    }
+
+    /// [`Core::delete_user`] under the given rank rule.
+    pub(crate) async fn delete_user_ranked(
+        &self,
+        ctx: &Context,
+        org_ref: &str,
+        user_id: &str,
+        rank: Rank,
+    ) -> Result<DeleteOutcome> {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
         let user = self.target_user(&org.id, user_id).await?;
         let roles = self.roles(&org.id).await?;
-        self.require_write_on(&access, perm::USER_DELETE, &user, &roles)?;
+        self.require_write_ranked(&access, perm::USER_DELETE, &user, &roles, rank)?;
         let soft = (user.stats.num_conversations > 0)
             .then(|| vec!["the user has conversation history, which is retained".to_owned()]);
         let fx = Effects::audit(self.audit(

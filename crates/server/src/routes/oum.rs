@@ -125,6 +125,13 @@ struct UpdateMe {
     email: Option<String>,
     #[serde(default)]
     name: Option<String>,
+    /// Read-only fields of `GET /users/me`, accepted so that it can be sent back; ignored.
+    #[serde(default, rename = "id")]
+    #[schema(read_only, value_type = Option<String>)]
+    _id: crate::routes::ReadOnly,
+    #[serde(default, rename = "roles")]
+    #[schema(read_only, value_type = Option<Vec<String>>)]
+    _roles: crate::routes::ReadOnly,
 }
 
 /// Update your name (everywhere at once) or email (after confirming the link sent to it).

@@ -865,3 +865,58 @@ async fn repeated_filters_are_bounded() {
     .await
     .expect(422);
 }
+
+/// The vendor's search has no paging: an answer cut at the configured limit says so in
+/// `X-Result-Truncated`, and one that holds every match says it is whole.
+#[tokio::test]
+async fn search_says_when_it_stopped_at_its_limit() {
+    let app = TestApp::spawn_with(|c| c.search_limit = 3).await;
+    let acme = app.bootstrap("acme").await;
+    for (i, last) in ["Zedd", "Zedda", "Zeddo", "Zeddi"].iter().enumerate() {
+        app.invite(
+            &acme,
+            &format!("z{i}@zed.example"),
+            "Ana",
+            last,
+            "DefaultUserRole",
+        )
+        .await;
+    }
+    let search = |q: &'static str| {
+        let app = &app;
+        let token = acme.token.clone();
+        async move {
+            let r = app
+                .get(&format!("/v1/acme/user/search/?query={q}"), &token)
+                .await;
+            let header = |name: &str| {
+                r.headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let (truncated, limit) = (header("x-result-truncated"), header("x-result-limit"));
+            let users = r.expect(200)["users"].as_array().unwrap().len();
+            (users, truncated, limit)
+        }
+    };
+    let three = Some("3".to_owned());
+    assert_eq!(
+        search("zedd").await,
+        (3, Some("true".into()), three.clone()),
+        "four match, three fit"
+    );
+    assert_eq!(
+        search("zedda").await,
+        (1, Some("false".into()), three.clone())
+    );
+    // Exactly the limit is a whole answer.
+    let listed = app
+        .list_users(&acme, &acme.token, "email=z3%40zed.example")
+        .await;
+    let id = listed["users"][0]["user_id"].as_str().unwrap();
+    app.delete(&format!("/v1/acme/user/{id}"), &acme.token)
+        .await
+        .expect(204);
+    assert_eq!(search("zedd").await, (3, Some("false".into()), three));
+}

@@ -122,6 +122,7 @@ impl TestApp {
             trusted_proxies: Vec::new(),
             audit_retention_days: 0,
             cache_ttl_ms: 1000,
+            search_limit: 100,
             cluster_name: "main".into(),
             clusters: Vec::new(),
             // Generous: tests of the throttle set their own.

@@ -722,8 +722,6 @@ async fn sessions_and_email_changes_from_before_a_join_end_with_it() {
         .as_str()
         .unwrap()
         .to_owned();
-    // The identity's sessions are cut at the next whole second; let that second pass.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let initech = app.bootstrap("initech").await;
     let refreshed = app
         .client

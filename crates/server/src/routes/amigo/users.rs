@@ -195,7 +195,10 @@ pub async fn sign_in_with_email(
     operation_id = "search-users",
     tag = "User",
     params(("organization" = String, Path, description = "The organization's id."), ("query" = String, Query, description = "Users whose name or email contains it."), ("user_id" = Option<Vec<String>>, Query, description = "The IDs of the users."), crate::openapi::params::VendorHeaders),
-    responses((status = 200, description = "Succeeded", body = crate::openapi::vendor::SearchUsersResponse)),
+    responses((status = 200, description = "Succeeded; at most `ROSTER_SEARCH_LIMIT` users (100 by default), by name", body = crate::openapi::vendor::SearchUsersResponse, headers(
+        ("X-Result-Truncated" = bool, description = "`true` when more users matched than the answer holds: narrow the query"),
+        ("X-Result-Limit" = u32, description = "The most users one search returns on this server")
+    ))),
     security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
 )]
 pub async fn search(
@@ -217,15 +220,21 @@ pub async fn search(
             )
         })?
         .to_owned();
-    let users = s
+    let found = s
         .core
         .search_users(&caller.ctx, &p[0], &query, req.query.all("user_id"))
         .await?;
-    let users: Vec<UserInstance> = users
+    let users: Vec<UserInstance> = found
+        .users
         .into_iter()
         .map(|u| UserInstance::new(u, false))
         .collect();
-    Ok(Json(json!({ "users": users })).into_response())
+    // The vendor's body has no room for it: whether the answer was cut goes in headers.
+    let headers = [
+        ("x-result-truncated", found.truncated.to_string()),
+        ("x-result-limit", found.limit.to_string()),
+    ];
+    Ok((headers, Json(json!({ "users": users }))).into_response())
 }
 
 /// Update a user: absent fields (and `{}` for the language and time zone) are left alone.
