@@ -10,6 +10,7 @@
 pub mod data;
 pub mod load;
 mod server;
+pub mod yardstick;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -69,8 +70,12 @@ pub struct Report {
     pub users: usize,
     pub backend: Backend,
     pub cores: usize,
-    /// Median time of one argon2id hash with Roster's parameters, in this process.
+    /// Median time of one argon2id hash with Roster's parameters, in this process: the
+    /// yardstick of everything that hashes passwords.
     pub argon2_ms: f64,
+    /// Median time of one bare HTTP round trip over loopback by the bench's client: the
+    /// yardstick of every request's latency (see `yardstick.rs`).
+    pub round_trip_us: f64,
     pub load_seconds: f64,
     pub load_rows_per_sec: f64,
     /// The server's largest resident set while loading.
@@ -92,12 +97,14 @@ impl Report {
     /// The human-readable table.
     pub fn table(&self) -> String {
         let mut s = format!(
-            "roster-bench: {} users, {:?}, {} cores; load {:.1} s ({:.0} rows/s, RSS {:.0} MiB); walk {:.1} s; argon2id {:.1} ms\n",
+            "roster-bench: {} users, {:?}, {} cores; load {:.1} s ({:.0} rows/s, RSS {:.0} MiB); walk {:.1} s\n\
+             yardsticks of this run: argon2id {:.1} ms per hash (ceiling {:.0} hashes/s); loopback HTTP round trip {:.0} µs\n",
             self.users, self.backend, self.cores, self.load_seconds, self.load_rows_per_sec,
-            self.load_rss_mib.unwrap_or(0.0), self.walk_seconds, self.argon2_ms
+            self.load_rss_mib.unwrap_or(0.0), self.walk_seconds, self.argon2_ms,
+            self.cores as f64 * 1000.0 / self.argon2_ms.max(1e-9), self.round_trip_us
         );
         s.push_str(&format!(
-            "{:<34} {:>4} {:>7} {:>4} {:>11} {:>8} {:>8} {:>8}  {}\n",
+            "{:<34} {:>4} {:>7} {:>4} {:>11} {:>8} {:>8} {:>8} {:>8}  {}\n",
             "operation",
             "conc",
             "reqs",
@@ -106,6 +113,7 @@ impl Report {
             "p50 ms",
             "p90 ms",
             "p99 ms",
+            "p50 RTs",
             "target"
         ));
         for o in &self.operations {
@@ -115,7 +123,7 @@ impl Report {
                 None => "",
             };
             s.push_str(&format!(
-                "{:<34} {:>4} {:>7} {:>4} {:>7.0} {:<5} {:>6.2} {:>8.2} {:>8.2} {:>7.0}  {} {}\n",
+                "{:<34} {:>4} {:>7} {:>4} {:>7.0} {:<5} {:>6.2} {:>8.2} {:>8.2} {:>8.1} {:>7.0}  {} {}\n",
                 o.name,
                 o.concurrency,
                 o.requests,
@@ -125,6 +133,7 @@ impl Report {
                 o.p50_ms,
                 o.p90_ms,
                 o.p99_ms,
+                o.p50_round_trips.unwrap_or(0.0),
                 o.rss_mib.unwrap_or(0.0),
                 o.target.clone().unwrap_or_default(),
                 verdict
@@ -218,6 +227,7 @@ async fn bench(opts: &Options, server: &Server) -> anyhow::Result<Report> {
         .timeout(Duration::from_secs(600))
         .build()?;
     let org = server.bootstrap("bench").await?;
+    let round_trip_us = yardstick::loopback_round_trip_us(&client).await?;
     let mut b = Bench {
         opts: opts.clone(),
         client,
@@ -231,6 +241,7 @@ async fn bench(opts: &Options, server: &Server) -> anyhow::Result<Report> {
             backend: opts.backend,
             cores,
             argon2_ms: argon2_ms().await?,
+            round_trip_us: 0.0,
             load_seconds: 0.0,
             load_rows_per_sec: 0.0,
             load_rss_mib: None,
@@ -243,6 +254,7 @@ async fn bench(opts: &Options, server: &Server) -> anyhow::Result<Report> {
             checks: Vec::new(),
         },
     };
+    b.report.round_trip_us = round_trip_us;
     // Sample the server's resident set, so that each operation reports its own peak.
     let sampler = server.pid.map(|pid| {
         let rss = b.rss_kib.clone();
@@ -435,6 +447,9 @@ impl Bench {
     fn push(&mut self, mut op: OpResult) {
         let kib = self.rss_kib.swap(0, Ordering::Relaxed);
         op.rss_mib = (kib > 0).then(|| kib as f64 / 1024.0);
+        if self.report.round_trip_us > 0.0 {
+            op.p50_round_trips = Some(op.p50_ms * 1000.0 / self.report.round_trip_us);
+        }
         self.report.operations.push(op);
     }
 
@@ -830,6 +845,7 @@ impl Bench {
                 target: Some(target),
                 first_error: None,
                 rss_mib: None,
+                p50_round_trips: None,
             });
         }
         Ok(())

@@ -30,6 +30,9 @@ pub struct OpResult {
     pub first_error: Option<String>,
     /// The server's largest resident set while the operation ran.
     pub rss_mib: Option<f64>,
+    /// The median as a multiple of this run's bare loopback round trip (`yardstick.rs`): a
+    /// figure that moves less with the machine's load than milliseconds do.
+    pub p50_round_trips: Option<f64>,
 }
 
 /// Latencies in microseconds, and when the run took place.
@@ -66,6 +69,7 @@ impl Samples {
             met: None,
             first_error: self.first_error,
             rss_mib: None,
+            p50_round_trips: None,
         }
     }
 }

@@ -37,6 +37,19 @@ async fn the_benchmark_runs_every_operation_and_its_answers_are_right() {
     for c in &report.checks {
         assert!(c.ok, "check {} failed: {c:?}\n{table}", c.name);
     }
+    // Each figure can be read against the yardsticks measured in the same run.
+    assert!(
+        report.argon2_ms > 0.0 && report.round_trip_us > 0.0,
+        "{table}"
+    );
+    assert!(
+        report
+            .operations
+            .iter()
+            .all(|o| o.p50_round_trips.is_some()),
+        "{table}"
+    );
+    eprintln!("{table}");
     let names: Vec<&str> = report.operations.iter().map(|o| o.name.as_str()).collect();
     for expected in [
         "amigo.list.walk (limit 100)",
