@@ -14,6 +14,7 @@ mod auth;
 mod authz_matrix;
 mod bench;
 mod cache;
+mod ci_scripts;
 mod cli;
 mod clusters;
 mod cross_cutting;
