@@ -13,7 +13,7 @@ fn eva_admin(email: &str) -> Value {
 }
 
 /// Creates an eva administrator as the organization's administrator; returns its id and token.
-async fn second_admin(app: &TestApp, org: &Org, email: &str) -> (String, String) {
+pub(crate) async fn second_admin(app: &TestApp, org: &Org, email: &str) -> (String, String) {
     let made = app
         .eva(
             Method::POST,

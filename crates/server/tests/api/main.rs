@@ -17,6 +17,7 @@ mod cache;
 mod ci_scripts;
 mod cli;
 mod clusters;
+mod compat_claims;
 mod cross_cutting;
 mod email_delivery;
 mod email_flows;
