@@ -382,7 +382,12 @@ async fn ensure_platform(
     });
     write_private(&path, &serde_json::to_vec_pretty(&body)?)?;
     println!(
-        "Created the platform organization; its administrator's API key is in {}",
+        "First start: created the platform organization '{PLATFORM_ORG}'. {} (readable only by you) \
+         holds the API key of its administrator, who creates organizations and acts in all of them. \
+         Keep it secret; it is written only now. Next: create your organization with \
+         `roster bootstrap --org ID --org-name NAME --admin-email EMAIL --json` (README, \
+         \"Five minutes with curl\"), or sign in as the platform administrator with the file's \
+         api_key, api_key_id and user_id at POST /v1/{PLATFORM_ORG}/user/signin_with_api_key.",
         path.display()
     );
     Ok(Some(path))

@@ -16,18 +16,30 @@ use crate::app::{connect_redis, core_config, open_database, open_store, Applicat
 use crate::config::{Config, LogFormat};
 use crate::state::MAINTENANCE_KEY;
 
+/// The heading of the server-wide settings in every command's help, apart from the command's
+/// own flags.
+pub const SETTINGS_HEADING: &str =
+    "Settings (every command; also ROSTER_* variables, see `roster --help`)";
+
 /// Roster: multi-tenant user and organization management speaking the Amigo, eva-user and
 /// org-user-management APIs. Every setting can also be given as a `ROSTER_*` variable, or as a
 /// key of the TOML file named by `--config` (the long flag name in snake_case, e.g.
 /// `database_url = "postgres://..."`). A flag wins over its variable, which wins over the file.
 #[derive(Debug, Parser)]
-#[command(name = "roster", version)]
+#[command(
+    name = "roster",
+    version,
+    after_help = "Logging: ROSTER_LOG picks the log lines written to stderr, as a tracing filter \
+(default `info,sqlx=warn`; e.g. `ROSTER_LOG=debug`, or `ROSTER_LOG=info,roster_server=debug`). \
+ROSTER_LOG_FORMAT (`--log-format`) writes them as text or JSON."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub config: Config,
     /// TOML file of settings, keyed by the long flag names in snake_case.
     #[arg(
         long = "config",
+        help_heading = SETTINGS_HEADING,
         id = "config_file",
         env = "ROSTER_CONFIG",
         global = true,
@@ -187,7 +199,10 @@ pub fn init_logging(format: LogFormat) {
             .flatten_event(true)
             .with_current_span(true)
             .init(),
-        LogFormat::Text => builder.init(),
+        // Colour codes only where someone reads them: never into files or pipes.
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
     }
 }
 

@@ -14,6 +14,7 @@ pub enum LogFormat {
 
 /// Every setting of the server; `roster --help` lists them with their variables.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = crate::cli::SETTINGS_HEADING)]
 pub struct Config {
     /// Address to listen on.
     #[arg(

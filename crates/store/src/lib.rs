@@ -198,7 +198,9 @@ impl Db {
     /// Opens the database named by `url` and applies its migrations, safely while other
     /// processes (a server, the CLI, a second server) open the same database at once. On
     /// PostgreSQL the migrator holds an advisory lock; SQLite has none, so the first open and
-    /// the migrations run under an exclusive lock on a file next to the database.
+    /// the migrations run under an exclusive lock on a file next to the database. A new SQLite
+    /// file is created readable by its owner only (it holds password and key hashes), and
+    /// SQLite gives its WAL and shared-memory files the database file's mode.
     pub async fn open(url: &str, opts: &DbOptions) -> anyhow::Result<Self> {
         let Some(path) = sqlite_file(url)? else {
             let db = Self::connect(url, opts).await?;
@@ -212,6 +214,7 @@ impl Db {
             .await
             .context("waiting for the migration lock")?
             .context("locking the database for its migrations")?;
+        open_private(&path)?;
         let db = Self::connect(url, opts).await?;
         let migrated = db.migrate().await.context("migrating the database");
         drop(lock);
@@ -267,7 +270,8 @@ fn sqlite_file(url: &str) -> anyhow::Result<Option<std::path::PathBuf>> {
     Ok((!url.contains(":memory:") && !path.as_os_str().is_empty()).then(|| path.to_owned()))
 }
 
-/// Opens `path`, creating it with mode 0600 when it does not exist.
+/// Opens `path`, creating it with mode 0600 when it does not exist (an existing file keeps
+/// the mode its owner gave it).
 fn open_private(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
     let mut o = std::fs::OpenOptions::new();
     o.read(true).write(true).create(true).truncate(false);

@@ -398,6 +398,7 @@ impl Core {
         let mut out = BulkOutcome::default();
         let mut cache: HashMap<String, (User, Vec<EnvAccess>)> = HashMap::new();
         for line in &lines {
+            let mut outage: Option<Error> = None;
             let result: std::result::Result<(), String> = async {
                 let row = read_row(line, true)?;
                 let env = row
@@ -423,7 +424,7 @@ impl Core {
                         .store
                         .list_users(&org.id, &q)
                         .await
-                        .map_err(|e| e.to_string())?
+                        .map_err(|e| row_error(&mut outage, e))?
                         .into_iter()
                         .next();
                     let user = user.ok_or("User not found in this organization")?;
@@ -431,7 +432,7 @@ impl Core {
                         .store
                         .env_access(&org.id, std::slice::from_ref(&user.id))
                         .await
-                        .map_err(|e| e.to_string())?;
+                        .map_err(|e| row_error(&mut outage, e))?;
                     cache.insert(
                         row.email.lower.clone(),
                         (user, envs.into_iter().map(|(_, a)| a).collect()),
@@ -514,18 +515,36 @@ impl Core {
                 self.store
                     .set_user_access(&org.id, &user.id, &role_ids, &next, fx)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| row_error(&mut outage, e))?;
                 user.role_ids = role_ids;
                 *envs = next;
                 Ok(())
             }
             .await;
+            if let Some(e) = outage {
+                return Err(e);
+            }
             match result {
                 Ok(()) => out.applied += 1,
                 Err(reason) => out.errors.push((line.key(), reason)),
             }
         }
         Ok(out)
+    }
+}
+
+/// A store error met by a row of bulk-permissions, as the row's reason; an outage (or an
+/// internal failure) is kept in `outage` instead, and stops the request: 503 with
+/// `Retry-After` (or 500), never a row error. Each row is its own transaction, so a stopped
+/// request leaves no row half-written.
+fn row_error(outage: &mut Option<Error>, e: crate::store::StoreError) -> String {
+    match Error::from(e) {
+        e @ (Error::Unavailable { .. } | Error::Internal(_)) => {
+            let reason = e.to_string();
+            *outage = Some(e);
+            reason
+        }
+        e => e.to_string(),
     }
 }
 

@@ -13,7 +13,7 @@ fn eva_admin(email: &str) -> Value {
 }
 
 /// Creates an eva administrator as the organization's administrator; returns its id and token.
-async fn second_admin(app: &TestApp, org: &Org, email: &str) -> (String, String) {
+pub(crate) async fn second_admin(app: &TestApp, org: &Org, email: &str) -> (String, String) {
     let made = app
         .eva(
             Method::POST,
@@ -305,6 +305,70 @@ async fn the_last_administrator_survives_administrators_removing_each_other_at_o
         for c in codes {
             assert!(
                 [204, 401, 403, 409].contains(&c),
+                "round {round}: {codes:?}"
+            );
+        }
+    }
+}
+
+/// The same on Amigo, where only a super-administrator acts on administrators: it deletes the
+/// administrator while stepping itself down, at once, round after round. Either alone is
+/// allowed; together they would leave nobody.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn amigo_deletion_and_step_down_racing_leave_an_administrator() {
+    let app = TestApp::spawn().await;
+    for round in 0..6 {
+        let org = app.bootstrap(&format!("amigo{round}")).await;
+        let email = format!("super{round}@race.example");
+        let input = roster_domain::core::InviteInput {
+            first_name: "Sue".into(),
+            last_name: "Per".into(),
+            email: email.clone(),
+            role_name: "DefaultSuperAdministratorRole".into(),
+            ..Default::default()
+        };
+        let core = &app.state.core;
+        let (s, _) = core
+            .invite_user(&roster_domain::core::Context::system(), &org.id, input)
+            .await
+            .unwrap();
+        let active = roster_domain::model::User {
+            status: roster_domain::model::UserStatus::Active,
+            ..s.clone()
+        };
+        core.store
+            .update_user(&active, s.updated_at, Default::default())
+            .await
+            .unwrap();
+        let hash = roster_domain::password::hash("Sup3r-pass").await.unwrap();
+        core.store
+            .set_password(&s.identity_id, &hash, false, Default::default())
+            .await
+            .unwrap();
+        let token = app
+            .password_token(&org, &email, "Sup3r-pass")
+            .await
+            .expect(200)["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (delete_path, assign_path) = (
+            format!("/v1/{}/user/{}", org.id, org.admin_id),
+            format!("/v1/{}/role/DefaultUserRole/assign", org.id),
+        );
+        let delete = app.delete(&delete_path, &token);
+        let step_down = app.post(&assign_path, &token, json!({ "user_id": s.id }));
+        let (x, y) = tokio::join!(delete, step_down);
+        let codes = [x.status.as_u16(), y.status.as_u16()];
+        assert!(
+            active_admins(&app, &org.id).await >= 1,
+            "round {round}: no administrator left after {codes:?}"
+        );
+        let won = codes.iter().filter(|c| [200, 204].contains(*c)).count();
+        assert_eq!(won, 1, "round {round}: {codes:?}");
+        for c in codes {
+            assert!(
+                [200, 204, 401, 403, 409].contains(&c),
                 "round {round}: {codes:?}"
             );
         }

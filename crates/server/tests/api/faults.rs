@@ -2,7 +2,8 @@
 //! lock held by another process. Each answers 503 with
 //! `Retry-After` in the surface's own error shape, never a 500; the server recovers by itself
 //! when the database does; and no change is half-written. (A server killed with SIGKILL in the
-//! middle of writes: `eva_bulk::a_server_killed_mid_import_leaves_no_partial_user`.)
+//! middle of writes: `eva_bulk::a_server_killed_mid_import_leaves_no_partial_user`.) Every eva
+//! bulk operation answers 503 too, never rows that say the database is unavailable.
 //!
 //! The PostgreSQL test runs its own PostgreSQL cluster (initdb in a temporary directory) so that
 //! stopping it disturbs no other test; it runs in the PostgreSQL pass, the SQLite tests in the
@@ -199,9 +200,45 @@ async fn postgres_stopped_under_load_answers_503_then_recovers_with_no_partial_w
     );
     let acme = app.bootstrap("acme").await;
 
+    // Viewers for a bulk-permissions upload that will be in flight when PostgreSQL stops.
+    viewer(&app, &acme).await;
+    let mut seed = CSV_HEAD.to_owned();
+    let mut grants = CSV_HEAD.to_owned();
+    for i in 0..400 {
+        let (prod, bot, bot2) = (crate::eva::PROD, crate::eva::BOT, crate::eva::BOT2);
+        seed.push_str(&format!(
+            "bv{i}@x.example;B V;;VIEWER;;{prod};Production;{bot}\n"
+        ));
+        grants.push_str(&format!(
+            "bv{i}@x.example;;;VIEWER;;{prod};Production;{bot2}\n"
+        ));
+    }
+    let seeded = bulk(
+        &app,
+        &acme,
+        Method::POST,
+        "bulk-create",
+        BulkBody::Csv(seed),
+    )
+    .await;
+    assert_eq!(seeded.status, 200, "{}", seeded.body);
+
     // Load, then PostgreSQL stops in the middle of it.
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let load = tokio::spawn(invite_load(app.clone(), acme.clone(), 6, "a", stop.clone()));
+    let in_flight = tokio::spawn({
+        let (app, acme) = (app.clone(), acme.clone());
+        async move {
+            bulk(
+                &app,
+                &acme,
+                Method::POST,
+                "bulk-permissions",
+                BulkBody::Csv(grants),
+            )
+            .await
+        }
+    });
     tokio::time::sleep(Duration::from_millis(700)).await;
     tokio::task::spawn_blocking({
         let pg = pg.clone();
@@ -209,6 +246,22 @@ async fn postgres_stopped_under_load_answers_503_then_recovers_with_no_partial_w
     })
     .await
     .unwrap();
+
+    // A bulk-permissions upload in flight when PostgreSQL stopped answers 503 too, or (when it
+    // finished first) only row errors of its own: never "database unavailable" in a row.
+    let in_flight = in_flight.await.unwrap();
+    if in_flight.status == 503 {
+        assert_unavailable(&in_flight, "/eva-user/ bulk-permissions");
+    } else {
+        let rows = [&in_flight.body["errors"], &in_flight.body["details"]];
+        assert!(
+            rows.iter().all(|r| !r.to_string().contains("unavailable")),
+            "an outage reported as row errors: {}",
+            in_flight.body
+        );
+    }
+    // While it is down every bulk operation answers 503 rather than row errors.
+    bulk_ops_answer_503(&app, &acme).await;
 
     // While it is down every surface answers 503 in its own shape, and health stays up.
     let paths = [
@@ -355,3 +408,111 @@ async fn sqlite_locked_by_another_process_answers_503_and_recovers() {
 }
 
 use sqlx::Connection as _;
+
+/// An eva bulk upload (multipart `file`, or a JSON array for bulk-delete), answered as a `Resp`.
+async fn bulk(app: &TestApp, org: &Org, method: Method, op: &str, body: BulkBody) -> Resp {
+    let url = format!("{}/eva-user/org/{}/users/{op}", app.base, org.uuid);
+    let req = app.client.request(method, url).bearer_auth(&org.token);
+    let req = match body {
+        BulkBody::Csv(csv) => req.multipart(reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("u.csv"),
+        )),
+        BulkBody::Json(v) => req.json(&v),
+    };
+    let r = req.send().await.unwrap();
+    let (status, headers) = (r.status(), r.headers().clone());
+    let body = r.json().await.unwrap_or(serde_json::Value::Null);
+    Resp {
+        status,
+        body,
+        headers,
+    }
+}
+
+enum BulkBody {
+    Csv(String),
+    Json(serde_json::Value),
+}
+
+const CSV_HEAD: &str = "email;name;company;role;password;environmentUuid;environmentName;bot\n";
+
+/// Every eva bulk operation, while the database cannot take writes: 503 with `Retry-After` in
+/// eva's shape (never rows that say "database unavailable"), and nothing written.
+async fn bulk_ops_answer_503(app: &TestApp, acme: &Org) {
+    use crate::eva::{BOT, PROD, STAGE, STAGE_BOT};
+    let grant = format!("{CSV_HEAD}vic@x.example;;;VIEWER;;{STAGE};Staging;{STAGE_BOT}\n");
+    let revoke = format!("{CSV_HEAD}vic@x.example;;;VIEWER;;{PROD};Production;{BOT}\n");
+    let create = format!("{CSV_HEAD}new@x.example;New User;;VIEWER;;{PROD};Production;{BOT}\n");
+    for (method, op, body) in [
+        (Method::POST, "bulk-permissions", BulkBody::Csv(grant)),
+        (Method::DELETE, "bulk-permissions", BulkBody::Csv(revoke)),
+        (
+            Method::DELETE,
+            "bulk-delete",
+            BulkBody::Json(json!(["vic@x.example"])),
+        ),
+        (Method::POST, "bulk-create", BulkBody::Csv(create)),
+    ] {
+        let what = format!("/eva-user/ {method} {op}");
+        let r = bulk(app, acme, method, op, body).await;
+        assert_unavailable(&r, &what);
+    }
+}
+
+/// The viewer `bulk_ops_answer_503` works on: Production with the bots Main and Second.
+async fn viewer(app: &TestApp, acme: &Org) -> String {
+    use crate::eva::{BOT, BOT2, PROD};
+    app.eva_catalog(&acme.id).await;
+    let body = json!({ "name": "Vic Viewer", "email": "vic@x.example", "password": "Vi3wer-pass",
+        "passwordConfirmation": "Vi3wer-pass",
+        "environments": [{ "role": "VIEWER", "environment": { "uuid": PROD }, "bots": [{ "uuid": BOT }, { "uuid": BOT2 }] }] });
+    let made = app
+        .eva(
+            Method::POST,
+            &format!("/org/{}/users", acme.uuid),
+            &acme.token,
+            Some(body),
+        )
+        .await
+        .expect(200);
+    made["uuid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn sqlite_locked_bulk_operations_answer_503_not_row_errors() {
+    if is_postgres() {
+        return;
+    }
+    let app = TestApp::spawn_with(|c| c.db_timeout_ms = 300).await;
+    let acme = app.bootstrap("acme").await;
+    let vic = viewer(&app, &acme).await;
+    let path = format!("/org/{}/users/{vic}", acme.uuid);
+    let before = app
+        .eva(Method::GET, &path, &acme.token, None)
+        .await
+        .expect(200);
+
+    // Reads go on beside the lock (WAL); every write of the rows waits, then gives up.
+    let file = sqlite_file(&app);
+    let mut other = sqlx::SqliteConnection::connect(&format!("sqlite:{}", file.display()))
+        .await
+        .unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    bulk_ops_answer_503(&app, &acme).await;
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    drop(other);
+
+    let after = app
+        .eva(Method::GET, &path, &acme.token, None)
+        .await
+        .expect(200);
+    assert_eq!(after, before, "nothing was written");
+    let mut q = roster_domain::paging::UserQuery::new(10);
+    q.emails_lower = vec!["new@x.example".into()];
+    let made = app.state.core.store.list_users("acme", &q).await.unwrap();
+    assert!(made.is_empty(), "bulk-create wrote nothing");
+}

@@ -1,5 +1,6 @@
 //! The first start, as a new user or an orchestrator meets it: several `roster` processes
-//! opening one fresh database at once.
+//! opening one fresh database at once, the files the first start creates, and what the
+//! binary says about itself (`--help`, the first start's lines, text logs in files).
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
@@ -130,5 +131,104 @@ async fn several_processes_opening_one_fresh_database_all_succeed() {
             .unwrap()
             .is_some());
         db.close().await;
+    }
+}
+
+/// `roster --help` names `ROSTER_LOG`; `roster bootstrap --help` lists its own flags first and
+/// the server-wide settings under a heading of their own.
+#[test]
+fn help_names_roster_log_and_keeps_bootstrap_flags_apart_from_settings() {
+    let top = roster().arg("--help").output().unwrap();
+    let top = String::from_utf8_lossy(&top.stdout);
+    assert!(top.contains("ROSTER_LOG "), "{top}");
+    let out = roster().args(["bootstrap", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (own, settings) = text
+        .split_once("Settings (every command")
+        .unwrap_or_else(|| panic!("no settings heading:\n{text}"));
+    for flag in [
+        "--org ",
+        "--org-name",
+        "--admin-email",
+        "--api-key-name",
+        "--json",
+    ] {
+        assert!(
+            own.contains(flag),
+            "{flag} among bootstrap's own flags:\n{own}"
+        );
+    }
+    for flag in [
+        "--bind",
+        "--database-url",
+        "--smtp-url",
+        "--config",
+        "--rate-limits",
+    ] {
+        assert!(
+            !own.contains(flag),
+            "{flag} mixed into bootstrap's own flags:\n{own}"
+        );
+        assert!(
+            settings.contains(flag),
+            "{flag} under the settings:\n{settings}"
+        );
+    }
+}
+
+/// The first start on SQLite, as a new user runs it: the database and its WAL files are the
+/// owner's only, text logs written to a pipe carry no colour codes, and the line about
+/// `platform-admin.json` says what it is for and what to do next.
+#[cfg(unix)]
+#[test]
+fn first_start_keeps_the_database_private_and_says_what_comes_next() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut server = roster()
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("ROSTER_DATA_DIR", &data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = lines(server.stderr.take().unwrap());
+    let out = lines(server.stdout.take().unwrap());
+    let mut logged = Vec::new();
+    while !logged
+        .iter()
+        .any(|l: &String| l.contains("roster listening"))
+    {
+        logged.push(
+            log.recv_timeout(Duration::from_secs(60))
+                .expect("the server starts"),
+        );
+    }
+    let said: Vec<String> = std::iter::from_fn(|| out.recv_timeout(Duration::from_secs(5)).ok())
+        .take_while(|l| !l.starts_with("Email delivery"))
+        .collect();
+    for file in ["roster.db", "roster.db-wal", "roster.db-shm"] {
+        let mode = std::fs::metadata(data.join(file))
+            .unwrap_or_else(|e| panic!("{file}: {e}"))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file} is {:o}", mode & 0o777);
+    }
+    stop(server);
+    for line in &logged {
+        assert!(!line.contains('\u{1b}'), "colour codes in a pipe: {line:?}");
+    }
+    let first = said
+        .iter()
+        .find(|l| l.contains("platform-admin.json"))
+        .unwrap_or_else(|| panic!("no word on platform-admin.json: {said:?}"));
+    for needle in [
+        "readable only by you",
+        "roster bootstrap",
+        "signin_with_api_key",
+        "Keep it secret",
+    ] {
+        assert!(first.contains(needle), "{needle} in: {first}");
     }
 }

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::helpers::{Org, TestApp};
 
 impl TestApp {
-    async fn oum(
+    pub(crate) async fn oum(
         &self,
         method: Method,
         path: &str,
@@ -18,7 +18,7 @@ impl TestApp {
     }
 
     /// The token of the last invitation mailed to `email` in `org`, accepted: the member's JWT.
-    async fn accept_invitation(&self, org: &str, email: &str) -> (String, String) {
+    pub(crate) async fn accept_invitation(&self, org: &str, email: &str) -> (String, String) {
         let mail = self.state.core.store.list_outbox(org).await.unwrap();
         let inv = mail
             .iter()
@@ -48,7 +48,7 @@ impl TestApp {
         )
     }
 
-    async fn oum_invite(
+    pub(crate) async fn oum_invite(
         &self,
         org: &Org,
         email: &str,

@@ -48,6 +48,8 @@ pub fn render(e: &Error) -> (StatusCode, Value) {
             json!({ "detail": items.iter().map(|i| json!({ "loc": loc(i), "msg": i.message, "type": i.code })).collect::<Vec<_>>() }),
         ),
         Error::BadRequest(m) => (StatusCode::BAD_REQUEST, detail(m)),
+        // An unmatched path reads as FastAPI's own answer to one.
+        Error::NotFound("route") => (StatusCode::NOT_FOUND, detail("Not Found")),
         Error::NotFound(what) => (StatusCode::NOT_FOUND, detail(&format!("The specified {what} does not exist."))),
         Error::Conflict(m) => (StatusCode::CONFLICT, detail(m)),
         Error::Unauthenticated => (StatusCode::UNAUTHORIZED, detail("Invalid authorization credentials.")),
