@@ -2,6 +2,7 @@
 
 mod access;
 mod audit;
+mod authorize;
 mod bulk;
 mod cache;
 mod commit;
@@ -10,6 +11,7 @@ mod ingest;
 mod keys;
 mod links;
 mod members;
+mod oidc;
 mod orgs;
 mod paging;
 mod roles;
@@ -20,6 +22,7 @@ use std::sync::Arc;
 
 pub use access::{Access, Actor, Context};
 pub use audit::{AuditListInput, AuditPage, AUDIT_MAX_LIMIT};
+pub use authorize::{pkce_s256, BrowserSession, CodeBinding, ProviderGrant, SESSION_TTL_SECS};
 pub use bulk::{missing_file, BulkOutcome};
 pub use cache::{request_scope, SharedGeneration};
 pub use eva::{
@@ -28,6 +31,7 @@ pub use eva::{
 pub use keys::{CreatedApiKey, SignInMethod, SignedIn};
 pub use links::{Accepted, LinkView};
 pub use members::{Member, MEMBER_ROLES};
+pub use oidc::{redirect_uri_problem, CreatedOidcClient, OidcClientInput, MAX_REDIRECT_URIS};
 pub use orgs::{Bootstrapped, NewOrgInput, OrgPatch, OrgView};
 pub use roles::{GrantInput, RoleInput, RolePatch};
 pub use users::{

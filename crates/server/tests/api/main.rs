@@ -23,6 +23,7 @@ mod eva;
 mod eva_bulk;
 mod faults;
 mod nodes;
+mod oidc_clients;
 mod ops;
 mod oum;
 mod paging;

@@ -1,0 +1,474 @@
+//! What Roster's OpenID Connect provider keeps: the single sign-on session of a browser in an
+//! organization, authorization codes (single use, bound to client, redirect URI and PKCE
+//! challenge) and the refresh tokens they start (rotated on each use; a spent one presented
+//! again ends all of the user's provider refresh tokens in that organization). All of them are
+//! one-time tokens stored as hashes.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::access::{Actor, Context};
+use super::keys::{SignInMethod, SignedIn};
+use super::Core;
+use crate::error::{Error, Result};
+use crate::model::*;
+use crate::secrets::{constant_time_eq, hash_secret, random_secret};
+use crate::store::{Effects, PrincipalRecord};
+use crate::types::now_micros;
+
+const SESSION: &str = "sso_session";
+const CODE: &str = "oidc_code";
+const REFRESH: &str = "oidc_refresh";
+/// How long a browser stays signed in to an organization.
+pub const SESSION_TTL_SECS: i64 = 12 * 3600;
+const CODE_TTL_SECS: i64 = 60;
+const REFRESH_TTL_SECS: i64 = 30 * 24 * 3600;
+
+/// A browser's sign-in to one organization.
+#[derive(Debug, Clone)]
+pub struct BrowserSession {
+    pub who: SignedIn,
+    /// When the person last proved who they are (seconds since the epoch).
+    pub auth_time: i64,
+}
+
+/// What an authorization code is bound to, and what it carries to the tokens.
+#[derive(Debug, Clone, Default)]
+pub struct CodeBinding {
+    pub client_id: String,
+    pub redirect_uri: String,
+    /// The PKCE S256 challenge, when the client sent one.
+    pub code_challenge: Option<String>,
+    pub nonce: Option<String>,
+    pub scope: String,
+}
+
+/// What a redeemed code or a refresh gives: the sign-in, its details and the next refresh token.
+#[derive(Debug, Clone)]
+pub struct ProviderGrant {
+    pub who: SignedIn,
+    pub auth_time: i64,
+    pub nonce: Option<String>,
+    pub scope: String,
+    pub refresh_token: String,
+}
+
+fn method_of(amr: &str) -> SignInMethod {
+    match amr {
+        "mail" => SignInMethod::EmailLink,
+        "link" => SignInMethod::SharedLink,
+        _ => SignInMethod::Password,
+    }
+}
+
+/// The PKCE S256 transform of a verifier (RFC 7636 §4.2).
+pub fn pkce_s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// A verifier RFC 7636 allows: 43 to 128 unreserved characters.
+fn verifier_well_formed(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+fn owner(who: &SignedIn) -> TokenOwner<'_> {
+    TokenOwner {
+        org_id: &who.org_id,
+        user_id: &who.user_id,
+        identity_id: &who.identity_id,
+    }
+}
+
+fn text(v: &Value, k: &str) -> Option<String> {
+    v.get(k).and_then(Value::as_str).map(str::to_owned)
+}
+
+impl Core {
+    /// An active member's principal, for a token minted at `issued_at`.
+    async fn active(&self, org_id: &str, user_id: &str, issued_at: i64) -> Result<PrincipalRecord> {
+        let rec = self.authenticate(org_id, user_id, issued_at).await?;
+        if rec.status != UserStatus::Active {
+            return Err(Error::Unauthenticated);
+        }
+        Ok(rec)
+    }
+
+    /// Starts a browser's single sign-on session after a sign-in; returns the cookie's secret.
+    pub async fn start_browser_session(&self, request_id: &str, who: &SignedIn) -> Result<String> {
+        let secret = random_secret();
+        let now = now_micros();
+        let ctx = Context::new(request_id, Actor::Anonymous);
+        let mut fx = Effects::audit(self.audit(
+            &ctx,
+            &who.org_id,
+            "user.browser_session.started",
+            Some(&who.user_id),
+            json!({ "amr": who.method.amr() }),
+        ));
+        fx.tokens.push(OneTimeToken::new(
+            &secret,
+            owner(who),
+            SESSION,
+            json!({ "auth_time": now / 1_000_000, "amr": who.method.amr() }),
+            SESSION_TTL_SECS,
+            now,
+        ));
+        self.store.write_effects(fx).await?;
+        Ok(secret)
+    }
+
+    /// The browser session of this cookie in `org`, if it is live and its user still active.
+    pub async fn browser_session(
+        &self,
+        org: &Organization,
+        secret: &str,
+    ) -> Result<Option<BrowserSession>> {
+        let now = now_micros();
+        let Some(t) = self
+            .store
+            .find_token(&hash_secret(secret), now)
+            .await?
+            .filter(|t| t.purpose == SESSION && t.org_id == org.id)
+        else {
+            return Ok(None);
+        };
+        let Ok(rec) = self
+            .active(&org.id, &t.user_id, t.created_at / 1_000_000)
+            .await
+        else {
+            return Ok(None);
+        };
+        let amr = text(&t.payload, "amr").unwrap_or_default();
+        Ok(Some(BrowserSession {
+            who: SignedIn {
+                org_id: org.id.clone(),
+                user_id: rec.user_id,
+                identity_id: rec.identity_id,
+                method: method_of(&amr),
+                api_key_id: None,
+            },
+            auth_time: t.payload["auth_time"]
+                .as_i64()
+                .unwrap_or(t.created_at / 1_000_000),
+        }))
+    }
+
+    /// Ends a browser session (logout); true when there was one.
+    pub async fn end_browser_session(
+        &self,
+        request_id: &str,
+        org: &Organization,
+        secret: &str,
+    ) -> Result<bool> {
+        let hash = hash_secret(secret);
+        let now = now_micros();
+        let Some(t) = self
+            .store
+            .find_token(&hash, now)
+            .await?
+            .filter(|t| t.purpose == SESSION && t.org_id == org.id)
+        else {
+            return Ok(false);
+        };
+        let ctx = Context::new(request_id, Actor::Anonymous);
+        let fx = Effects::audit(self.audit(
+            &ctx,
+            &org.id,
+            "user.browser_session.ended",
+            Some(&t.user_id),
+            json!({}),
+        ));
+        Ok(self
+            .store
+            .consume_token(&org.id, &hash, &[SESSION], now, fx)
+            .await?
+            .is_some())
+    }
+
+    /// An authorization code for a session's user, bound to `binding`.
+    pub async fn issue_authorization_code(
+        &self,
+        session: &BrowserSession,
+        binding: &CodeBinding,
+    ) -> Result<String> {
+        let who = &session.who;
+        self.active(&who.org_id, &who.user_id, session.auth_time)
+            .await?;
+        let code = random_secret();
+        let fx = Effects {
+            tokens: vec![OneTimeToken::new(
+                &code,
+                owner(who),
+                CODE,
+                json!({
+                    "client_id": binding.client_id,
+                    "redirect_uri": binding.redirect_uri,
+                    "code_challenge": binding.code_challenge,
+                    "nonce": binding.nonce,
+                    "scope": binding.scope,
+                    "auth_time": session.auth_time,
+                    "amr": who.method.amr(),
+                }),
+                CODE_TTL_SECS,
+                now_micros(),
+            )],
+            ..Effects::default()
+        };
+        self.store.write_effects(fx).await?;
+        Ok(code)
+    }
+
+    /// Exchanges a code once, for `client` at `redirect_uri` with the PKCE `verifier` its
+    /// challenge asked for. Any mismatch, a used or expired code, or a user no longer active
+    /// is `Unauthenticated` (OAuth's `invalid_grant`); the code is spent only by a match.
+    pub async fn redeem_authorization_code(
+        &self,
+        request_id: &str,
+        client: &OidcClient,
+        code: &str,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+    ) -> Result<ProviderGrant> {
+        let hash = hash_secret(code.trim());
+        let now = now_micros();
+        let held = self
+            .store
+            .find_token(&hash, now)
+            .await?
+            .filter(|t| t.purpose == CODE && t.org_id == client.org_id)
+            .ok_or(Error::Unauthenticated)?;
+        let p = &held.payload;
+        let bound_to_client = text(p, "client_id").as_deref() == Some(client.client_id.as_str())
+            && text(p, "redirect_uri").as_deref() == redirect_uri;
+        let pkce_ok = match (text(p, "code_challenge"), verifier) {
+            (Some(challenge), Some(v)) => {
+                verifier_well_formed(v) && constant_time_eq(&pkce_s256(v), &challenge)
+            }
+            (None, None) => !client.is_public(),
+            _ => false,
+        };
+        if !bound_to_client || !pkce_ok {
+            return Err(Error::Unauthenticated);
+        }
+        let auth_time = p["auth_time"]
+            .as_i64()
+            .unwrap_or(held.created_at / 1_000_000);
+        let rec = self.active(&held.org_id, &held.user_id, auth_time).await?;
+        let who = SignedIn {
+            org_id: held.org_id.clone(),
+            user_id: rec.user_id,
+            identity_id: rec.identity_id,
+            method: method_of(&text(p, "amr").unwrap_or_default()),
+            api_key_id: None,
+        };
+        let scope = text(p, "scope").unwrap_or_default();
+        let refresh_token = random_secret();
+        let ctx = Context::new(request_id, Actor::Anonymous);
+        let mut fx = Effects::audit(self.audit(
+            &ctx,
+            &who.org_id,
+            "user.sign_in.oidc_code",
+            Some(&who.user_id),
+            json!({ "client_id": client.client_id }),
+        ));
+        fx.tokens
+            .push(self.refresh_record(&refresh_token, &who, client, &scope, auth_time, now));
+        self.store
+            .consume_token(&who.org_id, &hash, &[CODE], now, fx)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        Ok(ProviderGrant {
+            who,
+            auth_time,
+            nonce: text(p, "nonce"),
+            scope,
+            refresh_token,
+        })
+    }
+
+    fn refresh_record(
+        &self,
+        secret: &str,
+        who: &SignedIn,
+        client: &OidcClient,
+        scope: &str,
+        auth_time: i64,
+        now: i64,
+    ) -> OneTimeToken {
+        OneTimeToken::new(
+            secret,
+            owner(who),
+            REFRESH,
+            json!({ "client_id": client.client_id, "scope": scope, "auth_time": auth_time,
+                    "amr": who.method.amr() }),
+            REFRESH_TTL_SECS,
+            now,
+        )
+    }
+
+    pub fn provider_refresh_ttl_secs(&self) -> i64 {
+        REFRESH_TTL_SECS
+    }
+
+    /// Whether `token` is a refresh token of the provider (issued through a code), used or not:
+    /// those are refreshed with [`Core::refresh_for_client`], the others with [`Core::refresh`].
+    pub async fn is_provider_refresh_token(&self, org: &Organization, token: &str) -> Result<bool> {
+        let hash = hash_secret(token.trim());
+        let live = self.store.find_token(&hash, now_micros()).await?;
+        let t = match live {
+            Some(t) => Some(t),
+            None => self.store.spent_token(&org.id, &hash).await?,
+        };
+        Ok(t.is_some_and(|t| t.purpose == REFRESH && t.org_id == org.id))
+    }
+
+    /// Rotates a provider refresh token of `client`. A token already spent, presented again,
+    /// means it leaked: every provider refresh token of its user in the organization is
+    /// withdrawn, and the answer is `Unauthenticated` as for any unknown token.
+    pub async fn refresh_for_client(
+        &self,
+        request_id: &str,
+        client: &OidcClient,
+        token: &str,
+    ) -> Result<ProviderGrant> {
+        let hash = hash_secret(token.trim());
+        let now = now_micros();
+        let ctx = Context::new(request_id, Actor::Anonymous);
+        let org_id = client.org_id.clone();
+        let held = self
+            .store
+            .find_token(&hash, now)
+            .await?
+            .filter(|t| t.purpose == REFRESH && t.org_id == org_id);
+        let Some(held) = held else {
+            if let Some(spent) = self
+                .store
+                .spent_token(&org_id, &hash)
+                .await?
+                .filter(|t| t.purpose == REFRESH)
+            {
+                self.withdraw_refresh_tokens(&ctx, &spent).await?;
+            }
+            return Err(Error::Unauthenticated);
+        };
+        let p = &held.payload;
+        if text(p, "client_id").as_deref() != Some(client.client_id.as_str()) {
+            return Err(Error::Unauthenticated);
+        }
+        let rec = self
+            .active(&org_id, &held.user_id, held.created_at / 1_000_000)
+            .await?;
+        let who = SignedIn {
+            org_id: org_id.clone(),
+            user_id: rec.user_id,
+            identity_id: rec.identity_id,
+            method: method_of(&text(p, "amr").unwrap_or_default()),
+            api_key_id: None,
+        };
+        let scope = text(p, "scope").unwrap_or_default();
+        let auth_time = p["auth_time"].as_i64().unwrap_or(0);
+        let next = random_secret();
+        let mut fx = Effects::audit(self.audit(
+            &ctx,
+            &org_id,
+            "user.token_refresh",
+            Some(&who.user_id),
+            json!({ "client_id": client.client_id }),
+        ));
+        fx.tokens
+            .push(self.refresh_record(&next, &who, client, &scope, auth_time, now));
+        let consumed = self
+            .store
+            .consume_token(&org_id, &hash, &[REFRESH], now, fx)
+            .await?;
+        if consumed.is_none() {
+            // Spent meanwhile by a concurrent use: the same leak as a later reuse.
+            self.withdraw_refresh_tokens(&ctx, &held).await?;
+            return Err(Error::Unauthenticated);
+        }
+        Ok(ProviderGrant {
+            who,
+            auth_time,
+            nonce: None,
+            scope,
+            refresh_token: next,
+        })
+    }
+
+    async fn withdraw_refresh_tokens(&self, ctx: &Context, spent: &OneTimeToken) -> Result<()> {
+        tracing::warn!(org = %spent.org_id, "a spent refresh token was presented again");
+        let mut fx = Effects::audit(self.audit(
+            ctx,
+            &spent.org_id,
+            "user.token_refresh_reused",
+            Some(&spent.user_id),
+            json!({ "client_id": spent.payload.get("client_id") }),
+        ));
+        fx.revoke.push((
+            spent.org_id.clone(),
+            spent.user_id.clone(),
+            REFRESH.to_owned(),
+        ));
+        self.store.write_effects(fx).await?;
+        Ok(())
+    }
+
+    /// Revokes a provider refresh token of `client` (RFC 7009): true when one was withdrawn.
+    /// Anything else (an access token, an unknown or another client's token) changes nothing.
+    pub async fn revoke_provider_token(
+        &self,
+        request_id: &str,
+        client: &OidcClient,
+        token: &str,
+    ) -> Result<bool> {
+        let hash = hash_secret(token.trim());
+        let now = now_micros();
+        let Some(held) = self.store.find_token(&hash, now).await?.filter(|t| {
+            t.purpose == REFRESH
+                && t.org_id == client.org_id
+                && t.payload.get("client_id").and_then(Value::as_str)
+                    == Some(client.client_id.as_str())
+        }) else {
+            return Ok(false);
+        };
+        let ctx = Context::new(request_id, Actor::Anonymous);
+        let fx = Effects::audit(self.audit(
+            &ctx,
+            &held.org_id,
+            "user.token_revoked",
+            Some(&held.user_id),
+            json!({ "client_id": client.client_id }),
+        ));
+        Ok(self
+            .store
+            .consume_token(&held.org_id, &hash, &[REFRESH], now, fx)
+            .await?
+            .is_some())
+    }
+
+    /// What the provider tells a client about a signed-in user: the membership, its identity
+    /// and role names.
+    pub async fn provider_profile(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        issued_at: i64,
+    ) -> Result<(User, Identity, Vec<String>)> {
+        let rec = self.active(org_id, user_id, issued_at).await?;
+        let user = self
+            .store
+            .get_user(org_id, user_id)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        let identity = self
+            .store
+            .get_identity(&user.identity_id)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        Ok((user, identity, rec.role_names))
+    }
+}
