@@ -24,6 +24,7 @@ mod eva_bulk;
 mod faults;
 mod nodes;
 mod oidc_clients;
+mod oidc_flow;
 mod ops;
 mod oum;
 mod paging;
