@@ -3,6 +3,7 @@
 mod access;
 mod audit;
 mod authorize;
+mod browser_links;
 mod bulk;
 mod cache;
 mod commit;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 pub use access::{Access, Actor, Context};
 pub use audit::{AuditListInput, AuditPage, AUDIT_MAX_LIMIT};
 pub use authorize::{pkce_s256, BrowserSession, CodeBinding, ProviderGrant, SESSION_TTL_SECS};
+pub use browser_links::{BrowserLink, FollowedLink};
 pub use bulk::{missing_file, BulkOutcome};
 pub use cache::{request_scope, SharedGeneration};
 pub use eva::{

@@ -25,6 +25,7 @@ mod faults;
 mod nodes;
 mod oidc_clients;
 mod oidc_flow;
+mod oidc_links;
 mod oidc_rp;
 mod ops;
 mod oum;

@@ -16,7 +16,7 @@ use crate::helpers::{Org, TestApp};
 pub const PASSWORD: &str = "Sign-in-pass1";
 pub const REDIRECT: &str = "https://app.example.test/cb";
 /// A PKCE verifier, and its S256 challenge as Python's hashlib computes it.
-const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K1hLxpc9Q-yMjT5N4X5Z4l2Kmw";
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K1hLxpc9Q-yMjT5N4X5Z4l2Kmw";
 const CHALLENGE: &str = "0u-BkQjz47oLqPyj4TgSF5LUwVkmcCmoBHIDdItde6g";
 
 /// A registered client: (id, secret).
@@ -169,7 +169,7 @@ pub fn auth_path(org: &str, params: &[(&str, &str)]) -> String {
     format!("/realms/{org}/protocol/openid-connect/auth?{}", q.finish())
 }
 
-fn request<'a>(client_id: &'a str, state: &'a str) -> Vec<(&'a str, &'a str)> {
+pub fn request<'a>(client_id: &'a str, state: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("client_id", client_id),
         ("redirect_uri", REDIRECT),
@@ -215,7 +215,7 @@ async fn code_for(b: &mut Browser, org: &str, client_id: &str, email: &str) -> S
     p["code"].clone()
 }
 
-async fn token(
+pub async fn token(
     app: &TestApp,
     org: &str,
     form: &[(&str, &str)],
@@ -240,7 +240,7 @@ async fn token(
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
-fn claims(jwt: &str) -> Value {
+pub fn claims(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }

@@ -14,7 +14,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use roster_domain::core::{BrowserSession, CodeBinding, SESSION_TTL_SECS};
+use roster_domain::core::{BrowserLink, BrowserSession, CodeBinding, SESSION_TTL_SECS};
 use roster_domain::model::{OidcClient, Organization};
 use roster_domain::secrets::{constant_time_eq, random_secret};
 use roster_domain::types::now_micros;
@@ -26,7 +26,7 @@ use crate::routes::amigo::Req;
 use crate::state::AppState;
 
 /// The request's fields that the form carries, in the order the CSRF token covers them.
-const CARRIED: [&str; 9] = [
+pub(super) const CARRIED: [&str; 9] = [
     "client_id",
     "redirect_uri",
     "response_type",
@@ -41,7 +41,7 @@ const CARRIED: [&str; 9] = [
 const SECRET_SETTING: &str = "oidc_form_secret";
 
 /// The deployment's key for form tokens, made on first use and shared by every node.
-async fn form_key(s: &AppState) -> Result<ring::hmac::Key, Error> {
+pub(super) async fn form_key(s: &AppState) -> Result<ring::hmac::Key, Error> {
     let store = &s.core.store;
     let secret = match store.get_setting(SECRET_SETTING).await? {
         Some(v) => v,
@@ -80,9 +80,9 @@ fn csrf_token(
 }
 
 /// An OAuth error for the client, sent back to its (registered) redirect URI.
-struct Refusal(&'static str, &'static str);
+pub(super) struct Refusal(&'static str, &'static str);
 
-fn check_request(
+pub(super) fn check_request(
     client: &OidcClient,
     f: &[(String, String)],
     get: bool,
@@ -162,7 +162,7 @@ fn check_request(
     })
 }
 
-fn redirect(location: &str, cookies: Vec<HeaderValue>) -> Response {
+pub(super) fn redirect(location: &str, cookies: Vec<HeaderValue>) -> Response {
     let mut r = StatusCode::SEE_OTHER.into_response();
     let h = r.headers_mut();
     if let Ok(v) = HeaderValue::from_str(location) {
@@ -195,7 +195,7 @@ fn refuse_to_client(
     redirect(&with_params(redirect_uri, &params), vec![])
 }
 
-fn internal(lang: Lang, org: Option<&Organization>, e: Error) -> Response {
+pub(super) fn internal(lang: Lang, org: Option<&Organization>, e: Error) -> Response {
     match e {
         Error::RateLimited { .. } => {
             page::error(StatusCode::TOO_MANY_REQUESTS, lang, org, Text::TooMany)
@@ -219,7 +219,7 @@ fn internal(lang: Lang, org: Option<&Organization>, e: Error) -> Response {
 }
 
 /// The organization, the client and its redirect URI, or the page that says which is wrong.
-async fn resolve(
+pub(super) async fn resolve(
     s: &AppState,
     realm: &str,
     f: &[(String, String)],
@@ -271,7 +271,7 @@ async fn resolve(
 }
 
 /// Sends the browser back to the client with a fresh code.
-async fn grant(
+pub(super) async fn grant(
     s: &AppState,
     org: &Organization,
     session: &BrowserSession,
@@ -294,7 +294,7 @@ async fn grant(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn form(
+pub(super) async fn form(
     s: &AppState,
     org: &Organization,
     client: &OidcClient,
@@ -302,7 +302,7 @@ async fn form(
     browser: &str,
     f: &[(String, String)],
     status: StatusCode,
-    failed: bool,
+    notice: Option<Text>,
 ) -> Response {
     let key = match form_key(s).await {
         Ok(k) => k,
@@ -326,7 +326,7 @@ async fn form(
             username: field(f, "username")
                 .or(field(f, "login_hint"))
                 .unwrap_or_default(),
-            failed,
+            notice,
             target_origin: &super::origin_of(redirect_uri),
         },
     )
@@ -381,7 +381,7 @@ pub async fn show(
         Some(b) => (b, false),
         None => (random_secret(), true),
     };
-    let mut resp = form(&s, &org, &client, lang, &browser, &f, StatusCode::OK, false).await;
+    let mut resp = form(&s, &org, &client, lang, &browser, &f, StatusCode::OK, None).await;
     if fresh {
         if let Some(c) = set_cookie(&s, BROWSER_COOKIE, &browser, 400 * 86_400) {
             resp.headers_mut().append(header::SET_COOKIE, c);
@@ -426,6 +426,15 @@ pub async fn submit(
         }
     };
     let browser = browser.unwrap_or_default();
+    let link = match field(&f, "action") {
+        Some("email_link") => Some(BrowserLink::SignIn),
+        Some("reset") => Some(BrowserLink::PasswordReset),
+        _ => None,
+    };
+    if let Some(kind) = link {
+        return super::links::email_link(&s, &org, &client, lang, &browser, &req, &f, kind).await;
+    }
+    let wrong = Some(Text::WrongCredentials);
     let (Some(user), Some(password)) = (field(&f, "username"), field(&f, "password")) else {
         return form(
             &s,
@@ -435,7 +444,7 @@ pub async fn submit(
             &browser,
             &f,
             StatusCode::BAD_REQUEST,
-            true,
+            wrong,
         )
         .await;
     };
@@ -465,19 +474,32 @@ pub async fn submit(
                 &browser,
                 &f,
                 StatusCode::UNAUTHORIZED,
-                true,
+                wrong,
             )
             .await
         }
         Err(e) => return internal(lang, Some(&org), e),
     };
+    signed_in_continue(&s, &org, &req, who, &binding, field(&f, "state"), lang).await
+}
+
+/// After a sign-in: starts the browser's session and sends it back to the client with a code.
+pub(super) async fn signed_in_continue(
+    s: &AppState,
+    org: &Organization,
+    req: &Req,
+    who: roster_domain::core::SignedIn,
+    binding: &CodeBinding,
+    state: Option<&str>,
+    lang: Lang,
+) -> Response {
     let secret = match s.core.start_browser_session(&req.request_id, &who).await {
         Ok(v) => v,
-        Err(e) => return internal(lang, Some(&org), e),
+        Err(e) => return internal(lang, Some(org), e),
     };
     let cookies = set_cookie(
-        &s,
-        &super::session_cookie_name(&org),
+        s,
+        &super::session_cookie_name(org),
         &secret,
         SESSION_TTL_SECS,
     )
@@ -487,14 +509,5 @@ pub async fn submit(
         who,
         auth_time: now_micros() / 1_000_000,
     };
-    grant(
-        &s,
-        &org,
-        &session,
-        &binding,
-        field(&f, "state"),
-        cookies,
-        lang,
-    )
-    .await
+    grant(s, org, &session, binding, state, cookies, lang).await
 }

@@ -8,6 +8,7 @@
 
 mod authorize;
 mod endpoints;
+mod links;
 pub mod page;
 pub mod token;
 
@@ -29,6 +30,14 @@ pub fn router() -> Router<AppState> {
         .route(
             &format!("{P}/auth"),
             get(authorize::show).post(authorize::submit),
+        )
+        .route(
+            &format!("{P}/auth/link"),
+            get(links::sign_in_link_page).post(links::use_sign_in_link),
+        )
+        .route(
+            &format!("{P}/auth/reset"),
+            get(links::reset_page).post(links::use_reset_link),
         )
         .route(
             &format!("{P}/userinfo"),

@@ -94,6 +94,17 @@ pub enum Text {
     SignedOutTitle,
     SignedOut,
     NoSuchOrg,
+    EmailLink,
+    ForgotPassword,
+    EnterEmail,
+    LinkSentTitle,
+    LinkSent,
+    LinkInvalid,
+    Continue,
+    NewPassword,
+    SetPassword,
+    PasswordRules,
+    PasswordSet,
 }
 
 pub fn t(lang: Lang, text: Text) -> &'static str {
@@ -164,6 +175,50 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         (NoSuchOrg, Es) => "No existe esa organización.",
         (NoSuchOrg, Ja) => "その組織は存在しません。",
         (NoSuchOrg, Pt) => "Essa organização não existe.",
+        (EmailLink, En) => "Email me a sign-in link",
+        (EmailLink, Es) => "Enviarme un enlace de inicio de sesión",
+        (EmailLink, Ja) => "サインインリンクをメールで送る",
+        (EmailLink, Pt) => "Enviar-me um link de login",
+        (ForgotPassword, En) => "Forgot password?",
+        (ForgotPassword, Es) => "¿Olvidó su contraseña?",
+        (ForgotPassword, Ja) => "パスワードをお忘れですか?",
+        (ForgotPassword, Pt) => "Esqueceu a senha?",
+        (EnterEmail, En) => "Enter your email address.",
+        (EnterEmail, Es) => "Introduzca su correo electrónico.",
+        (EnterEmail, Ja) => "メールアドレスを入力してください。",
+        (EnterEmail, Pt) => "Informe o seu e-mail.",
+        (LinkSentTitle, En) => "Check your email",
+        (LinkSentTitle, Es) => "Revise su correo",
+        (LinkSentTitle, Ja) => "メールを確認してください",
+        (LinkSentTitle, Pt) => "Verifique o seu e-mail",
+        (LinkSent, En) => "If this address belongs to an account here, we have emailed it a link. Open it to continue.",
+        (LinkSent, Es) => "Si esta dirección pertenece a una cuenta, le hemos enviado un enlace. Ábralo para continuar.",
+        (LinkSent, Ja) => "このアドレスのアカウントがある場合は、リンクをメールで送信しました。リンクを開いて続行してください。",
+        (LinkSent, Pt) => "Se este endereço pertence a uma conta, enviamos um link. Abra-o para continuar.",
+        (LinkInvalid, En) => "This link no longer works: it was used, has expired, or is not complete.",
+        (LinkInvalid, Es) => "Este enlace ya no funciona: se usó, caducó o no está completo.",
+        (LinkInvalid, Ja) => "このリンクは使用済み、期限切れ、または不完全なため使用できません。",
+        (LinkInvalid, Pt) => "Este link não funciona mais: foi usado, expirou ou está incompleto.",
+        (Continue, En) => "Continue",
+        (Continue, Es) => "Continuar",
+        (Continue, Ja) => "続行",
+        (Continue, Pt) => "Continuar",
+        (NewPassword, En) => "New password",
+        (NewPassword, Es) => "Nueva contraseña",
+        (NewPassword, Ja) => "新しいパスワード",
+        (NewPassword, Pt) => "Nova senha",
+        (SetPassword, En) => "Set password",
+        (SetPassword, Es) => "Establecer contraseña",
+        (SetPassword, Ja) => "パスワードを設定",
+        (SetPassword, Pt) => "Definir senha",
+        (PasswordRules, En) => "At least 6 characters, with an upper-case and a lower-case letter and a digit or another sign.",
+        (PasswordRules, Es) => "Al menos 6 caracteres, con una mayúscula, una minúscula y un dígito u otro signo.",
+        (PasswordRules, Ja) => "6文字以上で、大文字と小文字、数字または記号を含めてください。",
+        (PasswordRules, Pt) => "Pelo menos 6 caracteres, com uma letra maiúscula, uma minúscula e um dígito ou outro sinal.",
+        (PasswordSet, En) => "Your new password is set. Sign in with it.",
+        (PasswordSet, Es) => "Su nueva contraseña está establecida. Inicie sesión con ella.",
+        (PasswordSet, Ja) => "新しいパスワードが設定されました。サインインしてください。",
+        (PasswordSet, Pt) => "A sua nova senha foi definida. Entre com ela.",
     }
 }
 
@@ -268,7 +323,8 @@ pub struct SignInForm<'a> {
     /// Hidden fields: the authorization request and the CSRF token.
     pub hidden: &'a [(&'static str, String)],
     pub username: &'a str,
-    pub failed: bool,
+    /// A message above the form (a refused password, a password just set).
+    pub notice: Option<Text>,
     /// The client's origin, where the browser goes after signing in.
     pub target_origin: &'a str,
 }
@@ -277,8 +333,8 @@ pub fn sign_in(status: StatusCode, f: &SignInForm<'_>) -> Response {
     let lang = f.lang;
     let body = html! {
         p { (t(lang, Text::SignInTo)) " " strong { (f.client_name) } }
-        @if f.failed {
-            p.error role="alert" { (t(lang, Text::WrongCredentials)) }
+        @if let Some(n) = f.notice {
+            p.error role="alert" { (t(lang, n)) }
         }
         form method="post" action=(f.action) {
             @for (name, value) in f.hidden {
@@ -294,12 +350,61 @@ pub fn sign_in(status: StatusCode, f: &SignInForm<'_>) -> Response {
                 input #password type="password" name="password"
                     autocomplete="current-password" required;
             }
-            p { button type="submit" { (t(lang, Text::SignIn)) } }
+            p { button type="submit" name="action" value="password" { (t(lang, Text::SignIn)) } }
+            p {
+                button type="submit" name="action" value="email_link" formnovalidate { (t(lang, Text::EmailLink)) }
+                " "
+                button type="submit" name="action" value="reset" formnovalidate { (t(lang, Text::ForgotPassword)) }
+            }
         }
     };
     send(
         status,
         layout(lang, Some(f.org), t(lang, Text::SignInTitle), body),
         Some(f.target_origin),
+    )
+}
+
+/// "Check your email".
+pub fn link_sent(lang: Lang, org: &Organization) -> Response {
+    let body = html! { p role="status" { (t(lang, Text::LinkSent)) } };
+    send(
+        StatusCode::OK,
+        layout(lang, Some(org), t(lang, Text::LinkSentTitle), body),
+        None,
+    )
+}
+
+/// The landing page of an emailed link: a form that posts its token (a GET never uses it, as
+/// mail scanners open links before people do), with a new password when `password` is set.
+pub fn link_landing(
+    lang: Lang,
+    org: &Organization,
+    action: &str,
+    token: &str,
+    password: bool,
+) -> Response {
+    let (title, button) = if password {
+        (Text::NewPassword, Text::SetPassword)
+    } else {
+        (Text::SignInTitle, Text::Continue)
+    };
+    let body = html! {
+        form method="post" action=(action) {
+            input type="hidden" name="token" value=(token);
+            @if password {
+                p {
+                    label for="password" { (t(lang, Text::NewPassword)) }
+                    input #password type="password" name="password" autocomplete="new-password" required minlength="6";
+                }
+                p { small { (t(lang, Text::PasswordRules)) } }
+            }
+            p { button type="submit" { (t(lang, button)) } }
+        }
+    };
+    send(
+        StatusCode::OK,
+        layout(lang, Some(org), t(lang, title), body),
+        None,
     )
 }
