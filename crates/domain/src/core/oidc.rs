@@ -281,3 +281,37 @@ impl Core {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::redirect_uri_problem;
+
+    #[test]
+    fn only_absolute_https_or_loopback_http_uris_register() {
+        for ok in [
+            "https://app.example.test/cb",
+            "https://app.example.test:8443/cb?tenant=1",
+            "http://localhost:8000/cb",
+            "http://127.0.0.1/cb",
+            "http://[::1]:9000/",
+        ] {
+            assert_eq!(redirect_uri_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "",
+            "app.example.test/cb",
+            "/cb",
+            "//evil.example.test/cb",
+            "http://app.example.test/cb",
+            "http://localhost.evil.example.test/cb",
+            "https://app.example.test/cb#x",
+            "https://user@app.example.test/cb",
+            "https://app.example.test/c b",
+            "https://app.example.test\\@evil.example.test/",
+            "javascript:alert(1)",
+            "https:///cb",
+        ] {
+            assert!(redirect_uri_problem(bad).is_some(), "{bad}");
+        }
+    }
+}

@@ -327,7 +327,7 @@ pub(super) async fn form(
                 .or(field(f, "login_hint"))
                 .unwrap_or_default(),
             notice,
-            target_origin: &super::origin_of(redirect_uri),
+            target_origin: super::origin_of(redirect_uri).as_deref(),
         },
     )
 }

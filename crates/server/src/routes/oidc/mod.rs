@@ -105,13 +105,18 @@ fn set_cookie(s: &AppState, name: &str, value: &str, max_age: i64) -> Option<Hea
     .ok()
 }
 
-/// `scheme://authority` of an absolute URI (the CSP `form-action` source of a redirect).
-fn origin_of(uri: &str) -> String {
-    let Some((scheme, rest)) = uri.split_once("://") else {
-        return String::new();
-    };
+/// `scheme://authority` of an absolute URI (the CSP `form-action` source of a redirect), or
+/// nothing when the authority holds a character a CSP source cannot (so that a registered URI
+/// can never add a directive to the header).
+fn origin_of(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once("://")?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    format!("{scheme}://{authority}")
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+    };
+    (plain(scheme) && plain(authority)).then(|| format!("{scheme}://{authority}"))
 }
 
 /// `uri` with `params` added to its query.
@@ -142,4 +147,41 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
         .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{origin_of, with_params};
+
+    #[test]
+    fn origins_are_plain_or_absent() {
+        assert_eq!(
+            origin_of("https://app.example.test:8443/cb?x=1").as_deref(),
+            Some("https://app.example.test:8443")
+        );
+        assert_eq!(
+            origin_of("http://[::1]:9/cb").as_deref(),
+            Some("http://[::1]:9")
+        );
+        for odd in [
+            "https://a;script-src *",
+            "https://a'b/",
+            "nope",
+            "https:///x",
+        ] {
+            assert_eq!(origin_of(odd), None, "{odd}");
+        }
+    }
+
+    #[test]
+    fn parameters_join_an_existing_query() {
+        assert_eq!(
+            with_params("https://a/cb", &[("code", "x y")]),
+            "https://a/cb?code=x+y"
+        );
+        assert_eq!(
+            with_params("https://a/cb?t=1", &[("code", "c")]),
+            "https://a/cb?t=1&code=c"
+        );
+    }
 }

@@ -326,7 +326,7 @@ pub struct SignInForm<'a> {
     /// A message above the form (a refused password, a password just set).
     pub notice: Option<Text>,
     /// The client's origin, where the browser goes after signing in.
-    pub target_origin: &'a str,
+    pub target_origin: Option<&'a str>,
 }
 
 pub fn sign_in(status: StatusCode, f: &SignInForm<'_>) -> Response {
@@ -361,7 +361,7 @@ pub fn sign_in(status: StatusCode, f: &SignInForm<'_>) -> Response {
     send(
         status,
         layout(lang, Some(f.org), t(lang, Text::SignInTitle), body),
-        Some(f.target_origin),
+        f.target_origin,
     )
 }
 
