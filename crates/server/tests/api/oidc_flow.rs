@@ -481,6 +481,15 @@ async fn the_session_signs_in_again_until_prompt_login_or_logout_and_confidentia
     let again = b.get(&auth_path("acme", &request(&id, "st-2"))).await;
     assert_eq!(again.status, 303, "{}", again.body);
     assert_eq!(again.redirect_params()["state"], "st-2");
+    // A max_age the sign-in is within still signs in at once; a malformed one is an error
+    // for the client.
+    let mut recent = request(&id, "st-age");
+    recent.push(("max_age", "3600"));
+    assert_eq!(b.get(&auth_path("acme", &recent)).await.status, 303);
+    let mut bad_age = request(&id, "st-age");
+    bad_age.push(("max_age", "soon"));
+    let r = b.get(&auth_path("acme", &bad_age)).await;
+    assert_eq!(r.redirect_params()["error"], "invalid_request");
     // prompt=login asks again.
     let mut with_prompt = request(&id, "st-3");
     with_prompt.push(("prompt", "login"));
@@ -599,11 +608,39 @@ async fn codes_are_bound_to_client_redirect_uri_verifier_and_organization_and_wo
 
     // Another organization's client and code mean nothing on this realm.
     let mut other = Browser::new(&app);
-    let beta_code = code_for(&mut other, "beta", &b1, &beta_email).await;
+    let beta_code = code_for(&mut Browser::new(&app), "beta", &b1, &beta_email).await;
     let (status, e) = redeem(beta_code.clone(), b1.clone(), REDIRECT, VERIFIER).await;
     assert_eq!((status, e["error"].as_str()), (401, Some("invalid_client")));
     let (status, _) = redeem(beta_code, a1.clone(), REDIRECT, VERIFIER).await;
     assert_eq!(status, 400);
+    // Nor does its access token read acme's userinfo.
+    let (status, bt) = token(
+        &app,
+        "beta",
+        &[
+            ("grant_type", "authorization_code"),
+            (
+                "code",
+                &code_for(&mut Browser::new(&app), "beta", &b1, &beta_email).await,
+            ),
+            ("redirect_uri", REDIRECT),
+            ("client_id", &b1),
+            ("code_verifier", VERIFIER),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{bt}");
+    let beta_access = bt["access_token"].as_str().unwrap();
+    assert_eq!(
+        app.get("/realms/acme/protocol/openid-connect/userinfo", beta_access)
+            .await
+            .status,
+        401
+    );
+    app.get("/realms/beta/protocol/openid-connect/userinfo", beta_access)
+        .await
+        .expect(200);
     // And its session does not sign in to acme.
     assert_eq!(
         other
