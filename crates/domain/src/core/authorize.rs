@@ -2,7 +2,7 @@
 //! organization, authorization codes (single use, bound to client, redirect URI and PKCE
 //! challenge) and the refresh tokens they start (rotated on each use; a spent one presented
 //! again ends all of the user's provider refresh tokens in that organization). All of them are
-//! one-time tokens stored as hashes.
+//! one-time tokens stored as hashes. Refreshing them is `provider_refresh.rs`.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -20,11 +20,11 @@ use crate::types::now_micros;
 
 const SESSION: &str = "sso_session";
 const CODE: &str = "oidc_code";
-const REFRESH: &str = "oidc_refresh";
+pub(super) const REFRESH: &str = "oidc_refresh";
 /// How long a browser stays signed in to an organization.
 pub const SESSION_TTL_SECS: i64 = 12 * 3600;
 const CODE_TTL_SECS: i64 = 60;
-const REFRESH_TTL_SECS: i64 = 30 * 24 * 3600;
+pub(super) const REFRESH_TTL_SECS: i64 = 30 * 24 * 3600;
 
 /// A browser's sign-in to one organization.
 #[derive(Debug, Clone)]
@@ -55,7 +55,7 @@ pub struct ProviderGrant {
     pub refresh_token: String,
 }
 
-fn method_of(amr: &str) -> SignInMethod {
+pub(super) fn method_of(amr: &str) -> SignInMethod {
     match amr {
         "mail" => SignInMethod::EmailLink,
         "link" => SignInMethod::SharedLink,
@@ -75,7 +75,7 @@ fn verifier_well_formed(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
-fn owner(who: &SignedIn) -> TokenOwner<'_> {
+pub(super) fn owner(who: &SignedIn) -> TokenOwner<'_> {
     TokenOwner {
         org_id: &who.org_id,
         user_id: &who.user_id,
@@ -83,13 +83,18 @@ fn owner(who: &SignedIn) -> TokenOwner<'_> {
     }
 }
 
-fn text(v: &Value, k: &str) -> Option<String> {
+pub(super) fn text(v: &Value, k: &str) -> Option<String> {
     v.get(k).and_then(Value::as_str).map(str::to_owned)
 }
 
 impl Core {
     /// An active member's principal, for a token minted at `issued_at`.
-    async fn active(&self, org_id: &str, user_id: &str, issued_at: i64) -> Result<PrincipalRecord> {
+    pub(super) async fn active(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        issued_at: i64,
+    ) -> Result<PrincipalRecord> {
         let rec = self.authenticate(org_id, user_id, issued_at).await?;
         if rec.status != UserStatus::Active {
             return Err(Error::Unauthenticated);
@@ -288,166 +293,6 @@ impl Core {
             scope,
             refresh_token,
         })
-    }
-
-    fn refresh_record(
-        &self,
-        secret: &str,
-        who: &SignedIn,
-        client: &OidcClient,
-        scope: &str,
-        auth_time: i64,
-        now: i64,
-    ) -> OneTimeToken {
-        OneTimeToken::new(
-            secret,
-            owner(who),
-            REFRESH,
-            json!({ "client_id": client.client_id, "scope": scope, "auth_time": auth_time,
-                    "amr": who.method.amr() }),
-            REFRESH_TTL_SECS,
-            now,
-        )
-    }
-
-    pub fn provider_refresh_ttl_secs(&self) -> i64 {
-        REFRESH_TTL_SECS
-    }
-
-    /// Whether `token` is a refresh token of the provider (issued through a code), used or not:
-    /// those are refreshed with [`Core::refresh_for_client`], the others with [`Core::refresh`].
-    pub async fn is_provider_refresh_token(&self, org: &Organization, token: &str) -> Result<bool> {
-        let hash = hash_secret(token.trim());
-        let live = self.store.find_token(&hash, now_micros()).await?;
-        let t = match live {
-            Some(t) => Some(t),
-            None => self.store.spent_token(&org.id, &hash).await?,
-        };
-        Ok(t.is_some_and(|t| t.purpose == REFRESH && t.org_id == org.id))
-    }
-
-    /// Rotates a provider refresh token of `client`. A token already spent, presented again,
-    /// means it leaked: every provider refresh token of its user in the organization is
-    /// withdrawn, and the answer is `Unauthenticated` as for any unknown token.
-    pub async fn refresh_for_client(
-        &self,
-        request_id: &str,
-        client: &OidcClient,
-        token: &str,
-    ) -> Result<ProviderGrant> {
-        let hash = hash_secret(token.trim());
-        let now = now_micros();
-        let ctx = Context::new(request_id, Actor::Anonymous);
-        let org_id = client.org_id.clone();
-        let held = self
-            .store
-            .find_token(&hash, now)
-            .await?
-            .filter(|t| t.purpose == REFRESH && t.org_id == org_id);
-        let Some(held) = held else {
-            if let Some(spent) = self
-                .store
-                .spent_token(&org_id, &hash)
-                .await?
-                .filter(|t| t.purpose == REFRESH)
-            {
-                self.withdraw_refresh_tokens(&ctx, &spent).await?;
-            }
-            return Err(Error::Unauthenticated);
-        };
-        let p = &held.payload;
-        if text(p, "client_id").as_deref() != Some(client.client_id.as_str()) {
-            return Err(Error::Unauthenticated);
-        }
-        let rec = self
-            .active(&org_id, &held.user_id, held.created_at / 1_000_000)
-            .await?;
-        let who = SignedIn {
-            org_id: org_id.clone(),
-            user_id: rec.user_id,
-            identity_id: rec.identity_id,
-            method: method_of(&text(p, "amr").unwrap_or_default()),
-            api_key_id: None,
-        };
-        let scope = text(p, "scope").unwrap_or_default();
-        let auth_time = p["auth_time"].as_i64().unwrap_or(0);
-        let next = random_secret();
-        let mut fx = Effects::audit(self.audit(
-            &ctx,
-            &org_id,
-            "user.token_refresh",
-            Some(&who.user_id),
-            json!({ "client_id": client.client_id }),
-        ));
-        fx.tokens
-            .push(self.refresh_record(&next, &who, client, &scope, auth_time, now));
-        let consumed = self
-            .store
-            .consume_token(&org_id, &hash, &[REFRESH], now, fx)
-            .await?;
-        if consumed.is_none() {
-            // Spent meanwhile by a concurrent use: the same leak as a later reuse.
-            self.withdraw_refresh_tokens(&ctx, &held).await?;
-            return Err(Error::Unauthenticated);
-        }
-        Ok(ProviderGrant {
-            who,
-            auth_time,
-            nonce: None,
-            scope,
-            refresh_token: next,
-        })
-    }
-
-    async fn withdraw_refresh_tokens(&self, ctx: &Context, spent: &OneTimeToken) -> Result<()> {
-        tracing::warn!(org = %spent.org_id, "a spent refresh token was presented again");
-        let mut fx = Effects::audit(self.audit(
-            ctx,
-            &spent.org_id,
-            "user.token_refresh_reused",
-            Some(&spent.user_id),
-            json!({ "client_id": spent.payload.get("client_id") }),
-        ));
-        fx.revoke.push((
-            spent.org_id.clone(),
-            spent.user_id.clone(),
-            REFRESH.to_owned(),
-        ));
-        self.store.write_effects(fx).await?;
-        Ok(())
-    }
-
-    /// Revokes a provider refresh token of `client` (RFC 7009): true when one was withdrawn.
-    /// Anything else (an access token, an unknown or another client's token) changes nothing.
-    pub async fn revoke_provider_token(
-        &self,
-        request_id: &str,
-        client: &OidcClient,
-        token: &str,
-    ) -> Result<bool> {
-        let hash = hash_secret(token.trim());
-        let now = now_micros();
-        let Some(held) = self.store.find_token(&hash, now).await?.filter(|t| {
-            t.purpose == REFRESH
-                && t.org_id == client.org_id
-                && t.payload.get("client_id").and_then(Value::as_str)
-                    == Some(client.client_id.as_str())
-        }) else {
-            return Ok(false);
-        };
-        let ctx = Context::new(request_id, Actor::Anonymous);
-        let fx = Effects::audit(self.audit(
-            &ctx,
-            &held.org_id,
-            "user.token_revoked",
-            Some(&held.user_id),
-            json!({ "client_id": client.client_id }),
-        ));
-        Ok(self
-            .store
-            .consume_token(&held.org_id, &hash, &[REFRESH], now, fx)
-            .await?
-            .is_some())
     }
 
     /// What the provider tells a client about a signed-in user: the membership, its identity

@@ -15,6 +15,7 @@ mod members;
 mod oidc;
 mod orgs;
 mod paging;
+mod provider_refresh;
 mod roles;
 mod signin;
 mod users;

@@ -3,7 +3,7 @@
 //! "forgot password" sets a new password and shows that flow's sign-in form again.
 
 use crate::helpers::TestApp;
-use crate::oidc_flow::{
+use crate::oidc_browser::{
     auth_path, claims, client, org_with_password, request, token, Browser, Page, REDIRECT, VERIFIER,
 };
 
@@ -162,11 +162,17 @@ async fn forgot_password_sets_a_new_one_and_returns_to_the_sign_in_form() {
         1_000_000 - now.subsec_micros() as u64 + 1000,
     ))
     .await;
-    let old =
-        crate::oidc_flow::sign_in_on(&mut b, "acme", &set, &email, crate::oidc_flow::PASSWORD)
-            .await;
+    let old = crate::oidc_browser::sign_in_on(
+        &mut b,
+        "acme",
+        &set,
+        &email,
+        crate::oidc_browser::PASSWORD,
+    )
+    .await;
     assert_eq!(old.status, 401);
-    let done = crate::oidc_flow::sign_in_on(&mut b, "acme", &set, &email, "Brand-new-pass2").await;
+    let done =
+        crate::oidc_browser::sign_in_on(&mut b, "acme", &set, &email, "Brand-new-pass2").await;
     assert_eq!(done.status, 303, "{}", done.body);
     assert_eq!(done.redirect_params()["state"], "after-reset");
     let used = b

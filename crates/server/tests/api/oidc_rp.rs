@@ -9,7 +9,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::helpers::TestApp;
-use crate::oidc_flow::{client, org_with_password, PASSWORD};
+use crate::oidc_browser::{client, org_with_password, PASSWORD};
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")

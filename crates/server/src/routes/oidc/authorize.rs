@@ -3,81 +3,23 @@
 //!
 //! Until the client and its exact redirect URI are known, every problem is a page and never a
 //! redirect (no open redirect); afterwards, errors go back to the client as OAuth says. The
-//! form's hidden fields carry the request, and its CSRF token is an HMAC, keyed by a secret of
-//! the deployment, over the browser's cookie, the organization and every one of those fields:
-//! a form not served to this browser, or changed since (a forged `state`, another
-//! `redirect_uri`), is refused.
+//! form's hidden fields carry the request, bound to the browser by its CSRF token (`form.rs`).
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use roster_domain::core::{BrowserLink, BrowserSession, CodeBinding, SESSION_TTL_SECS};
 use roster_domain::model::{OidcClient, Organization};
-use roster_domain::secrets::{constant_time_eq, random_secret};
+use roster_domain::secrets::random_secret;
 use roster_domain::types::now_micros;
 use roster_domain::Error;
 
-use super::page::{self, Lang, SignInForm, Text};
+use super::form::{csrf_valid, form};
+use super::page::{self, Lang, Text};
 use super::{cookie, field, issuer, set_cookie, single_valued, with_params, BROWSER_COOKIE};
 use crate::routes::amigo::Req;
 use crate::state::AppState;
-
-/// The request's fields that the form carries, in the order the CSRF token covers them.
-pub(super) const CARRIED: [&str; 9] = [
-    "client_id",
-    "redirect_uri",
-    "response_type",
-    "scope",
-    "state",
-    "nonce",
-    "code_challenge",
-    "code_challenge_method",
-    "ui_locales",
-];
-
-const SECRET_SETTING: &str = "oidc_form_secret";
-
-/// The deployment's key for form tokens, made on first use and shared by every node.
-pub(super) async fn form_key(s: &AppState) -> Result<ring::hmac::Key, Error> {
-    let store = &s.core.store;
-    let secret = match store.get_setting(SECRET_SETTING).await? {
-        Some(v) => v,
-        None => {
-            store.put_setting(SECRET_SETTING, &random_secret()).await?;
-            // Read back: of two nodes making one at once, both use the one that stayed.
-            store
-                .get_setting(SECRET_SETTING)
-                .await?
-                .ok_or_else(|| Error::Internal(anyhow::anyhow!("form secret not stored")))?
-        }
-    };
-    Ok(ring::hmac::Key::new(
-        ring::hmac::HMAC_SHA256,
-        secret.as_bytes(),
-    ))
-}
-
-fn csrf_token(
-    key: &ring::hmac::Key,
-    browser: &str,
-    org: &Organization,
-    fields: &[(String, String)],
-) -> String {
-    let mut msg = format!(
-        "authorize\n{}:{browser}\n{}:{}\n",
-        browser.len(),
-        org.id.len(),
-        org.id
-    );
-    for name in CARRIED {
-        let v = field(fields, name).unwrap_or_default();
-        msg.push_str(&format!("{}:{v}\n", v.len()));
-    }
-    URL_SAFE_NO_PAD.encode(ring::hmac::sign(key, msg.as_bytes()).as_ref())
-}
 
 /// An OAuth error for the client, sent back to its (registered) redirect URI.
 pub(super) struct Refusal(&'static str, &'static str);
@@ -293,45 +235,6 @@ pub(super) async fn grant(
     redirect(&with_params(&binding.redirect_uri, &params), cookies)
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn form(
-    s: &AppState,
-    org: &Organization,
-    client: &OidcClient,
-    lang: Lang,
-    browser: &str,
-    f: &[(String, String)],
-    status: StatusCode,
-    notice: Option<Text>,
-) -> Response {
-    let key = match form_key(s).await {
-        Ok(k) => k,
-        Err(e) => return internal(lang, Some(org), e),
-    };
-    let mut hidden: Vec<(&'static str, String)> = CARRIED
-        .iter()
-        .filter_map(|n| field(f, n).map(|v| (*n, v.to_owned())))
-        .collect();
-    hidden.push(("csrf", csrf_token(&key, browser, org, f)));
-    let action = format!("/realms/{}/protocol/openid-connect/auth", org.id);
-    let redirect_uri = field(f, "redirect_uri").unwrap_or_default();
-    page::sign_in(
-        status,
-        &SignInForm {
-            lang,
-            org,
-            client_name: &client.name,
-            action: &action,
-            hidden: &hidden,
-            username: field(f, "username")
-                .or(field(f, "login_hint"))
-                .unwrap_or_default(),
-            notice,
-            target_origin: super::origin_of(redirect_uri).as_deref(),
-        },
-    )
-}
-
 /// Start of the code flow: signs in at once with a live session (unless `prompt=login` or
 /// `max_age` asks for a fresh sign-in), else shows the sign-in form.
 pub async fn show(
@@ -407,13 +310,12 @@ pub async fn submit(
         Ok(v) => v,
         Err(page) => return page,
     };
-    let key = match form_key(&s).await {
-        Ok(k) => k,
-        Err(e) => return internal(lang, Some(&org), e),
-    };
     let browser = cookie(&req.headers, BROWSER_COOKIE);
     let csrf_ok = match (&browser, field(&f, "csrf")) {
-        (Some(b), Some(given)) => constant_time_eq(&csrf_token(&key, b, &org, &f), given),
+        (Some(b), Some(given)) => match csrf_valid(&s, b, &org, &f, given).await {
+            Ok(ok) => ok,
+            Err(e) => return internal(lang, Some(&org), e),
+        },
         _ => false,
     };
     let binding = match (csrf_ok, check_request(&client, &f, false)) {

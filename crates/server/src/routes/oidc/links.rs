@@ -12,7 +12,8 @@ use roster_domain::secrets::random_secret;
 use roster_domain::Error;
 use serde_json::{Map, Value};
 
-use super::authorize::{check_request, form, internal, resolve, signed_in_continue, CARRIED};
+use super::authorize::{check_request, internal, resolve, signed_in_continue};
+use super::form::{form, CARRIED};
 use super::page::{self, Lang, Text};
 use super::{cookie, field, set_cookie, single_valued, BROWSER_COOKIE};
 use crate::routes::amigo::Req;

@@ -8,6 +8,7 @@
 
 mod authorize;
 mod endpoints;
+mod form;
 mod links;
 pub mod page;
 pub mod token;
