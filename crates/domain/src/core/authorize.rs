@@ -244,8 +244,17 @@ impl Core {
             .store
             .find_token(&hash, now)
             .await?
-            .filter(|t| t.purpose == CODE && t.org_id == client.org_id)
-            .ok_or(Error::Unauthenticated)?;
+            .filter(|t| t.purpose == CODE && t.org_id == client.org_id);
+        let Some(held) = held else {
+            // A used code presented again was intercepted: what it started is withdrawn
+            // (RFC 6749 §4.1.2).
+            let spent = self.store.spent_token(&client.org_id, &hash).await?;
+            if let Some(spent) = spent.filter(|t| t.purpose == CODE) {
+                let ctx = Context::new(request_id, Actor::Anonymous);
+                self.withdraw_refresh_tokens(&ctx, &spent).await?;
+            }
+            return Err(Error::Unauthenticated);
+        };
         let p = &held.payload;
         let bound_to_client = text(p, "client_id").as_deref() == Some(client.client_id.as_str())
             && text(p, "redirect_uri").as_deref() == redirect_uri;

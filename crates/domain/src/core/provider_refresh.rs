@@ -124,12 +124,23 @@ impl Core {
         })
     }
 
-    async fn withdraw_refresh_tokens(&self, ctx: &Context, spent: &OneTimeToken) -> Result<()> {
-        tracing::warn!(org = %spent.org_id, "a spent refresh token was presented again");
+    /// A spent refresh token or code was presented again: it leaked, so every provider refresh
+    /// token of its user in the organization is withdrawn.
+    pub(super) async fn withdraw_refresh_tokens(
+        &self,
+        ctx: &Context,
+        spent: &OneTimeToken,
+    ) -> Result<()> {
+        tracing::warn!(org = %spent.org_id, purpose = %spent.purpose, "a spent one-time token was presented again");
+        let action = if spent.purpose == REFRESH {
+            "user.token_refresh_reused"
+        } else {
+            "user.oidc_code_reused"
+        };
         let mut fx = Effects::audit(self.audit(
             ctx,
             &spent.org_id,
-            "user.token_refresh_reused",
+            action,
             Some(&spent.user_id),
             json!({ "client_id": spent.payload.get("client_id") }),
         ));

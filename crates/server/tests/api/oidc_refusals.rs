@@ -69,9 +69,40 @@ async fn codes_are_bound_to_client_redirect_uri_verifier_and_organization_and_wo
     assert_eq!(status, 400, "no verifier");
     let (status, t) = redeem(code.clone(), a1.clone(), REDIRECT, VERIFIER).await;
     assert_eq!(status, 200, "{t}");
-    // Used once.
+    // Used once; a second use means the code leaked, and the refresh token it started is
+    // withdrawn.
     let (status, e) = redeem(code, a1.clone(), REDIRECT, VERIFIER).await;
     assert_eq!((status, e["error"].as_str()), (400, Some("invalid_grant")));
+    let refresh = t["refresh_token"].as_str().unwrap();
+    let (status, _) = token(
+        &app,
+        "acme",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", &a1),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(
+        status, 400,
+        "the refresh token of a reused code is withdrawn"
+    );
+    let audit: Vec<String> = app
+        .state
+        .core
+        .store
+        .list_audit("acme", 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(
+        audit.iter().any(|a| a == "user.oidc_code_reused"),
+        "{audit:?}"
+    );
 
     // Another organization's client and code mean nothing on this realm.
     let mut other = Browser::new(&app);
