@@ -83,6 +83,9 @@ pub struct Identity {
     pub email_verified: bool,
     /// Tokens issued before this instant are rejected (password reset, forced sign-out).
     pub sessions_valid_after: Micros,
+    /// Moves with every change to the identity's memberships and credentials: a link sets a
+    /// credential only on the identity as it was when the link was issued.
+    pub epoch: i64,
     pub created_at: Micros,
 }
 
@@ -124,6 +127,9 @@ pub struct User {
     pub org_id: String,
     pub id: String,
     pub identity_id: String,
+    /// How this organization lets the person sign in (its invitation's connection); another
+    /// organization of the same identity may use another.
+    pub connection: Connection,
     pub email: String,
     pub first_name: String,
     pub last_name: String,
@@ -150,6 +156,7 @@ impl User {
             org_id: org_id.to_owned(),
             id: crate::types::new_uuid7(),
             identity_id: crate::types::new_uuid7(),
+            connection: Connection::Password,
             email: email.trim().to_owned(),
             first_name: first_name.trim().to_owned(),
             last_name: last_name.trim().to_owned(),
@@ -456,6 +463,9 @@ pub struct OneTimeToken {
     pub payload: Value,
     pub expires_at: Micros,
     pub created_at: Micros,
+    /// The identity's epoch when the token was written (recorded by the store; `None` for
+    /// tokens older than the epoch): see [`Identity::epoch`].
+    pub identity_epoch: Option<i64>,
 }
 
 impl OneTimeToken {
@@ -477,6 +487,7 @@ impl OneTimeToken {
             payload,
             expires_at: now + ttl_secs * 1_000_000,
             created_at: now,
+            identity_epoch: None,
         }
     }
 }

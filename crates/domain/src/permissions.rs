@@ -210,6 +210,19 @@ pub fn outranks(a: &[Grant], b: &[Grant]) -> bool {
     a.len() > b.len() && b.is_subset(&a)
 }
 
+/// A holds every grant of B (an equal role included): whoever holds A gives nobody a
+/// permission it lacks by granting B.
+pub fn covers(a: &[Grant], b: &[Grant]) -> bool {
+    canonical(b).is_subset(&canonical(a))
+}
+
+/// The rank rule of eva and org-user-management, where administrators appoint and remove
+/// administrators: an administrator needs only to cover B, anyone else must outrank it. Never
+/// an escalation: either way B holds nothing A lacks.
+pub fn appoints(a: &[Grant], b: &[Grant]) -> bool {
+    outranks(a, b) || (is_admin_grants(a) && covers(a, b))
+}
+
 /// The request attributes that conditions are evaluated against.
 #[derive(Debug, Default, Clone)]
 pub struct Target<'a> {
@@ -297,6 +310,27 @@ mod tests {
         assert!(!outranks(&user, &admin));
         assert!(outranks(&role("developer"), &role("analyst")));
         assert!(is_admin_grants(&admin) && !is_admin_grants(&user));
+    }
+
+    #[test]
+    fn administrators_appoint_their_equals_and_nobody_else_does() {
+        let (user, admin, sup) = (
+            role(DEFAULT_USER_ROLE),
+            role(DEFAULT_ADMIN_ROLE),
+            role(DEFAULT_SUPER_ADMIN_ROLE),
+        );
+        assert!(appoints(&admin, &role("ADMIN")) && appoints(&admin, &role("admin")));
+        assert!(appoints(&admin, &user));
+        assert!(
+            !appoints(&admin, &sup),
+            "never a role with a permission A lacks"
+        );
+        let supervisor = role("SUPERVISOR");
+        assert!(
+            !appoints(&supervisor, &supervisor),
+            "equal rank is for administrators only"
+        );
+        assert!(appoints(&supervisor, &role("VIEWER")));
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub enum StoreError {
 pub enum Refusal {
     /// The organization would be left without an active administrator.
     LastAdmin,
+    /// The credential was not set: the identity changed, or is not what the instruction needs.
+    CredentialRefused,
     ApiKeyLimit,
     VariableMissing(String),
     VariableLimit,
@@ -64,6 +66,13 @@ pub struct NewPassword {
     pub only_if_unset: bool,
     /// Tokens issued before now stop working (a reset: the other sessions end).
     pub revoke_sessions: bool,
+    /// Only while the identity's epoch is the one the token recorded: its memberships and
+    /// credentials unchanged since the link was issued.
+    pub unchanged_since_issued: bool,
+    /// Only while the token's membership is the identity's only one (a link its inviter was
+    /// shown proves nothing about the address: it may set a password no other organization
+    /// relies on).
+    pub sole_membership: bool,
 }
 
 /// What became of one delivery attempt of an outbox message.
@@ -283,11 +292,14 @@ pub trait Store: Send + Sync + 'static {
         expected_updated_at: Micros,
         fx: Effects,
     ) -> StoreResult<()>;
+    /// Replaces a user's organization roles; of its eva environment roles, only those named in
+    /// `env_roles_kept` stay (with their bots).
     async fn set_user_roles(
         &self,
         org_id: &str,
         user_id: &str,
         role_ids: &[String],
+        env_roles_kept: &[String],
         fx: Effects,
     ) -> StoreResult<()>;
     /// Hard delete, or with `soft_reasons` a soft delete that keeps a snapshot.

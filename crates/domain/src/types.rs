@@ -14,6 +14,28 @@ pub fn now_micros() -> Micros {
     chrono::Utc::now().timestamp_micros()
 }
 
+/// The instant of a session event, a cut-off of sessions or the issue of a token: strictly
+/// increasing within the process, whatever the clock's resolution, so that a token issued after
+/// a cut-off is always later than it and one issued before always earlier.
+pub fn session_stamp() -> Micros {
+    static LAST: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    next_stamp(&LAST, now_micros())
+}
+
+/// The stamp after `last` for a clock reading: the reading, or one past the last stamp when
+/// the clock has not moved on (or went back).
+fn next_stamp(last: &std::sync::atomic::AtomicI64, reading: Micros) -> Micros {
+    use std::sync::atomic::Ordering;
+    let mut prev = last.load(Ordering::Relaxed);
+    loop {
+        let next = reading.max(prev + 1);
+        match last.compare_exchange_weak(prev, next, Ordering::AcqRel, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(p) => prev = p,
+        }
+    }
+}
+
 /// RFC 3339 in UTC with microseconds and `Z` (the vendor examples show milliseconds; both are RFC 3339).
 pub fn format_micros(t: Micros) -> String {
     chrono::DateTime::from_timestamp_micros(t)
@@ -179,6 +201,20 @@ pub fn split_name(name: &str) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_stamps_order_events_even_on_a_coarse_clock() {
+        let last = std::sync::atomic::AtomicI64::new(0);
+        // A clock of one-second resolution: every reading of this second is the same.
+        let second = 1_700_000_000_000_000;
+        let issued_before = next_stamp(&last, second);
+        let cut_off = next_stamp(&last, second);
+        let issued_after = next_stamp(&last, second);
+        assert!(issued_before < cut_off && cut_off < issued_after);
+        // A clock that steps back still never repeats a stamp.
+        assert!(next_stamp(&last, second - 5_000_000) > issued_after);
+        assert_eq!(next_stamp(&last, second + 1_000_000), second + 1_000_000);
+    }
 
     #[test]
     fn emails() {

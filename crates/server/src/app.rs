@@ -49,9 +49,7 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
         max_connections: config.db_max_connections,
         acquire_timeout: Duration::from_millis(config.db_timeout_ms.max(1)),
     };
-    let db = Db::connect(&url, &opts).await?;
-    db.migrate().await.context("migrating the database")?;
-    Ok(db)
+    Db::open(&url, &opts).await
 }
 
 /// The configured databases: the home cluster, and with `--clusters` the others, behind one
@@ -88,12 +86,9 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Databases> {
     };
     let mut rest = Vec::new();
     for (name, url) in others {
-        let db = Db::connect(&url, &opts)
+        let db = Db::open(&url, &opts)
             .await
             .with_context(|| format!("cluster '{name}'"))?;
-        db.migrate()
-            .await
-            .with_context(|| format!("migrating cluster '{name}'"))?;
         rest.push((name, db));
     }
     let clusters = roster_store::Clusters::new((config.cluster_name.clone(), home.clone()), rest)?;
@@ -108,6 +103,7 @@ pub fn core_config(config: &Config, public_url: String) -> CoreConfig {
     CoreConfig {
         public_url,
         cache_ttl: Duration::from_millis(config.cache_ttl_ms),
+        search_limit: config.search_limit,
         sign_in_throttle: roster_domain::throttle::SignInThrottle::new(
             config.signin_backoff_after,
             config.signin_backoff_ms,
@@ -126,11 +122,13 @@ pub fn core_config(config: &Config, public_url: String) -> CoreConfig {
 
 impl Application {
     pub async fn build(mut config: Config) -> anyhow::Result<Self> {
+        // Migrations first: a client that waits for the port (as scripts and orchestrators
+        // do) must find the schema in place, not race the migration with its own process.
+        let dbs = open_store(&config).await?;
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         config.bind = listener.local_addr()?;
-        let dbs = open_store(&config).await?;
         let (db, store) = (dbs.home.clone(), dbs.store.clone());
         let public_url = config.public_url();
         let metrics = Arc::new(Metrics::default());
@@ -328,22 +326,28 @@ fn spawn_retention(core: Core, days: u32) -> Option<tokio::task::JoinHandle<()>>
     }))
 }
 
-/// On an empty database, creates the platform organization and its administrator, and writes
-/// their API key to an owner-only file in the data directory.
+/// The id of the platform organization.
+pub const PLATFORM_ORG: &str = "platform";
+
+/// On the first start (no platform organization yet), creates the platform organization and
+/// its administrator, and writes their API key to an owner-only file in the data directory.
+/// It asks for the platform organization itself rather than for an empty database, so that a
+/// `roster bootstrap` racing the first start leaves it made all the same.
 async fn ensure_platform(
     core: &Core,
     config: &Config,
 ) -> anyhow::Result<Option<std::path::PathBuf>> {
     if core
         .store
-        .any_organization()
+        .find_organization(PLATFORM_ORG)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?
+        .is_some()
     {
         return Ok(None);
     }
     let input = NewOrgInput {
-        id: "platform".into(),
+        id: PLATFORM_ORG.into(),
         name: "Roster platform".into(),
         default_preferences: Default::default(),
         user_dimensions: json!([]),

@@ -30,6 +30,19 @@ pub struct Claims {
     /// The API key the session began with (`amr` `key`): the session ends with the key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
+    /// The issue instant as a session stamp (microseconds, `types::session_stamp`): `iat` has
+    /// whole seconds only, too coarse to tell a token issued just after a cut-off of the
+    /// account's sessions from one issued just before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat_us: Option<i64>,
+}
+
+impl Claims {
+    /// When the token was issued, in microseconds; a token without `iat_us` counts from the
+    /// start of its `iat` second, so it never outlives a cut-off made in that second.
+    pub fn issued_at_micros(&self) -> i64 {
+        self.iat_us.unwrap_or(self.iat.saturating_mul(1_000_000))
+    }
 }
 
 struct Keys {
@@ -188,7 +201,8 @@ impl KeyRing {
         amr: &str,
         api_key: Option<String>,
     ) -> anyhow::Result<(String, i64)> {
-        let now = now_micros() / 1_000_000;
+        let stamp = roster_domain::types::session_stamp();
+        let now = stamp.div_euclid(1_000_000);
         let claims = Claims {
             iss: self.issuer.clone(),
             sub: user_id.to_owned(),
@@ -198,6 +212,7 @@ impl KeyRing {
             jti: uuid::Uuid::new_v4().to_string(),
             amr: vec![amr.to_owned()],
             api_key,
+            iat_us: Some(stamp),
         };
         let token = self.sign_payload(&serde_json::to_vec(&claims)?)?;
         Ok((token, claims.exp))

@@ -224,6 +224,17 @@ pub struct Config {
     )]
     pub cache_ttl_ms: u64,
 
+    /// Most users one Amigo search (`GET /v1/{org}/user/search/`) returns; the vendor's search
+    /// has no paging, so an answer cut at this limit carries `X-Result-Truncated: true`.
+    #[arg(
+        long,
+        env = "ROSTER_SEARCH_LIMIT",
+        default_value_t = 100,
+        value_parser = clap::value_parser!(u32).range(1..=1000),
+        global = true
+    )]
+    pub search_limit: u32,
+
     /// Password sign-in: failed attempts on one account, back to back, before each further
     /// attempt must wait (an exponentially growing delay; see `--signin-backoff-ms`).
     #[arg(

@@ -54,7 +54,7 @@ pub async fn caller(state: &AppState, parts: &Parts) -> Result<Context, Error> {
         .authenticate_token(
             &claims.org,
             &claims.sub,
-            claims.iat,
+            claims.issued_at_micros(),
             claims.api_key.as_deref(),
         )
         .await?;

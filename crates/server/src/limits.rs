@@ -6,7 +6,8 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -19,6 +20,8 @@ pub struct RateLimits {
     limiters: HashMap<&'static str, (u32, DefaultKeyedRateLimiter<String>)>,
     clock: DefaultClock,
     redis: Option<Arc<Redis>>,
+    /// Callers whose failures went over budget, until when (see [`RateLimits::charge_failure`]).
+    refused: Mutex<HashMap<String, Instant>>,
 }
 
 impl RateLimits {
@@ -56,6 +59,7 @@ impl RateLimits {
             limiters,
             clock: DefaultClock::default(),
             redis: None,
+            refused: Mutex::default(),
         })
     }
 
@@ -91,19 +95,59 @@ impl RateLimits {
         })
     }
 
-    /// Counts one email to `address` asked for by `client`, so that no caller floods one inbox.
-    /// The budget is per client and address: one caller cannot use up the budget others need to
-    /// reach that person. Unknown addresses count the same as known ones.
-    pub async fn check_address(&self, address: &str, client: &str) -> Result<(), Error> {
+    /// Counts one email of organization `org_id` to `address`, whoever asks for it, so that no
+    /// one floods an inbox from several client addresses: the budget belongs to the recipient.
+    /// (Each operation's own limit per client still applies as well.) It is the organization's:
+    /// one organization's emails never use up another's budget for the same person. Unknown
+    /// addresses count the same as known ones.
+    pub async fn check_address(&self, org_id: &str, address: &str) -> Result<(), Error> {
         self.check(
             "email-per-address",
-            &format!("{client}>to:{}", address.trim().to_lowercase()),
+            &format!("{org_id}>to:{}", address.trim().to_lowercase()),
         )
         .await
     }
 
+    /// Counts one *failed* attempt of `caller` at `operation` (a wrong secret): failures have a
+    /// budget of their own, so that they never spend the budget of whoever holds the secret.
+    /// Once over it, [`RateLimits::check_failures`] refuses the caller until Retry-After.
+    pub async fn charge_failure(&self, operation: &str, caller: &str) -> Result<(), Error> {
+        let key = format!("failed>{caller}");
+        let charged = self.check(operation, &key).await;
+        if let Err(Error::RateLimited {
+            retry_after_secs, ..
+        }) = &charged
+        {
+            let until = Instant::now() + Duration::from_secs(*retry_after_secs);
+            if let Ok(mut refused) = self.refused.lock() {
+                refused.insert(key, until);
+            }
+        }
+        charged
+    }
+
+    /// Refuses, before any secret is checked, a caller whose failures at `operation` went over
+    /// budget (on this node) less than Retry-After ago.
+    pub fn check_failures(&self, operation: &str, caller: &str) -> Result<(), Error> {
+        let key = format!("failed>{caller}");
+        let Ok(refused) = self.refused.lock() else {
+            return Ok(());
+        };
+        match refused.get(&key) {
+            Some(until) if *until > Instant::now() => Err(Error::RateLimited {
+                retry_after_secs: until.saturating_duration_since(Instant::now()).as_secs() + 1,
+                limit_per_minute: self.limiters.get(operation).map_or(0, |(n, _)| *n),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Forgets callers that are back to a full budget, so memory stays bounded.
     pub fn sweep(&self) {
+        if let Ok(mut refused) = self.refused.lock() {
+            let now = Instant::now();
+            refused.retain(|_, until| *until > now);
+        }
         for (_, limiter) in self.limiters.values() {
             limiter.retain_recent();
             limiter.shrink_to_fit();

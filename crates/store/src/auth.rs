@@ -240,22 +240,34 @@ impl Db {
                 }
             }
             if let Some(pw) = password {
-                // Only identities that sign in with a password get one; `only_if_unset` keeps
-                // an existing password. Whole seconds, as tokens carry `iat` in seconds.
-                sqlx::query(
-                    "UPDATE identities SET password_hash = $1, updated_at = $2, \
+                // The membership's identity, as stored; the core decided the conditions, applied
+                // here atomically with the token's use. Not applied: nothing is (rollback).
+                let done = sqlx::query(
+                    "UPDATE identities SET password_hash = $1, updated_at = $2, epoch = epoch + 1, \
                      sessions_valid_after = CASE WHEN $3 THEN $4 ELSE sessions_valid_after END \
-                     WHERE id = $5 AND connection = 'password' AND ($6 = FALSE OR password_hash IS NULL)",
+                     WHERE id = (SELECT identity_id FROM users WHERE org_id = $5 AND id = $6) \
+                     AND ($7 = FALSE OR password_hash IS NULL) \
+                     AND ($8 = FALSE OR epoch = $9) \
+                     AND ($10 = FALSE OR (NOT email_verified AND NOT EXISTS (SELECT 1 FROM users o \
+                          WHERE o.identity_id = identities.id AND NOT (o.org_id = $5 AND o.id = $6))))",
                 )
                 .bind(&pw.hash)
                 .bind(now)
                 .bind(pw.revoke_sessions)
-                .bind((now / 1_000_000 + 1) * 1_000_000)
-                .bind(&token.identity_id)
+                // The cut-off is a session stamp, as tokens carry one.
+                .bind(roster_domain::types::session_stamp())
+                .bind(&token.org_id)
+                .bind(&token.user_id)
                 .bind(pw.only_if_unset)
+                .bind(pw.unchanged_since_issued)
+                .bind(token.identity_epoch.unwrap_or(-1))
+                .bind(pw.sole_membership)
                 .execute(&mut *t)
                 .await
                 .map_err(err)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::Refused(Refusal::CredentialRefused));
+                }
             }
             write_effects!(t, fx);
             token

@@ -600,10 +600,11 @@ impl Store for Clusters {
         org_id: &str,
         user_id: &str,
         role_ids: &[String],
+        env_roles_kept: &[String],
         fx: Effects,
     ) -> StoreResult<()> {
         self.routed(org_id, fx, |db, fx| {
-            db.set_user_roles(org_id, user_id, role_ids, fx)
+            db.set_user_roles(org_id, user_id, role_ids, env_roles_kept, fx)
         })
         .await
     }

@@ -121,8 +121,14 @@ impl Db {
                 .collect();
             if !joined.is_empty() {
                 let mut sql = Sql::new(
-                    "UPDATE identities SET password_hash = NULL WHERE NOT email_verified AND ",
+                    "UPDATE identities SET epoch = epoch + 1, sessions_valid_after = CASE WHEN \
+                     password_hash IS NOT NULL AND NOT email_verified THEN ",
                 );
+                sql.bind(Arg::Int(roster_domain::types::session_stamp()))
+                    .push(
+                        " ELSE sessions_valid_after END, password_hash = CASE WHEN email_verified \
+                     THEN password_hash ELSE NULL END WHERE ",
+                    );
                 sql.in_list("id", &joined);
                 bind_all!(crate::sql::query(&sql), sql.args)
                     .execute(&mut *t)
@@ -255,13 +261,13 @@ impl Db {
             if let Some(pw) = password {
                 let now = roster_domain::types::now_micros();
                 sqlx::query(
-                    "UPDATE identities SET password_hash = $1, updated_at = $2, \
+                    "UPDATE identities SET password_hash = $1, updated_at = $2, epoch = epoch + 1, \
                      sessions_valid_after = CASE WHEN $3 THEN $4 ELSE sessions_valid_after END WHERE id = $5",
                 )
                 .bind(&pw.hash)
                 .bind(now)
                 .bind(pw.revoke_sessions)
-                .bind((now / 1_000_000 + 1) * 1_000_000)
+                .bind(roster_domain::types::session_stamp())
                 .bind(&u.identity_id)
                 .execute(&mut *t)
                 .await

@@ -196,6 +196,30 @@ impl Db {
     }
 
     /// Applies the migrations of this backend (the two folders carry the same versions).
+    /// Opens the database named by `url` and applies its migrations, safely while other
+    /// processes (a server, the CLI, a second server) open the same database at once. On
+    /// PostgreSQL the migrator holds an advisory lock; SQLite has none, so the first open and
+    /// the migrations run under an exclusive lock on a file next to the database.
+    pub async fn open(url: &str, opts: &DbOptions) -> anyhow::Result<Self> {
+        let Some(path) = sqlite_file(url)? else {
+            let db = Self::connect(url, opts).await?;
+            db.migrate().await.context("migrating the database")?;
+            return Ok(db);
+        };
+        let mut lock_path = path.as_os_str().to_owned();
+        lock_path.push("-migrate.lock");
+        let lock = open_private(std::path::Path::new(&lock_path))?;
+        let lock = tokio::task::spawn_blocking(move || lock.lock().map(|_| lock))
+            .await
+            .context("waiting for the migration lock")?
+            .context("locking the database for its migrations")?;
+        let db = Self::connect(url, opts).await?;
+        let migrated = db.migrate().await.context("migrating the database");
+        drop(lock);
+        migrated?;
+        Ok(db)
+    }
+
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
             Db::Sqlite { write, .. } => sqlx::migrate!("./migrations/sqlite").run(write).await?,
@@ -232,6 +256,29 @@ impl Db {
             Db::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// The file of an SQLite URL (none for PostgreSQL or an in-memory database).
+fn sqlite_file(url: &str) -> anyhow::Result<Option<std::path::PathBuf>> {
+    if !url.starts_with("sqlite:") {
+        return Ok(None);
+    }
+    let opts = SqliteConnectOptions::from_str(url).context("invalid SQLite URL")?;
+    let path = opts.get_filename();
+    Ok((!url.contains(":memory:") && !path.as_os_str().is_empty()).then(|| path.to_owned()))
+}
+
+/// Opens `path`, creating it with mode 0600 when it does not exist.
+fn open_private(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)
+        .with_context(|| format!("cannot open {}", path.display()))
 }
 
 /// The URL with any password replaced, for logs and errors.

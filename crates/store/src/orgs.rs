@@ -185,6 +185,14 @@ impl Db {
             "roles",
         ];
         tx!(self, |t| {
+            // Every member's identity loses a membership: its epoch moves.
+            sqlx::query(
+                "UPDATE identities SET epoch = epoch + 1 WHERE id IN (SELECT identity_id FROM users WHERE org_id = $1)",
+            )
+            .bind(org_id)
+            .execute(&mut *t)
+            .await
+            .map_err(err)?;
             for table in TABLES {
                 sqlx::query(&format!("DELETE FROM {table} WHERE org_id = $1"))
                     .bind(org_id)

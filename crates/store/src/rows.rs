@@ -6,7 +6,7 @@ pub(crate) const ORG_COLS: &str =
 
 pub(crate) const ROLE_COLS: &str = "org_id, id, name, description, frontend_view, grants, is_admin, builtin, created_at, updated_at";
 
-pub(crate) const USER_COLS: &str = "org_id, id, identity_id, email, first_name, last_name, status, is_admin, preferences, \
+pub(crate) const USER_COLS: &str = "org_id, id, identity_id, connection, email, first_name, last_name, status, is_admin, preferences, \
     additional_context, nonsensitive_variables, sensitive_names, company, image, enable_actions_access, \
     num_conversations, num_messages, last_message_at, created_at, updated_at";
 
@@ -19,7 +19,7 @@ pub(crate) const GRANT_COLS: &str =
     creator_user_id, creator_org_id, expires_at, created_at, updated_at";
 
 pub(crate) const TOKEN_COLS: &str =
-    "token_hash, org_id, user_id, identity_id, purpose, payload, expires_at, created_at";
+    "token_hash, org_id, user_id, identity_id, purpose, payload, expires_at, created_at, identity_epoch";
 
 /// Reads one column, mapping decode errors to the store's error.
 macro_rules! get {
@@ -74,11 +74,14 @@ macro_rules! role_from {
 macro_rules! user_from {
     ($r:expr) => {{
         let status: String = get!($r, "status");
+        let connection: String = get!($r, "connection");
         let last: i64 = get!($r, "last_message_at");
         roster_domain::model::User {
             org_id: get!($r, "org_id"),
             id: get!($r, "id"),
             identity_id: get!($r, "identity_id"),
+            connection: roster_domain::model::Connection::parse(&connection)
+                .unwrap_or(roster_domain::model::Connection::Password),
             email: get!($r, "email"),
             first_name: get!($r, "first_name"),
             last_name: get!($r, "last_name"),
@@ -153,6 +156,7 @@ macro_rules! token_from {
             payload: get_json!($r, "payload"),
             expires_at: get!($r, "expires_at"),
             created_at: get!($r, "created_at"),
+            identity_epoch: get!($r, "identity_epoch"),
         }
     };
 }
@@ -217,8 +221,12 @@ macro_rules! write_effects {
         }
         for t in &fx.tokens {
             sqlx::query(
+                // The identity is the membership's as stored (a new user may have joined an
+                // existing identity in this transaction), and its epoch is recorded as it is now.
                 "INSERT INTO one_time_tokens (token_hash, org_id, user_id, identity_id, purpose, payload, \
-                 expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 expires_at, created_at, identity_epoch) SELECT $1, $2, $3, COALESCE(u.identity_id, $4), $5, $6, $7, $8, \
+                 i.epoch FROM (SELECT 1 AS one) AS one LEFT JOIN users u ON u.org_id = $2 AND u.id = $3 \
+                 LEFT JOIN identities i ON i.id = COALESCE(u.identity_id, $4)",
             )
             .bind(&t.token_hash)
             .bind(&t.org_id)

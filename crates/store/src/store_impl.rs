@@ -261,9 +261,10 @@ impl Store for Db {
         org_id: &str,
         user_id: &str,
         role_ids: &[String],
+        env_roles_kept: &[String],
         fx: Effects,
     ) -> StoreResult<()> {
-        Db::set_user_roles(self, org_id, user_id, role_ids, fx).await
+        Db::set_user_roles(self, org_id, user_id, role_ids, env_roles_kept, fx).await
     }
 
     async fn delete_user(

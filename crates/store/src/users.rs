@@ -39,8 +39,16 @@ macro_rules! attach_identity {
             .map_err($crate::err)?;
         if id != i.id {
             // Joining an identity whose address nobody has proven: any password an organization
-            // gave it stops working, so no organization can pre-claim a person's address.
-            sqlx::query("UPDATE identities SET password_hash = NULL WHERE id = $1 AND NOT email_verified")
+            // gave it stops working, so no organization can pre-claim a person's address. Its
+            // epoch moves: links issued before the join set no credential any more. Sessions
+            // that password opened end with it: they were never the person's.
+            sqlx::query(
+                "UPDATE identities SET epoch = epoch + 1, \
+                 sessions_valid_after = CASE WHEN password_hash IS NOT NULL AND NOT email_verified THEN $1 \
+                 ELSE sessions_valid_after END, \
+                 password_hash = CASE WHEN email_verified THEN password_hash ELSE NULL END WHERE id = $2",
+            )
+                .bind(roster_domain::types::session_stamp())
                 .bind(&id)
                 .execute(&mut *$t)
                 .await
@@ -104,9 +112,9 @@ macro_rules! update_user_row {
             .bind($u.updated_at)
             .bind(roster_domain::types::fold($u.company.as_deref().unwrap_or("")))
             .bind($u.status.as_str())
-            // Tokens carry `iat` in whole seconds: cut at the next second, so that a token
-            // minted in the same second as the deactivation cannot outlive it.
-            .bind((roster_domain::types::now_micros() / 1_000_000 + 1) * 1_000_000)
+            // A session stamp: a token minted before the deactivation is earlier, one minted
+            // after it later, whatever the clock's resolution.
+            .bind(roster_domain::types::session_stamp())
             .bind(&$u.org_id)
             .bind(&$u.id)
             .bind($expected)
@@ -272,7 +280,7 @@ pub(crate) fn user_insert(users: &[&User], skip_taken: bool) -> R<Sql> {
         "INSERT INTO users (org_id, id, identity_id, email, email_lower, first_name, last_name, first_key, last_key, \
          name_key, search_text, status, is_admin, preferences, additional_context, nonsensitive_variables, \
          sensitive_names, company, image, enable_actions_access, num_conversations, num_messages, last_message_at, \
-         created_at, updated_at, company_key) VALUES ",
+         created_at, updated_at, company_key, connection) VALUES ",
     );
     let mut rows = Vec::with_capacity(users.len());
     for u in users {
@@ -306,6 +314,7 @@ pub(crate) fn user_insert(users: &[&User], skip_taken: bool) -> R<Sql> {
             Arg::Text(roster_domain::types::fold(
                 u.company.as_deref().unwrap_or(""),
             )),
+            Arg::Text(u.connection.as_str().to_owned()),
         ]);
     }
     sql.values(rows);
@@ -362,7 +371,7 @@ impl Db {
     pub(crate) async fn get_identity(&self, id: &str) -> R<Option<Identity>> {
         run!(self, |p| {
             let row = sqlx::query(
-                "SELECT id, email, email_lower, name, connection, email_verified, sessions_valid_after, created_at FROM identities WHERE id = $1",
+                "SELECT id, email, email_lower, name, connection, email_verified, sessions_valid_after, epoch, created_at FROM identities WHERE id = $1",
             )
             .bind(id)
             .fetch_optional(p)
@@ -378,6 +387,7 @@ impl Db {
                 connection: Connection::parse(&connection).unwrap_or(Connection::Password),
                 email_verified: get!(&r, "email_verified"),
                 sessions_valid_after: get!(&r, "sessions_valid_after"),
+                epoch: get!(&r, "epoch"),
                 created_at: get!(&r, "created_at"),
             }))
         })
@@ -655,15 +665,15 @@ impl Db {
         let now = roster_domain::types::now_micros();
         tx!(self, |t| {
             let done = sqlx::query(
-                "UPDATE identities SET password_hash = $1, updated_at = $2, \
+                "UPDATE identities SET password_hash = $1, updated_at = $2, epoch = epoch + 1, \
                  sessions_valid_after = CASE WHEN $3 THEN $4 ELSE sessions_valid_after END WHERE id = $5",
             )
             .bind(hash)
             .bind(now)
             .bind(revoke_sessions)
-            // Tokens carry `iat` in whole seconds: cut at the next second, so that no token of the
-            // second the reset happened in survives it (a sign-in in that same second must retry).
-            .bind((now / 1_000_000 + 1) * 1_000_000)
+            // A session stamp: tokens issued before the reset are earlier, every token issued
+            // after it later (tokens carry their own stamp, `iat_us`).
+            .bind(roster_domain::types::session_stamp())
             .bind(identity_id)
             .execute(&mut *t)
             .await
@@ -732,8 +742,13 @@ impl Db {
     ) -> R<Option<(String, String)>> {
         tx!(self, |t| {
             let row: Option<(String, String, String, String)> = sqlx::query_as(
+                // Only while the identity is as it was when the change was asked for (its epoch):
+                // a request made before the account joined another organization, or before
+                // another credential change, is void.
                 "UPDATE one_time_tokens SET used_at = $1 WHERE token_hash = $2 AND purpose = 'email_change' \
-                 AND used_at IS NULL AND expires_at > $3 RETURNING identity_id, payload, org_id, user_id",
+                 AND used_at IS NULL AND expires_at > $3 \
+                 AND identity_epoch = (SELECT i.epoch FROM identities i WHERE i.id = one_time_tokens.identity_id) \
+                 RETURNING identity_id, payload, org_id, user_id",
             )
             .bind(now)
             .bind(token_hash)
@@ -751,7 +766,7 @@ impl Db {
                 StoreError::Conflict { .. } => StoreError::Conflict { field: "email" },
                 e => e,
             };
-            sqlx::query("UPDATE identities SET email = $1, email_lower = $2, email_verified = $3, updated_at = $4 WHERE id = $5")
+            sqlx::query("UPDATE identities SET email = $1, email_lower = $2, email_verified = $3, updated_at = $4, epoch = epoch + 1 WHERE id = $5")
                 .bind(&email)
                 .bind(&lower)
                 .bind(true)
@@ -864,12 +879,40 @@ impl Db {
         org_id: &str,
         user_id: &str,
         role_ids: &[String],
+        env_roles_kept: &[String],
         fx: Effects,
     ) -> R<()> {
         tx!(self, |t| {
             lock_org!(t, org_id);
             let before = count_admins!(t, org_id);
             replace_roles!(t, org_id, user_id, role_ids);
+            // The environments whose role goes, and their bots.
+            let mut gone =
+                Sql::new("SELECT environment_uuid FROM user_environments WHERE org_id = ");
+            gone.text(org_id).push(" AND user_id = ");
+            gone.text(user_id);
+            if !env_roles_kept.is_empty() {
+                let kept: Vec<String> = env_roles_kept.to_vec();
+                gone.push(" AND NOT ").in_list("role_name", &kept);
+            }
+            let envs: Vec<String> =
+                bind_all!(crate::sql::query_scalar::<_, String>(&gone), gone.args)
+                    .fetch_all(&mut *t)
+                    .await
+                    .map_err(err)?;
+            for env in &envs {
+                for table in ["user_environment_bots", "user_environments"] {
+                    sqlx::query(&format!(
+                        "DELETE FROM {table} WHERE org_id = $1 AND user_id = $2 AND environment_uuid = $3"
+                    ))
+                    .bind(org_id)
+                    .bind(user_id)
+                    .bind(env)
+                    .execute(&mut *t)
+                    .await
+                    .map_err(err)?;
+                }
+            }
             if before > 0 && count_admins!(t, org_id) == 0 {
                 return Err(StoreError::Refused(Refusal::LastAdmin));
             }
@@ -952,6 +995,12 @@ impl Db {
             sqlx::query("DELETE FROM users WHERE org_id = $1 AND id = $2")
                 .bind(org_id)
                 .bind(user_id)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            // A membership fewer is a change of the identity too (see `attach_identity!`).
+            sqlx::query("UPDATE identities SET epoch = epoch + 1 WHERE id = $1")
+                .bind(&identity)
                 .execute(&mut *t)
                 .await
                 .map_err(err)?;

@@ -201,6 +201,42 @@ impl<'a> Access<'a> {
             )))
         }
     }
+
+    /// The eva and org-user-management rule ([`permissions::appoints`]): administrators may
+    /// grant and manage their equals. Role grants only, as for [`Access::outranks`].
+    pub fn appoints(&self, grants: &[Grant]) -> bool {
+        self.platform
+            || self
+                .principal
+                .is_some_and(|p| permissions::appoints(&p.grants, grants))
+    }
+
+    pub fn require_appoints(&self, grants: &[Grant], what: &str) -> Result<()> {
+        if self.appoints(grants) {
+            Ok(())
+        } else {
+            Err(Error::forbidden(format!(
+                "the authenticated user does not outrank {what}"
+            )))
+        }
+    }
+
+    /// [`Access::require_outranks`] or [`Access::require_appoints`], as `rank` says.
+    pub fn require_rank(&self, rank: Rank, grants: &[Grant], what: &str) -> Result<()> {
+        match rank {
+            Rank::Outrank => self.require_outranks(grants, what),
+            Rank::Appoint => self.require_appoints(grants, what),
+        }
+    }
+}
+
+/// Which rank rule an operation applies (docs/permissions.md, "Outranking").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rank {
+    /// A strict superset of grants: Amigo, API keys, roles.
+    Outrank,
+    /// Equal grants suffice for administrators: eva and org-user-management.
+    Appoint,
 }
 
 /// The union of the grants of the given roles.
@@ -284,14 +320,15 @@ impl Access<'_> {
 
 impl super::Core {
     /// Turns verified token claims into the caller. The user must still exist and not be
-    /// deactivated, and the token must be newer than the identity's last credential reset:
+    /// deactivated, and the token (`issued_at`, a session stamp) must be newer than the
+    /// identity's last credential reset:
     /// this runs on every request, so deletion and deactivation take effect at once (the cache
     /// serves a principal only until this node's next write, see `cache.rs`).
     pub async fn authenticate(
         &self,
         org_id: &str,
         user_id: &str,
-        issued_at_secs: i64,
+        issued_at: crate::types::Micros,
     ) -> Result<PrincipalRecord> {
         let now = crate::types::now_micros();
         let rec = self
@@ -299,8 +336,7 @@ impl super::Core {
             .principal(self.store.as_ref(), org_id, user_id, now)
             .await?
             .ok_or(Error::Unauthenticated)?;
-        if rec.status == crate::model::UserStatus::Inactive
-            || issued_at_secs * 1_000_000 < rec.sessions_valid_after
+        if rec.status == crate::model::UserStatus::Inactive || issued_at < rec.sessions_valid_after
         {
             return Err(Error::Unauthenticated);
         }
@@ -313,7 +349,7 @@ impl super::Core {
         &self,
         org_id: &str,
         user_id: &str,
-        issued_at_secs: i64,
+        issued_at: crate::types::Micros,
         api_key_id: Option<&str>,
     ) -> Result<PrincipalRecord> {
         if let Some(key_id) = api_key_id {
@@ -326,6 +362,6 @@ impl super::Core {
                 return Err(Error::Unauthenticated);
             }
         }
-        self.authenticate(org_id, user_id, issued_at_secs).await
+        self.authenticate(org_id, user_id, issued_at).await
     }
 }

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::model::*;
 use crate::secrets::{constant_time_eq, hash_secret, random_secret};
 use crate::store::{Effects, PrincipalRecord};
-use crate::types::now_micros;
+use crate::types::{now_micros, session_stamp, Micros};
 
 const SESSION: &str = "sso_session";
 const CODE: &str = "oidc_code";
@@ -32,6 +32,9 @@ pub struct BrowserSession {
     pub who: SignedIn,
     /// When the person last proved who they are (seconds since the epoch).
     pub auth_time: i64,
+    /// When the session began (microseconds): a cut-off of the account's sessions after it
+    /// ends it.
+    pub since: Micros,
 }
 
 /// What an authorization code is bound to, and what it carries to the tokens.
@@ -50,6 +53,8 @@ pub struct CodeBinding {
 pub struct ProviderGrant {
     pub who: SignedIn,
     pub auth_time: i64,
+    /// When the code or refresh token behind the grant was issued (microseconds).
+    pub issued_at: Micros,
     pub nonce: Option<String>,
     pub scope: String,
     pub refresh_token: String,
@@ -93,7 +98,7 @@ impl Core {
         &self,
         org_id: &str,
         user_id: &str,
-        issued_at: i64,
+        issued_at: Micros,
     ) -> Result<PrincipalRecord> {
         let rec = self.authenticate(org_id, user_id, issued_at).await?;
         if rec.status != UserStatus::Active {
@@ -105,7 +110,7 @@ impl Core {
     /// Starts a browser's single sign-on session after a sign-in; returns the cookie's secret.
     pub async fn start_browser_session(&self, request_id: &str, who: &SignedIn) -> Result<String> {
         let secret = random_secret();
-        let now = now_micros();
+        let now = session_stamp();
         let ctx = Context::new(request_id, Actor::Anonymous);
         let mut fx = Effects::audit(self.audit(
             &ctx,
@@ -141,10 +146,7 @@ impl Core {
         else {
             return Ok(None);
         };
-        let Ok(rec) = self
-            .active(&org.id, &t.user_id, t.created_at / 1_000_000)
-            .await
-        else {
+        let Ok(rec) = self.active(&org.id, &t.user_id, t.created_at).await else {
             return Ok(None);
         };
         let amr = text(&t.payload, "amr").unwrap_or_default();
@@ -159,6 +161,7 @@ impl Core {
             auth_time: t.payload["auth_time"]
                 .as_i64()
                 .unwrap_or(t.created_at / 1_000_000),
+            since: t.created_at,
         }))
     }
 
@@ -201,7 +204,7 @@ impl Core {
         binding: &CodeBinding,
     ) -> Result<String> {
         let who = &session.who;
-        self.active(&who.org_id, &who.user_id, session.auth_time)
+        self.active(&who.org_id, &who.user_id, session.since)
             .await?;
         let code = random_secret();
         let fx = Effects {
@@ -219,7 +222,7 @@ impl Core {
                     "amr": who.method.amr(),
                 }),
                 CODE_TTL_SECS,
-                now_micros(),
+                session_stamp(),
             )],
             ..Effects::default()
         };
@@ -271,7 +274,9 @@ impl Core {
         let auth_time = p["auth_time"]
             .as_i64()
             .unwrap_or(held.created_at / 1_000_000);
-        let rec = self.active(&held.org_id, &held.user_id, auth_time).await?;
+        let rec = self
+            .active(&held.org_id, &held.user_id, held.created_at)
+            .await?;
         let who = SignedIn {
             org_id: held.org_id.clone(),
             user_id: rec.user_id,
@@ -289,8 +294,14 @@ impl Core {
             Some(&who.user_id),
             json!({ "client_id": client.client_id }),
         ));
-        fx.tokens
-            .push(self.refresh_record(&refresh_token, &who, client, &scope, auth_time, now));
+        fx.tokens.push(self.refresh_record(
+            &refresh_token,
+            &who,
+            client,
+            &scope,
+            auth_time,
+            session_stamp(),
+        ));
         self.store
             .consume_token(&who.org_id, &hash, &[CODE], now, fx)
             .await?
@@ -298,6 +309,7 @@ impl Core {
         Ok(ProviderGrant {
             who,
             auth_time,
+            issued_at: held.created_at,
             nonce: text(p, "nonce"),
             scope,
             refresh_token,
@@ -310,7 +322,7 @@ impl Core {
         &self,
         org_id: &str,
         user_id: &str,
-        issued_at: i64,
+        issued_at: Micros,
     ) -> Result<(User, Identity, Vec<String>)> {
         let rec = self.active(org_id, user_id, issued_at).await?;
         let user = self

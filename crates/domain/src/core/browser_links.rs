@@ -84,7 +84,7 @@ impl Core {
             return self.record_unanswered(&ctx, &org.id, action).await;
         };
         let secret = random_secret();
-        let now = now_micros();
+        let now = session_stamp();
         let link = format!(
             "{}{page_path}?token={secret}",
             self.config.public_url.trim_end_matches('/')
@@ -156,7 +156,7 @@ impl Core {
             .await?
             .ok_or(Error::Unauthenticated)?;
         let rec = self
-            .authenticate(&org.id, &used.user_id, used.created_at / 1_000_000)
+            .authenticate(&org.id, &used.user_id, used.created_at)
             .await?;
         if rec.status != UserStatus::Active {
             return Err(Error::Unauthenticated);

@@ -218,7 +218,7 @@ impl Core {
                 if !may_invite(&role.name) {
                     return Err(format!("The caller may not invite into role {}", role.name));
                 }
-                if !access.outranks(&role.grants) {
+                if !access.appoints(&role.grants) {
                     return Err(format!("The caller does not outrank role {}", row.role));
                 }
                 // Last, so that an invalid first line does not block a valid later one.
@@ -489,7 +489,7 @@ impl Core {
                 let role = org_role(&roles, false, &next).cloned();
                 let role_ids: Vec<String> = role.iter().map(|r| r.id.clone()).collect();
                 if let Some(r) = &role {
-                    if !access.outranks(&r.grants) {
+                    if !access.appoints(&r.grants) {
                         return Err(format!("The caller does not outrank role {}", r.name));
                     }
                 }
@@ -497,7 +497,7 @@ impl Core {
                 let target = access.target(user, &names);
                 access.require_on(perm::USER_UPDATE, &target).map_err(|e| e.to_string())?;
                 // As for a single update: changing someone needs a rank above their current roles.
-                if !target.is_self && !access.outranks(&super::access::grants_of(&roles, &user.role_ids)) {
+                if !target.is_self && !access.appoints(&super::access::grants_of(&roles, &user.role_ids)) {
                     return Err("The caller does not outrank the user's current role".into());
                 }
                 let fx = Effects::audit(self.audit(

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::json;
 
-use super::access::Context;
+use super::access::{Context, Rank};
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
 use crate::model::*;
@@ -205,6 +205,23 @@ impl Catalog {
 }
 
 /// The organization role an eva user holds: `ADMIN`, else their highest environment role.
+/// What a change of organization roles, on any surface, does to eva's environment roles: an
+/// environment role stays only while one of the user's new roles holds every grant of the role
+/// of that name (a SUPERVISOR made a DefaultUserRole supervises nothing any more; a VIEWER made
+/// a SUPERVISOR keeps what it viewed).
+pub(crate) fn env_roles_kept(roles: &[Role], role_ids: &[String]) -> Vec<String> {
+    let new: Vec<&Role> = roles.iter().filter(|r| role_ids.contains(&r.id)).collect();
+    roles
+        .iter()
+        .filter(|env| ENV_ROLES.contains(&env.name.as_str()))
+        .filter(|env| {
+            new.iter()
+                .any(|r| env.grants.iter().all(|g| r.grants.contains(g)))
+        })
+        .map(|env| env.name.clone())
+        .collect()
+}
+
 pub(crate) fn org_role<'r>(roles: &'r [Role], admin: bool, envs: &[EnvAccess]) -> Option<&'r Role> {
     let name = if admin {
         EVA_ADMIN
@@ -510,7 +527,7 @@ impl Core {
                 role_names: std::slice::from_ref(&role.name),
             },
         )?;
-        access.require_outranks(&role.grants, &format!("the role {}", role.name))?;
+        access.require_appoints(&role.grants, &format!("the role {}", role.name))?;
         let hash = match &input.password {
             Some(pw) => Some(self.passwords.hash(pw).await?),
             None => None,
@@ -616,12 +633,13 @@ impl Core {
             ));
         }
         let roles = self.store.list_roles(&org.id).await?;
-        self.require_write_on(&access, perm::USER_UPDATE, &user, &roles)?;
+        self.require_write_ranked(&access, perm::USER_UPDATE, &user, &roles, Rank::Appoint)?;
         let role = org_role(&roles, input.admin, &envs)
             .ok_or(Error::NotFound("role"))?
             .clone();
-        // Unchanged access needs no rank; any change needs a rank above the resulting role, so
-        // nobody widens their own environments or bots.
+        // Unchanged access needs no rank; any change needs the caller to appoint the resulting
+        // role (an administrator its equals, anyone else a role it outranks), so nobody but an
+        // administrator widens their own environments or bots.
         let current: Vec<EnvAccess> = self
             .store
             .env_access(&org.id, std::slice::from_ref(&user.id))
@@ -648,7 +666,7 @@ impl Core {
             && user.is_admin == role.is_admin
             && same(&current, &envs);
         if !unchanged {
-            access.require_outranks(&role.grants, &format!("the role {}", role.name))?;
+            access.require_appoints(&role.grants, &format!("the role {}", role.name))?;
         }
         let is_self = access.user_id() == Some(user.id.as_str());
         if input.password.is_some() && is_self {
@@ -693,6 +711,8 @@ impl Core {
                     hash: self.passwords.hash(pw).await?,
                     only_if_unset: false,
                     revoke_sessions: true,
+                    unchanged_since_issued: false,
+                    sole_membership: false,
                 })
             }
             None => None,
@@ -760,7 +780,7 @@ impl Core {
             return Err(Error::NotFound("user"));
         }
         let roles = self.store.list_roles(&org.id).await?;
-        self.require_write_on(&access, perm::USER_DELETE, &user, &roles)?;
+        self.require_write_ranked(&access, perm::USER_DELETE, &user, &roles, Rank::Appoint)?;
         if access.user_id() == Some(user.id.as_str()) {
             return Err(Error::Conflict("users cannot delete themselves".into()));
         }

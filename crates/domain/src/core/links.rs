@@ -58,6 +58,12 @@ fn token_required(token: &str) -> Result<&str> {
     Ok(token)
 }
 
+/// A link its inviter was shown (Amigo's `verify_link`): following it proves nothing about the
+/// address.
+fn shown_to_inviter(t: &OneTimeToken) -> bool {
+    t.payload.get("shown_to_inviter") == Some(&serde_json::Value::Bool(true))
+}
+
 fn policy(password: &str) -> Result<()> {
     password::check_policy(password, "password").map_err(|e| Error::Validation(vec![e]))
 }
@@ -85,7 +91,7 @@ impl Core {
         if !purposes.contains(&t.purpose.as_str()) || org_id.is_some_and(|o| o != t.org_id) {
             return Ok(None);
         }
-        let needs_password = t.purpose == "invite" && self.needs_password(&t.identity_id).await?;
+        let needs_password = self.offers_password(&t).await?;
         Ok(Some(LinkView {
             new_email: t
                 .payload
@@ -98,12 +104,37 @@ impl Core {
         }))
     }
 
-    async fn needs_password(&self, identity_id: &str) -> Result<bool> {
-        let Some(identity) = self.store.get_identity(identity_id).await? else {
+    /// Whether using the invitation `t` may set the first password of its person: the
+    /// organization invited them with a password, their identity has none, it is as it was
+    /// when the link was issued, and, for a link its inviter was shown, no other organization
+    /// shares it. The store applies the same conditions again, atomically, when the link is used.
+    async fn offers_password(&self, t: &OneTimeToken) -> Result<bool> {
+        if t.purpose != "invite" {
+            return Ok(false);
+        }
+        let Some(user) = self.store.get_user(&t.org_id, &t.user_id).await? else {
             return Ok(false);
         };
-        Ok(identity.connection == Connection::Password
-            && self.store.password_hash(identity_id).await?.is_none())
+        if user.connection != Connection::Password {
+            return Ok(false);
+        }
+        let Some(identity) = self.store.get_identity(&user.identity_id).await? else {
+            return Ok(false);
+        };
+        if t.identity_epoch != Some(identity.epoch)
+            || self.store.password_hash(&identity.id).await?.is_some()
+        {
+            return Ok(false);
+        }
+        if shown_to_inviter(t) {
+            // Only on an address nobody has proven, that no other organization shares.
+            if identity.email_verified {
+                return Ok(false);
+            }
+            let memberships = self.store.memberships(&identity.id).await?;
+            return Ok(memberships == [(t.org_id.clone(), t.user_id.clone())]);
+        }
+        Ok(true)
     }
 
     /// Uses an invitation or magic-link token: signs the user in; an invitation also makes the
@@ -145,14 +176,24 @@ impl Core {
                 }
                 if !view.needs_password {
                     return Err(Error::Conflict(
-                        "this account already has a password or signs in through another provider"
+                        "this link sets no password: the account already has one, signs in \
+                         through another provider, changed since the link was sent, or is \
+                         shared with other organizations (its owner sets one through a link \
+                         emailed to them)"
                             .into(),
                     ));
                 }
+                let held = self
+                    .store
+                    .find_token(&hash, now_micros())
+                    .await?
+                    .ok_or(Error::Unauthenticated)?;
                 let new = NewPassword {
                     hash: self.passwords.hash(pw).await?,
                     only_if_unset: true,
                     revoke_sessions: false,
+                    unchanged_since_issued: true,
+                    sole_membership: shown_to_inviter(&held),
                 };
                 self.store
                     .consume_token_with_password(
@@ -186,9 +227,7 @@ impl Core {
                 user_id: user.id,
                 identity_id: user.identity_id,
                 // The inviter of an Amigo user was shown the link too: not a proof of ownership.
-                method: if used.payload.get("shown_to_inviter")
-                    == Some(&serde_json::Value::Bool(true))
-                {
+                method: if shown_to_inviter(&used) {
                     super::keys::SignInMethod::SharedLink
                 } else {
                     super::keys::SignInMethod::EmailLink
@@ -254,17 +293,30 @@ impl Core {
         let email = p.check(Email::field(email, "email", Location::Body));
         p.finish()?;
         let Some(email) = email else { return Ok(()) };
+        // Answered now: whether the address is known decides only what happens afterwards.
+        let core = self.clone();
+        let request_id = request_id.to_owned();
+        self.deferred.spawn("a password reset request", async move {
+            core.send_password_reset(&request_id, org, email).await
+        });
+        Ok(())
+    }
+
+    async fn send_password_reset(
+        &self,
+        request_id: &str,
+        org: Organization,
+        email: Email,
+    ) -> Result<()> {
         let mut q = UserQuery::new(1);
         q.emails_lower = vec![email.lower];
         let found = self.store.list_users(&org.id, &q).await?;
         let ctx = Context::new(request_id, Actor::Anonymous);
-        let user = found.into_iter().find(|u| u.status == UserStatus::Active);
-        let identity = match &user {
-            Some(u) => self.store.get_identity(&u.identity_id).await?,
-            None => None,
-        };
-        let (Some(user), Some(Connection::Password)) = (user, identity.map(|i| i.connection))
-        else {
+        // Only where this organization lets the person sign in with a password.
+        let user = found
+            .into_iter()
+            .find(|u| u.status == UserStatus::Active && u.connection == Connection::Password);
+        let Some(user) = user else {
             return self
                 .record_unanswered(&ctx, &org.id, "user.password_reset_requested")
                 .await;
@@ -306,15 +358,27 @@ impl Core {
         p.finish()?;
         let ctx = Context::new(request_id, Actor::Anonymous);
         let fx = Effects::audit(self.audit(&ctx, &org.id, "user.password_reset", None, json!({})));
+        let token_hash = hash_secret(token.trim());
+        // Only where the organization lets the person sign in with a password.
+        let held = self.store.find_token(&token_hash, now_micros()).await?;
+        if let Some(t) = held.filter(|t| t.purpose == "password_reset" && t.org_id == org.id) {
+            let user = self.store.get_user(&t.org_id, &t.user_id).await?;
+            if user.is_none_or(|u| u.connection != Connection::Password) {
+                return Err(Error::Unauthenticated);
+            }
+        }
         let new = NewPassword {
             hash: self.passwords.hash(new_password).await?,
             only_if_unset: false,
             revoke_sessions: true,
+            // The link proves control of the address it was sent to, while it is the login.
+            unchanged_since_issued: true,
+            sole_membership: false,
         };
         self.store
             .consume_token_with_password(
                 &org.id,
-                &hash_secret(token.trim()),
+                &token_hash,
                 &["password_reset"],
                 now_micros(),
                 &new,

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::access::{grants_of, names_of, Context};
+use super::access::{grants_of, names_of, Context, Rank};
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
 use crate::model::*;
@@ -93,10 +93,11 @@ impl Core {
             .get_identity(&p.identity_id)
             .await?
             .ok_or(Error::Unauthenticated)?;
-        if identity.connection != Connection::Password {
+        let me = self.target_user(&org.id, &p.user_id).await?;
+        if me.connection != Connection::Password {
             return Err(Error::BadRequest(format!(
                 "this account signs in through {}; change its name and email with that provider",
-                identity.connection.as_str()
+                me.connection.as_str()
             )));
         }
         let email = email.filter(|e| e.lower != identity.email_lower);
@@ -112,8 +113,11 @@ impl Core {
             let (first, last) = split_name(&name);
             let mut fx = Effects::default();
             for (org_id, user_id) in &memberships {
-                fx.audit
-                    .push(self.audit(ctx, org_id, "identity.rename", Some(user_id), json!({})));
+                fx.audit.push(if *org_id == org.id {
+                    self.audit(ctx, org_id, "identity.rename", Some(user_id), json!({}))
+                } else {
+                    self.audit_by_member(ctx, org_id, user_id, "identity.rename", json!({}))
+                });
             }
             self.store
                 .rename_identity(&identity.id, &first, &last, fx)
@@ -299,7 +303,9 @@ impl Core {
     pub async fn remove_member(&self, ctx: &Context, user_id: &str) -> Result<()> {
         let org = self.own_org(ctx).await?;
         self.accepted(&org.id, user_id).await?;
-        self.delete_user(ctx, &org.id, user_id).await.map(|_| ())
+        self.delete_user_ranked(ctx, &org.id, user_id, Rank::Appoint)
+            .await
+            .map(|_| ())
     }
 
     fn parse_member_roles(names: &[String], field: &str, roles: &[Role]) -> Result<Vec<Role>> {
@@ -330,8 +336,9 @@ impl Core {
         Ok(out)
     }
 
-    /// Replaces a member's roles. The caller outranks each role it grants and, unless it is the
-    /// member, the member's current roles; the organization keeps an administrator.
+    /// Replaces a member's roles. The caller appoints each role it grants and, unless it is the
+    /// member, the member's current roles (administrators their equals, anyone else what it
+    /// outranks); the organization keeps an administrator.
     pub async fn replace_roles(
         &self,
         ctx: &Context,
@@ -345,10 +352,10 @@ impl Core {
         let user = self.accepted(&org.id, user_id).await?;
         access.require_org(perm::ROLE_ASSIGN)?;
         for r in &wanted {
-            access.require_outranks(&r.grants, &format!("the role {}", r.name))?;
+            access.require_appoints(&r.grants, &format!("the role {}", r.name))?;
         }
         if access.user_id() != Some(user.id.as_str()) {
-            access.require_outranks(
+            access.require_appoints(
                 &grants_of(&roles, &user.role_ids),
                 "the user's current roles",
             )?;
@@ -362,7 +369,13 @@ impl Core {
             json!({ "roles": names }),
         ));
         self.store
-            .set_user_roles(&org.id, &user.id, &ids, fx)
+            .set_user_roles(
+                &org.id,
+                &user.id,
+                &ids,
+                &super::eva::env_roles_kept(&roles, &ids),
+                fx,
+            )
             .await?;
         Ok(())
     }
@@ -373,16 +386,11 @@ impl Core {
         let access = ctx.access(&org)?;
         let user = self.accepted(&org.id, user_id).await?;
         let roles = self.store.list_roles(&org.id).await?;
-        self.require_write_on(&access, perm::USER_UPDATE, &user, &roles)?;
-        let identity = self
-            .store
-            .get_identity(&user.identity_id)
-            .await?
-            .ok_or(Error::NotFound("user"))?;
-        if identity.connection != Connection::Password {
+        self.require_write_ranked(&access, perm::USER_UPDATE, &user, &roles, Rank::Appoint)?;
+        if user.connection != Connection::Password {
             return Err(Error::BadRequest(format!(
                 "this user signs in through {}; reset the password with that provider",
-                identity.connection.as_str()
+                user.connection.as_str()
             )));
         }
         let fx = self.password_reset_effects(ctx, &org, &user);
@@ -436,7 +444,7 @@ impl Core {
             )?;
         }
         for r in &wanted {
-            access.require_outranks(&r.grants, &format!("the role {}", r.name))?;
+            access.require_appoints(&r.grants, &format!("the role {}", r.name))?;
         }
         let ids: Vec<String> = wanted.iter().map(|r| r.id.clone()).collect();
         let is_admin = wanted.iter().any(|r| r.is_admin);
@@ -452,7 +460,7 @@ impl Core {
                 ))
             }
             Some(u) => {
-                access.require_outranks(
+                access.require_appoints(
                     &grants_of(&roles, &u.role_ids),
                     "the invitation's current roles",
                 )?;
@@ -463,6 +471,7 @@ impl Core {
                     is_admin,
                     preferences: org.default_preferences.clone(),
                     role_ids: ids.clone(),
+                    connection: connection.unwrap_or(Connection::Password),
                     ..User::new(&org.id, &email.display, &first, &last, now)
                 };
                 let identity = NewIdentity {
@@ -510,7 +519,13 @@ impl Core {
             }
             None => {
                 self.store
-                    .set_user_roles(&org.id, &user.id, &ids, fx)
+                    .set_user_roles(
+                        &org.id,
+                        &user.id,
+                        &ids,
+                        &super::eva::env_roles_kept(&roles, &ids),
+                        fx,
+                    )
                     .await?;
             }
         }

@@ -7,6 +7,7 @@ mod browser_links;
 mod bulk;
 mod cache;
 mod commit;
+mod deferred;
 mod eva;
 mod ingest;
 mod keys;
@@ -22,7 +23,7 @@ mod users;
 
 use std::sync::Arc;
 
-pub use access::{Access, Actor, Context};
+pub use access::{Access, Actor, Context, Rank};
 pub use audit::{AuditListInput, AuditPage, AUDIT_MAX_LIMIT};
 pub use authorize::{pkce_s256, BrowserSession, CodeBinding, ProviderGrant, SESSION_TTL_SECS};
 pub use browser_links::{BrowserLink, FollowedLink};
@@ -38,7 +39,7 @@ pub use oidc::{redirect_uri_problem, CreatedOidcClient, OidcClientInput, MAX_RED
 pub use orgs::{Bootstrapped, NewOrgInput, OrgPatch, OrgView};
 pub use roles::{GrantInput, RoleInput, RolePatch};
 pub use users::{
-    DeleteOutcome, InviteInput, ListUsersInput, MemoriesInput, Settable, UserUpdate,
+    DeleteOutcome, InviteInput, ListUsersInput, MemoriesInput, Searched, Settable, UserUpdate,
     VariableChanges,
 };
 
@@ -97,6 +98,8 @@ pub struct Core {
     effects: Arc<commit::GroupCommit>,
     /// This server's bounded argon2 workers.
     pub passwords: Arc<crate::password::Hasher>,
+    /// Work that runs after its request was answered.
+    pub deferred: Arc<deferred::Deferred>,
 }
 
 impl Core {
@@ -126,12 +129,14 @@ impl Core {
             )),
             store,
             config: Arc::new(config),
+            deferred: Arc::default(),
         }
     }
 
     /// Commits the effects still queued for group commit and stops its writer; effects written
     /// afterwards get a transaction each.
     pub async fn close(&self) {
+        self.deferred.idle().await;
         self.effects.close().await;
     }
 
@@ -186,6 +191,27 @@ impl Core {
             created_at: now_micros(),
         }
     }
+
+    /// An event of `org_id` about a change the person made to their own account from another
+    /// organization: its actor is the person's own membership here, so that each organization's
+    /// log names only its own ids.
+    fn audit_by_member(
+        &self,
+        ctx: &Context,
+        org_id: &str,
+        user_id: &str,
+        action: &str,
+        details: serde_json::Value,
+    ) -> AuditEvent {
+        AuditEvent {
+            actor: ActorRef {
+                kind: "user",
+                user_id: Some(user_id.to_owned()),
+                org_id: Some(org_id.to_owned()),
+            },
+            ..self.audit(ctx, org_id, action, Some(user_id), details)
+        }
+    }
 }
 
 /// How store errors read to a caller when an operation has no more specific wording.
@@ -198,6 +224,11 @@ impl From<StoreError> for Error {
             }
             StoreError::Refused(Refusal::LastAdmin) => Error::Conflict(
                 "the organization's last administrator cannot be removed or demoted".into(),
+            ),
+            StoreError::Refused(Refusal::CredentialRefused) => Error::Conflict(
+                "this link no longer sets a password: the account changed since it was sent, \
+                 or is shared with other organizations"
+                    .into(),
             ),
             StoreError::Refused(Refusal::Stale) => {
                 Error::Conflict("a related operation is in progress".into())

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::*;
 use crate::secrets::{hash_secret, random_secret};
 use crate::store::Effects;
-use crate::types::now_micros;
+use crate::types::{now_micros, session_stamp};
 
 impl Core {
     pub(super) fn refresh_record(
@@ -84,9 +84,7 @@ impl Core {
         if text(p, "client_id").as_deref() != Some(client.client_id.as_str()) {
             return Err(Error::Unauthenticated);
         }
-        let rec = self
-            .active(&org_id, &held.user_id, held.created_at / 1_000_000)
-            .await?;
+        let rec = self.active(&org_id, &held.user_id, held.created_at).await?;
         let who = SignedIn {
             org_id: org_id.clone(),
             user_id: rec.user_id,
@@ -104,8 +102,14 @@ impl Core {
             Some(&who.user_id),
             json!({ "client_id": client.client_id }),
         ));
-        fx.tokens
-            .push(self.refresh_record(&next, &who, client, &scope, auth_time, now));
+        fx.tokens.push(self.refresh_record(
+            &next,
+            &who,
+            client,
+            &scope,
+            auth_time,
+            session_stamp(),
+        ));
         let consumed = self
             .store
             .consume_token(&org_id, &hash, &[REFRESH], now, fx)
@@ -118,6 +122,7 @@ impl Core {
         Ok(ProviderGrant {
             who,
             auth_time,
+            issued_at: held.created_at,
             nonce: None,
             scope,
             refresh_token: next,

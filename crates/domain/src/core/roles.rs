@@ -290,7 +290,13 @@ impl Core {
             json!({ "role": role.name, "previous": names }),
         ));
         self.store
-            .set_user_roles(&org.id, &user.id, std::slice::from_ref(&role.id), fx)
+            .set_user_roles(
+                &org.id,
+                &user.id,
+                std::slice::from_ref(&role.id),
+                &super::eva::env_roles_kept(&roles, std::slice::from_ref(&role.id)),
+                fx,
+            )
             .await?;
         Ok(role)
     }

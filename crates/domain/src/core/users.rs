@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::access::{grants_of, names_of, Access, Context};
+use super::access::{grants_of, names_of, Access, Context, Rank};
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
 use crate::model::*;
@@ -22,6 +22,14 @@ pub enum Settable<T> {
     Keep,
     Clear,
     Set(T),
+}
+
+/// A search's answer: at most `limit` users, and whether more matched.
+#[derive(Debug, Clone)]
+pub struct Searched {
+    pub users: Vec<User>,
+    pub truncated: bool,
+    pub limit: u32,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -170,11 +178,24 @@ impl Core {
         user: &User,
         roles: &[Role],
     ) -> Result<()> {
+        self.require_write_ranked(access, permission, user, roles, Rank::Outrank)
+    }
+
+    /// [`Core::require_write_on`] under the given rank rule (eva and org-user-management let
+    /// administrators manage their equals).
+    pub(crate) fn require_write_ranked(
+        &self,
+        access: &Access<'_>,
+        permission: &str,
+        user: &User,
+        roles: &[Role],
+        rank: Rank,
+    ) -> Result<()> {
         let names = names_of(roles, &user.role_ids);
         let target = access.target(user, &names);
         access.require_on(permission, &target)?;
         if !target.is_self {
-            access.require_outranks(&grants_of(roles, &user.role_ids), "the user's role")?;
+            access.require_rank(rank, &grants_of(roles, &user.role_ids), "the user's role")?;
         }
         Ok(())
     }
@@ -288,6 +309,22 @@ impl Core {
             now,
         ));
         if let Some(login_link) = &input.login_link {
+            // The email carries a link of its own, which only its recipient sees: following it
+            // proves the address, as an invitation of the other surfaces does.
+            let mailed = random_secret();
+            let mailed_link = format!(
+                "{}/v1/{}/user/verify?token={mailed}",
+                self.config.public_url.trim_end_matches('/'),
+                org.id
+            );
+            fx.tokens.push(OneTimeToken::new(
+                &mailed,
+                TokenOwner::from(&user),
+                "invite",
+                json!({ "login_link": login_link }),
+                self.config.invitation_ttl_secs,
+                now,
+            ));
             fx.outbox.push(OutboxMessage::queued(
                 &org.id,
                 "invitation",
@@ -295,7 +332,7 @@ impl Core {
                 language,
                 json!({
                     "org_name": org.name, "first_name": user.first_name,
-                    "login_link": login_link, "verify_link": verify_link,
+                    "login_link": login_link, "verify_link": mailed_link,
                 }),
                 now,
             ));
@@ -384,7 +421,7 @@ impl Core {
         org_ref: &str,
         query: &str,
         ids: Vec<String>,
-    ) -> Result<Vec<User>> {
+    ) -> Result<Searched> {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
         if ids.len() > MAX_FILTER_VALUES {
@@ -405,7 +442,9 @@ impl Core {
             ));
         }
         let roles = self.roles(&org.id).await?;
-        let mut q = UserQuery::new(self.config.search_limit);
+        // One row past the limit tells a cut answer from one that just fills it.
+        let limit = self.config.search_limit;
+        let mut q = UserQuery::new(limit.saturating_add(1));
         q.ids = ids;
         q.contains = Some(needle);
         q.visibility = access.visibility(perm::USER_GET_INFO, &roles);
@@ -413,9 +452,14 @@ impl Core {
             field: "name".into(),
             descending: false,
         }];
-        let mut rows = self.store.list_users(&org.id, &q).await?;
-        rows.truncate(self.config.search_limit as usize);
-        Ok(rows)
+        let mut users = self.store.list_users(&org.id, &q).await?;
+        let truncated = users.len() > limit as usize;
+        users.truncate(limit as usize);
+        Ok(Searched {
+            users,
+            truncated,
+            limit,
+        })
     }
 
     pub async fn update_user(
@@ -468,6 +512,36 @@ impl Core {
         let mut user = self.target_user(&org.id, user_id).await?;
         let roles = self.roles(&org.id).await?;
         self.require_write_on(&access, perm::USER_UPDATE, &user, &roles)?;
+        // Whether administrators see the user's model and conversations is the person's own
+        // choice: only they (or a platform administrator, audited as such) change it.
+        let mut privacy = serde_json::Map::new();
+        let current = &user.preferences;
+        for (field, wanted, now) in [
+            (
+                "conversations_visible_to_admins",
+                u.conversations_visible_to_admins,
+                current.conversations_visible_to_admins,
+            ),
+            (
+                "user_model_visible_to_admins",
+                u.user_model_visible_to_admins,
+                current.user_model_visible_to_admins,
+            ),
+        ] {
+            if let Some(v) = wanted.filter(|v| *v != now) {
+                privacy.insert(field.into(), json!(v));
+            }
+        }
+        let is_self = access.user_id() == Some(user.id.as_str());
+        if !privacy.is_empty() && !is_self && !access.is_platform() {
+            return Err(Error::forbidden(
+                "only the user chooses whether administrators see their user model and conversations",
+            ));
+        }
+        // The person, not whoever holds a key that signs in as them.
+        if !privacy.is_empty() && is_self {
+            ctx.require_owner_session()?;
+        }
         let expected = user.updated_at;
         if let Some(f) = u.first_name {
             user.first_name = f.trim().to_owned();
@@ -502,7 +576,17 @@ impl Core {
             user.additional_context = v.into_iter().map(|s| s.trim().to_owned()).collect();
         }
         user.updated_at = now_micros().max(expected + 1);
-        let fx = Effects::audit(self.audit(ctx, &org.id, "user.update", Some(&user.id), json!({})));
+        let mut fx =
+            Effects::audit(self.audit(ctx, &org.id, "user.update", Some(&user.id), json!({})));
+        if !privacy.is_empty() && !is_self {
+            fx.audit.push(self.audit(
+                ctx,
+                &org.id,
+                "user.privacy_override",
+                Some(&user.id),
+                serde_json::Value::Object(privacy),
+            ));
+        }
         self.store.update_user(&user, expected, fx).await?;
         Ok(())
     }
@@ -513,11 +597,23 @@ impl Core {
         org_ref: &str,
         user_id: &str,
     ) -> Result<DeleteOutcome> {
+        self.delete_user_ranked(ctx, org_ref, user_id, Rank::Outrank)
+            .await
+    }
+
+    /// [`Core::delete_user`] under the given rank rule.
+    pub(crate) async fn delete_user_ranked(
+        &self,
+        ctx: &Context,
+        org_ref: &str,
+        user_id: &str,
+        rank: Rank,
+    ) -> Result<DeleteOutcome> {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
         let user = self.target_user(&org.id, user_id).await?;
         let roles = self.roles(&org.id).await?;
-        self.require_write_on(&access, perm::USER_DELETE, &user, &roles)?;
+        self.require_write_ranked(&access, perm::USER_DELETE, &user, &roles, rank)?;
         let soft = (user.stats.num_conversations > 0)
             .then(|| vec!["the user has conversation history, which is retained".to_owned()]);
         let fx = Effects::audit(self.audit(
@@ -729,6 +825,23 @@ impl Core {
         check_link(&mut p, "redirect_link", redirect_link);
         p.finish()?;
         let Some(email) = email else { return Ok(()) };
+        // Answered now: whether the address is known decides only what happens afterwards.
+        let core = self.clone();
+        let (request_id, redirect_link) = (request_id.to_owned(), redirect_link.to_owned());
+        self.deferred.spawn("a sign-in link request", async move {
+            core.send_magic_link(&request_id, org, email, &redirect_link)
+                .await
+        });
+        Ok(())
+    }
+
+    async fn send_magic_link(
+        &self,
+        request_id: &str,
+        org: Organization,
+        email: Email,
+        redirect_link: &str,
+    ) -> Result<()> {
         let mut q = UserQuery::new(1);
         q.emails_lower = vec![email.lower];
         let found = self.store.list_users(&org.id, &q).await?;

@@ -86,3 +86,16 @@ pub fn surface_of(path: &str) -> &'static str {
         "native"
     }
 }
+
+/// A field that a surface returns and takes back unread, so that a client can send the body
+/// of a `GET` with one field changed (ids, timestamps, computed fields, names of referenced
+/// objects). Any JSON value is accepted and dropped; fields that no response has are still
+/// refused.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ReadOnly;
+
+impl<'de> serde::Deserialize<'de> for ReadOnly {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| ReadOnly)
+    }
+}

@@ -125,6 +125,13 @@ struct UpdateMe {
     email: Option<String>,
     #[serde(default)]
     name: Option<String>,
+    /// Read-only fields of `GET /users/me`, accepted so that it can be sent back; ignored.
+    #[serde(default, rename = "id")]
+    #[schema(read_only, value_type = Option<String>)]
+    _id: crate::routes::ReadOnly,
+    #[serde(default, rename = "roles")]
+    #[schema(read_only, value_type = Option<Vec<String>>)]
+    _roles: crate::routes::ReadOnly,
 }
 
 /// Update your name (everywhere at once) or email (after confirming the link sent to it).
@@ -144,7 +151,7 @@ async fn update_me(
 ) -> Result<Response> {
     caller.limit(&s, "update-user-info").await?;
     if let Some(email) = &b.email {
-        s.limits.check_address(email, caller.key()).await?;
+        s.limits.check_address(caller_org(&caller), email).await?;
     }
     let m = s.core.update_me(&caller.ctx, b.name, b.email).await?;
     Ok(Json(ProfileOut {
@@ -386,7 +393,9 @@ async fn invite(
     Body(b): Body<Invite>,
 ) -> Result<Response> {
     caller.limit(&s, "create-invited-user").await?;
-    s.limits.check_address(&b.email, caller.key()).await?;
+    s.limits
+        .check_address(caller_org(&caller), &b.email)
+        .await?;
     let connection = match b.connection {
         None => Some(Connection::GoogleOauth2),
         Some(None) => None,
@@ -405,4 +414,9 @@ async fn invite(
         .invite_member(&caller.ctx, &b.email, &b.name, b.roles, connection)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The organization of the caller's token (the one org-user-management acts in).
+fn caller_org(caller: &Caller) -> &str {
+    caller.ctx.principal().map_or("", |p| p.org_id.as_str())
 }

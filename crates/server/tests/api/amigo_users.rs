@@ -32,7 +32,10 @@ async fn walkthrough_invite_list_update_delete() {
     assert_eq!(outbox[0].kind, "invitation");
     assert_eq!(outbox[0].recipient, "Ana.Souza@Example.com");
     assert_eq!(outbox[0].language, "pt");
-    assert_eq!(outbox[0].payload["verify_link"], link);
+    // The email carries a link of its own, which the inviter is not shown.
+    let mailed = outbox[0].payload["verify_link"].as_str().unwrap();
+    assert!(mailed.starts_with("https://roster.example.test/v1/acme/user/verify?token="));
+    assert_ne!(mailed, link);
 
     let page = app
         .list_users(&acme, &acme.token, "email=ana.souza@example.com")
@@ -471,7 +474,17 @@ async fn search_finds_substrings_of_names_and_emails() {
 async fn user_models_and_memories_from_ingestion() {
     let app = TestApp::spawn().await;
     let acme = app.bootstrap("acme").await;
-    let (id, own) = app.user(&acme, "m@x.example", "DefaultUserRole").await;
+    // The person's own session (their password): only they hide things from administrators.
+    let id = app
+        .active_user(&acme, "m@x.example", "eng", Some("Ms-own-pw-1"))
+        .await;
+    let own = app
+        .password_token(&acme, "m@x.example", "Ms-own-pw-1")
+        .await
+        .expect(200)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let auth = [("authorization", "Bearer ingest-secret-for-tests")];
     let model = json!({ "content": "Prefers mornings", "insight_ids": ["i1"], "dimensions": [{ "description": "schedule", "tags": ["time"] }] });
     let r = app
@@ -851,4 +864,59 @@ async fn repeated_filters_are_bounded() {
     )
     .await
     .expect(422);
+}
+
+/// The vendor's search has no paging: an answer cut at the configured limit says so in
+/// `X-Result-Truncated`, and one that holds every match says it is whole.
+#[tokio::test]
+async fn search_says_when_it_stopped_at_its_limit() {
+    let app = TestApp::spawn_with(|c| c.search_limit = 3).await;
+    let acme = app.bootstrap("acme").await;
+    for (i, last) in ["Zedd", "Zedda", "Zeddo", "Zeddi"].iter().enumerate() {
+        app.invite(
+            &acme,
+            &format!("z{i}@zed.example"),
+            "Ana",
+            last,
+            "DefaultUserRole",
+        )
+        .await;
+    }
+    let search = |q: &'static str| {
+        let app = &app;
+        let token = acme.token.clone();
+        async move {
+            let r = app
+                .get(&format!("/v1/acme/user/search/?query={q}"), &token)
+                .await;
+            let header = |name: &str| {
+                r.headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let (truncated, limit) = (header("x-result-truncated"), header("x-result-limit"));
+            let users = r.expect(200)["users"].as_array().unwrap().len();
+            (users, truncated, limit)
+        }
+    };
+    let three = Some("3".to_owned());
+    assert_eq!(
+        search("zedd").await,
+        (3, Some("true".into()), three.clone()),
+        "four match, three fit"
+    );
+    assert_eq!(
+        search("zedda").await,
+        (1, Some("false".into()), three.clone())
+    );
+    // Exactly the limit is a whole answer.
+    let listed = app
+        .list_users(&acme, &acme.token, "email=z3%40zed.example")
+        .await;
+    let id = listed["users"][0]["user_id"].as_str().unwrap();
+    app.delete(&format!("/v1/acme/user/{id}"), &acme.token)
+        .await
+        .expect(204);
+    assert_eq!(search("zedd").await, (3, Some("false".into()), three));
 }

@@ -319,8 +319,10 @@ async fn roles_are_replaced_within_ranks_and_an_admin_remains() {
     put(id.clone(), json!([])).await.expect(422);
     put(id.clone(), json!(["root"])).await.expect(422);
     put(id.clone(), json!("admin")).await.expect(422);
-    // An administrator does not outrank the admin role: granting it is refused.
-    put(id.clone(), json!(["admin"])).await.expect(403);
+    // An administrator appoints administrators (equal rank suffices here), and steps them
+    // down again.
+    put(id.clone(), json!(["admin"])).await.expect(204);
+    put(id.clone(), json!(["analyst"])).await.expect(204);
     put("nobody".into(), json!(["analyst"])).await.expect(404);
     // The last administrator cannot be demoted or removed.
     let e = put(acme.admin_id.clone(), json!(["developer"]))
@@ -491,7 +493,7 @@ async fn invitations_connections_and_password_resets() {
             .expect(422);
         assert_eq!(e["detail"][0]["loc"][1], field, "{body}: {e}");
     }
-    // Granting admin through an invitation needs a rank above admin.
+    // An administrator invites administrators: equal rank suffices here.
     assert_eq!(
         app.oum_invite(
             &acme,
@@ -501,7 +503,7 @@ async fn invitations_connections_and_password_resets() {
             Value::Null
         )
         .await,
-        403
+        204
     );
 }
 

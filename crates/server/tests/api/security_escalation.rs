@@ -1,6 +1,8 @@
-//! Privilege escalation, checked against a small reference model of the outranking rule
-//! (SPEC §1.2: role A outranks role B when A's grants are a strict superset of B's; a caller
-//! never grants, invites into, mints keys for, or signs in as a role it does not outrank):
+//! Privilege escalation, checked against a small reference model of the rank rules (SPEC §1.2:
+//! role A outranks role B when A's grants are a strict superset of B's; a caller never grants,
+//! invites into, mints keys for, or signs in as a role it does not outrank; on eva and
+//! org-user-management an administrator also appoints and removes its equals, and nobody ever
+//! grants a role holding a permission it lacks):
 //! properties over (caller role, target role, operation), and random sequences of role
 //! changes and deletions after each of which the model and the server agree and the
 //! organization still has an active administrator. Driven through the core on the real store
@@ -11,7 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestRunner};
-use roster_domain::core::{Actor, Context, InviteInput, RoleInput, RolePatch};
+use roster_domain::core::{
+    Actor, Context, EnvInput, EvaUserInput, InviteInput, RoleInput, RolePatch,
+};
 use roster_domain::model::Grant;
 use roster_domain::{Core, Error};
 
@@ -27,7 +31,15 @@ const ROLES: &[&str] = &[
     "DefaultSuperAdministratorRole",
     "Inviter",
     "Manager",
+    "admin",
+    "ADMIN",
+    "SUPERVISOR",
+    "VIEWER",
 ];
+
+/// The roles org-user-management grants, and eva's.
+const MEMBER_ROLES: &[&str] = &["admin", "developer", "analyst"];
+const EVA_ROLES: &[&str] = &["ADMIN", "SUPERVISOR", "EDITOR", "VIEWER"];
 
 const INVITE: &str = "User:InviteUser";
 const ASSIGN: &str = "Role:AssignRole";
@@ -65,6 +77,18 @@ impl Model {
     fn is_admin(&self, role: &str) -> bool {
         [INVITE, DELETE, ASSIGN].iter().all(|p| self.may(role, p))
     }
+
+    /// The eva and org-user-management rule: an administrator appoints every role it holds all
+    /// the grants of, its equals included; anyone else only roles it outranks.
+    fn appoints(&self, caller: &str, target: &str) -> bool {
+        self.outranks(caller, target)
+            || (self.is_admin(caller) && self.grants[target].is_subset(&self.grants[caller]))
+    }
+
+    /// No escalation: the target role holds no grant the caller lacks.
+    fn within(&self, caller: &str, target: &str) -> bool {
+        self.grants[target].is_subset(&self.grants[caller])
+    }
 }
 
 struct World {
@@ -87,6 +111,7 @@ impl World {
         let app = TestApp::spawn().await;
         app.bootstrap("acme").await;
         let core = app.state.core.clone();
+        app.eva_catalog("acme").await;
         let roles = core.store.list_roles("acme").await.unwrap();
         let of = |name: &str| {
             roles
@@ -171,14 +196,59 @@ impl World {
         user.id
     }
 
+    /// A member who has accepted their invitation (org-user-management acts only on those).
+    async fn active_member(&self, role: &str) -> String {
+        let id = self.member(role).await;
+        let u = self
+            .core
+            .store
+            .get_user("acme", &id)
+            .await
+            .unwrap()
+            .unwrap();
+        let active = roster_domain::model::User {
+            status: roster_domain::model::UserStatus::Active,
+            ..u.clone()
+        };
+        self.core
+            .store
+            .update_user(&active, u.updated_at, Default::default())
+            .await
+            .unwrap();
+        id
+    }
+
     async fn as_user(&self, user_id: &str) -> Result<Context, Error> {
-        let now = chrono::Utc::now().timestamp();
+        let now = roster_domain::types::session_stamp();
         let p = self.core.authenticate("acme", user_id, now).await?;
         Ok(Context::new("escalation", Actor::User(p)))
     }
 
     async fn as_role(&self, role: &str) -> Context {
         self.as_user(&self.callers[role]).await.unwrap()
+    }
+}
+
+/// eva's body for a user of `role`: the admin flag, or one environment with a bot.
+fn eva_input(email: &str, role: &str) -> EvaUserInput {
+    let admin = role == "ADMIN";
+    EvaUserInput {
+        name: "Eva User".into(),
+        email: email.into(),
+        company: None,
+        image: None,
+        admin,
+        environments: if admin {
+            Vec::new()
+        } else {
+            vec![EnvInput {
+                role: role.into(),
+                environment_uuid: crate::eva::PROD.into(),
+                bots: vec![crate::eva::BOT.into()],
+            }]
+        },
+        password: Some("Eva-pass1".into()),
+        password_confirmation: Some("Eva-pass1".into()),
     }
 }
 
@@ -217,6 +287,37 @@ enum Op {
     CreateApiKey,
     EditRole,
     SignInAs,
+    /// eva: create a user of an eva role.
+    EvaCreate,
+    /// eva: change a user holding `other` to an eva role.
+    EvaUpdate,
+    /// eva: deactivate a user holding `other`.
+    EvaDelete,
+    /// org-user-management: invite into one of its roles.
+    MemberInvite,
+    /// org-user-management: replace the roles of a member holding `other`.
+    MemberRoles,
+    /// org-user-management: remove a member holding `other`.
+    MemberRemove,
+}
+
+/// The server's answer matches the rule of eva and org-user-management, and a success never
+/// hands out a grant the caller lacks.
+fn agree_appoint<T: std::fmt::Debug>(
+    m: &Model,
+    what: &str,
+    caller: &str,
+    target: &str,
+    allowed: bool,
+    got: &Result<T, Error>,
+) -> Result<(), TestCaseError> {
+    agree(what, allowed, got)?;
+    if got.is_ok() && !m.within(caller, target) {
+        return Err(TestCaseError::fail(format!(
+            "{what}: escalation, {target} holds grants {caller} lacks"
+        )));
+    }
+    Ok(())
 }
 
 fn runner(cases: u32) -> TestRunner {
@@ -242,10 +343,16 @@ async fn nobody_acts_on_a_role_it_does_not_outrank() {
         Just(Op::CreateApiKey),
         Just(Op::EditRole),
         Just(Op::SignInAs),
+        Just(Op::EvaCreate),
+        Just(Op::EvaUpdate),
+        Just(Op::EvaDelete),
+        Just(Op::MemberInvite),
+        Just(Op::MemberRoles),
+        Just(Op::MemberRemove),
     ];
     let grants = proptest::sample::subsequence(w.pool.clone(), 1..=w.pool.len());
     let strategy = (role(), role(), role(), op, grants.clone(), grants);
-    runner(48)
+    runner(96)
         .run(&strategy, |(caller, target, other, op, old, new)| {
             block_on(async {
                 let m = &w.model;
@@ -322,6 +429,82 @@ async fn nobody_acts_on_a_role_it_does_not_outrank() {
                             allowed,
                             &got,
                         )
+                    }
+                    Op::EvaCreate => {
+                        let target = EVA_ROLES[w.next() % EVA_ROLES.len()];
+                        let ctx = w.as_role(caller).await;
+                        let email = format!("e{}@x.example", w.next());
+                        let got = w
+                            .core
+                            .eva_create(&ctx, "acme", eva_input(&email, target), "en")
+                            .await;
+                        let allowed = m.may(caller, INVITE) && m.appoints(caller, target);
+                        let what = format!("{caller} creates an eva {target}");
+                        agree_appoint(m, &what, caller, target, allowed, &got)
+                    }
+                    Op::EvaUpdate => {
+                        let target = EVA_ROLES[w.next() % EVA_ROLES.len()];
+                        let ctx = w.as_role(caller).await;
+                        let member = w.member(other).await;
+                        let email = w
+                            .core
+                            .store
+                            .get_user("acme", &member)
+                            .await
+                            .unwrap()
+                            .unwrap()
+                            .email;
+                        let mut input = eva_input(&email, target);
+                        input.password = None;
+                        input.password_confirmation = None;
+                        let got = w.core.eva_update(&ctx, "acme", &member, input).await;
+                        let allowed = m.may(caller, "User:UpdateUserInfo")
+                            && m.appoints(caller, other)
+                            && m.appoints(caller, target);
+                        let what = format!("{caller} makes a {other} an eva {target}");
+                        agree_appoint(m, &what, caller, target, allowed, &got)
+                    }
+                    Op::EvaDelete => {
+                        let ctx = w.as_role(caller).await;
+                        let member = w.member(other).await;
+                        let got = w.core.eva_delete(&ctx, "acme", &member).await;
+                        let allowed = m.may(caller, DELETE) && m.appoints(caller, other);
+                        let what = format!("{caller} deactivates a {other}");
+                        agree_appoint(m, &what, caller, other, allowed, &got)
+                    }
+                    Op::MemberInvite => {
+                        let target = MEMBER_ROLES[w.next() % MEMBER_ROLES.len()];
+                        let ctx = w.as_role(caller).await;
+                        let email = format!("o{}@x.example", w.next());
+                        let got = w
+                            .core
+                            .invite_member(&ctx, &email, "Oum Member", vec![target.into()], None)
+                            .await;
+                        let allowed = m.may(caller, INVITE) && m.appoints(caller, target);
+                        let what = format!("{caller} invites a member as {target}");
+                        agree_appoint(m, &what, caller, target, allowed, &got)
+                    }
+                    Op::MemberRoles => {
+                        let target = MEMBER_ROLES[w.next() % MEMBER_ROLES.len()];
+                        let ctx = w.as_role(caller).await;
+                        let member = w.active_member(other).await;
+                        let got = w
+                            .core
+                            .replace_roles(&ctx, &member, vec![target.into()])
+                            .await;
+                        let allowed = m.may(caller, ASSIGN)
+                            && m.appoints(caller, target)
+                            && m.appoints(caller, other);
+                        let what = format!("{caller} gives a {other} the roles [{target}]");
+                        agree_appoint(m, &what, caller, target, allowed, &got)
+                    }
+                    Op::MemberRemove => {
+                        let ctx = w.as_role(caller).await;
+                        let member = w.active_member(other).await;
+                        let got = w.core.remove_member(&ctx, &member).await;
+                        let allowed = m.may(caller, DELETE) && m.appoints(caller, other);
+                        let what = format!("{caller} removes a {other}");
+                        agree_appoint(m, &what, caller, other, allowed, &got)
                     }
                     Op::SignInAs => {
                         // A key of role `caller` (minted by the operator) signs in as a `target`.
@@ -463,7 +646,7 @@ async fn random_role_changes_keep_model_and_server_agreeing_and_an_administrator
                                 continue;
                             };
                             let ctx = {
-                                let now = chrono::Utc::now().timestamp();
+                                let now = roster_domain::types::session_stamp();
                                 let p = w
                                     .core
                                     .authenticate(&org, &members[caller].0, now)
@@ -502,7 +685,7 @@ async fn random_role_changes_keep_model_and_server_agreeing_and_an_administrator
                                 continue;
                             };
                             let ctx = {
-                                let now = chrono::Utc::now().timestamp();
+                                let now = roster_domain::types::session_stamp();
                                 let p = w
                                     .core
                                     .authenticate(&org, &members[caller].0, now)

@@ -350,3 +350,57 @@ async fn deleting_an_api_key_ends_the_sessions_it_started_at_once() {
     // Sessions of the same user started otherwise go on.
     accepted_everywhere(&app, &acme, &by_other_key, "a session of another key").await;
 }
+
+/// A password reset through the emailed link cuts the account's sessions: a token issued
+/// before it never works again, and one issued right after it (the same second, the same
+/// clock tick) always works. No sleeping: each round signs in at once on either side.
+#[tokio::test]
+async fn a_token_issued_right_after_a_password_reset_works_and_one_from_before_never() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    let user_id = app
+        .active_user(&acme, "tick@example.com", "eng", Some("First-pass1"))
+        .await;
+    for round in 0..5 {
+        let before = app.sign_in(&acme, &user_id).await;
+        app.anon(
+            "/v1/acme/user/password-reset/request",
+            json!({ "email": "tick@example.com" }),
+        )
+        .await
+        .expect(200);
+        let reset = app
+            .state
+            .core
+            .store
+            .list_outbox("acme")
+            .await
+            .unwrap()
+            .into_iter()
+            .rfind(|m| m.kind == "password_reset")
+            .expect("queued");
+        let token = crate::email_flows::token_of(reset.payload["link"].as_str().unwrap());
+        app.anon(
+            "/v1/acme/user/password-reset",
+            json!({ "token": token, "password": format!("Round-pass{round}") }),
+        )
+        .await
+        .expect(204);
+        let after = app.sign_in(&acme, &user_id).await;
+        let fresh = app
+            .call(Method::GET, "/users/me", Some(&after), None, &[])
+            .await;
+        assert_eq!(
+            fresh.status, 200,
+            "round {round}: the new token: {}",
+            fresh.body
+        );
+        let stale = app
+            .call(Method::GET, "/users/me", Some(&before), None, &[])
+            .await;
+        assert_eq!(
+            stale.status, 401,
+            "round {round}: the token from before the reset"
+        );
+    }
+}

@@ -8,6 +8,8 @@ use roster_domain::types::format_micros;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+use crate::routes::ReadOnly;
+
 /// Preferences as the create/invite/modify requests take them; absent fields take the defaults.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,6 +77,13 @@ pub struct ModifyOrganization {
     pub user_dimensions: Option<Vec<UserDimensionIn>>,
     #[serde(default)]
     pub default_user_preferences: Option<PreferencesIn>,
+    /// Read-only fields of `GET /organization/`, accepted so that it can be sent back; ignored.
+    #[serde(default, rename = "org_id")]
+    pub _org_id: ReadOnly,
+    #[serde(default, rename = "org_name")]
+    pub _org_name: ReadOnly,
+    #[serde(default, rename = "tenant_id")]
+    pub _tenant_id: ReadOnly,
 }
 
 pub fn dimensions_json(d: &[UserDimensionIn]) -> Value {
@@ -371,6 +380,12 @@ pub struct ModifyRole {
     pub permission_grants: Option<Vec<Grant>>,
     #[serde(default)]
     pub frontend_view: Option<String>,
+    /// Read-only fields of `GET /role/`, accepted so that a listed role can be sent back; the
+    /// path names the role.
+    #[serde(default, rename = "id")]
+    pub _id: ReadOnly,
+    #[serde(default, rename = "name")]
+    pub _name: ReadOnly,
 }
 
 #[derive(Debug, Serialize)]

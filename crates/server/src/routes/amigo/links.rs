@@ -296,7 +296,7 @@ pub async fn request_password_reset(
         )
         .await?;
     s.limits
-        .check_address(&b.email, &format!("ip:{}", req.client_ip))
+        .check_address(&s.core.find_org(&p[0]).await?.id, &b.email)
         .await?;
     s.core
         .request_password_reset_by_email(&req.request_id, &p[0], &b.email)

@@ -43,7 +43,9 @@ pub async fn invite(
 ) -> Result<Response> {
     caller.limit(&s, "create-invited-user").await?;
     if b.login_link.is_some() {
-        s.limits.check_address(&b.email, caller.key()).await?;
+        s.limits
+            .check_address(&s.core.find_org(&p[0]).await?.id, &b.email)
+            .await?;
     }
     let input = InviteInput {
         first_name: b.first_name,
@@ -127,12 +129,27 @@ pub async fn sign_in_with_api_key(
     let key = req.header("x-api-key")?;
     let key_id = req.header("x-api-key-id")?;
     let user_id = req.header("x-user-id")?;
-    s.limits
-        .check("sign-in-with-api-key", &format!("key:{key_id}"))
-        .await?;
-    let who = s
+    // A key's budget is spent only by requests that hold its secret: failures count against
+    // the client that sent them (which is refused before any check once over its budget), so
+    // nobody who merely knows a key id can block its holder.
+    let client = format!("ip:{}", req.client_ip);
+    s.limits.check_failures("sign-in-with-api-key", &client)?;
+    let who = match s
         .core
         .sign_in_with_api_key(&req.request_id, &p[0], &key_id, &key, &user_id)
+        .await
+    {
+        Ok(who) => who,
+        Err(e @ Error::Unauthenticated) => {
+            s.limits
+                .charge_failure("sign-in-with-api-key", &client)
+                .await?;
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    s.limits
+        .check("sign-in-with-api-key", &format!("key:{key_id}"))
         .await?;
     let (token, exp) = s.keys.sign_session(&who).map_err(Error::Internal)?;
     Ok(Json(SignedIn {
@@ -163,7 +180,7 @@ pub async fn sign_in_with_email(
         .check("sign-in-with-email", &format!("ip:{}", req.client_ip))
         .await?;
     s.limits
-        .check_address(&b.email, &format!("ip:{}", req.client_ip))
+        .check_address(&s.core.find_org(&p[0]).await?.id, &b.email)
         .await?;
     s.core
         .sign_in_with_email(&req.request_id, &p[0], &b.email, &b.redirect_link)
@@ -178,7 +195,10 @@ pub async fn sign_in_with_email(
     operation_id = "search-users",
     tag = "User",
     params(("organization" = String, Path, description = "The organization's id."), ("query" = String, Query, description = "Users whose name or email contains it."), ("user_id" = Option<Vec<String>>, Query, description = "The IDs of the users."), crate::openapi::params::VendorHeaders),
-    responses((status = 200, description = "Succeeded", body = crate::openapi::vendor::SearchUsersResponse)),
+    responses((status = 200, description = "Succeeded; at most `ROSTER_SEARCH_LIMIT` users (100 by default), by name", body = crate::openapi::vendor::SearchUsersResponse, headers(
+        ("X-Result-Truncated" = bool, description = "`true` when more users matched than the answer holds: narrow the query"),
+        ("X-Result-Limit" = u32, description = "The most users one search returns on this server")
+    ))),
     security(("Bearer-Authorization" = []), ("Bearer-Authorization" = [], "Bearer-Authorization-Organization" = []), ("Basic" = []))
 )]
 pub async fn search(
@@ -200,15 +220,21 @@ pub async fn search(
             )
         })?
         .to_owned();
-    let users = s
+    let found = s
         .core
         .search_users(&caller.ctx, &p[0], &query, req.query.all("user_id"))
         .await?;
-    let users: Vec<UserInstance> = users
+    let users: Vec<UserInstance> = found
+        .users
         .into_iter()
         .map(|u| UserInstance::new(u, false))
         .collect();
-    Ok(Json(json!({ "users": users })).into_response())
+    // The vendor's body has no room for it: whether the answer was cut goes in headers.
+    let headers = [
+        ("x-result-truncated", found.truncated.to_string()),
+        ("x-result-limit", found.limit.to_string()),
+    ];
+    Ok((headers, Json(json!({ "users": users }))).into_response())
 }
 
 /// Update a user: absent fields (and `{}` for the language and time zone) are left alone.

@@ -6,6 +6,8 @@ use roster_domain::types::{format_micros, full_name};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::routes::ReadOnly;
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = ResourceRef)]
 #[serde(deny_unknown_fields)]
@@ -43,6 +45,19 @@ pub struct UserWrite {
     pub password: Option<String>,
     #[serde(default)]
     pub password_confirmation: Option<String>,
+    /// Read-only fields of `User`, accepted so that a read user can be sent back; ignored.
+    #[serde(default, rename = "uuid")]
+    #[schema(read_only, value_type = Option<String>)]
+    pub _uuid: ReadOnly,
+    #[serde(default, rename = "orgUUID")]
+    #[schema(read_only, value_type = Option<String>)]
+    pub _org_uuid: ReadOnly,
+    #[serde(default, rename = "createdAt")]
+    #[schema(read_only, value_type = Option<String>)]
+    pub _created_at: ReadOnly,
+    #[serde(default, rename = "rules")]
+    #[schema(read_only, value_type = Option<Rules>)]
+    pub _rules: ReadOnly,
 }
 
 impl From<UserWrite> for EvaUserInput {

@@ -134,7 +134,9 @@ async fn create(
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
     caller.limit(&s, "create-invited-user").await?;
-    s.limits.check_address(&b.email, caller.key()).await?;
+    s.limits
+        .check_address(&s.core.find_org(&p[0]).await?.id, &b.email)
+        .await?;
     let lang = language(&req);
     let user = s
         .core
@@ -206,7 +208,9 @@ async fn activate(
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
     caller.limit(&s, "update-user-info").await?;
-    s.limits.check_address(&b.email, caller.key()).await?;
+    s.limits
+        .check_address(&s.core.find_org(&p[0]).await?.id, &b.email)
+        .await?;
     let lang = language(&req);
     let user = s
         .core

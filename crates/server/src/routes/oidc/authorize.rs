@@ -410,6 +410,7 @@ pub(super) async fn signed_in_continue(
     let session = BrowserSession {
         who,
         auth_time: now_micros() / 1_000_000,
+        since: roster_domain::types::session_stamp(),
     };
     grant(s, org, &session, binding, state, cookies, lang).await
 }

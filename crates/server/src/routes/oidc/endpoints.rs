@@ -123,13 +123,26 @@ pub async fn userinfo(
     };
     if claims.org != org.id
         || s.core
-            .authenticate_token(&org.id, &claims.sub, claims.iat, claims.api_key.as_deref())
+            .authenticate_token(
+                &org.id,
+                &claims.sub,
+                claims.issued_at_micros(),
+                claims.api_key.as_deref(),
+            )
             .await
             .is_err()
     {
         return invalid_token();
     }
-    match profile_claims(&s, &org, &claims.sub, claims.iat, "openid profile email").await {
+    match profile_claims(
+        &s,
+        &org,
+        &claims.sub,
+        claims.issued_at_micros(),
+        "openid profile email",
+    )
+    .await
+    {
         Ok(c) => {
             let mut r = Json(c).into_response();
             r.headers_mut()

@@ -200,9 +200,8 @@ pub async fn use_sign_in_link(
     signed_in_continue(&s, &org, &req, who, &binding, field(&f, "state"), lang).await
 }
 
-/// Sets the new password of a reset link, then shows the sign-in form of the flow it was
-/// asked from. (Signing in takes the new password: a reset ends every session that began in
-/// its second, this browser's included.)
+/// Sets the new password of a reset link (ending the account's other sessions), then shows the
+/// sign-in form of the flow it was asked from, where the new password signs in.
 pub async fn use_reset_link(
     State(s): State<AppState>,
     Path(realm): Path<String>,

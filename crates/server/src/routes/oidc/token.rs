@@ -159,7 +159,7 @@ pub async fn profile_claims(
     s: &AppState,
     org: &Organization,
     user_id: &str,
-    issued_at: i64,
+    issued_at: roster_domain::types::Micros,
     scope: &str,
 ) -> Result<Value, Error> {
     let (user, identity, roles) = s.core.provider_profile(&org.id, user_id, issued_at).await?;
@@ -209,7 +209,7 @@ async fn answer(
         "scope": g.scope,
     });
     if g.scope.split(' ').any(|sc| sc == "openid") {
-        let mut claims = match profile_claims(s, org, &g.who.user_id, g.auth_time, &g.scope).await {
+        let mut claims = match profile_claims(s, org, &g.who.user_id, g.issued_at, &g.scope).await {
             Ok(c) => c,
             Err(e) => return failed(e),
         };
