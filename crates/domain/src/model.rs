@@ -530,3 +530,24 @@ mod tests {
         );
     }
 }
+
+/// A relying party of an organization's OpenID Connect provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OidcClient {
+    pub org_id: String,
+    pub client_id: String,
+    pub name: String,
+    /// SHA-256 of the client secret (shown once); `None` for a public client, which proves
+    /// itself with PKCE instead.
+    pub secret_hash: Option<String>,
+    /// Matched exactly, character for character, against a request's `redirect_uri`.
+    pub redirect_uris: Vec<String>,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+}
+
+impl OidcClient {
+    pub fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
+}

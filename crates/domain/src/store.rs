@@ -436,4 +436,28 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes up to `batch` audit events (of any organization) older than `before`; returns
     /// how many went. Retention calls it until it returns less than `batch`.
     async fn purge_audit(&self, before: Micros, batch: u32) -> StoreResult<u64>;
+
+    /// The organization's OpenID Connect clients, oldest first.
+    async fn list_oidc_clients(&self, org_id: &str) -> StoreResult<Vec<OidcClient>>;
+    async fn get_oidc_client(
+        &self,
+        org_id: &str,
+        client_id: &str,
+    ) -> StoreResult<Option<OidcClient>>;
+    /// `Conflict { field: "client_id" }` when the id is taken.
+    async fn insert_oidc_client(&self, client: &OidcClient, fx: Effects) -> StoreResult<()>;
+    /// Rewrites name and redirect URIs; `NotFound` when the client is gone.
+    async fn update_oidc_client(&self, client: &OidcClient, fx: Effects) -> StoreResult<()>;
+    async fn delete_oidc_client(
+        &self,
+        org_id: &str,
+        client_id: &str,
+        fx: Effects,
+    ) -> StoreResult<()>;
+    /// The token with this hash if it was already used (refresh-token reuse detection).
+    async fn spent_token(
+        &self,
+        org_id: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<OneTimeToken>>;
 }

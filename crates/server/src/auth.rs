@@ -214,6 +214,21 @@ impl KeyRing {
             api_key,
             iat_us: Some(stamp),
         };
+        let token = self.sign_payload(&serde_json::to_vec(&claims)?)?;
+        Ok((token, claims.exp))
+    }
+
+    /// Signs other claims with the current key (the ID tokens of the OpenID Connect provider).
+    pub fn sign_claims(&self, claims: &Value) -> anyhow::Result<String> {
+        self.sign_payload(&serde_json::to_vec(claims)?)
+    }
+
+    /// The one algorithm this server signs with (never read from a token).
+    pub fn alg(&self) -> &'static str {
+        "EdDSA"
+    }
+
+    fn sign_payload(&self, payload: &[u8]) -> anyhow::Result<String> {
         let keys = self
             .keys
             .read()
@@ -223,11 +238,11 @@ impl KeyRing {
         // What `jsonwebtoken::encode` writes, signed with the key parsed at load.
         let mut token = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?);
         token.push('.');
-        token.push_str(&URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims)?));
+        token.push_str(&URL_SAFE_NO_PAD.encode(payload));
         let signature = keys.current.1.sign(token.as_bytes());
         token.push('.');
         token.push_str(&URL_SAFE_NO_PAD.encode(signature.as_ref()));
-        Ok((token, claims.exp))
+        Ok(token)
     }
 
     /// Like [`KeyRing::verify`], but a token signed with a key this node has not loaded yet (another

@@ -70,10 +70,36 @@ pub enum Command {
         /// The CSV file.
         file: std::path::PathBuf,
     },
+    /// The OpenID Connect clients (relying parties) of an organization.
+    #[command(subcommand)]
+    OidcClient(OidcClientCommand),
     /// Switch maintenance mode on every node sharing the database: all APIs answer 503.
     Maintenance {
         #[arg(value_enum)]
         state: Switch,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OidcClientCommand {
+    /// Register a client; prints its `client_id` and, for a confidential client, its
+    /// `client_secret` (shown once, stored as a hash).
+    Create {
+        /// The organization (id or uuid).
+        #[arg(long)]
+        org: String,
+        /// The client's name, shown on the sign-in page.
+        #[arg(long)]
+        name: String,
+        /// A redirect URI, matched exactly; repeat for several.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// A public client (browser or native app): no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -237,6 +263,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bootstrap(args) => bootstrap(cli.config, args).await,
+        Command::OidcClient(c) => oidc_client(cli.config, c).await,
         Command::ImportUsers {
             org,
             language,
@@ -325,6 +352,55 @@ async fn bootstrap(config: Config, a: BootstrapArgs) -> anyhow::Result<()> {
         println!("api key id     {}", made.api_key.key_id);
         println!("api key        {}   (shown once)", made.secret);
         println!("expires at     {}", format_micros(made.api_key.expires_at));
+    }
+    db.close().await;
+    announce_writes(&config).await
+}
+
+async fn oidc_client(config: Config, c: OidcClientCommand) -> anyhow::Result<()> {
+    let OidcClientCommand::Create {
+        org,
+        name,
+        redirect_uris,
+        public,
+        json: as_json,
+    } = c;
+    let db = open_store(&config).await?;
+    let core = Core::new(db.store.clone(), core_config(&config, config.public_url()));
+    let input = roster_domain::core::OidcClientInput {
+        name: Some(name),
+        redirect_uris: Some(redirect_uris),
+        public,
+    };
+    let made = core
+        .create_oidc_client(&roster_domain::core::Context::system(), &org, input)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create the client: {e}"))?;
+    let c = &made.client;
+    let issuer = format!(
+        "{}/realms/{}",
+        config.public_url().trim_end_matches('/'),
+        c.org_id
+    );
+    if as_json {
+        let mut out = json!({
+            "client_id": c.client_id,
+            "org_id": c.org_id,
+            "name": c.name,
+            "public": c.is_public(),
+            "redirect_uris": c.redirect_uris,
+            "issuer": issuer,
+        });
+        if let Some(secret) = &made.secret {
+            out["client_secret"] = json!(secret);
+        }
+        println!("{out}");
+    } else {
+        println!("client id      {}", c.client_id);
+        if let Some(secret) = &made.secret {
+            println!("client secret  {secret}   (shown once)");
+        }
+        println!("issuer         {issuer}");
     }
     db.close().await;
     announce_writes(&config).await

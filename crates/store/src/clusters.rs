@@ -878,4 +878,53 @@ impl Store for Clusters {
         }
         Ok(gone)
     }
+
+    async fn list_oidc_clients(&self, org_id: &str) -> StoreResult<Vec<OidcClient>> {
+        self.db(org_id).await?.list_oidc_clients(org_id).await
+    }
+
+    async fn get_oidc_client(
+        &self,
+        org_id: &str,
+        client_id: &str,
+    ) -> StoreResult<Option<OidcClient>> {
+        self.db(org_id)
+            .await?
+            .get_oidc_client(org_id, client_id)
+            .await
+    }
+
+    async fn insert_oidc_client(&self, client: &OidcClient, fx: Effects) -> StoreResult<()> {
+        self.routed(&client.org_id, fx, |db, fx| {
+            db.insert_oidc_client(client, fx)
+        })
+        .await
+    }
+
+    async fn update_oidc_client(&self, client: &OidcClient, fx: Effects) -> StoreResult<()> {
+        self.routed(&client.org_id, fx, |db, fx| {
+            db.update_oidc_client(client, fx)
+        })
+        .await
+    }
+
+    async fn delete_oidc_client(
+        &self,
+        org_id: &str,
+        client_id: &str,
+        fx: Effects,
+    ) -> StoreResult<()> {
+        self.routed(org_id, fx, |db, fx| {
+            db.delete_oidc_client(org_id, client_id, fx)
+        })
+        .await
+    }
+
+    async fn spent_token(
+        &self,
+        org_id: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<OneTimeToken>> {
+        self.db(org_id).await?.spent_token(org_id, token_hash).await
+    }
 }

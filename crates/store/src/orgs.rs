@@ -180,6 +180,7 @@ impl Db {
             "one_time_tokens",
             "page_cursors",
             "api_keys",
+            "oidc_clients",
             "users",
             "roles",
         ];

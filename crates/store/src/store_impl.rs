@@ -459,4 +459,41 @@ impl Store for Db {
     async fn purge_audit(&self, before: Micros, batch: u32) -> StoreResult<u64> {
         Db::purge_audit(self, before, batch).await
     }
+
+    async fn list_oidc_clients(&self, org_id: &str) -> StoreResult<Vec<OidcClient>> {
+        Db::list_oidc_clients(self, org_id).await
+    }
+
+    async fn get_oidc_client(
+        &self,
+        org_id: &str,
+        client_id: &str,
+    ) -> StoreResult<Option<OidcClient>> {
+        Db::get_oidc_client(self, org_id, client_id).await
+    }
+
+    async fn insert_oidc_client(&self, client: &OidcClient, fx: Effects) -> StoreResult<()> {
+        Db::insert_oidc_client(self, client, fx).await
+    }
+
+    async fn update_oidc_client(&self, client: &OidcClient, fx: Effects) -> StoreResult<()> {
+        Db::update_oidc_client(self, client, fx).await
+    }
+
+    async fn delete_oidc_client(
+        &self,
+        org_id: &str,
+        client_id: &str,
+        fx: Effects,
+    ) -> StoreResult<()> {
+        Db::delete_oidc_client(self, org_id, client_id, fx).await
+    }
+
+    async fn spent_token(
+        &self,
+        org_id: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<OneTimeToken>> {
+        Db::spent_token(self, org_id, token_hash).await
+    }
 }

@@ -2,6 +2,8 @@
 
 mod access;
 mod audit;
+mod authorize;
+mod browser_links;
 mod bulk;
 mod cache;
 mod commit;
@@ -11,8 +13,10 @@ mod ingest;
 mod keys;
 mod links;
 mod members;
+mod oidc;
 mod orgs;
 mod paging;
+mod provider_refresh;
 mod roles;
 mod signin;
 mod users;
@@ -21,14 +25,18 @@ use std::sync::Arc;
 
 pub use access::{Access, Actor, Context, Rank};
 pub use audit::{AuditListInput, AuditPage, AUDIT_MAX_LIMIT};
+pub use authorize::{pkce_s256, BrowserSession, CodeBinding, ProviderGrant, SESSION_TTL_SECS};
+pub use browser_links::{BrowserLink, FollowedLink};
 pub use bulk::{missing_file, BulkOutcome};
 pub use cache::{request_scope, SharedGeneration};
+pub use deferred::Deferred;
 pub use eva::{
     EnvInput, EvaEnv, EvaListQuery, EvaPage, EvaUser, EvaUserInput, ENV_ROLES, EVA_ADMIN, LANGUAGES,
 };
 pub use keys::{CreatedApiKey, SignInMethod, SignedIn};
 pub use links::{Accepted, LinkView};
 pub use members::{Member, MEMBER_ROLES};
+pub use oidc::{redirect_uri_problem, CreatedOidcClient, OidcClientInput, MAX_REDIRECT_URIS};
 pub use orgs::{Bootstrapped, NewOrgInput, OrgPatch, OrgView};
 pub use roles::{GrantInput, RoleInput, RolePatch};
 pub use users::{

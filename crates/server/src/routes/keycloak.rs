@@ -1,7 +1,8 @@
 //! An OAuth2 token endpoint compatible with Keycloak's, for eva clients:
 //! `POST /realms/{org}/protocol/openid-connect/token` (also under `/auth`), form-encoded,
-//! `grant_type=password` or `refresh_token`. It issues Roster's own tokens. Errors use OAuth2's
-//! `{"error", "error_description"}` as Keycloak does.
+//! `grant_type=password` or `refresh_token`, and `authorization_code` for the clients of the
+//! organization's OpenID Connect provider (`routes::oidc::token`). It issues Roster's own tokens.
+//! Errors use OAuth2's `{"error", "error_description"}` as Keycloak does.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -30,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 struct TokenForm {
-    /// `password` or `refresh_token`.
+    /// `password`, `refresh_token` or `authorization_code`.
     grant_type: String,
     /// The user's email (password grant).
     username: Option<String>,
@@ -38,6 +39,16 @@ struct TokenForm {
     password: Option<String>,
     /// Refresh grant: the `refresh_token` of an earlier answer (used once).
     refresh_token: Option<String>,
+    /// Code grant: the code the authorization endpoint returned (used once).
+    code: Option<String>,
+    /// Code grant: the `redirect_uri` of the authorization request, exactly.
+    redirect_uri: Option<String>,
+    /// Code grant: the PKCE verifier of the request's `code_challenge`.
+    code_verifier: Option<String>,
+    /// A registered client (code grant, and refreshes of what a code started); or Basic auth.
+    client_id: Option<String>,
+    /// A confidential client's secret (`client_secret_post`); or Basic auth.
+    client_secret: Option<String>,
 }
 
 /// An access token and the refresh token that renews it.
@@ -54,7 +65,10 @@ struct TokenOut {
     #[serde(rename = "not-before-policy")]
     not_before_policy: i64,
     session_state: String,
-    scope: &'static str,
+    scope: String,
+    /// The ID token (code grant, and refreshes of what a code started, with scope `openid`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
@@ -154,13 +168,16 @@ async fn token(
     let grant = field("grant_type");
     if !matches!(
         grant.as_deref(),
-        None | Some("password") | Some("refresh_token")
+        None | Some("password") | Some("refresh_token") | Some("authorization_code")
     ) {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             "Unsupported grant_type",
         );
+    }
+    if let Some(r) = provider_grant(&s, realm, &req, &form, grant.as_deref()).await {
+        return r;
     }
     // The refresh grant returns its successor token with the sign-in; the password grant gets one.
     let result: Result<(SignedIn, Option<String>), Error> = async {
@@ -174,10 +191,13 @@ async fn token(
                 s.limits
                     .check("password-grant", &format!("ip:{}", req.client_ip))
                     .await?;
+                // Keyed by the organization's id, whichever form the path names it by, so that
+                // the token endpoint and the sign-in page share one budget per account.
+                let org_id = s.core.find_org(realm).await?.id;
                 s.limits
                     .check(
                         "password-grant",
-                        &format!("user:{realm}:{}", user.trim().to_lowercase()),
+                        &format!("user:{org_id}:{}", user.trim().to_lowercase()),
                     )
                     .await?;
                 s.core
@@ -219,10 +239,44 @@ async fn token(
             token_type: "Bearer",
             not_before_policy: 0,
             session_state: uuid::Uuid::new_v4().to_string(),
-            scope: "openid profile email",
+            scope: "openid profile email".into(),
+            id_token: None,
         })
         .into_response(),
         (Err(e), _) | (_, Err(e)) => from_domain(e),
+    }
+}
+
+/// The grants of the OpenID Connect provider: the code grant, and the refresh of a token that
+/// a code started. `None` for the other grants.
+async fn provider_grant(
+    s: &AppState,
+    realm: &str,
+    req: &Req,
+    form: &[(String, String)],
+    grant: Option<&str>,
+) -> Option<Response> {
+    use super::oidc::token;
+    let refresh = form
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "refresh_token")
+        .map(|(_, v)| v.as_str());
+    let code = grant == Some("authorization_code");
+    let provider_refresh = grant == Some("refresh_token") && refresh.is_some();
+    if !(code || provider_refresh) {
+        return None;
+    }
+    let org = match s.core.find_org(realm).await {
+        Ok(o) => o,
+        Err(e) => return Some(from_domain(e)),
+    };
+    match (grant, refresh) {
+        (Some("authorization_code"), _) => Some(token::code_grant(s, &org, req, form).await),
+        (_, Some(t)) if token::is_provider_refresh(s, &org, t).await => {
+            Some(token::refresh_grant(s, &org, req, form, t).await)
+        }
+        _ => None,
     }
 }
 

@@ -2,11 +2,13 @@
 //! administration API and operations.
 
 pub mod admin;
+pub mod admin_clients;
 pub mod amigo;
 pub mod eva;
 pub mod ingest;
 pub mod keycloak;
 pub mod native;
+pub mod oidc;
 pub mod oum;
 pub mod pages;
 
@@ -30,6 +32,7 @@ pub fn build(max_csv_bytes: usize) -> (Router<AppState>, Documents) {
     let (oum, oum_doc) = oum::router().split_for_parts();
     let (native, native_doc) = OpenApiRouter::with_openapi(crate::openapi::native_base())
         .merge(admin::router())
+        .merge(admin_clients::router())
         .merge(ingest::router())
         .merge(keycloak::router())
         .merge(native::documented())
@@ -49,6 +52,7 @@ pub fn build(max_csv_bytes: usize) -> (Router<AppState>, Documents) {
         .merge(oum)
         .merge(native)
         .merge(native::operations())
+        .merge(oidc::router())
         .route("/docs", get(docs_page::page))
         .route("/docs/{file}", get(docs_page::asset))
         .route(

@@ -68,6 +68,8 @@ enum Prep {
     DeletedUser,
     /// A new API key in the target organization.
     Key,
+    /// A new OpenID Connect client in the target organization.
+    Client,
 }
 
 struct Row {
@@ -262,6 +264,13 @@ fn table() -> Vec<Row> {
         // only credential is the ingestion secret: no user token opens it).
         row!("native" "GET" "/.well-known/jwks.json", B::None, P::None, public("200")),
         row!("native" "GET" "/admin/v1/orgs/{org}/audit-events", B::None, P::None, admin("200")),
+        row!("native" "GET" "/admin/v1/orgs/{org}/oidc-clients", B::None, P::None, admin("200")),
+        row!("native" "POST" "/admin/v1/orgs/{org}/oidc-clients",
+            B::Json(|c| json!({ "name": format!("App {}", c.n), "redirect_uris": ["https://app.example.test/cb"], "public": true })),
+            P::None, admin("201")),
+        row!("native" "DELETE" "/admin/v1/orgs/{org}/oidc-clients/{client_id}", B::None, P::Client, admin("204")),
+        row!("native" "PATCH" "/admin/v1/orgs/{org}/oidc-clients/{client_id}",
+            B::Json(|_| json!({ "name": "Renamed" })), P::Client, admin("200")),
         row!("native" "POST" "/auth/realms/{realm}/protocol/openid-connect/token", B::PasswordGrant, P::None,
             [("200", "401"), ("200", "401"), ("200", "401"), ("401", "401")]),
         row!("native" "POST" "/realms/{realm}/protocol/openid-connect/token", B::PasswordGrant, P::None,
@@ -284,6 +293,8 @@ fn table() -> Vec<Row> {
 #[derive(Clone)]
 struct Side {
     org: Org,
+    /// An OpenID Connect client of the organization.
+    client_id: String,
     /// The administrator's token, to make objects for allowed cells.
     admin_token: String,
     /// A plain user that rows read and change.
@@ -298,6 +309,7 @@ struct Ctx {
     user: String,
     email: String,
     key_id: String,
+    client_id: String,
     fresh_email: String,
     n: usize,
 }
@@ -386,6 +398,7 @@ impl World {
             user: side.user.clone(),
             email: side.email.clone(),
             key_id: side.org.key_id.clone(),
+            client_id: side.client_id.clone(),
             fresh_email: format!("new{n}@{}.example", side.org.id),
             n,
         };
@@ -403,6 +416,9 @@ impl World {
                 ctx.fresh_email = email;
             }
             Prep::Key => ctx.key_id = self.fresh_key(side).await,
+            Prep::Client => {
+                ctx.client_id = new_client(&self.app, &side.org.id, &side.admin_token).await
+            }
         }
         ctx
     }
@@ -453,6 +469,20 @@ async fn plain_user(app: &TestApp, org: &str, admin_token: &str, email: &str) ->
     made["user_id"].as_str().expect("user_id").to_owned()
 }
 
+/// Registers a confidential client through the admin API; returns its id.
+async fn new_client(app: &TestApp, org: &str, admin_token: &str) -> String {
+    let body = json!({ "name": "Matrix app", "redirect_uris": ["https://app.example.test/cb"] });
+    let made = app
+        .post(
+            &format!("/admin/v1/orgs/{org}/oidc-clients"),
+            admin_token,
+            body,
+        )
+        .await
+        .expect(201);
+    made["client_id"].as_str().expect("client_id").to_owned()
+}
+
 async fn password_session(app: &TestApp, org: &Org, email: &str) -> String {
     app.password_token(org, email, PASSWORD).await.expect(200)["access_token"]
         .as_str()
@@ -483,7 +513,9 @@ async fn side(app: &TestApp, id: &str) -> Side {
         assert!(r.status.is_success(), "{path}: {}", r.body);
     }
     give_password(app, id, &org.admin_id).await;
+    let client_id = new_client(app, id, &org.token).await;
     Side {
+        client_id,
         admin_token: org.token.clone(),
         secrets: Vec::new(),
         org,
@@ -505,6 +537,13 @@ async fn secrets(app: &TestApp, side: &Side) -> Vec<String> {
     for k in store.list_api_keys(&side.org.id).await.expect("keys") {
         out.push(k.key_id.clone());
     }
+    for c in store
+        .list_oidc_clients(&side.org.id)
+        .await
+        .expect("clients")
+    {
+        out.push(c.client_id.clone());
+    }
     out
 }
 
@@ -516,6 +555,7 @@ async fn snapshot(app: &TestApp, side: &Side) -> Value {
         "users": app.list_users(&side.org, t, "").await,
         "roles": app.get(&format!("/v1/{id}/role/?return_permission_grants=true"), t).await.expect(200),
         "keys": app.get(&format!("/v1/{id}/organization/api_key/"), t).await.expect(200),
+        "oidc_clients": app.get(&format!("/admin/v1/orgs/{id}/oidc-clients"), t).await.expect(200),
         "grants": app.get(&format!("/v1/{id}/role/temporary_permission_grants/"), t).await.expect(200),
         // Failed sign-ins are recorded in the organization they aimed at: that is the record
         // of the attempt, not a change.
@@ -542,6 +582,7 @@ fn fill(template: &str, side: &Side, ctx: &Ctx) -> String {
         .replace("{userId}", &ctx.user)
         .replace("{id}", &ctx.user)
         .replace("{api_key_id}", &ctx.key_id)
+        .replace("{client_id}", &ctx.client_id)
         .replace("{role_name}", "DefaultUserRole")
         .replace("{botUUID}", BOT)
         .replace("{uuid}", BOT)
@@ -653,6 +694,7 @@ fn names_object(row: &Row) -> bool {
         "{userId}",
         "{id}",
         "{api_key_id}",
+        "{client_id}",
     ]
     .iter()
     .any(|p| row.path.contains(p))

@@ -314,6 +314,21 @@ const UNDOCUMENTED: &[(&str, &str)] = &[
     ("GET", "/v1/{organization}/user/password-reset"),
     ("GET", "/v1/{organization}/user/password-reset/"),
     ("GET", "/users/email-change/confirm"),
+    // The OpenID Connect provider: the standard's discovery document describes these, and the
+    // sign-in and logout pages are HTML (the token endpoint is in the native document).
+    ("GET", "/realms/{realm}/.well-known/openid-configuration"),
+    ("GET", "/realms/{realm}/protocol/openid-connect/certs"),
+    ("GET", "/realms/{realm}/protocol/openid-connect/auth"),
+    ("POST", "/realms/{realm}/protocol/openid-connect/auth"),
+    ("GET", "/realms/{realm}/protocol/openid-connect/auth/link"),
+    ("POST", "/realms/{realm}/protocol/openid-connect/auth/link"),
+    ("GET", "/realms/{realm}/protocol/openid-connect/auth/reset"),
+    ("POST", "/realms/{realm}/protocol/openid-connect/auth/reset"),
+    ("GET", "/realms/{realm}/protocol/openid-connect/userinfo"),
+    ("POST", "/realms/{realm}/protocol/openid-connect/userinfo"),
+    ("GET", "/realms/{realm}/protocol/openid-connect/logout"),
+    ("POST", "/realms/{realm}/protocol/openid-connect/logout"),
+    ("POST", "/realms/{realm}/protocol/openid-connect/revoke"),
 ];
 
 #[test]
