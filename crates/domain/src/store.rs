@@ -269,6 +269,15 @@ pub trait Store: Send + Sync + 'static {
         revoke_sessions: bool,
         fx: Effects,
     ) -> StoreResult<()>;
+    /// Ends every session of one membership begun before `at` (a session stamp): its tokens stop
+    /// working at once, on every surface, the identity's other memberships untouched.
+    async fn end_member_sessions(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        at: Micros,
+        fx: Effects,
+    ) -> StoreResult<()>;
     /// Renames an identity and every one of its memberships.
     async fn rename_identity(
         &self,

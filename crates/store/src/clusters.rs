@@ -553,6 +553,19 @@ impl Store for Clusters {
         .await
     }
 
+    async fn end_member_sessions(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        at: Micros,
+        fx: Effects,
+    ) -> StoreResult<()> {
+        self.routed(org_id, fx, |db, fx| {
+            db.end_member_sessions(org_id, user_id, at, fx)
+        })
+        .await
+    }
+
     async fn rename_identity(
         &self,
         identity_id: &str,

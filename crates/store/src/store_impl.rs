@@ -228,6 +228,16 @@ impl Store for Db {
         Db::set_password(self, identity_id, hash, revoke_sessions, fx).await
     }
 
+    async fn end_member_sessions(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        at: Micros,
+        fx: Effects,
+    ) -> StoreResult<()> {
+        Db::end_member_sessions(self, org_id, user_id, at, fx).await
+    }
+
     async fn rename_identity(
         &self,
         identity_id: &str,

@@ -655,6 +655,30 @@ impl Db {
         Ok(h.flatten())
     }
 
+    pub(crate) async fn end_member_sessions(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        at: i64,
+        fx: Effects,
+    ) -> R<()> {
+        tx!(self, |t| {
+            sqlx::query(
+                "UPDATE users SET sessions_valid_after = CASE WHEN sessions_valid_after > $1 \
+                 THEN sessions_valid_after ELSE $2 END WHERE org_id = $3 AND id = $4",
+            )
+            .bind(at)
+            .bind(at)
+            .bind(org_id)
+            .bind(user_id)
+            .execute(&mut *t)
+            .await
+            .map_err(err)?;
+            write_effects!(t, fx);
+        });
+        Ok(())
+    }
+
     pub(crate) async fn set_password(
         &self,
         identity_id: &str,

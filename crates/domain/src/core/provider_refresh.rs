@@ -154,7 +154,16 @@ impl Core {
             spent.user_id.clone(),
             REFRESH.to_owned(),
         ));
-        self.store.write_effects(fx).await?;
+        // What the first use issued (an access token good for an hour) ends too: the member's
+        // sessions in this organization are cut, the person's other organizations untouched.
+        self.store
+            .end_member_sessions(
+                &spent.org_id,
+                &spent.user_id,
+                crate::types::session_stamp(),
+                fx,
+            )
+            .await?;
         Ok(())
     }
 

@@ -89,6 +89,13 @@ async fn codes_are_bound_to_client_redirect_uri_verifier_and_organization_and_wo
         status, 400,
         "the refresh token of a reused code is withdrawn"
     );
+    // And the access token of its first use no longer works anywhere.
+    let access = t["access_token"].as_str().unwrap();
+    assert_eq!(
+        app.get("/v1/acme/user/?limit=1", access).await.status,
+        401,
+        "the access token of a reused code ends with it"
+    );
     let audit: Vec<String> = app
         .state
         .core
