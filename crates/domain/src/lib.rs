@@ -6,6 +6,7 @@
 
 pub mod core;
 pub mod error;
+pub mod events;
 pub mod import;
 pub mod limits;
 pub mod model;

@@ -436,4 +436,16 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes up to `batch` audit events (of any organization) older than `before`; returns
     /// how many went. Retention calls it until it returns less than `batch`.
     async fn purge_audit(&self, before: Micros, batch: u32) -> StoreResult<u64>;
+
+    /// One organization's events after position `after`, in commit order, of `types` (every
+    /// type when empty), at most `limit`.
+    async fn list_events(
+        &self,
+        org_id: &str,
+        after: i64,
+        types: &[String],
+        limit: u32,
+    ) -> StoreResult<Vec<crate::events::Event>>;
+    /// Deletes up to `batch` events (of any organization) that occurred before `before`.
+    async fn purge_events(&self, before: Micros, batch: u32) -> StoreResult<u64>;
 }

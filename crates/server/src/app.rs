@@ -239,6 +239,10 @@ impl Application {
             self.state.core.clone(),
             self.state.config.audit_retention_days,
         );
+        let event_retention = spawn_event_retention(
+            self.state.core.clone(),
+            self.state.config.event_retention_days,
+        );
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let workers = self.outbox.spawn(self.state.config.mail_workers, stopped);
         let app =
@@ -247,7 +251,7 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await;
         background.abort();
-        if let Some(r) = retention {
+        for r in [retention, event_retention].into_iter().flatten() {
             r.abort();
         }
         if let Some(p) = publisher {
@@ -323,6 +327,24 @@ fn spawn_retention(core: Core, days: u32) -> Option<tokio::task::JoinHandle<()>>
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, days, "audit events past retention deleted"),
                 Err(e) => tracing::warn!(error = %e, "audit retention: old events not deleted"),
+            }
+        }
+    }))
+}
+
+/// Deletes events older than `days` at start and every hour after; nothing when 0.
+fn spawn_event_retention(core: Core, days: u32) -> Option<tokio::task::JoinHandle<()>> {
+    if days == 0 {
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match core.purge_events(days, AUDIT_PURGE_BATCH).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, days, "events past retention deleted"),
+                Err(e) => tracing::warn!(error = %e, "event retention: old events not deleted"),
             }
         }
     }))

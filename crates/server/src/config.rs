@@ -212,6 +212,16 @@ pub struct Config {
     )]
     pub audit_retention_days: u32,
 
+    /// Days events (the feed `GET /admin/v1/orgs/{org}/events` and the webhook messages'
+    /// bodies) are kept; older ones are deleted in the background. 0 keeps them forever.
+    #[arg(
+        long,
+        env = "ROSTER_EVENT_RETENTION_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub event_retention_days: u32,
+
     /// How long organizations, roles and signed-in users are served from memory, in
     /// milliseconds: without Redis, the longest a change made by another node or the CLI goes
     /// unseen by this one (this node's own changes, and with Redis every node's, are seen at

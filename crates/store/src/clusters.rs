@@ -878,4 +878,25 @@ impl Store for Clusters {
         }
         Ok(gone)
     }
+
+    async fn list_events(
+        &self,
+        org_id: &str,
+        after: i64,
+        types: &[String],
+        limit: u32,
+    ) -> StoreResult<Vec<roster_domain::events::Event>> {
+        self.db(org_id)
+            .await?
+            .list_events(org_id, after, types, limit)
+            .await
+    }
+
+    async fn purge_events(&self, before: Micros, batch: u32) -> StoreResult<u64> {
+        let mut gone = 0;
+        for (_, db) in self.members.iter() {
+            gone += db.purge_events(before, batch).await?;
+        }
+        Ok(gone)
+    }
 }

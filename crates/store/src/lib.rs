@@ -8,6 +8,7 @@
 mod auth;
 mod clusters;
 mod eva;
+mod events;
 mod ops;
 mod orgs;
 mod outbox;

@@ -459,4 +459,18 @@ impl Store for Db {
     async fn purge_audit(&self, before: Micros, batch: u32) -> StoreResult<u64> {
         Db::purge_audit(self, before, batch).await
     }
+
+    async fn list_events(
+        &self,
+        org_id: &str,
+        after: i64,
+        types: &[String],
+        limit: u32,
+    ) -> StoreResult<Vec<roster_domain::events::Event>> {
+        Db::list_events(self, org_id, after, types, limit).await
+    }
+
+    async fn purge_events(&self, before: Micros, batch: u32) -> StoreResult<u64> {
+        Db::purge_events(self, before, batch).await
+    }
 }

@@ -7,6 +7,7 @@ mod cache;
 mod commit;
 mod deferred;
 mod eva;
+mod feed;
 mod ingest;
 mod keys;
 mod links;
@@ -26,6 +27,7 @@ pub use cache::{request_scope, SharedGeneration};
 pub use eva::{
     EnvInput, EvaEnv, EvaListQuery, EvaPage, EvaUser, EvaUserInput, ENV_ROLES, EVA_ADMIN, LANGUAGES,
 };
+pub use feed::{FeedInput, FeedPage, FEED_MAX_LIMIT};
 pub use keys::{CreatedApiKey, SignInMethod, SignedIn};
 pub use links::{Accepted, LinkView};
 pub use members::{Member, MEMBER_ROLES};

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod amigo;
 pub mod eva;
+pub mod events;
 pub mod ingest;
 pub mod keycloak;
 pub mod native;
@@ -30,6 +31,7 @@ pub fn build(max_csv_bytes: usize) -> (Router<AppState>, Documents) {
     let (oum, oum_doc) = oum::router().split_for_parts();
     let (native, native_doc) = OpenApiRouter::with_openapi(crate::openapi::native_base())
         .merge(admin::router())
+        .merge(events::router())
         .merge(ingest::router())
         .merge(keycloak::router())
         .merge(native::documented())

@@ -262,6 +262,7 @@ fn table() -> Vec<Row> {
         // only credential is the ingestion secret: no user token opens it).
         row!("native" "GET" "/.well-known/jwks.json", B::None, P::None, public("200")),
         row!("native" "GET" "/admin/v1/orgs/{org}/audit-events", B::None, P::None, admin("200")),
+        row!("native" "GET" "/admin/v1/orgs/{org}/events", B::None, P::None, admin("200")),
         row!("native" "POST" "/auth/realms/{realm}/protocol/openid-connect/token", B::PasswordGrant, P::None,
             [("200", "401"), ("200", "401"), ("200", "401"), ("401", "401")]),
         row!("native" "POST" "/realms/{realm}/protocol/openid-connect/token", B::PasswordGrant, P::None,

@@ -121,6 +121,7 @@ impl TestApp {
             max_csv_rows: 200_000,
             trusted_proxies: Vec::new(),
             audit_retention_days: 0,
+            event_retention_days: 0,
             cache_ttl_ms: 1000,
             cluster_name: "main".into(),
             clusters: Vec::new(),

@@ -21,6 +21,7 @@ mod email_flows;
 mod email_rules;
 mod eva;
 mod eva_bulk;
+mod events;
 mod faults;
 mod nodes;
 mod ops;
