@@ -17,6 +17,7 @@ pub mod secrets;
 pub mod store;
 pub mod throttle;
 pub mod types;
+pub mod webhooks;
 
 pub use crate::core::{Core, CoreConfig};
 pub use error::{Error, FieldError, Location, Result};

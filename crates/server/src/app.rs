@@ -30,6 +30,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     outbox: Outbox,
+    webhooks: crate::webhooks::WebhookWorkers,
     /// Where the platform administrator's credentials were written, when this start created them.
     pub platform_credentials: Option<std::path::PathBuf>,
 }
@@ -160,6 +161,16 @@ impl Application {
             poll: Duration::from_millis(config.mail_poll_ms.max(10)),
             metrics: metrics.clone(),
         };
+        let webhooks = crate::webhooks::WebhookWorkers {
+            store: core.store.clone(),
+            schedule: crate::webhooks::Schedule::parse(&config.webhook_schedule)
+                .map_err(|e| anyhow::anyhow!("ROSTER_WEBHOOK_SCHEDULE: {e}"))?,
+            timeout: Duration::from_millis(config.webhook_timeout_ms.max(100)),
+            allow_private: config.webhook_allow_private,
+            disable_after: config.webhook_disable_after,
+            poll: Duration::from_millis(config.webhook_poll_ms.max(10)),
+            public_url: config.public_url(),
+        };
         let trusted = config.trusted_networks()?;
         let mut limits = RateLimits::from_setting(&config.rate_limits)?;
         if let Some(r) = &redis {
@@ -182,6 +193,7 @@ impl Application {
             listener,
             state,
             outbox,
+            webhooks,
             platform_credentials,
         })
     }
@@ -244,7 +256,13 @@ impl Application {
             self.state.config.event_retention_days,
         );
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let workers = self.outbox.spawn(self.state.config.mail_workers, stopped);
+        let mut workers = self
+            .outbox
+            .spawn(self.state.config.mail_workers, stopped.clone());
+        workers.extend(
+            self.webhooks
+                .spawn(self.state.config.webhook_workers, stopped),
+        );
         let app =
             Self::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, app)

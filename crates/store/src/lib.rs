@@ -17,6 +17,7 @@ mod sql;
 mod store_impl;
 mod throttle;
 mod users;
+mod webhooks;
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};

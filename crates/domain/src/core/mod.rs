@@ -17,6 +17,7 @@ mod paging;
 mod roles;
 mod signin;
 mod users;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -37,6 +38,7 @@ pub use users::{
     DeleteOutcome, InviteInput, ListUsersInput, MemoriesInput, Settable, UserUpdate,
     VariableChanges,
 };
+pub use webhooks::{WebhookInput, MAX_OVERLAP_SECS};
 
 use crate::error::Error;
 use crate::model::{ActorRef, AuditEvent, Role};

@@ -47,10 +47,12 @@ pub struct EventData {
     pub actor: Value,
     pub request_id: Option<String>,
     /// The user the change is about, when it is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// The user as committed by the change (absent once deleted): id, email, names, status,
     /// is_admin, role_ids, preferences, non-sensitive variables, created_at, updated_at.
     #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<Value>,
     /// The change's details as the audit log shows them (a role's name, a key's id...).
     #[schema(value_type = Object)]

@@ -10,6 +10,7 @@ pub mod keycloak;
 pub mod native;
 pub mod oum;
 pub mod pages;
+pub mod webhooks;
 
 use axum::extract::Path;
 use axum::routing::get;
@@ -32,6 +33,7 @@ pub fn build(max_csv_bytes: usize) -> (Router<AppState>, Documents) {
     let (native, native_doc) = OpenApiRouter::with_openapi(crate::openapi::native_base())
         .merge(admin::router())
         .merge(events::router())
+        .merge(webhooks::router())
         .merge(ingest::router())
         .merge(keycloak::router())
         .merge(native::documented())

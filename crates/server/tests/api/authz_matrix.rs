@@ -68,6 +68,8 @@ enum Prep {
     DeletedUser,
     /// A new API key in the target organization.
     Key,
+    /// A new webhook endpoint in the target organization.
+    Webhook,
 }
 
 struct Row {
@@ -263,6 +265,14 @@ fn table() -> Vec<Row> {
         row!("native" "GET" "/.well-known/jwks.json", B::None, P::None, public("200")),
         row!("native" "GET" "/admin/v1/orgs/{org}/audit-events", B::None, P::None, admin("200")),
         row!("native" "GET" "/admin/v1/orgs/{org}/events", B::None, P::None, admin("200")),
+        row!("native" "POST" "/admin/v1/orgs/{org}/webhooks", B::Json(|c| json!({ "url": format!("https://hooks{}.example/in", c.n) })), P::None, admin("201")),
+        row!("native" "GET" "/admin/v1/orgs/{org}/webhooks", B::None, P::None, admin("200")),
+        row!("native" "GET" "/admin/v1/orgs/{org}/webhooks/{webhook_id}", B::None, P::None, admin("200")),
+        row!("native" "PATCH" "/admin/v1/orgs/{org}/webhooks/{webhook_id}", B::Json(|_| json!({ "description": "changed" })), P::None, admin("200")),
+        row!("native" "DELETE" "/admin/v1/orgs/{org}/webhooks/{webhook_id}", B::None, P::Webhook, admin("204")),
+        row!("native" "POST" "/admin/v1/orgs/{org}/webhooks/{webhook_id}/rotate-secret", B::Json(|_| json!({})), P::None, admin("200")),
+        row!("native" "GET" "/admin/v1/orgs/{org}/webhooks/{webhook_id}/attempts", B::None, P::None, admin("200")),
+        row!("native" "POST" "/admin/v1/orgs/{org}/webhooks/{webhook_id}/replay", B::Json(|_| json!({ "since": "2020-01-01T00:00:00Z" })), P::None, admin("202")),
         row!("native" "POST" "/auth/realms/{realm}/protocol/openid-connect/token", B::PasswordGrant, P::None,
             [("200", "401"), ("200", "401"), ("200", "401"), ("401", "401")]),
         row!("native" "POST" "/realms/{realm}/protocol/openid-connect/token", B::PasswordGrant, P::None,
@@ -290,6 +300,8 @@ struct Side {
     /// A plain user that rows read and change.
     user: String,
     email: String,
+    /// A webhook endpoint that rows read and change.
+    webhook: String,
     /// Everything a foreign answer must not show: user ids, emails, uuid, key ids.
     secrets: Vec<String>,
 }
@@ -299,6 +311,7 @@ struct Ctx {
     user: String,
     email: String,
     key_id: String,
+    webhook: String,
     fresh_email: String,
     n: usize,
 }
@@ -387,6 +400,7 @@ impl World {
             user: side.user.clone(),
             email: side.email.clone(),
             key_id: side.org.key_id.clone(),
+            webhook: side.webhook.clone(),
             fresh_email: format!("new{n}@{}.example", side.org.id),
             n,
         };
@@ -404,6 +418,7 @@ impl World {
                 ctx.fresh_email = email;
             }
             Prep::Key => ctx.key_id = self.fresh_key(side).await,
+            Prep::Webhook => ctx.webhook = make_webhook(&self.app, side).await,
         }
         ctx
     }
@@ -484,13 +499,29 @@ async fn side(app: &TestApp, id: &str) -> Side {
         assert!(r.status.is_success(), "{path}: {}", r.body);
     }
     give_password(app, id, &org.admin_id).await;
-    Side {
+    let mut side = Side {
         admin_token: org.token.clone(),
         secrets: Vec::new(),
         org,
         user,
         email,
-    }
+        webhook: String::new(),
+    };
+    side.webhook = make_webhook(app, &side).await;
+    side
+}
+
+/// A webhook endpoint of the side's organization, made by its administrator.
+async fn make_webhook(app: &TestApp, side: &Side) -> String {
+    let r = app
+        .post(
+            &format!("/admin/v1/orgs/{}/webhooks", side.org.id),
+            &side.admin_token,
+            json!({ "url": "https://hooks.example/in" }),
+        )
+        .await
+        .expect(201);
+    r["id"].as_str().expect("id").to_owned()
 }
 
 /// Ids and emails of everything in the organization now.
@@ -506,6 +537,9 @@ async fn secrets(app: &TestApp, side: &Side) -> Vec<String> {
     for k in store.list_api_keys(&side.org.id).await.expect("keys") {
         out.push(k.key_id.clone());
     }
+    for w in store.list_webhooks(&side.org.id).await.expect("webhooks") {
+        out.push(w.id.clone());
+    }
     out
 }
 
@@ -517,6 +551,7 @@ async fn snapshot(app: &TestApp, side: &Side) -> Value {
         "users": app.list_users(&side.org, t, "").await,
         "roles": app.get(&format!("/v1/{id}/role/?return_permission_grants=true"), t).await.expect(200),
         "keys": app.get(&format!("/v1/{id}/organization/api_key/"), t).await.expect(200),
+        "webhooks": app.get(&format!("/admin/v1/orgs/{id}/webhooks"), t).await.expect(200),
         "grants": app.get(&format!("/v1/{id}/role/temporary_permission_grants/"), t).await.expect(200),
         // Failed sign-ins are recorded in the organization they aimed at: that is the record
         // of the attempt, not a change.
@@ -543,6 +578,7 @@ fn fill(template: &str, side: &Side, ctx: &Ctx) -> String {
         .replace("{userId}", &ctx.user)
         .replace("{id}", &ctx.user)
         .replace("{api_key_id}", &ctx.key_id)
+        .replace("{webhook_id}", &ctx.webhook)
         .replace("{role_name}", "DefaultUserRole")
         .replace("{botUUID}", BOT)
         .replace("{uuid}", BOT)
@@ -654,6 +690,7 @@ fn names_object(row: &Row) -> bool {
         "{userId}",
         "{id}",
         "{api_key_id}",
+        "{webhook_id}",
     ]
     .iter()
     .any(|p| row.path.contains(p))

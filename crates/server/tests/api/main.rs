@@ -32,3 +32,4 @@ mod security_escalation;
 mod security_input;
 mod security_limits;
 mod security_tokens;
+mod webhooks;
