@@ -384,3 +384,92 @@ async fn private_addresses_are_refused_unless_the_operator_allows_them() {
         "nothing reached the loopback receiver"
     );
 }
+
+fn roster(app: &TestApp) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ROSTER_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("ROSTER_DATABASE_URL", &app.database_url)
+        .env("ROSTER_DATA_DIR", &app.data_dir);
+    c
+}
+
+#[tokio::test]
+async fn the_cli_creates_an_endpoint_and_its_imports_are_told_to_it() {
+    let rx = Receiver::start().await;
+    let app = spawn("200ms").await;
+    let acme = app.bootstrap("acme").await;
+    app.eva_catalog("acme").await;
+    let out = roster(&app)
+        .args([
+            "webhook",
+            "create",
+            "--org",
+            "acme",
+            "--url",
+            &format!("{}/cli", rx.base),
+        ])
+        .args(["--type", "user.created", "--json"])
+        .output()
+        .expect("roster runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let made: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let secret = made["secret"].as_str().expect("secret");
+    assert!(
+        secret.starts_with("whsec_") && made["id"].is_string(),
+        "{made}"
+    );
+    rx.secrets(&[secret]).await;
+    let (_, after) = app.feed(&acme, "0", 100).await;
+    let csv = app.data_dir.join("import.csv");
+    std::fs::create_dir_all(&app.data_dir).expect("data dir");
+    std::fs::write(
+        &csv,
+        format!(
+            "EMAIL;NAME;COMPANY;ROLE;PASSWORD;ENVIRONMENTUUID;ENVIRONMENTNAME;BOT\n\
+             c1@x.example;Cli One;C;SUPERVISOR;;{s};Staging;\n\
+             c2@x.example;Cli Two;C;SUPERVISOR;;{s};Staging;\n",
+            s = crate::eva::STAGE
+        ),
+    )
+    .expect("csv");
+    let out = roster(&app)
+        .args(["import-users", "--org", "acme"])
+        .arg(&csv)
+        .output()
+        .expect("roster runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (events, _) = app.feed(&acme, &after, 100).await;
+    assert_eq!(
+        types_of(&events),
+        ["user.created", "user.created"],
+        "one event per imported row"
+    );
+    let log = rx.wait_for(|log| log.len() >= 2).await;
+    assert!(
+        log.iter().all(|d| d["verified_with"] == json!([0])),
+        "{log:#?}"
+    );
+    let mut emails: Vec<String> = log
+        .iter()
+        .map(|d| {
+            body(d)["data"]["user"]["email"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    emails.sort();
+    assert_eq!(emails, ["c1@x.example", "c2@x.example"]);
+}
