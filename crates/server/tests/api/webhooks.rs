@@ -473,3 +473,63 @@ async fn the_cli_creates_an_endpoint_and_its_imports_are_told_to_it() {
     emails.sort();
     assert_eq!(emails, ["c1@x.example", "c2@x.example"]);
 }
+
+/// A `roster serve` process delivering webhooks, killed (SIGKILL) when dropped.
+struct Serve(std::process::Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(app: &TestApp) -> Serve {
+    let child = roster(app)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("ROSTER_RATE_LIMITS", "off")
+        .env("ROSTER_MAIL_WORKERS", "0")
+        .env("ROSTER_WEBHOOK_ALLOW_PRIVATE", "true")
+        .env("ROSTER_WEBHOOK_TIMEOUT_MS", "2000")
+        .env("ROSTER_WEBHOOK_POLL_MS", "50")
+        .env("ROSTER_WEBHOOK_SCHEDULE", "10m")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("roster serve starts");
+    Serve(child)
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_delivery_delivers_after_restart() {
+    let rx = Receiver::start().await;
+    // This app only writes (no workers); separate `roster serve` processes deliver.
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    let (_, secret) = endpoint(
+        &app,
+        &acme,
+        &format!("{}/acme", rx.base),
+        json!(["invitation.created"]),
+    )
+    .await;
+    rx.secrets(&[&secret]).await;
+    rx.answer("hang", Some(1), None).await;
+    let first = serve(&app);
+    app.invite(&acme, "a@x.example", "A", "B", "DefaultUserRole")
+        .await;
+    // The delivery is in flight (the receiver holds it) when the node dies.
+    let log = rx.wait_for(|log| !log.is_empty()).await;
+    drop(first);
+    assert_eq!(log.len(), 1);
+    // Another node takes the message over once the dead node's lease runs out; the schedule's
+    // 10 minutes are not waited for, as that attempt never finished.
+    let _second = serve(&app);
+    let log = rx.wait_for(|log| log.len() >= 2).await;
+    assert_eq!(
+        log[1]["id"], log[0]["id"],
+        "the same message, the same webhook-id"
+    );
+    assert_eq!(log[1]["verified_with"], json!([0]));
+    assert_eq!(log[1]["answered"], "ok");
+}
