@@ -6,6 +6,7 @@
 
 pub mod core;
 pub mod error;
+pub mod events;
 pub mod import;
 pub mod limits;
 pub mod model;
@@ -16,6 +17,7 @@ pub mod secrets;
 pub mod store;
 pub mod throttle;
 pub mod types;
+pub mod webhooks;
 
 pub use crate::core::{Core, CoreConfig};
 pub use error::{Error, FieldError, Location, Result};

@@ -469,4 +469,75 @@ pub trait Store: Send + Sync + 'static {
         org_id: &str,
         token_hash: &str,
     ) -> StoreResult<Option<OneTimeToken>>;
+    /// One organization's events after position `after`, in commit order, of `types` (every
+    /// type when empty), at most `limit`.
+    async fn list_events(
+        &self,
+        org_id: &str,
+        after: i64,
+        types: &[String],
+        limit: u32,
+    ) -> StoreResult<Vec<crate::events::Event>>;
+    /// Deletes up to `batch` events (of any organization) that occurred before `before`.
+    async fn purge_events(&self, before: Micros, batch: u32) -> StoreResult<u64>;
+
+    async fn insert_webhook(
+        &self,
+        w: &crate::webhooks::WebhookEndpoint,
+        fx: Effects,
+    ) -> StoreResult<()>;
+    async fn list_webhooks(
+        &self,
+        org_id: &str,
+    ) -> StoreResult<Vec<crate::webhooks::WebhookEndpoint>>;
+    async fn get_webhook(
+        &self,
+        org_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<crate::webhooks::WebhookEndpoint>>;
+    /// Rewrites the endpoint; `NotFound` when it is gone.
+    async fn update_webhook(
+        &self,
+        w: &crate::webhooks::WebhookEndpoint,
+        fx: Effects,
+    ) -> StoreResult<()>;
+    /// Deletes the endpoint, its queued messages and its delivery log.
+    async fn delete_webhook(&self, org_id: &str, id: &str, fx: Effects) -> StoreResult<()>;
+    /// Leases due webhook messages to `worker` until `lease_until`, as [`Store::claim_outbox`]
+    /// does for emails: concurrent claimers never get the same message; each lease counts as
+    /// an attempt.
+    async fn claim_webhooks(
+        &self,
+        worker: &str,
+        now: Micros,
+        lease_until: Micros,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::webhooks::WebhookJob>>;
+    /// Records an attempt and its outcome while `worker` holds the lease (false otherwise).
+    /// A failure lengthens the endpoint's failure run, and a run of `disable_after` disables
+    /// it; the second value is true when this call disabled it.
+    async fn finish_webhook(
+        &self,
+        job: &crate::webhooks::WebhookJob,
+        worker: &str,
+        attempt: &crate::webhooks::WebhookAttempt,
+        outcome: &crate::webhooks::WebhookOutcome,
+        disable_after: i64,
+        fx: Effects,
+    ) -> StoreResult<(bool, bool)>;
+    async fn list_webhook_attempts(
+        &self,
+        org_id: &str,
+        endpoint_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::webhooks::WebhookAttempt>>;
+    /// Queues again the endpoint's message of one event, or of every event since a time.
+    async fn replay_webhook(
+        &self,
+        org_id: &str,
+        endpoint_id: &str,
+        event_id: Option<&str>,
+        since: Option<Micros>,
+        now: Micros,
+    ) -> StoreResult<u64>;
 }

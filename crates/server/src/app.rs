@@ -30,6 +30,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     outbox: Outbox,
+    webhooks: crate::webhooks::WebhookWorkers,
     /// Where the platform administrator's credentials were written, when this start created them.
     pub platform_credentials: Option<std::path::PathBuf>,
 }
@@ -158,6 +159,16 @@ impl Application {
             poll: Duration::from_millis(config.mail_poll_ms.max(10)),
             metrics: metrics.clone(),
         };
+        let webhooks = crate::webhooks::WebhookWorkers {
+            store: core.store.clone(),
+            schedule: crate::webhooks::Schedule::parse(&config.webhook_schedule)
+                .map_err(|e| anyhow::anyhow!("ROSTER_WEBHOOK_SCHEDULE: {e}"))?,
+            timeout: Duration::from_millis(config.webhook_timeout_ms.max(100)),
+            allow_private: config.webhook_allow_private,
+            disable_after: config.webhook_disable_after,
+            poll: Duration::from_millis(config.webhook_poll_ms.max(10)),
+            public_url: config.public_url(),
+        };
         let trusted = config.trusted_networks()?;
         let mut limits = RateLimits::from_setting(&config.rate_limits)?;
         if let Some(r) = &redis {
@@ -180,6 +191,7 @@ impl Application {
             listener,
             state,
             outbox,
+            webhooks,
             platform_credentials,
         })
     }
@@ -237,15 +249,25 @@ impl Application {
             self.state.core.clone(),
             self.state.config.audit_retention_days,
         );
+        let event_retention = spawn_event_retention(
+            self.state.core.clone(),
+            self.state.config.event_retention_days,
+        );
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let workers = self.outbox.spawn(self.state.config.mail_workers, stopped);
+        let mut workers = self
+            .outbox
+            .spawn(self.state.config.mail_workers, stopped.clone());
+        workers.extend(
+            self.webhooks
+                .spawn(self.state.config.webhook_workers, stopped),
+        );
         let app =
             Self::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         background.abort();
-        if let Some(r) = retention {
+        for r in [retention, event_retention].into_iter().flatten() {
             r.abort();
         }
         if let Some(p) = publisher {
@@ -321,6 +343,24 @@ fn spawn_retention(core: Core, days: u32) -> Option<tokio::task::JoinHandle<()>>
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, days, "audit events past retention deleted"),
                 Err(e) => tracing::warn!(error = %e, "audit retention: old events not deleted"),
+            }
+        }
+    }))
+}
+
+/// Deletes events older than `days` at start and every hour after; nothing when 0.
+fn spawn_event_retention(core: Core, days: u32) -> Option<tokio::task::JoinHandle<()>> {
+    if days == 0 {
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match core.purge_events(days, AUDIT_PURGE_BATCH).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, days, "events past retention deleted"),
+                Err(e) => tracing::warn!(error = %e, "event retention: old events not deleted"),
             }
         }
     }))

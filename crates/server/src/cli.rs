@@ -73,6 +73,11 @@ pub enum Command {
     /// The OpenID Connect clients (relying parties) of an organization.
     #[command(subcommand)]
     OidcClient(OidcClientCommand),
+    /// Manage an organization's webhook endpoints.
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
     /// Switch maintenance mode on every node sharing the database: all APIs answer 503.
     Maintenance {
         #[arg(value_enum)]
@@ -98,6 +103,27 @@ pub enum OidcClientCommand {
         #[arg(long)]
         public: bool,
         /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Create an endpoint; prints its id and its signing secret (shown this once).
+    Create {
+        /// The organization (id or uuid).
+        #[arg(long)]
+        org: String,
+        /// Where deliveries are POSTed (http or https).
+        #[arg(long)]
+        url: String,
+        /// An event type to deliver (repeat for several); none: every type.
+        #[arg(long = "type")]
+        types: Vec<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Print one JSON object (`id`, `secret`, `url`, `types`).
         #[arg(long)]
         json: bool,
     },
@@ -264,6 +290,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bootstrap(args) => bootstrap(cli.config, args).await,
         Command::OidcClient(c) => oidc_client(cli.config, c).await,
+        Command::Webhook { command } => webhook(cli.config, command).await,
         Command::ImportUsers {
             org,
             language,
@@ -417,6 +444,39 @@ async fn announce_writes(config: &Config) -> anyhow::Result<()> {
 }
 
 /// The operator's bulk import: the same rules and batches as eva's bulk-create.
+async fn webhook(config: Config, command: WebhookCommand) -> anyhow::Result<()> {
+    let WebhookCommand::Create {
+        org,
+        url,
+        types,
+        description,
+        json,
+    } = command;
+    let db = open_store(&config).await?;
+    let core = Core::new(db.store.clone(), core_config(&config, config.public_url()));
+    let input = roster_domain::core::WebhookInput {
+        url: Some(url),
+        types: Some(types),
+        enabled: Some(true),
+        description: Some(description),
+    };
+    let w = core
+        .create_webhook(&roster_domain::core::Context::system(), &org, input)
+        .await
+        .map_err(|e| anyhow::anyhow!("webhook not created: {e}"))?;
+    core.close().await;
+    if json {
+        let out = json!({ "id": w.id, "secret": w.secret, "url": w.url, "types": w.types });
+        println!("{out}");
+    } else {
+        println!(
+            "webhook {} -> {}\nsecret (shown once): {}",
+            w.id, w.url, w.secret
+        );
+    }
+    Ok(())
+}
+
 async fn import_users(
     config: Config,
     org: &str,

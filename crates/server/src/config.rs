@@ -213,6 +213,68 @@ pub struct Config {
     )]
     pub audit_retention_days: u32,
 
+    /// Days events (the feed `GET /admin/v1/orgs/{org}/events` and the webhook messages'
+    /// bodies) are kept; older ones are deleted in the background. 0 keeps them forever.
+    #[arg(
+        long,
+        env = "ROSTER_EVENT_RETENTION_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub event_retention_days: u32,
+
+    /// Webhook delivery workers on this node (0: none).
+    #[arg(
+        long,
+        env = "ROSTER_WEBHOOK_WORKERS",
+        default_value_t = 1,
+        global = true
+    )]
+    pub webhook_workers: usize,
+
+    /// Delays between a webhook's attempts, comma-separated (`ms`, `s`, `m`, `h`); a message is
+    /// given up after the last. Each delay varies by up to 10% (jitter).
+    #[arg(
+        long,
+        env = "ROSTER_WEBHOOK_SCHEDULE",
+        default_value = "5s,5m,30m,2h,5h,10h,10h",
+        global = true
+    )]
+    pub webhook_schedule: String,
+
+    /// How long one webhook request may take (connect and answer), in milliseconds.
+    #[arg(
+        long,
+        env = "ROSTER_WEBHOOK_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub webhook_timeout_ms: u64,
+
+    /// Deliver webhooks to loopback, private, link-local and metadata addresses too (never in
+    /// production: it lets organization administrators make Roster call internal services).
+    #[arg(long, env = "ROSTER_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, global = true, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+
+    /// Failed attempts in a row after which an endpoint is disabled and the organization's
+    /// administrators are emailed (0: never).
+    #[arg(
+        long,
+        env = "ROSTER_WEBHOOK_DISABLE_AFTER",
+        default_value_t = 50,
+        global = true
+    )]
+    pub webhook_disable_after: i64,
+
+    /// How often an idle webhook worker looks for due messages, in milliseconds.
+    #[arg(
+        long,
+        env = "ROSTER_WEBHOOK_POLL_MS",
+        default_value_t = 500,
+        global = true
+    )]
+    pub webhook_poll_ms: u64,
+
     /// How long organizations, roles and signed-in users are served from memory, in
     /// milliseconds: without Redis, the longest a change made by another node or the CLI goes
     /// unseen by this one (this node's own changes, and with Redis every node's, are seen at
@@ -334,6 +396,13 @@ const KNOWN_VARS: &[&str] = &[
     "ROSTER_MAX_CSV_ROWS",
     "ROSTER_TRUSTED_PROXIES",
     "ROSTER_AUDIT_RETENTION_DAYS",
+    "ROSTER_EVENT_RETENTION_DAYS",
+    "ROSTER_WEBHOOK_WORKERS",
+    "ROSTER_WEBHOOK_SCHEDULE",
+    "ROSTER_WEBHOOK_TIMEOUT_MS",
+    "ROSTER_WEBHOOK_ALLOW_PRIVATE",
+    "ROSTER_WEBHOOK_DISABLE_AFTER",
+    "ROSTER_WEBHOOK_POLL_MS",
     "ROSTER_SIGNIN_BACKOFF_AFTER",
     "ROSTER_SIGNIN_BACKOFF_MS",
     "ROSTER_SIGNIN_LOCK_AFTER",

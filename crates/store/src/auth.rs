@@ -5,10 +5,12 @@ use roster_domain::model::*;
 use roster_domain::paging::{GrantQuery, MemoryQuery, Position};
 use roster_domain::store::{Effects, NewPassword, PrincipalRecord, Refusal, StoreError};
 
+use crate::events::write_events;
 use crate::rows::*;
 use crate::sql::{bind_all, Arg, Sql};
 use crate::users::keyset_and_order;
 use crate::{err, json_err, run, tx, Db, R};
+use roster_domain::events::EventSeed;
 
 macro_rules! insert_key_sql {
     ($t:expr, $k:expr) => {{
@@ -270,6 +272,18 @@ impl Db {
                 }
             }
             write_effects!(t, fx);
+            if token.purpose == "invite" {
+                if let Some(a) = fx.audit.first() {
+                    let mut seed = EventSeed::about(a, "invitation.accepted", &token.user_id);
+                    // The person who followed the link accepted it.
+                    seed.actor = roster_domain::model::ActorRef {
+                        kind: "user",
+                        user_id: Some(token.user_id.clone()),
+                        org_id: Some(token.org_id.clone()),
+                    };
+                    write_events!(t, vec![seed]);
+                }
+            }
             token
         });
         Ok(Some(token))

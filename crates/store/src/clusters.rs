@@ -12,6 +12,7 @@
 //!   organization on another cluster (the platform organization's audit event of a deletion,
 //!   say) are written there afterwards, in their own transaction.
 
+use roster_domain::webhooks::{WebhookAttempt, WebhookEndpoint, WebhookJob, WebhookOutcome};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -939,5 +940,101 @@ impl Store for Clusters {
         token_hash: &str,
     ) -> StoreResult<Option<OneTimeToken>> {
         self.db(org_id).await?.spent_token(org_id, token_hash).await
+    }
+
+    async fn list_events(
+        &self,
+        org_id: &str,
+        after: i64,
+        types: &[String],
+        limit: u32,
+    ) -> StoreResult<Vec<roster_domain::events::Event>> {
+        self.db(org_id)
+            .await?
+            .list_events(org_id, after, types, limit)
+            .await
+    }
+
+    async fn purge_events(&self, before: Micros, batch: u32) -> StoreResult<u64> {
+        let mut gone = 0;
+        for (_, db) in self.members.iter() {
+            gone += db.purge_events(before, batch).await?;
+        }
+        Ok(gone)
+    }
+
+    async fn insert_webhook(&self, w: &WebhookEndpoint, fx: Effects) -> StoreResult<()> {
+        self.db(&w.org_id).await?.insert_webhook(w, fx).await
+    }
+
+    async fn list_webhooks(&self, org_id: &str) -> StoreResult<Vec<WebhookEndpoint>> {
+        self.db(org_id).await?.list_webhooks(org_id).await
+    }
+
+    async fn get_webhook(&self, org_id: &str, id: &str) -> StoreResult<Option<WebhookEndpoint>> {
+        self.db(org_id).await?.get_webhook(org_id, id).await
+    }
+
+    async fn update_webhook(&self, w: &WebhookEndpoint, fx: Effects) -> StoreResult<()> {
+        self.db(&w.org_id).await?.update_webhook(w, fx).await
+    }
+
+    async fn delete_webhook(&self, org_id: &str, id: &str, fx: Effects) -> StoreResult<()> {
+        self.db(org_id).await?.delete_webhook(org_id, id, fx).await
+    }
+
+    async fn finish_webhook(
+        &self,
+        job: &WebhookJob,
+        worker: &str,
+        attempt: &WebhookAttempt,
+        outcome: &WebhookOutcome,
+        disable_after: i64,
+        fx: Effects,
+    ) -> StoreResult<(bool, bool)> {
+        self.db(&job.org_id)
+            .await?
+            .finish_webhook(job, worker, attempt, outcome, disable_after, fx)
+            .await
+    }
+
+    async fn list_webhook_attempts(
+        &self,
+        org_id: &str,
+        endpoint_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookAttempt>> {
+        self.db(org_id)
+            .await?
+            .list_webhook_attempts(org_id, endpoint_id, limit)
+            .await
+    }
+
+    async fn replay_webhook(
+        &self,
+        org_id: &str,
+        endpoint_id: &str,
+        event_id: Option<&str>,
+        since: Option<Micros>,
+        now: Micros,
+    ) -> StoreResult<u64> {
+        self.db(org_id)
+            .await?
+            .replay_webhook(org_id, endpoint_id, event_id, since, now)
+            .await
+    }
+
+    async fn claim_webhooks(
+        &self,
+        worker: &str,
+        now: Micros,
+        lease_until: Micros,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookJob>> {
+        let mut out = Vec::new();
+        for (_, db) in self.members.iter() {
+            out.extend(db.claim_webhooks(worker, now, lease_until, limit).await?);
+        }
+        Ok(out)
     }
 }

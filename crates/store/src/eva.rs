@@ -5,11 +5,13 @@ use std::collections::{HashMap, HashSet};
 use roster_domain::model::*;
 use roster_domain::store::{Effects, NewIdentity, Refusal, StoreError};
 
+use crate::events::write_events;
 use crate::orgs::{count_admins, lock_org};
 use crate::rows::*;
 use crate::sql::{bind_all, Arg, Sql};
 use crate::users::{replace_roles, update_user_row, user_insert};
 use crate::{err, run, tx, Db, R};
+use roster_domain::events::EventSeed;
 
 /// Replaces a user's environment access on the open transaction.
 macro_rules! write_env_access {
@@ -172,6 +174,24 @@ impl Db {
                     .map_err(err)?;
             }
             write_effects!(t, fx);
+            // One event per user the insert took that no audit event already told of (a bulk
+            // import's audit event counts its rows only).
+            let told: HashSet<&str> = fx
+                .audit
+                .iter()
+                .filter(|a| roster_domain::events::event_type(&a.action).is_some())
+                .filter_map(|a| a.target_user_id.as_deref())
+                .collect();
+            if let Some(a) = fx.audit.first() {
+                write_events!(
+                    t,
+                    users
+                        .iter()
+                        .filter(|u| done.contains(&u.id) && !told.contains(u.id.as_str()))
+                        .map(|u| EventSeed::about(a, "user.created", &u.id))
+                        .collect()
+                );
+            }
             users
                 .iter()
                 .map(|u| done.contains(&u.id))

@@ -8,6 +8,7 @@
 mod auth;
 mod clusters;
 mod eva;
+mod events;
 mod oidc;
 mod ops;
 mod orgs;
@@ -17,6 +18,7 @@ mod sql;
 mod store_impl;
 mod throttle;
 mod users;
+mod webhooks;
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};

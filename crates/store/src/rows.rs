@@ -240,6 +240,14 @@ macro_rules! write_effects {
             .await
             .map_err($crate::err)?;
         }
+        // The events of the change, from its audit events, in the same transaction.
+        $crate::events::write_events!(
+            $tx,
+            fx.audit
+                .iter()
+                .filter_map(roster_domain::events::EventSeed::from_audit)
+                .collect()
+        );
     }};
 }
 

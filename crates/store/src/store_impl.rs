@@ -5,6 +5,7 @@ use roster_domain::model::*;
 use roster_domain::paging::{AuditQuery, GrantQuery, MemoryQuery, UserQuery};
 use roster_domain::store::*;
 use roster_domain::types::Micros;
+use roster_domain::webhooks::{WebhookAttempt, WebhookEndpoint, WebhookJob, WebhookOutcome};
 
 use crate::Db;
 
@@ -505,5 +506,81 @@ impl Store for Db {
         token_hash: &str,
     ) -> StoreResult<Option<OneTimeToken>> {
         Db::spent_token(self, org_id, token_hash).await
+    }
+
+    async fn list_events(
+        &self,
+        org_id: &str,
+        after: i64,
+        types: &[String],
+        limit: u32,
+    ) -> StoreResult<Vec<roster_domain::events::Event>> {
+        Db::list_events(self, org_id, after, types, limit).await
+    }
+
+    async fn purge_events(&self, before: Micros, batch: u32) -> StoreResult<u64> {
+        Db::purge_events(self, before, batch).await
+    }
+
+    async fn insert_webhook(&self, w: &WebhookEndpoint, fx: Effects) -> StoreResult<()> {
+        Db::insert_webhook(self, w, fx).await
+    }
+
+    async fn list_webhooks(&self, org_id: &str) -> StoreResult<Vec<WebhookEndpoint>> {
+        Db::list_webhooks(self, org_id).await
+    }
+
+    async fn get_webhook(&self, org_id: &str, id: &str) -> StoreResult<Option<WebhookEndpoint>> {
+        Db::get_webhook(self, org_id, id).await
+    }
+
+    async fn update_webhook(&self, w: &WebhookEndpoint, fx: Effects) -> StoreResult<()> {
+        Db::update_webhook(self, w, fx).await
+    }
+
+    async fn delete_webhook(&self, org_id: &str, id: &str, fx: Effects) -> StoreResult<()> {
+        Db::delete_webhook(self, org_id, id, fx).await
+    }
+
+    async fn finish_webhook(
+        &self,
+        job: &WebhookJob,
+        worker: &str,
+        attempt: &WebhookAttempt,
+        outcome: &WebhookOutcome,
+        disable_after: i64,
+        fx: Effects,
+    ) -> StoreResult<(bool, bool)> {
+        Db::finish_webhook(self, job, worker, attempt, outcome, disable_after, fx).await
+    }
+
+    async fn list_webhook_attempts(
+        &self,
+        org_id: &str,
+        endpoint_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookAttempt>> {
+        Db::list_webhook_attempts(self, org_id, endpoint_id, limit).await
+    }
+
+    async fn replay_webhook(
+        &self,
+        org_id: &str,
+        endpoint_id: &str,
+        event_id: Option<&str>,
+        since: Option<Micros>,
+        now: Micros,
+    ) -> StoreResult<u64> {
+        Db::replay_webhook(self, org_id, endpoint_id, event_id, since, now).await
+    }
+
+    async fn claim_webhooks(
+        &self,
+        worker: &str,
+        now: Micros,
+        lease_until: Micros,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookJob>> {
+        Db::claim_webhooks(self, worker, now, lease_until, limit).await
     }
 }

@@ -9,6 +9,7 @@ mod cache;
 mod commit;
 mod deferred;
 mod eva;
+mod feed;
 mod ingest;
 mod keys;
 mod links;
@@ -20,6 +21,7 @@ mod provider_refresh;
 mod roles;
 mod signin;
 mod users;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -33,6 +35,7 @@ pub use deferred::Deferred;
 pub use eva::{
     EnvInput, EvaEnv, EvaListQuery, EvaPage, EvaUser, EvaUserInput, ENV_ROLES, EVA_ADMIN, LANGUAGES,
 };
+pub use feed::{FeedInput, FeedPage, FEED_MAX_LIMIT};
 pub use keys::{CreatedApiKey, SignInMethod, SignedIn};
 pub use links::{Accepted, LinkView};
 pub use members::{Member, MEMBER_ROLES};
@@ -43,6 +46,7 @@ pub use users::{
     DeleteOutcome, InviteInput, ListUsersInput, MemoriesInput, Searched, Settable, UserUpdate,
     VariableChanges,
 };
+pub use webhooks::{WebhookInput, MAX_OVERLAP_SECS};
 
 use crate::error::Error;
 use crate::model::{ActorRef, AuditEvent, Role};

@@ -22,6 +22,7 @@ pub const KINDS: &[(&str, &str)] = &[
     ("password_reset", "link"),
     ("email_change", "link"),
     ("welcome", "link"),
+    ("webhook_disabled", "link"),
 ];
 
 pub const LANGUAGES: &[&str] = &["en", "es", "ja", "pt"];
@@ -147,6 +148,30 @@ fn words(kind: &str, lang: &str) -> Option<&'static Words> {
             body: &["Olá, {first_name}!", "Sua conta em {org_name} está pronta."],
             action: "Entrar",
             after: "Se você não esperava este e-mail, fale com o administrador da sua organização.",
+        }),
+        ("webhook_disabled", "en", Words {
+            subject: "A webhook endpoint of {org_name} was disabled",
+            body: &["Hello {first_name},", "Roster stopped delivering events to {url}: {reason}. Fix the receiver, then enable the endpoint again (PATCH /admin/v1/orgs/{org}/webhooks/{endpoint_id} with enabled: true) and replay what it missed."],
+            action: "Open the API documentation",
+            after: "You receive this email as an administrator of {org_name}.",
+        }),
+        ("webhook_disabled", "es", Words {
+            subject: "Se desactivó un webhook de {org_name}",
+            body: &["Hola, {first_name}:", "Roster dejó de entregar eventos a {url}: {reason}. Corrige el receptor, vuelve a activar el endpoint (PATCH /admin/v1/orgs/{org}/webhooks/{endpoint_id} con enabled: true) y reenvía lo que no recibió."],
+            action: "Abrir la documentación de la API",
+            after: "Recibes este correo como administrador de {org_name}.",
+        }),
+        ("webhook_disabled", "ja", Words {
+            subject: "{org_name} の Webhook エンドポイントが無効になりました",
+            body: &["{first_name} 様", "Roster は {url} へのイベント配信を停止しました: {reason}。受信側を修正してから、エンドポイントを再び有効にし (PATCH /admin/v1/orgs/{org}/webhooks/{endpoint_id}、enabled: true)、届かなかったイベントを再送してください。"],
+            action: "API ドキュメントを開く",
+            after: "{org_name} の管理者としてこのメールを受け取っています。",
+        }),
+        ("webhook_disabled", "pt", Words {
+            subject: "Um webhook de {org_name} foi desativado",
+            body: &["Olá, {first_name}!", "O Roster parou de entregar eventos a {url}: {reason}. Corrija o receptor, reative o endpoint (PATCH /admin/v1/orgs/{org}/webhooks/{endpoint_id} com enabled: true) e reenvie o que ele perdeu."],
+            action: "Abrir a documentação da API",
+            after: "Você recebe este e-mail como administrador de {org_name}.",
         }),
     ];
     table

@@ -5,12 +5,14 @@ pub mod admin;
 pub mod admin_clients;
 pub mod amigo;
 pub mod eva;
+pub mod events;
 pub mod ingest;
 pub mod keycloak;
 pub mod native;
 pub mod oidc;
 pub mod oum;
 pub mod pages;
+pub mod webhooks;
 
 use axum::extract::Path;
 use axum::routing::get;
@@ -33,6 +35,8 @@ pub fn build(max_csv_bytes: usize) -> (Router<AppState>, Documents) {
     let (native, native_doc) = OpenApiRouter::with_openapi(crate::openapi::native_base())
         .merge(admin::router())
         .merge(admin_clients::router())
+        .merge(events::router())
+        .merge(webhooks::router())
         .merge(ingest::router())
         .merge(keycloak::router())
         .merge(native::documented())

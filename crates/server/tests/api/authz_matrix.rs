@@ -70,6 +70,8 @@ enum Prep {
     Key,
     /// A new OpenID Connect client in the target organization.
     Client,
+    /// A new webhook endpoint in the target organization.
+    Webhook,
 }
 
 struct Row {
@@ -271,6 +273,15 @@ fn table() -> Vec<Row> {
         row!("native" "DELETE" "/admin/v1/orgs/{org}/oidc-clients/{client_id}", B::None, P::Client, admin("204")),
         row!("native" "PATCH" "/admin/v1/orgs/{org}/oidc-clients/{client_id}",
             B::Json(|_| json!({ "name": "Renamed" })), P::Client, admin("200")),
+        row!("native" "GET" "/admin/v1/orgs/{org}/events", B::None, P::None, admin("200")),
+        row!("native" "POST" "/admin/v1/orgs/{org}/webhooks", B::Json(|c| json!({ "url": format!("https://hooks{}.example/in", c.n) })), P::None, admin("201")),
+        row!("native" "GET" "/admin/v1/orgs/{org}/webhooks", B::None, P::None, admin("200")),
+        row!("native" "GET" "/admin/v1/orgs/{org}/webhooks/{webhook_id}", B::None, P::None, admin("200")),
+        row!("native" "PATCH" "/admin/v1/orgs/{org}/webhooks/{webhook_id}", B::Json(|_| json!({ "description": "changed" })), P::None, admin("200")),
+        row!("native" "DELETE" "/admin/v1/orgs/{org}/webhooks/{webhook_id}", B::None, P::Webhook, admin("204")),
+        row!("native" "POST" "/admin/v1/orgs/{org}/webhooks/{webhook_id}/rotate-secret", B::Json(|_| json!({})), P::None, admin("200")),
+        row!("native" "GET" "/admin/v1/orgs/{org}/webhooks/{webhook_id}/attempts", B::None, P::None, admin("200")),
+        row!("native" "POST" "/admin/v1/orgs/{org}/webhooks/{webhook_id}/replay", B::Json(|_| json!({ "since": "2020-01-01T00:00:00Z" })), P::None, admin("202")),
         row!("native" "POST" "/auth/realms/{realm}/protocol/openid-connect/token", B::PasswordGrant, P::None,
             [("200", "401"), ("200", "401"), ("200", "401"), ("401", "401")]),
         row!("native" "POST" "/realms/{realm}/protocol/openid-connect/token", B::PasswordGrant, P::None,
@@ -300,6 +311,8 @@ struct Side {
     /// A plain user that rows read and change.
     user: String,
     email: String,
+    /// A webhook endpoint that rows read and change.
+    webhook: String,
     /// Everything a foreign answer must not show: user ids, emails, uuid, key ids.
     secrets: Vec<String>,
 }
@@ -310,6 +323,7 @@ struct Ctx {
     email: String,
     key_id: String,
     client_id: String,
+    webhook: String,
     fresh_email: String,
     n: usize,
 }
@@ -399,6 +413,7 @@ impl World {
             email: side.email.clone(),
             key_id: side.org.key_id.clone(),
             client_id: side.client_id.clone(),
+            webhook: side.webhook.clone(),
             fresh_email: format!("new{n}@{}.example", side.org.id),
             n,
         };
@@ -419,6 +434,7 @@ impl World {
             Prep::Client => {
                 ctx.client_id = new_client(&self.app, &side.org.id, &side.admin_token).await
             }
+            Prep::Webhook => ctx.webhook = make_webhook(&self.app, side).await,
         }
         ctx
     }
@@ -514,14 +530,30 @@ async fn side(app: &TestApp, id: &str) -> Side {
     }
     give_password(app, id, &org.admin_id).await;
     let client_id = new_client(app, id, &org.token).await;
-    Side {
+    let mut side = Side {
         client_id,
         admin_token: org.token.clone(),
         secrets: Vec::new(),
         org,
         user,
         email,
-    }
+        webhook: String::new(),
+    };
+    side.webhook = make_webhook(app, &side).await;
+    side
+}
+
+/// A webhook endpoint of the side's organization, made by its administrator.
+async fn make_webhook(app: &TestApp, side: &Side) -> String {
+    let r = app
+        .post(
+            &format!("/admin/v1/orgs/{}/webhooks", side.org.id),
+            &side.admin_token,
+            json!({ "url": "https://hooks.example/in" }),
+        )
+        .await
+        .expect(201);
+    r["id"].as_str().expect("id").to_owned()
 }
 
 /// Ids and emails of everything in the organization now.
@@ -544,6 +576,9 @@ async fn secrets(app: &TestApp, side: &Side) -> Vec<String> {
     {
         out.push(c.client_id.clone());
     }
+    for w in store.list_webhooks(&side.org.id).await.expect("webhooks") {
+        out.push(w.id.clone());
+    }
     out
 }
 
@@ -556,6 +591,7 @@ async fn snapshot(app: &TestApp, side: &Side) -> Value {
         "roles": app.get(&format!("/v1/{id}/role/?return_permission_grants=true"), t).await.expect(200),
         "keys": app.get(&format!("/v1/{id}/organization/api_key/"), t).await.expect(200),
         "oidc_clients": app.get(&format!("/admin/v1/orgs/{id}/oidc-clients"), t).await.expect(200),
+        "webhooks": app.get(&format!("/admin/v1/orgs/{id}/webhooks"), t).await.expect(200),
         "grants": app.get(&format!("/v1/{id}/role/temporary_permission_grants/"), t).await.expect(200),
         // Failed sign-ins are recorded in the organization they aimed at: that is the record
         // of the attempt, not a change.
@@ -583,6 +619,7 @@ fn fill(template: &str, side: &Side, ctx: &Ctx) -> String {
         .replace("{id}", &ctx.user)
         .replace("{api_key_id}", &ctx.key_id)
         .replace("{client_id}", &ctx.client_id)
+        .replace("{webhook_id}", &ctx.webhook)
         .replace("{role_name}", "DefaultUserRole")
         .replace("{botUUID}", BOT)
         .replace("{uuid}", BOT)
@@ -695,6 +732,7 @@ fn names_object(row: &Row) -> bool {
         "{id}",
         "{api_key_id}",
         "{client_id}",
+        "{webhook_id}",
     ]
     .iter()
     .any(|p| row.path.contains(p))
