@@ -45,7 +45,12 @@ impl Db {
                      WHERE key = $4",
                 )
                 .bind(failures)
-                .bind(now + policy.block_micros(failures))
+                // No block is no block: "until now" would refuse a concurrent attempt whose
+                // clock was read a moment earlier, before it waited for this row's lock.
+                .bind(match policy.block_micros(failures) {
+                    0 => 0,
+                    block => now + block,
+                })
                 .bind(now)
                 .bind(key)
                 .execute(&mut *t)

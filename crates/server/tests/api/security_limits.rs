@@ -436,3 +436,25 @@ async fn deeply_nested_json_is_refused_on_every_surface() {
         .await
         .expect(200);
 }
+
+/// Two attempts at once read the clock, then queue on the account's row: the one that read
+/// it first may be charged second. Below the backoff, it is charged and allowed like the other
+/// (it used to be refused, so that fewer than the limit's worth of passwords were checked).
+#[tokio::test]
+async fn an_attempt_charged_after_a_later_one_still_counts() {
+    let app = TestApp::spawn().await;
+    let store = &app.state.core.store;
+    let policy = roster_domain::throttle::SignInThrottle::default().account;
+    let t = roster_domain::types::now_micros();
+    assert!(store
+        .charge_sign_in_attempt("account:race@example.com", t + 1_000, &policy)
+        .await
+        .unwrap());
+    assert!(
+        store
+            .charge_sign_in_attempt("account:race@example.com", t, &policy)
+            .await
+            .unwrap(),
+        "an earlier clock reading, charged second, is not refused below the backoff"
+    );
+}
