@@ -245,14 +245,20 @@ impl Application {
             }
         });
         let publisher = self.state.redis.clone().map(spawn_publisher);
-        let retention = spawn_retention(
-            self.state.core.clone(),
+        let (audit_days, event_days) = (
             self.state.config.audit_retention_days,
-        );
-        let event_retention = spawn_event_retention(
-            self.state.core.clone(),
             self.state.config.event_retention_days,
         );
+        let core = self.state.core.clone();
+        let retention = spawn_retention("audit events", audit_days, move || {
+            let core = core.clone();
+            async move { core.purge_audit_events(audit_days, AUDIT_PURGE_BATCH).await }
+        });
+        let core = self.state.core.clone();
+        let event_retention = spawn_retention("events", event_days, move || {
+            let core = core.clone();
+            async move { core.purge_events(event_days, AUDIT_PURGE_BATCH).await }
+        });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut workers = self
             .outbox
@@ -329,9 +335,17 @@ fn spawn_publisher(redis: Arc<Redis>) -> tokio::task::JoinHandle<()> {
 /// Audit events deleted per statement: small enough that other writers never wait long.
 pub const AUDIT_PURGE_BATCH: u32 = 500;
 
-/// Deletes audit events older than `days` at start and every hour after; nothing when 0.
-/// Every node runs it; concurrent deletions of the same rows are harmless.
-fn spawn_retention(core: Core, days: u32) -> Option<tokio::task::JoinHandle<()>> {
+/// Deletes `what` older than `days` at start and every hour after (`purge` does one round);
+/// nothing when 0. Every node runs it; concurrent deletions of the same rows are harmless.
+fn spawn_retention<F, Fut>(
+    what: &'static str,
+    days: u32,
+    purge: F,
+) -> Option<tokio::task::JoinHandle<()>>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = roster_domain::Result<u64>> + Send,
+{
     if days == 0 {
         return None;
     }
@@ -339,28 +353,10 @@ fn spawn_retention(core: Core, days: u32) -> Option<tokio::task::JoinHandle<()>>
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            match core.purge_audit_events(days, AUDIT_PURGE_BATCH).await {
+            match purge().await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(deleted = n, days, "audit events past retention deleted"),
-                Err(e) => tracing::warn!(error = %e, "audit retention: old events not deleted"),
-            }
-        }
-    }))
-}
-
-/// Deletes events older than `days` at start and every hour after; nothing when 0.
-fn spawn_event_retention(core: Core, days: u32) -> Option<tokio::task::JoinHandle<()>> {
-    if days == 0 {
-        return None;
-    }
-    Some(tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            match core.purge_events(days, AUDIT_PURGE_BATCH).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(deleted = n, days, "events past retention deleted"),
-                Err(e) => tracing::warn!(error = %e, "event retention: old events not deleted"),
+                Ok(n) => tracing::info!(deleted = n, days, "{what} past retention deleted"),
+                Err(e) => tracing::warn!(error = %e, "{what} past retention not deleted"),
             }
         }
     }))

@@ -159,6 +159,21 @@ impl Query {
             .map(|(_, v)| v.as_str())
     }
 
+    /// An optional integer parameter: absent is `None`, anything but an integer a 422 naming it.
+    pub fn opt_int(&self, key: &str) -> Result<Option<i64>, roster_domain::Error> {
+        self.one(key)
+            .map(|v| {
+                v.trim().parse::<i64>().map_err(|_| {
+                    roster_domain::Error::Validation(vec![FieldError::query(
+                        key,
+                        "int_parsing",
+                        format!("{key} must be an integer"),
+                    )])
+                })
+            })
+            .transpose()
+    }
+
     pub fn int(&self, key: &str, default: i64, problems: &mut Vec<FieldError>) -> i64 {
         match self.one(key) {
             None => default,

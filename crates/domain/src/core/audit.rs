@@ -146,17 +146,26 @@ impl Core {
 
     /// Deletes audit events older than `days` in batches of `batch`; returns how many went.
     pub async fn purge_audit_events(&self, days: u32, batch: u32) -> Result<u64> {
-        let before = crate::types::now_micros() - days as i64 * 24 * 3600 * 1_000_000;
-        let mut total = 0;
-        loop {
-            let n = self.store.purge_audit(before, batch).await?;
-            total += n;
-            if n < batch as u64 {
-                return Ok(total);
-            }
-            // Let other writers in between batches.
-            tokio::task::yield_now().await;
+        purge_in_batches(days, batch, |before| self.store.purge_audit(before, batch)).await
+    }
+}
+
+/// Deletes what is older than `days` by calling `purge(before)` (at most `batch` rows each)
+/// until a call deletes fewer; returns how many went. Other writers get in between batches.
+pub(crate) async fn purge_in_batches<'a, F, Fut>(days: u32, batch: u32, purge: F) -> Result<u64>
+where
+    F: Fn(crate::types::Micros) -> Fut,
+    Fut: std::future::Future<Output = crate::store::StoreResult<u64>> + 'a,
+{
+    let before = crate::types::now_micros() - days as i64 * 24 * 3600 * 1_000_000;
+    let mut total = 0;
+    loop {
+        let n = purge(before).await?;
+        total += n;
+        if n < batch as u64 {
+            return Ok(total);
         }
+        tokio::task::yield_now().await;
     }
 }
 

@@ -94,16 +94,8 @@ impl Core {
 
     /// Deletes events older than `days` in batches of `batch`; returns how many went.
     pub async fn purge_events(&self, days: u32, batch: u32) -> Result<u64> {
-        let before = crate::types::now_micros() - days as i64 * 24 * 3600 * 1_000_000;
-        let mut total = 0;
-        loop {
-            let n = self.store.purge_events(before, batch).await?;
-            total += n;
-            if n < batch as u64 {
-                return Ok(total);
-            }
-            tokio::task::yield_now().await;
-        }
+        super::audit::purge_in_batches(days, batch, |before| self.store.purge_events(before, batch))
+            .await
     }
 }
 

@@ -7,7 +7,6 @@ use axum::Json;
 use roster_domain::core::AuditListInput;
 use roster_domain::model::AuditEvent;
 use roster_domain::types::format_micros;
-use roster_domain::{Error, FieldError};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -105,16 +104,7 @@ async fn list_audit_events(
     req: Req,
 ) -> Result<Response> {
     let q = &req.query;
-    let limit = match q.one("limit") {
-        None => None,
-        Some(v) => Some(v.trim().parse::<i64>().map_err(|_| {
-            Error::Validation(vec![FieldError::query(
-                "limit",
-                "int_parsing",
-                "limit must be an integer",
-            )])
-        })?),
-    };
+    let limit = q.opt_int("limit")?;
     let input = AuditListInput {
         actor: q.one("actor").map(str::to_owned),
         target_user_id: q.one("target_user_id").map(str::to_owned),

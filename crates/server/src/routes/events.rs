@@ -7,7 +7,6 @@ use axum::Json;
 use roster_domain::core::FeedInput;
 use roster_domain::events::Event;
 use roster_domain::types::format_micros;
-use roster_domain::{Error, FieldError};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -113,16 +112,7 @@ async fn list_events(
     req: Req,
 ) -> Result<Response> {
     let q = &req.query;
-    let limit = match q.one("limit") {
-        None => None,
-        Some(v) => Some(v.trim().parse::<i64>().map_err(|_| {
-            Error::Validation(vec![FieldError::query(
-                "limit",
-                "int_parsing",
-                "limit must be an integer",
-            )])
-        })?),
-    };
+    let limit = q.opt_int("limit")?;
     let input = FeedInput {
         after: q.one("after").map(str::to_owned),
         types: q.all("types"),

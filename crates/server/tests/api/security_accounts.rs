@@ -67,6 +67,35 @@ impl TestApp {
         assert!(r.status.is_success(), "invite: {} {}", r.status, r.body);
     }
 
+    /// The invitation page of `link` offers a password; setting `password` there works, and it
+    /// then signs `email` in to `org`.
+    async fn first_password_through_the_page(
+        &self,
+        org: &Org,
+        email: &str,
+        link: &str,
+        password: &str,
+    ) {
+        let page = self
+            .open(&format!(
+                "https://roster.example.test/v1/{}/user/verify?token={link}",
+                org.id
+            ))
+            .await;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body.contains("name=\"password\""),
+            "{}'s page offers a password: {}",
+            org.id,
+            page.body
+        );
+        assert_eq!(
+            self.verify_with_password(&org.id, link, password).await,
+            200
+        );
+        self.password_token(org, email, password).await.expect(200);
+    }
+
     async fn identity_has_password(&self, org: &str, user_id: &str) -> bool {
         let identity = self.identity_of(org, user_id).await;
         self.state
@@ -217,24 +246,8 @@ async fn a_later_organizations_emailed_invitation_offers_the_person_a_first_pass
     app.amigo_invite_link(&acme, person).await;
     app.oum_invite_as(&initech, person, Value::Null).await;
     let link = app.emailed_invitation("initech", person).await;
-    let page = app
-        .open(&format!(
-            "https://roster.example.test/v1/initech/user/verify?token={link}"
-        ))
+    app.first_password_through_the_page(&initech, person, &link, "Pats-own-pw1")
         .await;
-    assert_eq!(page.status, 200);
-    assert!(
-        page.body.contains("name=\"password\""),
-        "the page offers a password"
-    );
-    assert_eq!(
-        app.verify_with_password("initech", &link, "Pats-own-pw1")
-            .await,
-        200
-    );
-    app.password_token(&initech, person, "Pats-own-pw1")
-        .await
-        .expect(200);
 }
 
 /// A link emailed before the account changed (here: it joined another organization) proves
@@ -275,23 +288,8 @@ async fn a_google_invitation_elsewhere_leaves_password_sign_in_where_it_was_invi
         .await;
     app.oum_invite_as(&acme, person, Value::Null).await;
     let link = app.emailed_invitation("acme", person).await;
-    let page = app
-        .open(&format!(
-            "https://roster.example.test/v1/acme/user/verify?token={link}"
-        ))
+    app.first_password_through_the_page(&acme, person, &link, "Gias-pw-12")
         .await;
-    assert!(
-        page.body.contains("name=\"password\""),
-        "acme's page offers a password: {}",
-        page.body
-    );
-    assert_eq!(
-        app.verify_with_password("acme", &link, "Gias-pw-12").await,
-        200
-    );
-    app.password_token(&acme, person, "Gias-pw-12")
-        .await
-        .expect(200);
     // globex invited her through Google: no password sign-in there.
     app.password_token(&globex, person, "Gias-pw-12")
         .await
