@@ -35,6 +35,10 @@ pub struct Claims {
     /// account's sessions from one issued just before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat_us: Option<i64>,
+    /// The scopes an OpenID Connect client was granted (tokens of the code flow): what its
+    /// userinfo may tell. Roster's other tokens have none, and are the person's own session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 impl Claims {
@@ -186,33 +190,37 @@ impl KeyRing {
         &self,
         who: &roster_domain::core::SignedIn,
     ) -> anyhow::Result<(String, i64)> {
-        self.mint(
-            &who.org_id,
-            &who.user_id,
-            who.method.amr(),
-            who.api_key_id.clone(),
-        )
+        self.mint(who, None)
+    }
+
+    /// The access token of an OpenID Connect client: a session like any other, which also
+    /// names the scopes the client was granted.
+    pub fn sign_session_scoped(
+        &self,
+        who: &roster_domain::core::SignedIn,
+        scope: &str,
+    ) -> anyhow::Result<(String, i64)> {
+        self.mint(who, Some(scope.to_owned()))
     }
 
     fn mint(
         &self,
-        org: &str,
-        user_id: &str,
-        amr: &str,
-        api_key: Option<String>,
+        who: &roster_domain::core::SignedIn,
+        scope: Option<String>,
     ) -> anyhow::Result<(String, i64)> {
         let stamp = roster_domain::types::session_stamp();
         let now = stamp.div_euclid(1_000_000);
         let claims = Claims {
             iss: self.issuer.clone(),
-            sub: user_id.to_owned(),
-            org: org.to_owned(),
+            sub: who.user_id.clone(),
+            org: who.org_id.clone(),
             iat: now,
             exp: now + self.ttl_secs,
             jti: uuid::Uuid::new_v4().to_string(),
-            amr: vec![amr.to_owned()],
-            api_key,
+            amr: vec![who.method.amr().to_owned()],
+            api_key: who.api_key_id.clone(),
             iat_us: Some(stamp),
+            scope,
         };
         let token = self.sign_payload(&serde_json::to_vec(&claims)?)?;
         Ok((token, claims.exp))
@@ -307,5 +315,27 @@ impl KeyRing {
         v.validate_nbf = true;
         v.leeway = LEEWAY_SECS as u64;
         Some(jsonwebtoken::decode::<Claims>(token, key, &v).ok()?.claims)
+    }
+
+    /// The claims of an ID token this server signed for `issuer` (a realm), expired or not:
+    /// what RP-initiated logout accepts as `id_token_hint` (OpenID Connect RP-Initiated Logout
+    /// §2 asks providers to take hints whose `exp` has passed).
+    pub fn verify_id_token_hint(&self, token: &str, issuer: &str) -> Option<Value> {
+        let keys = self.keys.read().ok()?;
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != Algorithm::EdDSA
+            || header.jku.is_some()
+            || header.jwk.is_some()
+            || header.x5u.is_some()
+        {
+            return None;
+        }
+        let key = keys.verifying.get(header.kid.as_deref()?)?;
+        let mut v = Validation::new(Algorithm::EdDSA);
+        v.set_issuer(&[issuer]);
+        v.set_required_spec_claims(&["iss", "sub", "aud"]);
+        v.validate_exp = false;
+        v.validate_aud = false;
+        Some(jsonwebtoken::decode::<Value>(token, key, &v).ok()?.claims)
     }
 }

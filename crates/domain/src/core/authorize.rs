@@ -18,7 +18,7 @@ use crate::secrets::{constant_time_eq, hash_secret, random_secret};
 use crate::store::{Effects, PrincipalRecord};
 use crate::types::{now_micros, session_stamp, Micros};
 
-const SESSION: &str = "sso_session";
+pub(super) const SESSION: &str = "sso_session";
 const CODE: &str = "oidc_code";
 pub(super) const REFRESH: &str = "oidc_refresh";
 /// How long a browser stays signed in to an organization.
@@ -35,6 +35,9 @@ pub struct BrowserSession {
     /// When the session began (microseconds): a cut-off of the account's sessions after it
     /// ends it.
     pub since: Micros,
+    /// The session's stored hash: the codes and refresh tokens it starts carry it, and stop
+    /// working once the session is ended by logout (`provider_logout.rs`).
+    pub sid: String,
 }
 
 /// What an authorization code is bound to, and what it carries to the tokens.
@@ -162,6 +165,7 @@ impl Core {
                 .as_i64()
                 .unwrap_or(t.created_at / 1_000_000),
             since: t.created_at,
+            sid: t.token_hash,
         }))
     }
 
@@ -220,6 +224,7 @@ impl Core {
                     "scope": binding.scope,
                     "auth_time": session.auth_time,
                     "amr": who.method.amr(),
+                    "sid": session.sid,
                 }),
                 CODE_TTL_SECS,
                 session_stamp(),
@@ -271,6 +276,10 @@ impl Core {
         if !bound_to_client || !pkce_ok {
             return Err(Error::Unauthenticated);
         }
+        let sid = text(p, "sid");
+        if self.session_ended(&held.org_id, sid.as_deref()).await? {
+            return Err(Error::Unauthenticated);
+        }
         let auth_time = p["auth_time"]
             .as_i64()
             .unwrap_or(held.created_at / 1_000_000);
@@ -299,7 +308,7 @@ impl Core {
             &who,
             client,
             &scope,
-            auth_time,
+            (auth_time, sid.as_deref()),
             session_stamp(),
         ));
         self.store

@@ -17,6 +17,7 @@ mod members;
 mod oidc;
 mod orgs;
 mod paging;
+mod provider_logout;
 mod provider_refresh;
 mod roles;
 mod signin;

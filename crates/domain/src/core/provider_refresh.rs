@@ -21,7 +21,7 @@ impl Core {
         who: &SignedIn,
         client: &OidcClient,
         scope: &str,
-        auth_time: i64,
+        (auth_time, sid): (i64, Option<&str>),
         now: i64,
     ) -> OneTimeToken {
         OneTimeToken::new(
@@ -29,7 +29,7 @@ impl Core {
             owner(who),
             REFRESH,
             json!({ "client_id": client.client_id, "scope": scope, "auth_time": auth_time,
-                    "amr": who.method.amr() }),
+                    "amr": who.method.amr(), "sid": sid }),
             REFRESH_TTL_SECS,
             now,
         )
@@ -84,6 +84,12 @@ impl Core {
         if text(p, "client_id").as_deref() != Some(client.client_id.as_str()) {
             return Err(Error::Unauthenticated);
         }
+        // The browser session it came from was ended by logout: it ended with it. (Left
+        // unspent, so that a client retrying it is not taken for a thief replaying it.)
+        let sid = text(p, "sid");
+        if self.session_ended(&org_id, sid.as_deref()).await? {
+            return Err(Error::Unauthenticated);
+        }
         let rec = self.active(&org_id, &held.user_id, held.created_at).await?;
         let who = SignedIn {
             org_id: org_id.clone(),
@@ -107,7 +113,7 @@ impl Core {
             &who,
             client,
             &scope,
-            auth_time,
+            (auth_time, sid.as_deref()),
             session_stamp(),
         ));
         let consumed = self

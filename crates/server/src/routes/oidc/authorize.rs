@@ -15,7 +15,7 @@ use roster_domain::secrets::random_secret;
 use roster_domain::types::now_micros;
 use roster_domain::Error;
 
-use super::form::{csrf_valid, form};
+use super::form::{csrf_check, form, Stamp};
 use super::page::{self, Lang, Text};
 use super::{cookie, field, issuer, set_cookie, single_valued, with_params, BROWSER_COOKIE};
 use crate::routes::amigo::Req;
@@ -311,19 +311,34 @@ pub async fn submit(
         Err(page) => return page,
     };
     let browser = cookie(&req.headers, BROWSER_COOKIE);
-    let csrf_ok = match (&browser, field(&f, "csrf")) {
-        (Some(b), Some(given)) => match csrf_valid(&s, b, &org, &f, given).await {
-            Ok(ok) => ok,
-            Err(e) => return internal(lang, Some(&org), e),
-        },
-        _ => false,
+    let stamp = match csrf_check(&s, browser.as_deref(), &org, &f, field(&f, "csrf")).await {
+        Ok(v) => v,
+        Err(e) => return internal(lang, Some(&org), e),
     };
-    let binding = match (csrf_ok, check_request(&client, &f, false)) {
-        (true, Ok(b)) => b,
-        (true, Err(_)) => {
+    let binding = match (stamp, check_request(&client, &f, false)) {
+        (Stamp::Valid, Ok(b)) => b,
+        (Stamp::Valid, Err(_)) => {
             return page::error(StatusCode::BAD_REQUEST, lang, Some(&org), Text::BadRequest)
         }
-        (false, _) => {
+        // This browser's own form, left open too long: the same form again, freshly stamped
+        // (nothing it carried is used).
+        (Stamp::Expired, _) => {
+            let browser = browser.unwrap_or_default();
+            let again: Vec<(String, String)> =
+                f.iter().filter(|(k, _)| k != "password").cloned().collect();
+            return form(
+                &s,
+                &org,
+                &client,
+                lang,
+                &browser,
+                &again,
+                StatusCode::BAD_REQUEST,
+                Some(Text::FormTimedOut),
+            )
+            .await;
+        }
+        (Stamp::Invalid, _) => {
             return page::error(StatusCode::BAD_REQUEST, lang, Some(&org), Text::FormExpired)
         }
     };
@@ -411,6 +426,7 @@ pub(super) async fn signed_in_continue(
         who,
         auth_time: now_micros() / 1_000_000,
         since: roster_domain::types::session_stamp(),
+        sid: roster_domain::secrets::hash_secret(&secret),
     };
     grant(s, org, &session, binding, state, cookies, lang).await
 }

@@ -1,19 +1,16 @@
-//! Discovery, JWKS, userinfo, RP-initiated logout and revocation.
+//! Discovery, JWKS, userinfo and revocation (RP-initiated logout is `logout.rs`).
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use roster_domain::model::Organization;
 use roster_domain::Error;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::page::{self, Lang, Text};
+use super::issuer;
 use super::token::{client_of, oauth_error, profile_claims};
-use super::{cookie, field, issuer, set_cookie, single_valued, with_params};
 use crate::routes::amigo::Req;
 use crate::state::AppState;
 
@@ -134,15 +131,22 @@ pub async fn userinfo(
     {
         return invalid_token();
     }
-    match profile_claims(
-        &s,
-        &org,
-        &claims.sub,
-        claims.issued_at_micros(),
-        "openid profile email",
-    )
-    .await
-    {
+    // What the token's scopes allow: a client's token says them; Roster's other tokens are the
+    // person's own session, which reads all of this through the APIs anyway.
+    let scope = claims.scope.as_deref().unwrap_or("openid profile email");
+    if !scope.split(' ').any(|sc| sc == "openid") {
+        let mut r = oauth_error(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "The access token was not granted the openid scope",
+        );
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer error=\"insufficient_scope\", scope=\"openid\""),
+        );
+        return r;
+    }
+    match profile_claims(&s, &org, &claims.sub, claims.issued_at_micros(), scope).await {
         Ok(c) => {
             let mut r = Json(c).into_response();
             r.headers_mut()
@@ -159,114 +163,6 @@ pub async fn userinfo(
             )
         }
     }
-}
-
-/// The audience of an ID token hint, read only to find whose registered URIs to check (the
-/// redirect must still be one of that client's, so an altered hint cannot open a redirect).
-fn hinted_client(hint: &str) -> Option<String> {
-    let payload = hint.split('.').nth(1)?;
-    let v: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-    match &v["aud"] {
-        Value::String(a) => Some(a.clone()),
-        Value::Array(a) if a.len() == 1 => a[0].as_str().map(str::to_owned),
-        _ => None,
-    }
-}
-
-async fn end_session(
-    s: AppState,
-    realm: String,
-    req: Req,
-    pairs: Vec<(String, String)>,
-) -> Response {
-    let Ok(f) = single_valued(pairs) else {
-        return page::error(StatusCode::BAD_REQUEST, Lang::En, None, Text::BadRequest);
-    };
-    let org = match s.core.find_org(&realm).await {
-        Ok(o) => o,
-        Err(_) => return page::error(StatusCode::NOT_FOUND, Lang::En, None, Text::NoSuchOrg),
-    };
-    let lang = Lang::choose(field(&f, "ui_locales"), &org);
-    let name = super::session_cookie_name(&org);
-    if let Some(secret) = cookie(&req.headers, &name) {
-        if let Err(e) = s
-            .core
-            .end_browser_session(&req.request_id, &org, &secret)
-            .await
-        {
-            tracing::error!(error = ?e, "logout failed");
-            return page::error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                lang,
-                Some(&org),
-                Text::Unavailable,
-            );
-        }
-    }
-    let clear = set_cookie(&s, &name, "", 0);
-    // Back to the client only to a URI it registered, exactly.
-    let client_id = field(&f, "client_id")
-        .map(str::to_owned)
-        .or_else(|| field(&f, "id_token_hint").and_then(hinted_client));
-    let target = match (field(&f, "post_logout_redirect_uri"), client_id) {
-        (Some(uri), Some(id)) => match s.core.find_oidc_client(&org, &id).await {
-            Ok(Some(c)) if c.redirect_uris.iter().any(|r| r == uri) => Some(uri.to_owned()),
-            _ => None,
-        },
-        _ => None,
-    };
-    let mut resp = match target {
-        Some(uri) => {
-            let mut params = Vec::new();
-            if let Some(st) = field(&f, "state") {
-                params.push(("state", st));
-            }
-            let location = if params.is_empty() {
-                uri
-            } else {
-                with_params(&uri, &params)
-            };
-            let mut r = StatusCode::SEE_OTHER.into_response();
-            if let Ok(v) = HeaderValue::from_str(&location) {
-                r.headers_mut().insert(header::LOCATION, v);
-            }
-            r.headers_mut().insert(
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("no-referrer"),
-            );
-            r
-        }
-        None => page::signed_out(lang, &org),
-    };
-    if let Some(c) = clear {
-        resp.headers_mut().append(header::SET_COOKIE, c);
-    }
-    resp
-}
-
-/// RP-initiated logout: ends the browser's session in the organization, then returns to the
-/// client's `post_logout_redirect_uri` if the client registered it, else shows a page.
-pub async fn logout(
-    State(s): State<AppState>,
-    Path(realm): Path<String>,
-    RawQuery(query): RawQuery,
-    req: Req,
-) -> Response {
-    let pairs = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect();
-    end_session(s, realm, req, pairs).await
-}
-
-/// Logout with the parameters in a form body.
-pub async fn logout_form(
-    State(s): State<AppState>,
-    Path(realm): Path<String>,
-    req: Req,
-    body: Bytes,
-) -> Response {
-    let pairs = form_urlencoded::parse(&body).into_owned().collect();
-    end_session(s, realm, req, pairs).await
 }
 
 /// Token revocation (RFC 7009): withdraws a refresh token of the authenticated client; any

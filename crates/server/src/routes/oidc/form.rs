@@ -1,7 +1,8 @@
 //! The sign-in form of the authorization endpoint, and its CSRF token: an HMAC, keyed by a
-//! secret of the deployment, over the browser's cookie, the organization and every field of
-//! the request the form carries. A form not served to this browser, or changed since (a forged
-//! `state`, another `redirect_uri`), does not verify.
+//! secret of the deployment, over the time it was served, the browser's cookie, the
+//! organization and every field of the request the form carries. A form not served to this
+//! browser, or changed since (a forged `state`, another `redirect_uri`), does not verify; one
+//! served more than [`FORM_TTL_SECS`] ago has expired.
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -30,6 +31,66 @@ pub(super) const CARRIED: [&str; 9] = [
 ];
 
 const SECRET_SETTING: &str = "oidc_form_secret";
+
+/// How long a served form can be posted (as Keycloak's default login timeout).
+pub(super) const FORM_TTL_SECS: i64 = 30 * 60;
+
+/// What a presented form token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stamp {
+    /// Served to this browser for exactly these fields, less than [`FORM_TTL_SECS`] ago.
+    Valid,
+    /// Served to this browser for these fields, but too long ago.
+    Expired,
+    /// Missing, altered, for other fields or another browser.
+    Invalid,
+}
+
+fn now_secs() -> i64 {
+    roster_domain::types::now_micros() / 1_000_000
+}
+
+/// `{issued}.{mac}`: an HMAC over what the token is for (`kind`), when it was issued and each
+/// of `parts` (length-prefixed, so that no two lists of parts read alike).
+pub(super) fn stamped_token(
+    key: &ring::hmac::Key,
+    kind: &str,
+    issued: i64,
+    parts: &[&str],
+) -> String {
+    let mut msg = format!("{kind}\n{issued}\n");
+    for p in parts {
+        msg.push_str(&format!("{}:{p}\n", p.len()));
+    }
+    let mac = URL_SAFE_NO_PAD.encode(ring::hmac::sign(key, msg.as_bytes()).as_ref());
+    format!("{issued}.{mac}")
+}
+
+/// Checks a [`stamped_token`]: its MAC first, then its age.
+pub(super) fn check_stamped(
+    key: &ring::hmac::Key,
+    kind: &str,
+    parts: &[&str],
+    presented: Option<&str>,
+) -> Stamp {
+    let Some((issued, _)) = presented.and_then(|p| p.split_once('.')) else {
+        return Stamp::Invalid;
+    };
+    let Ok(issued) = issued.parse::<i64>() else {
+        return Stamp::Invalid;
+    };
+    let expected = stamped_token(key, kind, issued, parts);
+    if !constant_time_eq(&expected, presented.unwrap_or_default()) {
+        return Stamp::Invalid;
+    }
+    let age = now_secs() - issued;
+    // A token from the future was not made by this deployment's clocks (a minute of skew).
+    if (-60..=FORM_TTL_SECS).contains(&age) {
+        Stamp::Valid
+    } else {
+        Stamp::Expired
+    }
+}
 
 /// The deployment's key for form tokens, made on first use and shared by every node.
 pub(super) async fn form_key(s: &AppState) -> Result<ring::hmac::Key, Error> {
@@ -84,23 +145,15 @@ pub(super) fn link_form_token_ok(
     }
 }
 
-fn csrf_token(
-    key: &ring::hmac::Key,
-    browser: &str,
-    org: &Organization,
-    fields: &[(String, String)],
-) -> String {
-    let mut msg = format!(
-        "authorize\n{}:{browser}\n{}:{}\n",
-        browser.len(),
-        org.id.len(),
-        org.id
-    );
-    for name in CARRIED {
-        let v = field(fields, name).unwrap_or_default();
-        msg.push_str(&format!("{}:{v}\n", v.len()));
-    }
-    URL_SAFE_NO_PAD.encode(ring::hmac::sign(key, msg.as_bytes()).as_ref())
+/// What the sign-in form's token covers: the browser, the organization and the carried fields.
+fn csrf_parts<'a>(
+    browser: &'a str,
+    org: &'a Organization,
+    fields: &'a [(String, String)],
+) -> Vec<&'a str> {
+    let mut parts = vec![browser, org.id.as_str()];
+    parts.extend(CARRIED.iter().map(|n| field(fields, n).unwrap_or_default()));
+    parts
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -122,7 +175,8 @@ pub(super) async fn form(
         .iter()
         .filter_map(|n| field(f, n).map(|v| (*n, v.to_owned())))
         .collect();
-    hidden.push(("csrf", csrf_token(&key, browser, org, f)));
+    let csrf = stamped_token(&key, "authorize", now_secs(), &csrf_parts(browser, org, f));
+    hidden.push(("csrf", csrf));
     let action = format!("/realms/{}/protocol/openid-connect/auth", org.id);
     let redirect_uri = field(f, "redirect_uri").unwrap_or_default();
     page::sign_in(
@@ -142,17 +196,22 @@ pub(super) async fn form(
     )
 }
 
-/// Whether `given` is the CSRF token of this browser for exactly this request.
-pub(super) async fn csrf_valid(
+/// Whether `given` is the CSRF token of this browser for exactly this request, and still fresh.
+pub(super) async fn csrf_check(
     s: &AppState,
-    browser: &str,
+    browser: Option<&str>,
     org: &Organization,
     fields: &[(String, String)],
-    given: &str,
-) -> Result<bool, Error> {
+    given: Option<&str>,
+) -> Result<Stamp, Error> {
+    let Some(browser) = browser else {
+        return Ok(Stamp::Invalid);
+    };
     let key = form_key(s).await?;
-    Ok(constant_time_eq(
-        &csrf_token(&key, browser, org, fields),
+    Ok(check_stamped(
+        &key,
+        "authorize",
+        &csrf_parts(browser, org, fields),
         given,
     ))
 }

@@ -10,6 +10,7 @@ mod authorize;
 mod endpoints;
 mod form;
 mod links;
+mod logout;
 pub mod page;
 pub mod token;
 
@@ -46,7 +47,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             &format!("{P}/logout"),
-            get(endpoints::logout).post(endpoints::logout_form),
+            get(logout::logout).post(logout::logout_form),
         )
         .route(&format!("{P}/revoke"), post(endpoints::revoke))
 }

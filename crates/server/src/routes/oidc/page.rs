@@ -105,6 +105,10 @@ pub enum Text {
     SetPassword,
     PasswordRules,
     PasswordSet,
+    FormTimedOut,
+    SignOutTitle,
+    SignOutQuestion,
+    SignOut,
 }
 
 pub fn t(lang: Lang, text: Text) -> &'static str {
@@ -219,6 +223,22 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         (PasswordSet, Es) => "Su nueva contraseña está establecida. Inicie sesión con ella.",
         (PasswordSet, Ja) => "新しいパスワードが設定されました。サインインしてください。",
         (PasswordSet, Pt) => "A sua nova senha foi definida. Entre com ela.",
+        (FormTimedOut, En) => "This page was open for too long. Please sign in again.",
+        (FormTimedOut, Es) => "Esta página estuvo abierta demasiado tiempo. Inicie sesión de nuevo.",
+        (FormTimedOut, Ja) => "このページが長時間開かれていました。もう一度サインインしてください。",
+        (FormTimedOut, Pt) => "Esta página ficou aberta por tempo demais. Entre novamente.",
+        (SignOutTitle, En) => "Sign out?",
+        (SignOutTitle, Es) => "¿Cerrar sesión?",
+        (SignOutTitle, Ja) => "サインアウトしますか?",
+        (SignOutTitle, Pt) => "Sair?",
+        (SignOutQuestion, En) => "An application asked to sign you out of this organization. Do you want to sign out?",
+        (SignOutQuestion, Es) => "Una aplicación pidió cerrar su sesión en esta organización. ¿Desea cerrar la sesión?",
+        (SignOutQuestion, Ja) => "アプリケーションがこの組織からのサインアウトを要求しました。サインアウトしますか?",
+        (SignOutQuestion, Pt) => "Um aplicativo pediu para encerrar a sua sessão nesta organização. Deseja sair?",
+        (SignOut, En) => "Sign out",
+        (SignOut, Es) => "Cerrar sesión",
+        (SignOut, Ja) => "サインアウト",
+        (SignOut, Pt) => "Sair",
     }
 }
 
@@ -310,6 +330,31 @@ pub fn signed_out(lang: Lang, org: &Organization) -> Response {
         StatusCode::OK,
         layout(lang, Some(org), t(lang, Text::SignedOutTitle), body),
         None,
+    )
+}
+
+/// "Sign out?": the confirmation RP-initiated logout asks for when no ID token of the
+/// signed-in person names the client. Its form posts `hidden` back to `action`.
+pub fn sign_out_confirm(
+    lang: Lang,
+    org: &Organization,
+    action: &str,
+    hidden: &[(&'static str, String)],
+    form_target: Option<&str>,
+) -> Response {
+    let body = html! {
+        p { (t(lang, Text::SignOutQuestion)) }
+        form method="post" action=(action) {
+            @for (name, value) in hidden {
+                input type="hidden" name=(name) value=(value);
+            }
+            p { button type="submit" { (t(lang, Text::SignOut)) } }
+        }
+    };
+    send(
+        StatusCode::OK,
+        layout(lang, Some(org), t(lang, Text::SignOutTitle), body),
+        form_target,
     )
 }
 

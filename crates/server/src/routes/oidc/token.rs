@@ -195,7 +195,7 @@ async fn answer(
     client: &OidcClient,
     g: ProviderGrant,
 ) -> Response {
-    let (access, exp) = match s.keys.sign_session(&g.who) {
+    let (access, exp) = match s.keys.sign_session_scoped(&g.who, &g.scope) {
         Ok(v) => v,
         Err(e) => return failed(Error::Internal(e)),
     };
