@@ -251,9 +251,25 @@ async fn the_session_signs_in_again_until_prompt_login_or_logout_and_confidentia
     with_prompt.push(("prompt", "login"));
     assert_eq!(b.get(&auth_path("acme", &with_prompt)).await.status, 200);
 
-    // Logout ends the session and returns only to a registered URI.
-    let out = b
+    // Logout without an ID token asks the person first; the confirmation ends the session and
+    // returns only to a registered URI.
+    let asked = b
         .get(&format!("/realms/acme/protocol/openid-connect/logout?client_id={id}&post_logout_redirect_uri=https%3A%2F%2Fapp.example.test%2Fbye&state=s9"))
+        .await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    assert!(asked.location().is_none() && asked.body.contains("Sign out?"));
+    assert_eq!(
+        b.get(&auth_path("acme", &request(&id, "still")))
+            .await
+            .status,
+        303,
+        "asking ended nothing"
+    );
+    let out = b
+        .post(
+            "/realms/acme/protocol/openid-connect/logout",
+            &asked.hidden_fields(),
+        )
         .await;
     assert_eq!(out.status, 303, "{}", out.body);
     assert_eq!(

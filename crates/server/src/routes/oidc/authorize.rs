@@ -35,11 +35,15 @@ pub(super) fn check_request(
             "request objects are not supported",
         ));
     }
-    if field(f, "response_type") != Some("code") {
-        return Err(Refusal(
-            "unsupported_response_type",
-            "response_type must be code",
-        ));
+    match field(f, "response_type") {
+        Some("code") => {}
+        None => return Err(Refusal("invalid_request", "response_type is required")),
+        Some(_) => {
+            return Err(Refusal(
+                "unsupported_response_type",
+                "response_type must be code",
+            ))
+        }
     }
     let challenge = field(f, "code_challenge");
     match (challenge, field(f, "code_challenge_method")) {
