@@ -64,6 +64,7 @@ const TEXT = {
   },
 };
 
+const started = Date.now();
 const failures = [];
 const audited = [];
 const fail = (where, what) => failures.push(`${where}: ${what}`);
@@ -247,7 +248,8 @@ for (const o of plan.orgs) {
 await browser.close();
 client.close();
 if (visits.length !== 4 * 4) fail('client', `the client was visited ${visits.length} times, not 16: ${visits.join(' ')}`);
-process.stdout.write(JSON.stringify({ done: { outcome, audited, failures } }) + '\n');
+const seconds = (Date.now() - started) / 1000;
+process.stdout.write(JSON.stringify({ done: { outcome, audited, failures, seconds } }) + '\n');
 if (failures.length) {
   process.stderr.write(failures.join('\n') + '\n');
   process.exit(1);

@@ -280,6 +280,11 @@ async fn the_hosted_pages_work_in_a_real_browser_without_javascript_and_pass_axe
     );
     // Every page of every language was seen, audited and photographed.
     let audited = done["audited"].as_array().unwrap();
+    eprintln!(
+        "browser: {} pages checked in {} s",
+        audited.len(),
+        done["seconds"]
+    );
     assert_eq!(audited.len(), 4 * 10, "{done:#}");
     for lang in ["en", "es", "ja", "pt"] {
         for flow in ["password", "mail", "reset"] {

@@ -38,8 +38,7 @@ fn audience(claims: &Value) -> Option<String> {
     }
 }
 
-/// What the request says, once checked: the client it names and whether a valid hint of the
-/// person `user` names it.
+/// What the request says, once checked: the client it names, and whose a valid hint is.
 struct Asked {
     client_id: Option<String>,
     /// The hint's `sub`, when the hint verifies against this realm.
