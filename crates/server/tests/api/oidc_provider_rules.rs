@@ -206,6 +206,15 @@ fn assert_oauth_error(what: &str, status: u16, body: &Value, want: (u16, &str)) 
     );
 }
 
+/// What a bad token request is: its name, realm, form, Basic credentials and expected answer.
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    Vec<(&'a str, &'a str)>,
+    Option<(&'a str, &'a str)>,
+    (u16, &'a str),
+);
+
 #[tokio::test]
 async fn token_and_revocation_errors_are_rfc6749_json() {
     let app = TestApp::spawn().await;
@@ -214,13 +223,7 @@ async fn token_and_revocation_errors_are_rfc6749_json() {
     let (confidential, _) = client(&app, &acme, false, &[REDIRECT]).await;
     let mut b = Browser::new(&app);
     let code = code_for(&mut b, "acme", &public, &email).await;
-    let cases: Vec<(
-        &str,
-        &str,
-        Vec<(&str, &str)>,
-        Option<(&str, &str)>,
-        (u16, &str),
-    )> = vec![
+    let cases: Vec<Case> = vec![
         ("no grant", "acme", vec![], None, (400, "invalid_request")),
         (
             "odd grant",
