@@ -10,17 +10,28 @@ use roster_domain::core::OidcClientInput;
 use roster_domain::model::OidcClient;
 use roster_domain::types::format_micros;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::OpenApi;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::routes::amigo::{Body, Caller, PathArgs, Result};
+use crate::error::Result;
+use crate::extract::{Body, Caller, PathArgs};
 use crate::state::AppState;
+use crate::surface::{Finished, Policy, SurfaceRouter};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+/// The administration API's operations share one budget per caller.
+const POLICIES: &[(&str, Policy)] = &[
+    ("list-oidc-clients", Policy::Caller("administer")),
+    ("create-oidc-client", Policy::Caller("administer")),
+    ("update-oidc-client", Policy::Caller("administer")),
+    ("delete-oidc-client", Policy::Caller("administer")),
+];
+
+pub fn router() -> Finished {
+    SurfaceRouter::new(super::native::SURFACE, OpenApi::default(), POLICIES)
         .routes(routes!(list_clients, create_client))
         .routes(routes!(update_client, delete_client))
+        .finish()
 }
 
 /// A client to register.

@@ -11,21 +11,43 @@ use roster_domain::model::{Dimension, UserStats};
 use roster_domain::secrets::{constant_time_eq, hash_secret};
 use roster_domain::{Error, Location};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::OpenApi;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::amigo::{ApiError, Body, PathArgs, Result};
+use crate::error::{ApiError, Result};
 use crate::extract::request_id;
+use crate::extract::{Body, PathArgs};
+use crate::openapi::errors::Shape;
 use crate::state::AppState;
+use crate::surface::{Finished, Policy, Surface, SurfaceRouter};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+/// The ingestion API's errors are FastAPI-shaped; its metrics have their own label.
+pub const SURFACE: Surface = Surface {
+    name: "ingest",
+    render: super::amigo::render,
+    shape: Shape::FastApi,
+    closes_for_maintenance: true,
+};
+
+/// Its caller is the platform (one shared secret, not an account): counted per client address.
+const POLICIES: &[(&str, Policy)] = &[
+    ("ingest-user-stats", Policy::Client("ingest")),
+    ("ingest-user-model", Policy::Client("ingest")),
+    ("ingest-memories", Policy::Client("ingest")),
+    ("ingest-environment", Policy::Client("ingest")),
+    ("ingest-bot", Policy::Client("ingest")),
+];
+
+pub fn router() -> Finished {
+    SurfaceRouter::new(SURFACE, OpenApi::default(), POLICIES)
         .routes(routes!(stats))
         .routes(routes!(user_model))
         .routes(routes!(memories))
         .routes(routes!(environment))
         .routes(routes!(bot))
+        .owns("/ingest/")
+        .finish()
 }
 
 /// The id of what was created.

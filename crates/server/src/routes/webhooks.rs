@@ -9,20 +9,35 @@ use roster_domain::core::WebhookInput;
 use roster_domain::types::format_micros;
 use roster_domain::webhooks::{WebhookAttempt, WebhookEndpoint};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::OpenApi;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::routes::amigo::{Body, Caller, PathArgs, Result};
+use crate::error::Result;
+use crate::extract::{Body, Caller, PathArgs};
 use crate::state::AppState;
+use crate::surface::{Finished, Policy, SurfaceRouter};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+/// The administration API's operations share one budget per caller.
+const POLICIES: &[(&str, Policy)] = &[
+    ("create-webhook", Policy::Caller("administer")),
+    ("list-webhooks", Policy::Caller("administer")),
+    ("get-webhook", Policy::Caller("administer")),
+    ("update-webhook", Policy::Caller("administer")),
+    ("delete-webhook", Policy::Caller("administer")),
+    ("rotate-webhook-secret", Policy::Caller("administer")),
+    ("list-webhook-attempts", Policy::Caller("administer")),
+    ("replay-webhook", Policy::Caller("administer")),
+];
+
+pub fn router() -> Finished {
+    SurfaceRouter::new(super::native::SURFACE, OpenApi::default(), POLICIES)
         .routes(routes!(create_webhook, list_webhooks))
         .routes(routes!(get_webhook, update_webhook, delete_webhook))
         .routes(routes!(rotate_secret))
         .routes(routes!(list_attempts))
         .routes(routes!(replay))
+        .finish()
 }
 
 /// A new endpoint. `types` empty or absent: every event type.

@@ -15,7 +15,8 @@ use super::dto::{
     PasswordReset, PasswordReset as PasswordResetIn, PasswordResetRequest,
     PasswordResetRequest as PasswordResetRequestIn, VerifiedOut, Verify, Verify as VerifyIn,
 };
-use super::{form_field, Body, PathArgs, Req, Result, Submitted};
+use crate::error::Result;
+use crate::extract::{form_field, Body, PathArgs, Req, Submitted};
 use crate::routes::pages::{link_invalid, page, paragraph, token_form};
 use crate::state::AppState;
 
@@ -107,9 +108,6 @@ pub async fn verify(
     req: Req,
     body: Submitted<Verify>,
 ) -> Result<Response> {
-    s.limits
-        .check("verify-token", &format!("ip:{}", req.client_ip))
-        .await?;
     match body {
         Submitted::Json(b) => {
             let done = s
@@ -229,9 +227,6 @@ pub async fn complete_password_reset(
     req: Req,
     body: Submitted<PasswordReset>,
 ) -> Result<Response> {
-    s.limits
-        .check("verify-token", &format!("ip:{}", req.client_ip))
-        .await?;
     match body {
         Submitted::Json(b) => {
             s.core
@@ -289,12 +284,6 @@ pub async fn request_password_reset(
     req: Req,
     Body(b): Body<PasswordResetRequest>,
 ) -> Result<Response> {
-    s.limits
-        .check(
-            "request-password-reset-email",
-            &format!("ip:{}", req.client_ip),
-        )
-        .await?;
     s.limits
         .check_address(&s.core.find_org(&p[0]).await?.id, &b.email)
         .await?;

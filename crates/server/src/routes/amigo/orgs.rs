@@ -12,8 +12,9 @@ use roster_domain::{Error, FieldError, Location};
 use serde_json::{json, Value};
 
 use super::dto::*;
-use super::{Body, Caller, MaybeCaller, PathArgs, Req, Result};
+use crate::error::Result;
 use crate::extract::parse_duration;
+use crate::extract::{Body, Caller, MaybeCaller, PathArgs, Req};
 use crate::state::AppState;
 
 fn check_base64(problems: &mut Vec<FieldError>, field: &str, value: &str) {
@@ -40,7 +41,7 @@ fn check_base64(problems: &mut Vec<FieldError>, field: &str, value: &str) {
 pub async fn get_organization(
     State(s): State<AppState>,
     PathArgs(p): PathArgs,
-    MaybeCaller(ctx, _): MaybeCaller,
+    MaybeCaller(ctx): MaybeCaller,
 ) -> Result<Response> {
     let view = s.core.get_organization(&ctx, &p[0]).await?;
     let org = view.org;
@@ -71,7 +72,6 @@ pub async fn create_organization(
     req: Req,
     Body(b): Body<CreateOrganization>,
 ) -> Result<Response> {
-    caller.limit(&s, "create-organization").await?;
     s.core
         .require_platform(&caller.ctx, roster_domain::permissions::perm::ORG_CREATE)?;
     let cluster = req.header("x-mongo-cluster-name")?;
@@ -130,7 +130,6 @@ pub async fn modify_organization(
     caller: Caller,
     Body(b): Body<ModifyOrganization>,
 ) -> Result<Response> {
-    caller.limit(&s, "modify-organization").await?;
     let mut problems = Vec::new();
     let mut patch = OrgPatch::default();
     for (field, v) in [
@@ -180,7 +179,6 @@ pub async fn delete_organization(
     PathArgs(p): PathArgs,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "delete-organization").await?;
     s.core.delete_organization(&caller.ctx, &p[0]).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -202,7 +200,6 @@ pub async fn create_api_key(
     caller: Caller,
     Body(b): Body<CreateApiKey>,
 ) -> Result<Response> {
-    caller.limit(&s, "create-api-key").await?;
     let secs = parse_duration(&b.duration).ok_or_else(|| {
         Error::field(
             Location::Body,
@@ -248,7 +245,6 @@ pub async fn get_api_keys(
     PathArgs(p): PathArgs,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "get-api-keys").await?;
     let keys = s.core.list_api_keys(&caller.ctx, &p[0]).await?;
     let keys: Vec<ApiKeyInstance> = keys.into_iter().map(Into::into).collect();
     Ok(Json(json!({ "api_keys": keys })).into_response())
@@ -269,7 +265,6 @@ pub async fn delete_api_key(
     PathArgs(p): PathArgs,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "delete-api-key").await?;
     s.core.delete_api_key(&caller.ctx, &p[0], &p[1]).await?;
     Ok(Json(json!({ "deleted_key_id": p[1] })).into_response())
 }

@@ -11,8 +11,9 @@ use roster_domain::{Error, FieldError, Location};
 use serde_json::json;
 
 use super::dto::*;
-use super::{Body, Caller, PathArgs, Req, Result};
+use crate::error::Result;
 use crate::extract::parse_duration;
+use crate::extract::{Body, Caller, PathArgs, Req};
 use crate::state::AppState;
 
 /// Create a role the caller outranks.
@@ -32,7 +33,6 @@ pub async fn create(
     caller: Caller,
     Body(b): Body<CreateRole>,
 ) -> Result<Response> {
-    caller.limit(&s, "create-role").await?;
     let input = RoleInput {
         name: b.role_name,
         description: b.description,
@@ -59,7 +59,6 @@ pub async fn list(
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "get-roles").await?;
     let mut problems = Vec::new();
     let with_grants = req
         .query
@@ -107,7 +106,6 @@ pub async fn modify(
     caller: Caller,
     Body(b): Body<ModifyRole>,
 ) -> Result<Response> {
-    caller.limit(&s, "modify-role").await?;
     let patch = RolePatch {
         description: b.description,
         grants: b.permission_grants,
@@ -134,7 +132,6 @@ pub async fn assign(
     caller: Caller,
     Body(b): Body<AssignRole>,
 ) -> Result<Response> {
-    caller.limit(&s, "assign-role").await?;
     let role = s
         .core
         .assign_role(&caller.ctx, &p[0], &p[1], &b.user_id)
@@ -159,9 +156,6 @@ pub async fn create_grant(
     caller: Caller,
     Body(b): Body<CreateGrant>,
 ) -> Result<Response> {
-    caller
-        .limit(&s, "create-temporary-permission-grant")
-        .await?;
     let secs = parse_duration(&b.duration).ok_or_else(|| {
         Error::field(
             Location::Body,
@@ -204,7 +198,6 @@ pub async fn list_grants(
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "get-temporary-permission-grants").await?;
     let q = &req.query;
     let mut problems = Vec::new();
     let (limit, token) = q.page(10, &mut problems);

@@ -12,7 +12,8 @@ use roster_domain::Error;
 use serde_json::json;
 
 use super::dto::*;
-use super::{Body, Caller, PathArgs, Req, Result};
+use crate::error::Result;
+use crate::extract::{Body, Caller, PathArgs, Req};
 use crate::state::AppState;
 
 fn check(problems: Vec<roster_domain::FieldError>) -> Result<()> {
@@ -41,7 +42,6 @@ pub async fn invite(
     caller: Caller,
     Body(b): Body<Invite>,
 ) -> Result<Response> {
-    caller.limit(&s, "create-invited-user").await?;
     if b.login_link.is_some() {
         s.limits
             .check_address(&s.core.find_org(&p[0]).await?.id, &b.email)
@@ -84,7 +84,6 @@ pub async fn list(
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "get-users").await?;
     let q = &req.query;
     let mut problems = Vec::new();
     let (limit, token) = q.page(100, &mut problems);
@@ -177,9 +176,6 @@ pub async fn sign_in_with_email(
     Body(b): Body<SignInWithEmail>,
 ) -> Result<Response> {
     s.limits
-        .check("sign-in-with-email", &format!("ip:{}", req.client_ip))
-        .await?;
-    s.limits
         .check_address(&s.core.find_org(&p[0]).await?.id, &b.email)
         .await?;
     s.core
@@ -207,7 +203,6 @@ pub async fn search(
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "search-users").await?;
     let query = req
         .query
         .one("query")
@@ -254,7 +249,6 @@ pub async fn update(
     caller: Caller,
     Body(b): Body<UpdateUser>,
 ) -> Result<Response> {
-    caller.limit(&s, "update-user-info").await?;
     let update = UserUpdate {
         first_name: b.first_name,
         last_name: b.last_name,
@@ -287,7 +281,6 @@ pub async fn delete(
     PathArgs(p): PathArgs,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "delete-user").await?;
     match s.core.delete_user(&caller.ctx, &p[0], &p[1]).await? {
         DeleteOutcome::Hard => Ok(StatusCode::NO_CONTENT.into_response()),
         DeleteOutcome::Soft(reasons) => Ok(Json(NotDeletable {
@@ -314,7 +307,6 @@ pub async fn variables(
     caller: Caller,
     Body(b): Body<ModifyVariables>,
 ) -> Result<Response> {
-    caller.limit(&s, "modify-user-variables").await?;
     let changes = VariableChanges {
         upserts: b
             .upserts
@@ -344,7 +336,6 @@ pub async fn user_model(
     PathArgs(p): PathArgs,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "get-user-model").await?;
     let (models, additional_context) = s.core.get_user_model(&caller.ctx, &p[0], &p[1]).await?;
     let user_models = models
         .into_iter()
@@ -377,7 +368,6 @@ pub async fn memories(
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "get-memories").await?;
     let q = &req.query;
     let mut problems = Vec::new();
     let (limit, token) = q.page(50, &mut problems);

@@ -6,22 +6,27 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use roster_domain::core::{missing_file, BulkOutcome};
 use roster_domain::{Error, FieldError, Location};
+use utoipa::openapi::OpenApi;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::dto::BulkResult;
 use super::language;
 use crate::error::ApiError;
-use crate::routes::amigo::{Caller, PathArgs, Req, Result};
+use crate::error::Result;
+use crate::extract::{Caller, PathArgs, Req};
 use crate::state::AppState;
+use crate::surface::{Finished, SurfaceRouter};
 
-pub(super) fn router(max_csv: usize) -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+/// The bulk operations, whose bodies may be as large as the CSV limit.
+pub(super) fn router(max_csv: usize) -> Finished {
+    let mut bulk = SurfaceRouter::new(super::SURFACE, OpenApi::default(), super::POLICIES)
         .routes(routes!(bulk_create))
         .routes(routes!(bulk_delete))
         .routes(routes!(bulk_grant, bulk_revoke))
-        .layer(DefaultBodyLimit::max(max_csv))
+        .finish();
+    bulk.router = bulk.router.layer(DefaultBodyLimit::max(max_csv));
+    bulk
 }
 
 /// The `file` part of a multipart request, read within the CSV size limit (413 beyond it).
@@ -123,7 +128,6 @@ async fn bulk_create(
     req_parts: Req,
     req: Request,
 ) -> Result<Response> {
-    caller.limit(&s, "bulk-users").await?;
     let lang = language(&req_parts);
     let file = csv_file(req, &s).await?;
     bulk_response(s.core.bulk_create(&caller.ctx, &p[0], &file, &lang).await?)
@@ -146,7 +150,6 @@ async fn bulk_delete(
     caller: Caller,
     req: Request,
 ) -> Result<Response> {
-    caller.limit(&s, "bulk-users").await?;
     let json = req
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
@@ -218,7 +221,6 @@ async fn bulk_permissions(
     req: Request,
     grant: bool,
 ) -> Result<Response> {
-    caller.limit(&s, "bulk-users").await?;
     let file = csv_file(req, &s).await?;
     bulk_response(
         s.core

@@ -11,18 +11,52 @@ use axum::Json;
 use roster_domain::core::EvaListQuery;
 use roster_domain::model::Configuration;
 use roster_domain::{Error, FieldError};
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use error::render;
 
-use super::amigo::{Body, Caller, PathArgs, Req, Result};
+use crate::error::Result;
+use crate::extract::{Body, Caller, PathArgs, Req};
+use crate::openapi::errors::Shape;
 use crate::state::AppState;
+use crate::surface::{Finished, Policy, Surface, SurfaceRouter};
 use dto::*;
 
+/// eva's errors are `StandardError`s naming the request's path.
+pub const SURFACE: Surface = Surface {
+    name: "eva",
+    render: error::render,
+    shape: Shape::Eva,
+    closes_for_maintenance: true,
+};
+
+/// Each operation's rate limit, by operation id.
+pub const POLICIES: &[(&str, Policy)] = &[
+    ("listUsers", Policy::Caller("get-users")),
+    ("quicksearch", Policy::Caller("search-users")),
+    ("createUser", Policy::Caller("create-invited-user")),
+    ("getUser", Policy::Caller("get-users")),
+    ("updateUser", Policy::Caller("update-user-info")),
+    ("activateUser", Policy::Caller("update-user-info")),
+    ("deleteUser", Policy::Caller("delete-user")),
+    ("identityProvider", Policy::Caller("get-users")),
+    ("setConfiguration", Policy::Caller("set-configuration")),
+    ("getConfigurations", Policy::Caller("get-configurations")),
+    ("getBotConfigurations", Policy::Caller("get-configurations")),
+    ("userHasConfiguration", Policy::Caller("get-configurations")),
+    (
+        "userHasBotConfiguration",
+        Policy::Caller("get-configurations"),
+    ),
+    ("bulkCreateUsers", Policy::Caller("bulk-users")),
+    ("bulkDeleteUsers", Policy::Caller("bulk-users")),
+    ("bulkGrantPermissions", Policy::Caller("bulk-users")),
+    ("bulkRevokePermissions", Policy::Caller("bulk-users")),
+];
+
 /// The surface at its base path `/`; `routes::build` also mounts it under `/eva-user`.
-pub fn router(max_csv: usize) -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(crate::openapi::bearer_base())
+pub fn router(max_csv: usize) -> Finished {
+    SurfaceRouter::new(SURFACE, crate::openapi::bearer_base(), POLICIES)
         .routes(routes!(list, create))
         .routes(routes!(quicksearch))
         .routes(routes!(identity_provider))
@@ -33,6 +67,8 @@ pub fn router(max_csv: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(bot_configs))
         .routes(routes!(bot_has_config))
         .merge(bulk::router(max_csv))
+        .owns("/org/")
+        .finish()
 }
 
 /// The `language` query parameter (default `en`); the core checks it.
@@ -57,7 +93,6 @@ async fn list(
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "get-users").await?;
     let q = &req.query;
     let mut problems = Vec::new();
     let page = q.int("page", 0, &mut problems);
@@ -105,7 +140,6 @@ async fn quicksearch(
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "search-users").await?;
     let mut problems = Vec::new();
     let limit = req.query.int("limit", 6, &mut problems);
     if !problems.is_empty() {
@@ -133,7 +167,6 @@ async fn create(
     req: Req,
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
-    caller.limit(&s, "create-invited-user").await?;
     s.limits
         .check_address(&s.core.find_org(&p[0]).await?.id, &b.email)
         .await?;
@@ -159,7 +192,6 @@ async fn get_user(
     PathArgs(p): PathArgs,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "get-users").await?;
     let user = s.core.eva_get(&caller.ctx, &p[0], &p[1]).await?;
     Ok(Json(UserOut::new(user)).into_response())
 }
@@ -181,7 +213,6 @@ async fn update(
     caller: Caller,
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
-    caller.limit(&s, "update-user-info").await?;
     let user = s
         .core
         .eva_update(&caller.ctx, &p[0], &p[1], b.into())
@@ -207,7 +238,6 @@ async fn activate(
     req: Req,
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
-    caller.limit(&s, "update-user-info").await?;
     s.limits
         .check_address(&s.core.find_org(&p[0]).await?.id, &b.email)
         .await?;
@@ -234,7 +264,6 @@ async fn remove(
     PathArgs(p): PathArgs,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "delete-user").await?;
     s.core.eva_delete(&caller.ctx, &p[0], &p[1]).await?;
     Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
