@@ -144,14 +144,15 @@ pub fn form_field(fields: &[(String, String)], name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The path parameters, as strings.
-pub struct PathArgs(pub Vec<String>);
+/// Typed path parameters (`Path<String>`, `Path<(String, String)>`), named by the handler's
+/// pattern; one that cannot be read is a 422 (eva: 400) naming the path, in the surface's shape.
+pub struct Path<T>(pub T);
 
-impl FromRequestParts<AppState> for PathArgs {
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Path<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+        let axum::extract::Path(value) = axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map_err(|_| {
                 ApiError(Error::field(
@@ -161,6 +162,6 @@ impl FromRequestParts<AppState> for PathArgs {
                     "invalid path parameter",
                 ))
             })?;
-        Ok(Self(params.iter().map(|(_, v)| v.to_owned()).collect()))
+        Ok(Self(value))
     }
 }

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 use crate::error::Result;
-use crate::extract::{Caller, PathArgs, Req};
+use crate::extract::{Caller, Path, Req};
 use crate::state::AppState;
 use crate::surface::{Finished, Policy, SurfaceRouter};
 
@@ -107,7 +107,7 @@ pub struct AuditEventsPage {
 async fn list_audit_events(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path(org): Path<String>,
     req: Req,
 ) -> Result<Response> {
     let q = &req.query;
@@ -121,7 +121,7 @@ async fn list_audit_events(
         cursor: q.one("cursor").map(str::to_owned),
         limit,
     };
-    let page = s.core.list_audit_events(&caller.ctx, &p[0], input).await?;
+    let page = s.core.list_audit_events(&caller.ctx, &org, input).await?;
     Ok(Json(AuditEventsPage {
         events: page.events.iter().map(AuditEventOut::from).collect(),
         next_cursor: page.next_cursor,

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 use crate::error::Result;
-use crate::extract::{Body, Caller, PathArgs};
+use crate::extract::{Body, Caller, Path};
 use crate::state::AppState;
 use crate::surface::{Finished, Policy, SurfaceRouter};
 
@@ -105,9 +105,9 @@ pub struct ClientList {
 async fn list_clients(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path(org): Path<String>,
 ) -> Result<Response> {
-    let clients = s.core.list_oidc_clients(&caller.ctx, &p[0]).await?;
+    let clients = s.core.list_oidc_clients(&caller.ctx, &org).await?;
     Ok(Json(ClientList {
         clients: clients.iter().map(|c| ClientOut::new(c, None)).collect(),
     })
@@ -128,7 +128,7 @@ async fn list_clients(
 async fn create_client(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path(org): Path<String>,
     Body(b): Body<ClientIn>,
 ) -> Result<Response> {
     let input = OidcClientInput {
@@ -136,7 +136,7 @@ async fn create_client(
         redirect_uris: Some(b.redirect_uris),
         public: b.public,
     };
-    let made = s.core.create_oidc_client(&caller.ctx, &p[0], input).await?;
+    let made = s.core.create_oidc_client(&caller.ctx, &org, input).await?;
     Ok((
         StatusCode::CREATED,
         Json(ClientOut::new(&made.client, made.secret)),
@@ -161,7 +161,7 @@ async fn create_client(
 async fn update_client(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path((org, client_id)): Path<(String, String)>,
     Body(b): Body<ClientPatch>,
 ) -> Result<Response> {
     let input = OidcClientInput {
@@ -171,7 +171,7 @@ async fn update_client(
     };
     let c = s
         .core
-        .update_oidc_client(&caller.ctx, &p[0], &p[1], input)
+        .update_oidc_client(&caller.ctx, &org, &client_id, input)
         .await?;
     Ok(Json(ClientOut::new(&c, None)).into_response())
 }
@@ -192,8 +192,10 @@ async fn update_client(
 async fn delete_client(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path((org, client_id)): Path<(String, String)>,
 ) -> Result<Response> {
-    s.core.delete_oidc_client(&caller.ctx, &p[0], &p[1]).await?;
+    s.core
+        .delete_oidc_client(&caller.ctx, &org, &client_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 use crate::error::Result;
-use crate::extract::{Caller, PathArgs, Req};
+use crate::extract::{Caller, Path, Req};
 use crate::state::AppState;
 use crate::surface::{Finished, Policy, SurfaceRouter};
 
@@ -115,7 +115,7 @@ pub struct EventsPage {
 async fn list_events(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path(org): Path<String>,
     req: Req,
 ) -> Result<Response> {
     let q = &req.query;
@@ -125,7 +125,7 @@ async fn list_events(
         types: q.all("types"),
         limit,
     };
-    let page = s.core.list_events(&caller.ctx, &p[0], input).await?;
+    let page = s.core.list_events(&caller.ctx, &org, input).await?;
     Ok(Json(EventsPage {
         events: page.events.iter().map(EventOut::from).collect(),
         next: page.next,

@@ -17,7 +17,7 @@ use utoipa::openapi::OpenApi;
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
-use crate::extract::{PathArgs, Req};
+use crate::extract::{Path, Req};
 use crate::openapi::OAuthError;
 use crate::state::AppState;
 use crate::surface::{Finished, Policy, SurfaceRouter};
@@ -171,7 +171,7 @@ fn from_domain(e: Error) -> Response {
 )]
 async fn token(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(realm): Path<String>,
     req: Req,
     body: Bytes,
 ) -> Response {
@@ -182,7 +182,7 @@ async fn token(
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.clone())
     };
-    let realm = &p[0];
+    let realm = &realm;
     let grant = field("grant_type");
     if !matches!(
         grant.as_deref(),
@@ -318,7 +318,7 @@ async fn provider_grant(
     ),
     security(())
 )]
-async fn token_under_auth(s: State<AppState>, p: PathArgs, req: Req, body: Bytes) -> Response {
+async fn token_under_auth(s: State<AppState>, p: Path<String>, req: Req, body: Bytes) -> Response {
     token(s, p, req, body).await
 }
 

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 
 use super::pages::{link_invalid, page, paragraph, token_form};
 use crate::error::Result;
-use crate::extract::{form_field, Body, Caller, PathArgs, Req, Submitted};
+use crate::extract::{form_field, Body, Caller, Path, Req, Submitted};
 use crate::openapi::errors::Shape;
 use crate::state::AppState;
 use crate::surface::{Finished, Policy, Surface, SurfaceRouter};
@@ -308,9 +308,9 @@ async fn list(State(s): State<AppState>, caller: Caller, req: Req) -> Result<Res
 async fn get_user(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path(id): Path<String>,
 ) -> Result<Response> {
-    Ok(Json(UserOut::from(s.core.get_member(&caller.ctx, &p[0]).await?)).into_response())
+    Ok(Json(UserOut::from(s.core.get_member(&caller.ctx, &id).await?)).into_response())
 }
 
 /// Remove a user from your organization; their account and other memberships stay.
@@ -326,9 +326,9 @@ async fn get_user(
 async fn remove(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path(id): Path<String>,
 ) -> Result<Response> {
-    s.core.remove_member(&caller.ctx, &p[0]).await?;
+    s.core.remove_member(&caller.ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -345,7 +345,7 @@ async fn remove(
 async fn password_reset(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path(id): Path<String>,
 ) -> Result<Response> {
     // Per caller and target: nobody can use up someone else's budget for a user.
     let caller_id = caller
@@ -354,9 +354,9 @@ async fn password_reset(
         .map(|p| p.user_id.clone())
         .unwrap_or_default();
     s.limits
-        .check("request-password-reset", &format!("{caller_id}>{}", p[0]))
+        .check("request-password-reset", &format!("{caller_id}>{}", id))
         .await?;
-    s.core.request_password_reset(&caller.ctx, &p[0]).await?;
+    s.core.request_password_reset(&caller.ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -374,10 +374,10 @@ async fn password_reset(
 async fn replace_roles(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path(id): Path<String>,
     Body(roles): Body<Vec<String>>,
 ) -> Result<Response> {
-    s.core.replace_roles(&caller.ctx, &p[0], roles).await?;
+    s.core.replace_roles(&caller.ctx, &id, roles).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::dto::*;
 use crate::error::Result;
 use crate::extract::parse_duration;
-use crate::extract::{Body, Caller, MaybeCaller, PathArgs, Req};
+use crate::extract::{Body, Caller, MaybeCaller, Path, Req};
 use crate::state::AppState;
 
 fn check_base64(problems: &mut Vec<FieldError>, field: &str, value: &str) {
@@ -40,10 +40,10 @@ fn check_base64(problems: &mut Vec<FieldError>, field: &str, value: &str) {
 )]
 pub async fn get_organization(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     MaybeCaller(ctx): MaybeCaller,
 ) -> Result<Response> {
-    let view = s.core.get_organization(&ctx, &p[0]).await?;
+    let view = s.core.get_organization(&ctx, &organization).await?;
     let org = view.org;
     Ok(Json(OrganizationOut {
         org_id: org.id,
@@ -67,7 +67,7 @@ pub async fn get_organization(
 )]
 pub async fn create_organization(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     caller: Caller,
     req: Req,
     Body(b): Body<CreateOrganization>,
@@ -98,7 +98,7 @@ pub async fn create_organization(
         return Err(Error::Validation(problems).into());
     }
     let input = NewOrgInput {
-        id: p[0].clone(),
+        id: organization.clone(),
         name: b.org_name,
         default_preferences: b
             .default_user_preferences
@@ -126,7 +126,7 @@ pub async fn create_organization(
 )]
 pub async fn modify_organization(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     caller: Caller,
     Body(b): Body<ModifyOrganization>,
 ) -> Result<Response> {
@@ -159,7 +159,7 @@ pub async fn modify_organization(
     }
     patch.default_preferences = b.default_user_preferences.map(Into::into);
     s.core
-        .modify_organization(&caller.ctx, &p[0], patch)
+        .modify_organization(&caller.ctx, &organization, patch)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -176,10 +176,12 @@ pub async fn modify_organization(
 )]
 pub async fn delete_organization(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     caller: Caller,
 ) -> Result<Response> {
-    s.core.delete_organization(&caller.ctx, &p[0]).await?;
+    s.core
+        .delete_organization(&caller.ctx, &organization)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -196,7 +198,7 @@ pub async fn delete_organization(
 )]
 pub async fn create_api_key(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     caller: Caller,
     Body(b): Body<CreateApiKey>,
 ) -> Result<Response> {
@@ -220,7 +222,7 @@ pub async fn create_api_key(
     }
     let created = s
         .core
-        .create_api_key(&caller.ctx, &p[0], name, secs, &b.role_name)
+        .create_api_key(&caller.ctx, &organization, name, secs, &b.role_name)
         .await?;
     let out = CreatedApiKey {
         api_key_id: created.key.key_id,
@@ -242,10 +244,10 @@ pub async fn create_api_key(
 )]
 pub async fn get_api_keys(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     caller: Caller,
 ) -> Result<Response> {
-    let keys = s.core.list_api_keys(&caller.ctx, &p[0]).await?;
+    let keys = s.core.list_api_keys(&caller.ctx, &organization).await?;
     let keys: Vec<ApiKeyInstance> = keys.into_iter().map(Into::into).collect();
     Ok(Json(json!({ "api_keys": keys })).into_response())
 }
@@ -262,9 +264,11 @@ pub async fn get_api_keys(
 )]
 pub async fn delete_api_key(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((organization, api_key_id)): Path<(String, String)>,
     caller: Caller,
 ) -> Result<Response> {
-    s.core.delete_api_key(&caller.ctx, &p[0], &p[1]).await?;
-    Ok(Json(json!({ "deleted_key_id": p[1] })).into_response())
+    s.core
+        .delete_api_key(&caller.ctx, &organization, &api_key_id)
+        .await?;
+    Ok(Json(json!({ "deleted_key_id": api_key_id })).into_response())
 }

@@ -14,7 +14,7 @@ use super::dto::BulkResult;
 use super::language;
 use crate::error::ApiError;
 use crate::error::Result;
-use crate::extract::{Caller, PathArgs, Req};
+use crate::extract::{Caller, Path, Req};
 use crate::state::AppState;
 use crate::surface::{Finished, SurfaceRouter};
 
@@ -123,14 +123,18 @@ fn bulk_response(out: BulkOutcome) -> Result<Response> {
 )]
 async fn bulk_create(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
     req_parts: Req,
     req: Request,
 ) -> Result<Response> {
     let lang = language(&req_parts);
     let file = csv_file(req, &s).await?;
-    bulk_response(s.core.bulk_create(&caller.ctx, &p[0], &file, &lang).await?)
+    bulk_response(
+        s.core
+            .bulk_create(&caller.ctx, &org_uuid, &file, &lang)
+            .await?,
+    )
 }
 
 /// Delete (deactivate) users listed by email: a CSV `file` (first column) or a JSON array.
@@ -146,7 +150,7 @@ async fn bulk_create(
 )]
 async fn bulk_delete(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
     req: Request,
 ) -> Result<Response> {
@@ -170,7 +174,7 @@ async fn bulk_delete(
     } else {
         roster_domain::import::parse(&csv_file(req, &s).await?, 1)
     };
-    bulk_response(s.core.bulk_delete(&caller.ctx, &p[0], lines).await?)
+    bulk_response(s.core.bulk_delete(&caller.ctx, &org_uuid, lines).await?)
 }
 
 /// Grant environment roles and bots from a bulk-create-shaped CSV `file`.
@@ -186,11 +190,11 @@ async fn bulk_delete(
 )]
 async fn bulk_grant(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
     req: Request,
 ) -> Result<Response> {
-    bulk_permissions(s, &p[0], caller, req, true).await
+    bulk_permissions(s, &org_uuid, caller, req, true).await
 }
 
 /// Revoke bots, or whole environments when `bot` is empty, from a CSV `file`.
@@ -206,11 +210,11 @@ async fn bulk_grant(
 )]
 async fn bulk_revoke(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
     req: Request,
 ) -> Result<Response> {
-    bulk_permissions(s, &p[0], caller, req, false).await
+    bulk_permissions(s, &org_uuid, caller, req, false).await
 }
 
 /// Both bulk-permission operations: `grant` or revoke the CSV file's rows.

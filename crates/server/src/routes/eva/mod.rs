@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 pub use error::render;
 
 use crate::error::Result;
-use crate::extract::{Body, Caller, PathArgs, Req};
+use crate::extract::{Body, Caller, Path, Req};
 use crate::openapi::errors::Shape;
 use crate::state::AppState;
 use crate::surface::{Finished, Policy, Surface, SurfaceRouter};
@@ -89,7 +89,7 @@ pub(super) fn language(req: &Req) -> String {
 )]
 async fn list(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
@@ -115,7 +115,7 @@ async fn list(
         descending: direction == "DESC",
         search: q.one("searchTerms").map(str::to_owned),
     };
-    let result = s.core.eva_list(&caller.ctx, &p[0], &query).await?;
+    let result = s.core.eva_list(&caller.ctx, &org_uuid, &query).await?;
     let content = result.items.into_iter().map(UserOut::new).collect();
     Ok(Json(page_body(content, page, lines, result.total)).into_response())
 }
@@ -136,7 +136,7 @@ fn page_body(content: Vec<UserOut>, page: i64, lines: i64, total: i64) -> Page {
 )]
 async fn quicksearch(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
@@ -146,7 +146,12 @@ async fn quicksearch(
         return Err(Error::Validation(problems).into());
     }
     let name = req.query.one("name").unwrap_or("").to_owned();
-    Ok(Json(s.core.quicksearch(&caller.ctx, &p[0], &name, limit).await?).into_response())
+    Ok(Json(
+        s.core
+            .quicksearch(&caller.ctx, &org_uuid, &name, limit)
+            .await?,
+    )
+    .into_response())
 }
 
 /// Create a user with a password (and its confirmation); a welcome email goes out in `language`.
@@ -162,18 +167,18 @@ async fn quicksearch(
 )]
 async fn create(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
     req: Req,
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
     s.limits
-        .check_address(&s.core.find_org(&p[0]).await?.id, &b.email)
+        .check_address(&s.core.find_org(&org_uuid).await?.id, &b.email)
         .await?;
     let lang = language(&req);
     let user = s
         .core
-        .eva_create(&caller.ctx, &p[0], b.into(), &lang)
+        .eva_create(&caller.ctx, &org_uuid, b.into(), &lang)
         .await?;
     Ok(Json(UserOut::new(user)).into_response())
 }
@@ -189,10 +194,10 @@ async fn create(
 )]
 async fn get_user(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((org_uuid, user_id)): Path<(String, String)>,
     caller: Caller,
 ) -> Result<Response> {
-    let user = s.core.eva_get(&caller.ctx, &p[0], &p[1]).await?;
+    let user = s.core.eva_get(&caller.ctx, &org_uuid, &user_id).await?;
     Ok(Json(UserOut::new(user)).into_response())
 }
 
@@ -209,13 +214,13 @@ async fn get_user(
 )]
 async fn update(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((org_uuid, user_id)): Path<(String, String)>,
     caller: Caller,
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
     let user = s
         .core
-        .eva_update(&caller.ctx, &p[0], &p[1], b.into())
+        .eva_update(&caller.ctx, &org_uuid, &user_id, b.into())
         .await?;
     Ok(Json(UserOut::new(user)).into_response())
 }
@@ -233,18 +238,18 @@ async fn update(
 )]
 async fn activate(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
     req: Req,
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
     s.limits
-        .check_address(&s.core.find_org(&p[0]).await?.id, &b.email)
+        .check_address(&s.core.find_org(&org_uuid).await?.id, &b.email)
         .await?;
     let lang = language(&req);
     let user = s
         .core
-        .eva_activate(&caller.ctx, &p[0], b.into(), &lang)
+        .eva_activate(&caller.ctx, &org_uuid, b.into(), &lang)
         .await?;
     Ok(Json(UserOut::new(user)).into_response())
 }
@@ -261,10 +266,10 @@ async fn activate(
 )]
 async fn remove(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((org_uuid, user_id)): Path<(String, String)>,
     caller: Caller,
 ) -> Result<Response> {
-    s.core.eva_delete(&caller.ctx, &p[0], &p[1]).await?;
+    s.core.eva_delete(&caller.ctx, &org_uuid, &user_id).await?;
     Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
 
@@ -280,10 +285,10 @@ async fn remove(
 )]
 async fn identity_provider(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
 ) -> Result<Response> {
-    let user = s.core.identity_provider(&caller.ctx, &p[0]).await?;
+    let user = s.core.identity_provider(&caller.ctx, &org_uuid).await?;
     Ok(Json(UserOut::new(user)).into_response())
 }
 
@@ -300,7 +305,7 @@ async fn identity_provider(
 )]
 async fn set_config(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
     Body(b): Body<ConfigIn>,
 ) -> Result<Response> {
@@ -309,7 +314,7 @@ async fn set_config(
         value: b.value,
         bot_uuid: b.bot_uuid.filter(|x| !x.is_empty()),
     };
-    let c = s.core.set_configuration(&caller.ctx, &p[0], c).await?;
+    let c = s.core.set_configuration(&caller.ctx, &org_uuid, c).await?;
     Ok(Json(config_out(&c)).into_response())
 }
 
@@ -324,10 +329,10 @@ async fn set_config(
 )]
 async fn configs(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
 ) -> Result<Response> {
-    let list = s.core.configurations(&caller.ctx, &p[0], None).await?;
+    let list = s.core.configurations(&caller.ctx, &org_uuid, None).await?;
     Ok(Json(list.iter().map(config_out).collect::<Vec<_>>()).into_response())
 }
 
@@ -342,12 +347,12 @@ async fn configs(
 )]
 async fn bot_configs(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((org_uuid, bot_uuid)): Path<(String, String)>,
     caller: Caller,
 ) -> Result<Response> {
     let list = s
         .core
-        .configurations(&caller.ctx, &p[0], Some(&p[1]))
+        .configurations(&caller.ctx, &org_uuid, Some(&bot_uuid))
         .await?;
     Ok(Json(list.iter().map(config_out).collect::<Vec<_>>()).into_response())
 }
@@ -367,13 +372,13 @@ fn key(req: &Req) -> String {
 )]
 async fn has_config(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
     Ok(Json(
         s.core
-            .has_configuration(&caller.ctx, &p[0], None, &key(&req))
+            .has_configuration(&caller.ctx, &org_uuid, None, &key(&req))
             .await?,
     )
     .into_response())
@@ -390,13 +395,13 @@ async fn has_config(
 )]
 async fn bot_has_config(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((org_uuid, bot_uuid)): Path<(String, String)>,
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
     Ok(Json(
         s.core
-            .has_configuration(&caller.ctx, &p[0], Some(&p[1]), &key(&req))
+            .has_configuration(&caller.ctx, &org_uuid, Some(&bot_uuid), &key(&req))
             .await?,
     )
     .into_response())
