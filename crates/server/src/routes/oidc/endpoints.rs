@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::issuer;
 use super::token::{client_of, oauth_error, profile_claims};
-use crate::routes::amigo::Req;
+use crate::extract::Req;
 use crate::state::AppState;
 
 async fn org_json(s: &AppState, realm: &str) -> Result<Organization, Response> {

@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::form::{check_stamped, form_key, stamped_token, Stamp};
 use super::page::{self, Lang, Text};
 use super::{cookie, field, issuer, set_cookie, single_valued, with_params, BROWSER_COOKIE};
-use crate::routes::amigo::Req;
+use crate::extract::Req;
 use crate::state::AppState;
 
 /// The fields the confirmation form carries (its token covers them), in that order.
@@ -105,7 +105,7 @@ async fn confirm_page(
 ) -> Response {
     let key = match form_key(s).await {
         Ok(k) => k,
-        Err(e) => return super::authorize::internal(lang, Some(org), e),
+        Err(e) => return page::internal(lang, Some(org), e),
     };
     let (browser, fresh) = match cookie(&req.headers, BROWSER_COOKIE) {
         Some(b) => (b, false),
@@ -179,7 +179,7 @@ async fn end_session(
                             field(&f, "csrf"),
                         ) == Stamp::Valid
                 }
-                Err(e) => return super::authorize::internal(lang, Some(&org), e),
+                Err(e) => return page::internal(lang, Some(&org), e),
             }
         };
         if !hinted && !confirmed {
