@@ -49,6 +49,16 @@ pub fn router() -> Router<AppState> {
             get(endpoints::logout).post(endpoints::logout_form),
         )
         .route(&format!("{P}/revoke"), post(endpoints::revoke))
+        // The hosted landing pages of the links member operations email (`routes::links`):
+        // the pages of the Roster-defined exchange, whose forms post to it.
+        .route(
+            crate::routes::links::HOSTED_VERIFY,
+            get(crate::routes::amigo::links::verify_page),
+        )
+        .route(
+            crate::routes::links::HOSTED_RESET,
+            get(crate::routes::amigo::links::password_reset_page),
+        )
 }
 
 /// The issuer of an organization: `{ROSTER_PUBLIC_URL}/realms/{short id}`, whichever form of
