@@ -62,7 +62,16 @@ mod tests {
         let links = SurfaceLinks::new("https://id.example.test/");
         let org = Organization {
             id: "acme".into(),
-            ..Organization::new("acme", "Acme", 0)
+            uuid: "0190a0c0-0000-7000-8000-000000000001".into(),
+            name: "Acme".into(),
+            short_name: "acme".into(),
+            is_platform: false,
+            tenant_id: "acme".into(),
+            default_preferences: Default::default(),
+            user_dimensions: serde_json::Value::Null,
+            branding: serde_json::Value::Null,
+            created_at: 0,
+            updated_at: 0,
         };
         let url = |f, k| links.url(f, k, &org, "s3cret");
         assert_eq!(
