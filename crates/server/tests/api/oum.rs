@@ -876,6 +876,12 @@ async fn refused_changes_write_nothing_and_old_links_die() {
     assert!(page.body.contains("Accept the invitation"), "{}", page.body);
     assert!(page.body.contains("name=\"password\""), "{}", page.body);
     assert!(page.body.contains("action=\"/v1/acme/user/verify\""));
+    // Under another organization's realm the same link is no link at all.
+    app.bootstrap("globex").await;
+    let elsewhere = app
+        .open(&first_link.replace("/realms/acme/", "/realms/globex/"))
+        .await;
+    assert_eq!(elsewhere.status, 410, "{}", elsewhere.body);
     let first_link = crate::email_flows::token_of(&first_link);
     app.oum_invite(
         &acme,
