@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-/// Where a bad value was found; surfaces render it (`loc` in Amigo, `fieldName` in eva).
+/// Where a bad value was found; each surface renders it in its own error body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Location {
@@ -119,6 +119,33 @@ impl Error {
 
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::Forbidden(message.into())
+    }
+
+    /// The same error with every field error passed through `f` (a surface's own names).
+    pub fn map_fields(self, f: impl Fn(&mut FieldError)) -> Self {
+        match self {
+            Self::Validation(mut errors) => {
+                errors.iter_mut().for_each(f);
+                Self::Validation(errors)
+            }
+            other => other,
+        }
+    }
+
+    /// The same error with the core's field `field` named as a surface reads it: a surface
+    /// whose request carries a value somewhere else (a header, a differently named field) says
+    /// so in its own words, and the core keeps Roster's names.
+    pub fn field_moved(self, field: &str, location: Location, wire_name: &str) -> Self {
+        match self {
+            Self::Validation(mut errors) => {
+                for e in errors.iter_mut().filter(|e| e.field_name() == field) {
+                    e.location = location;
+                    e.path = wire_name.split('.').map(str::to_owned).collect();
+                }
+                Self::Validation(errors)
+            }
+            other => other,
+        }
     }
 }
 

@@ -4,11 +4,13 @@
 //! storage is reached through the [`store::Store`] trait.
 #![deny(clippy::unwrap_used)]
 
+pub mod clock;
 pub mod core;
 pub mod error;
 pub mod events;
 pub mod import;
 pub mod limits;
+pub mod links;
 pub mod model;
 pub mod paging;
 pub mod password;

@@ -102,6 +102,8 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Databases> {
 
 pub fn core_config(config: &Config, public_url: String) -> CoreConfig {
     CoreConfig {
+        links: Arc::new(crate::routes::links::SurfaceLinks::new(&public_url)),
+        clock: config.clock.clone(),
         public_url,
         cache_ttl: Duration::from_millis(config.cache_ttl_ms),
         search_limit: config.search_limit,
@@ -158,6 +160,7 @@ impl Application {
             policy: RetryPolicy::default(),
             poll: Duration::from_millis(config.mail_poll_ms.max(10)),
             metrics: metrics.clone(),
+            clock: core.config.clock.clone(),
         };
         let webhooks = crate::webhooks::WebhookWorkers {
             store: core.store.clone(),

@@ -330,7 +330,7 @@ impl super::Core {
         user_id: &str,
         issued_at: crate::types::Micros,
     ) -> Result<PrincipalRecord> {
-        let now = crate::types::now_micros();
+        let now = self.now();
         let rec = self
             .cache
             .principal(self.store.as_ref(), org_id, user_id, now)
@@ -357,7 +357,7 @@ impl super::Core {
                 .cache
                 .api_key(self.store.as_ref(), org_id, key_id)
                 .await?
-                .is_some_and(|k| k.expires_at > crate::types::now_micros());
+                .is_some_and(|k| k.expires_at > self.now());
             if !alive {
                 return Err(Error::Unauthenticated);
             }

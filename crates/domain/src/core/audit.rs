@@ -146,18 +146,26 @@ impl Core {
 
     /// Deletes audit events older than `days` in batches of `batch`; returns how many went.
     pub async fn purge_audit_events(&self, days: u32, batch: u32) -> Result<u64> {
-        purge_in_batches(days, batch, |before| self.store.purge_audit(before, batch)).await
+        purge_in_batches(self.now(), days, batch, |before| {
+            self.store.purge_audit(before, batch)
+        })
+        .await
     }
 }
 
 /// Deletes what is older than `days` by calling `purge(before)` (at most `batch` rows each)
 /// until a call deletes fewer; returns how many went. Other writers get in between batches.
-pub(crate) async fn purge_in_batches<'a, F, Fut>(days: u32, batch: u32, purge: F) -> Result<u64>
+pub(crate) async fn purge_in_batches<'a, F, Fut>(
+    now: crate::types::Micros,
+    days: u32,
+    batch: u32,
+    purge: F,
+) -> Result<u64>
 where
     F: Fn(crate::types::Micros) -> Fut,
     Fut: std::future::Future<Output = crate::store::StoreResult<u64>> + 'a,
 {
-    let before = crate::types::now_micros() - days as i64 * 24 * 3600 * 1_000_000;
+    let before = now - days as i64 * 24 * 3600 * 1_000_000;
     let mut total = 0;
     loop {
         let n = purge(before).await?;

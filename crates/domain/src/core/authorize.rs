@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::model::*;
 use crate::secrets::{constant_time_eq, hash_secret, random_secret};
 use crate::store::{Effects, PrincipalRecord};
-use crate::types::{now_micros, session_stamp, Micros};
+use crate::types::{session_stamp, Micros};
 
 pub(super) const SESSION: &str = "sso_session";
 const CODE: &str = "oidc_code";
@@ -140,7 +140,7 @@ impl Core {
         org: &Organization,
         secret: &str,
     ) -> Result<Option<BrowserSession>> {
-        let now = now_micros();
+        let now = self.now();
         let Some(t) = self
             .store
             .find_token(&hash_secret(secret), now)
@@ -177,7 +177,7 @@ impl Core {
         secret: &str,
     ) -> Result<bool> {
         let hash = hash_secret(secret);
-        let now = now_micros();
+        let now = self.now();
         let Some(t) = self
             .store
             .find_token(&hash, now)
@@ -247,7 +247,7 @@ impl Core {
         verifier: Option<&str>,
     ) -> Result<ProviderGrant> {
         let hash = hash_secret(code.trim());
-        let now = now_micros();
+        let now = self.now();
         let held = self
             .store
             .find_token(&hash, now)

@@ -141,7 +141,7 @@ impl Core {
     ) -> Result<Option<FollowedLink>> {
         let t = self
             .store
-            .find_token(&hash_secret(token.trim()), now_micros())
+            .find_token(&hash_secret(token.trim()), self.now())
             .await?
             .filter(|t| t.purpose == kind.purpose() && t.org_id == org.id);
         Ok(t.map(|t| FollowedLink {
@@ -167,7 +167,7 @@ impl Core {
                 &org.id,
                 &hash_secret(token.trim()),
                 &[BrowserLink::SignIn.purpose()],
-                now_micros(),
+                self.now(),
                 fx,
             )
             .await?

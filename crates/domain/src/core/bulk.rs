@@ -265,7 +265,7 @@ impl Core {
             }
         }))
         .await;
-        let now = now_micros();
+        let now = self.now();
         let rows: Vec<_> = good.into_iter().zip(hashes).collect();
         // One batch is written while the next is built: the database and the CPU work at once,
         // and batches still commit one after another, in file order.

@@ -94,8 +94,10 @@ impl Core {
 
     /// Deletes events older than `days` in batches of `batch`; returns how many went.
     pub async fn purge_events(&self, days: u32, batch: u32) -> Result<u64> {
-        super::audit::purge_in_batches(days, batch, |before| self.store.purge_events(before, batch))
-            .await
+        super::audit::purge_in_batches(self.now(), days, batch, |before| {
+            self.store.purge_events(before, batch)
+        })
+        .await
     }
 }
 

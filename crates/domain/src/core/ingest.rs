@@ -73,7 +73,7 @@ impl Core {
             content,
             insight_ids,
             dimensions,
-            created_at: now_micros(),
+            created_at: self.now(),
         };
         let fx = Effects::audit(self.audit(
             ctx,
@@ -121,7 +121,7 @@ impl Core {
         }
         p.finish()?;
         let user = self.target_user(&org.id, user_id).await?;
-        let now = now_micros();
+        let now = self.now();
         let memories: Vec<Memory> = items
             .into_iter()
             .enumerate()

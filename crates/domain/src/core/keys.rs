@@ -64,6 +64,7 @@ pub(crate) fn new_api_key(
     role_id: &str,
     duration_secs: i64,
     creator: (String, String),
+    now: Micros,
 ) -> Result<(ApiKey, String)> {
     if !(DAY_SECS..=90 * DAY_SECS).contains(&duration_secs) {
         return Err(Error::field(
@@ -74,7 +75,6 @@ pub(crate) fn new_api_key(
         ));
     }
     let secret = random_secret();
-    let now = now_micros();
     let key = ApiKey {
         org_id: org_id.to_owned(),
         key_id: uuid::Uuid::new_v4().to_string(),
@@ -109,7 +109,14 @@ impl Core {
             .find(|r| r.name == role_name)
             .ok_or(Error::NotFound("role"))?;
         access.require_outranks(&role.grants, &format!("the role {role_name}"))?;
-        let (key, secret) = new_api_key(&org.id, name, &role.id, duration_secs, access.creator())?;
+        let (key, secret) = new_api_key(
+            &org.id,
+            name,
+            &role.id,
+            duration_secs,
+            access.creator(),
+            self.now(),
+        )?;
         let fx = Effects::audit(self.audit(
             ctx,
             &org.id,
@@ -170,7 +177,7 @@ impl Core {
         let key = self.store.get_api_key(&org.id, key_id).await?;
         let presented = hash_secret(secret);
         let valid = match &key {
-            Some(k) => constant_time_eq(&k.secret_hash, &presented) && k.expires_at > now_micros(),
+            Some(k) => constant_time_eq(&k.secret_hash, &presented) && k.expires_at > self.now(),
             None => false,
         };
         let Some(key) = key.filter(|_| valid) else {

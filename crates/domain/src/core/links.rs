@@ -6,9 +6,10 @@ use serde_json::json;
 
 use super::access::Context;
 use super::keys::SignedIn;
-use super::users::email_language;
+use super::users::{check_link, email_language};
 use super::{Actor, Core};
 use crate::error::{Error, FieldError, Location, Problems, Result};
+use crate::links::{LinkFamily, LinkKind};
 use crate::model::*;
 use crate::paging::UserQuery;
 use crate::password;
@@ -83,7 +84,7 @@ impl Core {
         };
         let Some(t) = self
             .store
-            .find_token(&hash_secret(token.trim()), now_micros())
+            .find_token(&hash_secret(token.trim()), self.now())
             .await?
         else {
             return Ok(None);
@@ -157,7 +158,7 @@ impl Core {
         let used = match password {
             None => {
                 self.store
-                    .consume_token(&org.id, &hash, &purposes, now_micros(), fx)
+                    .consume_token(&org.id, &hash, &purposes, self.now(), fx)
                     .await?
             }
             Some(pw) => {
@@ -185,7 +186,7 @@ impl Core {
                 }
                 let held = self
                     .store
-                    .find_token(&hash, now_micros())
+                    .find_token(&hash, self.now())
                     .await?
                     .ok_or(Error::Unauthenticated)?;
                 let new = NewPassword {
@@ -196,14 +197,7 @@ impl Core {
                     sole_membership: shown_to_inviter(&held),
                 };
                 self.store
-                    .consume_token_with_password(
-                        &org.id,
-                        &hash,
-                        &["invite"],
-                        now_micros(),
-                        &new,
-                        fx,
-                    )
+                    .consume_token_with_password(&org.id, &hash, &["invite"], self.now(), &new, fx)
                     .await?
             }
         }
@@ -244,16 +238,13 @@ impl Core {
     pub(crate) fn password_reset_effects(
         &self,
         ctx: &Context,
+        family: LinkFamily,
         org: &Organization,
         user: &User,
     ) -> Effects {
         let secret = random_secret();
-        let now = now_micros();
-        let link = format!(
-            "{}/v1/{}/user/password-reset?token={secret}",
-            self.config.public_url.trim_end_matches('/'),
-            org.id
-        );
+        let now = self.now();
+        let link = self.link(family, LinkKind::PasswordReset, org, &secret);
         let mut fx = Effects::audit(self.audit(
             ctx,
             &org.id,
@@ -321,7 +312,7 @@ impl Core {
                 .record_unanswered(&ctx, &org.id, "user.password_reset_requested")
                 .await;
         };
-        let fx = self.password_reset_effects(&ctx, &org, &user);
+        let fx = self.password_reset_effects(&ctx, LinkFamily::Users, &org, &user);
         self.store.write_effects(fx).await?;
         Ok(())
     }
@@ -360,7 +351,7 @@ impl Core {
         let fx = Effects::audit(self.audit(&ctx, &org.id, "user.password_reset", None, json!({})));
         let token_hash = hash_secret(token.trim());
         // Only where the organization lets the person sign in with a password.
-        let held = self.store.find_token(&token_hash, now_micros()).await?;
+        let held = self.store.find_token(&token_hash, self.now()).await?;
         if let Some(t) = held.filter(|t| t.purpose == "password_reset" && t.org_id == org.id) {
             let user = self.store.get_user(&t.org_id, &t.user_id).await?;
             if user.is_none_or(|u| u.connection != Connection::Password) {
@@ -380,12 +371,76 @@ impl Core {
                 &org.id,
                 &token_hash,
                 &["password_reset"],
-                now_micros(),
+                self.now(),
                 &new,
                 fx,
             )
             .await?
             .ok_or(Error::Unauthenticated)?;
+        Ok(())
+    }
+
+    /// Queues a magic link for a verified user; succeeds the same way for unknown emails.
+    pub async fn sign_in_with_email(
+        &self,
+        request_id: &str,
+        org_ref: &str,
+        email: &str,
+        redirect_link: &str,
+    ) -> Result<()> {
+        let org = self.find_org(org_ref).await?;
+        let mut p = Problems::default();
+        let email = p.check(Email::field(email, "email", Location::Body));
+        check_link(&mut p, "redirect_link", redirect_link);
+        p.finish()?;
+        let Some(email) = email else { return Ok(()) };
+        // Answered now: whether the address is known decides only what happens afterwards.
+        let core = self.clone();
+        let (request_id, redirect_link) = (request_id.to_owned(), redirect_link.to_owned());
+        self.deferred.spawn("a sign-in link request", async move {
+            core.send_magic_link(&request_id, org, email, &redirect_link)
+                .await
+        });
+        Ok(())
+    }
+
+    async fn send_magic_link(
+        &self,
+        request_id: &str,
+        org: Organization,
+        email: Email,
+        redirect_link: &str,
+    ) -> Result<()> {
+        let mut q = UserQuery::new(1);
+        q.emails_lower = vec![email.lower];
+        let found = self.store.list_users(&org.id, &q).await?;
+        let ctx = Context::new(request_id, super::Actor::Anonymous);
+        let Some(user) = found.into_iter().find(|u| u.status == UserStatus::Active) else {
+            // One write either way, so the answer's timing says no more than its body.
+            return self
+                .record_unanswered(&ctx, &org.id, "user.sign_in.email_requested")
+                .await;
+        };
+        let secret = random_secret();
+        let now = self.now();
+        let link = self.link(LinkFamily::Users, LinkKind::SignIn, &org, &secret);
+        let mut fx = Effects::audit(self.audit(
+            &ctx,
+            &org.id,
+            "user.sign_in.email_requested",
+            Some(&user.id),
+            json!({}),
+        ));
+        fx.tokens.push(OneTimeToken::new(
+            &secret,
+            TokenOwner::from(&user),
+            "magic_link",
+            json!({ "redirect_link": redirect_link }),
+            self.config.magic_link_ttl_secs,
+            now,
+        ));
+        fx.outbox.push(OutboxMessage::queued(&org.id, "magic_link", &user.email, email_language(user.preferences.preferred_language.as_deref(), &org), json!({ "org_name": org.name, "first_name": user.first_name, "link": link, "redirect_link": redirect_link }), now));
+        self.store.write_effects(fx).await?;
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ use serde_json::json;
 use super::access::{grants_of, names_of, Context, Rank};
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
+use crate::links::{LinkFamily, LinkKind};
 use crate::model::*;
 use crate::paging::{SortKey, UserQuery};
 use crate::permissions::{perm, Target};
@@ -16,6 +17,18 @@ use crate::types::*;
 
 /// The roles this surface names; `admin` is also shown for any administrator.
 pub const MEMBER_ROLES: &[&str] = &["admin", "developer", "analyst"];
+
+/// Most members on one page of the list.
+pub const MEMBER_PAGE_MAX: u32 = 100;
+
+/// One page of the member list, checked by the surface that read it: `number` from 1,
+/// `size` members (0 to [`MEMBER_PAGE_MAX`]), `name` a case-insensitive part of the name.
+#[derive(Debug, Clone)]
+pub struct MemberPage {
+    pub number: u64,
+    pub size: u32,
+    pub name: Option<String>,
+}
 
 /// A member and the role names the surface shows for them.
 #[derive(Debug, Clone)]
@@ -125,11 +138,8 @@ impl Core {
         }
         if let Some(email) = email {
             let secret = random_secret();
-            let now = now_micros();
-            let link = format!(
-                "{}/users/email-change/confirm?token={secret}",
-                self.config.public_url.trim_end_matches('/')
-            );
+            let now = self.now();
+            let link = self.link(LinkFamily::Members, LinkKind::EmailChange, &org, &secret);
             let user = self.target_user(&org.id, &p.user_id).await?;
             let mut fx = Effects::audit(self.audit(
                 ctx,
@@ -185,7 +195,7 @@ impl Core {
             .push(self.audit(&ctx, "", "identity.email_changed", None, json!({})));
         match self
             .store
-            .apply_email_change(&hash_secret(token.trim()), now_micros(), fx)
+            .apply_email_change(&hash_secret(token.trim()), self.now(), fx)
             .await
         {
             Ok(Some(_)) => Ok(()),
@@ -201,38 +211,12 @@ impl Core {
     pub async fn list_members(
         &self,
         ctx: &Context,
-        page_number: i64,
-        page_size: i64,
-        name_search: Option<String>,
+        page: &MemberPage,
     ) -> Result<(i64, Vec<Member>)> {
         let org = self.own_org(ctx).await?;
         let access = ctx.access(&org)?;
-        let mut problems = Problems::default();
-        if page_number < 1 {
-            problems.push(FieldError::query(
-                "page_number",
-                "greater_than_equal",
-                "page_number must be at least 1",
-            ));
-        }
-        if page_size < 0 {
-            problems.push(FieldError::query(
-                "page_size",
-                "greater_than_equal",
-                "page_size must be at least 0",
-            ));
-        }
-        let search = name_search.map(|s| s.to_owned());
-        if let Some(s) = &search {
-            if s.chars().count() < 3 || !s.chars().all(|c| c.is_ascii_alphabetic() || c == ' ') {
-                problems.push(FieldError::query(
-                    "name_search",
-                    "string_pattern_mismatch",
-                    "String should match pattern '^[a-zA-Z ]{3,}$'",
-                ));
-            }
-        }
-        problems.finish()?;
+        let number = i64::try_from(page.number.max(1)).unwrap_or(i64::MAX);
+        let search = page.name.clone();
         access.require_org(perm::USER_GET_INFO).or_else(|_| {
             access.require_on(
                 perm::USER_GET_INFO,
@@ -243,7 +227,7 @@ impl Core {
                 },
             )
         })?;
-        let size = page_size.min(100);
+        let size = i64::from(page.size.min(MEMBER_PAGE_MAX));
         let roles = self.store.list_roles(&org.id).await?;
         let mut q = UserQuery::new(size as u32);
         q.is_verified = Some(true);
@@ -254,7 +238,7 @@ impl Core {
             descending: false,
         }];
         let count = self.store.count_users(&org.id, &q).await?;
-        let offset = (page_number - 1).saturating_mul(size);
+        let offset = (number - 1).saturating_mul(size);
         if size == 0 || offset >= count {
             return Ok((count, Vec::new()));
         }
@@ -393,7 +377,7 @@ impl Core {
                 user.connection.as_str()
             )));
         }
-        let fx = self.password_reset_effects(ctx, &org, &user);
+        let fx = self.password_reset_effects(ctx, LinkFamily::Members, &org, &user);
         self.store.write_effects(fx).await?;
         Ok(())
     }
@@ -451,7 +435,7 @@ impl Core {
         let mut q = UserQuery::new(1);
         q.emails_lower = vec![email.lower.clone()];
         let existing = self.store.list_users(&org.id, &q).await?.into_iter().next();
-        let now = now_micros();
+        let now = self.now();
         let (first, last) = split_name(name);
         let (user, identity) = match &existing {
             Some(u) if u.status != UserStatus::Invited => {
@@ -482,11 +466,7 @@ impl Core {
             }
         };
         let secret = random_secret();
-        let accept_link = format!(
-            "{}/v1/{}/user/verify?token={secret}",
-            self.config.public_url.trim_end_matches('/'),
-            org.id
-        );
+        let accept_link = self.link(LinkFamily::Members, LinkKind::Invitation, &org, &secret);
         let mut fx = Effects::audit(self.audit(
             ctx,
             &org.id,

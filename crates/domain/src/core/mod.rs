@@ -9,6 +9,9 @@ mod cache;
 mod commit;
 mod deferred;
 mod eva;
+mod eva_config;
+mod eva_list;
+mod eva_write;
 mod feed;
 mod ingest;
 mod keys;
@@ -21,7 +24,9 @@ mod provider_logout;
 mod provider_refresh;
 mod roles;
 mod signin;
+mod user_data;
 mod users;
+mod users_write;
 mod webhooks;
 
 use std::sync::Arc;
@@ -34,12 +39,13 @@ pub use bulk::{missing_file, BulkOutcome};
 pub use cache::{request_scope, SharedGeneration};
 pub use deferred::Deferred;
 pub use eva::{
-    EnvInput, EvaEnv, EvaListQuery, EvaPage, EvaUser, EvaUserInput, ENV_ROLES, EVA_ADMIN, LANGUAGES,
+    EnvInput, EvaEnv, EvaListQuery, EvaPage, EvaUser, EvaUserInput, UserOrder, EMAIL_IS_LOGIN,
+    ENV_ROLES, EVA_ADMIN, LANGUAGES, LIST_PAGE_MAX,
 };
 pub use feed::{FeedInput, FeedPage, FEED_MAX_LIMIT};
 pub use keys::{CreatedApiKey, SignInMethod, SignedIn};
 pub use links::{Accepted, LinkView};
-pub use members::{Member, MEMBER_ROLES};
+pub use members::{Member, MemberPage, MEMBER_PAGE_MAX, MEMBER_ROLES};
 pub use oidc::{redirect_uri_problem, CreatedOidcClient, OidcClientInput, MAX_REDIRECT_URIS};
 pub use orgs::{Bootstrapped, NewOrgInput, OrgPatch, OrgView};
 pub use roles::{GrantInput, RoleInput, RolePatch};
@@ -52,7 +58,7 @@ pub use webhooks::{WebhookInput, MAX_OVERLAP_SECS};
 use crate::error::Error;
 use crate::model::{ActorRef, AuditEvent, Role};
 use crate::store::{Refusal, Store, StoreError};
-use crate::types::{new_uuid7, now_micros};
+use crate::types::new_uuid7;
 
 /// Settings the core needs from the server configuration.
 #[derive(Debug, Clone)]
@@ -76,6 +82,11 @@ pub struct CoreConfig {
     /// argon2 runs in flight at once, and how long a request waits for one before a 503.
     pub argon2_concurrency: usize,
     pub argon2_queue_wait: std::time::Duration,
+    /// The shapes of the links Roster sends (see [`crate::links`]).
+    pub links: std::sync::Arc<dyn crate::links::Links>,
+    /// The time the core reads (the system clock; an adjustable one in tests). Session stamps
+    /// and the tokens' own times stay on the system clock, which the key ring reads too.
+    pub clock: crate::clock::Clock,
 }
 
 impl Default for CoreConfig {
@@ -92,6 +103,8 @@ impl Default for CoreConfig {
             sign_in_throttle: crate::throttle::SignInThrottle::default(),
             argon2_concurrency: crate::password::default_concurrency(),
             argon2_queue_wait: std::time::Duration::from_secs(2),
+            links: std::sync::Arc::new(crate::links::Unconfigured),
+            clock: crate::clock::Clock::system(),
         }
     }
 }
@@ -146,6 +159,22 @@ impl Core {
         self.effects.close().await;
     }
 
+    /// The URL of a link carrying `token`, in the shape the server configured.
+    pub(crate) fn link(
+        &self,
+        family: crate::links::LinkFamily,
+        kind: crate::links::LinkKind,
+        org: &crate::model::Organization,
+        token: &str,
+    ) -> String {
+        self.config.links.url(family, kind, org, token)
+    }
+
+    /// Now, by the core's clock.
+    pub fn now(&self) -> crate::types::Micros {
+        self.config.clock.now()
+    }
+
     /// The organization's roles, from the cache when it is current.
     pub(crate) async fn roles(&self, org_id: &str) -> Result<Arc<Vec<Role>>, Error> {
         Ok(self.cache.roles(self.store.as_ref(), org_id).await?)
@@ -194,7 +223,7 @@ impl Core {
             target_user_id: target.map(str::to_owned),
             request_id: Some(ctx.request_id.clone()),
             details,
-            created_at: now_micros(),
+            created_at: self.now(),
         }
     }
 

@@ -11,7 +11,7 @@ use crate::model::{OidcClient, Organization};
 use crate::permissions::perm;
 use crate::secrets::{constant_time_eq, hash_secret, random_secret};
 use crate::store::Effects;
-use crate::types::{new_uuid7, now_micros};
+use crate::types::new_uuid7;
 
 /// Most redirect URIs one client may register.
 pub const MAX_REDIRECT_URIS: usize = 20;
@@ -159,7 +159,7 @@ impl Core {
             return Err(Error::Validation(p));
         }
         let secret = (!input.public).then(random_secret);
-        let now = now_micros();
+        let now = self.now();
         let client = OidcClient {
             org_id: org.id.clone(),
             client_id: new_uuid7(),
@@ -211,7 +211,7 @@ impl Core {
         if let Some(u) = input.redirect_uris {
             client.redirect_uris = u;
         }
-        client.updated_at = now_micros().max(client.updated_at + 1);
+        client.updated_at = self.now().max(client.updated_at + 1);
         let fx = Effects::audit(self.audit(
             ctx,
             &org.id,

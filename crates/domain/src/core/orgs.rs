@@ -25,8 +25,8 @@ pub struct NewOrgInput {
     pub user_dimensions: Value,
     pub branding: Value,
     pub is_platform: bool,
-    /// The database cluster named by the caller (`x-mongo-cluster-name`, `--cluster`); `None`
-    /// places the organization on the home cluster.
+    /// The database cluster named by the caller (a header of one surface, `--cluster` of the
+    /// CLI); `None` places the organization on the home cluster.
     pub cluster: Option<String>,
 }
 
@@ -146,7 +146,7 @@ impl Core {
         if !errs.is_empty() {
             return Err(Error::Validation(errs));
         }
-        let now = now_micros();
+        let now = self.now();
         let org = Organization {
             id: input.id.clone(),
             uuid: uuid::Uuid::new_v4().to_string(),
@@ -204,7 +204,7 @@ impl Core {
             roles,
             first_user: None,
             api_key: None,
-            cluster: self.check_cluster(&input, Location::Header, "x-mongo-cluster-name")?,
+            cluster: self.check_cluster(&input)?,
         };
         self.store
             .create_organization(new, fx)
@@ -214,14 +214,9 @@ impl Core {
     }
 
     /// The cluster an organization being created goes to. With one database any name is
-    /// accepted and means that database (Amigo clients always send `x-mongo-cluster-name`);
-    /// with several, the name must be one of them.
-    fn check_cluster(
-        &self,
-        input: &NewOrgInput,
-        location: Location,
-        field: &str,
-    ) -> Result<Option<String>> {
+    /// accepted and means that database (some clients always send one); with several, the
+    /// name must be one of them. A wrong one is the field `cluster` (of the body).
+    fn check_cluster(&self, input: &NewOrgInput) -> Result<Option<String>> {
         let known = self.store.clusters();
         let Some(name) = input.cluster.as_deref().map(str::trim) else {
             return Ok(None);
@@ -233,8 +228,8 @@ impl Core {
             return Ok(Some(name.to_owned()));
         }
         Err(Error::field(
-            location,
-            field,
+            Location::Body,
+            "cluster",
             "value_error",
             format!("unknown cluster '{name}'; configured: {}", known.join(", ")),
         ))
@@ -278,7 +273,7 @@ impl Core {
                 .map(|r| r.id.clone())
                 .unwrap_or_default()
         };
-        let now = now_micros();
+        let now = self.now();
         let (first, last) = split_name(if admin_name.trim().is_empty() {
             "Administrator"
         } else {
@@ -298,6 +293,7 @@ impl Core {
             &role_id(DEFAULT_SUPER_ADMIN_ROLE),
             key_days * 86_400,
             (user.id.clone(), org.id.clone()),
+            now,
         )?;
         let mut fx = Effects::audit(self.audit(
             &ctx,
@@ -318,7 +314,7 @@ impl Core {
             roles,
             first_user: Some((identity, user.clone())),
             api_key: Some(api_key.clone()),
-            cluster: self.check_cluster(&input, Location::Body, "cluster")?,
+            cluster: self.check_cluster(&input)?,
         };
         self.store
             .create_organization(new, fx)
@@ -358,7 +354,7 @@ impl Core {
         if let Value::Object(b) = &mut org.branding {
             b.extend(patch.branding);
         }
-        org.updated_at = now_micros().max(org.updated_at + 1);
+        org.updated_at = self.now().max(org.updated_at + 1);
         let fx = Effects::audit(self.audit(
             ctx,
             &org.id,

@@ -13,7 +13,6 @@ use crate::paging::{
     Keyset, Page, PageRequest, Position, SortKey, SortValue, UserQuery, CURSOR_TOKEN_MAX,
     CURSOR_TOKEN_MIN,
 };
-use crate::types::now_micros;
 
 impl Core {
     pub(crate) async fn position(
@@ -34,7 +33,7 @@ impl Core {
         }
         let stored = self
             .store
-            .get_cursor(org_id, token, now_micros())
+            .get_cursor(org_id, token, self.now())
             .await?
             .ok_or_else(|| {
                 bad("continuation_token is unknown or has expired; start again from 0")
@@ -114,7 +113,7 @@ impl Core {
     async fn store_cursor(&self, org_id: &str, keyset: &Keyset) -> Result<i64> {
         let json = serde_json::to_string(keyset).map_err(|e| Error::Internal(e.into()))?;
         let id = rand::thread_rng().gen_range(CURSOR_TOKEN_MIN..=CURSOR_TOKEN_MAX);
-        let expires = now_micros() + self.config.cursor_ttl_secs * 1_000_000;
+        let expires = self.now() + self.config.cursor_ttl_secs * 1_000_000;
         self.store.put_cursor(org_id, id, &json, expires).await?;
         Ok(id)
     }

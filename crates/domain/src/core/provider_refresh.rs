@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::*;
 use crate::secrets::{hash_secret, random_secret};
 use crate::store::Effects;
-use crate::types::{now_micros, session_stamp};
+use crate::types::session_stamp;
 
 impl Core {
     pub(super) fn refresh_record(
@@ -43,7 +43,7 @@ impl Core {
     /// those are refreshed with [`Core::refresh_for_client`], the others with [`Core::refresh`].
     pub async fn is_provider_refresh_token(&self, org: &Organization, token: &str) -> Result<bool> {
         let hash = hash_secret(token.trim());
-        let live = self.store.find_token(&hash, now_micros()).await?;
+        let live = self.store.find_token(&hash, self.now()).await?;
         let t = match live {
             Some(t) => Some(t),
             None => self.store.spent_token(&org.id, &hash).await?,
@@ -61,7 +61,7 @@ impl Core {
         token: &str,
     ) -> Result<ProviderGrant> {
         let hash = hash_secret(token.trim());
-        let now = now_micros();
+        let now = self.now();
         let ctx = Context::new(request_id, Actor::Anonymous);
         let org_id = client.org_id.clone();
         let held = self
@@ -182,7 +182,7 @@ impl Core {
         token: &str,
     ) -> Result<bool> {
         let hash = hash_secret(token.trim());
-        let now = now_micros();
+        let now = self.now();
         let Some(held) = self.store.find_token(&hash, now).await?.filter(|t| {
             t.purpose == REFRESH
                 && t.org_id == client.org_id

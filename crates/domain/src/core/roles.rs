@@ -96,7 +96,7 @@ impl Core {
         access.require_org(perm::ROLE_CREATE)?;
         let grants = dedup(input.grants);
         access.require_outranks(&grants, "the new role")?;
-        let now = now_micros();
+        let now = self.now();
         let role = Role {
             org_id: org.id.clone(),
             id: new_object_id(),
@@ -235,7 +235,7 @@ impl Core {
             role.frontend_view = v;
         }
         let expected = role.updated_at;
-        role.updated_at = now_micros().max(expected + 1);
+        role.updated_at = self.now().max(expected + 1);
         let fx = Effects::audit(self.audit(
             ctx,
             &org.id,
@@ -354,7 +354,7 @@ impl Core {
                 "a caller can only lend permissions it holds unconditionally",
             ));
         }
-        let now = now_micros();
+        let now = self.now();
         let (creator_user_id, creator_org_id) = access.creator();
         let grant = TemporaryGrant {
             org_id: org.id.clone(),

@@ -10,7 +10,6 @@ use crate::model::*;
 use crate::paging::UserQuery;
 use crate::secrets::{hash_secret, random_secret};
 use crate::store::Effects;
-use crate::types::*;
 
 const REFRESH_TTL_SECS: i64 = 30 * 24 * 3600;
 
@@ -32,7 +31,7 @@ impl Core {
         let org = self.find_org(org_ref).await?;
         let email = username.trim().to_lowercase();
         let throttle = self.config.sign_in_throttle;
-        let now = now_micros();
+        let now = self.now();
         let (client_key, account_key) = (format!("client:{client}"), format!("account:{email}"));
         // Charged before the password is checked, the client first: an attempt refused for the
         // client costs the account nothing.
@@ -125,7 +124,7 @@ impl Core {
     /// A new refresh token for a signed-in user (single use: each refresh returns the next one).
     pub async fn issue_refresh_token(&self, who: &SignedIn) -> Result<String> {
         let secret = random_secret();
-        let now = now_micros();
+        let now = self.now();
         let fx = Effects {
             tokens: vec![OneTimeToken::new(
                 &secret,
@@ -159,7 +158,7 @@ impl Core {
     ) -> Result<(SignedIn, String)> {
         let org = self.find_org(org_ref).await?;
         let hash = hash_secret(token.trim());
-        let now = now_micros();
+        let now = self.now();
         let held = self
             .store
             .find_token(&hash, now)

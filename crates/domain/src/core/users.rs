@@ -8,6 +8,7 @@ use serde_json::json;
 use super::access::{grants_of, names_of, Access, Context, Rank};
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
+use crate::links::{LinkFamily, LinkKind};
 use crate::model::*;
 use crate::paging::*;
 use crate::permissions::perm;
@@ -90,11 +91,11 @@ pub enum DeleteOutcome {
     Soft(Vec<String>),
 }
 
-const MAX_VARIABLES: usize = 20;
+pub(crate) const MAX_VARIABLES: usize = 20;
 /// Most values a repeated query filter takes (`?user_id=a&user_id=b...`).
 pub(crate) const MAX_FILTER_VALUES: usize = 100;
 
-fn variable_name_ok(name: &str) -> bool {
+pub(crate) fn variable_name_ok(name: &str) -> bool {
     let b = name.as_bytes();
     b.len() >= 2
         && matches!(b[0], b'a'..=b'z' | b'_')
@@ -103,7 +104,7 @@ fn variable_name_ok(name: &str) -> bool {
             .all(|c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'_'))
 }
 
-fn keyterm_ok(term: &str) -> bool {
+pub(crate) fn keyterm_ok(term: &str) -> bool {
     let words: Vec<&str> = term.split(' ').collect();
     words.len() <= 3
         && words
@@ -111,7 +112,7 @@ fn keyterm_ok(term: &str) -> bool {
             .all(|w| !w.is_empty() && w.bytes().all(|c| c.is_ascii_lowercase() || c == b'-'))
 }
 
-fn nonempty(p: &mut Problems, field: &str, value: &str) {
+pub(crate) fn nonempty(p: &mut Problems, field: &str, value: &str) {
     if value.trim().is_empty() {
         p.push(FieldError::body(
             field,
@@ -121,7 +122,7 @@ fn nonempty(p: &mut Problems, field: &str, value: &str) {
     }
 }
 
-fn check_link(p: &mut Problems, field: &str, link: &str) {
+pub(crate) fn check_link(p: &mut Problems, field: &str, link: &str) {
     let ok = link.len() <= 2083
         && (link.starts_with("https://") || link.starts_with("http://"))
         && !link.contains(char::is_whitespace);
@@ -265,7 +266,7 @@ impl Core {
         access.require_on(perm::USER_INVITE, &target)?;
         access.require_outranks(&role.grants, &format!("the role {}", role.name))?;
 
-        let now = now_micros();
+        let now = self.now();
         let preferences = input
             .preferences
             .unwrap_or_else(|| org.default_preferences.clone());
@@ -287,11 +288,7 @@ impl Core {
         };
         let identity = NewIdentity::for_user(&user, false);
         let secret = random_secret();
-        let verify_link = format!(
-            "{}/v1/{}/user/verify?token={secret}",
-            self.config.public_url.trim_end_matches('/'),
-            org.id
-        );
+        let verify_link = self.link(LinkFamily::Users, LinkKind::Invitation, &org, &secret);
         let mut fx = Effects::audit(self.audit(
             ctx,
             &org.id,
@@ -312,11 +309,7 @@ impl Core {
             // The email carries a link of its own, which only its recipient sees: following it
             // proves the address, as an invitation of the other surfaces does.
             let mailed = random_secret();
-            let mailed_link = format!(
-                "{}/v1/{}/user/verify?token={mailed}",
-                self.config.public_url.trim_end_matches('/'),
-                org.id
-            );
+            let mailed_link = self.link(LinkFamily::Users, LinkKind::Invitation, &org, &mailed);
             fx.tokens.push(OneTimeToken::new(
                 &mailed,
                 TokenOwner::from(&user),
@@ -460,422 +453,5 @@ impl Core {
             truncated,
             limit,
         })
-    }
-
-    pub async fn update_user(
-        &self,
-        ctx: &Context,
-        org_ref: &str,
-        user_id: &str,
-        u: UserUpdate,
-    ) -> Result<()> {
-        let org = self.find_org(org_ref).await?;
-        let access = ctx.access(&org)?;
-        let mut p = Problems::default();
-        if let Some(f) = &u.first_name {
-            nonempty(&mut p, "first_name", f);
-        }
-        if let Some(l) = &u.last_name {
-            nonempty(&mut p, "last_name", l);
-        }
-        if let Settable::Set(lang) = &u.preferred_language {
-            p.check(
-                validate_iso639_3(lang)
-                    .map_err(|m| FieldError::body("preferred_language", "enum", m)),
-            );
-        }
-        if let Settable::Set(tz) = &u.timezone {
-            p.check(validate_timezone(tz).map_err(|m| FieldError::body("timezone", "enum", m)));
-        }
-        if let Some(ctxs) = &u.additional_context {
-            for (i, c) in ctxs.iter().enumerate() {
-                nonempty(&mut p, &format!("additional_context.{i}"), c);
-            }
-        }
-        if let Some(terms) = &u.audio_keyterms {
-            if terms.len() > 20 {
-                p.push(FieldError::body(
-                    "audio_keyterms",
-                    "too_long",
-                    "audio_keyterms may hold at most 20 items",
-                ));
-            }
-            for (i, t) in terms.iter().enumerate().filter(|(_, t)| !keyterm_ok(t)) {
-                p.push(FieldError::body(
-                    &format!("audio_keyterms.{i}"),
-                    "string_pattern_mismatch",
-                    format!("'{t}' must match ^[a-z-]+( [a-z-]+){{0,2}}$"),
-                ));
-            }
-        }
-        p.finish()?;
-        let mut user = self.target_user(&org.id, user_id).await?;
-        let roles = self.roles(&org.id).await?;
-        self.require_write_on(&access, perm::USER_UPDATE, &user, &roles)?;
-        // Whether administrators see the user's model and conversations is the person's own
-        // choice: only they (or a platform administrator, audited as such) change it.
-        let mut privacy = serde_json::Map::new();
-        let current = &user.preferences;
-        for (field, wanted, now) in [
-            (
-                "conversations_visible_to_admins",
-                u.conversations_visible_to_admins,
-                current.conversations_visible_to_admins,
-            ),
-            (
-                "user_model_visible_to_admins",
-                u.user_model_visible_to_admins,
-                current.user_model_visible_to_admins,
-            ),
-        ] {
-            if let Some(v) = wanted.filter(|v| *v != now) {
-                privacy.insert(field.into(), json!(v));
-            }
-        }
-        let is_self = access.user_id() == Some(user.id.as_str());
-        if !privacy.is_empty() && !is_self && !access.is_platform() {
-            return Err(Error::forbidden(
-                "only the user chooses whether administrators see their user model and conversations",
-            ));
-        }
-        // The person, not whoever holds a key that signs in as them.
-        if !privacy.is_empty() && is_self {
-            ctx.require_owner_session()?;
-        }
-        let expected = user.updated_at;
-        if let Some(f) = u.first_name {
-            user.first_name = f.trim().to_owned();
-        }
-        if let Some(l) = u.last_name {
-            user.last_name = l.trim().to_owned();
-        }
-        let prefs = &mut user.preferences;
-        if let Some(v) = u.enable_response_recommendation {
-            prefs.enable_response_recommendation = v;
-        }
-        match u.preferred_language {
-            Settable::Keep => {}
-            Settable::Clear => prefs.preferred_language = None,
-            Settable::Set(v) => prefs.preferred_language = Some(v),
-        }
-        match u.timezone {
-            Settable::Keep => {}
-            Settable::Clear => prefs.timezone = None,
-            Settable::Set(v) => prefs.timezone = Some(v),
-        }
-        if let Some(v) = u.conversations_visible_to_admins {
-            prefs.conversations_visible_to_admins = v;
-        }
-        if let Some(v) = u.user_model_visible_to_admins {
-            prefs.user_model_visible_to_admins = v;
-        }
-        if let Some(v) = u.audio_keyterms {
-            prefs.audio_keyterms = v;
-        }
-        if let Some(v) = u.additional_context {
-            user.additional_context = v.into_iter().map(|s| s.trim().to_owned()).collect();
-        }
-        user.updated_at = now_micros().max(expected + 1);
-        let mut fx =
-            Effects::audit(self.audit(ctx, &org.id, "user.update", Some(&user.id), json!({})));
-        if !privacy.is_empty() && !is_self {
-            fx.audit.push(self.audit(
-                ctx,
-                &org.id,
-                "user.privacy_override",
-                Some(&user.id),
-                serde_json::Value::Object(privacy),
-            ));
-        }
-        self.store.update_user(&user, expected, fx).await?;
-        Ok(())
-    }
-
-    pub async fn delete_user(
-        &self,
-        ctx: &Context,
-        org_ref: &str,
-        user_id: &str,
-    ) -> Result<DeleteOutcome> {
-        self.delete_user_ranked(ctx, org_ref, user_id, Rank::Outrank)
-            .await
-    }
-
-    /// [`Core::delete_user`] under the given rank rule.
-    pub(crate) async fn delete_user_ranked(
-        &self,
-        ctx: &Context,
-        org_ref: &str,
-        user_id: &str,
-        rank: Rank,
-    ) -> Result<DeleteOutcome> {
-        let org = self.find_org(org_ref).await?;
-        let access = ctx.access(&org)?;
-        let user = self.target_user(&org.id, user_id).await?;
-        let roles = self.roles(&org.id).await?;
-        self.require_write_ranked(&access, perm::USER_DELETE, &user, &roles, rank)?;
-        let soft = (user.stats.num_conversations > 0)
-            .then(|| vec!["the user has conversation history, which is retained".to_owned()]);
-        let fx = Effects::audit(self.audit(
-            ctx,
-            &org.id,
-            "user.delete",
-            Some(&user.id),
-            json!({ "soft": soft.is_some() }),
-        ));
-        self.store
-            .delete_user(&org.id, &user.id, soft.clone(), fx)
-            .await?;
-        Ok(soft.map_or(DeleteOutcome::Hard, DeleteOutcome::Soft))
-    }
-
-    pub async fn modify_variables(
-        &self,
-        ctx: &Context,
-        org_ref: &str,
-        user_id: &str,
-        ch: VariableChanges,
-    ) -> Result<()> {
-        let org = self.find_org(org_ref).await?;
-        let access = ctx.access(&org)?;
-        let mut p = Problems::default();
-        for (i, (name, value, _)) in ch.upserts.iter().enumerate() {
-            if !variable_name_ok(name) {
-                p.push(FieldError::body(
-                    &format!("upserts.{i}.name"),
-                    "string_pattern_mismatch",
-                    "variable names must match ^[a-z_][a-z0-9_]+$",
-                ));
-            }
-            if value.is_empty() || value.chars().count() > 255 {
-                p.push(FieldError::body(
-                    &format!("upserts.{i}.value"),
-                    "string_too_long",
-                    "value must be 1 to 255 characters",
-                ));
-            }
-            if ch.deletes.contains(name) {
-                p.push(FieldError::body(
-                    &format!("upserts.{i}.name"),
-                    "value_error",
-                    format!("variable '{name}' is both upserted and deleted"),
-                ));
-            }
-        }
-        for (i, name) in ch
-            .deletes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| !variable_name_ok(n))
-        {
-            p.push(FieldError::body(
-                &format!("deletes.{i}.name"),
-                "string_pattern_mismatch",
-                format!("'{name}' must match ^[a-z_][a-z0-9_]+$"),
-            ));
-        }
-        p.finish()?;
-        let user = self.target_user(&org.id, user_id).await?;
-        let roles = self.roles(&org.id).await?;
-        self.require_write_on(&access, perm::USER_UPDATE, &user, &roles)?;
-        let names: Vec<&String> = ch.upserts.iter().map(|u| &u.0).collect();
-        let fx = Effects::audit(self.audit(
-            ctx,
-            &org.id,
-            "user.variables",
-            Some(&user.id),
-            json!({ "upserted": names, "deleted": ch.deletes }),
-        ));
-        self.store
-            .modify_variables(
-                &org.id,
-                &user.id,
-                &ch.upserts,
-                &ch.deletes,
-                MAX_VARIABLES,
-                fx,
-            )
-            .await?;
-        Ok(())
-    }
-
-    pub async fn get_user_model(
-        &self,
-        ctx: &Context,
-        org_ref: &str,
-        user_id: &str,
-    ) -> Result<(Vec<UserModel>, Vec<String>)> {
-        let org = self.find_org(org_ref).await?;
-        let access = ctx.access(&org)?;
-        let user = self.target_user(&org.id, user_id).await?;
-        let roles = self.roles(&org.id).await?;
-        let names = names_of(&roles, &user.role_ids);
-        let target = access.target(&user, &names);
-        access.require_on(perm::USER_GET_MODEL, &target)?;
-        if !target.is_self
-            && !user.preferences.user_model_visible_to_admins
-            && !access.is_platform()
-        {
-            return Err(Error::forbidden(
-                "the user's user model is not visible to administrators",
-            ));
-        }
-        let models = self.store.latest_user_models(&org.id, &user.id, 10).await?;
-        Ok((models, user.additional_context))
-    }
-
-    /// Memories the caller may read: none without `Conversation:GetMessage` on the user, or when
-    /// the user keeps conversations from administrators.
-    pub async fn get_memories(
-        &self,
-        ctx: &Context,
-        org_ref: &str,
-        user_id: &str,
-        input: MemoriesInput,
-    ) -> Result<Page<Memory>> {
-        let org = self.find_org(org_ref).await?;
-        let access = ctx.access(&org)?;
-        let mut p = Problems::default();
-        if input.limit > 50 {
-            p.push(FieldError::query(
-                "limit",
-                "less_than_equal",
-                "limit must be between 0 and 50",
-            ));
-        }
-        for (name, ids) in [
-            ("id", &input.ids),
-            ("conversation_id", &input.conversation_ids),
-        ] {
-            if ids.len() > MAX_FILTER_VALUES {
-                p.push(FieldError::query(
-                    name,
-                    "too_long",
-                    format!("at most {MAX_FILTER_VALUES} {name} values"),
-                ));
-            }
-            for bad in ids.iter().filter(|i| !is_object_id(i)) {
-                p.push(FieldError::query(
-                    name,
-                    "string_pattern_mismatch",
-                    format!("'{bad}' must match ^[a-f0-9]{{24}}$"),
-                ));
-            }
-        }
-        let sort = p.check(
-            parse_sort(&input.sort_by, MEMORY_SORT_FIELDS)
-                .map_err(|m| FieldError::query("sort_by", "value_error", m)),
-        );
-        p.finish()?;
-        let sort = sort.unwrap_or_default();
-        let user = self.target_user(&org.id, user_id).await?;
-        let roles = self.roles(&org.id).await?;
-        let names = names_of(&roles, &user.role_ids);
-        let target = access.target(&user, &names);
-        let visible = access.can(perm::CONVERSATION_GET_MESSAGE, &target)
-            && (target.is_self
-                || user.preferences.conversations_visible_to_admins
-                || access.is_platform());
-        if !visible {
-            return Ok(Page {
-                items: Vec::new(),
-                has_more: false,
-                continuation_token: None,
-            });
-        }
-        let position = self
-            .position(&org.id, input.continuation_token, &sort)
-            .await?;
-        let q = MemoryQuery {
-            user_id: user.id.clone(),
-            ids: input.ids,
-            conversation_ids: input.conversation_ids,
-            page: PageRequest {
-                sort,
-                position,
-                limit: input.limit,
-            },
-        };
-        let rows = self.store.list_memories(&org.id, &q).await?;
-        let sort = q.page.sort.clone();
-        self.finish_page(&org.id, rows, &q.page, |m| {
-            let values = sort
-                .iter()
-                .map(|k| match k.field.as_str() {
-                    "conversation_id" => SortValue::Text(m.conversation_id.clone()),
-                    _ => SortValue::Int(m.created_at),
-                })
-                .collect();
-            (values, m.id.clone())
-        })
-        .await
-    }
-
-    /// Queues a magic link for a verified user; succeeds the same way for unknown emails.
-    pub async fn sign_in_with_email(
-        &self,
-        request_id: &str,
-        org_ref: &str,
-        email: &str,
-        redirect_link: &str,
-    ) -> Result<()> {
-        let org = self.find_org(org_ref).await?;
-        let mut p = Problems::default();
-        let email = p.check(Email::field(email, "email", Location::Body));
-        check_link(&mut p, "redirect_link", redirect_link);
-        p.finish()?;
-        let Some(email) = email else { return Ok(()) };
-        // Answered now: whether the address is known decides only what happens afterwards.
-        let core = self.clone();
-        let (request_id, redirect_link) = (request_id.to_owned(), redirect_link.to_owned());
-        self.deferred.spawn("a sign-in link request", async move {
-            core.send_magic_link(&request_id, org, email, &redirect_link)
-                .await
-        });
-        Ok(())
-    }
-
-    async fn send_magic_link(
-        &self,
-        request_id: &str,
-        org: Organization,
-        email: Email,
-        redirect_link: &str,
-    ) -> Result<()> {
-        let mut q = UserQuery::new(1);
-        q.emails_lower = vec![email.lower];
-        let found = self.store.list_users(&org.id, &q).await?;
-        let ctx = Context::new(request_id, super::Actor::Anonymous);
-        let Some(user) = found.into_iter().find(|u| u.status == UserStatus::Active) else {
-            // One write either way, so the answer's timing says no more than its body.
-            return self
-                .record_unanswered(&ctx, &org.id, "user.sign_in.email_requested")
-                .await;
-        };
-        let secret = random_secret();
-        let now = now_micros();
-        let link = format!(
-            "{}/v1/{}/user/verify?token={secret}",
-            self.config.public_url.trim_end_matches('/'),
-            org.id
-        );
-        let mut fx = Effects::audit(self.audit(
-            &ctx,
-            &org.id,
-            "user.sign_in.email_requested",
-            Some(&user.id),
-            json!({}),
-        ));
-        fx.tokens.push(OneTimeToken::new(
-            &secret,
-            TokenOwner::from(&user),
-            "magic_link",
-            json!({ "redirect_link": redirect_link }),
-            self.config.magic_link_ttl_secs,
-            now,
-        ));
-        fx.outbox.push(OutboxMessage::queued(&org.id, "magic_link", &user.email, email_language(user.preferences.preferred_language.as_deref(), &org), json!({ "org_name": org.name, "first_name": user.first_name, "link": link, "redirect_link": redirect_link }), now));
-        self.store.write_effects(fx).await?;
-        Ok(())
     }
 }

@@ -11,7 +11,7 @@ use crate::events::EVENT_TYPES;
 use crate::model::Organization;
 use crate::permissions::perm;
 use crate::store::Effects;
-use crate::types::{new_uuid7, now_micros, Micros};
+use crate::types::{new_uuid7, Micros};
 use crate::webhooks::{new_secret, WebhookAttempt, WebhookEndpoint};
 
 /// Longest overlap of a rotated secret: a week.
@@ -114,7 +114,7 @@ impl Core {
                 "an organization has at most {MAX_WEBHOOKS_PER_ORG} webhook endpoints"
             )));
         }
-        let now = now_micros();
+        let now = self.now();
         let endpoint = WebhookEndpoint {
             org_id: org.id.clone(),
             id: new_uuid7(),
@@ -195,7 +195,7 @@ impl Core {
             w.enabled = e;
             w.disabled_reason = None;
         }
-        w.updated_at = now_micros();
+        w.updated_at = self.now();
         let fx = Effects::audit(self.audit(
             ctx,
             &org.id,
@@ -242,7 +242,7 @@ impl Core {
             .get_webhook(&org.id, id)
             .await?
             .ok_or(Error::NotFound("webhook"))?;
-        let now = now_micros();
+        let now = self.now();
         w.previous_secret = Some(std::mem::replace(&mut w.secret, new_secret()));
         w.previous_secret_until = Some(now + overlap * 1_000_000);
         w.updated_at = now;
@@ -311,7 +311,7 @@ impl Core {
         }
         Ok(self
             .store
-            .replay_webhook(&org.id, &w.id, event_id.as_deref(), since, now_micros())
+            .replay_webhook(&org.id, &w.id, event_id.as_deref(), since, self.now())
             .await?)
     }
 }

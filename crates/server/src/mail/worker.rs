@@ -9,9 +9,10 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
 use rand::Rng;
+use roster_domain::clock::Clock;
 use roster_domain::model::OutboxMessage;
 use roster_domain::store::{Delivery, Store, StoreError};
-use roster_domain::types::{new_uuid7, now_micros};
+use roster_domain::types::new_uuid7;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -122,6 +123,8 @@ pub struct Outbox {
     pub poll: Duration,
     /// Where deliveries and failures are counted.
     pub metrics: Arc<Metrics>,
+    /// What "due" and "retry in 30 s" are measured by (the core's clock).
+    pub clock: Clock,
 }
 
 impl Outbox {
@@ -156,7 +159,7 @@ impl Outbox {
 
     /// Claims one due message and delivers it; false when none was due.
     pub async fn deliver_one(&self, worker: &str) -> Result<bool, StoreError> {
-        let now = now_micros();
+        let now = self.clock.now();
         let lease_until = now + self.policy.lease.as_micros() as i64;
         let Some(m) = self
             .store
@@ -171,7 +174,9 @@ impl Outbox {
             Ok(()) => {
                 tracing::info!(org = %m.org_id, id = %m.id, kind = %m.kind, "email sent");
                 self.metrics.mail(MailOutcome::Sent);
-                Delivery::Sent { at: now_micros() }
+                Delivery::Sent {
+                    at: self.clock.now(),
+                }
             }
             Err(e) if e.permanent || m.attempts >= self.policy.max_attempts => {
                 tracing::error!(org = %m.org_id, id = %m.id, kind = %m.kind, attempts = m.attempts, error = %e.message, "email given up");
@@ -183,7 +188,7 @@ impl Outbox {
                 tracing::warn!(org = %m.org_id, id = %m.id, kind = %m.kind, attempts = m.attempts, retry_in_secs = wait.as_secs(), error = %e.message, "email not sent; will retry");
                 self.metrics.mail(MailOutcome::Retry);
                 Delivery::Retry {
-                    at: now_micros() + wait.as_micros() as i64,
+                    at: self.clock.now() + wait.as_micros() as i64,
                     error: e.message,
                 }
             }

@@ -8,9 +8,11 @@ pub mod eva;
 pub mod events;
 pub mod ingest;
 pub mod keycloak;
+pub mod links;
 pub mod native;
 pub mod oidc;
 pub mod oum;
+mod oum_words;
 pub mod pages;
 pub mod webhooks;
 

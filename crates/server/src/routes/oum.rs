@@ -280,17 +280,8 @@ async fn confirm_email_change(
     security(("bearerAuth" = []))
 )]
 async fn list(State(s): State<AppState>, caller: Caller, req: Req) -> Result<Response> {
-    let mut problems = Vec::new();
-    let page_number = req.query.int("page_number", 1, &mut problems);
-    let page_size = req.query.int("page_size", 100, &mut problems);
-    if !problems.is_empty() {
-        return Err(Error::Validation(problems).into());
-    }
-    let search = req.query.one("name_search").map(str::to_owned);
-    let (count, members) = s
-        .core
-        .list_members(&caller.ctx, page_number, page_size, search)
-        .await?;
+    let page = super::oum_words::member_page(&req.query)?;
+    let (count, members) = s.core.list_members(&caller.ctx, &page).await?;
     let items: Vec<UserOut> = members.into_iter().map(Into::into).collect();
     Ok(Json(UsersPage { count, items }).into_response())
 }

@@ -411,10 +411,19 @@ async fn oum_password_reset_as_compat_says() {
         .as_str()
         .unwrap()
         .to_owned();
+    // A person opens it: the hosted landing page, not an API path.
     assert!(
-        link.starts_with("https://roster.example.test/v1/acme/user/password-reset?token="),
+        link.starts_with(
+            "https://roster.example.test/realms/acme/login-actions/reset-credentials?token="
+        ),
         "{link}"
     );
+    let page = app.open(&link).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("name=\"password\""), "{}", page.body);
+    assert!(page
+        .body
+        .contains("action=\"/v1/acme/user/password-reset\""));
     let again = reset(acme.token.clone(), target.clone()).await;
     assert_eq!(again.status, 429);
     assert!(again.headers.contains_key("retry-after"));

@@ -79,8 +79,14 @@ async fn outbox_with_several_workers_delivers_each_message_exactly_once() {
         invite_with_email(app, &acme, &format!("m{i}@example.com")).await;
     }
     smtp.wait_for_count(N).await;
-    // Anything sent twice would arrive within the poll interval.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every message is sent, each claimed once: none can be sent twice, now or later.
+    first.wait_all_sent("acme").await;
+    for (kind, status, attempts) in first.outbox_statuses("acme").await {
+        assert_eq!(
+            (kind.as_str(), status.as_str(), attempts),
+            ("invitation", "sent", 1)
+        );
+    }
     let got = smtp.messages();
     assert_eq!(got.len(), N);
     let mut ids: Vec<String> = got.iter().map(|m| m.message_id()).collect();
@@ -91,13 +97,6 @@ async fn outbox_with_several_workers_delivers_each_message_exactly_once() {
     to.sort();
     to.dedup();
     assert_eq!(to.len(), N, "every recipient once");
-    first.wait_all_sent("acme").await;
-    for (kind, status, attempts) in first.outbox_statuses("acme").await {
-        assert_eq!(
-            (kind.as_str(), status.as_str(), attempts),
-            ("invitation", "sent", 1)
-        );
-    }
 
     // Claims at the same moment on the store never share a message.
     for i in 0..6 {
@@ -165,12 +164,12 @@ async fn a_restart_between_queueing_and_delivery_loses_nothing() {
     assert!(queued
         .link("https://roster.example.test/")
         .starts_with("https://roster.example.test/v1/acme/user/verify?token="));
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(smtp.messages().len(), 2);
-    // Once sent, a message keeps no copy of its links (their tokens are live until used).
+    // Once both are sent nothing is left to claim, so nothing more can arrive; once sent, a
+    // message keeps no copy of its links (their tokens are live until used).
     for m in second.wait_all_sent("acme").await {
         assert_eq!(m.payload, json!({}), "{m:?}");
     }
+    assert_eq!(smtp.messages().len(), 2);
     // The crashed worker's late report changes nothing.
     let m = &claimed[0];
     let late = second
@@ -250,6 +249,8 @@ async fn transient_failures_wait_for_a_retry_and_permanent_ones_give_up() {
     let app = TestApp::spawn_with(|c| {
         c.smtp_url = Some(dead);
         c.mail_workers = 1;
+        // Time moves only when the test moves it, so the retry's time is exact.
+        c.clock = roster_domain::clock::Clock::frozen();
     })
     .await;
     let acme = app.bootstrap("acme").await;
@@ -263,8 +264,22 @@ async fn transient_failures_wait_for_a_retry_and_permanent_ones_give_up() {
         assert!(tokio::time::Instant::now() < deadline, "{s:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // The backoff (30 s at first) keeps it from being tried again right away.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The backoff (30 s at first, plus up to 10% jitter) keeps it from being tried again
+    // before then: a claim 1 µs before 30 s finds nothing due.
+    let failed_at = app.clock().now();
+    let early = app
+        .state
+        .core
+        .store
+        .claim_outbox(
+            "early",
+            failed_at + 30_000_000 - 1,
+            failed_at + 60_000_000,
+            1,
+        )
+        .await
+        .unwrap();
+    assert!(early.is_empty(), "due before its backoff: {early:?}");
     let s = app.outbox_statuses("acme").await;
     assert_eq!((s[0].1.as_str(), s[0].2), ("pending", 1));
     let kept = app.state.core.store.list_outbox("acme").await.unwrap();
@@ -272,6 +287,13 @@ async fn transient_failures_wait_for_a_retry_and_permanent_ones_give_up() {
         kept[0].payload["verify_link"].is_string(),
         "kept for the retry"
     );
+    // Once the backoff has passed by the clock, the worker tries again by itself.
+    app.advance(Duration::from_secs(33));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while app.outbox_statuses("acme").await[0] != ("invitation".into(), "pending".into(), 2) {
+        assert!(tokio::time::Instant::now() < deadline, "not retried");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     let smtp = SmtpServer::start().await;
     let app = TestApp::spawn_with_smtp(&smtp).await;

@@ -95,52 +95,8 @@ impl TestApp {
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let tmp = tempfile::tempdir().expect("temp dir");
-        let mut config = Config {
-            bind: "127.0.0.1:0".parse().expect("addr"),
-            data_dir: tmp.path().join("data"),
-            database_url: Some(test_database_url(tmp.path()).await),
-            db_max_connections: 8,
-            db_timeout_ms: 5000,
-            public_url: Some("https://roster.example.test".into()),
-            smtp_url: None,
-            mail_from: "Roster <no-reply@roster.example.test>".into(),
-            // Tests that read queued links from the outbox must find them there: delivery
-            // (which erases them) is for the tests that ask for it.
-            mail_workers: 0,
-            mail_poll_ms: 50,
-            redis_url: None,
-            redis_prefix: "roster:".into(),
-            redis_timeout_ms: 100,
-            rate_limits: "off".into(),
-            log_format: roster_server::config::LogFormat::Text,
-            ingest_token: Some("ingest-secret-for-tests".into()),
-            token_ttl_secs: 3600,
-            key_rotation_days: 30,
-            max_body_bytes: 1024 * 1024,
-            max_csv_bytes: 4 * 1024 * 1024,
-            max_csv_rows: 200_000,
-            trusted_proxies: Vec::new(),
-            audit_retention_days: 0,
-            event_retention_days: 0,
-            webhook_workers: 0,
-            webhook_schedule: "5s,5m,30m,2h,5h,10h,10h".into(),
-            webhook_timeout_ms: 5000,
-            webhook_allow_private: true,
-            webhook_disable_after: 50,
-            webhook_poll_ms: 50,
-            cache_ttl_ms: 1000,
-            search_limit: 100,
-            cluster_name: "main".into(),
-            clusters: Vec::new(),
-            // Generous: tests of the throttle set their own.
-            signin_backoff_after: 50,
-            signin_backoff_ms: 1000,
-            signin_lock_after: 100,
-            signin_lock_secs: 900,
-            signin_client_lock_after: 10_000,
-            argon2_concurrency: 0,
-            argon2_queue_ms: 60_000,
-        };
+        let mut config =
+            Config::for_tests(tmp.path().join("data"), test_database_url(tmp.path()).await);
         adjust(&mut config);
         let app = Application::build(config.clone())
             .await
@@ -161,6 +117,19 @@ impl TestApp {
             shutdown: Some(tx),
             server: Some(server),
         }
+    }
+
+    /// The app's clock: a test moves it instead of sleeping.
+    pub fn clock(&self) -> &roster_domain::clock::Clock {
+        &self.state.core.config.clock
+    }
+
+    /// Moves the app's clock forward by `by`.
+    pub fn advance(&self, by: std::time::Duration) {
+        assert!(
+            self.clock().advance(by),
+            "the test app's clock is adjustable"
+        );
     }
 
     /// An app that delivers its email to `smtp`, with one delivery worker.

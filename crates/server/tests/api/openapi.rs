@@ -323,6 +323,9 @@ const UNDOCUMENTED: &[(&str, &str)] = &[
     ("GET", "/realms/{realm}/protocol/openid-connect/auth/link"),
     ("POST", "/realms/{realm}/protocol/openid-connect/auth/link"),
     ("GET", "/realms/{realm}/protocol/openid-connect/auth/reset"),
+    // The hosted pages org-user-management's emailed links open (`routes/links.rs`).
+    ("GET", "/realms/{realm}/login-actions/verify"),
+    ("GET", "/realms/{realm}/login-actions/reset-credentials"),
     ("POST", "/realms/{realm}/protocol/openid-connect/auth/reset"),
     ("GET", "/realms/{realm}/protocol/openid-connect/userinfo"),
     ("POST", "/realms/{realm}/protocol/openid-connect/userinfo"),

@@ -25,13 +25,12 @@ impl TestApp {
             .rev()
             .find(|m| m.kind == "invitation" && m.recipient == email)
             .expect("invitation queued");
-        let token = inv.payload["verify_link"]
-            .as_str()
-            .unwrap()
-            .split("token=")
-            .nth(1)
-            .unwrap()
-            .to_owned();
+        let link = inv.payload["verify_link"].as_str().unwrap();
+        // The email opens the hosted landing page, not an API path.
+        let hosted =
+            format!("https://roster.example.test/realms/{org}/login-actions/verify?token=");
+        assert!(link.starts_with(&hosted), "{link}");
+        let token = link.split("token=").nth(1).unwrap().to_owned();
         let r = self
             .call(
                 Method::POST,
@@ -870,10 +869,20 @@ async fn refused_changes_write_nothing_and_old_links_die() {
         .payload["verify_link"]
         .as_str()
         .unwrap()
-        .split("token=")
-        .nth(1)
-        .unwrap()
         .to_owned();
+    // Its page offers to accept, with a first password, and uses nothing.
+    let page = app.open(&first_link).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Accept the invitation"), "{}", page.body);
+    assert!(page.body.contains("name=\"password\""), "{}", page.body);
+    assert!(page.body.contains("action=\"/v1/acme/user/verify\""));
+    // Under another organization's realm the same link is no link at all.
+    app.bootstrap("globex").await;
+    let elsewhere = app
+        .open(&first_link.replace("/realms/acme/", "/realms/globex/"))
+        .await;
+    assert_eq!(elsewhere.status, 410, "{}", elsewhere.body);
+    let first_link = crate::email_flows::token_of(&first_link);
     app.oum_invite(
         &acme,
         "inv@x.example",

@@ -53,6 +53,8 @@ async fn sign_in_backs_off_then_locks_and_every_refusal_looks_like_a_wrong_passw
         c.signin_backoff_ms = 1000;
         c.signin_lock_after = 4;
         c.signin_lock_secs = 3;
+        // Time stands still but for the test's moves: every deadline below is exact.
+        c.clock = roster_domain::clock::Clock::frozen();
     })
     .await;
     let acme = app.bootstrap("acme").await;
@@ -86,13 +88,24 @@ async fn sign_in_backs_off_then_locks_and_every_refusal_looks_like_a_wrong_passw
             "an unknown account",
         );
     }
+    // The backoff (1 s) holds to its last microsecond, then lets one attempt through.
+    app.advance(Duration::from_micros(999_999));
+    same(
+        grant(&app, &email, PASSWORD, None).await,
+        "the right password 1 µs before the backoff ends",
+    );
+    app.advance(Duration::from_micros(1));
     // The wait doubles; after the fourth failure the account is locked.
-    tokio::time::sleep(Duration::from_millis(1050)).await;
     same(
         grant(&app, &email, "Wrong-3", None).await,
         "a third failure",
     );
-    tokio::time::sleep(Duration::from_millis(2050)).await;
+    app.advance(Duration::from_micros(1_999_999));
+    same(
+        grant(&app, &email, PASSWORD, None).await,
+        "the right password 1 µs before the doubled backoff ends",
+    );
+    app.advance(Duration::from_micros(1));
     same(
         grant(&app, &email, "Wrong-4", None).await,
         "a fourth failure",
@@ -101,10 +114,19 @@ async fn sign_in_backs_off_then_locks_and_every_refusal_looks_like_a_wrong_passw
         grant(&app, &email, PASSWORD, None).await,
         "the right password during the lock",
     );
+    app.advance(Duration::from_micros(2_999_999));
+    same(
+        grant(&app, &email, PASSWORD, None).await,
+        "the right password 1 µs before the lock ends",
+    );
     assert_eq!(audit_count(&app, "user.sign_in.password_failed").await, 4);
-    assert!(audit_count(&app, "user.sign_in.password_throttled").await >= 2);
+    assert_eq!(
+        audit_count(&app, "user.sign_in.password_throttled").await,
+        5,
+        "each refusal is recorded"
+    );
     // The lock runs out; the password works again and the count starts afresh.
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    app.advance(Duration::from_micros(1));
     let ok = grant(&app, &email, PASSWORD, None).await;
     assert_eq!(ok.status, 200, "{}", ok.body);
     same(

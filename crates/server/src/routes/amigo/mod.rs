@@ -3,7 +3,7 @@
 
 mod dto;
 mod error;
-mod links;
+pub(crate) mod links;
 mod orgs;
 mod roles;
 mod users;

@@ -109,7 +109,11 @@ pub async fn create_organization(
         is_platform: false,
         cluster: Some(cluster),
     };
-    let org = s.core.create_organization(&caller.ctx, input).await?;
+    let org = s
+        .core
+        .create_organization(&caller.ctx, input)
+        .await
+        .map_err(|e| e.field_moved("cluster", Location::Header, "x-mongo-cluster-name"))?;
     Ok((StatusCode::CREATED, Json(json!({ "org_id": org.id }))).into_response())
 }
 

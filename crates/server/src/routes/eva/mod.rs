@@ -4,13 +4,13 @@
 mod bulk;
 mod dto;
 mod error;
+mod words;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use roster_domain::core::EvaListQuery;
 use roster_domain::model::Configuration;
-use roster_domain::{Error, FieldError};
+use roster_domain::Error;
 use utoipa_axum::routes;
 
 pub use error::render;
@@ -93,31 +93,13 @@ async fn list(
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    let q = &req.query;
-    let mut problems = Vec::new();
-    let page = q.int("page", 0, &mut problems);
-    let lines = q.int("linesPerPage", 5, &mut problems);
-    let direction = q.one("direction").unwrap_or("DESC").to_ascii_uppercase();
-    if direction != "ASC" && direction != "DESC" {
-        problems.push(FieldError::query(
-            "direction",
-            "enum",
-            "direction must be ASC or DESC",
-        ));
-    }
-    if !problems.is_empty() {
-        return Err(Error::Validation(problems).into());
-    }
-    let query = EvaListQuery {
-        page,
-        lines_per_page: lines,
-        order_by: q.one("orderBy").unwrap_or("createdAt").to_owned(),
-        descending: direction == "DESC",
-        search: q.one("searchTerms").map(str::to_owned),
-    };
-    let result = s.core.eva_list(&caller.ctx, &org_uuid, &query).await?;
+    let l = words::list_query(&req.query)?;
+    let org = s.core.find_org(&org_uuid).await?;
+    caller.ctx.access(&org)?;
+    let query = words::list_page(&req.query, &l)?;
+    let result = s.core.eva_list(&caller.ctx, &org, &query).await?;
     let content = result.items.into_iter().map(UserOut::new).collect();
-    Ok(Json(page_body(content, page, lines, result.total)).into_response())
+    Ok(Json(page_body(content, l.page, l.lines, result.total)).into_response())
 }
 
 fn page_body(content: Vec<UserOut>, page: i64, lines: i64, total: i64) -> Page {
@@ -179,7 +161,8 @@ async fn create(
     let user = s
         .core
         .eva_create(&caller.ctx, &org_uuid, b.into(), &lang)
-        .await?;
+        .await
+        .map_err(words::eva_fields)?;
     Ok(Json(UserOut::new(user)).into_response())
 }
 
@@ -221,7 +204,8 @@ async fn update(
     let user = s
         .core
         .eva_update(&caller.ctx, &org_uuid, &user_id, b.into())
-        .await?;
+        .await
+        .map_err(words::eva_fields)?;
     Ok(Json(UserOut::new(user)).into_response())
 }
 
@@ -250,7 +234,8 @@ async fn activate(
     let user = s
         .core
         .eva_activate(&caller.ctx, &org_uuid, b.into(), &lang)
-        .await?;
+        .await
+        .map_err(words::eva_fields)?;
     Ok(Json(UserOut::new(user)).into_response())
 }
 

@@ -41,6 +41,8 @@ const POLICIES: &[(&str, Policy)] = &[
     ("oidc-userinfo", Policy::Client("userinfo")),
     ("oidc-logout", Policy::Client("end-session")),
     ("oidc-revoke", Policy::Client("end-session")),
+    ("oidc-invitation-page", Policy::Client("show-page")),
+    ("oidc-member-reset-page", Policy::Client("show-page")),
 ];
 
 /// Its paths are eva's (`/realms/`), and so is the shape of an error it does not answer as a
@@ -99,6 +101,18 @@ pub fn router() -> Finished {
             &format!("{P}/revoke"),
             &[(Method::POST, "oidc-revoke")],
             post(endpoints::revoke),
+        )
+        // The hosted landing pages of the links member operations email (`routes::links`):
+        // the pages of the Roster-defined exchange, whose forms post to it.
+        .page(
+            crate::routes::links::HOSTED_VERIFY,
+            &[(Method::GET, "oidc-invitation-page")],
+            get(crate::routes::amigo::links::verify_page),
+        )
+        .page(
+            crate::routes::links::HOSTED_RESET,
+            &[(Method::GET, "oidc-member-reset-page")],
+            get(crate::routes::amigo::links::password_reset_page),
         )
         .owns("/realms/")
         .finish()
