@@ -678,6 +678,7 @@ impl Core {
             ));
         }
         let expected = user.updated_at;
+        let was = user.status;
         let (first, last) = split_name(&input.name);
         user.first_name = first;
         user.last_name = last;
@@ -713,6 +714,7 @@ impl Core {
                     revoke_sessions: true,
                     unchanged_since_issued: false,
                     sole_membership: false,
+                    at: crate::types::session_stamp(),
                 })
             }
             None => None,
@@ -721,6 +723,7 @@ impl Core {
             .update_user_access(
                 &user,
                 expected,
+                super::instructions::sessions_end(was, user.status),
                 std::slice::from_ref(&role.id),
                 &envs,
                 password.as_ref(),
@@ -785,6 +788,7 @@ impl Core {
             return Err(Error::Conflict("users cannot delete themselves".into()));
         }
         let expected = user.updated_at;
+        let was = user.status;
         user.status = UserStatus::Inactive;
         user.updated_at = now_micros().max(expected + 1);
         let mut fx =
@@ -792,7 +796,10 @@ impl Core {
         // The store cuts the membership's sessions; refresh tokens go too, so activation revives nothing.
         fx.revoke
             .push((org.id.clone(), user.id.clone(), "refresh".into()));
-        self.store.update_user(&user, expected, fx).await?;
+        let sessions_end = super::instructions::sessions_end(was, user.status);
+        self.store
+            .update_user(&user, expected, sessions_end, fx)
+            .await?;
         Ok(())
     }
 
@@ -852,7 +859,9 @@ impl Core {
             }
         }
         self.check_bot(&org.id, c.bot_uuid.as_deref()).await?;
-        self.store.set_configuration(&org.id, &user, &c).await?;
+        self.store
+            .set_configuration(&org.id, &user, &c, now_micros())
+            .await?;
         Ok(c)
     }
 

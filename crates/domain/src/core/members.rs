@@ -120,7 +120,7 @@ impl Core {
                 });
             }
             self.store
-                .rename_identity(&identity.id, &first, &last, fx)
+                .rename_identity(&identity.id, &first, &last, now_micros(), fx)
                 .await?;
         }
         if let Some(email) = email {

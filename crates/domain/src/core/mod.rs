@@ -11,6 +11,7 @@ mod deferred;
 mod eva;
 mod feed;
 mod ingest;
+pub(crate) mod instructions;
 mod keys;
 mod links;
 mod members;

@@ -207,7 +207,7 @@ impl Core {
             cluster: self.check_cluster(&input, Location::Header, "x-mongo-cluster-name")?,
         };
         self.store
-            .create_organization(new, fx)
+            .create_organization(new, now_micros(), fx)
             .await
             .map_err(org_exists(&org.id))?;
         Ok(org)
@@ -321,7 +321,7 @@ impl Core {
             cluster: self.check_cluster(&input, Location::Body, "cluster")?,
         };
         self.store
-            .create_organization(new, fx)
+            .create_organization(new, now_micros(), fx)
             .await
             .map_err(org_exists(&org.id))?;
         let user = self

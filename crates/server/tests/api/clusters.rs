@@ -398,7 +398,13 @@ async fn one_person_on_two_clusters_signs_in_to_each_with_its_own_password() {
         app.state
             .core
             .store
-            .set_password(identity, &hash, false, Default::default())
+            .set_password(
+                identity,
+                &hash,
+                false,
+                roster_domain::types::session_stamp(),
+                Default::default(),
+            )
             .await
             .unwrap();
     }
