@@ -241,7 +241,7 @@ impl UserStore for SqlStore {
                 .execute(&mut *t)
                 .await
                 .map_err(err)?;
-            // A membership fewer is a change of the identity too (see `attach_identity!`).
+            // A membership fewer is a change of the identity too (see `stmt::apply_join`).
             sqlx::query("UPDATE identities SET epoch = epoch + 1 WHERE id = $1")
                 .bind(&identity)
                 .execute(&mut *t)
