@@ -13,8 +13,11 @@ use crate::stmt::AsTx;
 use crate::{err, run, tx, Db, SqlStore, R};
 
 impl SqlStore {
-    /// The first cluster, home first, holding the identity.
+    /// The first cluster, home first, holding the identity (on one database, that one).
     async fn home_of(&self, identity_id: &str) -> R<Option<usize>> {
+        if !self.clustered() {
+            return Ok(Some(0));
+        }
         for (i, db) in self.all().enumerate() {
             if get_on(db, identity_id).await?.is_some() {
                 return Ok(Some(i));
