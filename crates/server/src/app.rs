@@ -77,7 +77,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Databases> {
     if others.is_empty() {
         return Ok(Databases {
             all: vec![(config.cluster_name.clone(), home.clone())],
-            store: Arc::new(home.clone()),
+            store: Arc::new(roster_store::SqlStore::single(home.clone())),
             home,
         });
     }
@@ -92,7 +92,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Databases> {
             .with_context(|| format!("cluster '{name}'"))?;
         rest.push((name, db));
     }
-    let clusters = roster_store::Clusters::new((config.cluster_name.clone(), home.clone()), rest)?;
+    let clusters = roster_store::SqlStore::new((config.cluster_name.clone(), home.clone()), rest)?;
     Ok(Databases {
         all: clusters.members().to_vec(),
         store: Arc::new(clusters),

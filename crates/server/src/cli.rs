@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use roster_domain::core::NewOrgInput;
-use roster_domain::store::Store;
+use roster_domain::store::OpsStore;
 use roster_domain::types::format_micros;
 use roster_domain::Core;
 use serde_json::json;
@@ -277,7 +277,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Switch::On => "on",
                 Switch::Off => "off",
             };
-            db.put_setting(MAINTENANCE_KEY, value)
+            roster_store::SqlStore::single(db)
+                .put_setting(MAINTENANCE_KEY, value, roster_domain::types::now_micros())
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("maintenance {value}: every node applies it within seconds");

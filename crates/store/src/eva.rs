@@ -1,68 +1,43 @@
-//! eva-user storage: environments and bots, per-environment access, configurations, batches.
+//! eva's catalogue: environments and bots, each user's access to them, configurations,
+//! batches of new users with their access, user models and memories.
 
 use std::collections::{HashMap, HashSet};
 
+use async_trait::async_trait;
+use roster_domain::events::EventSeed;
 use roster_domain::model::*;
-use roster_domain::store::{Effects, NewIdentity, Refusal, StoreError};
+use roster_domain::paging::MemoryQuery;
+use roster_domain::store::{Effects, EvaStore, NewIdentity, OnJoin, StoreError};
+use roster_domain::types::Micros;
 
-use crate::events::write_events;
-use crate::orgs::{count_admins, lock_org};
+use crate::effects::{write_effects, write_events};
+use crate::listing::{keyset_and_order, limit_offset};
 use crate::rows::*;
 use crate::sql::{bind_all, Arg, Sql};
-use crate::users::{replace_roles, update_user_row, user_insert};
-use crate::{err, run, tx, Db, R};
-use roster_domain::events::EventSeed;
+use crate::stmt::{
+    apply_join, count_admins, keep_an_admin, lock_org, replace_roles, update_user_row, user_insert,
+    write_env_access, AsTx,
+};
+use crate::{err, json_err, run, tx, SqlStore, R};
 
-/// Replaces a user's environment access on the open transaction.
-macro_rules! write_env_access {
-    ($t:expr, $org:expr, $user:expr, $envs:expr) => {{
-        for table in ["user_environments", "user_environment_bots"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE org_id = $1 AND user_id = $2"))
-                .bind($org)
-                .bind($user)
-                .execute(&mut *$t)
-                .await
-                .map_err($crate::err)?;
-        }
-        for e in $envs.iter() {
-            let e: &roster_domain::model::EnvAccess = e;
-            sqlx::query("INSERT INTO user_environments (org_id, user_id, environment_uuid, role_name) VALUES ($1, $2, $3, $4)")
-                .bind($org)
-                .bind($user)
-                .bind(&e.environment_uuid)
-                .bind(&e.role)
-                .execute(&mut *$t)
-                .await
-                .map_err($crate::err)?;
-            for b in &e.bots {
-                sqlx::query(
-                    "INSERT INTO user_environment_bots (org_id, user_id, environment_uuid, bot_uuid) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind($org)
-                .bind($user)
-                .bind(&e.environment_uuid)
-                .bind(b)
-                .execute(&mut *$t)
-                .await
-                .map_err($crate::err)?;
-            }
-        }
-    }};
-}
-
-impl Db {
-    /// Inserts a batch of new users in one transaction with a handful of multi-row statements;
-    /// a row whose email is already in its organization is skipped (`false` in the answer).
-    pub(crate) async fn insert_users(
+#[async_trait]
+impl EvaStore for SqlStore {
+    async fn insert_users(
         &self,
         rows: Vec<(NewIdentity, User, Vec<EnvAccess>)>,
         fx: Effects,
     ) -> R<Vec<bool>> {
-        if rows.is_empty() {
+        let Some(org) = rows.first().map(|r| r.1.org_id.clone()) else {
+            self.scatter(fx).await?;
             return Ok(Vec::new());
+        };
+        if rows.iter().any(|r| r.1.org_id != org) {
+            return Err(StoreError::Other(anyhow::anyhow!(
+                "a bulk insert spans organizations"
+            )));
         }
-        let inserted = tx!(self, |t| {
+        let (db, fx, rest) = self.route_write(&org, fx).await?;
+        let inserted = tx!(db, |t| {
             // New addresses get their identity; known addresses keep theirs.
             let mut sql = Sql::new(
                 "INSERT INTO identities (id, email, email_lower, name, password_hash, connection, email_verified, \
@@ -113,29 +88,19 @@ impl Db {
                     .map_err(err)?
                     .into_iter()
                     .collect();
-            // Joining an identity whose address nobody has proven: any password an organization
-            // gave it stops working, as in `attach_identity!`.
-            let joined: Vec<String> = rows
-                .iter()
-                .zip(&users)
-                .filter(|((i, _, _), u)| done.contains(&u.id) && u.identity_id != i.id)
-                .map(|(_, u)| u.identity_id.clone())
-                .collect();
-            if !joined.is_empty() {
-                let mut sql = Sql::new(
-                    "UPDATE identities SET epoch = epoch + 1, sessions_valid_after = CASE WHEN \
-                     password_hash IS NOT NULL AND NOT email_verified THEN ",
-                );
-                sql.bind(Arg::Int(roster_domain::types::session_stamp()))
-                    .push(
-                        " ELSE sessions_valid_after END, password_hash = CASE WHEN email_verified \
-                     THEN password_hash ELSE NULL END WHERE ",
-                    );
-                sql.in_list("id", &joined);
-                bind_all!(crate::sql::query(&sql), sql.args)
-                    .execute(&mut *t)
-                    .await
-                    .map_err(err)?;
+            // Joining an identity that exists: what the core decided it does (`OnJoin`).
+            let mut joined: Vec<(OnJoin, Vec<String>)> = Vec::new();
+            for ((i, _, _), u) in rows.iter().zip(&users) {
+                if !done.contains(&u.id) || u.identity_id == i.id {
+                    continue;
+                }
+                match joined.iter_mut().find(|(on, _)| *on == i.on_join) {
+                    Some((_, ids)) => ids.push(u.identity_id.clone()),
+                    None => joined.push((i.on_join, vec![u.identity_id.clone()])),
+                }
+            }
+            for (on, ids) in &joined {
+                apply_join(&mut t.tx(), ids, *on).await?;
             }
             let (mut roles, mut envs, mut bots) = (Vec::new(), Vec::new(), Vec::new());
             for ((_, _, access), u) in rows.iter().zip(&users) {
@@ -173,7 +138,7 @@ impl Db {
                     .await
                     .map_err(err)?;
             }
-            write_effects!(t, fx);
+            write_effects(&mut t.tx(), &fx).await?;
             // One event per user the insert took that no audit event already told of (a bulk
             // import's audit event counts its rows only).
             let told: HashSet<&str> = fx
@@ -183,58 +148,27 @@ impl Db {
                 .filter_map(|a| a.target_user_id.as_deref())
                 .collect();
             if let Some(a) = fx.audit.first() {
-                write_events!(
-                    t,
+                write_events(
+                    &mut t.tx(),
                     users
                         .iter()
                         .filter(|u| done.contains(&u.id) && !told.contains(u.id.as_str()))
                         .map(|u| EventSeed::about(a, "user.created", &u.id))
-                        .collect()
-                );
+                        .collect(),
+                )
+                .await?;
             }
             users
                 .iter()
                 .map(|u| done.contains(&u.id))
                 .collect::<Vec<bool>>()
         });
+        self.elsewhere(rest).await?;
         Ok(inserted)
     }
 
     /// No ORDER BY: the organization's unique email index answers the IN list directly.
-    pub(crate) async fn existing_emails(
-        &self,
-        org_id: &str,
-        emails_lower: &[String],
-    ) -> R<Vec<String>> {
-        let mut sql = Sql::new("SELECT email_lower FROM users WHERE org_id = ");
-        sql.text(org_id)
-            .push(" AND ")
-            .in_list("email_lower", emails_lower);
-        run!(self, |p| bind_all!(
-            crate::sql::query_scalar(&sql),
-            sql.args
-        )
-        .fetch_all(p)
-        .await
-        .map_err(err))
-    }
-
-    /// PostgreSQL's autovacuum analyzes a table some time after it changed; a bulk import of
-    /// thousands of users should not leave the planner guessing until then. SQLite's user
-    /// queries do not depend on statistics (their plans are fixed), so it does nothing there.
-    pub(crate) async fn refresh_statistics(&self) -> R<()> {
-        if let Db::Postgres(pool) = self {
-            sqlx::query(
-                "ANALYZE users, identities, user_roles, user_environments, user_environment_bots",
-            )
-            .execute(pool)
-            .await
-            .map_err(err)?;
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn set_user_access(
+    async fn set_user_access(
         &self,
         org_id: &str,
         user_id: &str,
@@ -242,72 +176,57 @@ impl Db {
         envs: &[EnvAccess],
         fx: Effects,
     ) -> R<()> {
-        tx!(self, |t| {
-            lock_org!(t, org_id);
-            let before = count_admins!(t, org_id);
-            replace_roles!(t, org_id, user_id, role_ids);
-            write_env_access!(t, org_id, user_id, envs);
-            if before > 0 && count_admins!(t, org_id) == 0 {
-                return Err(StoreError::Refused(Refusal::LastAdmin));
-            }
-            write_effects!(t, fx);
+        let (db, fx, rest) = self.route_write(org_id, fx).await?;
+        tx!(db, |t| {
+            lock_org(&mut t.tx(), org_id).await?;
+            let before = count_admins(&mut t.tx(), org_id).await?;
+            replace_roles(&mut t.tx(), org_id, user_id, role_ids).await?;
+            write_env_access(&mut t.tx(), org_id, user_id, envs).await?;
+            keep_an_admin(&mut t.tx(), org_id, before).await?;
+            write_effects(&mut t.tx(), &fx).await?;
         });
-        Ok(())
+        self.elsewhere(rest).await
     }
 
-    pub(crate) async fn count_active_admins(&self, org_id: &str) -> R<i64> {
-        run!(self, |p| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM users WHERE org_id = $1 AND is_admin AND status = 'active'"
-        )
-        .bind(org_id)
-        .fetch_one(p)
-        .await
-        .map_err(err))
-    }
-
-    pub(crate) async fn update_user_access(
+    async fn update_user_access(
         &self,
         u: &User,
-        expected_updated_at: i64,
+        expected_updated_at: Micros,
+        sessions_end: Option<Micros>,
         role_ids: &[String],
         envs: &[EnvAccess],
         password: Option<&roster_domain::store::NewPassword>,
         fx: Effects,
     ) -> R<()> {
-        tx!(self, |t| {
-            lock_org!(t, &u.org_id);
-            let before = count_admins!(t, &u.org_id);
-            update_user_row!(t, u, expected_updated_at);
+        let (db, fx, rest) = self.route_write(&u.org_id, fx).await?;
+        tx!(db, |t| {
+            lock_org(&mut t.tx(), &u.org_id).await?;
+            let before = count_admins(&mut t.tx(), &u.org_id).await?;
+            update_user_row(&mut t.tx(), u, expected_updated_at, sessions_end).await?;
             if let Some(pw) = password {
-                let now = roster_domain::types::now_micros();
                 sqlx::query(
                     "UPDATE identities SET password_hash = $1, updated_at = $2, epoch = epoch + 1, \
                      sessions_valid_after = CASE WHEN $3 THEN $4 ELSE sessions_valid_after END WHERE id = $5",
                 )
                 .bind(&pw.hash)
-                .bind(now)
+                .bind(pw.at)
                 .bind(pw.revoke_sessions)
-                .bind(roster_domain::types::session_stamp())
+                .bind(pw.at)
                 .bind(&u.identity_id)
                 .execute(&mut *t)
                 .await
                 .map_err(err)?;
             }
-            replace_roles!(t, &u.org_id, &u.id, role_ids);
-            write_env_access!(t, &u.org_id, &u.id, envs);
-            if before > 0 && count_admins!(t, &u.org_id) == 0 {
-                return Err(StoreError::Refused(Refusal::LastAdmin));
-            }
-            write_effects!(t, fx);
+            replace_roles(&mut t.tx(), &u.org_id, &u.id, role_ids).await?;
+            write_env_access(&mut t.tx(), &u.org_id, &u.id, envs).await?;
+            keep_an_admin(&mut t.tx(), &u.org_id, before).await?;
+            write_effects(&mut t.tx(), &fx).await?;
         });
-        Ok(())
+        self.elsewhere(rest).await
     }
 
-    pub(crate) async fn env_access(
-        &self,
-        org_id: &str,
-        user_ids: &[String],
-    ) -> R<Vec<(String, EnvAccess)>> {
+    async fn env_access(&self, org_id: &str, user_ids: &[String]) -> R<Vec<(String, EnvAccess)>> {
+        let db = self.route(org_id).await?;
         if user_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -322,7 +241,7 @@ impl Db {
         type Rows = Vec<(String, String, String)>;
         // Sorted here, not in SQL: an ORDER BY lets the planner trade the primary-key lookups
         // of the page's users for a walk of a whole organization in the order asked.
-        let (mut env_rows, mut bot_rows): (Rows, Rows) = run!(self, |p| {
+        let (mut env_rows, mut bot_rows): (Rows, Rows) = run!(db, |p| {
             let e = bind_all!(crate::sql::query_as(&envs), envs.args)
                 .fetch_all(p)
                 .await
@@ -358,9 +277,9 @@ impl Db {
             .collect())
     }
 
-    pub(crate) async fn upsert_environment(&self, e: &Environment, fx: Effects) -> R<()> {
-        let now = roster_domain::types::now_micros();
-        tx!(self, |t| {
+    async fn upsert_environment(&self, e: &Environment, now: Micros, fx: Effects) -> R<()> {
+        let (db, fx, rest) = self.route_write(&e.org_id, fx).await?;
+        tx!(db, |t| {
             sqlx::query(
                 "INSERT INTO environments (org_id, uuid, name, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (org_id, uuid) DO UPDATE SET name = excluded.name, active = excluded.active, updated_at = excluded.updated_at",
@@ -374,14 +293,14 @@ impl Db {
             .execute(&mut *t)
             .await
             .map_err(err)?;
-            write_effects!(t, fx);
+            write_effects(&mut t.tx(), &fx).await?;
         });
-        Ok(())
+        self.elsewhere(rest).await
     }
 
-    pub(crate) async fn upsert_bot(&self, b: &Bot, fx: Effects) -> R<()> {
-        let now = roster_domain::types::now_micros();
-        tx!(self, |t| {
+    async fn upsert_bot(&self, b: &Bot, now: Micros, fx: Effects) -> R<()> {
+        let (db, fx, rest) = self.route_write(&b.org_id, fx).await?;
+        tx!(db, |t| {
             sqlx::query(
                 "INSERT INTO bots (org_id, uuid, environment_uuid, name, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                  ON CONFLICT (org_id, uuid) DO UPDATE SET environment_uuid = excluded.environment_uuid, name = excluded.name, \
@@ -397,13 +316,14 @@ impl Db {
             .execute(&mut *t)
             .await
             .map_err(err)?;
-            write_effects!(t, fx);
+            write_effects(&mut t.tx(), &fx).await?;
         });
-        Ok(())
+        self.elsewhere(rest).await
     }
 
-    pub(crate) async fn list_environments(&self, org_id: &str) -> R<Vec<Environment>> {
-        run!(self, |p| {
+    async fn list_environments(&self, org_id: &str) -> R<Vec<Environment>> {
+        let db = self.route(org_id).await?;
+        run!(db, |p| {
             let rows = sqlx::query("SELECT org_id, uuid, name, active FROM environments WHERE org_id = $1 ORDER BY name, uuid")
                 .bind(org_id)
                 .fetch_all(p)
@@ -422,8 +342,9 @@ impl Db {
         })
     }
 
-    pub(crate) async fn list_bots(&self, org_id: &str) -> R<Vec<Bot>> {
-        run!(self, |p| {
+    async fn list_bots(&self, org_id: &str) -> R<Vec<Bot>> {
+        let db = self.route(org_id).await?;
+        run!(db, |p| {
             let rows = sqlx::query("SELECT org_id, uuid, environment_uuid, name, active FROM bots WHERE org_id = $1 ORDER BY name, uuid")
                 .bind(org_id)
                 .fetch_all(p)
@@ -443,14 +364,15 @@ impl Db {
         })
     }
 
-    pub(crate) async fn set_configuration(
+    async fn set_configuration(
         &self,
         org_id: &str,
         user_id: &str,
         c: &Configuration,
+        now: Micros,
     ) -> R<()> {
-        let now = roster_domain::types::now_micros();
-        tx!(self, |t| {
+        let db = self.route(org_id).await?;
+        tx!(db, |t| {
             sqlx::query(
                 "INSERT INTO configurations (org_id, user_id, bot_uuid, key, value, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (org_id, user_id, bot_uuid, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -468,13 +390,14 @@ impl Db {
         Ok(())
     }
 
-    pub(crate) async fn configurations(
+    async fn configurations(
         &self,
         org_id: &str,
         user_id: &str,
         bot: Option<&str>,
     ) -> R<Vec<Configuration>> {
-        let rows: Vec<(String, String, String)> = run!(self, |p| {
+        let db = self.route(org_id).await?;
+        let rows: Vec<(String, String, String)> = run!(db, |p| {
             sqlx::query_as(
             "SELECT key, value, bot_uuid FROM configurations WHERE org_id = $1 AND user_id = $2 AND bot_uuid = $3 ORDER BY key"
         )
@@ -493,5 +416,137 @@ impl Db {
                 bot_uuid: (!b.is_empty()).then_some(b),
             })
             .collect())
+    }
+
+    async fn insert_user_model(&self, m: &UserModel, fx: Effects) -> R<()> {
+        let (db, fx, rest) = self.route_write(&m.org_id, fx).await?;
+        tx!(db, |t| {
+            sqlx::query("INSERT INTO user_models (org_id, user_id, id, content, insight_ids, dimensions, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(&m.org_id)
+                .bind(&m.user_id)
+                .bind(&m.id)
+                .bind(&m.content)
+                .bind(serde_json::to_string(&m.insight_ids).map_err(json_err)?)
+                .bind(serde_json::to_string(&m.dimensions).map_err(json_err)?)
+                .bind(m.created_at)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            write_effects(&mut t.tx(), &fx).await?;
+        });
+        self.elsewhere(rest).await
+    }
+
+    async fn latest_user_models(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        limit: u32,
+    ) -> R<Vec<UserModel>> {
+        let db = self.route(org_id).await?;
+        run!(db, |p| {
+            let rows = sqlx::query(
+                "SELECT org_id, user_id, id, content, insight_ids, dimensions, created_at FROM user_models \
+                 WHERE org_id = $1 AND user_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3",
+            )
+            .bind(org_id)
+            .bind(user_id)
+            .bind(limit as i64)
+            .fetch_all(p)
+            .await
+            .map_err(err)?;
+            let mut out = Vec::new();
+            for r in &rows {
+                out.push(UserModel {
+                    org_id: get!(r, "org_id"),
+                    user_id: get!(r, "user_id"),
+                    id: get!(r, "id"),
+                    content: get!(r, "content"),
+                    insight_ids: get_json!(r, "insight_ids"),
+                    dimensions: get_json!(r, "dimensions"),
+                    created_at: get!(r, "created_at"),
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    async fn insert_memories(&self, ms: &[Memory], fx: Effects) -> R<()> {
+        let Some(org) = ms.first().map(|m| m.org_id.clone()) else {
+            return self.scatter(fx).await;
+        };
+        if ms.iter().any(|m| m.org_id != org) {
+            return Err(StoreError::Other(anyhow::anyhow!(
+                "memories of several organizations in one insert"
+            )));
+        }
+        let (db, fx, rest) = self.route_write(&org, fx).await?;
+        tx!(db, |t| {
+            for m in ms {
+                sqlx::query(
+                    "INSERT INTO memories (org_id, user_id, id, conversation_id, refs, content, context, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&m.org_id)
+                .bind(&m.user_id)
+                .bind(&m.id)
+                .bind(&m.conversation_id)
+                .bind(serde_json::to_string(&m.references).map_err(json_err)?)
+                .bind(&m.content)
+                .bind(&m.context)
+                .bind(m.created_at)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            }
+            write_effects(&mut t.tx(), &fx).await?;
+        });
+        self.elsewhere(rest).await
+    }
+
+    async fn list_memories(&self, org_id: &str, q: &MemoryQuery) -> R<Vec<Memory>> {
+        let db = self.route(org_id).await?;
+        let mut sql = Sql::new("SELECT org_id, user_id, id, conversation_id, refs, content, context, created_at FROM memories WHERE org_id = ");
+        sql.text(org_id).push(" AND user_id = ");
+        sql.text(&q.user_id);
+        if !q.ids.is_empty() {
+            sql.push(" AND ").in_list("id", &q.ids);
+        }
+        if !q.conversation_ids.is_empty() {
+            sql.push(" AND ")
+                .in_list("conversation_id", &q.conversation_ids);
+        }
+        let sort: Vec<(String, bool)> = q
+            .page
+            .sort
+            .iter()
+            .map(|k| (k.field.clone(), k.descending))
+            .collect();
+        keyset_and_order(&mut sql, &sort, &q.page.position, |f| match f {
+            "conversation_id" => Some("conversation_id"),
+            "created_at" => Some("created_at"),
+            _ => None,
+        })?;
+        limit_offset(&mut sql, q.page.limit, &q.page.position);
+        run!(db, |p| {
+            let rows = bind_all!(crate::sql::query(&sql), sql.args)
+                .fetch_all(p)
+                .await
+                .map_err(err)?;
+            let mut out = Vec::new();
+            for r in &rows {
+                out.push(Memory {
+                    org_id: get!(r, "org_id"),
+                    user_id: get!(r, "user_id"),
+                    id: get!(r, "id"),
+                    conversation_id: get!(r, "conversation_id"),
+                    references: get_json!(r, "refs"),
+                    content: get!(r, "content"),
+                    context: get!(r, "context"),
+                    created_at: get!(r, "created_at"),
+                });
+            }
+            Ok(out)
+        })
     }
 }

@@ -1,24 +1,35 @@
-//! The sqlx implementation of the domain's `Store` for SQLite and PostgreSQL.
+//! The sqlx implementation of the domain's `Store` for SQLite and PostgreSQL: [`SqlStore`],
+//! over one database or several clusters.
 //!
 //! One SQL string and one `.bind()` chain serve both drivers: the `run!` and `tx!` macros paste a
 //! body into both arms of a match on [`Db`], so each arm is type-checked against its own driver.
 //! Per-dialect SQL is written only where the dialects truly differ (search, upserts of ids).
 #![deny(clippy::unwrap_used)]
 
-mod auth;
-mod clusters;
+// The implementation of each aggregate's trait, one file each (see `roster_domain::store`).
+mod audit;
 mod eva;
-mod events;
+mod identities;
+mod keys;
 mod oidc;
 mod ops;
 mod orgs;
 mod outbox;
-mod rows;
-mod sql;
-mod store_impl;
+mod roles;
+mod test_reads;
 mod throttle;
+mod tokens;
 mod users;
 mod webhooks;
+
+// What they share: routing by organization, statements over a transaction, query building and
+// row decoding. None of these names an implementation file.
+mod effects;
+mod listing;
+mod placement;
+mod rows;
+mod sql;
+mod stmt;
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,8 +41,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-pub use clusters::Clusters;
 pub use ops::PoolStats;
+pub use placement::SqlStore;
 
 /// A connection pool of either backend, chosen from the URL scheme.
 #[derive(Clone, Debug)]

@@ -1,11 +1,13 @@
-//! The relying parties of the organizations' OpenID Connect providers, and the lookup of spent
-//! one-time tokens that refresh-token reuse detection needs.
+//! The relying parties of the organizations' OpenID Connect providers.
 
-use roster_domain::model::{OidcClient, OneTimeToken};
-use roster_domain::store::{Effects, StoreError};
+use async_trait::async_trait;
+use roster_domain::model::OidcClient;
+use roster_domain::store::{Effects, OidcStore, StoreError};
 
+use crate::effects::write_effects;
 use crate::rows::*;
-use crate::{err, json_err, run, tx, Db, R};
+use crate::stmt::AsTx;
+use crate::{err, json_err, run, tx, SqlStore, R};
 
 const CLIENT_COLS: &str =
     "org_id, client_id, name, secret_hash, redirect_uris, created_at, updated_at";
@@ -29,12 +31,14 @@ fn uris_json(c: &OidcClient) -> R<String> {
     serde_json::to_string(&c.redirect_uris).map_err(json_err)
 }
 
-impl Db {
-    pub(crate) async fn list_oidc_clients(&self, org_id: &str) -> R<Vec<OidcClient>> {
+#[async_trait]
+impl OidcStore for SqlStore {
+    async fn list_oidc_clients(&self, org_id: &str) -> R<Vec<OidcClient>> {
+        let db = self.route(org_id).await?;
         let sql = format!(
             "SELECT {CLIENT_COLS} FROM oidc_clients WHERE org_id = $1 ORDER BY created_at, client_id"
         );
-        run!(self, |p| {
+        run!(db, |p| {
             let rows = sqlx::query(&sql)
                 .bind(org_id)
                 .fetch_all(p)
@@ -48,14 +52,11 @@ impl Db {
         })
     }
 
-    pub(crate) async fn get_oidc_client(
-        &self,
-        org_id: &str,
-        client_id: &str,
-    ) -> R<Option<OidcClient>> {
+    async fn get_oidc_client(&self, org_id: &str, client_id: &str) -> R<Option<OidcClient>> {
+        let db = self.route(org_id).await?;
         let sql =
             format!("SELECT {CLIENT_COLS} FROM oidc_clients WHERE org_id = $1 AND client_id = $2");
-        run!(self, |p| {
+        run!(db, |p| {
             let row = sqlx::query(&sql)
                 .bind(org_id)
                 .bind(client_id)
@@ -69,9 +70,10 @@ impl Db {
         })
     }
 
-    pub(crate) async fn insert_oidc_client(&self, c: &OidcClient, fx: Effects) -> R<()> {
+    async fn insert_oidc_client(&self, c: &OidcClient, fx: Effects) -> R<()> {
+        let (db, fx, rest) = self.route_write(&c.org_id, fx).await?;
         let uris = uris_json(c)?;
-        tx!(self, |t| {
+        tx!(db, |t| {
             sqlx::query(
                 "INSERT INTO oidc_clients (org_id, client_id, name, secret_hash, redirect_uris, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -89,14 +91,15 @@ impl Db {
                 StoreError::Conflict { .. } => StoreError::Conflict { field: "client_id" },
                 other => other,
             })?;
-            write_effects!(t, fx);
+            write_effects(&mut t.tx(), &fx).await?;
         });
-        Ok(())
+        self.elsewhere(rest).await
     }
 
-    pub(crate) async fn update_oidc_client(&self, c: &OidcClient, fx: Effects) -> R<()> {
+    async fn update_oidc_client(&self, c: &OidcClient, fx: Effects) -> R<()> {
+        let (db, fx, rest) = self.route_write(&c.org_id, fx).await?;
         let uris = uris_json(c)?;
-        tx!(self, |t| {
+        tx!(db, |t| {
             let done = sqlx::query(
                 "UPDATE oidc_clients SET name = $1, redirect_uris = $2, updated_at = $3 \
                  WHERE org_id = $4 AND client_id = $5",
@@ -112,18 +115,14 @@ impl Db {
             if done.rows_affected() == 0 {
                 return Err(StoreError::NotFound);
             }
-            write_effects!(t, fx);
+            write_effects(&mut t.tx(), &fx).await?;
         });
-        Ok(())
+        self.elsewhere(rest).await
     }
 
-    pub(crate) async fn delete_oidc_client(
-        &self,
-        org_id: &str,
-        client_id: &str,
-        fx: Effects,
-    ) -> R<()> {
-        tx!(self, |t| {
+    async fn delete_oidc_client(&self, org_id: &str, client_id: &str, fx: Effects) -> R<()> {
+        let (db, fx, rest) = self.route_write(org_id, fx).await?;
+        tx!(db, |t| {
             let done = sqlx::query("DELETE FROM oidc_clients WHERE org_id = $1 AND client_id = $2")
                 .bind(org_id)
                 .bind(client_id)
@@ -133,26 +132,8 @@ impl Db {
             if done.rows_affected() == 0 {
                 return Err(StoreError::NotFound);
             }
-            write_effects!(t, fx);
+            write_effects(&mut t.tx(), &fx).await?;
         });
-        Ok(())
-    }
-
-    pub(crate) async fn spent_token(&self, org_id: &str, hash: &str) -> R<Option<OneTimeToken>> {
-        let sql = format!(
-            "SELECT {TOKEN_COLS} FROM one_time_tokens WHERE org_id = $1 AND token_hash = $2 AND used_at IS NOT NULL"
-        );
-        run!(self, |p| {
-            let row = sqlx::query(&sql)
-                .bind(org_id)
-                .bind(hash)
-                .fetch_optional(p)
-                .await
-                .map_err(err)?;
-            match row {
-                Some(r) => Ok(Some(token_from!(&r))),
-                None => Ok(None),
-            }
-        })
+        self.elsewhere(rest).await
     }
 }

@@ -1,4 +1,5 @@
-//! Column lists and row decoders shared by both drivers (macros, so each driver's row type fits).
+//! Column lists and row decoders shared by both drivers (macros, so each driver's row type
+//! fits). A leaf module: it names no other store module.
 
 pub(crate) const ORG_COLS: &str =
     "id, uuid, name, short_name, is_platform, tenant_id, default_preferences, \
@@ -161,96 +162,59 @@ macro_rules! token_from {
     };
 }
 
-/// Writes a change's audit events, queued emails and one-time tokens on the open transaction.
-macro_rules! write_effects {
-    ($tx:expr, $fx:expr) => {{
-        let fx: &roster_domain::store::Effects = &$fx;
-        for a in &fx.audit {
-            sqlx::query(
-                "INSERT INTO audit_events (org_id, id, action, actor_kind, actor_user_id, actor_org_id, \
-                 target_user_id, request_id, details, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(&a.org_id)
-            .bind(&a.id)
-            .bind(&a.action)
-            .bind(a.actor.kind)
-            .bind(&a.actor.user_id)
-            .bind(&a.actor.org_id)
-            .bind(&a.target_user_id)
-            .bind(&a.request_id)
-            .bind(a.details.to_string())
-            .bind(a.created_at)
-            .execute(&mut *$tx)
-            .await
-            .map_err($crate::err)?;
+pub(crate) use {get, get_json, grant_from, key_from, org_from, role_from, token_from, user_from};
+
+pub(crate) const AUDIT_COLS: &str = "org_id, id, action, actor_kind, actor_user_id, actor_org_id, \
+    target_user_id, request_id, details, created_at";
+
+/// The actor kind of a stored audit event, as the model's `&'static str`.
+pub(crate) fn actor_kind(kind: &str) -> &'static str {
+    match kind {
+        "user" => "user",
+        "api_key" => "api_key",
+        "service" => "service",
+        "system" => "system",
+        _ => "anonymous",
+    }
+}
+
+macro_rules! audit_from {
+    ($r:expr) => {{
+        let kind: String = get!($r, "actor_kind");
+        roster_domain::model::AuditEvent {
+            org_id: get!($r, "org_id"),
+            id: get!($r, "id"),
+            action: get!($r, "action"),
+            actor: roster_domain::model::ActorRef {
+                kind: $crate::rows::actor_kind(&kind),
+                user_id: get!($r, "actor_user_id"),
+                org_id: get!($r, "actor_org_id"),
+            },
+            target_user_id: get!($r, "target_user_id"),
+            request_id: get!($r, "request_id"),
+            details: get_json!($r, "details"),
+            created_at: get!($r, "created_at"),
         }
-        // Queued emails in one statement: a bulk import queues one per row.
-        for chunk in fx.outbox.chunks(1000) {
-            let mut sql = $crate::sql::Sql::new(
-                "INSERT INTO outbox (org_id, id, kind, recipient, language, payload, status, attempts, \
-                 next_attempt_at, created_at) VALUES ",
-            );
-            sql.values(chunk.iter().map(|m| {
-                use $crate::sql::Arg;
-                vec![
-                    Arg::Text(m.org_id.clone()),
-                    Arg::Text(m.id.clone()),
-                    Arg::Text(m.kind.clone()),
-                    Arg::Text(m.recipient.clone()),
-                    Arg::Text(m.language.clone()),
-                    Arg::Text(m.payload.to_string()),
-                    Arg::Text("pending".into()),
-                    Arg::Int(0),
-                    Arg::Int(m.created_at),
-                    Arg::Int(m.created_at),
-                ]
-            }));
-            $crate::sql::bind_all!(crate::sql::query(&sql), sql.args)
-                .execute(&mut *$tx)
-                .await
-                .map_err($crate::err)?;
-        }
-        for (org, user, purpose) in &fx.revoke {
-            sqlx::query("UPDATE one_time_tokens SET used_at = created_at WHERE org_id = $1 AND user_id = $2 AND purpose = $3 AND used_at IS NULL")
-                .bind(org)
-                .bind(user)
-                .bind(purpose)
-                .execute(&mut *$tx)
-                .await
-                .map_err($crate::err)?;
-        }
-        for t in &fx.tokens {
-            sqlx::query(
-                // The identity is the membership's as stored (a new user may have joined an
-                // existing identity in this transaction), and its epoch is recorded as it is now.
-                "INSERT INTO one_time_tokens (token_hash, org_id, user_id, identity_id, purpose, payload, \
-                 expires_at, created_at, identity_epoch) SELECT $1, $2, $3, COALESCE(u.identity_id, $4), $5, $6, $7, $8, \
-                 i.epoch FROM (SELECT 1 AS one) AS one LEFT JOIN users u ON u.org_id = $2 AND u.id = $3 \
-                 LEFT JOIN identities i ON i.id = COALESCE(u.identity_id, $4)",
-            )
-            .bind(&t.token_hash)
-            .bind(&t.org_id)
-            .bind(&t.user_id)
-            .bind(&t.identity_id)
-            .bind(&t.purpose)
-            .bind(t.payload.to_string())
-            .bind(t.expires_at)
-            .bind(t.created_at)
-            .execute(&mut *$tx)
-            .await
-            .map_err($crate::err)?;
-        }
-        // The events of the change, from its audit events, in the same transaction.
-        $crate::events::write_events!(
-            $tx,
-            fx.audit
-                .iter()
-                .filter_map(roster_domain::events::EventSeed::from_audit)
-                .collect()
-        );
     }};
 }
 
-pub(crate) use {
-    get, get_json, grant_from, key_from, org_from, role_from, token_from, user_from, write_effects,
-};
+macro_rules! outbox_from {
+    ($r:expr) => {
+        roster_domain::model::OutboxMessage {
+            org_id: get!($r, "org_id"),
+            id: get!($r, "id"),
+            kind: get!($r, "kind"),
+            recipient: get!($r, "recipient"),
+            language: get!($r, "language"),
+            payload: get_json!($r, "payload"),
+            status: get!($r, "status"),
+            attempts: get!($r, "attempts"),
+            created_at: get!($r, "created_at"),
+        }
+    };
+}
+
+pub(crate) const OUTBOX_COLS: &str =
+    "org_id, id, kind, recipient, language, payload, status, attempts, created_at";
+
+pub(crate) use {audit_from, outbox_from};

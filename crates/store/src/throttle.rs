@@ -3,28 +3,28 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use async_trait::async_trait;
+use roster_domain::store::ThrottleStore;
 use roster_domain::throttle::Throttle;
 use roster_domain::types::Micros;
 
-use crate::{err, tx, Db, R};
+use crate::{err, tx, SqlStore, R};
 
 /// One charge in this many also deletes keys that have been quiet for a day and are unblocked.
 const PRUNE_EVERY: u64 = 256;
 const PRUNE_QUIET_MICROS: Micros = 24 * 3600 * 1_000_000;
 
-impl Db {
+/// Throttle keys name an account (an email) or a client, not an organization: they are counted
+/// on the home cluster, for every cluster's sign-ins alike.
+#[async_trait]
+impl ThrottleStore for SqlStore {
     /// The upsert with a no-op update takes the key's row lock (PostgreSQL; SQLite's writer is
     /// already exclusive) and returns the row as the previous holder committed it; the charge
     /// is then written before the lock is released.
-    pub(crate) async fn charge_sign_in_attempt(
-        &self,
-        key: &str,
-        now: Micros,
-        policy: &Throttle,
-    ) -> R<bool> {
+    async fn charge_sign_in_attempt(&self, key: &str, now: Micros, policy: &Throttle) -> R<bool> {
         static CHARGES: AtomicU64 = AtomicU64::new(0);
         let prune = CHARGES.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1;
-        tx!(untracked self, |t| {
+        tx!(untracked self.home(), |t| {
             let (failures, blocked_until, updated_at): (i64, i64, i64) = sqlx::query_as(
                 "INSERT INTO sign_in_failures (key, failures, blocked_until, updated_at) \
                  VALUES ($1, 0, 0, $2) \
@@ -71,13 +71,13 @@ impl Db {
         })
     }
 
-    pub(crate) async fn forgive_sign_in_attempt(&self, key: &str, reset: bool) -> R<()> {
+    async fn forgive_sign_in_attempt(&self, key: &str, reset: bool) -> R<()> {
         let sql = if reset {
             "DELETE FROM sign_in_failures WHERE key = $1"
         } else {
             "UPDATE sign_in_failures SET failures = failures - 1 WHERE key = $1 AND failures > 0"
         };
-        tx!(untracked self, |t| {
+        tx!(untracked self.home(), |t| {
             sqlx::query(sql)
                 .bind(key)
                 .execute(&mut *t)

@@ -1,12 +1,16 @@
 //! Webhook endpoints, the leasing of their messages (like the email outbox's), the delivery log
 //! and replays.
 
+use async_trait::async_trait;
 use roster_domain::events::Event;
-use roster_domain::store::{Effects, StoreError};
+use roster_domain::store::{Effects, StoreError, WebhookStore};
+use roster_domain::types::Micros;
 use roster_domain::webhooks::{WebhookAttempt, WebhookEndpoint, WebhookJob, WebhookOutcome};
 
+use crate::effects::write_effects;
 use crate::rows::*;
-use crate::{err, run, tx, Db, R};
+use crate::stmt::AsTx;
+use crate::{err, run, tx, Db, SqlStore, R};
 
 const ENDPOINT_COLS: &str =
     "org_id, id, url, description, types, enabled, disabled_reason, secret, \
@@ -54,9 +58,11 @@ macro_rules! attempt_from {
     };
 }
 
-impl Db {
-    pub(crate) async fn insert_webhook(&self, w: &WebhookEndpoint, fx: Effects) -> R<()> {
-        tx!(self, |t| {
+#[async_trait]
+impl WebhookStore for SqlStore {
+    async fn insert_webhook(&self, w: &WebhookEndpoint, fx: Effects) -> R<()> {
+        let (db, fx, rest) = self.route_write(&w.org_id, fx).await?;
+        tx!(db, |t| {
             sqlx::query(&format!(
                 "INSERT INTO webhook_endpoints ({ENDPOINT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
             ))
@@ -76,13 +82,14 @@ impl Db {
             .execute(&mut *t)
             .await
             .map_err(err)?;
-            write_effects!(t, fx);
+            write_effects(&mut t.tx(), &fx).await?;
         });
-        Ok(())
+        self.elsewhere(rest).await
     }
 
-    pub(crate) async fn list_webhooks(&self, org_id: &str) -> R<Vec<WebhookEndpoint>> {
-        run!(self, |p| {
+    async fn list_webhooks(&self, org_id: &str) -> R<Vec<WebhookEndpoint>> {
+        let db = self.route(org_id).await?;
+        run!(db, |p| {
             let rows = sqlx::query(&format!(
                 "SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE org_id = $1 ORDER BY id"
             ))
@@ -98,8 +105,9 @@ impl Db {
         })
     }
 
-    pub(crate) async fn get_webhook(&self, org_id: &str, id: &str) -> R<Option<WebhookEndpoint>> {
-        run!(self, |p| {
+    async fn get_webhook(&self, org_id: &str, id: &str) -> R<Option<WebhookEndpoint>> {
+        let db = self.route(org_id).await?;
+        run!(db, |p| {
             let row = sqlx::query(&format!(
                 "SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE org_id = $1 AND id = $2"
             ))
@@ -115,8 +123,9 @@ impl Db {
         })
     }
 
-    pub(crate) async fn update_webhook(&self, w: &WebhookEndpoint, fx: Effects) -> R<()> {
-        tx!(self, |t| {
+    async fn update_webhook(&self, w: &WebhookEndpoint, fx: Effects) -> R<()> {
+        let (db, fx, rest) = self.route_write(&w.org_id, fx).await?;
+        tx!(db, |t| {
             let n = sqlx::query(
                 "UPDATE webhook_endpoints SET url = $1, description = $2, types = $3, enabled = $4, \
                  disabled_reason = $5, secret = $6, previous_secret = $7, previous_secret_until = $8, \
@@ -141,13 +150,14 @@ impl Db {
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
-            write_effects!(t, fx);
+            write_effects(&mut t.tx(), &fx).await?;
         });
-        Ok(())
+        self.elsewhere(rest).await
     }
 
-    pub(crate) async fn delete_webhook(&self, org_id: &str, id: &str, fx: Effects) -> R<()> {
-        tx!(self, |t| {
+    async fn delete_webhook(&self, org_id: &str, id: &str, fx: Effects) -> R<()> {
+        let (db, fx, rest) = self.route_write(org_id, fx).await?;
+        tx!(db, |t| {
             let n = sqlx::query("DELETE FROM webhook_endpoints WHERE org_id = $1 AND id = $2")
                 .bind(org_id)
                 .bind(id)
@@ -168,94 +178,12 @@ impl Db {
                 .await
                 .map_err(err)?;
             }
-            write_effects!(t, fx);
+            write_effects(&mut t.tx(), &fx).await?;
         });
-        Ok(())
+        self.elsewhere(rest).await
     }
 
-    pub(crate) async fn claim_webhooks(
-        &self,
-        worker: &str,
-        now: i64,
-        lease_until: i64,
-        limit: u32,
-    ) -> R<Vec<WebhookJob>> {
-        // As the outbox: look on the reading pool first, so an idle worker takes no write lock.
-        let due: Option<i64> = run!(self, |p| {
-            sqlx::query_scalar(
-                "SELECT next_attempt_at FROM webhook_messages WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1 LIMIT 1",
-            )
-            .bind(now)
-            .fetch_optional(p)
-            .await
-            .map_err(err)?
-        });
-        if due.is_none() {
-            return Ok(Vec::new());
-        }
-        let lock = match self {
-            Db::Sqlite { .. } => "",
-            Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
-        };
-        let sql = format!(
-            "UPDATE webhook_messages SET status = 'sending', lease_owner = $1, next_attempt_at = $2, \
-             attempts = attempts + 1 \
-             WHERE (org_id, endpoint_id, event_seq) IN (SELECT org_id, endpoint_id, event_seq FROM webhook_messages \
-               WHERE status IN ('pending', 'sending') AND next_attempt_at <= $3 \
-               ORDER BY next_attempt_at LIMIT $4{lock}) \
-             RETURNING org_id, endpoint_id, event_seq, attempts"
-        );
-        let jobs = tx!(untracked self, |t| {
-            let claimed: Vec<(String, String, i64, i64)> = sqlx::query_as(&sql)
-                .bind(worker)
-                .bind(lease_until)
-                .bind(now)
-                .bind(limit as i64)
-                .fetch_all(&mut *t)
-                .await
-                .map_err(err)?;
-            let mut jobs = Vec::with_capacity(claimed.len());
-            for (org_id, endpoint_id, event_seq, attempt) in claimed {
-                let event = sqlx::query(
-                    "SELECT org_id, seq, id, type, data, occurred_at FROM events WHERE org_id = $1 AND seq = $2",
-                )
-                .bind(&org_id)
-                .bind(event_seq)
-                .fetch_optional(&mut *t)
-                .await
-                .map_err(err)?;
-                let event = match event {
-                    Some(r) => Some(Event {
-                        org_id: get!(&r, "org_id"),
-                        seq: get!(&r, "seq"),
-                        id: get!(&r, "id"),
-                        event_type: get!(&r, "type"),
-                        data: get_json!(&r, "data"),
-                        occurred_at: get!(&r, "occurred_at"),
-                    }),
-                    None => None,
-                };
-                let endpoint = sqlx::query(&format!(
-                    "SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE org_id = $1 AND id = $2 AND enabled = $3"
-                ))
-                .bind(&org_id)
-                .bind(&endpoint_id)
-                .bind(true)
-                .fetch_optional(&mut *t)
-                .await
-                .map_err(err)?;
-                let endpoint = match endpoint {
-                    Some(r) => Some(endpoint_from!(&r)),
-                    None => None,
-                };
-                jobs.push(WebhookJob { org_id, endpoint_id, event_seq, attempt, event, endpoint });
-            }
-            jobs
-        });
-        Ok(jobs)
-    }
-
-    pub(crate) async fn finish_webhook(
+    async fn finish_webhook(
         &self,
         job: &WebhookJob,
         worker: &str,
@@ -269,7 +197,8 @@ impl Db {
             WebhookOutcome::Retry(at) => ("pending", Some(*at)),
             WebhookOutcome::Failed | WebhookOutcome::Gone => ("failed", None),
         };
-        let out = tx!(untracked self, |t| {
+        let (db, fx, rest) = self.route_write(&job.org_id, fx).await?;
+        let out: R<(bool, bool)> = tx!(untracked db, |t| {
             let held = sqlx::query(
                 "UPDATE webhook_messages SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), \
                  lease_owner = NULL WHERE org_id = $3 AND endpoint_id = $4 AND event_seq = $5 \
@@ -358,20 +287,23 @@ impl Db {
                 }
             }
             if disabled {
-                write_effects!(t, fx);
+                write_effects(&mut t.tx(), &fx).await?;
             }
             Ok((true, disabled))
         });
-        out
+        let out = out?;
+        self.elsewhere(rest).await?;
+        Ok(out)
     }
 
-    pub(crate) async fn list_webhook_attempts(
+    async fn list_webhook_attempts(
         &self,
         org_id: &str,
         endpoint_id: &str,
         limit: u32,
     ) -> R<Vec<WebhookAttempt>> {
-        run!(self, |p| {
+        let db = self.route(org_id).await?;
+        run!(db, |p| {
             let rows = sqlx::query(
                 "SELECT a.org_id, a.endpoint_id, a.event_seq, a.attempt, a.started_at, a.status_code, a.error, \
                  a.latency_ms, a.response_excerpt, e.id AS event_id FROM webhook_attempts a \
@@ -393,7 +325,7 @@ impl Db {
         })
     }
 
-    pub(crate) async fn replay_webhook(
+    async fn replay_webhook(
         &self,
         org_id: &str,
         endpoint_id: &str,
@@ -401,7 +333,8 @@ impl Db {
         since: Option<i64>,
         now: i64,
     ) -> R<u64> {
-        let n = tx!(untracked self, |t| {
+        let db = self.route(org_id).await?;
+        let n = tx!(untracked db, |t| {
             // Messages already queued are reset; events never queued for it (sent before the
             // endpoint existed, or filtered then) are queued now.
             let pick = "SELECT seq FROM events WHERE org_id = $1 AND (id = $2 OR ($2 IS NULL AND occurred_at >= $3))";
@@ -445,4 +378,100 @@ impl Db {
         });
         Ok(n as u64)
     }
+
+    async fn claim_webhooks(
+        &self,
+        worker: &str,
+        now: Micros,
+        lease_until: Micros,
+        limit: u32,
+    ) -> R<Vec<WebhookJob>> {
+        let mut out = Vec::new();
+        for db in self.all() {
+            out.extend(claim_on(db, worker, now, lease_until, limit).await?);
+        }
+        Ok(out)
+    }
+}
+
+async fn claim_on(
+    db: &Db,
+    worker: &str,
+    now: i64,
+    lease_until: i64,
+    limit: u32,
+) -> R<Vec<WebhookJob>> {
+    // As the outbox: look on the reading pool first, so an idle worker takes no write lock.
+    let due: Option<i64> = run!(db, |p| {
+        sqlx::query_scalar(
+            "SELECT next_attempt_at FROM webhook_messages WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1 LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(p)
+        .await
+        .map_err(err)?
+    });
+    if due.is_none() {
+        return Ok(Vec::new());
+    }
+    let lock = match db {
+        Db::Sqlite { .. } => "",
+        Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+    };
+    let sql = format!(
+        "UPDATE webhook_messages SET status = 'sending', lease_owner = $1, next_attempt_at = $2, \
+         attempts = attempts + 1 \
+         WHERE (org_id, endpoint_id, event_seq) IN (SELECT org_id, endpoint_id, event_seq FROM webhook_messages \
+           WHERE status IN ('pending', 'sending') AND next_attempt_at <= $3 \
+           ORDER BY next_attempt_at LIMIT $4{lock}) \
+         RETURNING org_id, endpoint_id, event_seq, attempts"
+    );
+    let jobs = tx!(untracked db, |t| {
+        let claimed: Vec<(String, String, i64, i64)> = sqlx::query_as(&sql)
+            .bind(worker)
+            .bind(lease_until)
+            .bind(now)
+            .bind(limit as i64)
+            .fetch_all(&mut *t)
+            .await
+            .map_err(err)?;
+        let mut jobs = Vec::with_capacity(claimed.len());
+        for (org_id, endpoint_id, event_seq, attempt) in claimed {
+            let event = sqlx::query(
+                "SELECT org_id, seq, id, type, data, occurred_at FROM events WHERE org_id = $1 AND seq = $2",
+            )
+            .bind(&org_id)
+            .bind(event_seq)
+            .fetch_optional(&mut *t)
+            .await
+            .map_err(err)?;
+            let event = match event {
+                Some(r) => Some(Event {
+                    org_id: get!(&r, "org_id"),
+                    seq: get!(&r, "seq"),
+                    id: get!(&r, "id"),
+                    event_type: get!(&r, "type"),
+                    data: get_json!(&r, "data"),
+                    occurred_at: get!(&r, "occurred_at"),
+                }),
+                None => None,
+            };
+            let endpoint = sqlx::query(&format!(
+                "SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE org_id = $1 AND id = $2 AND enabled = $3"
+            ))
+            .bind(&org_id)
+            .bind(&endpoint_id)
+            .bind(true)
+            .fetch_optional(&mut *t)
+            .await
+            .map_err(err)?;
+            let endpoint = match endpoint {
+                Some(r) => Some(endpoint_from!(&r)),
+                None => None,
+            };
+            jobs.push(WebhookJob { org_id, endpoint_id, event_seq, attempt, event, endpoint });
+        }
+        jobs
+    });
+    Ok(jobs)
 }

@@ -275,6 +275,8 @@ impl Core {
             let mut batch: Vec<(NewIdentity, User, Vec<EnvAccess>)> = Vec::new();
             let mut keys: Vec<String> = Vec::new();
             let mut fx = Effects::default();
+            // One rule for the batch's joined identities, applied in one statement.
+            let on_join = super::instructions::on_join();
             for ((row, envs, role), hash) in chunk {
                 let (first, last) = split_name(&row.name);
                 let user = User {
@@ -293,6 +295,7 @@ impl Core {
                 };
                 let identity = NewIdentity {
                     password_hash: hash,
+                    on_join,
                     ..NewIdentity::for_user(&user, false)
                 };
                 fx.outbox.push(self.welcome(&org, &user, language, now));

@@ -62,7 +62,9 @@ impl Core {
             }
         }
         self.check_bot(&org.id, c.bot_uuid.as_deref()).await?;
-        self.store.set_configuration(&org.id, &user, &c).await?;
+        self.store
+            .set_configuration(&org.id, &user, &c, self.now())
+            .await?;
         Ok(c)
     }
 

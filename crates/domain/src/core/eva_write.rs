@@ -241,6 +241,7 @@ impl Core {
             ));
         }
         let expected = user.updated_at;
+        let was = user.status;
         let (first, last) = split_name(&input.name);
         user.first_name = first;
         user.last_name = last;
@@ -276,6 +277,7 @@ impl Core {
                     revoke_sessions: true,
                     unchanged_since_issued: false,
                     sole_membership: false,
+                    at: crate::types::session_stamp(),
                 })
             }
             None => None,
@@ -284,6 +286,7 @@ impl Core {
             .update_user_access(
                 &user,
                 expected,
+                super::instructions::sessions_end(was, user.status),
                 std::slice::from_ref(&role.id),
                 &envs,
                 password.as_ref(),
@@ -348,6 +351,7 @@ impl Core {
             return Err(Error::Conflict("users cannot delete themselves".into()));
         }
         let expected = user.updated_at;
+        let was = user.status;
         user.status = UserStatus::Inactive;
         user.updated_at = self.now().max(expected + 1);
         let mut fx =
@@ -355,7 +359,10 @@ impl Core {
         // The store cuts the membership's sessions; refresh tokens go too, so activation revives nothing.
         fx.revoke
             .push((org.id.clone(), user.id.clone(), "refresh".into()));
-        self.store.update_user(&user, expected, fx).await?;
+        let sessions_end = super::instructions::sessions_end(was, user.status);
+        self.store
+            .update_user(&user, expected, sessions_end, fx)
+            .await?;
         Ok(())
     }
 }

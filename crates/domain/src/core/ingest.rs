@@ -187,7 +187,10 @@ impl Core {
             None,
             json!({ "uuid": uuid }),
         ));
-        Ok(self.store.upsert_environment(&env, fx).await?)
+        Ok(self
+            .store
+            .upsert_environment(&env, self.now(), fx)
+            .await?)
     }
 
     pub async fn ingest_bot(
@@ -226,6 +229,6 @@ impl Core {
         };
         let fx =
             Effects::audit(self.audit(ctx, &org.id, "ingest.bot", None, json!({ "uuid": uuid })));
-        Ok(self.store.upsert_bot(&bot, fx).await?)
+        Ok(self.store.upsert_bot(&bot, self.now(), fx).await?)
     }
 }

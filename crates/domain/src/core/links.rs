@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use super::access::Context;
+use super::instructions::link_use;
 use super::keys::SignedIn;
 use super::users::{check_link, email_language};
 use super::{Actor, Core};
@@ -61,7 +62,7 @@ fn token_required(token: &str) -> Result<&str> {
 
 /// A link its inviter was shown (Amigo's `verify_link`): following it proves nothing about the
 /// address.
-fn shown_to_inviter(t: &OneTimeToken) -> bool {
+pub(crate) fn shown_to_inviter(t: &OneTimeToken) -> bool {
     t.payload.get("shown_to_inviter") == Some(&serde_json::Value::Bool(true))
 }
 
@@ -154,11 +155,13 @@ impl Core {
         let hash = hash_secret(token);
         let ctx = Context::new(request_id, Actor::Anonymous);
         let fx = Effects::audit(self.audit(&ctx, &org.id, "user.token_exchange", None, json!({})));
+        let audit = fx.audit.first().cloned();
         let purposes = ["invite", "magic_link"];
         let used = match password {
             None => {
+                let decide = |t: &OneTimeToken| link_use(t, audit.as_ref(), None);
                 self.store
-                    .consume_token(&org.id, &hash, &purposes, self.now(), fx)
+                    .use_link(&org.id, &hash, &purposes, self.now(), &decide, fx)
                     .await?
             }
             Some(pw) => {
@@ -195,9 +198,11 @@ impl Core {
                     revoke_sessions: false,
                     unchanged_since_issued: true,
                     sole_membership: shown_to_inviter(&held),
+                    at: session_stamp(),
                 };
+                let decide = |t: &OneTimeToken| link_use(t, audit.as_ref(), Some(&new));
                 self.store
-                    .consume_token_with_password(&org.id, &hash, &["invite"], self.now(), &new, fx)
+                    .use_link(&org.id, &hash, &["invite"], self.now(), &decide, fx)
                     .await?
             }
         }
@@ -365,14 +370,17 @@ impl Core {
             // The link proves control of the address it was sent to, while it is the login.
             unchanged_since_issued: true,
             sole_membership: false,
+            at: session_stamp(),
         };
+        let audit = fx.audit.first().cloned();
+        let decide = |t: &OneTimeToken| link_use(t, audit.as_ref(), Some(&new));
         self.store
-            .consume_token_with_password(
+            .use_link(
                 &org.id,
                 &token_hash,
                 &["password_reset"],
                 self.now(),
-                &new,
+                &decide,
                 fx,
             )
             .await?

@@ -133,7 +133,7 @@ impl Core {
                 });
             }
             self.store
-                .rename_identity(&identity.id, &first, &last, fx)
+                .rename_identity(&identity.id, &first, &last, self.now(), fx)
                 .await?;
         }
         if let Some(email) = email {

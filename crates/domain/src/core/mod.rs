@@ -14,6 +14,7 @@ mod eva_list;
 mod eva_write;
 mod feed;
 mod ingest;
+pub(crate) mod instructions;
 mod keys;
 mod links;
 mod members;

@@ -207,7 +207,7 @@ impl Core {
             cluster: self.check_cluster(&input)?,
         };
         self.store
-            .create_organization(new, fx)
+            .create_organization(new, self.now(), fx)
             .await
             .map_err(org_exists(&org.id))?;
         Ok(org)
@@ -317,7 +317,7 @@ impl Core {
             cluster: self.check_cluster(&input)?,
         };
         self.store
-            .create_organization(new, fx)
+            .create_organization(new, self.now(), fx)
             .await
             .map_err(org_exists(&org.id))?;
         let user = self

@@ -113,8 +113,11 @@ impl Core {
     async fn store_cursor(&self, org_id: &str, keyset: &Keyset) -> Result<i64> {
         let json = serde_json::to_string(keyset).map_err(|e| Error::Internal(e.into()))?;
         let id = rand::thread_rng().gen_range(CURSOR_TOKEN_MIN..=CURSOR_TOKEN_MAX);
-        let expires = self.now() + self.config.cursor_ttl_secs * 1_000_000;
-        self.store.put_cursor(org_id, id, &json, expires).await?;
+        let now = self.now();
+        let expires = now + self.config.cursor_ttl_secs * 1_000_000;
+        self.store
+            .put_cursor(org_id, id, &json, expires, now)
+            .await?;
         Ok(id)
     }
 }

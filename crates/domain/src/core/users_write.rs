@@ -91,6 +91,7 @@ impl Core {
         if !privacy.is_empty() && is_self {
             ctx.require_owner_session()?;
         }
+        let was = user.status;
         let expected = user.updated_at;
         if let Some(f) = u.first_name {
             user.first_name = f.trim().to_owned();
@@ -136,7 +137,10 @@ impl Core {
                 serde_json::Value::Object(privacy),
             ));
         }
-        self.store.update_user(&user, expected, fx).await?;
+        let sessions_end = super::instructions::sessions_end(was, user.status);
+        self.store
+            .update_user(&user, expected, sessions_end, fx)
+            .await?;
         Ok(())
     }
 
@@ -173,7 +177,7 @@ impl Core {
             json!({ "soft": soft.is_some() }),
         ));
         self.store
-            .delete_user(&org.id, &user.id, soft.clone(), fx)
+            .delete_user(&org.id, &user.id, soft.clone(), self.now(), fx)
             .await?;
         Ok(soft.map_or(DeleteOutcome::Hard, DeleteOutcome::Soft))
     }

@@ -481,7 +481,13 @@ pub(crate) async fn holder_of_platform_role(
     app.state
         .core
         .store
-        .set_password(&user.identity_id, &hash, false, Default::default())
+        .set_password(
+            &user.identity_id,
+            &hash,
+            false,
+            roster_domain::types::session_stamp(),
+            Default::default(),
+        )
         .await
         .unwrap();
     let mut active = user.clone();
@@ -490,7 +496,7 @@ pub(crate) async fn holder_of_platform_role(
     app.state
         .core
         .store
-        .update_user(&active, user.updated_at, Default::default())
+        .update_user(&active, user.updated_at, None, Default::default())
         .await
         .unwrap();
     let t = app

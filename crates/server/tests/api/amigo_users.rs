@@ -346,7 +346,12 @@ async fn deleted_or_deactivated_users_tokens_stop_at_once() {
     app.state
         .core
         .store
-        .update_user(&u, before, Default::default())
+        .update_user(
+            &u,
+            before,
+            Some(roster_domain::types::session_stamp()),
+            Default::default(),
+        )
         .await
         .unwrap();
     app.get("/v1/acme/role/", &token2).await.expect(401);

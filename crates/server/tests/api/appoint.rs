@@ -192,7 +192,7 @@ async fn oum_administrators_invite_promote_demote_and_remove_administrators() {
             app.state
                 .core
                 .store
-                .update_user(&active, u.updated_at, Default::default())
+                .update_user(&active, u.updated_at, None, Default::default())
                 .await
                 .unwrap();
         }
@@ -337,12 +337,18 @@ async fn amigo_deletion_and_step_down_racing_leave_an_administrator() {
             ..s.clone()
         };
         core.store
-            .update_user(&active, s.updated_at, Default::default())
+            .update_user(&active, s.updated_at, None, Default::default())
             .await
             .unwrap();
         let hash = roster_domain::password::hash("Sup3r-pass").await.unwrap();
         core.store
-            .set_password(&s.identity_id, &hash, false, Default::default())
+            .set_password(
+                &s.identity_id,
+                &hash,
+                false,
+                roster_domain::types::session_stamp(),
+                Default::default(),
+            )
             .await
             .unwrap();
         let token = app

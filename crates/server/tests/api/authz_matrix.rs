@@ -455,7 +455,13 @@ async fn give_password(app: &TestApp, org: &str, user: &str) {
     app.state
         .core
         .store
-        .set_password(&u.identity_id, &hash, false, Default::default())
+        .set_password(
+            &u.identity_id,
+            &hash,
+            false,
+            roster_domain::types::session_stamp(),
+            Default::default(),
+        )
         .await
         .expect("password");
 }

@@ -398,7 +398,13 @@ async fn one_person_on_two_clusters_signs_in_to_each_with_its_own_password() {
         app.state
             .core
             .store
-            .set_password(identity, &hash, false, Default::default())
+            .set_password(
+                identity,
+                &hash,
+                false,
+                roster_domain::types::session_stamp(),
+                Default::default(),
+            )
             .await
             .unwrap();
     }
@@ -420,6 +426,36 @@ async fn one_person_on_two_clusters_signs_in_to_each_with_its_own_password() {
             .await
             .status,
         401
+    );
+    // The weaker promise of docs/operations.md: "everywhere at once" is every membership on
+    // the cluster of the organization asked through. A rename through globex (east) renames
+    // the east identity and its memberships; acme's membership and west identity keep theirs.
+    let session = app
+        .password_token(globex, "pat@x.example", "East-Pass-2")
+        .await
+        .expect(200)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.oum(
+        Method::PATCH,
+        "/users/me",
+        &session,
+        Some(json!({ "name": "Pat East" })),
+    )
+    .await
+    .expect(200);
+    let store = &app.state.core.store;
+    let name = |u: roster_domain::model::User| format!("{} {}", u.first_name, u.last_name);
+    let on_east = store.get_user("globex", &globex.admin_id).await.unwrap();
+    let on_west = store.get_user("acme", &acme.admin_id).await.unwrap();
+    assert_eq!(name(on_east.unwrap()), "Pat East");
+    assert_eq!(name(on_west.unwrap()), "Pat Doe");
+    let west = store.get_identity(&west_identity).await.unwrap().unwrap();
+    let east_now = store.get_identity(&east_identity).await.unwrap().unwrap();
+    assert_eq!(
+        (west.name.as_str(), east_now.name.as_str()),
+        ("Pat Doe", "Pat East")
     );
     app.stop().await;
     east.drop_database().await;

@@ -53,7 +53,7 @@ async fn maintenance_answers_503_except_health() {
     app.state
         .core
         .store
-        .put_setting(MAINTENANCE_KEY, "on")
+        .put_setting(MAINTENANCE_KEY, "on", roster_domain::types::now_micros())
         .await
         .unwrap();
     app.state.refresh_maintenance().await;
@@ -73,7 +73,7 @@ async fn maintenance_answers_503_except_health() {
     app.state
         .core
         .store
-        .put_setting(MAINTENANCE_KEY, "off")
+        .put_setting(MAINTENANCE_KEY, "off", roster_domain::types::now_micros())
         .await
         .unwrap();
     app.state.refresh_maintenance().await;

@@ -592,7 +592,8 @@ async fn a_server_killed_mid_import_leaves_no_partial_user() {
     let db = roster_store::Db::connect(&url, &Default::default())
         .await
         .unwrap();
-    let store: &dyn roster_domain::store::Store = &db;
+    let store = roster_store::SqlStore::single(db.clone());
+    let store: &dyn roster_domain::store::Store = &store;
     let count = || async {
         let mut q = roster_domain::paging::UserQuery::new(100_000);
         q.page.limit = 100_000;

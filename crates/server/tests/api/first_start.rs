@@ -120,7 +120,10 @@ async fn several_processes_opening_one_fresh_database_all_succeed() {
             .await
             .unwrap();
         assert!(db.migrations_current().await.unwrap(), "round {round}");
-        let core = roster_domain::Core::new(std::sync::Arc::new(db.clone()), Default::default());
+        let core = roster_domain::Core::new(
+            std::sync::Arc::new(roster_store::SqlStore::single(db.clone())),
+            Default::default(),
+        );
         // The platform organization has a fixed id, so it can exist only once.
         let platform = core.store.find_organization("platform").await.unwrap();
         assert!(platform.is_some_and(|o| o.is_platform), "round {round}");

@@ -362,7 +362,13 @@ impl TestApp {
         self.state
             .core
             .store
-            .set_password(&admin.identity_id, &hash, false, Default::default())
+            .set_password(
+                &admin.identity_id,
+                &hash,
+                false,
+                roster_domain::types::session_stamp(),
+                Default::default(),
+            )
             .await
             .expect("password");
         let t = self
@@ -406,7 +412,13 @@ impl TestApp {
             .unwrap()
             .unwrap();
         store
-            .set_password(&admin.identity_id, &hash, false, Default::default())
+            .set_password(
+                &admin.identity_id,
+                &hash,
+                false,
+                roster_domain::types::session_stamp(),
+                Default::default(),
+            )
             .await
             .unwrap();
         admin.email

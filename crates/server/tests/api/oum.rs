@@ -966,7 +966,13 @@ async fn an_organization_cannot_take_over_a_shared_account() {
     app.state
         .core
         .store
-        .set_password(&victim_identity.id, &hash, false, Default::default())
+        .set_password(
+            &victim_identity.id,
+            &hash,
+            false,
+            roster_domain::types::session_stamp(),
+            Default::default(),
+        )
         .await
         .unwrap();
 

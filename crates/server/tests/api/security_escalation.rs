@@ -212,7 +212,7 @@ impl World {
         };
         self.core
             .store
-            .update_user(&active, u.updated_at, Default::default())
+            .update_user(&active, u.updated_at, None, Default::default())
             .await
             .unwrap();
         id
@@ -623,7 +623,7 @@ async fn random_role_changes_keep_model_and_server_agreeing_and_an_administrator
                     };
                     w.core
                         .store
-                        .update_user(&active, u.updated_at, Default::default())
+                        .update_user(&active, u.updated_at, None, Default::default())
                         .await
                         .unwrap();
                     members.push((u.id, Some(*role)));

@@ -97,7 +97,10 @@ pub(super) async fn form_key(s: &AppState) -> Result<ring::hmac::Key, Error> {
     let secret = match store.get_setting(SECRET_SETTING).await? {
         Some(v) => v,
         None => {
-            store.put_setting(SECRET_SETTING, &random_secret()).await?;
+            let now = roster_domain::types::now_micros();
+            store
+                .put_setting(SECRET_SETTING, &random_secret(), now)
+                .await?;
             // Read back: of two nodes making one at once, both use the one that stayed.
             store
                 .get_setting(SECRET_SETTING)

@@ -1,0 +1,220 @@
+//! What a change writes besides itself, on its own transaction: audit events, queued emails,
+//! withdrawn and new one-time tokens, and the events of the feed with their webhook messages.
+//! A leaf module, as [`crate::stmt`] is (it uses only that, the SQL builder and the decoders).
+
+use std::collections::HashMap;
+
+use roster_domain::events::EventSeed;
+use roster_domain::model::User;
+use roster_domain::store::Effects;
+
+use crate::rows::*;
+use crate::sql::{bind_all, Arg, Sql};
+use crate::stmt::{on, Tx};
+use crate::{err, json_err, R};
+
+/// Writes a change's audit events, queued emails and one-time tokens, and the events of its
+/// audit events.
+pub(crate) async fn write_effects(t: &mut Tx<'_>, fx: &Effects) -> R<()> {
+    on!(t, |c| {
+        for a in &fx.audit {
+            sqlx::query(
+                "INSERT INTO audit_events (org_id, id, action, actor_kind, actor_user_id, actor_org_id, \
+                 target_user_id, request_id, details, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&a.org_id)
+            .bind(&a.id)
+            .bind(&a.action)
+            .bind(a.actor.kind)
+            .bind(&a.actor.user_id)
+            .bind(&a.actor.org_id)
+            .bind(&a.target_user_id)
+            .bind(&a.request_id)
+            .bind(a.details.to_string())
+            .bind(a.created_at)
+            .execute(&mut *c)
+            .await
+            .map_err(err)?;
+        }
+        // Queued emails in one statement: a bulk import queues one per row.
+        for chunk in fx.outbox.chunks(1000) {
+            let mut sql = Sql::new(
+                "INSERT INTO outbox (org_id, id, kind, recipient, language, payload, status, attempts, \
+                 next_attempt_at, created_at) VALUES ",
+            );
+            sql.values(chunk.iter().map(|m| {
+                vec![
+                    Arg::Text(m.org_id.clone()),
+                    Arg::Text(m.id.clone()),
+                    Arg::Text(m.kind.clone()),
+                    Arg::Text(m.recipient.clone()),
+                    Arg::Text(m.language.clone()),
+                    Arg::Text(m.payload.to_string()),
+                    Arg::Text("pending".into()),
+                    Arg::Int(0),
+                    Arg::Int(m.created_at),
+                    Arg::Int(m.created_at),
+                ]
+            }));
+            bind_all!(crate::sql::query(&sql), sql.args)
+                .execute(&mut *c)
+                .await
+                .map_err(err)?;
+        }
+        for (org, user, purpose) in &fx.revoke {
+            sqlx::query("UPDATE one_time_tokens SET used_at = created_at WHERE org_id = $1 AND user_id = $2 AND purpose = $3 AND used_at IS NULL")
+                .bind(org)
+                .bind(user)
+                .bind(purpose)
+                .execute(&mut *c)
+                .await
+                .map_err(err)?;
+        }
+        for tk in &fx.tokens {
+            sqlx::query(
+                // The identity is the membership's as stored (a new user may have joined an
+                // existing identity in this transaction), and its epoch is recorded as it is now.
+                "INSERT INTO one_time_tokens (token_hash, org_id, user_id, identity_id, purpose, payload, \
+                 expires_at, created_at, identity_epoch) SELECT $1, $2, $3, COALESCE(u.identity_id, $4), $5, $6, $7, $8, \
+                 i.epoch FROM (SELECT 1 AS one) AS one LEFT JOIN users u ON u.org_id = $2 AND u.id = $3 \
+                 LEFT JOIN identities i ON i.id = COALESCE(u.identity_id, $4)",
+            )
+            .bind(&tk.token_hash)
+            .bind(&tk.org_id)
+            .bind(&tk.user_id)
+            .bind(&tk.identity_id)
+            .bind(&tk.purpose)
+            .bind(tk.payload.to_string())
+            .bind(tk.expires_at)
+            .bind(tk.created_at)
+            .execute(&mut *c)
+            .await
+            .map_err(err)?;
+        }
+    });
+    // The events of the change, from its audit events, in the same transaction.
+    write_events(
+        t,
+        fx.audit.iter().filter_map(EventSeed::from_audit).collect(),
+    )
+    .await
+}
+
+/// Writes events: for each organization, takes the next numbers from its counter (whose row
+/// lock orders concurrent writers by commit), reads the users they name as they now are,
+/// inserts the events and queues their webhook messages.
+pub(crate) async fn write_events(t: &mut Tx<'_>, seeds: Vec<EventSeed>) -> R<()> {
+    let mut orgs: Vec<String> = Vec::new();
+    for s in &seeds {
+        if !orgs.contains(&s.org_id) {
+            orgs.push(s.org_id.clone());
+        }
+    }
+    for org in &orgs {
+        let mine: Vec<&EventSeed> = seeds.iter().filter(|s| &s.org_id == org).collect();
+        let n = mine.len() as i64;
+        let mut ids: Vec<String> = mine
+            .iter()
+            .filter_map(|s| s.target_user_id.clone())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        on!(t, |c| {
+            let last: i64 = sqlx::query_scalar(
+                "INSERT INTO event_counters (org_id, seq) VALUES ($1, $2) ON CONFLICT (org_id) \
+                 DO UPDATE SET seq = event_counters.seq + $2 RETURNING seq",
+            )
+            .bind(org)
+            .bind(n)
+            .fetch_one(&mut *c)
+            .await
+            .map_err(err)?;
+            let first = last - n + 1;
+            let mut users: HashMap<String, User> = HashMap::new();
+            for chunk in ids.chunks(500) {
+                let sql = users_sql(org, chunk);
+                let rows = bind_all!(crate::sql::query(&sql), sql.args)
+                    .fetch_all(&mut *c)
+                    .await
+                    .map_err(err)?;
+                for r in &rows {
+                    let u = user_from!(r);
+                    users.insert(u.id.clone(), u);
+                }
+                let sql = user_roles_sql(org, chunk);
+                let pairs: Vec<(String, String)> = bind_all!(crate::sql::query_as(&sql), sql.args)
+                    .fetch_all(&mut *c)
+                    .await
+                    .map_err(err)?;
+                for (user_id, role_id) in pairs {
+                    if let Some(u) = users.get_mut(&user_id) {
+                        u.role_ids.push(role_id);
+                    }
+                }
+            }
+            for (k, chunk) in mine.chunks(1000).enumerate() {
+                let sql = events_insert(chunk, first + k as i64 * 1000, &users)?;
+                bind_all!(crate::sql::query(&sql), sql.args)
+                    .execute(&mut *c)
+                    .await
+                    .map_err(err)?;
+            }
+            let sql = fan_out_sql(org, first, last);
+            bind_all!(crate::sql::query(&sql), sql.args)
+                .execute(&mut *c)
+                .await
+                .map_err(err)?;
+        });
+    }
+    Ok(())
+}
+
+/// The users an event batch names, as `(user id, role id)` pairs are attached afterwards.
+fn users_sql(org_id: &str, ids: &[String]) -> Sql {
+    let mut sql = Sql::new(&format!("SELECT {USER_COLS} FROM users WHERE org_id = "));
+    sql.text(org_id).push(" AND ").in_list("id", ids);
+    sql
+}
+
+fn user_roles_sql(org_id: &str, ids: &[String]) -> Sql {
+    let mut sql = Sql::new("SELECT user_id, role_id FROM user_roles WHERE org_id = ");
+    sql.text(org_id).push(" AND ").in_list("user_id", ids);
+    sql.push(" ORDER BY user_id, role_id");
+    sql
+}
+
+/// The multi-row INSERT of events numbered from `first`.
+fn events_insert(seeds: &[&EventSeed], first: i64, users: &HashMap<String, User>) -> R<Sql> {
+    let mut sql = Sql::new("INSERT INTO events (org_id, seq, id, type, data, occurred_at) VALUES ");
+    let mut rows = Vec::with_capacity(seeds.len());
+    for (i, s) in seeds.iter().enumerate() {
+        let user = s.target_user_id.as_ref().and_then(|id| users.get(id));
+        rows.push(vec![
+            Arg::Text(s.org_id.clone()),
+            Arg::Int(first + i as i64),
+            Arg::Text(s.id.clone()),
+            Arg::Text(s.event_type.to_owned()),
+            Arg::Text(serde_json::to_string(&s.data(user)).map_err(json_err)?),
+            Arg::Int(s.occurred_at),
+        ]);
+    }
+    sql.values(rows);
+    Ok(sql)
+}
+
+/// Queues one message per event of `org_id` numbered `first..=last` for each enabled endpoint
+/// whose filter takes its type: the webhook outbox is filled in the change's transaction.
+fn fan_out_sql(org_id: &str, first: i64, last: i64) -> Sql {
+    let mut sql = Sql::new(
+        "INSERT INTO webhook_messages (org_id, endpoint_id, event_seq, status, attempts, \
+         next_attempt_at, created_at) SELECT e.org_id, w.id, e.seq, 'pending', 0, e.occurred_at, \
+         e.occurred_at FROM events e JOIN webhook_endpoints w ON w.org_id = e.org_id \
+         WHERE e.org_id = ",
+    );
+    sql.text(org_id).push(" AND e.seq >= ");
+    sql.bind(Arg::Int(first)).push(" AND e.seq <= ");
+    sql.bind(Arg::Int(last)).push(" AND w.enabled = ");
+    sql.bind(Arg::Bool(true))
+        .push(" AND (w.types = '' OR w.types LIKE '%,' || e.type || ',%')");
+    sql
+}
