@@ -26,6 +26,29 @@ pub(crate) fn user_roles_sql(org_id: &str, ids: &[String]) -> Sql {
     sql
 }
 
+/// Copies of `audit` for each other membership `(org, user, ..)` of an identity whose change
+/// reaches them all (an email change), each with its own id.
+pub(crate) fn for_each_membership(
+    audit: &[roster_domain::model::AuditEvent],
+    members: &[(String, String, String, String)],
+    (org_id, user_id): (&str, &str),
+) -> Vec<roster_domain::model::AuditEvent> {
+    let mut out = Vec::new();
+    for (m_org, m_id, _, _) in members {
+        if m_org == org_id && m_id == user_id {
+            continue;
+        }
+        for a in audit {
+            let mut other = a.clone();
+            other.id = roster_domain::types::new_uuid7();
+            other.org_id = m_org.clone();
+            other.target_user_id = Some(m_id.clone());
+            out.push(other);
+        }
+    }
+    out
+}
+
 /// The multi-row INSERT of events numbered from `first`.
 pub(crate) fn events_insert(
     seeds: &[&EventSeed],

@@ -825,6 +825,12 @@ impl Db {
                 a.org_id = org_id.clone();
                 a.target_user_id = Some(user_id.clone());
             }
+            // Every membership changed: each organization's audit log and feed hear of it.
+            fx.audit.extend(crate::events::for_each_membership(
+                &fx.audit,
+                &members,
+                (&org_id, &user_id),
+            ));
             write_effects!(t, fx);
             Ok(Some((identity_id, email)))
         })
