@@ -671,3 +671,43 @@ async fn a_run_of_failures_disables_the_endpoint_tells_every_administrator_and_a
     assert_eq!(r.status.as_u16(), 422, "{}", r.body);
     assert!(r.body.to_string().contains("since"), "{}", r.body);
 }
+
+#[tokio::test]
+async fn a_hanging_receiver_times_out_and_a_redirect_is_not_followed() {
+    let rx = Receiver::start().await;
+    let app = spawn("100ms,100ms").await;
+    let acme = app.bootstrap("acme").await;
+    let (wid, secret) = endpoint(
+        &app,
+        &acme,
+        &format!("{}/acme", rx.base),
+        json!(["invitation.created"]),
+    )
+    .await;
+    rx.secrets(&[&secret]).await;
+    // The first attempt hangs (the receiver holds it 30 s), the second is redirected, the
+    // third delivers.
+    rx.answer("hang", Some(1), None).await;
+    app.invite(&acme, "a@x.example", "A", "B", "DefaultUserRole")
+        .await;
+    rx.wait_for(|log| !log.is_empty()).await;
+    rx.answer("302", Some(1), None).await;
+    let attempts = attempts_until(&app, &acme, &wid, 3).await;
+    assert_eq!(attempts.len(), 3, "{attempts:#?}");
+    let (hung, moved, done) = (&attempts[2], &attempts[1], &attempts[0]);
+    assert_eq!(hung["error"], "timed out", "{hung}");
+    assert!(
+        hung["latency_ms"]
+            .as_i64()
+            .is_some_and(|l| (900..5000).contains(&l)),
+        "bounded by ROSTER_WEBHOOK_TIMEOUT_MS (1 s here): {hung}"
+    );
+    assert_eq!(moved["status_code"], 302, "{moved}");
+    assert_eq!(done["status_code"], 200, "{done}");
+    let log = rx.log().await;
+    assert!(
+        log.iter().all(|d| d["path"] == "/acme"),
+        "the redirect's target was never asked: {log:#?}"
+    );
+    assert_eq!(log.len(), 3);
+}
