@@ -711,3 +711,82 @@ async fn a_hanging_receiver_times_out_and_a_redirect_is_not_followed() {
     );
     assert_eq!(log.len(), 3);
 }
+
+/// Several workers (of one node or of several: they share only the database) claim at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_workers_never_hold_one_message_and_a_dead_lease_comes_back() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    endpoint(&app, &acme, "https://hooks.example.test/in", json!([])).await;
+    for i in 0..20 {
+        app.invite(
+            &acme,
+            &format!("u{i}@x.example"),
+            "U",
+            "V",
+            "DefaultUserRole",
+        )
+        .await;
+    }
+    let store = app.state.core.store.clone();
+    let now = roster_domain::types::now_micros();
+    let lease = now + 60_000_000;
+    let mut claims = Vec::new();
+    for w in 0..4 {
+        let store = store.clone();
+        claims.push(tokio::spawn(async move {
+            store
+                .claim_webhooks(&format!("w{w}"), now, lease, 8)
+                .await
+                .expect("claim")
+        }));
+    }
+    let mut held = Vec::new();
+    for c in claims {
+        held.extend(c.await.expect("task").into_iter().map(|j| j.event_seq));
+    }
+    held.sort();
+    let n = held.len();
+    held.dedup();
+    assert_eq!(held.len(), n, "a message was held by two workers at once");
+    assert_eq!(n, 20, "4 workers x 8 cover the 20 messages");
+    // Leased: nobody else gets them until the lease runs out (a worker that died keeps them
+    // until then), and then they are due again.
+    assert!(store
+        .claim_webhooks("w9", now, lease, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    let again = store
+        .claim_webhooks("w9", lease + 1, lease + 60_000_000, 100)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 20);
+    assert!(again.iter().all(|j| j.attempt == 2), "the second attempt");
+}
+
+#[tokio::test]
+async fn retention_deletes_old_events_and_their_messages_are_then_given_up() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    let (wid, _) = endpoint(&app, &acme, "https://hooks.example.test/in", json!([])).await;
+    app.invite(&acme, "a@x.example", "A", "B", "DefaultUserRole")
+        .await;
+    let store = app.state.core.store.clone();
+    let (before, _) = app.feed(&acme, "0", 100).await;
+    assert!(before.len() >= 3, "{before:#?}");
+    let cut = roster_domain::types::now_micros() + 1;
+    // Every organization's old events go (the platform organization's too).
+    let purged = store.purge_events(cut, 1000).await.unwrap() as usize;
+    assert!(purged >= before.len(), "{purged}");
+    let (after, next) = app.feed(&acme, "0", 100).await;
+    assert!(after.is_empty() && next == "0", "{after:#?}");
+    // The message of a purged event is claimed with no event, and nothing can be sent.
+    let now = roster_domain::types::now_micros();
+    let jobs = store
+        .claim_webhooks("w", now, now + 60_000_000, 10)
+        .await
+        .unwrap();
+    assert!(!jobs.is_empty() && jobs.iter().all(|j| j.event.is_none()));
+    let _ = wid;
+}
