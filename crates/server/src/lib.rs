@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod routes;
 pub mod shared;
 pub mod state;
+pub mod surface;
 pub mod webhooks;
 
 pub use app::Application;

@@ -11,9 +11,8 @@ use roster_domain::model::{OidcClient, Organization};
 use roster_domain::secrets::{constant_time_eq, random_secret};
 use roster_domain::Error;
 
-use super::authorize::internal;
 use super::field;
-use super::page::{self, Lang, SignInForm, Text};
+use super::page::{self, internal, Lang, SignInForm, Text};
 use crate::state::AppState;
 
 /// The request's fields that the form carries, in the order the CSRF token covers them.
