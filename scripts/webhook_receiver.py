@@ -4,7 +4,7 @@ library from PyPI (the Standard Webhooks reference implementation), not with cod
 Started by the integration tests on 127.0.0.1, port 0; prints `PORT <n>` once listening.
 Control (JSON):
   POST /_control/secrets {"secrets": ["whsec_...", ...]}  secrets to verify against
-  POST /_control/mode {"mode": "ok"|"500"|"429"|"503"|"410"|"hang", "retry_after": 1, "times": N}
+  POST /_control/mode {"mode": "ok"|"500"|"429"|"503"|"410"|"302"|"hang", "retry_after": 1, "times": N}
        answer the next N deliveries (all, when N is null) so, then "ok"
   GET  /_control/log  every delivery: path, headers, body, and which secrets verified it
 """
@@ -89,6 +89,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(int(mode), b"busy", [("retry-after", str(retry_after or 1))])
         if mode in ("500", "410"):
             return self.reply(int(mode), b"no")
+        if mode == "302":
+            return self.reply(302, b"", [("location", "/elsewhere")])
         self.reply(200 if verified else 400, b"ok" if verified else b"signature did not verify")
 
 

@@ -43,6 +43,12 @@ struct Args {
     /// Rows per file while loading the big organization.
     #[arg(long, default_value_t = 100_000)]
     load_chunk: usize,
+    /// Rows of each import of the webhook rounds (0: none): one import without and one with a
+    /// webhook endpoint on a receiver in this process, per round.
+    #[arg(long, default_value_t = 100_000)]
+    webhook_rows: usize,
+    #[arg(long, default_value_t = 1)]
+    webhook_rounds: usize,
     /// Where to write the JSON report.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -76,6 +82,8 @@ async fn main() -> anyhow::Result<()> {
         import_rows: a.import_rows,
         password_rows: a.password_rows,
         load_chunk: a.load_chunk.max(1),
+        webhook_rows: a.webhook_rows,
+        webhook_rounds: a.webhook_rounds,
     })
     .await?;
     print!("{}", report.table());

@@ -44,8 +44,9 @@ pub struct Bootstrapped {
 pub const INGEST_TOKEN: &str = "roster-bench-ingest";
 
 impl Server {
-    /// Starts `roster serve` on a free loopback port, with rate limits off and no email delivery
-    /// (queued emails stay in the outbox), and waits until it answers.
+    /// Starts `roster serve` on a free loopback port, with rate limits off, no email delivery
+    /// (queued emails stay in the outbox) and webhooks allowed to loopback, and waits until it
+    /// answers.
     pub async fn start(
         roster: &Path,
         data_dir: &Path,
@@ -79,7 +80,9 @@ impl Server {
             .args(["--mail-workers", "0"])
             .args(["--ingest-token", INGEST_TOKEN])
             .args(["--max-csv-bytes", &(512usize << 20).to_string()])
-            .args(["--token-ttl-secs", "86400"]);
+            .args(["--token-ttl-secs", "86400"])
+            // The webhook rounds deliver to the bench's own receiver on loopback.
+            .args(["--webhook-allow-private", "true"]);
         server.common_args(&mut cmd);
         let child = cmd
             .env("ROSTER_LOG", "warn")

@@ -58,6 +58,20 @@ pub async fn loopback_round_trip_us(client: &reqwest::Client) -> anyhow::Result<
     Ok(times[times.len() / 2])
 }
 
+/// Median wall time of one argon2id hash with Roster's own parameters.
+pub async fn argon2_ms() -> anyhow::Result<f64> {
+    let mut times = Vec::new();
+    for _ in 0..9 {
+        let t = Instant::now();
+        roster_domain::password::hash("Bench-password-1")
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -170,6 +170,29 @@ pub(crate) async fn write_events(t: &mut Tx<'_>, seeds: Vec<EventSeed>) -> R<()>
 }
 
 /// The users an event batch names, as `(user id, role id)` pairs are attached afterwards.
+/// Copies of `audit` for each other membership `(org, user, ..)` of an identity whose change
+/// reaches them all (an email change), each with its own id.
+pub(crate) fn for_each_membership(
+    audit: &[roster_domain::model::AuditEvent],
+    members: &[(String, String, String, String)],
+    (org_id, user_id): (&str, &str),
+) -> Vec<roster_domain::model::AuditEvent> {
+    let mut out = Vec::new();
+    for (m_org, m_id, _, _) in members {
+        if m_org == org_id && m_id == user_id {
+            continue;
+        }
+        for a in audit {
+            let mut other = a.clone();
+            other.id = roster_domain::types::new_uuid7();
+            other.org_id = m_org.clone();
+            other.target_user_id = Some(m_id.clone());
+            out.push(other);
+        }
+    }
+    out
+}
+
 fn users_sql(org_id: &str, ids: &[String]) -> Sql {
     let mut sql = Sql::new(&format!("SELECT {USER_COLS} FROM users WHERE org_id = "));
     sql.text(org_id).push(" AND ").in_list("id", ids);

@@ -300,6 +300,12 @@ async fn email_change_on(
             a.org_id = org_id.clone();
             a.target_user_id = Some(user_id.clone());
         }
+        // Every membership changed: each organization's audit log and feed hear of it.
+        fx.audit.extend(crate::effects::for_each_membership(
+            &fx.audit,
+            &members,
+            (&org_id, &user_id),
+        ));
         write_effects(&mut t.tx(), &fx).await?;
         Ok(Some((identity_id, email)))
     })

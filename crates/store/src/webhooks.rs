@@ -336,8 +336,11 @@ impl WebhookStore for SqlStore {
         let db = self.route(org_id).await?;
         let n = tx!(untracked db, |t| {
             // Messages already queued are reset; events never queued for it (sent before the
-            // endpoint existed, or filtered then) are queued now.
-            let pick = "SELECT seq FROM events WHERE org_id = $1 AND (id = $2 OR ($2 IS NULL AND occurred_at >= $3))";
+            // endpoint existed, or filtered then) are queued now: the one event asked for, or
+            // every event since the time that the endpoint's filter takes now.
+            let pick = "SELECT e.seq FROM events e JOIN webhook_endpoints w ON w.org_id = e.org_id AND w.id = $5 \
+                WHERE e.org_id = $1 AND (e.id = $2 OR ($2 IS NULL AND e.occurred_at >= $3 \
+                AND (w.types = '' OR w.types LIKE '%,' || e.type || ',%')))";
             sqlx::query(&format!(
                 "UPDATE webhook_messages SET status = 'pending', next_attempt_at = $4, lease_owner = NULL \
                  WHERE org_id = $1 AND endpoint_id = $5 AND status IN ('sent', 'failed') AND event_seq IN ({pick})"
@@ -363,15 +366,15 @@ impl WebhookStore for SqlStore {
             .execute(&mut *t)
             .await
             .map_err(err)?;
-            sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM webhook_messages WHERE org_id = $1 AND endpoint_id = $2 AND status = 'pending' \
-                 AND next_attempt_at = $3 AND event_seq IN (SELECT seq FROM events WHERE org_id = $1 AND (id = $4 OR ($4 IS NULL AND occurred_at >= $5)))",
-            )
+            sqlx::query_scalar::<_, i64>(&format!(
+                "SELECT COUNT(*) FROM webhook_messages WHERE org_id = $1 AND endpoint_id = $5 AND status = 'pending' \
+                 AND next_attempt_at = $4 AND event_seq IN ({pick})"
+            ))
             .bind(org_id)
-            .bind(endpoint_id)
-            .bind(now)
             .bind(event_id)
             .bind(since.unwrap_or(i64::MAX))
+            .bind(now)
+            .bind(endpoint_id)
             .fetch_one(&mut *t)
             .await
             .map_err(err)?

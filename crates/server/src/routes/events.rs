@@ -9,7 +9,6 @@ use roster_domain::events::Event;
 use roster_domain::types::format_micros;
 use serde::Serialize;
 use serde_json::Value;
-use utoipa::openapi::OpenApi;
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
@@ -21,14 +20,17 @@ use crate::surface::{Finished, Policy, SurfaceRouter};
 /// The administration API's operations share one budget per caller.
 const POLICIES: &[(&str, Policy)] = &[("list-events", Policy::Caller("administer"))];
 
+pub mod schemas;
+
 pub fn router() -> Finished {
-    SurfaceRouter::new(super::native::SURFACE, OpenApi::default(), POLICIES)
+    SurfaceRouter::new(super::native::SURFACE, schemas::document(), POLICIES)
         .routes(routes!(list_events))
         .finish()
 }
 
-/// One event: the body a webhook delivers, with the event's id and position.
-#[derive(Serialize, ToSchema)]
+/// One event: the body a webhook delivers, with the event's id and position. Its schema, one
+/// per type, is in `schemas.rs`.
+#[derive(Serialize)]
 pub struct EventOut {
     /// The event's id; webhook deliveries carry it as `webhook-id: msg_<id>`.
     pub id: String,
@@ -43,25 +45,20 @@ pub struct EventOut {
 }
 
 /// What every event carries.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize)]
 pub struct EventData {
     /// `{"id": ...}` of the organization.
-    #[schema(value_type = Object)]
     pub organization: Value,
     /// Who made the change: `{kind, user_id, org_id}` as in the audit log.
-    #[schema(value_type = Object)]
     pub actor: Value,
     pub request_id: Option<String>,
     /// The user the change is about, when it is about one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// The user as committed by the change (absent once deleted): id, email, names, status,
-    /// is_admin, role_ids, preferences, non-sensitive variables, created_at, updated_at.
-    #[schema(value_type = Option<Object>)]
+    /// The user as committed by the change (absent once deleted).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<Value>,
     /// The change's details as the audit log shows them (a role's name, a key's id...).
-    #[schema(value_type = Object)]
     pub details: Value,
 }
 
@@ -88,6 +85,8 @@ impl From<&Event> for EventOut {
 /// A page of the feed, oldest first.
 #[derive(Serialize, ToSchema)]
 pub struct EventsPage {
+    /// Each entry is one of the event types' schemas (`UserCreatedEvent`, ...).
+    #[schema(schema_with = schemas::feed_entries)]
     pub events: Vec<EventOut>,
     /// Pass as `after` to continue; equal to `after` when nothing newer was committed yet.
     pub next: String,

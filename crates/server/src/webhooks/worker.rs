@@ -297,9 +297,12 @@ impl WebhookWorkers {
         else {
             return Effects::default();
         };
-        let admins = match self.store.list_users(&job.org_id, &admin_query()).await {
+        let admins = match self.administrators(&job.org_id).await {
             Ok(users) => users,
-            Err(_) => return Effects::default(),
+            Err(e) => {
+                tracing::warn!(error = %e, org = %job.org_id, "webhooks: cannot list the administrators to tell");
+                return Effects::default();
+            }
         };
         let mut fx = Effects::default();
         for u in admins
@@ -322,8 +325,29 @@ impl WebhookWorkers {
     }
 }
 
-fn admin_query() -> roster_domain::paging::UserQuery {
-    roster_domain::paging::UserQuery::new(200)
+impl WebhookWorkers {
+    /// The organization's active administrators: the users holding a role that makes them
+    /// one (what `is_admin` records), however many other users the organization has.
+    async fn administrators(
+        &self,
+        org_id: &str,
+    ) -> Result<Vec<roster_domain::model::User>, StoreError> {
+        let role_ids: Vec<String> = self
+            .store
+            .list_roles(org_id)
+            .await?
+            .into_iter()
+            .filter(|r| r.is_admin)
+            .map(|r| r.id)
+            .collect();
+        let mut q = roster_domain::paging::UserQuery::new(1000);
+        q.exclude_inactive = true;
+        q.visibility = roster_domain::paging::Visibility::Only {
+            user_ids: Vec::new(),
+            role_ids,
+        };
+        self.store.list_users(org_id, &q).await
+    }
 }
 
 #[cfg(test)]

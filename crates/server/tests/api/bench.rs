@@ -30,6 +30,8 @@ async fn the_benchmark_runs_every_operation_and_its_answers_are_right() {
         import_rows: 300,
         password_rows: 4,
         load_chunk: 700,
+        webhook_rows: 300,
+        webhook_rounds: 1,
     })
     .await
     .expect("the benchmark runs to the end");
@@ -73,6 +75,9 @@ async fn the_benchmark_runs_every_operation_and_its_answers_are_right() {
         "amigo.invite",
         "eva.bulk_create (no passwords)",
         "eva.bulk_create (passwords)",
+        "webhooks: bulk_create, no endpoint",
+        "webhooks: bulk_create, an endpoint",
+        "webhooks: delivered (after import)",
     ] {
         assert!(names.contains(&expected), "{expected} missing:\n{table}");
     }
@@ -114,4 +119,16 @@ async fn the_benchmark_runs_every_operation_and_its_answers_are_right() {
     );
     assert_eq!(check("eva matches 'quillfeather'"), rare.to_string());
     assert!(report.peak_rss_mib.is_some_and(|m| m > 1.0), "{table}");
+    // The webhook round: one event per imported row, each delivered to the bench's receiver.
+    let w = report.webhooks.as_ref().expect("the webhook round ran");
+    assert_eq!(
+        (w.events_emitted, w.events_delivered),
+        (300, 300),
+        "{table}"
+    );
+    assert_eq!(check("webhooks: events delivered"), "300");
+    assert!(
+        w.import_slowdown > 0.0 && w.delivered_per_sec > 0.0,
+        "{table}"
+    );
 }

@@ -28,6 +28,7 @@ mod email_flows;
 mod email_rules;
 mod eva;
 mod eva_bulk;
+mod event_schemas;
 mod events;
 mod faults;
 mod first_start;

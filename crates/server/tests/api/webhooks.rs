@@ -81,7 +81,12 @@ impl Receiver {
             .send()
             .await
             .expect("log");
-        r.json::<Vec<Value>>().await.expect("log json")
+        let log = r.json::<Vec<Value>>().await.expect("log json");
+        // Every delivery the suite receives is held against its event type's schema.
+        for d in &log {
+            crate::event_schemas::check_event(&body(d));
+        }
+        log
     }
 
     /// The log once `done` holds of it; deliveries are asynchronous, so this polls (up to a
@@ -532,4 +537,256 @@ async fn a_server_killed_mid_delivery_delivers_after_restart() {
     );
     assert_eq!(log[1]["verified_with"], json!([0]));
     assert_eq!(log[1]["answered"], "ok");
+}
+
+#[tokio::test]
+async fn a_run_of_failures_disables_the_endpoint_tells_every_administrator_and_a_replay_since_resends(
+) {
+    let rx = Receiver::start().await;
+    let app = TestApp::spawn_with(|c| {
+        c.webhook_workers = 1;
+        c.webhook_schedule = "100ms,100ms,100ms,100ms,100ms".into();
+        c.webhook_timeout_ms = 1000;
+        c.webhook_disable_after = 3;
+    })
+    .await;
+    let acme = app.bootstrap("acme").await;
+    // A second administrator, and a member who is not one.
+    let invited = app
+        .oum_invite(
+            &acme,
+            "boss@x.example",
+            "Bo Ss",
+            json!(["admin"]),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(invited, 204);
+    app.accept_invitation("acme", "boss@x.example").await;
+    let invited = app
+        .oum_invite(
+            &acme,
+            "plain@x.example",
+            "Pl Ain",
+            json!(["analyst"]),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(invited, 204);
+    app.accept_invitation("acme", "plain@x.example").await;
+    let (wid, secret) = endpoint(
+        &app,
+        &acme,
+        &format!("{}/acme", rx.base),
+        json!(["invitation.created"]),
+    )
+    .await;
+    rx.secrets(&[&secret]).await;
+    rx.answer("500", None, None).await;
+    let before = roster_domain::types::format_micros(roster_domain::types::now_micros());
+    app.invite(&acme, "a@x.example", "A", "B", "DefaultUserRole")
+        .await;
+    // A change the endpoint's filter does not take: neither sent nor replayed.
+    app.post("/v1/acme/role/", &acme.token, json!({ "role_name": "Reader", "description": "r", "permission_grants": [], "frontend_view": "client" }))
+        .await
+        .expect(201);
+    // Three failures in a row disable it; the message's next attempt finds it disabled and
+    // sends nothing.
+    let attempts = attempts_until(&app, &acme, &wid, 4).await;
+    assert_eq!(attempts.len(), 4, "{attempts:#?}");
+    assert_eq!(
+        attempts[0]["error"], "endpoint disabled or event gone",
+        "{attempts:#?}"
+    );
+    assert!(attempts[1..].iter().all(|a| a["status_code"] == 500
+        && a["response_excerpt"] == "no"
+        && a["latency_ms"].as_i64().is_some_and(|l| l >= 0)));
+    assert_eq!(rx.log().await.len(), 3, "nothing sent once disabled");
+    let w = app
+        .get(&format!("/admin/v1/orgs/acme/webhooks/{wid}"), &acme.token)
+        .await
+        .expect(200);
+    assert_eq!(
+        (w["enabled"].as_bool(), w["disabled_reason"].as_str()),
+        (Some(false), Some("3 failed attempts in a row")),
+        "{w}"
+    );
+    let admin = app
+        .list_users(&acme, &acme.token, &format!("user_id={}", acme.admin_id))
+        .await["users"][0]["email"]
+        .as_str()
+        .unwrap()
+        .to_lowercase();
+    let mut told: Vec<String> = app
+        .state
+        .core
+        .store
+        .list_outbox("acme")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == "webhook_disabled")
+        .map(|m| m.recipient.to_lowercase())
+        .collect();
+    told.sort();
+    let mut admins = vec![admin, "boss@x.example".to_owned()];
+    admins.sort();
+    assert_eq!(
+        told, admins,
+        "every active administrator, once, and nobody else"
+    );
+    // Fixed and enabled again, everything since a time is sent again, with its webhook-id.
+    rx.answer("ok", None, None).await;
+    app.call(
+        Method::PATCH,
+        &format!("/admin/v1/orgs/acme/webhooks/{wid}"),
+        Some(&acme.token),
+        Some(json!({ "enabled": true })),
+        &[],
+    )
+    .await
+    .expect(200);
+    let r = app
+        .post(
+            &format!("/admin/v1/orgs/acme/webhooks/{wid}/replay"),
+            &acme.token,
+            json!({ "since": before }),
+        )
+        .await
+        .expect(202);
+    assert_eq!(r["queued"], 1, "only the invitation since then: {r}");
+    let log = rx.wait_for(|log| log.len() >= 4).await;
+    assert_eq!(log[3]["id"], log[0]["id"]);
+    assert_eq!(
+        (log[3]["answered"].as_str(), &log[3]["verified_with"]),
+        (Some("ok"), &json!([0]))
+    );
+    let r = app
+        .post(
+            &format!("/admin/v1/orgs/acme/webhooks/{wid}/replay"),
+            &acme.token,
+            json!({ "since": "yesterday" }),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 422, "{}", r.body);
+    assert!(r.body.to_string().contains("since"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_hanging_receiver_times_out_and_a_redirect_is_not_followed() {
+    let rx = Receiver::start().await;
+    let app = spawn("100ms,100ms").await;
+    let acme = app.bootstrap("acme").await;
+    let (wid, secret) = endpoint(
+        &app,
+        &acme,
+        &format!("{}/acme", rx.base),
+        json!(["invitation.created"]),
+    )
+    .await;
+    rx.secrets(&[&secret]).await;
+    // The first attempt hangs (the receiver holds it 30 s), the second is redirected, the
+    // third delivers.
+    rx.answer("hang", Some(1), None).await;
+    app.invite(&acme, "a@x.example", "A", "B", "DefaultUserRole")
+        .await;
+    rx.wait_for(|log| !log.is_empty()).await;
+    rx.answer("302", Some(1), None).await;
+    let attempts = attempts_until(&app, &acme, &wid, 3).await;
+    assert_eq!(attempts.len(), 3, "{attempts:#?}");
+    let (hung, moved, done) = (&attempts[2], &attempts[1], &attempts[0]);
+    assert_eq!(hung["error"], "timed out", "{hung}");
+    assert!(
+        hung["latency_ms"]
+            .as_i64()
+            .is_some_and(|l| (900..5000).contains(&l)),
+        "bounded by ROSTER_WEBHOOK_TIMEOUT_MS (1 s here): {hung}"
+    );
+    assert_eq!(moved["status_code"], 302, "{moved}");
+    assert_eq!(done["status_code"], 200, "{done}");
+    let log = rx.log().await;
+    assert!(
+        log.iter().all(|d| d["path"] == "/acme"),
+        "the redirect's target was never asked: {log:#?}"
+    );
+    assert_eq!(log.len(), 3);
+}
+
+/// Several workers (of one node or of several: they share only the database) claim at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_workers_never_hold_one_message_and_a_dead_lease_comes_back() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    endpoint(&app, &acme, "https://hooks.example.test/in", json!([])).await;
+    for i in 0..20 {
+        app.invite(
+            &acme,
+            &format!("u{i}@x.example"),
+            "U",
+            "V",
+            "DefaultUserRole",
+        )
+        .await;
+    }
+    let store = app.state.core.store.clone();
+    let now = roster_domain::types::now_micros();
+    let lease = now + 60_000_000;
+    let mut claims = Vec::new();
+    for w in 0..4 {
+        let store = store.clone();
+        claims.push(tokio::spawn(async move {
+            store
+                .claim_webhooks(&format!("w{w}"), now, lease, 8)
+                .await
+                .expect("claim")
+        }));
+    }
+    let mut held = Vec::new();
+    for c in claims {
+        held.extend(c.await.expect("task").into_iter().map(|j| j.event_seq));
+    }
+    held.sort();
+    let n = held.len();
+    held.dedup();
+    assert_eq!(held.len(), n, "a message was held by two workers at once");
+    assert_eq!(n, 20, "4 workers x 8 cover the 20 messages");
+    // Leased: nobody else gets them until the lease runs out (a worker that died keeps them
+    // until then), and then they are due again.
+    assert!(store
+        .claim_webhooks("w9", now, lease, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    let again = store
+        .claim_webhooks("w9", lease + 1, lease + 60_000_000, 100)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 20);
+    assert!(again.iter().all(|j| j.attempt == 2), "the second attempt");
+}
+
+#[tokio::test]
+async fn retention_deletes_old_events_and_their_messages_are_then_given_up() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    let (wid, _) = endpoint(&app, &acme, "https://hooks.example.test/in", json!([])).await;
+    app.invite(&acme, "a@x.example", "A", "B", "DefaultUserRole")
+        .await;
+    let store = app.state.core.store.clone();
+    let (before, _) = app.feed(&acme, "0", 100).await;
+    assert!(before.len() >= 3, "{before:#?}");
+    let cut = roster_domain::types::now_micros() + 1;
+    // Every organization's old events go (the platform organization's too).
+    let purged = store.purge_events(cut, 1000).await.unwrap() as usize;
+    assert!(purged >= before.len(), "{purged}");
+    let (after, next) = app.feed(&acme, "0", 100).await;
+    assert!(after.is_empty() && next == "0", "{after:#?}");
+    // The message of a purged event is claimed with no event, and nothing can be sent.
+    let now = roster_domain::types::now_micros();
+    let jobs = store
+        .claim_webhooks("w", now, now + 60_000_000, 10)
+        .await
+        .unwrap();
+    assert!(!jobs.is_empty() && jobs.iter().all(|j| j.event.is_none()));
+    let _ = wid;
 }

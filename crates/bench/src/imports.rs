@@ -1,0 +1,71 @@
+//! The timed bulk imports, with and without passwords.
+
+use std::time::Instant;
+
+use crate::load::OpResult;
+use crate::{data, Backend, Bench};
+
+impl Bench {
+    pub(crate) async fn imports(&mut self, token: &str) -> anyhow::Result<()> {
+        let base = self.opts.users;
+        for (name, rows, password) in [
+            (
+                "eva.bulk_create (no passwords)",
+                self.opts.import_rows,
+                None,
+            ),
+            (
+                "eva.bulk_create (passwords)",
+                self.opts.password_rows,
+                Some("Bench-pass-1234"),
+            ),
+        ] {
+            if rows == 0 {
+                continue;
+            }
+            let from = base
+                + if password.is_some() {
+                    self.opts.import_rows
+                } else {
+                    0
+                };
+            let csv = data::bulk_csv(
+                &self.domain,
+                from,
+                from + rows,
+                (&self.env.0, &self.env.1),
+                password,
+            );
+            let t = Instant::now();
+            let out = self.bulk_create(&self.org.clone(), token, csv).await?;
+            let secs = t.elapsed().as_secs_f64();
+            self.check_applied(name, rows, &out);
+            let rate = rows as f64 / secs;
+            let (target, goal) = match (password, self.opts.backend) {
+                (None, Backend::Sqlite) => (">= 20000 rows/s".to_owned(), 20_000.0),
+                (None, Backend::Postgres) => (">= 10000 rows/s".to_owned(), 10_000.0),
+                (Some(_), _) => {
+                    let goal = 0.9 * self.report.cores as f64 / (self.report.argon2_ms / 1000.0);
+                    (format!(">= {goal:.0} rows/s (90% of cores / argon2)"), goal)
+                }
+            };
+            self.push(OpResult {
+                name: name.into(),
+                concurrency: 1,
+                requests: rows,
+                errors: out["errors"].as_array().map_or(0, Vec::len),
+                throughput: rate,
+                p50_ms: secs * 1000.0,
+                p90_ms: secs * 1000.0,
+                p99_ms: secs * 1000.0,
+                unit: "rows/s",
+                met: Some(rate >= goal),
+                target: Some(target),
+                first_error: None,
+                rss_mib: None,
+                p50_round_trips: None,
+            });
+        }
+        Ok(())
+    }
+}
