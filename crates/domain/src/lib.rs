@@ -4,6 +4,7 @@
 //! storage is reached through the [`store::Store`] trait.
 #![deny(clippy::unwrap_used)]
 
+pub mod connections;
 pub mod core;
 pub mod error;
 pub mod events;

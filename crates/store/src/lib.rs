@@ -7,6 +7,8 @@
 
 mod auth;
 mod clusters;
+mod connections;
+mod connections_routed;
 mod eva;
 mod events;
 mod oidc;

@@ -181,6 +181,8 @@ impl Db {
             "page_cursors",
             "api_keys",
             "oidc_clients",
+            "upstream_connections",
+            "upstream_links",
             "users",
             "roles",
         ];

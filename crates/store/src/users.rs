@@ -1002,6 +1002,7 @@ impl Db {
                 "user_secrets",
                 "one_time_tokens",
                 "temporary_grants",
+                "upstream_links",
             ];
             if soft.is_none() {
                 tables.extend(["memories", "user_models"]);

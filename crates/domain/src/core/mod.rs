@@ -7,6 +7,7 @@ mod browser_links;
 mod bulk;
 mod cache;
 mod commit;
+mod connections;
 mod deferred;
 mod eva;
 mod feed;
@@ -20,6 +21,7 @@ mod paging;
 mod provider_refresh;
 mod roles;
 mod signin;
+mod upstream;
 mod users;
 mod webhooks;
 
@@ -31,6 +33,7 @@ pub use authorize::{pkce_s256, BrowserSession, CodeBinding, ProviderGrant, SESSI
 pub use browser_links::{BrowserLink, FollowedLink};
 pub use bulk::{missing_file, BulkOutcome};
 pub use cache::{request_scope, SharedGeneration};
+pub use connections::{issuer_problem, ConnectionInput, MAX_DOMAINS};
 pub use deferred::Deferred;
 pub use eva::{
     EnvInput, EvaEnv, EvaListQuery, EvaPage, EvaUser, EvaUserInput, ENV_ROLES, EVA_ADMIN, LANGUAGES,
@@ -42,6 +45,7 @@ pub use members::{Member, MEMBER_ROLES};
 pub use oidc::{redirect_uri_problem, CreatedOidcClient, OidcClientInput, MAX_REDIRECT_URIS};
 pub use orgs::{Bootstrapped, NewOrgInput, OrgPatch, OrgView};
 pub use roles::{GrantInput, RoleInput, RolePatch};
+pub use upstream::{decide as decide_upstream, UpstreamClaims, UpstreamRefusal};
 pub use users::{
     DeleteOutcome, InviteInput, ListUsersInput, MemoriesInput, Searched, Settable, UserUpdate,
     VariableChanges,

@@ -140,6 +140,9 @@ impl TestApp {
             signin_client_lock_after: 10_000,
             argon2_concurrency: 0,
             argon2_queue_ms: 60_000,
+            google_client_id: None,
+            google_client_secret: None,
+            google_issuer: "https://accounts.google.com".into(),
         };
         adjust(&mut config);
         let app = Application::build(config.clone())

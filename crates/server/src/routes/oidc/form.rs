@@ -125,6 +125,7 @@ pub(super) async fn form(
     hidden.push(("csrf", csrf_token(&key, browser, org, f)));
     let action = format!("/realms/{}/protocol/openid-connect/auth", org.id);
     let redirect_uri = field(f, "redirect_uri").unwrap_or_default();
+    let connections = super::upstream::buttons(s, org, lang, f).await;
     page::sign_in(
         status,
         &SignInForm {
@@ -138,6 +139,7 @@ pub(super) async fn form(
                 .unwrap_or_default(),
             notice,
             target_origin: super::origin_of(redirect_uri).as_deref(),
+            connections: &connections,
         },
     )
 }

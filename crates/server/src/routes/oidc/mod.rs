@@ -12,6 +12,7 @@ mod form;
 mod links;
 pub mod page;
 pub mod token;
+mod upstream;
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::routing::{get, post};
@@ -49,6 +50,7 @@ pub fn router() -> Router<AppState> {
             get(endpoints::logout).post(endpoints::logout_form),
         )
         .route(&format!("{P}/revoke"), post(endpoints::revoke))
+        .merge(upstream::router())
 }
 
 /// The issuer of an organization: `{ROSTER_PUBLIC_URL}/realms/{short id}`, whichever form of
