@@ -558,7 +558,9 @@ async fn side(app: &TestApp, id: &str) -> Side {
         connection: String::new(),
     };
     side.webhook = make_webhook(app, &side).await;
-    side.connection = make_connection(app, &side, "matrix-sso").await;
+    // Named after its organization, so that a name is another organization's object there.
+    let name = format!("sso-{}", side.org.id);
+    side.connection = make_connection(app, &side, &name).await;
     side
 }
 

@@ -324,6 +324,9 @@ const UNDOCUMENTED: &[(&str, &str)] = &[
     ("POST", "/realms/{realm}/protocol/openid-connect/auth/link"),
     ("GET", "/realms/{realm}/protocol/openid-connect/auth/reset"),
     ("POST", "/realms/{realm}/protocol/openid-connect/auth/reset"),
+    // The hosted page's upstream sign-in: browser redirects, not an API.
+    ("GET", "/realms/{realm}/protocol/openid-connect/auth/connections/{name}"),
+    ("GET", "/connections/{name}/callback"),
     ("GET", "/realms/{realm}/protocol/openid-connect/userinfo"),
     ("POST", "/realms/{realm}/protocol/openid-connect/userinfo"),
     ("GET", "/realms/{realm}/protocol/openid-connect/logout"),
