@@ -272,6 +272,10 @@ pub async fn callback(
     };
     let org = match s.core.find_org(&carried.o).await {
         Ok(o) => o,
+        // Deleted since the sign-in began.
+        Err(roster_domain::Error::NotFound(_)) => {
+            return page::error(StatusCode::NOT_FOUND, Lang::En, None, Text::NoSuchOrg)
+        }
         Err(e) => return internal(Lang::En, None, e),
     };
     let fields: Vec<(String, String)> = carried.r.clone().into_iter().collect();
