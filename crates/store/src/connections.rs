@@ -44,8 +44,8 @@ impl Db {
         run!(self, |p| {
             let rows = sqlx::query(
                 "SELECT org_id, connection, issuer, subject, user_id, created_at FROM upstream_links \
-                 WHERE org_id = $1 AND connection = $2 AND ($3 IS NULL OR subject = $3) \
-                 AND ($4 IS NULL OR user_id = $4) ORDER BY created_at",
+                 WHERE org_id = $1 AND connection = $2 AND (CAST($3 AS TEXT) IS NULL OR subject = $3) \
+                 AND (CAST($4 AS TEXT) IS NULL OR user_id = $4) ORDER BY created_at",
             )
             .bind(org_id)
             .bind(connection)
