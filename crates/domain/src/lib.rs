@@ -5,6 +5,7 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod clock;
+pub mod connections;
 pub mod core;
 pub mod error;
 pub mod events;

@@ -48,28 +48,44 @@ impl Default for Preferences {
     }
 }
 
-/// How an identity signs in. `password` covers identities without any credential yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How an identity signs in. `password` covers identities without any credential yet;
+/// `Oidc` names one of the organization's own OpenID Connect connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Connection {
     Password,
     GoogleOauth2,
+    Oidc(String),
 }
 
 impl Connection {
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             Self::Password => "password",
             Self::GoogleOauth2 => "google-oauth2",
+            Self::Oidc(name) => name,
         }
     }
 
+    /// `password`, `google-oauth2`, or the name of an organization's connection (lower-case
+    /// letters, digits and dashes, 1 to 40, starting with a letter).
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "password" => Some(Self::Password),
             "google-oauth2" => Some(Self::GoogleOauth2),
+            other if connection_name_ok(other) => Some(Self::Oidc(other.to_owned())),
             _ => None,
         }
     }
+}
+
+/// Whether `name` can name an organization's own connection.
+pub fn connection_name_ok(name: &str) -> bool {
+    (1..=40).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !matches!(name, "password" | "google-oauth2")
 }
 
 /// A person, global across organizations: login email and credentials live here.

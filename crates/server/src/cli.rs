@@ -68,6 +68,9 @@ pub enum Command {
     /// The OpenID Connect clients (relying parties) of an organization.
     #[command(subcommand)]
     OidcClient(OidcClientCommand),
+    /// The OpenID Connect connections (enterprise single sign-on) of an organization.
+    #[command(subcommand)]
+    Connection(crate::cli_connection::ConnectionCommand),
     /// Manage an organization's webhook endpoints.
     Webhook {
         #[command(subcommand)]
@@ -286,6 +289,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bootstrap(args) => bootstrap(cli.config, args).await,
         Command::OidcClient(c) => oidc_client(cli.config, c).await,
+        Command::Connection(c) => crate::cli_connection::run(cli.config, c).await,
         Command::Webhook { command } => webhook(cli.config, command).await,
         Command::ImportUsers {
             org,

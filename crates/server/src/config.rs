@@ -375,6 +375,30 @@ pub struct Config {
     /// The clock of the core and the mail workers: the system clock, except in tests.
     #[arg(skip)]
     pub clock: roster_domain::clock::Clock,
+
+    /// Client id of Roster at Google (the `google-oauth2` connection); unset, nobody signs in
+    /// with Google and its button is not shown. Redirect URI to register there:
+    /// `{ROSTER_PUBLIC_URL}/connections/google-oauth2/callback`.
+    #[arg(long, env = "ROSTER_GOOGLE_CLIENT_ID", global = true)]
+    pub google_client_id: Option<String>,
+
+    /// Client secret of Roster at Google.
+    #[arg(
+        long,
+        env = "ROSTER_GOOGLE_CLIENT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub google_client_secret: Option<String>,
+
+    /// The issuer that `google-oauth2` discovers (any OpenID Connect provider can stand in).
+    #[arg(
+        long,
+        env = "ROSTER_GOOGLE_ISSUER",
+        default_value = "https://accounts.google.com",
+        global = true
+    )]
+    pub google_issuer: String,
 }
 
 /// Variables this version knows; others starting with `ROSTER_` are reported at start-up.
@@ -419,6 +443,9 @@ const KNOWN_VARS: &[&str] = &[
     "ROSTER_SIGNIN_CLIENT_LOCK_AFTER",
     "ROSTER_ARGON2_CONCURRENCY",
     "ROSTER_ARGON2_QUEUE_MS",
+    "ROSTER_GOOGLE_CLIENT_ID",
+    "ROSTER_GOOGLE_CLIENT_SECRET",
+    "ROSTER_GOOGLE_ISSUER",
     "ROSTER_CONFIG",
     "ROSTER_LOG",
 ];
@@ -471,6 +498,9 @@ impl Config {
             argon2_concurrency: 0,
             argon2_queue_ms: 60_000,
             clock: roster_domain::clock::Clock::adjustable(),
+            google_client_id: None,
+            google_client_secret: None,
+            google_issuer: "https://accounts.google.com".into(),
         }
     }
 

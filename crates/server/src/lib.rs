@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod cli_connection;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -16,6 +17,7 @@ pub mod routes;
 pub mod shared;
 pub mod state;
 pub mod surface;
+pub mod upstream;
 pub mod webhooks;
 
 pub use app::Application;

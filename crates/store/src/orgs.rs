@@ -91,6 +91,8 @@ impl OrgStore for SqlStore {
             "page_cursors",
             "api_keys",
             "oidc_clients",
+            "upstream_connections",
+            "upstream_links",
             "users",
             "roles",
         ];

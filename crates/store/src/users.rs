@@ -221,6 +221,7 @@ impl UserStore for SqlStore {
                 "user_secrets",
                 "one_time_tokens",
                 "temporary_grants",
+                "upstream_links",
             ];
             if soft.is_none() {
                 tables.extend(["memories", "user_models"]);

@@ -67,6 +67,7 @@ pub(super) fn method_of(amr: &str) -> SignInMethod {
     match amr {
         "mail" => SignInMethod::EmailLink,
         "link" => SignInMethod::SharedLink,
+        "fed" => SignInMethod::Upstream,
         _ => SignInMethod::Password,
     }
 }

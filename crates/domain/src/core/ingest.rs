@@ -187,10 +187,7 @@ impl Core {
             None,
             json!({ "uuid": uuid }),
         ));
-        Ok(self
-            .store
-            .upsert_environment(&env, self.now(), fx)
-            .await?)
+        Ok(self.store.upsert_environment(&env, self.now(), fx).await?)
     }
 
     pub async fn ingest_bot(

@@ -40,6 +40,8 @@ pub enum SignInMethod {
     Password,
     EmailLink,
     SharedLink,
+    /// Through an upstream OpenID Connect provider that verified the address.
+    Upstream,
 }
 
 impl SignInMethod {
@@ -50,11 +52,12 @@ impl SignInMethod {
             Self::Password => "pwd",
             Self::EmailLink => "mail",
             Self::SharedLink => "link",
+            Self::Upstream => "fed",
         }
     }
 
     pub fn proves_ownership(amr: &[String]) -> bool {
-        amr.iter().any(|a| a == "pwd" || a == "mail")
+        amr.iter().any(|a| a == "pwd" || a == "mail" || a == "fed")
     }
 }
 

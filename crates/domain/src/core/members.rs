@@ -412,6 +412,15 @@ impl Core {
             }
             Err(e) => return Err(e),
         };
+        if let Some(Connection::Oidc(name)) = &connection {
+            if self.store.get_connection(&org.id, name).await?.is_none() {
+                problems.push(FieldError::body(
+                    "connection",
+                    "enum",
+                    "connection is not one of the organization's connections",
+                ));
+            }
+        }
         problems.finish()?;
         let email = email.ok_or(Error::NotFound("email"))?;
         let names: Vec<String> = wanted.iter().map(|r| r.name.clone()).collect();
@@ -455,11 +464,11 @@ impl Core {
                     is_admin,
                     preferences: org.default_preferences.clone(),
                     role_ids: ids.clone(),
-                    connection: connection.unwrap_or(Connection::Password),
+                    connection: connection.clone().unwrap_or(Connection::Password),
                     ..User::new(&org.id, &email.display, &first, &last, now)
                 };
                 let identity = NewIdentity {
-                    connection: connection.unwrap_or(Connection::Password),
+                    connection: connection.clone().unwrap_or(Connection::Password),
                     ..NewIdentity::for_user(&user, false)
                 };
                 (user, Some(identity))
@@ -480,11 +489,11 @@ impl Core {
             &secret,
             TokenOwner::from(&user),
             "invite",
-            json!({ "connection": connection.map(|c| c.as_str()) }),
+            json!({ "connection": connection.as_ref().map(|c| c.as_str()) }),
             self.config.invitation_ttl_secs,
             now,
         ));
-        fx.outbox.push(OutboxMessage::queued(&org.id, "invitation", &email.display, super::users::email_language(None, &org), json!({ "org_name": org.name, "first_name": first, "verify_link": accept_link, "connection": connection.map(|c| c.as_str()) }), now));
+        fx.outbox.push(OutboxMessage::queued(&org.id, "invitation", &email.display, super::users::email_language(None, &org), json!({ "org_name": org.name, "first_name": first, "verify_link": accept_link, "connection": connection.as_ref().map(|c| c.as_str()) }), now));
         match identity {
             Some(identity) => {
                 self.store

@@ -7,6 +7,7 @@ mod browser_links;
 mod bulk;
 mod cache;
 mod commit;
+mod connections;
 mod deferred;
 mod eva;
 mod eva_config;
@@ -25,6 +26,7 @@ mod provider_logout;
 mod provider_refresh;
 mod roles;
 mod signin;
+mod upstream;
 mod user_data;
 mod users;
 mod users_write;
@@ -38,6 +40,7 @@ pub use authorize::{pkce_s256, BrowserSession, CodeBinding, ProviderGrant, SESSI
 pub use browser_links::{BrowserLink, FollowedLink};
 pub use bulk::{missing_file, BulkOutcome};
 pub use cache::{request_scope, SharedGeneration};
+pub use connections::{issuer_problem, ConnectionInput, MAX_DOMAINS};
 pub use deferred::Deferred;
 pub use eva::{
     EnvInput, EvaEnv, EvaListQuery, EvaPage, EvaUser, EvaUserInput, UserOrder, EMAIL_IS_LOGIN,
@@ -50,6 +53,7 @@ pub use members::{Member, MemberPage, MEMBER_PAGE_MAX, MEMBER_ROLES};
 pub use oidc::{redirect_uri_problem, CreatedOidcClient, OidcClientInput, MAX_REDIRECT_URIS};
 pub use orgs::{Bootstrapped, NewOrgInput, OrgPatch, OrgView};
 pub use roles::{GrantInput, RoleInput, RolePatch};
+pub use upstream::{decide as decide_upstream, UpstreamClaims, UpstreamRefusal};
 pub use users::{
     DeleteOutcome, InviteInput, ListUsersInput, MemoriesInput, Searched, Settable, UserUpdate,
     VariableChanges,

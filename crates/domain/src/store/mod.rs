@@ -42,7 +42,8 @@ pub use webhooks::WebhookStore;
 
 /// Everything the core stores, one aggregate per trait.
 pub trait Store:
-    OpsStore
+    crate::connections::ConnectionStore
+    + OpsStore
     + OrgStore
     + RoleStore
     + UserStore
@@ -60,7 +61,8 @@ pub trait Store:
 }
 
 impl<T> Store for T where
-    T: OpsStore
+    T: crate::connections::ConnectionStore
+        + OpsStore
         + OrgStore
         + RoleStore
         + UserStore

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod admin_clients;
+pub mod admin_connections;
 pub mod amigo;
 pub mod eva;
 pub mod events;
@@ -49,6 +50,7 @@ pub fn build(max_csv_bytes: usize) -> (Router<AppState>, Documents, Vec<Register
     let native = SurfaceRouter::new(native::SURFACE, crate::openapi::native_base(), &[])
         .merge(admin::router())
         .merge(admin_clients::router())
+        .merge(admin_connections::router())
         .merge(events::router())
         .merge(webhooks::router())
         .merge(ingest::router())

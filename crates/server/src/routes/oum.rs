@@ -382,7 +382,8 @@ fn present<'de, D: Deserializer<'de>>(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Invite {
-    /// `google-oauth2` (also when absent), or null for a username-and-password account.
+    /// `google-oauth2` (also when absent), the name of one of the organization's own OpenID
+    /// Connect connections, or null for a username-and-password account.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     connection: Option<Option<String>>,
@@ -413,16 +414,18 @@ async fn invite(
     let connection = match b.connection {
         None => Some(Connection::GoogleOauth2),
         Some(None) => None,
-        Some(Some(c)) if c == "google-oauth2" => Some(Connection::GoogleOauth2),
-        Some(Some(_)) => {
-            return Err(Error::Validation(vec![FieldError::new(
-                Location::Body,
-                "connection",
-                "enum",
-                "connection must be 'google-oauth2' or null",
-            )])
-            .into())
-        }
+        Some(Some(c)) => match Connection::parse(&c) {
+            Some(Connection::Password) | None => {
+                return Err(Error::Validation(vec![FieldError::new(
+                    Location::Body,
+                    "connection",
+                    "enum",
+                    "connection must be 'google-oauth2', the name of one of the organization's connections, or null",
+                )])
+                .into())
+            }
+            Some(c) => Some(c),
+        },
     };
     s.core
         .invite_member(&caller.ctx, &b.email, &b.name, b.roles, connection)

@@ -72,6 +72,8 @@ enum Prep {
     Client,
     /// A new webhook endpoint in the target organization.
     Webhook,
+    /// A new OpenID Connect connection in the target organization.
+    Connection,
 }
 
 struct Row {
@@ -273,6 +275,14 @@ fn table() -> Vec<Row> {
         row!("native" "DELETE" "/admin/v1/orgs/{org}/oidc-clients/{client_id}", B::None, P::Client, admin("204")),
         row!("native" "PATCH" "/admin/v1/orgs/{org}/oidc-clients/{client_id}",
             B::Json(|_| json!({ "name": "Renamed" })), P::Client, admin("200")),
+        row!("native" "GET" "/admin/v1/orgs/{org}/connections", B::None, P::None, admin("200")),
+        row!("native" "POST" "/admin/v1/orgs/{org}/connections",
+            B::Json(|c| json!({ "name": format!("made-{}", c.n), "issuer": "https://idp.example.test",
+                "client_id": "c", "client_secret": "s", "domains": ["example.test"] })),
+            P::None, admin("201")),
+        row!("native" "PATCH" "/admin/v1/orgs/{org}/connections/{name}",
+            B::Json(|_| json!({ "client_id": "changed" })), P::None, admin("200")),
+        row!("native" "DELETE" "/admin/v1/orgs/{org}/connections/{name}", B::None, P::Connection, admin("204")),
         row!("native" "GET" "/admin/v1/orgs/{org}/events", B::None, P::None, admin("200")),
         row!("native" "POST" "/admin/v1/orgs/{org}/webhooks", B::Json(|c| json!({ "url": format!("https://hooks{}.example/in", c.n) })), P::None, admin("201")),
         row!("native" "GET" "/admin/v1/orgs/{org}/webhooks", B::None, P::None, admin("200")),
@@ -313,6 +323,8 @@ struct Side {
     email: String,
     /// A webhook endpoint that rows read and change.
     webhook: String,
+    /// An OpenID Connect connection that rows change.
+    connection: String,
     /// Everything a foreign answer must not show: user ids, emails, uuid, key ids.
     secrets: Vec<String>,
 }
@@ -324,6 +336,7 @@ struct Ctx {
     key_id: String,
     client_id: String,
     webhook: String,
+    connection: String,
     fresh_email: String,
     n: usize,
 }
@@ -414,6 +427,7 @@ impl World {
             key_id: side.org.key_id.clone(),
             client_id: side.client_id.clone(),
             webhook: side.webhook.clone(),
+            connection: side.connection.clone(),
             fresh_email: format!("new{n}@{}.example", side.org.id),
             n,
         };
@@ -435,6 +449,9 @@ impl World {
                 ctx.client_id = new_client(&self.app, &side.org.id, &side.admin_token).await
             }
             Prep::Webhook => ctx.webhook = make_webhook(&self.app, side).await,
+            Prep::Connection => {
+                ctx.connection = make_connection(&self.app, side, &format!("made-{n}")).await
+            }
         }
         ctx
     }
@@ -544,8 +561,12 @@ async fn side(app: &TestApp, id: &str) -> Side {
         user,
         email,
         webhook: String::new(),
+        connection: String::new(),
     };
     side.webhook = make_webhook(app, &side).await;
+    // Named after its organization, so that a name is another organization's object there.
+    let name = format!("sso-{}", side.org.id);
+    side.connection = make_connection(app, &side, &name).await;
     side
 }
 
@@ -560,6 +581,19 @@ async fn make_webhook(app: &TestApp, side: &Side) -> String {
         .await
         .expect(201);
     r["id"].as_str().expect("id").to_owned()
+}
+
+/// An OpenID Connect connection of the side's organization, made by its administrator.
+async fn make_connection(app: &TestApp, side: &Side, name: &str) -> String {
+    app.post(
+        &format!("/admin/v1/orgs/{}/connections", side.org.id),
+        &side.admin_token,
+        json!({ "name": name, "issuer": "https://idp.example.test", "client_id": "c",
+                "client_secret": "s", "domains": ["example.test"] }),
+    )
+    .await
+    .expect(201);
+    name.to_owned()
 }
 
 /// Ids and emails of everything in the organization now.
@@ -598,6 +632,7 @@ async fn snapshot(app: &TestApp, side: &Side) -> Value {
         "keys": app.get(&format!("/v1/{id}/organization/api_key/"), t).await.expect(200),
         "oidc_clients": app.get(&format!("/admin/v1/orgs/{id}/oidc-clients"), t).await.expect(200),
         "webhooks": app.get(&format!("/admin/v1/orgs/{id}/webhooks"), t).await.expect(200),
+        "connections": app.get(&format!("/admin/v1/orgs/{id}/connections"), t).await.expect(200),
         "grants": app.get(&format!("/v1/{id}/role/temporary_permission_grants/"), t).await.expect(200),
         // Failed sign-ins are recorded in the organization they aimed at: that is the record
         // of the attempt, not a change.
@@ -626,6 +661,7 @@ fn fill(template: &str, side: &Side, ctx: &Ctx) -> String {
         .replace("{api_key_id}", &ctx.key_id)
         .replace("{client_id}", &ctx.client_id)
         .replace("{webhook_id}", &ctx.webhook)
+        .replace("{name}", &ctx.connection)
         .replace("{role_name}", "DefaultUserRole")
         .replace("{botUUID}", BOT)
         .replace("{uuid}", BOT)
@@ -739,6 +775,7 @@ fn names_object(row: &Row) -> bool {
         "{api_key_id}",
         "{client_id}",
         "{webhook_id}",
+        "{name}",
     ]
     .iter()
     .any(|p| row.path.contains(p))

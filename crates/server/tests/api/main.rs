@@ -50,4 +50,5 @@ mod security_escalation;
 mod security_input;
 mod security_limits;
 mod security_tokens;
+mod upstream;
 mod webhooks;

@@ -327,6 +327,12 @@ const UNDOCUMENTED: &[(&str, &str)] = &[
     ("GET", "/realms/{realm}/login-actions/verify"),
     ("GET", "/realms/{realm}/login-actions/reset-credentials"),
     ("POST", "/realms/{realm}/protocol/openid-connect/auth/reset"),
+    // The hosted page's upstream sign-in: browser redirects, not an API.
+    (
+        "GET",
+        "/realms/{realm}/protocol/openid-connect/auth/connections/{name}",
+    ),
+    ("GET", "/connections/{name}/callback"),
     ("GET", "/realms/{realm}/protocol/openid-connect/userinfo"),
     ("POST", "/realms/{realm}/protocol/openid-connect/userinfo"),
     ("GET", "/realms/{realm}/protocol/openid-connect/logout"),

@@ -181,6 +181,17 @@ pub(super) async fn form(
     hidden.push(("csrf", csrf));
     let action = format!("/realms/{}/protocol/openid-connect/auth", org.id);
     let redirect_uri = field(f, "redirect_uri").unwrap_or_default();
+    // The serializer is not `Send`: gone before anything is awaited.
+    let query = {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for name in CARRIED {
+            if let Some(v) = field(f, name) {
+                q.append_pair(name, v);
+            }
+        }
+        q.finish()
+    };
+    let connections = super::buttons::buttons(s, org, lang, &query).await;
     page::sign_in(
         status,
         &SignInForm {
@@ -194,6 +205,7 @@ pub(super) async fn form(
                 .unwrap_or_default(),
             notice,
             target_origin: super::origin_of(redirect_uri).as_deref(),
+            connections: &connections,
         },
     )
 }

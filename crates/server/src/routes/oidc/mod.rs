@@ -7,6 +7,7 @@
 //! description), not by an OpenAPI document.
 
 mod authorize;
+mod buttons;
 mod emailed;
 mod endpoints;
 mod form;
@@ -14,6 +15,7 @@ mod links;
 mod logout;
 pub mod page;
 pub mod token;
+mod upstream;
 
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::routing::{get, post};
@@ -43,6 +45,13 @@ const POLICIES: &[(&str, Policy)] = &[
     ("oidc-revoke", Policy::Client("end-session")),
     ("oidc-invitation-page", Policy::Client("show-page")),
     ("oidc-member-reset-page", Policy::Client("show-page")),
+    // A link to the upstream provider; its callback counts the password budget (a code
+    // exchange with the provider each).
+    ("oidc-upstream-start", Policy::Client("show-page")),
+    (
+        "oidc-upstream-callback",
+        Policy::Handler(&["password-grant"]),
+    ),
 ];
 
 /// Its paths are eva's (`/realms/`), and so is the shape of an error it does not answer as a
@@ -114,7 +123,18 @@ pub fn router() -> Finished {
             &[(Method::GET, "oidc-member-reset-page")],
             get(crate::routes::amigo::links::password_reset_page),
         )
+        .page(
+            &format!("{P}/auth/connections/{{name}}"),
+            &[(Method::GET, "oidc-upstream-start")],
+            get(upstream::start),
+        )
+        .page(
+            "/connections/{name}/callback",
+            &[(Method::GET, "oidc-upstream-callback")],
+            get(upstream::callback),
+        )
         .owns("/realms/")
+        .owns("/connections/")
         .finish()
 }
 

@@ -110,6 +110,9 @@ pub enum Text {
     SignOutTitle,
     SignOutQuestion,
     SignOut,
+    UpstreamFailed,
+    UpstreamRefused,
+    NoSuchConnection,
 }
 
 pub fn t(lang: Lang, text: Text) -> &'static str {
@@ -240,6 +243,28 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         (SignOut, Es) => "Cerrar sesión",
         (SignOut, Ja) => "サインアウト",
         (SignOut, Pt) => "Sair",
+        (UpstreamFailed, En) => "Signing in through the other provider did not work. Go back to the application and try again.",
+        (UpstreamFailed, Es) => "El inicio de sesión a través del otro proveedor no funcionó. Vuelva a la aplicación e inténtelo de nuevo.",
+        (UpstreamFailed, Ja) => "他のプロバイダーでのサインインに失敗しました。アプリケーションに戻ってやり直してください。",
+        (UpstreamFailed, Pt) => "O login pelo outro provedor não funcionou. Volte ao aplicativo e tente novamente.",
+        (UpstreamRefused, En) => "This account cannot sign in to this organization this way. Ask its administrator for an invitation, or sign in as you were invited.",
+        (UpstreamRefused, Es) => "Esta cuenta no puede iniciar sesión en esta organización de esta forma. Pida una invitación a su administrador o inicie sesión como se le invitó.",
+        (UpstreamRefused, Ja) => "このアカウントはこの方法でこの組織にサインインできません。管理者に招待を依頼するか、招待された方法でサインインしてください。",
+        (UpstreamRefused, Pt) => "Esta conta não pode entrar nesta organização desta forma. Peça um convite ao administrador ou entre da forma como foi convidado.",
+        (NoSuchConnection, En) => "This way of signing in is not available for this organization.",
+        (NoSuchConnection, Es) => "Esta forma de iniciar sesión no está disponible para esta organización.",
+        (NoSuchConnection, Ja) => "このサインイン方法はこの組織では利用できません。",
+        (NoSuchConnection, Pt) => "Esta forma de entrar não está disponível para esta organização.",
+    }
+}
+
+/// The label of a connection's button: "Continue with Google".
+pub fn continue_with(lang: Lang, provider: &str) -> String {
+    match lang {
+        Lang::En => format!("Continue with {provider}"),
+        Lang::Es => format!("Continuar con {provider}"),
+        Lang::Ja => format!("{provider}で続行"),
+        Lang::Pt => format!("Continuar com {provider}"),
     }
 }
 
@@ -373,6 +398,8 @@ pub struct SignInForm<'a> {
     pub notice: Option<Text>,
     /// The client's origin, where the browser goes after signing in.
     pub target_origin: Option<&'a str>,
+    /// The connections' links: (label, href), each starting the sign-in there.
+    pub connections: &'a [(String, String)],
 }
 
 pub fn sign_in(status: StatusCode, f: &SignInForm<'_>) -> Response {
@@ -402,6 +429,9 @@ pub fn sign_in(status: StatusCode, f: &SignInForm<'_>) -> Response {
                 " "
                 button type="submit" name="action" value="reset" formnovalidate { (t(lang, Text::ForgotPassword)) }
             }
+        }
+        @for (label, href) in f.connections {
+            p { a href=(href) { (label) } }
         }
     };
     send(
