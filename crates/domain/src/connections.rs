@@ -41,6 +41,10 @@ pub struct Admission {
     pub subject: String,
     /// An invited membership becomes active (the invitation is accepted).
     pub accept_invitation: bool,
+    /// The identity's address counts as verified from now on (`identities.email_verified`,
+    /// which every organization relies on): only for `google-oauth2`, never for an
+    /// organization's own connection.
+    pub vouches_for_email: bool,
 }
 
 /// A membership's link to an upstream account.

@@ -256,8 +256,8 @@ impl ConnectionStore for Db {
                     return Err(StoreError::Refused(Refusal::Stale));
                 }
             }
-            if a.accept_invitation {
-                // The upstream provider vouched for the address (`email_verified`).
+            if a.vouches_for_email {
+                // The deployment's upstream provider vouched for the address.
                 sqlx::query(
                     "UPDATE identities SET email_verified = $1 WHERE id = \
                      (SELECT identity_id FROM users WHERE org_id = $2 AND id = $3)",
@@ -268,6 +268,8 @@ impl ConnectionStore for Db {
                 .execute(&mut *t)
                 .await
                 .map_err(err)?;
+            }
+            if a.accept_invitation {
                 // Its pending invitation links are spent with it.
                 sqlx::query(
                     "UPDATE one_time_tokens SET used_at = created_at WHERE org_id = $1 AND user_id = $2 \

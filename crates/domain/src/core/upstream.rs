@@ -200,6 +200,8 @@ impl Core {
             issuer: claims.issuer.clone(),
             subject: claims.subject.clone(),
             accept_invitation: accept,
+            // Only the operator's provider vouches for the address beyond this organization.
+            vouches_for_email: accept && conn.is_none(),
         };
         match self.store.admit_upstream(&admission, fx).await {
             Ok(()) => {}
@@ -222,7 +224,11 @@ impl Core {
             org_id: org.id.clone(),
             user_id: member.id,
             identity_id: member.identity_id,
-            method: SignInMethod::Upstream,
+            method: if conn.is_some() {
+                SignInMethod::Sso
+            } else {
+                SignInMethod::Upstream
+            },
             api_key_id: None,
         }))
     }

@@ -325,7 +325,10 @@ const UNDOCUMENTED: &[(&str, &str)] = &[
     ("GET", "/realms/{realm}/protocol/openid-connect/auth/reset"),
     ("POST", "/realms/{realm}/protocol/openid-connect/auth/reset"),
     // The hosted page's upstream sign-in: browser redirects, not an API.
-    ("GET", "/realms/{realm}/protocol/openid-connect/auth/connections/{name}"),
+    (
+        "GET",
+        "/realms/{realm}/protocol/openid-connect/auth/connections/{name}",
+    ),
     ("GET", "/connections/{name}/callback"),
     ("GET", "/realms/{realm}/protocol/openid-connect/userinfo"),
     ("POST", "/realms/{realm}/protocol/openid-connect/userinfo"),

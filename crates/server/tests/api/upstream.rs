@@ -218,7 +218,7 @@ fn link(page: &Page, label: &str) -> String {
 /// A sign-in through the button `label` of `org`'s hosted page, as `login` upstream;
 /// `tamper` may change the provider's authorization URL on its way (as a browser could).
 /// Returns what Roster answers at its callback.
-async fn through_button(
+pub(crate) async fn through_button(
     app: &TestApp,
     up: &Upstream,
     org: &str,
@@ -241,12 +241,24 @@ async fn through_button(
     (b, page)
 }
 
-fn no_tamper(u: String) -> String {
+pub(crate) fn no_tamper(u: String) -> String {
     u
 }
 
 /// The member's JWT subject, through the code the flow ended with.
 async fn code_signs_in(
+    app: &TestApp,
+    org: &str,
+    client_id: &str,
+    secret: &str,
+    done: &Page,
+) -> Value {
+    let t = code_tokens(app, org, client_id, secret, done).await;
+    claims(t["id_token"].as_str().unwrap())
+}
+
+/// The tokens the code the flow ended with is exchanged for.
+pub(crate) async fn code_tokens(
     app: &TestApp,
     org: &str,
     client_id: &str,
@@ -270,10 +282,10 @@ async fn code_signs_in(
     )
     .await;
     assert_eq!(status, 200, "{t}");
-    claims(t["id_token"].as_str().unwrap())
+    t
 }
 
-async fn invite(app: &TestApp, org: &Org, email: &str, connection: Value) {
+pub(crate) async fn invite(app: &TestApp, org: &Org, email: &str, connection: Value) {
     let r = app
         .call(
             Method::POST,
@@ -286,7 +298,7 @@ async fn invite(app: &TestApp, org: &Org, email: &str, connection: Value) {
     assert_eq!(r.status, 204, "{}", r.body);
 }
 
-async fn member(app: &TestApp, org: &str, email: &str) -> roster_domain::model::User {
+pub(crate) async fn member(app: &TestApp, org: &str, email: &str) -> roster_domain::model::User {
     let mut q = roster_domain::paging::UserQuery::new(1);
     q.emails_lower = vec![email.to_lowercase()];
     let store = &app.state.core.store;
@@ -294,7 +306,7 @@ async fn member(app: &TestApp, org: &str, email: &str) -> roster_domain::model::
 }
 
 /// The `reason`s of the organization's refused upstream sign-ins, oldest first.
-async fn refusals(app: &TestApp, org: &str) -> Vec<String> {
+pub(crate) async fn refusals(app: &TestApp, org: &str) -> Vec<String> {
     let mut events = app.state.core.store.list_audit(org, 500).await.unwrap();
     events.sort_by_key(|e| e.created_at);
     events
@@ -304,13 +316,19 @@ async fn refusals(app: &TestApp, org: &str) -> Vec<String> {
         .collect()
 }
 
-async fn setup(app: &TestApp) -> (Org, String, String) {
+pub(crate) async fn setup(app: &TestApp) -> (Org, String, String) {
     let (acme, _) = org_with_password(app, "acme").await;
     let (id, secret) = client(app, &acme, false, &[REDIRECT]).await;
     (acme, id, secret.unwrap())
 }
 
-async fn sso_connection(app: &TestApp, up: &Upstream, org: &Org, domain: &str, link: bool) {
+pub(crate) async fn sso_connection(
+    app: &TestApp,
+    up: &Upstream,
+    org: &Org,
+    domain: &str,
+    link: bool,
+) {
     app.post(
         "/admin/v1/orgs/acme/connections",
         &org.token,

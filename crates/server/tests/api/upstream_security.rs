@@ -1,0 +1,127 @@
+//! What an organization's own upstream provider can never do: vouch for a person beyond that
+//! organization, or stand in for another organization's provider of the same name.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::TestApp;
+use crate::upstream::{
+    code_tokens, invite, member, no_tamper, setup, sso_connection, through_button, with_upstream,
+};
+
+async fn email_verified(app: &TestApp, org: &str, email: &str) -> bool {
+    let m = member(app, org, email).await;
+    let store = &app.state.core.store;
+    let identity = store.get_identity(&m.identity_id).await.unwrap().unwrap();
+    identity.email_verified
+}
+
+/// Organization acme's administrator points a connection of their own at an address domain
+/// they do not hold, invites a member of organization beta with it and signs in as them there.
+/// The session is good for acme only: it changes nothing that belongs to the person (their one
+/// password, login email, privacy choices), and beta's password still signs in.
+#[tokio::test]
+async fn an_organizations_provider_never_takes_over_the_person_elsewhere() {
+    let (app, up) = with_upstream().await;
+    let beta = app.bootstrap("beta").await;
+    let victim = "vic@corp.test";
+    // A member who took beta's emailed invitation: their address is proven, their password set.
+    invite(&app, &beta, victim, json!(null)).await;
+    let link = app.emailed_invitation("beta", victim).await;
+    assert_eq!(
+        app.verify_with_password("beta", &link, "Vics-pw-123").await,
+        200
+    );
+    assert!(email_verified(&app, "beta", victim).await);
+    // Someone beta invited who has not accepted yet: no address anyone proved.
+    invite(&app, &beta, "pat@corp.test", json!(null)).await;
+    assert!(!email_verified(&app, "beta", "pat@corp.test").await);
+
+    let (acme, id, secret) = setup(&app).await;
+    app.eva_catalog("acme").await;
+    sso_connection(&app, &up, &acme, "corp.test", false).await;
+    for email in [victim, "pat@corp.test"] {
+        app.call(
+            Method::POST,
+            "/users/invite",
+            Some(&acme.token),
+            Some(
+                json!({ "email": email, "name": "Vic Tim", "roles": ["admin"],
+                         "connection": "acme-sso" }),
+            ),
+            &[],
+        )
+        .await
+        .expect(204);
+    }
+    let (_, done) = through_button(
+        &app,
+        &up,
+        "acme",
+        &id,
+        "Continue with acme-sso",
+        "pat@corp.test",
+        no_tamper,
+    )
+    .await;
+    code_tokens(&app, "acme", &id, &secret, &done).await;
+    assert!(
+        !email_verified(&app, "acme", "pat@corp.test").await,
+        "an organization's provider vouches for nobody's address beyond it"
+    );
+
+    let (_, done) = through_button(
+        &app,
+        &up,
+        "acme",
+        &id,
+        "Continue with acme-sso",
+        victim,
+        no_tamper,
+    )
+    .await;
+    let t = code_tokens(&app, "acme", &id, &secret, &done).await;
+    let session = t["access_token"].as_str().unwrap().to_owned();
+    let me = member(&app, "acme", victim).await;
+    assert_eq!(
+        crate::oidc_browser::claims(&session)["amr"],
+        json!(["sso"]),
+        "{t}"
+    );
+
+    // The one password of the person.
+    let r = app
+        .eva(
+            Method::PUT,
+            &format!("/eva-user/org/{}/users/{}", acme.uuid, me.id),
+            &session,
+            Some(json!({ "name": "Vic Tim", "email": victim, "admin": true,
+                         "environments": [], "password": "Taken-over-pw1",
+                         "passwordConfirmation": "Taken-over-pw1" })),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // Their login email and name.
+    let r = app
+        .call(
+            Method::PATCH,
+            "/users/me",
+            Some(&session),
+            Some(json!({ "email": "vic@evil.test" })),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // Whether administrators see their model and conversations.
+    let hide =
+        json!({ "conversations_visible_to_admins": false, "user_model_visible_to_admins": false });
+    app.post(&format!("/v1/acme/user/{}", me.id), &session, hide)
+        .await
+        .expect(403);
+
+    app.password_token(&beta, victim, "Vics-pw-123")
+        .await
+        .expect(200);
+    let r = app.password_token(&beta, victim, "Taken-over-pw1").await;
+    assert!(r.status.is_client_error(), "{} {}", r.status, r.body);
+}
