@@ -67,11 +67,8 @@ pub async fn run(config: Config, c: ConnectionCommand) -> anyhow::Result<()> {
         .create_connection(&Context::system(), &org, input)
         .await
         .map_err(|e| anyhow::anyhow!("cannot create the connection: {e}"))?;
-    let redirect_uri = format!(
-        "{}/connections/{}/callback",
-        config.public_url().trim_end_matches('/'),
-        c.name
-    );
+    let redirect_uri =
+        crate::upstream::callback_uri(&config.public_url(), Some(&c.org_id), &c.name);
     if as_json {
         let out = json!({
             "org_id": c.org_id,

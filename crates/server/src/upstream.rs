@@ -12,25 +12,75 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
+    CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType,
+    CoreSubjectIdentifierType,
 };
 use openidconnect::{
-    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, IssuerUrl,
-    Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AdditionalProviderMetadata, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
+    CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata,
+    RedirectUrl, Scope, TokenResponse,
 };
 use roster_domain::core::UpstreamClaims;
+use serde::{Deserialize, Serialize};
 
 const METADATA_TTL: Duration = Duration::from_secs(3600);
 const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(60);
 
+/// The discovery document's RFC 9207 field, beyond what OpenID Connect Discovery defines.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct IssParameter {
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
+}
+impl AdditionalProviderMetadata for IssParameter {}
+
+type Metadata = ProviderMetadata<
+    IssParameter,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+/// Roster's callback, the redirect URI to register at the provider: one for the whole
+/// deployment for `google-oauth2`, one per organization and connection otherwise, so that no
+/// organization's provider answers at another organization's callback (the mix-up attack).
+pub fn callback_uri(public_url: &str, org_id: Option<&str>, name: &str) -> String {
+    let public = public_url.trim_end_matches('/');
+    match org_id {
+        Some(org) => format!("{public}/connections/{org}/{name}/callback"),
+        None => format!("{public}/connections/{name}/callback"),
+    }
+}
+
 /// One upstream provider as Roster is registered there.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Provider {
     pub issuer: String,
     pub client_id: String,
     pub client_secret: String,
     /// Roster's callback for this connection.
     pub redirect_uri: String,
+}
+
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provider")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("redirect_uri", &self.redirect_uri)
+            .finish()
+    }
 }
 
 /// Why talking to the provider failed. `Token` covers every refused ID token; the text goes to
@@ -43,21 +93,24 @@ pub enum UpstreamError {
     Token(&'static str, String),
 }
 
-fn http() -> &'static reqwest::Client {
+fn http() -> Result<&'static reqwest::Client, UpstreamError> {
     static HTTP: OnceLock<reqwest::Client> = OnceLock::new();
-    HTTP.get_or_init(|| {
-        reqwest::Client::builder()
-            // The provider's endpoints are used as discovered: never a redirect elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default()
-    })
+    if let Some(c) = HTTP.get() {
+        return Ok(c);
+    }
+    // Never a default client instead: that one follows redirects and has no timeouts.
+    let c = reqwest::Client::builder()
+        // The provider's endpoints are used as discovered: never a redirect elsewhere.
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| UpstreamError::Unreachable(format!("HTTP client: {e}")))?;
+    Ok(HTTP.get_or_init(|| c))
 }
 
 struct Cached {
-    metadata: CoreProviderMetadata,
+    metadata: Metadata,
     fetched: Instant,
 }
 
@@ -68,7 +121,7 @@ fn cache() -> &'static Mutex<HashMap<String, Cached>> {
 
 /// The provider's discovery document and keys: from the cache unless `fresh` (and the cached
 /// copy is older than a minute) or older than an hour.
-async fn metadata(issuer: &str, fresh: bool) -> Result<CoreProviderMetadata, UpstreamError> {
+async fn metadata(issuer: &str, fresh: bool) -> Result<Metadata, UpstreamError> {
     {
         let c = cache().lock().unwrap_or_else(|p| p.into_inner());
         if let Some(hit) = c.get(issuer) {
@@ -80,7 +133,7 @@ async fn metadata(issuer: &str, fresh: bool) -> Result<CoreProviderMetadata, Ups
     }
     let url = IssuerUrl::new(issuer.to_owned())
         .map_err(|e| UpstreamError::Unreachable(format!("issuer: {e}")))?;
-    let metadata = CoreProviderMetadata::discover_async(url, http())
+    let metadata = Metadata::discover_async(url, http()?)
         .await
         .map_err(|e| UpstreamError::Unreachable(format!("discovery: {e}")))?;
     cache().lock().unwrap_or_else(|p| p.into_inner()).insert(
@@ -95,7 +148,7 @@ async fn metadata(issuer: &str, fresh: bool) -> Result<CoreProviderMetadata, Ups
 
 fn client(
     p: &Provider,
-    metadata: CoreProviderMetadata,
+    metadata: Metadata,
 ) -> Result<
     CoreClient<
         openidconnect::EndpointSet,
@@ -140,6 +193,29 @@ pub async fn authorization_url(
     Ok(url.to_string())
 }
 
+/// Whether the authorization response's `iss` (RFC 9207) is as it must be: the provider's
+/// issuer when the provider says it sends one (then it is required), absent or the issuer
+/// otherwise.
+pub async fn check_iss(p: &Provider, iss: Option<&str>) -> Result<(), UpstreamError> {
+    let m = metadata(&p.issuer, false).await?;
+    let expected = m.issuer().as_str();
+    let required = m
+        .additional_metadata()
+        .authorization_response_iss_parameter_supported;
+    match iss {
+        Some(i) if i == expected => Ok(()),
+        None if !required => Ok(()),
+        Some(i) => Err(UpstreamError::Token(
+            "iss_mismatch",
+            format!("authorization response from {i}, not {expected}"),
+        )),
+        None => Err(UpstreamError::Token(
+            "iss_missing",
+            "the provider sends iss (RFC 9207) but this response has none".into(),
+        )),
+    }
+}
+
 /// Exchanges the code (with the PKCE verifier) and verifies the ID token: signature against
 /// the provider's JWKS, issuer, audience, expiry, and the nonce this sign-in sent.
 pub async fn exchange(
@@ -153,7 +229,7 @@ pub async fn exchange(
         .exchange_code(AuthorizationCode::new(code.to_owned()))
         .map_err(|e| UpstreamError::Unreachable(format!("token endpoint: {e}")))?
         .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()))
-        .request_async(http())
+        .request_async(http()?)
         .await
         .map_err(|e| UpstreamError::Token("code_refused", format!("code exchange: {e}")))?;
     let Some(id_token) = response.id_token() else {

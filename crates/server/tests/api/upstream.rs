@@ -81,7 +81,7 @@ impl Upstream {
             { "client_id": GOOGLE_ID, "client_secret": SECRET,
               "redirect_uris": [format!("{}/connections/google-oauth2/callback", app.base)] },
             { "client_id": SSO_ID, "client_secret": SECRET,
-              "redirect_uris": [format!("{}/connections/acme-sso/callback", app.base)] },
+              "redirect_uris": [format!("{}/connections/acme/acme-sso/callback", app.base)] },
         ]});
         self.stdin
             .write_all(format!("{clients}\n").as_bytes())
@@ -227,6 +227,21 @@ pub(crate) async fn through_button(
     login: &str,
     tamper: impl Fn(String) -> String,
 ) -> (Browser, Page) {
+    let (mut b, back) = to_callback(app, up, org, client_id, label, login, tamper).await;
+    let page = b.get(&back[app.base.len()..]).await;
+    (b, page)
+}
+
+/// As `through_button`, up to where the provider sends the browser back: that browser and URL.
+pub(crate) async fn to_callback(
+    app: &TestApp,
+    up: &Upstream,
+    org: &str,
+    client_id: &str,
+    label: &str,
+    login: &str,
+    tamper: impl Fn(String) -> String,
+) -> (Browser, String) {
     let mut b = Browser::new(app);
     let page = b.get(&auth_path(org, &request(client_id, "st-up"))).await;
     assert_eq!(page.status, 200, "{}", page.body);
@@ -237,8 +252,7 @@ pub(crate) async fn through_button(
     let back = UpstreamBrowser::new()
         .sign_in(&up.issuer, &to, login, &app.base)
         .await;
-    let page = b.get(&back[app.base.len()..]).await;
-    (b, page)
+    (b, back)
 }
 
 pub(crate) fn no_tamper(u: String) -> String {
@@ -792,7 +806,7 @@ async fn connections_are_managed_through_the_admin_api_and_the_cli_and_secrets_n
     assert_eq!(made["link_password_accounts"], false);
     assert_eq!(
         made["redirect_uri"],
-        "https://roster.example.test/connections/acme-sso/callback"
+        "https://roster.example.test/connections/acme/acme-sso/callback"
     );
     assert!(!made.to_string().contains("s3cr3t"));
     let list = app.get(path, &acme.token).await.expect(200);
@@ -916,7 +930,7 @@ async fn connections_are_managed_through_the_admin_api_and_the_cli_and_secrets_n
     let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         printed["redirect_uri"],
-        "https://id.example.test/connections/okta/callback"
+        "https://id.example.test/connections/acme/okta/callback"
     );
     assert_eq!(printed["domains"], json!(["acme.example", "acme.test"]));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("cli-s3cr3t"));

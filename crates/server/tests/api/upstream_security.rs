@@ -6,7 +6,8 @@ use serde_json::json;
 
 use crate::helpers::TestApp;
 use crate::upstream::{
-    code_tokens, invite, member, no_tamper, setup, sso_connection, through_button, with_upstream,
+    code_tokens, invite, member, no_tamper, setup, sso_connection, through_button, to_callback,
+    with_upstream,
 };
 
 async fn email_verified(app: &TestApp, org: &str, email: &str) -> bool {
@@ -124,4 +125,101 @@ async fn an_organizations_provider_never_takes_over_the_person_elsewhere() {
         .expect(200);
     let r = app.password_token(&beta, victim, "Taken-over-pw1").await;
     assert!(r.status.is_client_error(), "{} {}", r.status, r.body);
+}
+
+/// Two organizations each have a connection of the same name; their providers send the
+/// browser back to different callbacks. A response to acme's sign-in brought to beta's callback
+/// (where beta's provider, say, would be trusted) is refused; so is one whose `iss` (RFC 9207,
+/// which this provider sends) names another issuer, or none.
+#[tokio::test]
+async fn a_state_for_one_organizations_connection_is_refused_at_anothers_callback() {
+    let (app, up) = with_upstream().await;
+    let (acme, id, secret) = setup(&app).await;
+    sso_connection(&app, &up, &acme, "acme.test", false).await;
+    invite(&app, &acme, "ed@acme.test", json!("acme-sso")).await;
+    let beta = app.bootstrap("beta").await;
+    app.post(
+        "/admin/v1/orgs/beta/connections",
+        &beta.token,
+        json!({ "name": "acme-sso", "issuer": "https://idp.beta.test", "client_id": "b",
+                "client_secret": "b-secret", "domains": ["acme.test"] }),
+    )
+    .await
+    .expect(201);
+    let ed = |tamper: fn(String) -> String| {
+        let (app, up, id) = (&app, &up, id.clone());
+        async move {
+            let (mut b, back) = to_callback(
+                app,
+                up,
+                "acme",
+                &id,
+                "Continue with acme-sso",
+                "ed@acme.test",
+                no_tamper,
+            )
+            .await;
+            let back = tamper(back);
+            let page = b.get(&back[app.base.len()..]).await;
+            (b, back, page)
+        }
+    };
+    let (_, back, page) = ed(|u| u.replace("/connections/acme/", "/connections/beta/")).await;
+    assert!(
+        back.contains("/connections/beta/acme-sso/callback?"),
+        "{back}"
+    );
+    assert_eq!(page.status, 400, "{}", page.body);
+    let (_, back, page) =
+        ed(|u| u.replace("/connections/acme/acme-sso/", "/connections/google-oauth2/")).await;
+    assert!(
+        back.contains("/connections/google-oauth2/callback?"),
+        "{back}"
+    );
+    assert_eq!(page.status, 400, "{}", page.body);
+    // The provider's own issuer in `iss`, and the callback it was given: in.
+    let (_, back, page) = ed(no_tamper).await;
+    assert!(back.contains("iss="), "the provider sends iss: {back}");
+    code_tokens(&app, "acme", &id, &secret, &page).await;
+    // Another issuer in `iss`, or none.
+    let (_, _, page) = ed(|u| {
+        let (path, q) = u.split_once('?').unwrap();
+        let q: Vec<(String, String)> = form_urlencoded::parse(q.as_bytes())
+            .into_owned()
+            .map(|(k, v)| {
+                if k == "iss" {
+                    (k, "https://idp.beta.test".into())
+                } else {
+                    (k, v)
+                }
+            })
+            .collect();
+        format!(
+            "{path}?{}",
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(q)
+                .finish()
+        )
+    })
+    .await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    let (_, _, page) = ed(|u| {
+        let (path, q) = u.split_once('?').unwrap();
+        let q: Vec<(String, String)> = form_urlencoded::parse(q.as_bytes())
+            .into_owned()
+            .filter(|(k, _)| k != "iss")
+            .collect();
+        format!(
+            "{path}?{}",
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(q)
+                .finish()
+        )
+    })
+    .await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert_eq!(
+        crate::upstream::refusals(&app, "acme").await,
+        ["iss_mismatch", "iss_missing"]
+    );
 }
