@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 const METADATA_TTL: Duration = Duration::from_secs(3600);
 const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(60);
+const FAILED_TTL: Duration = Duration::from_secs(30);
 
 /// The discovery document's RFC 9207 field, beyond what OpenID Connect Discovery defines.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -70,6 +71,8 @@ pub struct Provider {
     pub client_secret: String,
     /// Roster's callback for this connection.
     pub redirect_uri: String,
+    /// `ROSTER_CONNECTION_ALLOW_PRIVATE`: plain http and non-public addresses allowed.
+    pub allow_private: bool,
 }
 
 impl std::fmt::Debug for Provider {
@@ -79,6 +82,7 @@ impl std::fmt::Debug for Provider {
             .field("client_id", &self.client_id)
             .field("client_secret", &"[redacted]")
             .field("redirect_uri", &self.redirect_uri)
+            .field("allow_private", &self.allow_private)
             .finish()
     }
 }
@@ -93,24 +97,51 @@ pub enum UpstreamError {
     Token(&'static str, String),
 }
 
-fn http() -> Result<&'static reqwest::Client, UpstreamError> {
-    static HTTP: OnceLock<reqwest::Client> = OnceLock::new();
-    if let Some(c) = HTTP.get() {
-        return Ok(c);
+/// Every request to a provider (discovery, JWKS, token endpoint, whatever the discovery
+/// document names): `https` only, to a host whose every address is public
+/// (`webhooks::ssrf`), connected to the address checked, no redirects followed, bounded in
+/// time; unless the operator allows private addresses (`ROSTER_CONNECTION_ALLOW_PRIVATE`).
+async fn guarded(
+    allow_private: bool,
+    request: openidconnect::HttpRequest,
+) -> Result<openidconnect::HttpResponse, openidconnect::HttpClientError<reqwest::Error>> {
+    use openidconnect::{AsyncHttpClient, HttpClientError};
+    let uri = request.uri().clone();
+    if uri.scheme_str() != Some("https") && !allow_private {
+        return Err(HttpClientError::Other(format!(
+            "{uri}: only https (ROSTER_CONNECTION_ALLOW_PRIVATE)"
+        )));
     }
+    let host = uri
+        .host()
+        .ok_or_else(|| HttpClientError::Other(format!("{uri}: no host")))?
+        .to_owned();
+    let port = uri
+        .port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        });
+    let addr = crate::webhooks::ssrf::resolve(&host, port, allow_private)
+        .await
+        .map_err(|e| HttpClientError::Other(e.replace("ROSTER_WEBHOOK_", "ROSTER_CONNECTION_")))?;
     // Never a default client instead: that one follows redirects and has no timeouts.
-    let c = reqwest::Client::builder()
+    let client = reqwest::Client::builder()
         // The provider's endpoints are used as discovered: never a redirect elsewhere.
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(10))
+        .resolve(host.trim_start_matches('[').trim_end_matches(']'), addr)
+        .no_proxy()
         .build()
-        .map_err(|e| UpstreamError::Unreachable(format!("HTTP client: {e}")))?;
-    Ok(HTTP.get_or_init(|| c))
+        .map_err(|e| HttpClientError::Reqwest(Box::new(e)))?;
+    client.call(request).await
 }
 
 struct Cached {
-    metadata: Metadata,
+    /// The document, or why discovery failed (kept `FAILED_TTL` only).
+    metadata: Result<Metadata, String>,
     fetched: Instant,
 }
 
@@ -120,30 +151,50 @@ fn cache() -> &'static Mutex<HashMap<String, Cached>> {
 }
 
 /// The provider's discovery document and keys: from the cache unless `fresh` (and the cached
-/// copy is older than a minute) or older than an hour.
-async fn metadata(issuer: &str, fresh: bool) -> Result<Metadata, UpstreamError> {
+/// copy is older than a minute) or older than an hour. A failed discovery is remembered for
+/// `FAILED_TTL`, so that sign-in attempts do not make Roster call an unreachable (or refused)
+/// issuer again and again.
+async fn metadata(p: &Provider, fresh: bool) -> Result<Metadata, UpstreamError> {
+    let issuer = p.issuer.as_str();
     {
         let c = cache().lock().unwrap_or_else(|p| p.into_inner());
         if let Some(hit) = c.get(issuer) {
             let age = hit.fetched.elapsed();
-            if age < METADATA_TTL && (!fresh || age < REFRESH_AT_MOST_EVERY) {
-                return Ok(hit.metadata.clone());
+            match &hit.metadata {
+                Ok(m) if age < METADATA_TTL && (!fresh || age < REFRESH_AT_MOST_EVERY) => {
+                    return Ok(m.clone())
+                }
+                Err(e) if age < FAILED_TTL => return Err(UpstreamError::Unreachable(e.clone())),
+                _ => {}
             }
         }
     }
-    let url = IssuerUrl::new(issuer.to_owned())
-        .map_err(|e| UpstreamError::Unreachable(format!("issuer: {e}")))?;
-    let metadata = Metadata::discover_async(url, http()?)
-        .await
-        .map_err(|e| UpstreamError::Unreachable(format!("discovery: {e}")))?;
+    let allow_private = p.allow_private;
+    let http = move |r| guarded(allow_private, r);
+    let found = match IssuerUrl::new(issuer.to_owned()) {
+        Ok(url) => Metadata::discover_async(url, &http)
+            .await
+            .map_err(|e| format!("discovery: {e} ({})", source_chain(&e))),
+        Err(e) => Err(format!("issuer: {e}")),
+    };
     cache().lock().unwrap_or_else(|p| p.into_inner()).insert(
         issuer.to_owned(),
         Cached {
-            metadata: metadata.clone(),
+            metadata: found.clone(),
             fetched: Instant::now(),
         },
     );
-    Ok(metadata)
+    found.map_err(UpstreamError::Unreachable)
+}
+
+fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut out = Vec::new();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        out.push(c.to_string());
+        cur = c.source();
+    }
+    out.join(": ")
 }
 
 fn client(
@@ -177,7 +228,7 @@ pub async fn authorization_url(
     nonce: &str,
     verifier: &str,
 ) -> Result<String, UpstreamError> {
-    let c = client(p, metadata(&p.issuer, false).await?)?;
+    let c = client(p, metadata(p, false).await?)?;
     let challenge =
         PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier.to_owned()));
     let (state, nonce) = (state.to_owned(), nonce.to_owned());
@@ -197,7 +248,7 @@ pub async fn authorization_url(
 /// issuer when the provider says it sends one (then it is required), absent or the issuer
 /// otherwise.
 pub async fn check_iss(p: &Provider, iss: Option<&str>) -> Result<(), UpstreamError> {
-    let m = metadata(&p.issuer, false).await?;
+    let m = metadata(p, false).await?;
     let expected = m.issuer().as_str();
     let required = m
         .additional_metadata()
@@ -224,12 +275,12 @@ pub async fn exchange(
     nonce: &str,
     verifier: &str,
 ) -> Result<UpstreamClaims, UpstreamError> {
-    let c = client(p, metadata(&p.issuer, false).await?)?;
+    let c = client(p, metadata(p, false).await?)?;
     let response = c
         .exchange_code(AuthorizationCode::new(code.to_owned()))
         .map_err(|e| UpstreamError::Unreachable(format!("token endpoint: {e}")))?
         .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()))
-        .request_async(http()?)
+        .request_async(&move |r| guarded(p.allow_private, r))
         .await
         .map_err(|e| UpstreamError::Token("code_refused", format!("code exchange: {e}")))?;
     let Some(id_token) = response.id_token() else {
@@ -262,7 +313,7 @@ pub async fn exchange(
         Ok(claims) => Ok(claims),
         // The provider may have rotated its keys since they were cached.
         Err(ClaimsVerificationError::SignatureVerification(_)) => {
-            let fresh = client(p, metadata(&p.issuer, true).await?)?;
+            let fresh = client(p, metadata(p, true).await?)?;
             verify(&fresh).map_err(refused)
         }
         Err(e) => Err(refused(e)),

@@ -126,6 +126,7 @@ impl TestApp {
             webhook_schedule: "5s,5m,30m,2h,5h,10h,10h".into(),
             webhook_timeout_ms: 5000,
             webhook_allow_private: true,
+            connection_allow_private: true,
             webhook_disable_after: 50,
             webhook_poll_ms: 50,
             cache_ttl_ms: 1000,

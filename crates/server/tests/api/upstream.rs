@@ -205,7 +205,7 @@ impl UpstreamBrowser {
 }
 
 /// The href of the sign-in page's link labelled `label`.
-fn link(page: &Page, label: &str) -> String {
+pub(crate) fn link(page: &Page, label: &str) -> String {
     let end = page
         .body
         .find(&format!(">{label}</a>"))

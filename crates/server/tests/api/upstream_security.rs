@@ -223,3 +223,37 @@ async fn a_state_for_one_organizations_connection_is_refused_at_anothers_callbac
         ["iss_mismatch", "iss_missing"]
     );
 }
+
+/// Without `ROSTER_CONNECTION_ALLOW_PRIVATE` Roster calls no provider over plain http or at a
+/// loopback address: the issuer an organization's administrator typed is not a way into the
+/// deployment's network. The sign-in ends on the "provider unavailable" page.
+#[tokio::test]
+async fn no_provider_is_called_at_a_private_address_unless_the_operator_allows_it() {
+    let mut up = crate::upstream::Upstream::start().await;
+    let issuer = up.issuer.clone();
+    assert!(issuer.starts_with("http://127.0.0.1"), "{issuer}");
+    let app = TestApp::spawn_with(|c| {
+        c.public_url = None;
+        c.google_client_id = Some("roster-google".into());
+        c.google_client_secret = Some("upstream-client-secret".into());
+        c.google_issuer = issuer;
+        c.connection_allow_private = false;
+    })
+    .await;
+    up.register(&app).await;
+    let (acme, id, _) = setup(&app).await;
+    sso_connection(&app, &up, &acme, "acme.test", false).await;
+    for label in ["Continue with Google", "Continue with acme-sso"] {
+        let mut b = crate::oidc_browser::Browser::new(&app);
+        let page = b
+            .get(&crate::oidc_browser::auth_path(
+                "acme",
+                &crate::oidc_browser::request(&id, "st-up"),
+            ))
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let go = b.get(&crate::upstream::link(&page, label)).await;
+        assert_eq!(go.status, 502, "{label}: {}", go.body);
+        assert!(go.location().is_none());
+    }
+}

@@ -65,6 +65,7 @@ async fn provider(
                 client_id: id.clone(),
                 client_secret: c.google_client_secret.clone().unwrap_or_default(),
                 redirect_uri: upstream::callback_uri(public, None, GOOGLE),
+                allow_private: c.connection_allow_private,
             };
             (Connection::GoogleOauth2, None, p)
         }));
@@ -77,6 +78,7 @@ async fn provider(
         client_id: conn.client_id.clone(),
         client_secret: conn.client_secret.clone(),
         redirect_uri: upstream::callback_uri(public, Some(&org.id), &conn.name),
+        allow_private: s.config.connection_allow_private,
     };
     Ok(Some((Connection::Oidc(conn.name.clone()), Some(conn), p)))
 }
@@ -193,6 +195,7 @@ pub async fn start(
     State(s): State<AppState>,
     Path((realm, name)): Path<(String, String)>,
     RawQuery(query): RawQuery,
+    req: Req,
 ) -> Response {
     let pairs = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .into_owned()
@@ -206,6 +209,15 @@ pub async fn start(
     };
     if check_request(&client, &f, true).is_err() {
         return page::error(StatusCode::BAD_REQUEST, lang, Some(&org), Text::BadRequest);
+    }
+    // Unauthenticated, and each start may make Roster call the provider: the limit of
+    // password sign-in per address.
+    if let Err(e) = s
+        .limits
+        .check("password-grant", &format!("ip:{}", req.client_ip))
+        .await
+    {
+        return internal(lang, Some(&org), e);
     }
     let (_, _, p) = match provider(&s, &org, &name).await {
         Ok(Some(v)) => v,
