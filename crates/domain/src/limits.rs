@@ -34,6 +34,20 @@ pub const LIMITS: &[(&str, u32)] = &[
     ("get-roles", 20),
     ("modify-role", 10),
     ("assign-role", 1000),
+    // Operations the Amigo contract has no limit for; every route has a policy
+    // (`crates/server/src/surface`), and these are the buckets of the rest.
+    ("get-organization", 60),
+    ("get-configurations", 60),
+    ("set-configuration", 50),
+    // Roster's administration API: audit log, OIDC clients, events, webhooks.
+    ("administer", 300),
+    // The conversation platform's ingestion, per client address.
+    ("ingest", 1200),
+    // HTML pages that emailed links and the sign-in flow open, per client address.
+    ("show-page", 60),
+    ("userinfo", 60),
+    // Sign-out and token revocation at the OpenID provider.
+    ("end-session", 60),
 ];
 
 /// The default limit of an operation, if it has one.

@@ -212,9 +212,8 @@ impl Application {
     pub fn router(state: AppState) -> Router {
         let max_body = state.config.max_body_bytes;
         crate::routes::router(state.config.max_csv_bytes)
-            .fallback(crate::middleware::not_found)
             .layer(DefaultBodyLimit::max(max_body))
-            .layer(CatchPanicLayer::custom(crate::middleware::panic_response))
+            .layer(CatchPanicLayer::custom(crate::surface::panic_response))
             .layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 crate::middleware::around,

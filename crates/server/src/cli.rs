@@ -13,13 +13,8 @@ use roster_domain::Core;
 use serde_json::json;
 
 use crate::app::{connect_redis, core_config, open_database, open_store, Application};
-use crate::config::{Config, LogFormat};
+use crate::config::{Config, LogFormat, SETTINGS_HEADING};
 use crate::state::MAINTENANCE_KEY;
-
-/// The heading of the server-wide settings in every command's help, apart from the command's
-/// own flags.
-pub const SETTINGS_HEADING: &str =
-    "Settings (every command; also ROSTER_* variables, see `roster --help`)";
 
 /// Roster: multi-tenant user and organization management speaking the Amigo, eva-user and
 /// org-user-management APIs. Every setting can also be given as a `ROSTER_*` variable, or as a

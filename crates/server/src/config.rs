@@ -12,9 +12,14 @@ pub enum LogFormat {
     Json,
 }
 
+/// The heading of the server-wide settings in every command's help, apart from the command's
+/// own flags.
+pub const SETTINGS_HEADING: &str =
+    "Settings (every command; also ROSTER_* variables, see `roster --help`)";
+
 /// Every setting of the server; `roster --help` lists them with their variables.
 #[derive(Debug, Clone, Args)]
-#[command(next_help_heading = crate::cli::SETTINGS_HEADING)]
+#[command(next_help_heading = SETTINGS_HEADING)]
 pub struct Config {
     /// Address to listen on.
     #[arg(

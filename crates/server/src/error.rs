@@ -1,20 +1,17 @@
-//! One error type for every handler, rendered in the shape of the surface the request's path
-//! belongs to: Amigo and org-user-management FastAPI-style, eva `StandardError`/`ValidationError`.
+//! One error type for every handler. It is rendered by the layer of the surface whose router
+//! served the request (`crate::surface`), so the same error reads as FastAPI's `{"detail"}` on
+//! Amigo and eva's `StandardError` on eva without the handler knowing which it is.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use std::sync::Arc;
+
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use roster_domain::Error;
-
-use crate::routes::{amigo, eva, surface_of};
-
-tokio::task_local! {
-    /// The path of the request being answered, set by the request middleware.
-    pub static REQUEST_PATH: String;
-}
 
 #[derive(Debug)]
 pub struct ApiError(pub Error);
+
+pub type Result<T> = std::result::Result<T, ApiError>;
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
@@ -28,31 +25,16 @@ impl From<roster_domain::store::StoreError> for ApiError {
     }
 }
 
+/// A handler's error on its way to the surface layer that renders it.
+#[derive(Debug, Clone)]
+pub struct Unrendered(pub Arc<Error>);
+
 impl IntoResponse for ApiError {
+    /// An empty 500 carrying the error: every route runs inside a surface layer (and the
+    /// server's fallback inside the native one), which replaces it with the surface's body.
     fn into_response(self) -> Response {
-        if let Error::Internal(cause) = &self.0 {
-            tracing::error!(error = ?cause, "request failed");
-        }
-        let path = REQUEST_PATH.try_with(Clone::clone).unwrap_or_default();
-        let (status, body) = match surface_of(&path) {
-            "eva" => eva::render(&self.0, &path),
-            _ => amigo::render(&self.0),
-        };
-        let mut resp = (status, Json(body)).into_response();
-        if let Error::RateLimited {
-            retry_after_secs, ..
-        }
-        | Error::Unavailable {
-            retry_after_secs, ..
-        } = &self.0
-        {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
-        }
-        if status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
+        let mut resp = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        resp.extensions_mut().insert(Unrendered(Arc::new(self.0)));
         resp
     }
 }

@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod routes;
 pub mod shared;
 pub mod state;
+pub mod surface;
 pub mod upstream;
 pub mod webhooks;
 

@@ -18,7 +18,8 @@ pub const BUCKETS: [f64; 12] = [
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// The surfaces `routes::surface_of` names, in a fixed order for the per-surface counters.
+/// The surfaces' names (`crate::surface::Surface::name`), in a fixed order for the per-surface
+/// counters.
 const SURFACES: [&str; 5] = ["amigo", "eva", "oum", "ingest", "native"];
 
 /// The label of requests that matched no route: the raw path could carry ids.

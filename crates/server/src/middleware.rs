@@ -1,21 +1,19 @@
-//! Cross-cutting request handling: request ids, maintenance mode, metrics, access logs, panics.
+//! Cross-cutting request handling: request ids, client addresses, access logs, metrics, and the
+//! request scope of deferred work. What depends on the surface (error shapes, maintenance mode,
+//! rate limits) is in the surface's own layers (`crate::surface`).
 
 use std::time::Instant;
 
-use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use roster_domain::Error;
+use axum::response::Response;
 use tracing::Instrument;
 
-use crate::error::{ApiError, REQUEST_PATH};
+use crate::error::Unrendered;
 use crate::extract::RequestId;
-use crate::routes::surface_of;
 use crate::state::AppState;
-
-const OPS_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics", "/.well-known/jwks.json"];
+use crate::surface::{Answered, Unmatched};
 
 /// A client's request id if it is sane (visible ASCII, at most 128 bytes), else a new one.
 fn request_id(req: &Request) -> String {
@@ -32,7 +30,6 @@ pub async fn around(State(state): State<AppState>, mut req: Request, next: Next)
     let rid = request_id(&req);
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
-    let surface = surface_of(&path);
     // The route template labels the metrics: the raw path would carry user ids.
     let route: std::sync::Arc<str> = req
         .extensions()
@@ -47,23 +44,24 @@ pub async fn around(State(state): State<AppState>, mut req: Request, next: Next)
     let client = crate::extract::resolve_client_ip(peer, req.headers(), &state.trusted_proxies);
     req.extensions_mut()
         .insert(crate::extract::ClientIp(client));
+    // The surface layers read the maintenance switch and the limits from the state.
+    req.extensions_mut().insert(state.clone());
     let span = tracing::info_span!("request", request_id = %rid, %method, %path);
     let inner_span = span.clone();
-    let maintenance = state.in_maintenance() && !OPS_PATHS.contains(&path.as_str());
-    // Errors render in the shape of the path's surface; the path travels in a task-local.
-    let mut resp = REQUEST_PATH
-        .scope(path.clone(), async move {
-            if maintenance {
-                ApiError(Error::Unavailable {
-                    retry_after_secs: 60,
-                    cause: roster_domain::error::Unavailability::Maintenance,
-                })
-                .into_response()
-            } else {
-                roster_domain::core::request_scope(next.run(req).instrument(inner_span)).await
-            }
-        })
-        .await;
+    let mut resp = roster_domain::core::request_scope(next.run(req).instrument(inner_span)).await;
+    // Only a panic outside every surface's layer leaves an error unrendered: the native shape.
+    if let Some(Unrendered(e)) = resp.extensions_mut().remove::<Unrendered>() {
+        resp = crate::routes::native::SURFACE.error_response(&e, &path);
+    }
+    let surface = resp
+        .extensions()
+        .get::<Answered>()
+        .map_or("native", |a| a.0);
+    let route = if resp.extensions().get::<Unmatched>().is_some() {
+        std::sync::Arc::from(crate::metrics::UNMATCHED)
+    } else {
+        route
+    };
     // What this request wrote reaches the other nodes before its answer reaches the client.
     if let Some(redis) = &state.redis {
         redis.publish_writes().await;
@@ -88,56 +86,4 @@ pub async fn around(State(state): State<AppState>, mut req: Request, next: Next)
         )
     });
     resp
-}
-
-/// A request for which no route matches, in the shape of its surface.
-pub async fn not_found(req: Request<Body>) -> Response {
-    let path = req.uri().path().to_owned();
-    REQUEST_PATH
-        .scope(path, async {
-            ApiError(Error::NotFound("route")).into_response()
-        })
-        .await
-}
-
-/// A panic becomes an opaque 500 in the shape of the request's surface (an eva client gets a
-/// `StandardError`, as its OpenAPI document says); the cause is logged with the request id.
-pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    let cause = err
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default();
-    ApiError(Error::Internal(anyhow::anyhow!(
-        "handler panicked: {cause}"
-    )))
-    .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::StatusCode;
-
-    async fn body_of(resp: Response) -> serde_json::Value {
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 16)
-            .await
-            .expect("body");
-        serde_json::from_slice(&bytes).expect("JSON")
-    }
-
-    #[tokio::test]
-    async fn a_panic_answers_in_the_shape_of_its_surface() {
-        let eva = REQUEST_PATH.sync_scope("/org/x/users".into(), || {
-            panic_response(Box::new("boom secret"))
-        });
-        assert_eq!(eva.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        let body = body_of(eva).await;
-        assert_eq!(body["errorType"], "API_ERROR");
-        assert!(!body.to_string().contains("secret"));
-        let amigo = REQUEST_PATH.sync_scope("/v1/acme/user/".into(), || {
-            panic_response(Box::new(String::from("boom")))
-        });
-        assert_eq!(body_of(amigo).await["detail"], "Internal server error.");
-    }
 }

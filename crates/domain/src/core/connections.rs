@@ -312,6 +312,6 @@ mod tests {
         check(&mut input, true, &mut p);
         let fields: Vec<String> = p.iter().map(|e| e.field_name()).collect();
         assert_eq!(fields, ["name", "issuer", "domains.1"]);
-        assert_eq!(input.domains.unwrap()[0], "acme.example");
+        assert_eq!(input.domains.expect("domains")[0], "acme.example");
     }
 }

@@ -1,5 +1,6 @@
 //! The error bodies of each surface as schemas, and the error responses every operation gets in
-//! its document. `crate::error::ApiError` picks the shape from the path exactly as [`Shape::of`].
+//! its document. Each surface names its [`Shape`] (`crate::surface::Surface`), which its routes'
+//! operations list.
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -105,14 +106,6 @@ fn add<T: ToSchema>(out: &mut Map<String, Value>) {
 }
 
 impl Shape {
-    /// The shape of errors on `path`, as the server renders them.
-    pub fn of(path: &str) -> Self {
-        match crate::routes::surface_of(path) {
-            "eva" => Self::Eva,
-            _ => Self::FastApi,
-        }
-    }
-
     pub fn add_schemas(self, out: &mut Map<String, Value>) {
         match self {
             Self::FastApi => {

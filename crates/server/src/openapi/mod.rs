@@ -3,7 +3,7 @@
 //! drift), served at `/openapi/{amigo,eva,oum,native}.json`, with the `/docs` page.
 
 pub mod docs_page;
-mod errors;
+pub mod errors;
 pub mod params;
 pub mod vendor;
 
@@ -69,6 +69,9 @@ pub const NATIVE: Spec = Spec {
 /// Every published document, in the order the `/docs` page offers them.
 pub const SPECS: [Spec; 4] = [AMIGO, EVA, OUM, NATIVE];
 
+/// The error shape of each operation of a document, by (method, path).
+pub type Shapes = Vec<((String, String), errors::Shape)>;
+
 /// The finished documents, serialized once at start-up.
 #[derive(Clone)]
 pub struct Documents {
@@ -76,11 +79,13 @@ pub struct Documents {
 }
 
 impl Documents {
-    pub fn new(docs: Vec<(Spec, OpenApi)>) -> Self {
+    /// Each document with the error shape of each of its operations (method, path), as the
+    /// surface serving it renders errors.
+    pub fn new(docs: Vec<(Spec, OpenApi, Shapes)>) -> Self {
         let docs = docs
             .into_iter()
-            .map(|(spec, api)| {
-                let value = finish(spec, api);
+            .map(|(spec, api, shapes)| {
+                let value = finish(spec, api, &shapes);
                 let mut bytes = serde_json::to_vec_pretty(&value).unwrap_or_default();
                 bytes.push(b'\n');
                 (spec, value, bytes.into())
@@ -170,7 +175,7 @@ const METHODS: [&str; 8] = [
 
 /// Turns a generated document into the published one: title and servers, the surface's error
 /// responses on every operation that does not list its own, and (Amigo) the vendor's schemas.
-fn finish(spec: Spec, api: OpenApi) -> Value {
+fn finish(spec: Spec, api: OpenApi, shapes: &Shapes) -> Value {
     let mut doc = serde_json::to_value(&api).unwrap_or_else(|_| json!({}));
     doc["info"] = json!({
         "title": spec.title,
@@ -187,8 +192,10 @@ fn finish(spec: Spec, api: OpenApi) -> Value {
             };
             for (method, op) in item.iter_mut() {
                 if METHODS.contains(&method.as_str()) {
-                    let full = format!("{}{path}", spec.servers[0].trim_end_matches('/'));
-                    let shape = errors::Shape::of(&full);
+                    let shape = shapes
+                        .iter()
+                        .find(|((m, p), _)| m.eq_ignore_ascii_case(method) && p == path)
+                        .map_or(errors::Shape::FastApi, |(_, shape)| *shape);
                     if errors::add_responses(method, op, shape) {
                         used_shapes.push(shape);
                     }

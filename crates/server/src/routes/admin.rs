@@ -9,15 +9,22 @@ use roster_domain::model::AuditEvent;
 use roster_domain::types::format_micros;
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::openapi::OpenApi;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::routes::amigo::{Caller, PathArgs, Req, Result};
+use crate::error::Result;
+use crate::extract::{Caller, Path, Req};
 use crate::state::AppState;
+use crate::surface::{Finished, Policy, SurfaceRouter};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_audit_events))
+/// The administration API's operations share one budget per caller.
+const POLICIES: &[(&str, Policy)] = &[("list-audit-events", Policy::Caller("administer"))];
+
+pub fn router() -> Finished {
+    SurfaceRouter::new(super::native::SURFACE, OpenApi::default(), POLICIES)
+        .routes(routes!(list_audit_events))
+        .finish()
 }
 
 /// Who did something.
@@ -100,7 +107,7 @@ pub struct AuditEventsPage {
 async fn list_audit_events(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path(org): Path<String>,
     req: Req,
 ) -> Result<Response> {
     let q = &req.query;
@@ -114,7 +121,7 @@ async fn list_audit_events(
         cursor: q.one("cursor").map(str::to_owned),
         limit,
     };
-    let page = s.core.list_audit_events(&caller.ctx, &p[0], input).await?;
+    let page = s.core.list_audit_events(&caller.ctx, &org, input).await?;
     Ok(Json(AuditEventsPage {
         events: page.events.iter().map(AuditEventOut::from).collect(),
         next_cursor: page.next_cursor,

@@ -10,17 +10,28 @@ use roster_domain::core::OidcClientInput;
 use roster_domain::model::OidcClient;
 use roster_domain::types::format_micros;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::OpenApi;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::routes::amigo::{Body, Caller, PathArgs, Result};
+use crate::error::Result;
+use crate::extract::{Body, Caller, Path};
 use crate::state::AppState;
+use crate::surface::{Finished, Policy, SurfaceRouter};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+/// The administration API's operations share one budget per caller.
+const POLICIES: &[(&str, Policy)] = &[
+    ("list-oidc-clients", Policy::Caller("administer")),
+    ("create-oidc-client", Policy::Caller("administer")),
+    ("update-oidc-client", Policy::Caller("administer")),
+    ("delete-oidc-client", Policy::Caller("administer")),
+];
+
+pub fn router() -> Finished {
+    SurfaceRouter::new(super::native::SURFACE, OpenApi::default(), POLICIES)
         .routes(routes!(list_clients, create_client))
         .routes(routes!(update_client, delete_client))
+        .finish()
 }
 
 /// A client to register.
@@ -94,9 +105,9 @@ pub struct ClientList {
 async fn list_clients(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path(org): Path<String>,
 ) -> Result<Response> {
-    let clients = s.core.list_oidc_clients(&caller.ctx, &p[0]).await?;
+    let clients = s.core.list_oidc_clients(&caller.ctx, &org).await?;
     Ok(Json(ClientList {
         clients: clients.iter().map(|c| ClientOut::new(c, None)).collect(),
     })
@@ -117,7 +128,7 @@ async fn list_clients(
 async fn create_client(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path(org): Path<String>,
     Body(b): Body<ClientIn>,
 ) -> Result<Response> {
     let input = OidcClientInput {
@@ -125,7 +136,7 @@ async fn create_client(
         redirect_uris: Some(b.redirect_uris),
         public: b.public,
     };
-    let made = s.core.create_oidc_client(&caller.ctx, &p[0], input).await?;
+    let made = s.core.create_oidc_client(&caller.ctx, &org, input).await?;
     Ok((
         StatusCode::CREATED,
         Json(ClientOut::new(&made.client, made.secret)),
@@ -150,7 +161,7 @@ async fn create_client(
 async fn update_client(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path((org, client_id)): Path<(String, String)>,
     Body(b): Body<ClientPatch>,
 ) -> Result<Response> {
     let input = OidcClientInput {
@@ -160,7 +171,7 @@ async fn update_client(
     };
     let c = s
         .core
-        .update_oidc_client(&caller.ctx, &p[0], &p[1], input)
+        .update_oidc_client(&caller.ctx, &org, &client_id, input)
         .await?;
     Ok(Json(ClientOut::new(&c, None)).into_response())
 }
@@ -181,8 +192,10 @@ async fn update_client(
 async fn delete_client(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path((org, client_id)): Path<(String, String)>,
 ) -> Result<Response> {
-    s.core.delete_oidc_client(&caller.ctx, &p[0], &p[1]).await?;
+    s.core
+        .delete_oidc_client(&caller.ctx, &org, &client_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

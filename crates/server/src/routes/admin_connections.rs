@@ -11,17 +11,28 @@ use roster_domain::connections::UpstreamConnection;
 use roster_domain::core::ConnectionInput;
 use roster_domain::types::format_micros;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::OpenApi;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::routes::amigo::{Body, Caller, PathArgs, Result};
+use crate::error::Result;
+use crate::extract::{Body, Caller, Path};
 use crate::state::AppState;
+use crate::surface::{Finished, Policy, SurfaceRouter};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+/// The administration API's operations share one budget per caller.
+const POLICIES: &[(&str, Policy)] = &[
+    ("list-connections", Policy::Caller("administer")),
+    ("create-connection", Policy::Caller("administer")),
+    ("update-connection", Policy::Caller("administer")),
+    ("delete-connection", Policy::Caller("administer")),
+];
+
+pub fn router() -> Finished {
+    SurfaceRouter::new(super::native::SURFACE, OpenApi::default(), POLICIES)
         .routes(routes!(list_connections, create_connection))
         .routes(routes!(update_connection, delete_connection))
+        .finish()
 }
 
 /// A connection to add.
@@ -112,9 +123,9 @@ pub struct ConnectionList {
 async fn list_connections(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path(org): Path<String>,
 ) -> Result<Response> {
-    let list = s.core.list_connections(&caller.ctx, &p[0]).await?;
+    let list = s.core.list_connections(&caller.ctx, &org).await?;
     Ok(Json(ConnectionList {
         connections: list.iter().map(|c| ConnectionOut::new(&s, c)).collect(),
     })
@@ -135,7 +146,7 @@ async fn list_connections(
 async fn create_connection(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path(org): Path<String>,
     Body(b): Body<ConnectionIn>,
 ) -> Result<Response> {
     let input = ConnectionInput {
@@ -146,7 +157,7 @@ async fn create_connection(
         domains: Some(b.domains),
         link_password_accounts: Some(b.link_password_accounts),
     };
-    let c = s.core.create_connection(&caller.ctx, &p[0], input).await?;
+    let c = s.core.create_connection(&caller.ctx, &org, input).await?;
     Ok((StatusCode::CREATED, Json(ConnectionOut::new(&s, &c))).into_response())
 }
 
@@ -167,7 +178,7 @@ async fn create_connection(
 async fn update_connection(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path((org, name)): Path<(String, String)>,
     Body(b): Body<ConnectionPatch>,
 ) -> Result<Response> {
     let input = ConnectionInput {
@@ -180,7 +191,7 @@ async fn update_connection(
     };
     let c = s
         .core
-        .update_connection(&caller.ctx, &p[0], &p[1], input)
+        .update_connection(&caller.ctx, &org, &name, input)
         .await?;
     Ok(Json(ConnectionOut::new(&s, &c)).into_response())
 }
@@ -202,8 +213,8 @@ async fn update_connection(
 async fn delete_connection(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path((org, name)): Path<(String, String)>,
 ) -> Result<Response> {
-    s.core.delete_connection(&caller.ctx, &p[0], &p[1]).await?;
+    s.core.delete_connection(&caller.ctx, &org, &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

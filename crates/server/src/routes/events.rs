@@ -9,15 +9,22 @@ use roster_domain::events::Event;
 use roster_domain::types::format_micros;
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::openapi::OpenApi;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::routes::amigo::{Caller, PathArgs, Req, Result};
+use crate::error::Result;
+use crate::extract::{Caller, Path, Req};
 use crate::state::AppState;
+use crate::surface::{Finished, Policy, SurfaceRouter};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_events))
+/// The administration API's operations share one budget per caller.
+const POLICIES: &[(&str, Policy)] = &[("list-events", Policy::Caller("administer"))];
+
+pub fn router() -> Finished {
+    SurfaceRouter::new(super::native::SURFACE, OpenApi::default(), POLICIES)
+        .routes(routes!(list_events))
+        .finish()
 }
 
 /// One event: the body a webhook delivers, with the event's id and position.
@@ -108,7 +115,7 @@ pub struct EventsPage {
 async fn list_events(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path(org): Path<String>,
     req: Req,
 ) -> Result<Response> {
     let q = &req.query;
@@ -118,7 +125,7 @@ async fn list_events(
         types: q.all("types"),
         limit,
     };
-    let page = s.core.list_events(&caller.ctx, &p[0], input).await?;
+    let page = s.core.list_events(&caller.ctx, &org, input).await?;
     Ok(Json(EventsPage {
         events: page.events.iter().map(EventOut::from).collect(),
         next: page.next,

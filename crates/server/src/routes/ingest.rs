@@ -11,21 +11,43 @@ use roster_domain::model::{Dimension, UserStats};
 use roster_domain::secrets::{constant_time_eq, hash_secret};
 use roster_domain::{Error, Location};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::OpenApi;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::amigo::{ApiError, Body, PathArgs, Result};
+use crate::error::{ApiError, Result};
 use crate::extract::request_id;
+use crate::extract::{Body, Path};
+use crate::openapi::errors::Shape;
 use crate::state::AppState;
+use crate::surface::{Finished, Policy, Surface, SurfaceRouter};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+/// The ingestion API's errors are FastAPI-shaped; its metrics have their own label.
+pub const SURFACE: Surface = Surface {
+    name: "ingest",
+    render: super::amigo::render,
+    shape: Shape::FastApi,
+    closes_for_maintenance: true,
+};
+
+/// Its caller is the platform (one shared secret, not an account): counted per client address.
+const POLICIES: &[(&str, Policy)] = &[
+    ("ingest-user-stats", Policy::Client("ingest")),
+    ("ingest-user-model", Policy::Client("ingest")),
+    ("ingest-memories", Policy::Client("ingest")),
+    ("ingest-environment", Policy::Client("ingest")),
+    ("ingest-bot", Policy::Client("ingest")),
+];
+
+pub fn router() -> Finished {
+    SurfaceRouter::new(SURFACE, OpenApi::default(), POLICIES)
         .routes(routes!(stats))
         .routes(routes!(user_model))
         .routes(routes!(memories))
         .routes(routes!(environment))
         .routes(routes!(bot))
+        .owns("/ingest/")
+        .finish()
 }
 
 /// The id of what was created.
@@ -88,7 +110,7 @@ struct StatsIn {
 )]
 async fn stats(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((org, user_id)): Path<(String, String)>,
     Service(ctx): Service,
     Body(b): Body<StatsIn>,
 ) -> Result<Response> {
@@ -112,7 +134,7 @@ async fn stats(
         num_messages: b.num_messages,
         last_message_at: last,
     };
-    s.core.ingest_stats(&ctx, &p[0], &p[1], stats).await?;
+    s.core.ingest_stats(&ctx, &org, &user_id, stats).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -141,13 +163,13 @@ struct UserModelIn {
 )]
 async fn user_model(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((org, user_id)): Path<(String, String)>,
     Service(ctx): Service,
     Body(b): Body<UserModelIn>,
 ) -> Result<Response> {
     let m = s
         .core
-        .ingest_user_model(&ctx, &p[0], &p[1], b.content, b.insight_ids, b.dimensions)
+        .ingest_user_model(&ctx, &org, &user_id, b.content, b.insight_ids, b.dimensions)
         .await?;
     Ok((StatusCode::CREATED, Json(Created { id: m.id })).into_response())
 }
@@ -182,7 +204,7 @@ struct MemoriesIn {
 )]
 async fn memories(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((org, user_id)): Path<(String, String)>,
     Service(ctx): Service,
     Body(b): Body<MemoriesIn>,
 ) -> Result<Response> {
@@ -191,7 +213,7 @@ async fn memories(
         .into_iter()
         .map(|m| (m.conversation_id, m.references, m.content, m.context))
         .collect();
-    let created = s.core.ingest_memories(&ctx, &p[0], &p[1], items).await?;
+    let created = s.core.ingest_memories(&ctx, &org, &user_id, items).await?;
     let ids: Vec<String> = created.into_iter().map(|m| m.id).collect();
     Ok((StatusCode::CREATED, Json(CreatedMany { ids })).into_response())
 }
@@ -221,12 +243,12 @@ fn yes() -> bool {
 )]
 async fn environment(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((org, uuid)): Path<(String, String)>,
     Service(ctx): Service,
     Body(b): Body<EnvironmentIn>,
 ) -> Result<Response> {
     s.core
-        .ingest_environment(&ctx, &p[0], &p[1], &b.name, b.active)
+        .ingest_environment(&ctx, &org, &uuid, &b.name, b.active)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -253,12 +275,12 @@ struct BotIn {
 )]
 async fn bot(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((org, uuid)): Path<(String, String)>,
     Service(ctx): Service,
     Body(b): Body<BotIn>,
 ) -> Result<Response> {
     s.core
-        .ingest_bot(&ctx, &p[0], &p[1], &b.environment_uuid, &b.name, b.active)
+        .ingest_bot(&ctx, &org, &uuid, &b.environment_uuid, &b.name, b.active)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -13,18 +13,36 @@ use roster_domain::core::SignedIn;
 use roster_domain::Error;
 use serde::Serialize;
 use serde_json::json;
+use utoipa::openapi::OpenApi;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::amigo::{PathArgs, Req};
+use crate::extract::{Path, Req};
 use crate::openapi::OAuthError;
 use crate::state::AppState;
+use crate::surface::{Finished, Policy, SurfaceRouter};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+/// The token endpoint's budget depends on its grant type (and, for passwords, the account
+/// tried): the handler counts it.
+const POLICIES: &[(&str, Policy)] = &[
+    (
+        "keycloak-token",
+        Policy::Handler(&["password-grant", "refresh-grant"]),
+    ),
+    (
+        "keycloak-token-under-auth",
+        Policy::Handler(&["password-grant", "refresh-grant"]),
+    ),
+];
+
+/// In the native document; its paths (`/realms/`, `/auth/`) are eva's, and so is the shape of
+/// the errors it does not answer in OAuth's own (maintenance, panics).
+pub fn router() -> Finished {
+    SurfaceRouter::new(super::eva::SURFACE, OpenApi::default(), POLICIES)
         .routes(routes!(token))
         .routes(routes!(token_under_auth))
+        .owns("/auth/")
+        .finish()
 }
 
 /// The form fields of a token request.
@@ -153,7 +171,7 @@ fn from_domain(e: Error) -> Response {
 )]
 async fn token(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(realm): Path<String>,
     req: Req,
     body: Bytes,
 ) -> Response {
@@ -164,7 +182,7 @@ async fn token(
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.clone())
     };
-    let realm = &p[0];
+    let realm = &realm;
     let grant = field("grant_type");
     if !matches!(
         grant.as_deref(),
@@ -300,7 +318,7 @@ async fn provider_grant(
     ),
     security(())
 )]
-async fn token_under_auth(s: State<AppState>, p: PathArgs, req: Req, body: Bytes) -> Response {
+async fn token_under_auth(s: State<AppState>, p: Path<String>, req: Req, body: Bytes) -> Response {
     token(s, p, req, body).await
 }
 

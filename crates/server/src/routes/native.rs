@@ -1,31 +1,52 @@
 //! Operations endpoints: health, readiness, JWKS and metrics. They answer during maintenance.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::json;
 use std::time::Duration;
+use utoipa::openapi::OpenApi;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::metrics::DbGauges;
-
+use crate::openapi::errors::Shape;
 use crate::state::AppState;
+use crate::surface::{Finished, Policy, Surface, SurfaceRouter};
 
-/// Health, readiness and metrics: for the operator's probes, not in any API document.
-pub fn operations() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-}
+/// Roster's own APIs (administration, events, webhooks, OIDC clients): FastAPI-shaped errors.
+pub const SURFACE: Surface = Surface {
+    name: "native",
+    render: super::amigo::render,
+    shape: Shape::FastApi,
+    closes_for_maintenance: true,
+};
 
-/// The JWKS, in the native document.
-pub fn documented() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(jwks))
+/// The probes and the JWKS: they answer during maintenance.
+pub const OPERATIONS: Surface = Surface {
+    closes_for_maintenance: false,
+    ..SURFACE
+};
+
+/// A balancer, a scraper and a token verifier must always get an answer.
+const POLICIES: &[(&str, Policy)] = &[
+    ("healthz", Policy::Open),
+    ("readyz", Policy::Open),
+    ("metrics", Policy::Open),
+    ("jwks", Policy::Open),
+];
+
+/// Health, readiness and metrics (for the operator's probes, not in any API document), and
+/// the JWKS (in the native document).
+pub fn operations() -> Finished {
+    SurfaceRouter::new(OPERATIONS, OpenApi::default(), POLICIES)
+        .page("/healthz", &[(Method::GET, "healthz")], get(healthz))
+        .page("/readyz", &[(Method::GET, "readyz")], get(readyz))
+        .page("/metrics", &[(Method::GET, "metrics")], get(metrics))
+        .routes(routes!(jwks))
+        .finish()
 }
 
 /// A JSON Web Key Set.

@@ -3,7 +3,7 @@
 //! FastAPI-shaped like Amigo's, so it shares that renderer.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Json;
@@ -13,25 +13,58 @@ use roster_domain::types::{format_micros, full_name};
 use roster_domain::{Error, FieldError, Location};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::amigo::{form_field, Body, Caller, PathArgs, Req, Result, Submitted};
 use super::pages::{link_invalid, page, paragraph, token_form};
+use crate::error::Result;
+use crate::extract::{form_field, Body, Caller, Path, Req, Submitted};
+use crate::openapi::errors::Shape;
 use crate::state::AppState;
+use crate::surface::{Finished, Policy, Surface, SurfaceRouter};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(crate::openapi::bearer_base())
+/// org-user-management's errors are FastAPI-shaped like Amigo's.
+pub const SURFACE: Surface = Surface {
+    name: "oum",
+    render: super::amigo::render,
+    shape: Shape::FastApi,
+    closes_for_maintenance: true,
+};
+
+/// Each operation's rate limit, by operation id; the buckets are those of the Amigo operations
+/// doing the same, so one caller has one budget whichever API it speaks.
+const POLICIES: &[(&str, Policy)] = &[
+    ("get-organization", Policy::Caller("get-organization")),
+    ("get-me", Policy::Caller("get-users")),
+    ("update-me", Policy::Caller("update-user-info")),
+    ("confirm-email-change", Policy::Client("verify-token")),
+    ("email-change-page", Policy::Client("show-page")),
+    ("list-users", Policy::Caller("get-users")),
+    ("get-user", Policy::Caller("get-users")),
+    ("remove-user", Policy::Caller("delete-user")),
+    ("send-password-reset", Policy::Caller("update-user-info")),
+    ("replace-roles", Policy::Caller("assign-role")),
+    ("invite-user", Policy::Caller("create-invited-user")),
+];
+
+pub fn router() -> Finished {
+    SurfaceRouter::new(SURFACE, crate::openapi::bearer_base(), POLICIES)
         .routes(routes!(organization))
         .routes(routes!(me, update_me))
         .routes(routes!(confirm_email_change))
         // The emailed link's landing page: HTML, not in the document.
-        .route("/users/email-change/confirm", get(email_change_page))
+        .page(
+            "/users/email-change/confirm",
+            &[(Method::GET, "email-change-page")],
+            get(email_change_page),
+        )
         .routes(routes!(list))
         .routes(routes!(invite))
         .routes(routes!(get_user, remove))
         .routes(routes!(password_reset))
         .routes(routes!(replace_roles))
+        .owns("/organization/")
+        .owns("/users/")
+        .finish()
 }
 
 /// Your organization.
@@ -149,7 +182,6 @@ async fn update_me(
     caller: Caller,
     Body(b): Body<UpdateMe>,
 ) -> Result<Response> {
-    caller.limit(&s, "update-user-info").await?;
     if let Some(email) = &b.email {
         s.limits.check_address(caller_org(&caller), email).await?;
     }
@@ -209,9 +241,6 @@ async fn confirm_email_change(
     req: Req,
     body: Submitted<Confirm>,
 ) -> Result<Response> {
-    s.limits
-        .check("verify-token", &format!("ip:{}", req.client_ip))
-        .await?;
     match body {
         Submitted::Json(b) => {
             s.core
@@ -251,7 +280,6 @@ async fn confirm_email_change(
     security(("bearerAuth" = []))
 )]
 async fn list(State(s): State<AppState>, caller: Caller, req: Req) -> Result<Response> {
-    caller.limit(&s, "get-users").await?;
     let mut problems = Vec::new();
     let page_number = req.query.int("page_number", 1, &mut problems);
     let page_size = req.query.int("page_size", 100, &mut problems);
@@ -280,10 +308,9 @@ async fn list(State(s): State<AppState>, caller: Caller, req: Req) -> Result<Res
 async fn get_user(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path(id): Path<String>,
 ) -> Result<Response> {
-    caller.limit(&s, "get-users").await?;
-    Ok(Json(UserOut::from(s.core.get_member(&caller.ctx, &p[0]).await?)).into_response())
+    Ok(Json(UserOut::from(s.core.get_member(&caller.ctx, &id).await?)).into_response())
 }
 
 /// Remove a user from your organization; their account and other memberships stay.
@@ -299,10 +326,9 @@ async fn get_user(
 async fn remove(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path(id): Path<String>,
 ) -> Result<Response> {
-    caller.limit(&s, "delete-user").await?;
-    s.core.remove_member(&caller.ctx, &p[0]).await?;
+    s.core.remove_member(&caller.ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -319,9 +345,8 @@ async fn remove(
 async fn password_reset(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path(id): Path<String>,
 ) -> Result<Response> {
-    caller.limit(&s, "update-user-info").await?;
     // Per caller and target: nobody can use up someone else's budget for a user.
     let caller_id = caller
         .ctx
@@ -329,9 +354,9 @@ async fn password_reset(
         .map(|p| p.user_id.clone())
         .unwrap_or_default();
     s.limits
-        .check("request-password-reset", &format!("{caller_id}>{}", p[0]))
+        .check("request-password-reset", &format!("{caller_id}>{}", id))
         .await?;
-    s.core.request_password_reset(&caller.ctx, &p[0]).await?;
+    s.core.request_password_reset(&caller.ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -349,11 +374,10 @@ async fn password_reset(
 async fn replace_roles(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path(id): Path<String>,
     Body(roles): Body<Vec<String>>,
 ) -> Result<Response> {
-    caller.limit(&s, "assign-role").await?;
-    s.core.replace_roles(&caller.ctx, &p[0], roles).await?;
+    s.core.replace_roles(&caller.ctx, &id, roles).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -393,7 +417,6 @@ async fn invite(
     caller: Caller,
     Body(b): Body<Invite>,
 ) -> Result<Response> {
-    caller.limit(&s, "create-invited-user").await?;
     s.limits
         .check_address(caller_org(&caller), &b.email)
         .await?;

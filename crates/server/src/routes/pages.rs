@@ -2,7 +2,7 @@
 //! scanners fetch links before people do); the page's form POSTs it. Every value is escaped,
 //! and form actions are paths, never URLs built from the request's Host.
 
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::mail::escape;
@@ -61,16 +61,4 @@ pub fn link_invalid() -> Response {
             "The link was already used, has expired, or is not complete. Ask for a new one.",
         ),
     )
-}
-
-/// Whether a POST came from an HTML form rather than a JSON client.
-pub fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim()
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        })
 }

@@ -9,20 +9,35 @@ use roster_domain::core::WebhookInput;
 use roster_domain::types::format_micros;
 use roster_domain::webhooks::{WebhookAttempt, WebhookEndpoint};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::OpenApi;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::routes::amigo::{Body, Caller, PathArgs, Result};
+use crate::error::Result;
+use crate::extract::{Body, Caller, Path};
 use crate::state::AppState;
+use crate::surface::{Finished, Policy, SurfaceRouter};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+/// The administration API's operations share one budget per caller.
+const POLICIES: &[(&str, Policy)] = &[
+    ("create-webhook", Policy::Caller("administer")),
+    ("list-webhooks", Policy::Caller("administer")),
+    ("get-webhook", Policy::Caller("administer")),
+    ("update-webhook", Policy::Caller("administer")),
+    ("delete-webhook", Policy::Caller("administer")),
+    ("rotate-webhook-secret", Policy::Caller("administer")),
+    ("list-webhook-attempts", Policy::Caller("administer")),
+    ("replay-webhook", Policy::Caller("administer")),
+];
+
+pub fn router() -> Finished {
+    SurfaceRouter::new(super::native::SURFACE, OpenApi::default(), POLICIES)
         .routes(routes!(create_webhook, list_webhooks))
         .routes(routes!(get_webhook, update_webhook, delete_webhook))
         .routes(routes!(rotate_secret))
         .routes(routes!(list_attempts))
         .routes(routes!(replay))
+        .finish()
 }
 
 /// A new endpoint. `types` empty or absent: every event type.
@@ -167,7 +182,7 @@ pub struct AttemptList {
 async fn create_webhook(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path(org): Path<String>,
     Body(b): Body<WebhookCreate>,
 ) -> Result<Response> {
     let input = WebhookInput {
@@ -176,7 +191,7 @@ async fn create_webhook(
         enabled: b.enabled,
         description: b.description,
     };
-    let w = s.core.create_webhook(&caller.ctx, &p[0], input).await?;
+    let w = s.core.create_webhook(&caller.ctx, &org, input).await?;
     let out = WebhookWithSecret {
         endpoint: WebhookOut::from(&w),
         secret: w.secret.clone(),
@@ -192,9 +207,9 @@ async fn create_webhook(
 async fn list_webhooks(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path(org): Path<String>,
 ) -> Result<Response> {
-    let list = s.core.list_webhooks(&caller.ctx, &p[0]).await?;
+    let list = s.core.list_webhooks(&caller.ctx, &org).await?;
     Ok(Json(WebhookList {
         webhooks: list.iter().map(WebhookOut::from).collect(),
     })
@@ -209,9 +224,9 @@ async fn list_webhooks(
 async fn get_webhook(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path((org, webhook_id)): Path<(String, String)>,
 ) -> Result<Response> {
-    let w = s.core.get_webhook(&caller.ctx, &p[0], &p[1]).await?;
+    let w = s.core.get_webhook(&caller.ctx, &org, &webhook_id).await?;
     Ok(Json(WebhookOut::from(&w)).into_response())
 }
 
@@ -225,7 +240,7 @@ async fn get_webhook(
 async fn update_webhook(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path((org, webhook_id)): Path<(String, String)>,
     Body(b): Body<WebhookPatch>,
 ) -> Result<Response> {
     let input = WebhookInput {
@@ -236,7 +251,7 @@ async fn update_webhook(
     };
     let w = s
         .core
-        .update_webhook(&caller.ctx, &p[0], &p[1], input)
+        .update_webhook(&caller.ctx, &org, &webhook_id, input)
         .await?;
     Ok(Json(WebhookOut::from(&w)).into_response())
 }
@@ -250,9 +265,11 @@ async fn update_webhook(
 async fn delete_webhook(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path((org, webhook_id)): Path<(String, String)>,
 ) -> Result<Response> {
-    s.core.delete_webhook(&caller.ctx, &p[0], &p[1]).await?;
+    s.core
+        .delete_webhook(&caller.ctx, &org, &webhook_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -266,12 +283,12 @@ async fn delete_webhook(
 async fn rotate_secret(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path((org, webhook_id)): Path<(String, String)>,
     Body(b): Body<RotateIn>,
 ) -> Result<Response> {
     let w = s
         .core
-        .rotate_webhook_secret(&caller.ctx, &p[0], &p[1], b.overlap_secs)
+        .rotate_webhook_secret(&caller.ctx, &org, &webhook_id, b.overlap_secs)
         .await?;
     Ok(Json(WebhookWithSecret {
         endpoint: WebhookOut::from(&w),
@@ -288,11 +305,11 @@ async fn rotate_secret(
 async fn list_attempts(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path((org, webhook_id)): Path<(String, String)>,
 ) -> Result<Response> {
     let list = s
         .core
-        .webhook_attempts(&caller.ctx, &p[0], &p[1], 100)
+        .webhook_attempts(&caller.ctx, &org, &webhook_id, 100)
         .await?;
     Ok(Json(AttemptList {
         attempts: list.iter().map(AttemptOut::from).collect(),
@@ -310,12 +327,12 @@ async fn list_attempts(
 async fn replay(
     State(s): State<AppState>,
     caller: Caller,
-    PathArgs(p): PathArgs,
+    Path((org, webhook_id)): Path<(String, String)>,
     Body(b): Body<ReplayIn>,
 ) -> Result<Response> {
     let queued = s
         .core
-        .replay_webhook(&caller.ctx, &p[0], &p[1], b.event_id, b.since)
+        .replay_webhook(&caller.ctx, &org, &webhook_id, b.event_id, b.since)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(ReplayOut { queued })).into_response())
 }

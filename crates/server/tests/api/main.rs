@@ -10,6 +10,7 @@ mod amigo_orgs;
 mod amigo_roles;
 mod amigo_users;
 mod appoint;
+mod arch_surface;
 mod auth;
 mod authz_matrix;
 mod bench;

@@ -261,7 +261,7 @@ fn every_vendor_operation_is_in_the_amigo_document() {
 /// (METHOD, path template) of every route the router serves, read from axum's own route table
 /// (its `Debug` output: the routes and which methods each answers), independent of the
 /// documents.
-fn served_routes() -> BTreeSet<(String, String)> {
+pub fn served_routes() -> BTreeSet<(String, String)> {
     let router = roster_server::routes::router(1024);
     let dump = format!("{router:?}");
     // The fallback router (axum's own 404) numbers its routes from 1 as well.

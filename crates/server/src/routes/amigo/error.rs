@@ -40,7 +40,7 @@ fn sentence(m: &str) -> String {
 }
 
 /// The status and body of a domain error on this surface.
-pub fn render(e: &Error) -> (StatusCode, Value) {
+pub fn render(e: &Error, _path: &str) -> (StatusCode, Value) {
     let detail = |s: &str| json!({ "detail": s });
     match e {
         Error::Validation(items) => (
@@ -97,7 +97,7 @@ mod tests {
             (Error::Internal(anyhow::anyhow!("secret cause")), 500),
         ];
         for (e, status) in cases {
-            let (s, body) = render(&e);
+            let (s, body) = render(&e, "/v1/acme/user/");
             assert_eq!(s.as_u16(), status);
             assert!(body.get("detail").is_some());
             assert!(
@@ -105,12 +105,10 @@ mod tests {
                 "5xx bodies stay opaque"
             );
         }
-        let (_, body) = render(&Error::field(
-            Location::Body,
-            "user_preferences.timezone",
-            "enum",
-            "bad",
-        ));
+        let (_, body) = render(
+            &Error::field(Location::Body, "user_preferences.timezone", "enum", "bad"),
+            "/v1/acme/user/",
+        );
         assert_eq!(
             body["detail"][0]["loc"],
             json!(["body", "user_preferences", "timezone"])

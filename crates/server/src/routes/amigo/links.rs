@@ -15,7 +15,8 @@ use super::dto::{
     PasswordReset, PasswordReset as PasswordResetIn, PasswordResetRequest,
     PasswordResetRequest as PasswordResetRequestIn, VerifiedOut, Verify, Verify as VerifyIn,
 };
-use super::{form_field, Body, PathArgs, Req, Result, Submitted};
+use crate::error::Result;
+use crate::extract::{form_field, Body, Path, Req, Submitted};
 use crate::routes::pages::{link_invalid, page, paragraph, token_form};
 use crate::state::AppState;
 
@@ -43,14 +44,18 @@ fn problems(e: &Error) -> String {
 /// when the account needs one) and leaves the token unused until the form is posted.
 pub async fn verify_page(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     req: Req,
 ) -> Result<Response> {
     let token = query_token(&req)?;
-    let Some(view) = s.core.inspect_link(Some(&p[0]), &token, SIGN_IN).await? else {
+    let Some(view) = s
+        .core
+        .inspect_link(Some(&organization), &token, SIGN_IN)
+        .await?
+    else {
         return Ok(link_invalid());
     };
-    let action = format!("/v1/{}/user/verify", p[0]);
+    let action = format!("/v1/{}/user/verify", organization);
     Ok(if view.purpose == "invite" {
         page(
             StatusCode::OK,
@@ -103,18 +108,20 @@ fn signed_in(s: &AppState, who: &SignedIn) -> Result<(String, String)> {
 )]
 pub async fn verify(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     req: Req,
     body: Submitted<Verify>,
 ) -> Result<Response> {
-    s.limits
-        .check("verify-token", &format!("ip:{}", req.client_ip))
-        .await?;
     match body {
         Submitted::Json(b) => {
             let done = s
                 .core
-                .accept_link(&req.request_id, &p[0], &b.token, b.password.as_deref())
+                .accept_link(
+                    &req.request_id,
+                    &organization,
+                    &b.token,
+                    b.password.as_deref(),
+                )
                 .await?;
             let (token, expires_at) = signed_in(&s, &done.signed_in)?;
             Ok(Json(VerifiedOut {
@@ -131,13 +138,13 @@ pub async fn verify(
             let password = (!password.is_empty()).then_some(password.as_str());
             let done = match s
                 .core
-                .accept_link(&req.request_id, &p[0], &token, password)
+                .accept_link(&req.request_id, &organization, &token, password)
                 .await
             {
                 Ok(done) => done,
                 Err(Error::Unauthenticated) => return Ok(link_invalid()),
                 Err(e @ (Error::Validation(_) | Error::Conflict(_))) => {
-                    let action = format!("/v1/{}/user/verify", p[0]);
+                    let action = format!("/v1/{}/user/verify", organization);
                     let status = match e {
                         Error::Conflict(_) => StatusCode::CONFLICT,
                         _ => StatusCode::UNPROCESSABLE_ENTITY,
@@ -188,18 +195,18 @@ pub async fn verify(
 /// The page of a password-reset link: a form for the new password.
 pub async fn password_reset_page(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     req: Req,
 ) -> Result<Response> {
     let token = query_token(&req)?;
     if s.core
-        .inspect_link(Some(&p[0]), &token, &["password_reset"])
+        .inspect_link(Some(&organization), &token, &["password_reset"])
         .await?
         .is_none()
     {
         return Ok(link_invalid());
     }
-    let action = format!("/v1/{}/user/password-reset", p[0]);
+    let action = format!("/v1/{}/user/password-reset", organization);
     Ok(page(
         StatusCode::OK,
         "Choose a new password",
@@ -225,17 +232,14 @@ pub async fn password_reset_page(
 )]
 pub async fn complete_password_reset(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     req: Req,
     body: Submitted<PasswordReset>,
 ) -> Result<Response> {
-    s.limits
-        .check("verify-token", &format!("ip:{}", req.client_ip))
-        .await?;
     match body {
         Submitted::Json(b) => {
             s.core
-                .complete_password_reset(&req.request_id, &p[0], &b.token, &b.password)
+                .complete_password_reset(&req.request_id, &organization, &b.token, &b.password)
                 .await?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
@@ -244,7 +248,7 @@ pub async fn complete_password_reset(
             let password = form_field(&f, "password");
             match s
                 .core
-                .complete_password_reset(&req.request_id, &p[0], &token, &password)
+                .complete_password_reset(&req.request_id, &organization, &token, &password)
                 .await
             {
                 Ok(()) => Ok(page(
@@ -254,7 +258,7 @@ pub async fn complete_password_reset(
                 )),
                 Err(Error::Unauthenticated) => Ok(link_invalid()),
                 Err(e @ Error::Validation(_)) => {
-                    let action = format!("/v1/{}/user/password-reset", p[0]);
+                    let action = format!("/v1/{}/user/password-reset", organization);
                     Ok(page(
                         StatusCode::UNPROCESSABLE_ENTITY,
                         "Choose a new password",
@@ -285,21 +289,15 @@ pub async fn complete_password_reset(
 )]
 pub async fn request_password_reset(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     req: Req,
     Body(b): Body<PasswordResetRequest>,
 ) -> Result<Response> {
     s.limits
-        .check(
-            "request-password-reset-email",
-            &format!("ip:{}", req.client_ip),
-        )
-        .await?;
-    s.limits
-        .check_address(&s.core.find_org(&p[0]).await?.id, &b.email)
+        .check_address(&s.core.find_org(&organization).await?.id, &b.email)
         .await?;
     s.core
-        .request_password_reset_by_email(&req.request_id, &p[0], &b.email)
+        .request_password_reset_by_email(&req.request_id, &organization, &b.email)
         .await?;
     Ok(Json(serde_json::Value::Null).into_response())
 }

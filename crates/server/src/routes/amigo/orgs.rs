@@ -12,8 +12,9 @@ use roster_domain::{Error, FieldError, Location};
 use serde_json::{json, Value};
 
 use super::dto::*;
-use super::{Body, Caller, MaybeCaller, PathArgs, Req, Result};
+use crate::error::Result;
 use crate::extract::parse_duration;
+use crate::extract::{Body, Caller, MaybeCaller, Path, Req};
 use crate::state::AppState;
 
 fn check_base64(problems: &mut Vec<FieldError>, field: &str, value: &str) {
@@ -39,10 +40,10 @@ fn check_base64(problems: &mut Vec<FieldError>, field: &str, value: &str) {
 )]
 pub async fn get_organization(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
-    MaybeCaller(ctx, _): MaybeCaller,
+    Path(organization): Path<String>,
+    MaybeCaller(ctx): MaybeCaller,
 ) -> Result<Response> {
-    let view = s.core.get_organization(&ctx, &p[0]).await?;
+    let view = s.core.get_organization(&ctx, &organization).await?;
     let org = view.org;
     Ok(Json(OrganizationOut {
         org_id: org.id,
@@ -66,12 +67,11 @@ pub async fn get_organization(
 )]
 pub async fn create_organization(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     caller: Caller,
     req: Req,
     Body(b): Body<CreateOrganization>,
 ) -> Result<Response> {
-    caller.limit(&s, "create-organization").await?;
     s.core
         .require_platform(&caller.ctx, roster_domain::permissions::perm::ORG_CREATE)?;
     let cluster = req.header("x-mongo-cluster-name")?;
@@ -98,7 +98,7 @@ pub async fn create_organization(
         return Err(Error::Validation(problems).into());
     }
     let input = NewOrgInput {
-        id: p[0].clone(),
+        id: organization.clone(),
         name: b.org_name,
         default_preferences: b
             .default_user_preferences
@@ -126,11 +126,10 @@ pub async fn create_organization(
 )]
 pub async fn modify_organization(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     caller: Caller,
     Body(b): Body<ModifyOrganization>,
 ) -> Result<Response> {
-    caller.limit(&s, "modify-organization").await?;
     let mut problems = Vec::new();
     let mut patch = OrgPatch::default();
     for (field, v) in [
@@ -160,7 +159,7 @@ pub async fn modify_organization(
     }
     patch.default_preferences = b.default_user_preferences.map(Into::into);
     s.core
-        .modify_organization(&caller.ctx, &p[0], patch)
+        .modify_organization(&caller.ctx, &organization, patch)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -177,11 +176,12 @@ pub async fn modify_organization(
 )]
 pub async fn delete_organization(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "delete-organization").await?;
-    s.core.delete_organization(&caller.ctx, &p[0]).await?;
+    s.core
+        .delete_organization(&caller.ctx, &organization)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -198,11 +198,10 @@ pub async fn delete_organization(
 )]
 pub async fn create_api_key(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     caller: Caller,
     Body(b): Body<CreateApiKey>,
 ) -> Result<Response> {
-    caller.limit(&s, "create-api-key").await?;
     let secs = parse_duration(&b.duration).ok_or_else(|| {
         Error::field(
             Location::Body,
@@ -223,7 +222,7 @@ pub async fn create_api_key(
     }
     let created = s
         .core
-        .create_api_key(&caller.ctx, &p[0], name, secs, &b.role_name)
+        .create_api_key(&caller.ctx, &organization, name, secs, &b.role_name)
         .await?;
     let out = CreatedApiKey {
         api_key_id: created.key.key_id,
@@ -245,11 +244,10 @@ pub async fn create_api_key(
 )]
 pub async fn get_api_keys(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "get-api-keys").await?;
-    let keys = s.core.list_api_keys(&caller.ctx, &p[0]).await?;
+    let keys = s.core.list_api_keys(&caller.ctx, &organization).await?;
     let keys: Vec<ApiKeyInstance> = keys.into_iter().map(Into::into).collect();
     Ok(Json(json!({ "api_keys": keys })).into_response())
 }
@@ -266,10 +264,11 @@ pub async fn get_api_keys(
 )]
 pub async fn delete_api_key(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((organization, api_key_id)): Path<(String, String)>,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "delete-api-key").await?;
-    s.core.delete_api_key(&caller.ctx, &p[0], &p[1]).await?;
-    Ok(Json(json!({ "deleted_key_id": p[1] })).into_response())
+    s.core
+        .delete_api_key(&caller.ctx, &organization, &api_key_id)
+        .await?;
+    Ok(Json(json!({ "deleted_key_id": api_key_id })).into_response())
 }

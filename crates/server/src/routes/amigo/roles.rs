@@ -11,8 +11,9 @@ use roster_domain::{Error, FieldError, Location};
 use serde_json::json;
 
 use super::dto::*;
-use super::{Body, Caller, PathArgs, Req, Result};
+use crate::error::Result;
 use crate::extract::parse_duration;
+use crate::extract::{Body, Caller, Path, Req};
 use crate::state::AppState;
 
 /// Create a role the caller outranks.
@@ -28,18 +29,20 @@ use crate::state::AppState;
 )]
 pub async fn create(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     caller: Caller,
     Body(b): Body<CreateRole>,
 ) -> Result<Response> {
-    caller.limit(&s, "create-role").await?;
     let input = RoleInput {
         name: b.role_name,
         description: b.description,
         grants: b.permission_grants,
         frontend_view: b.frontend_view,
     };
-    let role = s.core.create_role(&caller.ctx, &p[0], input).await?;
+    let role = s
+        .core
+        .create_role(&caller.ctx, &organization, input)
+        .await?;
     Ok((StatusCode::CREATED, Json(RoleId { role_id: role.id })).into_response())
 }
 
@@ -55,11 +58,10 @@ pub async fn create(
 )]
 pub async fn list(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "get-roles").await?;
     let mut problems = Vec::new();
     let with_grants = req
         .query
@@ -72,7 +74,7 @@ pub async fn list(
         .core
         .list_roles(
             &caller.ctx,
-            &p[0],
+            &organization,
             &req.query.all("id"),
             &req.query.all("name"),
         )
@@ -103,17 +105,19 @@ pub async fn list(
 )]
 pub async fn modify(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((organization, role_name)): Path<(String, String)>,
     caller: Caller,
     Body(b): Body<ModifyRole>,
 ) -> Result<Response> {
-    caller.limit(&s, "modify-role").await?;
     let patch = RolePatch {
         description: b.description,
         grants: b.permission_grants,
         frontend_view: b.frontend_view,
     };
-    let role = s.core.modify_role(&caller.ctx, &p[0], &p[1], patch).await?;
+    let role = s
+        .core
+        .modify_role(&caller.ctx, &organization, &role_name, patch)
+        .await?;
     Ok(Json(RoleId { role_id: role.id }).into_response())
 }
 
@@ -130,14 +134,13 @@ pub async fn modify(
 )]
 pub async fn assign(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((organization, role_name)): Path<(String, String)>,
     caller: Caller,
     Body(b): Body<AssignRole>,
 ) -> Result<Response> {
-    caller.limit(&s, "assign-role").await?;
     let role = s
         .core
-        .assign_role(&caller.ctx, &p[0], &p[1], &b.user_id)
+        .assign_role(&caller.ctx, &organization, &role_name, &b.user_id)
         .await?;
     Ok(Json(RoleId { role_id: role.id }).into_response())
 }
@@ -155,13 +158,10 @@ pub async fn assign(
 )]
 pub async fn create_grant(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     caller: Caller,
     Body(b): Body<CreateGrant>,
 ) -> Result<Response> {
-    caller
-        .limit(&s, "create-temporary-permission-grant")
-        .await?;
     let secs = parse_duration(&b.duration).ok_or_else(|| {
         Error::field(
             Location::Body,
@@ -179,7 +179,7 @@ pub async fn create_grant(
     };
     let g = s
         .core
-        .create_temporary_grant(&caller.ctx, &p[0], input)
+        .create_temporary_grant(&caller.ctx, &organization, input)
         .await?;
     let out = CreatedGrant {
         temporary_permission_grant_id: g.id,
@@ -200,11 +200,10 @@ pub async fn create_grant(
 )]
 pub async fn list_grants(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "get-temporary-permission-grants").await?;
     let q = &req.query;
     let mut problems = Vec::new();
     let (limit, token) = q.page(10, &mut problems);
@@ -252,7 +251,7 @@ pub async fn list_grants(
     };
     let page = s
         .core
-        .list_temporary_grants(&caller.ctx, &p[0], query, token, &q.all("sort_by"))
+        .list_temporary_grants(&caller.ctx, &organization, query, token, &q.all("sort_by"))
         .await?;
     Ok(Json(Grants {
         temporary_permission_grants: page.items.into_iter().map(Into::into).collect(),

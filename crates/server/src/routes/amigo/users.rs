@@ -12,7 +12,8 @@ use roster_domain::Error;
 use serde_json::json;
 
 use super::dto::*;
-use super::{Body, Caller, PathArgs, Req, Result};
+use crate::error::Result;
+use crate::extract::{Body, Caller, Path, Req};
 use crate::state::AppState;
 
 fn check(problems: Vec<roster_domain::FieldError>) -> Result<()> {
@@ -37,14 +38,13 @@ fn check(problems: Vec<roster_domain::FieldError>) -> Result<()> {
 )]
 pub async fn invite(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     caller: Caller,
     Body(b): Body<Invite>,
 ) -> Result<Response> {
-    caller.limit(&s, "create-invited-user").await?;
     if b.login_link.is_some() {
         s.limits
-            .check_address(&s.core.find_org(&p[0]).await?.id, &b.email)
+            .check_address(&s.core.find_org(&organization).await?.id, &b.email)
             .await?;
     }
     let input = InviteInput {
@@ -57,7 +57,10 @@ pub async fn invite(
         sensitive_variables: b.sensitive_user_variables,
         preferences: b.user_preferences.map(Into::into),
     };
-    let (user, verify_link) = s.core.invite_user(&caller.ctx, &p[0], input).await?;
+    let (user, verify_link) = s
+        .core
+        .invite_user(&caller.ctx, &organization, input)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(Invited {
@@ -80,11 +83,10 @@ pub async fn invite(
 )]
 pub async fn list(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "get-users").await?;
     let q = &req.query;
     let mut problems = Vec::new();
     let (limit, token) = q.page(100, &mut problems);
@@ -98,7 +100,7 @@ pub async fn list(
         continuation_token: token,
         sort_by: q.all("sort_by"),
     };
-    let page = s.core.list_users(&caller.ctx, &p[0], input).await?;
+    let page = s.core.list_users(&caller.ctx, &organization, input).await?;
     Ok(Json(UsersPage {
         users: page
             .items
@@ -123,7 +125,7 @@ pub async fn list(
 )]
 pub async fn sign_in_with_api_key(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     req: Req,
 ) -> Result<Response> {
     let key = req.header("x-api-key")?;
@@ -136,7 +138,7 @@ pub async fn sign_in_with_api_key(
     s.limits.check_failures("sign-in-with-api-key", &client)?;
     let who = match s
         .core
-        .sign_in_with_api_key(&req.request_id, &p[0], &key_id, &key, &user_id)
+        .sign_in_with_api_key(&req.request_id, &organization, &key_id, &key, &user_id)
         .await
     {
         Ok(who) => who,
@@ -172,18 +174,15 @@ pub async fn sign_in_with_api_key(
 )]
 pub async fn sign_in_with_email(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     req: Req,
     Body(b): Body<SignInWithEmail>,
 ) -> Result<Response> {
     s.limits
-        .check("sign-in-with-email", &format!("ip:{}", req.client_ip))
-        .await?;
-    s.limits
-        .check_address(&s.core.find_org(&p[0]).await?.id, &b.email)
+        .check_address(&s.core.find_org(&organization).await?.id, &b.email)
         .await?;
     s.core
-        .sign_in_with_email(&req.request_id, &p[0], &b.email, &b.redirect_link)
+        .sign_in_with_email(&req.request_id, &organization, &b.email, &b.redirect_link)
         .await?;
     Ok(Json(serde_json::Value::Null).into_response())
 }
@@ -203,11 +202,10 @@ pub async fn sign_in_with_email(
 )]
 pub async fn search(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(organization): Path<String>,
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "search-users").await?;
     let query = req
         .query
         .one("query")
@@ -222,7 +220,7 @@ pub async fn search(
         .to_owned();
     let found = s
         .core
-        .search_users(&caller.ctx, &p[0], &query, req.query.all("user_id"))
+        .search_users(&caller.ctx, &organization, &query, req.query.all("user_id"))
         .await?;
     let users: Vec<UserInstance> = found
         .users
@@ -250,11 +248,10 @@ pub async fn search(
 )]
 pub async fn update(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((organization, requested_user_id)): Path<(String, String)>,
     caller: Caller,
     Body(b): Body<UpdateUser>,
 ) -> Result<Response> {
-    caller.limit(&s, "update-user-info").await?;
     let update = UserUpdate {
         first_name: b.first_name,
         last_name: b.last_name,
@@ -267,7 +264,7 @@ pub async fn update(
         audio_keyterms: b.audio_keyterms,
     };
     s.core
-        .update_user(&caller.ctx, &p[0], &p[1], update)
+        .update_user(&caller.ctx, &organization, &requested_user_id, update)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -284,11 +281,14 @@ pub async fn update(
 )]
 pub async fn delete(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((organization, requested_user_id)): Path<(String, String)>,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "delete-user").await?;
-    match s.core.delete_user(&caller.ctx, &p[0], &p[1]).await? {
+    match s
+        .core
+        .delete_user(&caller.ctx, &organization, &requested_user_id)
+        .await?
+    {
         DeleteOutcome::Hard => Ok(StatusCode::NO_CONTENT.into_response()),
         DeleteOutcome::Soft(reasons) => Ok(Json(NotDeletable {
             not_deletable_reasons: reasons,
@@ -310,11 +310,10 @@ pub async fn delete(
 )]
 pub async fn variables(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((organization, requested_user_id)): Path<(String, String)>,
     caller: Caller,
     Body(b): Body<ModifyVariables>,
 ) -> Result<Response> {
-    caller.limit(&s, "modify-user-variables").await?;
     let changes = VariableChanges {
         upserts: b
             .upserts
@@ -324,7 +323,7 @@ pub async fn variables(
         deletes: b.deletes.into_iter().map(|d| d.name).collect(),
     };
     s.core
-        .modify_variables(&caller.ctx, &p[0], &p[1], changes)
+        .modify_variables(&caller.ctx, &organization, &requested_user_id, changes)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -341,11 +340,13 @@ pub async fn variables(
 )]
 pub async fn user_model(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((organization, user_id)): Path<(String, String)>,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "get-user-model").await?;
-    let (models, additional_context) = s.core.get_user_model(&caller.ctx, &p[0], &p[1]).await?;
+    let (models, additional_context) = s
+        .core
+        .get_user_model(&caller.ctx, &organization, &user_id)
+        .await?;
     let user_models = models
         .into_iter()
         .map(|m| UserModelOut {
@@ -373,11 +374,10 @@ pub async fn user_model(
 )]
 pub async fn memories(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((organization, user_id)): Path<(String, String)>,
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "get-memories").await?;
     let q = &req.query;
     let mut problems = Vec::new();
     let (limit, token) = q.page(50, &mut problems);
@@ -391,7 +391,7 @@ pub async fn memories(
     };
     let page = s
         .core
-        .get_memories(&caller.ctx, &p[0], &p[1], input)
+        .get_memories(&caller.ctx, &organization, &user_id, input)
         .await?;
     let memories = page
         .items
@@ -426,7 +426,7 @@ pub async fn memories(
 )]
 pub async fn invite_at_invite(
     s: State<AppState>,
-    p: PathArgs,
+    p: Path<String>,
     caller: Caller,
     b: Body<Invite>,
 ) -> Result<Response> {
@@ -446,7 +446,7 @@ pub async fn invite_at_invite(
 )]
 pub async fn update_at_user(
     s: State<AppState>,
-    p: PathArgs,
+    p: Path<(String, String)>,
     caller: Caller,
     b: Body<UpdateUser>,
 ) -> Result<Response> {

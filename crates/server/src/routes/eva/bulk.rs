@@ -6,22 +6,27 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use roster_domain::core::{missing_file, BulkOutcome};
 use roster_domain::{Error, FieldError, Location};
+use utoipa::openapi::OpenApi;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::dto::BulkResult;
 use super::language;
 use crate::error::ApiError;
-use crate::routes::amigo::{Caller, PathArgs, Req, Result};
+use crate::error::Result;
+use crate::extract::{Caller, Path, Req};
 use crate::state::AppState;
+use crate::surface::{Finished, SurfaceRouter};
 
-pub(super) fn router(max_csv: usize) -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+/// The bulk operations, whose bodies may be as large as the CSV limit.
+pub(super) fn router(max_csv: usize) -> Finished {
+    let mut bulk = SurfaceRouter::new(super::SURFACE, OpenApi::default(), super::POLICIES)
         .routes(routes!(bulk_create))
         .routes(routes!(bulk_delete))
         .routes(routes!(bulk_grant, bulk_revoke))
-        .layer(DefaultBodyLimit::max(max_csv))
+        .finish();
+    bulk.router = bulk.router.layer(DefaultBodyLimit::max(max_csv));
+    bulk
 }
 
 /// The `file` part of a multipart request, read within the CSV size limit (413 beyond it).
@@ -118,15 +123,18 @@ fn bulk_response(out: BulkOutcome) -> Result<Response> {
 )]
 async fn bulk_create(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
     req_parts: Req,
     req: Request,
 ) -> Result<Response> {
-    caller.limit(&s, "bulk-users").await?;
     let lang = language(&req_parts);
     let file = csv_file(req, &s).await?;
-    bulk_response(s.core.bulk_create(&caller.ctx, &p[0], &file, &lang).await?)
+    bulk_response(
+        s.core
+            .bulk_create(&caller.ctx, &org_uuid, &file, &lang)
+            .await?,
+    )
 }
 
 /// Delete (deactivate) users listed by email: a CSV `file` (first column) or a JSON array.
@@ -142,11 +150,10 @@ async fn bulk_create(
 )]
 async fn bulk_delete(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
     req: Request,
 ) -> Result<Response> {
-    caller.limit(&s, "bulk-users").await?;
     let json = req
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
@@ -167,7 +174,7 @@ async fn bulk_delete(
     } else {
         roster_domain::import::parse(&csv_file(req, &s).await?, 1)
     };
-    bulk_response(s.core.bulk_delete(&caller.ctx, &p[0], lines).await?)
+    bulk_response(s.core.bulk_delete(&caller.ctx, &org_uuid, lines).await?)
 }
 
 /// Grant environment roles and bots from a bulk-create-shaped CSV `file`.
@@ -183,11 +190,11 @@ async fn bulk_delete(
 )]
 async fn bulk_grant(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
     req: Request,
 ) -> Result<Response> {
-    bulk_permissions(s, &p[0], caller, req, true).await
+    bulk_permissions(s, &org_uuid, caller, req, true).await
 }
 
 /// Revoke bots, or whole environments when `bot` is empty, from a CSV `file`.
@@ -203,11 +210,11 @@ async fn bulk_grant(
 )]
 async fn bulk_revoke(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
     req: Request,
 ) -> Result<Response> {
-    bulk_permissions(s, &p[0], caller, req, false).await
+    bulk_permissions(s, &org_uuid, caller, req, false).await
 }
 
 /// Both bulk-permission operations: `grant` or revoke the CSV file's rows.
@@ -218,7 +225,6 @@ async fn bulk_permissions(
     req: Request,
     grant: bool,
 ) -> Result<Response> {
-    caller.limit(&s, "bulk-users").await?;
     let file = csv_file(req, &s).await?;
     bulk_response(
         s.core

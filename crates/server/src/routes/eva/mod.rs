@@ -11,18 +11,52 @@ use axum::Json;
 use roster_domain::core::EvaListQuery;
 use roster_domain::model::Configuration;
 use roster_domain::{Error, FieldError};
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use error::render;
 
-use super::amigo::{Body, Caller, PathArgs, Req, Result};
+use crate::error::Result;
+use crate::extract::{Body, Caller, Path, Req};
+use crate::openapi::errors::Shape;
 use crate::state::AppState;
+use crate::surface::{Finished, Policy, Surface, SurfaceRouter};
 use dto::*;
 
+/// eva's errors are `StandardError`s naming the request's path.
+pub const SURFACE: Surface = Surface {
+    name: "eva",
+    render: error::render,
+    shape: Shape::Eva,
+    closes_for_maintenance: true,
+};
+
+/// Each operation's rate limit, by operation id.
+pub const POLICIES: &[(&str, Policy)] = &[
+    ("listUsers", Policy::Caller("get-users")),
+    ("quicksearch", Policy::Caller("search-users")),
+    ("createUser", Policy::Caller("create-invited-user")),
+    ("getUser", Policy::Caller("get-users")),
+    ("updateUser", Policy::Caller("update-user-info")),
+    ("activateUser", Policy::Caller("update-user-info")),
+    ("deleteUser", Policy::Caller("delete-user")),
+    ("identityProvider", Policy::Caller("get-users")),
+    ("setConfiguration", Policy::Caller("set-configuration")),
+    ("getConfigurations", Policy::Caller("get-configurations")),
+    ("getBotConfigurations", Policy::Caller("get-configurations")),
+    ("userHasConfiguration", Policy::Caller("get-configurations")),
+    (
+        "userHasBotConfiguration",
+        Policy::Caller("get-configurations"),
+    ),
+    ("bulkCreateUsers", Policy::Caller("bulk-users")),
+    ("bulkDeleteUsers", Policy::Caller("bulk-users")),
+    ("bulkGrantPermissions", Policy::Caller("bulk-users")),
+    ("bulkRevokePermissions", Policy::Caller("bulk-users")),
+];
+
 /// The surface at its base path `/`; `routes::build` also mounts it under `/eva-user`.
-pub fn router(max_csv: usize) -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(crate::openapi::bearer_base())
+pub fn router(max_csv: usize) -> Finished {
+    SurfaceRouter::new(SURFACE, crate::openapi::bearer_base(), POLICIES)
         .routes(routes!(list, create))
         .routes(routes!(quicksearch))
         .routes(routes!(identity_provider))
@@ -33,6 +67,8 @@ pub fn router(max_csv: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(bot_configs))
         .routes(routes!(bot_has_config))
         .merge(bulk::router(max_csv))
+        .owns("/org/")
+        .finish()
 }
 
 /// The `language` query parameter (default `en`); the core checks it.
@@ -53,11 +89,10 @@ pub(super) fn language(req: &Req) -> String {
 )]
 async fn list(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "get-users").await?;
     let q = &req.query;
     let mut problems = Vec::new();
     let page = q.int("page", 0, &mut problems);
@@ -80,7 +115,7 @@ async fn list(
         descending: direction == "DESC",
         search: q.one("searchTerms").map(str::to_owned),
     };
-    let result = s.core.eva_list(&caller.ctx, &p[0], &query).await?;
+    let result = s.core.eva_list(&caller.ctx, &org_uuid, &query).await?;
     let content = result.items.into_iter().map(UserOut::new).collect();
     Ok(Json(page_body(content, page, lines, result.total)).into_response())
 }
@@ -101,18 +136,22 @@ fn page_body(content: Vec<UserOut>, page: i64, lines: i64, total: i64) -> Page {
 )]
 async fn quicksearch(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
-    caller.limit(&s, "search-users").await?;
     let mut problems = Vec::new();
     let limit = req.query.int("limit", 6, &mut problems);
     if !problems.is_empty() {
         return Err(Error::Validation(problems).into());
     }
     let name = req.query.one("name").unwrap_or("").to_owned();
-    Ok(Json(s.core.quicksearch(&caller.ctx, &p[0], &name, limit).await?).into_response())
+    Ok(Json(
+        s.core
+            .quicksearch(&caller.ctx, &org_uuid, &name, limit)
+            .await?,
+    )
+    .into_response())
 }
 
 /// Create a user with a password (and its confirmation); a welcome email goes out in `language`.
@@ -128,19 +167,18 @@ async fn quicksearch(
 )]
 async fn create(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
     req: Req,
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
-    caller.limit(&s, "create-invited-user").await?;
     s.limits
-        .check_address(&s.core.find_org(&p[0]).await?.id, &b.email)
+        .check_address(&s.core.find_org(&org_uuid).await?.id, &b.email)
         .await?;
     let lang = language(&req);
     let user = s
         .core
-        .eva_create(&caller.ctx, &p[0], b.into(), &lang)
+        .eva_create(&caller.ctx, &org_uuid, b.into(), &lang)
         .await?;
     Ok(Json(UserOut::new(user)).into_response())
 }
@@ -156,11 +194,10 @@ async fn create(
 )]
 async fn get_user(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((org_uuid, user_id)): Path<(String, String)>,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "get-users").await?;
-    let user = s.core.eva_get(&caller.ctx, &p[0], &p[1]).await?;
+    let user = s.core.eva_get(&caller.ctx, &org_uuid, &user_id).await?;
     Ok(Json(UserOut::new(user)).into_response())
 }
 
@@ -177,14 +214,13 @@ async fn get_user(
 )]
 async fn update(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((org_uuid, user_id)): Path<(String, String)>,
     caller: Caller,
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
-    caller.limit(&s, "update-user-info").await?;
     let user = s
         .core
-        .eva_update(&caller.ctx, &p[0], &p[1], b.into())
+        .eva_update(&caller.ctx, &org_uuid, &user_id, b.into())
         .await?;
     Ok(Json(UserOut::new(user)).into_response())
 }
@@ -202,19 +238,18 @@ async fn update(
 )]
 async fn activate(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
     req: Req,
     Body(b): Body<UserWrite>,
 ) -> Result<Response> {
-    caller.limit(&s, "update-user-info").await?;
     s.limits
-        .check_address(&s.core.find_org(&p[0]).await?.id, &b.email)
+        .check_address(&s.core.find_org(&org_uuid).await?.id, &b.email)
         .await?;
     let lang = language(&req);
     let user = s
         .core
-        .eva_activate(&caller.ctx, &p[0], b.into(), &lang)
+        .eva_activate(&caller.ctx, &org_uuid, b.into(), &lang)
         .await?;
     Ok(Json(UserOut::new(user)).into_response())
 }
@@ -231,11 +266,10 @@ async fn activate(
 )]
 async fn remove(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((org_uuid, user_id)): Path<(String, String)>,
     caller: Caller,
 ) -> Result<Response> {
-    caller.limit(&s, "delete-user").await?;
-    s.core.eva_delete(&caller.ctx, &p[0], &p[1]).await?;
+    s.core.eva_delete(&caller.ctx, &org_uuid, &user_id).await?;
     Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
 
@@ -251,10 +285,10 @@ async fn remove(
 )]
 async fn identity_provider(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
 ) -> Result<Response> {
-    let user = s.core.identity_provider(&caller.ctx, &p[0]).await?;
+    let user = s.core.identity_provider(&caller.ctx, &org_uuid).await?;
     Ok(Json(UserOut::new(user)).into_response())
 }
 
@@ -271,7 +305,7 @@ async fn identity_provider(
 )]
 async fn set_config(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
     Body(b): Body<ConfigIn>,
 ) -> Result<Response> {
@@ -280,7 +314,7 @@ async fn set_config(
         value: b.value,
         bot_uuid: b.bot_uuid.filter(|x| !x.is_empty()),
     };
-    let c = s.core.set_configuration(&caller.ctx, &p[0], c).await?;
+    let c = s.core.set_configuration(&caller.ctx, &org_uuid, c).await?;
     Ok(Json(config_out(&c)).into_response())
 }
 
@@ -295,10 +329,10 @@ async fn set_config(
 )]
 async fn configs(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
 ) -> Result<Response> {
-    let list = s.core.configurations(&caller.ctx, &p[0], None).await?;
+    let list = s.core.configurations(&caller.ctx, &org_uuid, None).await?;
     Ok(Json(list.iter().map(config_out).collect::<Vec<_>>()).into_response())
 }
 
@@ -313,12 +347,12 @@ async fn configs(
 )]
 async fn bot_configs(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((org_uuid, bot_uuid)): Path<(String, String)>,
     caller: Caller,
 ) -> Result<Response> {
     let list = s
         .core
-        .configurations(&caller.ctx, &p[0], Some(&p[1]))
+        .configurations(&caller.ctx, &org_uuid, Some(&bot_uuid))
         .await?;
     Ok(Json(list.iter().map(config_out).collect::<Vec<_>>()).into_response())
 }
@@ -338,13 +372,13 @@ fn key(req: &Req) -> String {
 )]
 async fn has_config(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path(org_uuid): Path<String>,
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
     Ok(Json(
         s.core
-            .has_configuration(&caller.ctx, &p[0], None, &key(&req))
+            .has_configuration(&caller.ctx, &org_uuid, None, &key(&req))
             .await?,
     )
     .into_response())
@@ -361,13 +395,13 @@ async fn has_config(
 )]
 async fn bot_has_config(
     State(s): State<AppState>,
-    PathArgs(p): PathArgs,
+    Path((org_uuid, bot_uuid)): Path<(String, String)>,
     caller: Caller,
     req: Req,
 ) -> Result<Response> {
     Ok(Json(
         s.core
-            .has_configuration(&caller.ctx, &p[0], Some(&p[1]), &key(&req))
+            .has_configuration(&caller.ctx, &org_uuid, Some(&bot_uuid), &key(&req))
             .await?,
     )
     .into_response())

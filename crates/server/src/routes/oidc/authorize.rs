@@ -16,9 +16,9 @@ use roster_domain::types::now_micros;
 use roster_domain::Error;
 
 use super::form::{csrf_valid, form};
-use super::page::{self, Lang, Text};
+use super::page::{self, internal, Lang, Text};
 use super::{cookie, field, issuer, set_cookie, single_valued, with_params, BROWSER_COOKIE};
-use crate::routes::amigo::Req;
+use crate::extract::Req;
 use crate::state::AppState;
 
 /// An OAuth error for the client, sent back to its (registered) redirect URI.
@@ -135,29 +135,6 @@ fn refuse_to_client(
     }
     params.push(("iss", &iss));
     redirect(&with_params(redirect_uri, &params), vec![])
-}
-
-pub(super) fn internal(lang: Lang, org: Option<&Organization>, e: Error) -> Response {
-    match e {
-        Error::RateLimited { .. } => {
-            page::error(StatusCode::TOO_MANY_REQUESTS, lang, org, Text::TooMany)
-        }
-        Error::Unavailable { .. } => page::error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            lang,
-            org,
-            Text::Unavailable,
-        ),
-        other => {
-            tracing::error!(error = ?other, "authorization endpoint failed");
-            page::error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                lang,
-                org,
-                Text::Unavailable,
-            )
-        }
-    }
 }
 
 /// The organization, the client and its redirect URI, or the page that says which is wrong.
@@ -334,7 +311,7 @@ pub async fn submit(
         _ => None,
     };
     if let Some(kind) = link {
-        return super::links::email_link(&s, &org, &client, lang, &browser, &req, &f, kind).await;
+        return super::emailed::email_link(&s, &org, &client, lang, &browser, &req, &f, kind).await;
     }
     let wrong = Some(Text::WrongCredentials);
     let (Some(user), Some(password)) = (field(&f, "username"), field(&f, "password")) else {

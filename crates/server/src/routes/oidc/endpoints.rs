@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::page::{self, Lang, Text};
 use super::token::{client_of, oauth_error, profile_claims};
 use super::{cookie, field, issuer, set_cookie, single_valued, with_params};
-use crate::routes::amigo::Req;
+use crate::extract::Req;
 use crate::state::AppState;
 
 async fn org_json(s: &AppState, realm: &str) -> Result<Organization, Response> {

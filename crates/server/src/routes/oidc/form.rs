@@ -11,9 +11,8 @@ use roster_domain::model::{OidcClient, Organization};
 use roster_domain::secrets::{constant_time_eq, random_secret};
 use roster_domain::Error;
 
-use super::authorize::internal;
 use super::field;
-use super::page::{self, Lang, SignInForm, Text};
+use super::page::{self, internal, Lang, SignInForm, Text};
 use crate::state::AppState;
 
 /// The request's fields that the form carries, in the order the CSRF token covers them.
@@ -125,7 +124,17 @@ pub(super) async fn form(
     hidden.push(("csrf", csrf_token(&key, browser, org, f)));
     let action = format!("/realms/{}/protocol/openid-connect/auth", org.id);
     let redirect_uri = field(f, "redirect_uri").unwrap_or_default();
-    let connections = super::upstream::buttons(s, org, lang, f).await;
+    // The serializer is not `Send`: gone before anything is awaited.
+    let query = {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for name in CARRIED {
+            if let Some(v) = field(f, name) {
+                q.append_pair(name, v);
+            }
+        }
+        q.finish()
+    };
+    let connections = super::buttons::buttons(s, org, lang, &query).await;
     page::sign_in(
         status,
         &SignInForm {

@@ -7,36 +7,19 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use roster_domain::core::BrowserLink;
-use roster_domain::model::{OidcClient, Organization};
+use roster_domain::model::Organization;
 use roster_domain::secrets::random_secret;
 use roster_domain::Error;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::authorize::{check_request, internal, resolve, signed_in_continue};
-use super::form::{form, form_key, link_form_token, link_form_token_ok, CARRIED};
+use super::authorize::{check_request, resolve, signed_in_continue};
+use super::emailed::page_path;
+use super::form::{form, form_key, link_form_token, link_form_token_ok};
+use super::page::internal;
 use super::page::{self, Lang, Text};
 use super::{cookie, field, set_cookie, single_valued, BROWSER_COOKIE};
-use crate::routes::amigo::Req;
+use crate::extract::Req;
 use crate::state::AppState;
-
-fn page_path(org: &Organization, kind: BrowserLink) -> String {
-    let tail = match kind {
-        BrowserLink::SignIn => "link",
-        BrowserLink::PasswordReset => "reset",
-    };
-    format!("/realms/{}/protocol/openid-connect/auth/{tail}", org.id)
-}
-
-/// The request's carried fields, as the link keeps them.
-fn request_of(f: &[(String, String)]) -> Value {
-    let mut m = Map::new();
-    for name in CARRIED {
-        if let Some(v) = field(f, name) {
-            m.insert(name.to_owned(), Value::String(v.to_owned()));
-        }
-    }
-    Value::Object(m)
-}
 
 fn fields_of(request: &Value) -> Vec<(String, String)> {
     request
@@ -47,63 +30,6 @@ fn fields_of(request: &Value) -> Vec<(String, String)> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// The sign-in form asked for a link: emailed if the address is a member's, the same page
-/// either way.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn email_link(
-    s: &AppState,
-    org: &Organization,
-    client: &OidcClient,
-    lang: Lang,
-    browser: &str,
-    req: &Req,
-    f: &[(String, String)],
-    kind: BrowserLink,
-) -> Response {
-    let email = field(f, "username").unwrap_or_default();
-    let limited = async {
-        s.limits
-            .check("sign-in-with-email", &format!("ip:{}", req.client_ip))
-            .await?;
-        s.limits
-            .check("email-per-address", &email.trim().to_lowercase())
-            .await
-    }
-    .await;
-    let sent = match limited {
-        Ok(()) => {
-            s.core
-                .email_browser_link(
-                    &req.request_id,
-                    org,
-                    email,
-                    kind,
-                    &page_path(org, kind),
-                    request_of(f),
-                )
-                .await
-        }
-        Err(e) => Err(e),
-    };
-    match sent {
-        Ok(()) => page::link_sent(lang, org),
-        Err(Error::Validation(_)) => {
-            form(
-                s,
-                org,
-                client,
-                lang,
-                browser,
-                f,
-                StatusCode::BAD_REQUEST,
-                Some(Text::EnterEmail),
-            )
-            .await
-        }
-        Err(e) => internal(lang, Some(org), e),
-    }
 }
 
 async fn org_page(s: &AppState, realm: &str) -> Result<(Organization, Lang), Response> {

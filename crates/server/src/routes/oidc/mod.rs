@@ -7,6 +7,8 @@
 //! description), not by an OpenAPI document.
 
 mod authorize;
+mod buttons;
+mod emailed;
 mod endpoints;
 mod form;
 mod links;
@@ -14,43 +16,116 @@ pub mod page;
 pub mod token;
 mod upstream;
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::routing::{get, post};
-use axum::Router;
 use roster_domain::model::Organization;
+use utoipa::openapi::OpenApi;
 
 use crate::state::AppState;
+use crate::surface::{Finished, Policy, SurfaceRouter};
 
-pub fn router() -> Router<AppState> {
+/// The hosted pages and the provider's endpoints, by the names `router` gives them.
+const POLICIES: &[(&str, Policy)] = &[
+    // Documents a relying party fetches and caches, like the JWKS.
+    ("oidc-discovery", Policy::Open),
+    ("oidc-certs", Policy::Open),
+    ("oidc-sign-in-page", Policy::Client("show-page")),
+    // A password, or an emailed link: the handler counts the budget of what was chosen.
+    (
+        "oidc-sign-in",
+        Policy::Handler(&["password-grant", "sign-in-with-email", "email-per-address"]),
+    ),
+    ("oidc-link-page", Policy::Client("show-page")),
+    ("oidc-use-link", Policy::Client("verify-token")),
+    ("oidc-reset-page", Policy::Client("show-page")),
+    ("oidc-use-reset-link", Policy::Client("verify-token")),
+    ("oidc-userinfo", Policy::Client("userinfo")),
+    ("oidc-logout", Policy::Client("end-session")),
+    ("oidc-revoke", Policy::Client("end-session")),
+    // A link to the upstream provider; its callback counts the password budget (a code
+    // exchange with the provider each).
+    ("oidc-upstream-start", Policy::Client("show-page")),
+    (
+        "oidc-upstream-callback",
+        Policy::Handler(&["password-grant"]),
+    ),
+];
+
+/// Its paths are eva's (`/realms/`), and so is the shape of an error it does not answer as a
+/// page or in OAuth's own shape.
+pub fn router() -> Finished {
     const P: &str = "/realms/{realm}/protocol/openid-connect";
-    Router::new()
-        .route(
+    SurfaceRouter::new(crate::routes::eva::SURFACE, OpenApi::default(), POLICIES)
+        .page(
             "/realms/{realm}/.well-known/openid-configuration",
+            &[(Method::GET, "oidc-discovery")],
             get(endpoints::discovery),
         )
-        .route(&format!("{P}/certs"), get(endpoints::certs))
-        .route(
+        .page(
+            &format!("{P}/certs"),
+            &[(Method::GET, "oidc-certs")],
+            get(endpoints::certs),
+        )
+        .page(
             &format!("{P}/auth"),
+            &[
+                (Method::GET, "oidc-sign-in-page"),
+                (Method::POST, "oidc-sign-in"),
+            ],
             get(authorize::show).post(authorize::submit),
         )
-        .route(
+        .page(
             &format!("{P}/auth/link"),
+            &[
+                (Method::GET, "oidc-link-page"),
+                (Method::POST, "oidc-use-link"),
+            ],
             get(links::sign_in_link_page).post(links::use_sign_in_link),
         )
-        .route(
+        .page(
             &format!("{P}/auth/reset"),
+            &[
+                (Method::GET, "oidc-reset-page"),
+                (Method::POST, "oidc-use-reset-link"),
+            ],
             get(links::reset_page).post(links::use_reset_link),
         )
-        .route(
+        .page(
             &format!("{P}/userinfo"),
+            &[
+                (Method::GET, "oidc-userinfo"),
+                (Method::POST, "oidc-userinfo"),
+            ],
             get(endpoints::userinfo).post(endpoints::userinfo),
         )
-        .route(
+        .page(
             &format!("{P}/logout"),
+            &[(Method::GET, "oidc-logout"), (Method::POST, "oidc-logout")],
             get(endpoints::logout).post(endpoints::logout_form),
         )
-        .route(&format!("{P}/revoke"), post(endpoints::revoke))
-        .merge(upstream::router())
+        .page(
+            &format!("{P}/revoke"),
+            &[(Method::POST, "oidc-revoke")],
+            post(endpoints::revoke),
+        )
+        .page(
+            &format!("{P}/auth/connections/{{name}}"),
+            &[(Method::GET, "oidc-upstream-start")],
+            get(upstream::start),
+        )
+        .page(
+            "/connections/{name}/callback",
+            &[(Method::GET, "oidc-upstream-callback")],
+            get(upstream::google_callback),
+        )
+        .page(
+            "/connections/{org}/{name}/callback",
+            &[(Method::GET, "oidc-upstream-callback")],
+            get(upstream::org_callback),
+        )
+        .owns("/realms/")
+        .owns("/connections/")
+        .finish()
 }
 
 /// The issuer of an organization: `{ROSTER_PUBLIC_URL}/realms/{short id}`, whichever form of

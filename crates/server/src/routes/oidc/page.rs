@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use roster_domain::model::Organization;
+use roster_domain::Error;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:26em;margin:3em auto;padding:0 1em;line-height:1.5;color:#222}\
 form p{margin:.8em 0}label{display:block;font-weight:600}input{width:100%;padding:.5em;font-size:1em;box-sizing:border-box}\
@@ -457,4 +458,25 @@ pub fn link_landing(lang: Lang, org: &Organization, l: LinkLanding<'_>) -> Respo
         layout(lang, Some(org), t(lang, title), body),
         form_target,
     )
+}
+
+pub fn internal(lang: Lang, org: Option<&Organization>, e: Error) -> Response {
+    match e {
+        Error::RateLimited { .. } => error(StatusCode::TOO_MANY_REQUESTS, lang, org, Text::TooMany),
+        Error::Unavailable { .. } => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            lang,
+            org,
+            Text::Unavailable,
+        ),
+        other => {
+            tracing::error!(error = ?other, "authorization endpoint failed");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                lang,
+                org,
+                Text::Unavailable,
+            )
+        }
+    }
 }

@@ -14,7 +14,7 @@ use roster_domain::Error;
 use serde_json::{json, Value};
 
 use super::issuer;
-use crate::routes::amigo::Req;
+use crate::extract::Req;
 use crate::state::AppState;
 
 pub fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {

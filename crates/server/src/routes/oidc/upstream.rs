@@ -17,8 +17,6 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use roster_domain::connections::UpstreamConnection;
@@ -27,27 +25,17 @@ use roster_domain::secrets::{constant_time_eq, hash_secret, random_secret};
 use roster_domain::types::now_micros;
 use serde::{Deserialize, Serialize};
 
-use super::authorize::{check_request, internal, redirect, resolve, signed_in_continue};
+use super::authorize::{check_request, redirect, resolve, signed_in_continue};
+use super::buttons::GOOGLE;
 use super::form::{form_key, CARRIED};
-use super::page::{self, Lang, Text};
+use super::page::{self, internal, Lang, Text};
 use super::{cookie, field, single_valued};
-use crate::routes::amigo::Req;
+use crate::extract::Req;
 use crate::state::AppState;
 use crate::upstream::{self, Provider, UpstreamError};
 
 const BINDING_COOKIE: &str = "roster_upstream";
 const STATE_TTL_SECS: i64 = 600;
-const GOOGLE: &str = "google-oauth2";
-
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/realms/{realm}/protocol/openid-connect/auth/connections/{name}",
-            get(start),
-        )
-        .route("/connections/{name}/callback", get(google_callback))
-        .route("/connections/{org}/{name}/callback", get(org_callback))
-}
 
 /// The connection `name` of `org`: what it is, the organization's record of it, and how to
 /// reach it; `None` when there is no such connection (or Google is not configured).
@@ -81,44 +69,6 @@ async fn provider(
         allow_private: s.config.connection_allow_private,
     };
     Ok(Some((Connection::Oidc(conn.name.clone()), Some(conn), p)))
-}
-
-/// The sign-in page's links: "Continue with Google" when it is configured, and one per
-/// connection of the organization, each carrying the authorization request.
-pub(super) async fn buttons(
-    s: &AppState,
-    org: &Organization,
-    lang: Lang,
-    f: &[(String, String)],
-) -> Vec<(String, String)> {
-    // The serializer is not `Send`: gone before anything is awaited.
-    let query = {
-        let mut q = form_urlencoded::Serializer::new(String::new());
-        for name in CARRIED {
-            if let Some(v) = field(f, name) {
-                q.append_pair(name, v);
-            }
-        }
-        q.finish()
-    };
-    let href = |name: &str| {
-        format!(
-            "/realms/{}/protocol/openid-connect/auth/connections/{name}?{query}",
-            org.id
-        )
-    };
-    let mut out = Vec::new();
-    if s.config.google_client_id.is_some() {
-        out.push((page::continue_with(lang, "Google"), href(GOOGLE)));
-    }
-    match s.core.connections_of(org).await {
-        Ok(list) => out.extend(
-            list.iter()
-                .map(|c| (page::continue_with(lang, &c.name), href(&c.name))),
-        ),
-        Err(e) => tracing::warn!(error = ?e, "the organization's connections could not be read"),
-    }
-    out
 }
 
 /// What the signed `state` carries.

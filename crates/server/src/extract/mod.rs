@@ -11,6 +11,15 @@ use serde::de::DeserializeOwned;
 
 use crate::state::AppState;
 
+mod handler;
+
+pub use handler::*;
+
+/// The caller the policy layer authenticated, taken over by the [`Caller`] extractors so that
+/// a request is authenticated once.
+#[derive(Clone)]
+pub struct Authenticated(pub Context);
+
 /// The request id set by the request middleware.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
