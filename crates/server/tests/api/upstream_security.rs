@@ -257,3 +257,95 @@ async fn no_provider_is_called_at_a_private_address_unless_the_operator_allows_i
         assert!(go.location().is_none());
     }
 }
+
+/// What an update of a connection changed is in its audit event (never the secret), and the
+/// CLI takes the secret from the environment or standard input instead of its command line.
+#[tokio::test]
+async fn connection_changes_are_audited_and_the_cli_reads_the_secret_off_the_command_line() {
+    let app = TestApp::spawn_with(|c| c.public_url = Some("https://id.example.test".into())).await;
+    let acme = app.bootstrap("acme").await;
+    let path = "/admin/v1/orgs/acme/connections";
+    app.post(
+        path,
+        &acme.token,
+        json!({ "name": "acme-sso", "issuer": "https://idp.acme.test", "client_id": "c1",
+                "client_secret": "s3cr3t", "domains": ["acme.test"] }),
+    )
+    .await
+    .expect(201);
+    app.call(
+        Method::PATCH,
+        &format!("{path}/acme-sso"),
+        Some(&acme.token),
+        Some(
+            json!({ "issuer": "https://evil.acme.test", "client_secret": "n3w",
+                     "link_password_accounts": true }),
+        ),
+        &[],
+    )
+    .await
+    .expect(200);
+    let events = app.state.core.store.list_audit("acme", 500).await.unwrap();
+    let e = events
+        .iter()
+        .find(|e| e.action == "connection.updated")
+        .expect("audited");
+    assert_eq!(
+        e.details["changes"],
+        json!({ "issuer": { "from": "https://idp.acme.test", "to": "https://evil.acme.test" },
+                "link_password_accounts": { "from": false, "to": true } })
+    );
+    assert_eq!(e.details["client_secret_changed"], true);
+    assert!(!e.details.to_string().contains("n3w"));
+
+    for (name, via_env) in [("okta", true), ("entra", false)] {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("ROSTER_") {
+                c.env_remove(k);
+            }
+        }
+        c.env("ROSTER_DATA_DIR", &app.data_dir)
+            .env("ROSTER_DATABASE_URL", &app.database_url)
+            .env("ROSTER_PUBLIC_URL", "https://id.example.test")
+            .args(["connection", "create", "--org", "acme", "--name", name])
+            .args(["--issuer", "https://acme.okta.test", "--client-id", "cid"])
+            .args(["--domain", "acme.test", "--json"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        if via_env {
+            c.env("ROSTER_CONNECTION_CLIENT_SECRET", "env-s3cr3t");
+        } else {
+            c.arg("--client-secret-stdin");
+        }
+        let mut child = c.spawn().unwrap();
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            if !via_env {
+                stdin.write_all(b"stdin-s3cr3t\n").unwrap();
+            }
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stored = app
+            .state
+            .core
+            .store
+            .get_connection("acme", name)
+            .await
+            .unwrap()
+            .unwrap();
+        let want = if via_env {
+            "env-s3cr3t"
+        } else {
+            "stdin-s3cr3t"
+        };
+        assert_eq!(stored.client_secret, want);
+    }
+}
