@@ -8,8 +8,9 @@ use crate::model::Connection;
 use crate::store::{Effects, StoreResult};
 use crate::types::Micros;
 
-/// An organization's own OpenID Connect provider (enterprise single sign-on).
-#[derive(Debug, Clone, PartialEq)]
+/// An organization's own OpenID Connect provider (enterprise single sign-on). Its `Debug`
+/// never shows the client secret.
+#[derive(Clone, PartialEq)]
 pub struct UpstreamConnection {
     pub org_id: String,
     /// Lower-case letters, digits and dashes; part of the redirect URI
@@ -29,6 +30,43 @@ pub struct UpstreamConnection {
     pub updated_at: Micros,
 }
 
+impl std::fmt::Debug for UpstreamConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamConnection")
+            .field("org_id", &self.org_id)
+            .field("name", &self.name)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("domains", &self.domains)
+            .field("link_password_accounts", &self.link_password_accounts)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_never_shows_the_client_secret() {
+        let c = super::UpstreamConnection {
+            org_id: "acme".into(),
+            name: "acme-sso".into(),
+            issuer: "https://idp.example".into(),
+            client_id: "c".into(),
+            client_secret: "s3cr3t-value".into(),
+            domains: vec!["acme.example".into()],
+            link_password_accounts: false,
+            created_at: 0,
+            updated_at: 0,
+        };
+        let shown = format!("{c:?} {c:#?}");
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert!(shown.contains("acme-sso"));
+    }
+}
+
 /// What the core decided to let in, applied by the store in one transaction.
 #[derive(Debug, Clone)]
 pub struct Admission {
@@ -41,6 +79,10 @@ pub struct Admission {
     pub subject: String,
     /// An invited membership becomes active (the invitation is accepted).
     pub accept_invitation: bool,
+    /// The identity's address counts as verified from now on (`identities.email_verified`,
+    /// which every organization relies on): only for `google-oauth2`, never for an
+    /// organization's own connection.
+    pub vouches_for_email: bool,
 }
 
 /// A membership's link to an upstream account.

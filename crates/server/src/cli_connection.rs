@@ -26,9 +26,14 @@ pub enum ConnectionCommand {
         /// Roster's client id at the provider.
         #[arg(long)]
         client_id: String,
-        /// Roster's client secret at the provider (stored, never shown again).
-        #[arg(long)]
-        client_secret: String,
+        /// Roster's client secret at the provider (stored, never shown again). Rather than on
+        /// the command line (where other users of the machine may see it): the variable
+        /// `ROSTER_CONNECTION_CLIENT_SECRET`, or `--client-secret-stdin`.
+        #[arg(long, env = "ROSTER_CONNECTION_CLIENT_SECRET", hide_env_values = true)]
+        client_secret: Option<String>,
+        /// Read the client secret from the first line of standard input.
+        #[arg(long, conflicts_with = "client_secret")]
+        client_secret_stdin: bool,
         /// An email domain it admits; repeat for several.
         #[arg(long = "domain", required = true)]
         domains: Vec<String>,
@@ -49,10 +54,22 @@ pub async fn run(config: Config, c: ConnectionCommand) -> anyhow::Result<()> {
         issuer,
         client_id,
         client_secret,
+        client_secret_stdin,
         domains,
         link_password_accounts,
         json: as_json,
     } = c;
+    let client_secret = match (client_secret, client_secret_stdin) {
+        (_, true) => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+        (Some(s), false) => s,
+        (None, false) => anyhow::bail!(
+            "the client secret: --client-secret, ROSTER_CONNECTION_CLIENT_SECRET or --client-secret-stdin"
+        ),
+    };
     let db = open_store(&config).await?;
     let core = Core::new(db.store.clone(), core_config(&config, config.public_url()));
     let input = ConnectionInput {
@@ -67,11 +84,8 @@ pub async fn run(config: Config, c: ConnectionCommand) -> anyhow::Result<()> {
         .create_connection(&Context::system(), &org, input)
         .await
         .map_err(|e| anyhow::anyhow!("cannot create the connection: {e}"))?;
-    let redirect_uri = format!(
-        "{}/connections/{}/callback",
-        config.public_url().trim_end_matches('/'),
-        c.name
-    );
+    let redirect_uri =
+        crate::upstream::callback_uri(&config.public_url(), Some(&c.org_id), &c.name);
     if as_json {
         let out = json!({
             "org_id": c.org_id,

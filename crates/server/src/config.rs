@@ -261,6 +261,12 @@ pub struct Config {
     #[arg(long, env = "ROSTER_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, global = true, action = clap::ArgAction::Set)]
     pub webhook_allow_private: bool,
 
+    /// Let upstream connections (an organization's issuer, Google's stand-in) be reached over
+    /// plain http and at loopback, private, link-local and metadata addresses (never in
+    /// production: an organization's administrator chooses the issuer).
+    #[arg(long, env = "ROSTER_CONNECTION_ALLOW_PRIVATE", default_value_t = false, global = true, action = clap::ArgAction::Set)]
+    pub connection_allow_private: bool,
+
     /// Failed attempts in a row after which an endpoint is disabled and the organization's
     /// administrators are emailed (0: never).
     #[arg(
@@ -434,6 +440,8 @@ const KNOWN_VARS: &[&str] = &[
     "ROSTER_WEBHOOK_SCHEDULE",
     "ROSTER_WEBHOOK_TIMEOUT_MS",
     "ROSTER_WEBHOOK_ALLOW_PRIVATE",
+    "ROSTER_CONNECTION_ALLOW_PRIVATE",
+    "ROSTER_CONNECTION_CLIENT_SECRET",
     "ROSTER_WEBHOOK_DISABLE_AFTER",
     "ROSTER_WEBHOOK_POLL_MS",
     "ROSTER_SIGNIN_BACKOFF_AFTER",
@@ -498,6 +506,7 @@ impl Config {
             argon2_concurrency: 0,
             argon2_queue_ms: 60_000,
             clock: roster_domain::clock::Clock::adjustable(),
+            connection_allow_private: true,
             google_client_id: None,
             google_client_secret: None,
             google_issuer: "https://accounts.google.com".into(),

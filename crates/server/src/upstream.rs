@@ -12,25 +12,79 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
+    CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType,
+    CoreSubjectIdentifierType,
 };
 use openidconnect::{
-    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, IssuerUrl,
-    Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AdditionalProviderMetadata, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
+    CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata,
+    RedirectUrl, Scope, TokenResponse,
 };
 use roster_domain::core::UpstreamClaims;
+use serde::{Deserialize, Serialize};
 
 const METADATA_TTL: Duration = Duration::from_secs(3600);
 const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(60);
+const FAILED_TTL: Duration = Duration::from_secs(30);
+
+/// The discovery document's RFC 9207 field, beyond what OpenID Connect Discovery defines.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct IssParameter {
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
+}
+impl AdditionalProviderMetadata for IssParameter {}
+
+type Metadata = ProviderMetadata<
+    IssParameter,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+/// Roster's callback, the redirect URI to register at the provider: one for the whole
+/// deployment for `google-oauth2`, one per organization and connection otherwise, so that no
+/// organization's provider answers at another organization's callback (the mix-up attack).
+pub fn callback_uri(public_url: &str, org_id: Option<&str>, name: &str) -> String {
+    let public = public_url.trim_end_matches('/');
+    match org_id {
+        Some(org) => format!("{public}/connections/{org}/{name}/callback"),
+        None => format!("{public}/connections/{name}/callback"),
+    }
+}
 
 /// One upstream provider as Roster is registered there.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Provider {
     pub issuer: String,
     pub client_id: String,
     pub client_secret: String,
     /// Roster's callback for this connection.
     pub redirect_uri: String,
+    /// `ROSTER_CONNECTION_ALLOW_PRIVATE`: plain http and non-public addresses allowed.
+    pub allow_private: bool,
+}
+
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provider")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("allow_private", &self.allow_private)
+            .finish()
+    }
 }
 
 /// Why talking to the provider failed. `Token` covers every refused ID token; the text goes to
@@ -43,21 +97,51 @@ pub enum UpstreamError {
     Token(&'static str, String),
 }
 
-fn http() -> &'static reqwest::Client {
-    static HTTP: OnceLock<reqwest::Client> = OnceLock::new();
-    HTTP.get_or_init(|| {
-        reqwest::Client::builder()
-            // The provider's endpoints are used as discovered: never a redirect elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default()
-    })
+/// Every request to a provider (discovery, JWKS, token endpoint, whatever the discovery
+/// document names): `https` only, to a host whose every address is public
+/// (`webhooks::ssrf`), connected to the address checked, no redirects followed, bounded in
+/// time; unless the operator allows private addresses (`ROSTER_CONNECTION_ALLOW_PRIVATE`).
+async fn guarded(
+    allow_private: bool,
+    request: openidconnect::HttpRequest,
+) -> Result<openidconnect::HttpResponse, openidconnect::HttpClientError<reqwest::Error>> {
+    use openidconnect::{AsyncHttpClient, HttpClientError};
+    let uri = request.uri().clone();
+    if uri.scheme_str() != Some("https") && !allow_private {
+        return Err(HttpClientError::Other(format!(
+            "{uri}: only https (ROSTER_CONNECTION_ALLOW_PRIVATE)"
+        )));
+    }
+    let host = uri
+        .host()
+        .ok_or_else(|| HttpClientError::Other(format!("{uri}: no host")))?
+        .to_owned();
+    let port = uri
+        .port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        });
+    let addr = crate::webhooks::ssrf::resolve(&host, port, allow_private)
+        .await
+        .map_err(|e| HttpClientError::Other(e.replace("ROSTER_WEBHOOK_", "ROSTER_CONNECTION_")))?;
+    // Never a default client instead: that one follows redirects and has no timeouts.
+    let client = reqwest::Client::builder()
+        // The provider's endpoints are used as discovered: never a redirect elsewhere.
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(10))
+        .resolve(host.trim_start_matches('[').trim_end_matches(']'), addr)
+        .no_proxy()
+        .build()
+        .map_err(|e| HttpClientError::Reqwest(Box::new(e)))?;
+    client.call(request).await
 }
 
 struct Cached {
-    metadata: CoreProviderMetadata,
+    /// The document, or why discovery failed (kept `FAILED_TTL` only).
+    metadata: Result<Metadata, String>,
     fetched: Instant,
 }
 
@@ -67,35 +151,55 @@ fn cache() -> &'static Mutex<HashMap<String, Cached>> {
 }
 
 /// The provider's discovery document and keys: from the cache unless `fresh` (and the cached
-/// copy is older than a minute) or older than an hour.
-async fn metadata(issuer: &str, fresh: bool) -> Result<CoreProviderMetadata, UpstreamError> {
+/// copy is older than a minute) or older than an hour. A failed discovery is remembered for
+/// `FAILED_TTL`, so that sign-in attempts do not make Roster call an unreachable (or refused)
+/// issuer again and again.
+async fn metadata(p: &Provider, fresh: bool) -> Result<Metadata, UpstreamError> {
+    let issuer = p.issuer.as_str();
     {
         let c = cache().lock().unwrap_or_else(|p| p.into_inner());
         if let Some(hit) = c.get(issuer) {
             let age = hit.fetched.elapsed();
-            if age < METADATA_TTL && (!fresh || age < REFRESH_AT_MOST_EVERY) {
-                return Ok(hit.metadata.clone());
+            match &hit.metadata {
+                Ok(m) if age < METADATA_TTL && (!fresh || age < REFRESH_AT_MOST_EVERY) => {
+                    return Ok(m.clone())
+                }
+                Err(e) if age < FAILED_TTL => return Err(UpstreamError::Unreachable(e.clone())),
+                _ => {}
             }
         }
     }
-    let url = IssuerUrl::new(issuer.to_owned())
-        .map_err(|e| UpstreamError::Unreachable(format!("issuer: {e}")))?;
-    let metadata = CoreProviderMetadata::discover_async(url, http())
-        .await
-        .map_err(|e| UpstreamError::Unreachable(format!("discovery: {e}")))?;
+    let allow_private = p.allow_private;
+    let http = move |r| guarded(allow_private, r);
+    let found = match IssuerUrl::new(issuer.to_owned()) {
+        Ok(url) => Metadata::discover_async(url, &http)
+            .await
+            .map_err(|e| format!("discovery: {e} ({})", source_chain(&e))),
+        Err(e) => Err(format!("issuer: {e}")),
+    };
     cache().lock().unwrap_or_else(|p| p.into_inner()).insert(
         issuer.to_owned(),
         Cached {
-            metadata: metadata.clone(),
+            metadata: found.clone(),
             fetched: Instant::now(),
         },
     );
-    Ok(metadata)
+    found.map_err(UpstreamError::Unreachable)
+}
+
+fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut out = Vec::new();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        out.push(c.to_string());
+        cur = c.source();
+    }
+    out.join(": ")
 }
 
 fn client(
     p: &Provider,
-    metadata: CoreProviderMetadata,
+    metadata: Metadata,
 ) -> Result<
     CoreClient<
         openidconnect::EndpointSet,
@@ -124,7 +228,7 @@ pub async fn authorization_url(
     nonce: &str,
     verifier: &str,
 ) -> Result<String, UpstreamError> {
-    let c = client(p, metadata(&p.issuer, false).await?)?;
+    let c = client(p, metadata(p, false).await?)?;
     let challenge =
         PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier.to_owned()));
     let (state, nonce) = (state.to_owned(), nonce.to_owned());
@@ -140,6 +244,29 @@ pub async fn authorization_url(
     Ok(url.to_string())
 }
 
+/// Whether the authorization response's `iss` (RFC 9207) is as it must be: the provider's
+/// issuer when the provider says it sends one (then it is required), absent or the issuer
+/// otherwise.
+pub async fn check_iss(p: &Provider, iss: Option<&str>) -> Result<(), UpstreamError> {
+    let m = metadata(p, false).await?;
+    let expected = m.issuer().as_str();
+    let required = m
+        .additional_metadata()
+        .authorization_response_iss_parameter_supported;
+    match iss {
+        Some(i) if i == expected => Ok(()),
+        None if !required => Ok(()),
+        Some(i) => Err(UpstreamError::Token(
+            "iss_mismatch",
+            format!("authorization response from {i}, not {expected}"),
+        )),
+        None => Err(UpstreamError::Token(
+            "iss_missing",
+            "the provider sends iss (RFC 9207) but this response has none".into(),
+        )),
+    }
+}
+
 /// Exchanges the code (with the PKCE verifier) and verifies the ID token: signature against
 /// the provider's JWKS, issuer, audience, expiry, and the nonce this sign-in sent.
 pub async fn exchange(
@@ -148,12 +275,12 @@ pub async fn exchange(
     nonce: &str,
     verifier: &str,
 ) -> Result<UpstreamClaims, UpstreamError> {
-    let c = client(p, metadata(&p.issuer, false).await?)?;
+    let c = client(p, metadata(p, false).await?)?;
     let response = c
         .exchange_code(AuthorizationCode::new(code.to_owned()))
         .map_err(|e| UpstreamError::Unreachable(format!("token endpoint: {e}")))?
         .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()))
-        .request_async(http())
+        .request_async(&move |r| guarded(p.allow_private, r))
         .await
         .map_err(|e| UpstreamError::Token("code_refused", format!("code exchange: {e}")))?;
     let Some(id_token) = response.id_token() else {
@@ -186,7 +313,7 @@ pub async fn exchange(
         Ok(claims) => Ok(claims),
         // The provider may have rotated its keys since they were cached.
         Err(ClaimsVerificationError::SignatureVerification(_)) => {
-            let fresh = client(p, metadata(&p.issuer, true).await?)?;
+            let fresh = client(p, metadata(p, true).await?)?;
             verify(&fresh).map_err(refused)
         }
         Err(e) => Err(refused(e)),

@@ -262,8 +262,8 @@ impl ConnectionStore for SqlStore {
                     return Err(StoreError::Refused(Refusal::Stale));
                 }
             }
-            if a.accept_invitation {
-                // The upstream provider vouched for the address (`email_verified`).
+            if a.vouches_for_email {
+                // The deployment's upstream provider vouched for the address.
                 sqlx::query(
                     "UPDATE identities SET email_verified = $1 WHERE id = \
                      (SELECT identity_id FROM users WHERE org_id = $2 AND id = $3)",
@@ -274,6 +274,8 @@ impl ConnectionStore for SqlStore {
                 .execute(&mut *t)
                 .await
                 .map_err(err)?;
+            }
+            if a.accept_invitation {
                 // Its pending invitation links are spent with it.
                 sqlx::query(
                     "UPDATE one_time_tokens SET used_at = created_at WHERE org_id = $1 AND user_id = $2 \

@@ -68,6 +68,7 @@ pub(super) fn method_of(amr: &str) -> SignInMethod {
         "mail" => SignInMethod::EmailLink,
         "link" => SignInMethod::SharedLink,
         "fed" => SignInMethod::Upstream,
+        "sso" => SignInMethod::Sso,
         _ => SignInMethod::Password,
     }
 }

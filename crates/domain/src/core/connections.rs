@@ -210,6 +210,7 @@ impl Core {
         if !p.is_empty() {
             return Err(Error::Validation(p));
         }
+        let before = c.clone();
         if let Some(v) = input.issuer {
             c.issuer = v;
         }
@@ -232,7 +233,9 @@ impl Core {
             "connection.updated",
             None,
             json!({ "name": c.name, "issuer": c.issuer, "client_id": c.client_id,
-                    "domains": c.domains, "link_password_accounts": c.link_password_accounts }),
+                    "domains": c.domains, "link_password_accounts": c.link_password_accounts,
+                    "client_secret_changed": c.client_secret != before.client_secret,
+                    "changes": changes(&before, &c) }),
         ));
         self.store
             .update_connection(&c, fx)
@@ -261,6 +264,27 @@ impl Core {
                 other => other.into(),
             })
     }
+}
+
+/// What an update changed, `{field: {from, to}}`, for the audit log: the issuer (where people
+/// are sent to sign in, and whose word counts), the client id, the domains and the
+/// password-account policy. The secret is never in it (`client_secret_changed` says whether).
+fn changes(before: &UpstreamConnection, after: &UpstreamConnection) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    let mut diff = |field: &str, from: serde_json::Value, to: serde_json::Value| {
+        if from != to {
+            out.insert(field.into(), json!({ "from": from, "to": to }));
+        }
+    };
+    diff("issuer", json!(before.issuer), json!(after.issuer));
+    diff("client_id", json!(before.client_id), json!(after.client_id));
+    diff("domains", json!(before.domains), json!(after.domains));
+    diff(
+        "link_password_accounts",
+        json!(before.link_password_accounts),
+        json!(after.link_password_accounts),
+    );
+    serde_json::Value::Object(out)
 }
 
 #[cfg(test)]

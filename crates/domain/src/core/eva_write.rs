@@ -234,6 +234,14 @@ impl Core {
         let is_self = access.user_id() == Some(user.id.as_str());
         if input.password.is_some() && is_self {
             ctx.require_owner_session()?;
+            // The password is the person's, in every organization: a membership that signs in
+            // through a provider here never sets it.
+            if user.connection != Connection::Password {
+                return Err(Error::forbidden(format!(
+                    "this account signs in through {} here; it sets no password",
+                    user.connection.as_str()
+                )));
+            }
         }
         if input.password.is_some() && !is_self {
             return Err(Error::forbidden(

@@ -40,8 +40,13 @@ pub enum SignInMethod {
     Password,
     EmailLink,
     SharedLink,
-    /// Through an upstream OpenID Connect provider that verified the address.
+    /// Through `google-oauth2`, the deployment's upstream provider the operator configured,
+    /// which verified the address: as good as a link emailed to it.
     Upstream,
+    /// Through one of the organization's own connections: its administrator chose the
+    /// provider, so the session is good for that organization only and never counts as the
+    /// person's own (docs/security.md, "Upstream connections").
+    Sso,
 }
 
 impl SignInMethod {
@@ -53,6 +58,7 @@ impl SignInMethod {
             Self::EmailLink => "mail",
             Self::SharedLink => "link",
             Self::Upstream => "fed",
+            Self::Sso => "sso",
         }
     }
 

@@ -20,6 +20,7 @@ use crate::error::Result;
 use crate::model::{Connection, Organization, User, UserStatus};
 use crate::paging::UserQuery;
 use crate::store::{Effects, Refusal, StoreError};
+use crate::types::Email;
 
 /// What the verified ID token of the upstream provider says about the person.
 #[derive(Debug, Clone)]
@@ -72,8 +73,9 @@ pub fn decide(
     member: Option<&User>,
     links: &[UpstreamLink],
 ) -> std::result::Result<bool, UpstreamRefusal> {
-    let email = match &claims.email {
-        Some(e) if claims.email_verified && e.contains('@') => e.trim().to_lowercase(),
+    // The store's normalisation (`Email`), never another one.
+    let email = match claims.email.as_deref().map(Email::parse) {
+        Some(Ok(e)) if claims.email_verified => e.lower,
         _ => return Err(UpstreamRefusal::EmailNotVerified),
     };
     if let Some(c) = conn {
@@ -82,7 +84,7 @@ pub fn decide(
             return Err(UpstreamRefusal::DomainNotAllowed);
         }
     }
-    let member = member.filter(|m| m.email.trim().to_lowercase() == email);
+    let member = member.filter(|m| Email::parse(&m.email).is_ok_and(|e| e.lower == email));
     let linked_elsewhere = links
         .iter()
         .any(|l| (l.subject == claims.subject) != member.is_some_and(|m| m.id == l.user_id));
@@ -141,10 +143,13 @@ impl Core {
         claims: &UpstreamClaims,
     ) -> Result<std::result::Result<SignedIn, UpstreamRefusal>> {
         let ctx = Context::new(request_id, Actor::Anonymous);
-        let member = match (&claims.email, claims.email_verified) {
-            (Some(e), true) => {
+        let member = match (
+            claims.email.as_deref().map(Email::parse),
+            claims.email_verified,
+        ) {
+            (Some(Ok(e)), true) => {
                 let mut q = UserQuery::new(1);
-                q.emails_lower = vec![e.trim().to_lowercase()];
+                q.emails_lower = vec![e.lower];
                 self.store.list_users(&org.id, &q).await?.into_iter().next()
             }
             _ => None,
@@ -200,6 +205,8 @@ impl Core {
             issuer: claims.issuer.clone(),
             subject: claims.subject.clone(),
             accept_invitation: accept,
+            // Only the operator's provider vouches for the address beyond this organization.
+            vouches_for_email: accept && conn.is_none(),
         };
         match self.store.admit_upstream(&admission, fx).await {
             Ok(()) => {}
@@ -222,7 +229,11 @@ impl Core {
             org_id: org.id.clone(),
             user_id: member.id,
             identity_id: member.identity_id,
-            method: SignInMethod::Upstream,
+            method: if conn.is_some() {
+                SignInMethod::Sso
+            } else {
+                SignInMethod::Upstream
+            },
             api_key_id: None,
         }))
     }

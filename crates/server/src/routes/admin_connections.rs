@@ -41,7 +41,8 @@ pub fn router() -> Finished {
 pub struct ConnectionIn {
     /// 1 to 40 lower-case letters, digits or dashes, starting with a letter (not `password`
     /// or `google-oauth2`): what invitations name as their `connection`, and part of the
-    /// redirect URI to register at the provider, `{public URL}/connections/{name}/callback`.
+    /// redirect URI to register at the provider,
+    /// `{public URL}/connections/{organization id}/{name}/callback`.
     name: String,
     /// The provider's issuer (`https://`, or `http://` on a loopback host), where
     /// `/.well-known/openid-configuration` is served.
@@ -92,10 +93,10 @@ impl ConnectionOut {
             client_id: c.client_id.clone(),
             domains: c.domains.clone(),
             link_password_accounts: c.link_password_accounts,
-            redirect_uri: format!(
-                "{}/connections/{}/callback",
-                s.core.config.public_url.trim_end_matches('/'),
-                c.name
+            redirect_uri: crate::upstream::callback_uri(
+                &s.core.config.public_url,
+                Some(&c.org_id),
+                &c.name,
             ),
             created_at: format_micros(c.created_at),
             updated_at: format_micros(c.updated_at),

@@ -51,4 +51,5 @@ mod security_input;
 mod security_limits;
 mod security_tokens;
 mod upstream;
+mod upstream_security;
 mod webhooks;

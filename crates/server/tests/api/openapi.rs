@@ -333,6 +333,7 @@ const UNDOCUMENTED: &[(&str, &str)] = &[
         "/realms/{realm}/protocol/openid-connect/auth/connections/{name}",
     ),
     ("GET", "/connections/{name}/callback"),
+    ("GET", "/connections/{org}/{name}/callback"),
     ("GET", "/realms/{realm}/protocol/openid-connect/userinfo"),
     ("POST", "/realms/{realm}/protocol/openid-connect/userinfo"),
     ("GET", "/realms/{realm}/protocol/openid-connect/logout"),

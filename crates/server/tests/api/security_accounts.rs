@@ -23,7 +23,7 @@ impl TestApp {
     }
 
     /// The exchange of a link token with a password, as its holder would post it.
-    async fn verify_with_password(&self, org: &str, token: &str, password: &str) -> u16 {
+    pub(crate) async fn verify_with_password(&self, org: &str, token: &str, password: &str) -> u16 {
         self.call(
             Method::POST,
             &format!("/v1/{org}/user/verify"),

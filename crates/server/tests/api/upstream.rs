@@ -81,7 +81,7 @@ impl Upstream {
             { "client_id": GOOGLE_ID, "client_secret": SECRET,
               "redirect_uris": [format!("{}/connections/google-oauth2/callback", app.base)] },
             { "client_id": SSO_ID, "client_secret": SECRET,
-              "redirect_uris": [format!("{}/connections/acme-sso/callback", app.base)] },
+              "redirect_uris": [format!("{}/connections/acme/acme-sso/callback", app.base)] },
         ]});
         self.stdin
             .write_all(format!("{clients}\n").as_bytes())
@@ -205,7 +205,7 @@ impl UpstreamBrowser {
 }
 
 /// The href of the sign-in page's link labelled `label`.
-fn link(page: &Page, label: &str) -> String {
+pub(crate) fn link(page: &Page, label: &str) -> String {
     let end = page
         .body
         .find(&format!(">{label}</a>"))
@@ -218,7 +218,7 @@ fn link(page: &Page, label: &str) -> String {
 /// A sign-in through the button `label` of `org`'s hosted page, as `login` upstream;
 /// `tamper` may change the provider's authorization URL on its way (as a browser could).
 /// Returns what Roster answers at its callback.
-async fn through_button(
+pub(crate) async fn through_button(
     app: &TestApp,
     up: &Upstream,
     org: &str,
@@ -227,6 +227,21 @@ async fn through_button(
     login: &str,
     tamper: impl Fn(String) -> String,
 ) -> (Browser, Page) {
+    let (mut b, back) = to_callback(app, up, org, client_id, label, login, tamper).await;
+    let page = b.get(&back[app.base.len()..]).await;
+    (b, page)
+}
+
+/// As `through_button`, up to where the provider sends the browser back: that browser and URL.
+pub(crate) async fn to_callback(
+    app: &TestApp,
+    up: &Upstream,
+    org: &str,
+    client_id: &str,
+    label: &str,
+    login: &str,
+    tamper: impl Fn(String) -> String,
+) -> (Browser, String) {
     let mut b = Browser::new(app);
     let page = b.get(&auth_path(org, &request(client_id, "st-up"))).await;
     assert_eq!(page.status, 200, "{}", page.body);
@@ -237,16 +252,27 @@ async fn through_button(
     let back = UpstreamBrowser::new()
         .sign_in(&up.issuer, &to, login, &app.base)
         .await;
-    let page = b.get(&back[app.base.len()..]).await;
-    (b, page)
+    (b, back)
 }
 
-fn no_tamper(u: String) -> String {
+pub(crate) fn no_tamper(u: String) -> String {
     u
 }
 
 /// The member's JWT subject, through the code the flow ended with.
 async fn code_signs_in(
+    app: &TestApp,
+    org: &str,
+    client_id: &str,
+    secret: &str,
+    done: &Page,
+) -> Value {
+    let t = code_tokens(app, org, client_id, secret, done).await;
+    claims(t["id_token"].as_str().unwrap())
+}
+
+/// The tokens the code the flow ended with is exchanged for.
+pub(crate) async fn code_tokens(
     app: &TestApp,
     org: &str,
     client_id: &str,
@@ -270,10 +296,10 @@ async fn code_signs_in(
     )
     .await;
     assert_eq!(status, 200, "{t}");
-    claims(t["id_token"].as_str().unwrap())
+    t
 }
 
-async fn invite(app: &TestApp, org: &Org, email: &str, connection: Value) {
+pub(crate) async fn invite(app: &TestApp, org: &Org, email: &str, connection: Value) {
     let r = app
         .call(
             Method::POST,
@@ -286,7 +312,7 @@ async fn invite(app: &TestApp, org: &Org, email: &str, connection: Value) {
     assert_eq!(r.status, 204, "{}", r.body);
 }
 
-async fn member(app: &TestApp, org: &str, email: &str) -> roster_domain::model::User {
+pub(crate) async fn member(app: &TestApp, org: &str, email: &str) -> roster_domain::model::User {
     let mut q = roster_domain::paging::UserQuery::new(1);
     q.emails_lower = vec![email.to_lowercase()];
     let store = &app.state.core.store;
@@ -294,7 +320,7 @@ async fn member(app: &TestApp, org: &str, email: &str) -> roster_domain::model::
 }
 
 /// The `reason`s of the organization's refused upstream sign-ins, oldest first.
-async fn refusals(app: &TestApp, org: &str) -> Vec<String> {
+pub(crate) async fn refusals(app: &TestApp, org: &str) -> Vec<String> {
     let mut events = app.state.core.store.list_audit(org, 500).await.unwrap();
     events.sort_by_key(|e| e.created_at);
     events
@@ -304,13 +330,19 @@ async fn refusals(app: &TestApp, org: &str) -> Vec<String> {
         .collect()
 }
 
-async fn setup(app: &TestApp) -> (Org, String, String) {
+pub(crate) async fn setup(app: &TestApp) -> (Org, String, String) {
     let (acme, _) = org_with_password(app, "acme").await;
     let (id, secret) = client(app, &acme, false, &[REDIRECT]).await;
     (acme, id, secret.unwrap())
 }
 
-async fn sso_connection(app: &TestApp, up: &Upstream, org: &Org, domain: &str, link: bool) {
+pub(crate) async fn sso_connection(
+    app: &TestApp,
+    up: &Upstream,
+    org: &Org,
+    domain: &str,
+    link: bool,
+) {
     app.post(
         "/admin/v1/orgs/acme/connections",
         &org.token,
@@ -779,7 +811,7 @@ async fn connections_are_managed_through_the_admin_api_and_the_cli_and_secrets_n
     assert_eq!(made["link_password_accounts"], false);
     assert_eq!(
         made["redirect_uri"],
-        "https://roster.example.test/connections/acme-sso/callback"
+        "https://roster.example.test/connections/acme/acme-sso/callback"
     );
     assert!(!made.to_string().contains("s3cr3t"));
     let list = app.get(path, &acme.token).await.expect(200);
@@ -903,7 +935,7 @@ async fn connections_are_managed_through_the_admin_api_and_the_cli_and_secrets_n
     let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         printed["redirect_uri"],
-        "https://id.example.test/connections/okta/callback"
+        "https://id.example.test/connections/acme/okta/callback"
     );
     assert_eq!(printed["domains"], json!(["acme.example", "acme.test"]));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("cli-s3cr3t"));

@@ -131,7 +131,12 @@ pub fn router() -> Finished {
         .page(
             "/connections/{name}/callback",
             &[(Method::GET, "oidc-upstream-callback")],
-            get(upstream::callback),
+            get(upstream::google_callback),
+        )
+        .page(
+            "/connections/{org}/{name}/callback",
+            &[(Method::GET, "oidc-upstream-callback")],
+            get(upstream::org_callback),
         )
         .owns("/realms/")
         .owns("/connections/")

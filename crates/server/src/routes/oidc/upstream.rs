@@ -1,6 +1,8 @@
 //! Signing in through an upstream provider from the hosted sign-in page: the page's link
 //! `…/auth/connections/{name}?<the authorization request>` sends the browser to the provider,
-//! which sends it back to `/connections/{name}/callback`; the core decides who comes in, and
+//! which sends it back to `/connections/{org}/{name}/callback` (one per organization and
+//! connection; `google-oauth2`'s is `/connections/google-oauth2/callback`, one for the
+//! deployment); the core decides who comes in, and
 //! the flow then continues exactly as after a password (the client's redirect with a code).
 //!
 //! The `state` sent upstream is signed (HMAC, the deployment's form key) and carries the
@@ -42,7 +44,7 @@ async fn provider(
     org: &Organization,
     name: &str,
 ) -> Result<Option<(Connection, Option<UpstreamConnection>, Provider)>, roster_domain::Error> {
-    let public = s.core.config.public_url.trim_end_matches('/');
+    let public = &s.core.config.public_url;
     if name == GOOGLE {
         let c = &s.config;
         return Ok(c.google_client_id.as_ref().map(|id| {
@@ -50,7 +52,8 @@ async fn provider(
                 issuer: c.google_issuer.clone(),
                 client_id: id.clone(),
                 client_secret: c.google_client_secret.clone().unwrap_or_default(),
-                redirect_uri: format!("{public}/connections/{GOOGLE}/callback"),
+                redirect_uri: upstream::callback_uri(public, None, GOOGLE),
+                allow_private: c.connection_allow_private,
             };
             (Connection::GoogleOauth2, None, p)
         }));
@@ -62,7 +65,8 @@ async fn provider(
         issuer: conn.issuer.clone(),
         client_id: conn.client_id.clone(),
         client_secret: conn.client_secret.clone(),
-        redirect_uri: format!("{public}/connections/{}/callback", conn.name),
+        redirect_uri: upstream::callback_uri(public, Some(&org.id), &conn.name),
+        allow_private: s.config.connection_allow_private,
     };
     Ok(Some((Connection::Oidc(conn.name.clone()), Some(conn), p)))
 }
@@ -94,11 +98,13 @@ fn sign_state(key: &ring::hmac::Key, c: &Carried) -> String {
     format!("{body}.{sig}")
 }
 
-/// The state's contents, if this deployment signed it, for this connection, for this
-/// browser, and it has not expired.
+/// The state's contents, if this deployment signed it, for this connection (of this
+/// organization, `org`, unless it is `google-oauth2`), for this browser, and it has not
+/// expired.
 fn open_state(
     key: &ring::hmac::Key,
     state: &str,
+    org: Option<&str>,
     name: &str,
     binding: Option<&str>,
 ) -> Option<Carried> {
@@ -108,7 +114,8 @@ fn open_state(
     }
     let c: Carried = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()?;
     let bound = binding.is_some_and(|b| constant_time_eq(&hash_secret(b), &c.b));
-    (bound && c.c == name && c.e > now_micros() / 1_000_000).then_some(c)
+    let here = c.c == name && org.is_none_or(|o| o == c.o);
+    (bound && here && c.e > now_micros() / 1_000_000).then_some(c)
 }
 
 fn binding_cookie(s: &AppState, value: &str, max_age: i64) -> Option<HeaderValue> {
@@ -138,6 +145,7 @@ pub async fn start(
     State(s): State<AppState>,
     Path((realm, name)): Path<(String, String)>,
     RawQuery(query): RawQuery,
+    req: Req,
 ) -> Response {
     let pairs = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .into_owned()
@@ -151,6 +159,15 @@ pub async fn start(
     };
     if check_request(&client, &f, true).is_err() {
         return page::error(StatusCode::BAD_REQUEST, lang, Some(&org), Text::BadRequest);
+    }
+    // Unauthenticated, and each start may make Roster call the provider: the limit of
+    // password sign-in per address.
+    if let Err(e) = s
+        .limits
+        .check("password-grant", &format!("ip:{}", req.client_ip))
+        .await
+    {
+        return internal(lang, Some(&org), e);
     }
     let (_, _, p) = match provider(&s, &org, &name).await {
         Ok(Some(v)) => v,
@@ -196,12 +213,71 @@ pub async fn start(
     }
 }
 
-/// Where the upstream provider sends the browser back: the state is checked, the code
-/// exchanged and the ID token verified, the core decides, and the flow continues.
-pub async fn callback(
+/// `google-oauth2`'s callback, the one of the whole deployment.
+pub async fn google_callback(
     State(s): State<AppState>,
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
+    req: Req,
+) -> Response {
+    if name != GOOGLE {
+        return page::error(
+            StatusCode::NOT_FOUND,
+            Lang::En,
+            None,
+            Text::NoSuchConnection,
+        );
+    }
+    callback(s, None, name, query, req).await
+}
+
+/// The callback of an organization's own connection.
+pub async fn org_callback(
+    State(s): State<AppState>,
+    Path((org, name)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    req: Req,
+) -> Response {
+    if name == GOOGLE {
+        return page::error(
+            StatusCode::NOT_FOUND,
+            Lang::En,
+            None,
+            Text::NoSuchConnection,
+        );
+    }
+    callback(s, Some(org), name, query, req).await
+}
+
+/// The error codes of RFC 6749 §4.1.2.1 and OpenID Connect Core §3.1.2.6: the only provider
+/// `error` values the audit log takes as given (anything else is `other`).
+const ERROR_CODES: &[&str] = &[
+    "invalid_request",
+    "unauthorized_client",
+    "access_denied",
+    "unsupported_response_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+    "interaction_required",
+    "login_required",
+    "account_selection_required",
+    "consent_required",
+    "invalid_request_uri",
+    "invalid_request_object",
+    "request_not_supported",
+    "request_uri_not_supported",
+    "registration_not_supported",
+];
+
+/// Where the upstream provider sends the browser back: the state is checked (made for this
+/// callback's organization and connection), the response's `iss` (RFC 9207), the code
+/// exchanged and the ID token verified, the core decides, and the flow continues.
+async fn callback(
+    s: AppState,
+    org_path: Option<String>,
+    name: String,
+    query: Option<String>,
     req: Req,
 ) -> Response {
     let pairs = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
@@ -215,8 +291,8 @@ pub async fn callback(
         Err(e) => return internal(Lang::En, None, e),
     };
     let binding = cookie(&req.headers, BINDING_COOKIE);
-    let Some(carried) =
-        field(&q, "state").and_then(|st| open_state(&key, st, &name, binding.as_deref()))
+    let Some(carried) = field(&q, "state")
+        .and_then(|st| open_state(&key, st, org_path.as_deref(), &name, binding.as_deref()))
     else {
         tracing::warn!(connection = %name, "upstream callback with a state this browser was not given");
         return page::error(StatusCode::BAD_REQUEST, Lang::En, None, Text::FormExpired);
@@ -253,7 +329,11 @@ pub async fn callback(
     }
     let Some(code) = field(&q, "code") else {
         // The provider's own refusal (the person cancelled, say).
-        let reason = field(&q, "error").unwrap_or("no_code").to_owned();
+        let reason = match field(&q, "error") {
+            Some(e) if ERROR_CODES.contains(&e) => e.to_owned(),
+            Some(_) => "other".to_owned(),
+            None => "no_code".to_owned(),
+        };
         let _ = s
             .core
             .upstream_failed(&req.request_id, &org, &via, &reason)
@@ -269,7 +349,11 @@ pub async fn callback(
         mac(&key, "nonce", &carried.n),
         mac(&key, "pkce", &carried.n),
     );
-    let claims = match upstream::exchange(&p, code, &nonce, &verifier).await {
+    let checked = match upstream::check_iss(&p, field(&q, "iss")).await {
+        Ok(()) => upstream::exchange(&p, code, &nonce, &verifier).await,
+        Err(e) => Err(e),
+    };
+    let claims = match checked {
         Ok(c) => c,
         Err(e) => {
             let reason = match &e {
