@@ -119,6 +119,7 @@ pub fn core_config(config: &Config, public_url: String) -> CoreConfig {
             n => n,
         },
         argon2_queue_wait: Duration::from_millis(config.argon2_queue_ms),
+        password_hash_cost: config.password_hash_cost,
         ..CoreConfig::default()
     }
 }
@@ -144,6 +145,9 @@ impl Application {
             core_config(&config, public_url.clone()),
             shared,
         );
+        if config.password_hash_cost == roster_domain::password::HashCost::Minimal {
+            tracing::warn!("ROSTER_PASSWORD_HASH_COST=minimal: new password hashes are test-grade");
+        }
         let keys = KeyRing::load(
             store,
             public_url,

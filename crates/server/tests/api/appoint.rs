@@ -340,7 +340,7 @@ async fn amigo_deletion_and_step_down_racing_leave_an_administrator() {
             .update_user(&active, s.updated_at, None, Default::default())
             .await
             .unwrap();
-        let hash = roster_domain::password::hash("Sup3r-pass").await.unwrap();
+        let hash = core.passwords.hash("Sup3r-pass").await.unwrap();
         core.store
             .set_password(
                 &s.identity_id,

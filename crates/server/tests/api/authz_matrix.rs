@@ -460,7 +460,7 @@ impl World {
 const PASSWORD: &str = "Matrix-pass1";
 
 async fn give_password(app: &TestApp, org: &str, user: &str) {
-    let hash = roster_domain::password::hash(PASSWORD).await.expect("hash");
+    let hash = app.state.core.passwords.hash(PASSWORD).await.expect("hash");
     let u = app
         .state
         .core
