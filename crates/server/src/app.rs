@@ -153,6 +153,7 @@ impl Application {
             public_url,
             config.token_ttl_secs,
             config.key_rotation_days,
+            core.config.clock.clone(),
         )
         .await?;
         let platform_credentials = ensure_platform(&core, &config).await?;
