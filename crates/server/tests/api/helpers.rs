@@ -10,6 +10,9 @@ use tokio::sync::OnceCell;
 
 use crate::schema;
 
+/// The content type of the token endpoints' forms.
+pub const FORM: &str = "application/x-www-form-urlencoded";
+
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
@@ -260,6 +263,33 @@ impl TestApp {
             body,
             headers,
         }
+    }
+
+    /// Uploads `csv` as the multipart `file` of a bulk operation, through the OpenAPI check.
+    pub async fn upload_csv(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        csv: impl Into<Vec<u8>>,
+    ) -> Resp {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(csv.into()).file_name("users.csv"),
+        );
+        self.call_with(method, path, |r| r.bearer_auth(token).multipart(form))
+            .await
+    }
+
+    /// POSTs `body` as it is, with `content_type` if given (the token endpoints' forms).
+    pub async fn post_raw(&self, path: &str, content_type: Option<&str>, body: String) -> Resp {
+        self.call_with(Method::POST, path, |mut r| {
+            if let Some(t) = content_type {
+                r = r.header("content-type", t);
+            }
+            r.body(body)
+        })
+        .await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Resp {
