@@ -20,8 +20,8 @@ use crate::oidc_browser::{
 };
 
 const GOOGLE_ID: &str = "roster-google";
-const SSO_ID: &str = "roster-acme-sso";
-const SECRET: &str = "upstream-client-secret";
+pub(crate) const SSO_ID: &str = "roster-acme-sso";
+pub(crate) const SECRET: &str = "upstream-client-secret";
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -255,6 +255,25 @@ pub(crate) async fn to_callback(
     (b, back)
 }
 
+/// From the link `href` of a Roster page, through the provider as `login`, back to Roster in
+/// the same browser: what Roster answers at its callback.
+pub(crate) async fn follow_upstream(
+    app: &TestApp,
+    up: &Upstream,
+    b: &mut Browser,
+    href: &str,
+    login: &str,
+) -> Page {
+    let go = b.get(href).await;
+    assert_eq!(go.status, 303, "{}", go.body);
+    let to = go.location().unwrap();
+    assert!(to.starts_with(&up.issuer), "{to}");
+    let back = UpstreamBrowser::new()
+        .sign_in(&up.issuer, &to, login, &app.base)
+        .await;
+    b.get(&back[app.base.len()..]).await
+}
+
 pub(crate) fn no_tamper(u: String) -> String {
     u
 }
@@ -334,6 +353,21 @@ pub(crate) async fn setup(app: &TestApp) -> (Org, String, String) {
     let (acme, _) = org_with_password(app, "acme").await;
     let (id, secret) = client(app, &acme, false, &[REDIRECT]).await;
     (acme, id, secret.unwrap())
+}
+
+/// `roster` on the test's database, with none of the environment's `ROSTER_` settings and the
+/// public URL `https://id.example.test`.
+pub(crate) fn roster_cli(app: &TestApp) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ROSTER_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("ROSTER_DATA_DIR", &app.data_dir)
+        .env("ROSTER_DATABASE_URL", &app.database_url)
+        .env("ROSTER_PUBLIC_URL", "https://id.example.test");
+    c
 }
 
 pub(crate) async fn sso_connection(
@@ -875,16 +909,7 @@ async fn connections_are_managed_through_the_admin_api_and_the_cli_and_secrets_n
     assert!(r.body.to_string().contains("connection"), "{}", r.body);
 
     // The CLI.
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("ROSTER_") {
-            c.env_remove(k);
-        }
-    }
-    let out = c
-        .env("ROSTER_DATA_DIR", &app.data_dir)
-        .env("ROSTER_DATABASE_URL", &app.database_url)
-        .env("ROSTER_PUBLIC_URL", "https://id.example.test")
+    let out = roster_cli(&app)
         .args(["connection", "create", "--org", "acme", "--name", "okta"])
         .args(["--issuer", "https://acme.okta.test", "--client-id", "cid"])
         .args(["--client-secret", "cli-s3cr3t", "--domain", "acme.test"])

@@ -278,7 +278,7 @@ fn logo(org: Option<&Organization>) -> Option<String> {
     ok.then(|| format!("data:image/png;base64,{v}"))
 }
 
-fn layout(lang: Lang, org: Option<&Organization>, title: &str, body: Markup) -> Markup {
+pub(super) fn layout(lang: Lang, org: Option<&Organization>, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -507,13 +507,15 @@ pub fn link_landing(lang: Lang, org: &Organization, l: LinkLanding<'_>) -> Respo
 
 pub fn internal(lang: Lang, org: Option<&Organization>, e: Error) -> Response {
     match e {
-        Error::RateLimited { .. } => error(StatusCode::TOO_MANY_REQUESTS, lang, org, Text::TooMany),
-        Error::Unavailable { .. } => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            lang,
-            org,
-            Text::Unavailable,
-        ),
+        Error::RateLimited { .. } | Error::Unavailable { .. } => {
+            let (status, why) = match e {
+                Error::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, Text::TooMany),
+                _ => (StatusCode::SERVICE_UNAVAILABLE, Text::Unavailable),
+            };
+            let mut resp = error(status, lang, org, why);
+            super::errors::with_retry_after(&mut resp, &e);
+            resp
+        }
         other => {
             tracing::error!(error = ?other, "authorization endpoint failed");
             error(
