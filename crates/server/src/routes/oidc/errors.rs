@@ -3,12 +3,12 @@
 //! in OAuth's own shape on the endpoints a program calls (RFC 6749 §5.2, RFC 6750 §3.1:
 //! `{"error", "error_description"}`), and as a page on the ones a browser opens.
 
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use roster_domain::Error;
 use serde_json::{json, Value};
 
-use super::page::{self, Lang, Text};
+use super::page::{self, with_retry_after, Lang, Text};
 use crate::openapi::errors::Shape;
 use crate::surface::Surface;
 
@@ -118,20 +118,6 @@ pub fn page_error(e: &Error, uri: &Uri, headers: &HeaderMap) -> Option<Response>
     let mut resp = page::error(status, lang, None, why);
     with_retry_after(&mut resp, e);
     Some(resp)
-}
-
-/// `Retry-After` on the answer to a rate limit or an unavailability.
-pub fn with_retry_after(resp: &mut Response, e: &Error) {
-    if let Error::RateLimited {
-        retry_after_secs, ..
-    }
-    | Error::Unavailable {
-        retry_after_secs, ..
-    } = e
-    {
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
-    }
 }
 
 #[cfg(test)]

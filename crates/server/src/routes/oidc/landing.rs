@@ -222,13 +222,37 @@ fn path_tail(v: &LinkView) -> &'static str {
     }
 }
 
-/// Refuses a landing page's form that this browser was not shown, for this link and request.
+/// The purposes of the links each landing page takes.
+const INVITATION: &[&str] = &["invite", "magic_link"];
+const RESET: &[&str] = &["password_reset"];
+
+/// The page of a live link of one of `purposes`.
+async fn page_of(
+    s: &AppState,
+    realm: &str,
+    query: Option<String>,
+    headers: &HeaderMap,
+    purposes: &[&str],
+) -> Response {
+    let o = match open(s, realm, query.unwrap_or_default().as_bytes()).await {
+        Ok(o) => o,
+        Err(page) => return page,
+    };
+    match view(s, &o, purposes).await {
+        Ok(v) => show(s, &o, &v, headers, StatusCode::OK, None).await,
+        Err(page) => page,
+    }
+}
+
+/// A landing page's form, with its fields and its live link of one of `purposes`; refused when
+/// this browser was not shown it, for this link and request.
 async fn posted(
     s: &AppState,
     realm: &str,
     req: &Req,
     body: &[u8],
-) -> Result<(Opened, Vec<(String, String)>), Response> {
+    purposes: &[&str],
+) -> Result<(Opened, Vec<(String, String)>, LinkView), Response> {
     let o = open(s, realm, body).await?;
     let pairs =
         single_valued(form_urlencoded::parse(body).into_owned().collect()).unwrap_or_default();
@@ -250,7 +274,8 @@ async fn posted(
             Text::BadRequest,
         ));
     }
-    Ok((o, pairs))
+    let v = view(s, &o, purposes).await?;
+    Ok((o, pairs, v))
 }
 
 /// The browser's session starts here with no client waiting: the page saying so, with a link
@@ -289,14 +314,7 @@ pub async fn invitation_page(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let o = match open(&s, &realm, query.unwrap_or_default().as_bytes()).await {
-        Ok(o) => o,
-        Err(page) => return page,
-    };
-    match view(&s, &o, &["invite", "magic_link"]).await {
-        Ok(v) => show(&s, &o, &v, &headers, StatusCode::OK, None).await,
-        Err(page) => page,
-    }
+    page_of(&s, &realm, query, &headers, INVITATION).await
 }
 
 /// Accepts the invitation (with its first password, when it sets one) or uses the sign-in
@@ -307,11 +325,7 @@ pub async fn accept_invitation(
     req: Req,
     body: Bytes,
 ) -> Response {
-    let (o, pairs) = match posted(&s, &realm, &req, &body).await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
-    let v = match view(&s, &o, &["invite", "magic_link"]).await {
+    let (o, pairs, v) = match posted(&s, &realm, &req, &body, INVITATION).await {
         Ok(v) => v,
         Err(page) => return page,
     };
@@ -383,14 +397,7 @@ pub async fn reset_page(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let o = match open(&s, &realm, query.unwrap_or_default().as_bytes()).await {
-        Ok(o) => o,
-        Err(page) => return page,
-    };
-    match view(&s, &o, &["password_reset"]).await {
-        Ok(v) => show(&s, &o, &v, &headers, StatusCode::OK, None).await,
-        Err(page) => page,
-    }
+    page_of(&s, &realm, query, &headers, RESET).await
 }
 
 /// Sets the new password (ending the account's other sessions), then shows the sign-in form of
@@ -401,11 +408,7 @@ pub async fn use_reset(
     req: Req,
     body: Bytes,
 ) -> Response {
-    let (o, pairs) = match posted(&s, &realm, &req, &body).await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
-    let v = match view(&s, &o, &["password_reset"]).await {
+    let (o, pairs, v) = match posted(&s, &realm, &req, &body, RESET).await {
         Ok(v) => v,
         Err(page) => return page,
     };

@@ -513,7 +513,7 @@ pub fn internal(lang: Lang, org: Option<&Organization>, e: Error) -> Response {
                 _ => (StatusCode::SERVICE_UNAVAILABLE, Text::Unavailable),
             };
             let mut resp = error(status, lang, org, why);
-            super::errors::with_retry_after(&mut resp, &e);
+            with_retry_after(&mut resp, &e);
             resp
         }
         other => {
@@ -525,5 +525,19 @@ pub fn internal(lang: Lang, org: Option<&Organization>, e: Error) -> Response {
                 Text::Unavailable,
             )
         }
+    }
+}
+
+/// `Retry-After` on the answer to a rate limit or an unavailability.
+pub fn with_retry_after(resp: &mut Response, e: &Error) {
+    if let Error::RateLimited {
+        retry_after_secs, ..
+    }
+    | Error::Unavailable {
+        retry_after_secs, ..
+    } = e
+    {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
     }
 }
