@@ -38,6 +38,7 @@ mod oidc_clients;
 mod oidc_errors;
 mod oidc_flow;
 mod oidc_invitations;
+mod oidc_isolation;
 mod oidc_links;
 mod oidc_logout;
 mod oidc_provider_rules;
