@@ -25,6 +25,20 @@ use crate::state::AppState;
 /// How a surface renders a domain error: a status and a JSON body, given the request's path.
 pub type Render = fn(&Error, &str) -> (StatusCode, Value);
 
+/// `Retry-After` on the answer to a rate limit or an unavailability, in whatever shape.
+pub fn with_retry_after(resp: &mut Response, e: &Error) {
+    if let Error::RateLimited {
+        retry_after_secs, ..
+    }
+    | Error::Unavailable {
+        retry_after_secs, ..
+    } = e
+    {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+    }
+}
+
 /// How a surface renders, as a page, an error on a route a browser opens (`None`: not such a
 /// route), given the request's URI and headers.
 pub type PageRender = fn(&Error, &Uri, &HeaderMap) -> Option<Response>;
@@ -84,16 +98,7 @@ impl Surface {
         }
         let (status, body) = (self.render)(e, path);
         let mut resp = (status, Json(body)).into_response();
-        if let Error::RateLimited {
-            retry_after_secs, ..
-        }
-        | Error::Unavailable {
-            retry_after_secs, ..
-        } = e
-        {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
-        }
+        with_retry_after(&mut resp, e);
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

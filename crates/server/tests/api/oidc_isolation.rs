@@ -83,6 +83,20 @@ fn refused(what: &str, p: &Page) {
     }
 }
 
+/// acme's emailed link `link` (its page open at acme) opened under beta's realm, and its form
+/// posted to beta's `action` with a password: both refused.
+async fn link_at_beta(b: &mut Browser, kind: &str, link: &str, action: &str) {
+    let landing = b.get(link).await;
+    assert_eq!(landing.status, 200, "{kind}: {}", landing.body);
+    refused(
+        kind,
+        &b.get(&link.replace("/realms/acme/", "/realms/beta/")).await,
+    );
+    let mut posted = landing.hidden_fields();
+    posted.push(("password".into(), "Taken-over-1".into()));
+    refused(kind, &b.post(action, &posted).await);
+}
+
 /// The newest link of `kind` emailed in `org`, as a path on the server.
 async fn emailed(app: &TestApp, org: &str, kind: &str) -> String {
     let mail = app.state.core.store.list_outbox(org).await.unwrap();
@@ -227,22 +241,10 @@ async fn another_organizations_credentials_get_nothing_on_any_provider_route() {
             200
         );
         let link = emailed(&app, "acme", kind).await;
-        let landing = b.get(&link).await;
-        assert_eq!(landing.status, 200, "{}", landing.body);
         let path = format!("/realms/{{realm}}/protocol/openid-connect/auth/{tail}");
         hit("GET", &path);
-        refused(
-            kind,
-            &b.get(&link.replace("/realms/acme/", "/realms/beta/")).await,
-        );
         hit("POST", &path);
-        let mut posted = landing.hidden_fields();
-        posted.push(("password".into(), "Taken-over-1".into()));
-        refused(
-            kind,
-            &b.post(&format!("/realms/beta{P}/auth/{tail}"), &posted)
-                .await,
-        );
+        link_at_beta(&mut b, kind, &link, &format!("/realms/beta{P}/auth/{tail}")).await;
     }
 
     // userinfo: acme's access token says nothing at beta.
@@ -355,22 +357,16 @@ async fn another_organizations_credentials_get_nothing_on_any_provider_route() {
                 .expect(204);
         }
         let link = emailed(&app, "acme", kind).await;
-        let landing = b.get(&link).await;
-        assert_eq!(landing.status, 200, "{}", landing.body);
         let path = format!("/realms/{{realm}}/login-actions/{tail}");
         hit("GET", &path);
-        refused(
-            kind,
-            &b.get(&link.replace("/realms/acme/", "/realms/beta/")).await,
-        );
         hit("POST", &path);
-        let mut posted = landing.hidden_fields();
-        posted.push(("password".into(), "Taken-over-1".into()));
-        refused(
+        link_at_beta(
+            &mut b,
             kind,
-            &b.post(&format!("/realms/beta/login-actions/{tail}"), &posted)
-                .await,
-        );
+            &link,
+            &format!("/realms/beta/login-actions/{tail}"),
+        )
+        .await;
         // Still good at acme.
         assert_eq!(b.get(&link).await.status, 200);
     }

@@ -8,8 +8,9 @@ use axum::response::Response;
 use roster_domain::Error;
 use serde_json::{json, Value};
 
-use super::page::{self, with_retry_after, Lang, Text};
+use super::page::{self, Lang, Text};
 use crate::openapi::errors::Shape;
+use crate::surface::with_retry_after;
 use crate::surface::Surface;
 
 /// The provider's endpoints and pages. (Its errors are not in an OpenAPI document: discovery

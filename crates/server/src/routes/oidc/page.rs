@@ -12,6 +12,8 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use roster_domain::model::Organization;
 use roster_domain::Error;
 
+use crate::surface::with_retry_after;
+
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:26em;margin:3em auto;padding:0 1em;line-height:1.5;color:#222}\
 form p{margin:.8em 0}label{display:block;font-weight:600}input{width:100%;padding:.5em;font-size:1em;box-sizing:border-box}\
 button{padding:.6em 1.2em;font-size:1em}.error{color:#a00}.logo{max-height:3em}small{color:#555}";
@@ -525,19 +527,5 @@ pub fn internal(lang: Lang, org: Option<&Organization>, e: Error) -> Response {
                 Text::Unavailable,
             )
         }
-    }
-}
-
-/// `Retry-After` on the answer to a rate limit or an unavailability.
-pub fn with_retry_after(resp: &mut Response, e: &Error) {
-    if let Error::RateLimited {
-        retry_after_secs, ..
-    }
-    | Error::Unavailable {
-        retry_after_secs, ..
-    } = e
-    {
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
     }
 }
