@@ -94,6 +94,9 @@ pub struct CoreConfig {
     /// The time the core reads (the system clock; an adjustable one in tests). Session stamps
     /// and the tokens' own times stay on the system clock, which the key ring reads too.
     pub clock: crate::clock::Clock,
+    /// `ROSTER_CONNECTION_ALLOW_PRIVATE`: an organization's connection may name an issuer over
+    /// plain http or at a non-public address (a provider on loopback or the local network).
+    pub connection_allow_private: bool,
 }
 
 impl Default for CoreConfig {
@@ -113,6 +116,7 @@ impl Default for CoreConfig {
             password_hash_cost: crate::password::HashCost::Production,
             links: std::sync::Arc::new(crate::links::Unconfigured),
             clock: crate::clock::Clock::system(),
+            connection_allow_private: false,
         }
     }
 }
