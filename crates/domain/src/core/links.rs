@@ -202,6 +202,11 @@ impl Core {
                     ));
                 }
                 if !view.needs_password {
+                    // The same link used at this moment may have set the password after the
+                    // token was read: then it is the link that no longer works.
+                    if self.store.find_token(&hash, self.now()).await?.is_none() {
+                        return Err(Error::Unauthenticated);
+                    }
                     return Err(Error::Conflict(
                         "this link sets no password: the account already has one, signs in \
                          through another provider, changed since the link was sent, or is \

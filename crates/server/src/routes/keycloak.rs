@@ -261,7 +261,7 @@ async fn grant(s: &AppState, realm: &str, req: &Req, body: &[u8]) -> Response {
     match (issued, refresh) {
         (Ok((access, exp)), Ok(refresh)) => Json(TokenOut {
             access_token: access,
-            expires_in: exp - chrono::Utc::now().timestamp(),
+            expires_in: exp - s.keys.now_secs(),
             refresh_expires_in: s.core.refresh_ttl_secs(),
             refresh_token: refresh,
             token_type: "Bearer",

@@ -47,6 +47,7 @@ mod oidc_rp;
 mod ops;
 mod oum;
 mod paging;
+mod password_cost;
 mod read_modify_write;
 mod security_accounts;
 mod security_escalation;

@@ -964,7 +964,7 @@ async fn an_organization_cannot_take_over_a_shared_account() {
         .await
         .unwrap()
         .unwrap();
-    let hash = roster_domain::password::hash("Victim-pw1").await.unwrap();
+    let hash = app.state.core.passwords.hash("Victim-pw1").await.unwrap();
     app.state
         .core
         .store
