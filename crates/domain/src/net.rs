@@ -175,10 +175,10 @@ mod tests {
             "fec0::",
             "::",
         ] {
-            assert!(!is_public(a.parse().unwrap()), "{a}");
+            assert!(!is_public(a.parse().expect("an address")), "{a}");
         }
         for a in ["2001:db9::1", "2003::1", "2606:4700::1111", "1.1.1.1"] {
-            assert!(is_public(a.parse().unwrap()), "{a}");
+            assert!(is_public(a.parse().expect("an address")), "{a}");
         }
     }
 }
