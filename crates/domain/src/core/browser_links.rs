@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::access::{Actor, Context};
 use super::keys::{SignInMethod, SignedIn};
+use super::links::signs_in_by_link;
 use super::users::email_language;
 use super::Core;
 use crate::error::{Error, Location, Problems, Result};
@@ -94,9 +95,7 @@ impl Core {
             .find(|u| u.status == UserStatus::Active);
         // Only to members this organization lets sign in with a password: one invited through
         // another provider signs in there (and an emailed link would step around it).
-        let eligible = user
-            .as_ref()
-            .is_some_and(|u| u.connection == Connection::Password);
+        let eligible = user.as_ref().is_some_and(signs_in_by_link);
         let Some(user) = user.filter(|_| eligible) else {
             return self.record_unanswered(&ctx, &org.id, action).await;
         };
@@ -175,7 +174,9 @@ impl Core {
         let rec = self
             .authenticate(&org.id, &used.user_id, used.created_at)
             .await?;
-        if rec.status != UserStatus::Active {
+        // A member whose connection changed since the link was sent signs in there now.
+        let member = self.store.get_user(&org.id, &rec.user_id).await?;
+        if rec.status != UserStatus::Active || !member.is_some_and(|u| signs_in_by_link(&u)) {
             return Err(Error::Unauthenticated);
         }
         let who = SignedIn {

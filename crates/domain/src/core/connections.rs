@@ -50,18 +50,23 @@ pub fn issuer_reach_problem(issuer: &str, allow_private: bool) -> Option<String>
     if allow_private {
         return None;
     }
-    let Some(rest) = issuer.strip_prefix("https://") else {
-        return Some(
-            "must use https:// (plain http is allowed only with ROSTER_CONNECTION_ALLOW_PRIVATE)"
-                .into(),
-        );
+    let url = match url::Url::parse(issuer) {
+        Ok(u) if u.scheme() == "https" => u,
+        Ok(_) => {
+            return Some(
+                "must use https:// (plain http is allowed only with \
+                 ROSTER_CONNECTION_ALLOW_PRIVATE)"
+                    .into(),
+            )
+        }
+        Err(_) => return Some("must be an absolute https:// URL".into()),
     };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
+    // The host as every HTTP client reads it: IPv4 in any spelling (`127.1`, `0x7f000001`,
+    // `2130706433`) is an address here, not a name.
+    let Some(host) = url.host() else {
+        return Some("must name a host".into());
     };
-    crate::net::private_host(host).map(|why| {
+    crate::net::private_host(&host).map(|why| {
         format!(
             "must be at a public address: its host {why} (allowed only with \
              ROSTER_CONNECTION_ALLOW_PRIVATE)"

@@ -75,6 +75,14 @@ pub(crate) fn shown_to_inviter(t: &OneTimeToken) -> bool {
     t.payload.get("shown_to_inviter") == Some(&serde_json::Value::Bool(true))
 }
 
+/// Whether an emailed sign-in link may sign `member` in: only where their organization lets
+/// them sign in with a password. A member of a connection (`google-oauth2`, an organization's
+/// SSO) signs in there, with its MFA and offboarding; a link in their mailbox steps around
+/// neither. The rule of every surface: the core sends no such link and uses none.
+pub(crate) fn signs_in_by_link(member: &User) -> bool {
+    member.connection == Connection::Password
+}
+
 fn policy(password: &str) -> Result<()> {
     password::check_policy(password, "password").map_err(|e| Error::Validation(vec![e]))
 }
@@ -180,6 +188,16 @@ impl Core {
         let fx = Effects::audit(self.audit(&ctx, &org.id, "user.token_exchange", None, json!({})));
         let audit = fx.audit.first().cloned();
         let purposes = ["invite", "magic_link"];
+        // Checked before the link is used, so a refused link is not spent by the attempt (and
+        // again on the member the use returns, in case their connection changed meanwhile).
+        if let Some(t) = self.store.find_token(&hash, self.now()).await? {
+            if t.purpose == "magic_link" && t.org_id == org.id {
+                let member = self.store.get_user(&t.org_id, &t.user_id).await?;
+                if !member.is_some_and(|u| signs_in_by_link(&u)) {
+                    return Err(Error::Unauthenticated);
+                }
+            }
+        }
         let used = match password {
             None => {
                 let decide = |t: &OneTimeToken| link_use(t, audit.as_ref(), None);
@@ -239,7 +257,9 @@ impl Core {
             .target_user(&org.id, &used.user_id)
             .await
             .map_err(|_| Error::Unauthenticated)?;
-        if user.status == UserStatus::Inactive {
+        if user.status == UserStatus::Inactive
+            || (used.purpose == "magic_link" && !signs_in_by_link(&user))
+        {
             return Err(Error::Unauthenticated);
         }
         let redirect = used
@@ -451,7 +471,11 @@ impl Core {
         q.emails_lower = vec![email.lower];
         let found = self.store.list_users(&org.id, &q).await?;
         let ctx = Context::new(request_id, super::Actor::Anonymous);
-        let Some(user) = found.into_iter().find(|u| u.status == UserStatus::Active) else {
+        // Only to a member a sign-in link may sign in (see `signs_in_by_link`).
+        let user = found
+            .into_iter()
+            .find(|u| u.status == UserStatus::Active && signs_in_by_link(u));
+        let Some(user) = user else {
             // One write either way, so the answer's timing says no more than its body.
             return self
                 .record_unanswered(&ctx, &org.id, "user.sign_in.email_requested")

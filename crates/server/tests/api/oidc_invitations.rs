@@ -413,3 +413,75 @@ async fn a_connection_invitation_offers_its_button_and_no_password_form() {
         assert_eq!(m.status, roster_domain::model::UserStatus::Active, "{who}");
     }
 }
+
+/// A member of a connection (`google-oauth2` here; an organization's SSO alike) signs in there
+/// and nowhere else: no sign-in link is emailed to them, and one they hold (sent before their
+/// organization moved them to the connection, say) starts no session on the landing page,
+/// which offers the connection's button and no form, nor through any surface: the core
+/// refuses to use it, and leaves it unused.
+#[tokio::test]
+async fn a_connection_members_sign_in_link_starts_no_session() {
+    use roster_domain::model::{OneTimeToken, TokenOwner, UserStatus};
+    use roster_domain::store::Effects;
+
+    let app = TestApp::spawn().await;
+    let (acme, id, _) = setup(&app).await;
+    let who = "gwen@acme.test";
+    invite(&app, &acme, who, json!("google-oauth2")).await;
+    app.accept_invitation("acme", who).await;
+    let gwen = member(&app, "acme", who).await;
+    assert_eq!(gwen.status, UserStatus::Active);
+
+    app.anon(
+        "/v1/acme/user/signin",
+        json!({ "email": who, "redirect_link": "https://app.acme.example/in" }),
+    )
+    .await
+    .expect(200);
+    let mail = app.state.core.store.list_outbox("acme").await.unwrap();
+    assert!(
+        !mail.iter().any(|m| m.kind == "magic_link"),
+        "a sign-in link was emailed to a google-oauth2 member"
+    );
+
+    let secret = "a-sign-in-link-gwen-held-0123456789abcdef";
+    let mut fx = Effects::default();
+    fx.tokens.push(OneTimeToken::new(
+        secret,
+        TokenOwner::from(&gwen),
+        "magic_link",
+        json!({ "redirect_link": "https://app.acme.example/in" }),
+        600,
+        roster_domain::types::session_stamp(),
+    ));
+    app.state.core.store.write_effects(fx).await.unwrap();
+
+    let mut b = Browser::new(&app);
+    let path = format!("/realms/acme/login-actions/verify?token={secret}");
+    let page = b.get(&landing(&path, &request(&id, "st-ml"))).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(!page.body.contains("<form"), "{}", page.body);
+    let href = link(&page, "Continue with Google");
+    assert!(
+        href.starts_with("/realms/acme/protocol/openid-connect/auth/connections/google-oauth2?")
+    );
+
+    // The core uses it through no route: not the API's exchange, not a direct call.
+    app.anon("/v1/acme/user/verify", json!({ "token": secret }))
+        .await
+        .expect(401);
+    let used = app
+        .state
+        .core
+        .accept_link("req-ml", "acme", secret, None)
+        .await;
+    assert!(
+        matches!(used, Err(roster_domain::Error::Unauthenticated)),
+        "{used:?}"
+    );
+    assert!(!b.cookies.contains_key("roster_sso_acme"));
+    // Refused, not spent: the page still opens (and still offers only the button).
+    let again = b.get(&path).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert!(!again.body.contains("<form"), "{}", again.body);
+}

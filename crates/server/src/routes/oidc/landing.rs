@@ -2,9 +2,9 @@
 //! `/realms/{org}/login-actions/verify` (an invitation, or a sign-in link) and
 //! `/realms/{org}/login-actions/reset-credentials` (a password reset).
 //!
-//! An invitation's page offers the way its member signs in and no other: a first password, or
-//! the button of their connection ("Continue with Google"), which accepts the invitation by
-//! signing in there. Once accepted, the browser's single sign-on session starts and the flow
+//! An invitation's or sign-in link's page offers the way its member signs in and no other: a
+//! first password (an invitation), the sign-in link's button, or the button of their connection
+//! ("Continue with Google"), which accepts the invitation, or signs in, by signing in there. Once accepted, the browser's single sign-on session starts and the flow
 //! continues: to the client's redirect, when the link carries an authorization request (its
 //! client and redirect URI checked exactly as the authorization endpoint checks them, before
 //! anything is shown: never an open redirect); else to a page that says the person is signed
@@ -143,12 +143,14 @@ async fn view(s: &AppState, o: &Opened, purposes: &[&str]) -> Result<LinkView, R
     }
 }
 
-/// The connection an invitation is accepted through, when it is not a password: its name in
-/// paths and the provider's name on the button.
+/// The connection the link's member signs in through, when it is not a password: its name in
+/// paths and the provider's name on the button. Whatever the link's purpose: an invitation is
+/// accepted by signing in there, and a sign-in link signs such a member in nowhere but there
+/// (the core refuses to use one; the page offers the connection's button instead).
 fn upstream_of(v: &LinkView) -> Option<(String, String)> {
-    match (&v.connection, v.purpose.as_str()) {
-        (Some(Connection::GoogleOauth2), "invite") => Some((GOOGLE.into(), "Google".into())),
-        (Some(Connection::Oidc(name)), "invite") => Some((name.clone(), name.clone())),
+    match &v.connection {
+        Some(Connection::GoogleOauth2) => Some((GOOGLE.into(), "Google".into())),
+        Some(Connection::Oidc(name)) => Some((name.clone(), name.clone())),
         _ => None,
     }
 }
@@ -329,7 +331,7 @@ pub async fn accept_invitation(
         Ok(v) => v,
         Err(page) => return page,
     };
-    // Accepted by signing in through the connection, which the page offers instead.
+    // Accepted (or signed in) through the connection, which the page offers instead.
     if upstream_of(&v).is_some() {
         return page::error(
             StatusCode::BAD_REQUEST,
