@@ -10,6 +10,7 @@ pub mod core;
 pub mod error;
 pub mod events;
 pub mod import;
+pub mod kinds;
 pub mod limits;
 pub mod links;
 pub mod model;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::kinds::TokenPurpose;
 use crate::types::Micros;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -475,7 +476,7 @@ pub struct OneTimeToken {
     pub org_id: String,
     pub user_id: String,
     pub identity_id: String,
-    pub purpose: String,
+    pub purpose: TokenPurpose,
     pub payload: Value,
     pub expires_at: Micros,
     pub created_at: Micros,
@@ -489,7 +490,7 @@ impl OneTimeToken {
     pub fn new(
         secret: &str,
         owner: TokenOwner<'_>,
-        purpose: &str,
+        purpose: TokenPurpose,
         payload: Value,
         ttl_secs: i64,
         now: Micros,
@@ -499,7 +500,7 @@ impl OneTimeToken {
             org_id: owner.org_id.to_owned(),
             user_id: owner.user_id.to_owned(),
             identity_id: owner.identity_id.to_owned(),
-            purpose: purpose.to_owned(),
+            purpose,
             payload,
             expires_at: now + ttl_secs * 1_000_000,
             created_at: now,

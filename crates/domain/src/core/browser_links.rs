@@ -12,6 +12,7 @@ use crate::error::{Error, Location, Problems, Result};
 use crate::model::*;
 use crate::paging::UserQuery;
 use crate::secrets::{hash_secret, random_secret};
+use crate::kinds::TokenPurpose;
 use crate::store::Effects;
 use crate::types::*;
 
@@ -25,11 +26,11 @@ pub enum BrowserLink {
 }
 
 impl BrowserLink {
-    fn purpose(self) -> &'static str {
+    fn purpose(self) -> TokenPurpose {
         match self {
-            Self::SignIn => "signin_link",
+            Self::SignIn => TokenPurpose::SignInLink,
             // The same purpose as every reset link, so that a reset ends the other links too.
-            Self::PasswordReset => "password_reset",
+            Self::PasswordReset => TokenPurpose::PasswordReset,
         }
     }
 }

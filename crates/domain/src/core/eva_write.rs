@@ -7,6 +7,7 @@ use super::access::{Context, Rank};
 use super::eva::*;
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
+use crate::kinds::TokenPurpose;
 use crate::model::*;
 use crate::paging::UserQuery;
 use crate::permissions::perm;
@@ -366,7 +367,7 @@ impl Core {
             Effects::audit(self.audit(ctx, &org.id, "user.deactivate", Some(&user.id), json!({})));
         // The store cuts the membership's sessions; refresh tokens go too, so activation revives nothing.
         fx.revoke
-            .push((org.id.clone(), user.id.clone(), "refresh".into()));
+            .push((org.id.clone(), user.id.clone(), TokenPurpose::Refresh));
         let sessions_end = super::instructions::sessions_end(was, user.status);
         self.store
             .update_user(&user, expected, sessions_end, fx)

@@ -16,6 +16,7 @@ use crate::paging::UserQuery;
 use crate::password;
 use crate::secrets::{hash_secret, random_secret};
 use crate::store::{Effects, NewPassword};
+use crate::kinds::TokenPurpose;
 use crate::types::*;
 
 /// How long a password-reset link works.
@@ -24,8 +25,8 @@ pub const RESET_TTL_SECS: i64 = 3600;
 /// What a landing page may show about a link before it is used.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinkView {
-    /// `invite`, `magic_link`, `password_reset` or `email_change`.
-    pub purpose: String,
+    /// `Invite`, `MagicLink`, `PasswordReset` or `EmailChange`.
+    pub purpose: TokenPurpose,
     /// An invitation of an identity that signs in with a password and has none yet.
     pub needs_password: bool,
     /// The address an email change moves to.
@@ -39,8 +40,8 @@ pub struct Accepted {
     /// The invitation's `login_link` (set by an administrator) or the magic link's
     /// `redirect_link` (set by whoever asked for the link).
     pub redirect: Option<String>,
-    /// `invite` or `magic_link`.
-    pub purpose: String,
+    /// `Invite` or `MagicLink`.
+    pub purpose: TokenPurpose,
     /// Where a browser may be sent *with* the new access token: only an invitation's
     /// `login_link`. A magic link's `redirect_link` was chosen by whoever asked for the link,
     /// so handing it the token would give a victim's session to whoever typed their address.
@@ -77,7 +78,7 @@ impl Core {
         &self,
         org_ref: Option<&str>,
         token: &str,
-        purposes: &[&str],
+        purposes: &[TokenPurpose],
     ) -> Result<Option<LinkView>> {
         let org_id = match org_ref {
             Some(r) => Some(self.find_org(r).await?.id),
@@ -90,7 +91,7 @@ impl Core {
         else {
             return Ok(None);
         };
-        if !purposes.contains(&t.purpose.as_str()) || org_id.is_some_and(|o| o != t.org_id) {
+        if !purposes.contains(&t.purpose) || org_id.is_some_and(|o| o != t.org_id) {
             return Ok(None);
         }
         let needs_password = self.offers_password(&t).await?;
@@ -100,7 +101,7 @@ impl Core {
                 .get("email")
                 .and_then(|v| v.as_str())
                 .map(str::to_owned)
-                .filter(|_| t.purpose == "email_change"),
+                .filter(|_| t.purpose == TokenPurpose::EmailChange),
             purpose: t.purpose,
             needs_password,
         }))
@@ -111,7 +112,7 @@ impl Core {
     /// when the link was issued, and, for a link its inviter was shown, no other organization
     /// shares it. The store applies the same conditions again, atomically, when the link is used.
     async fn offers_password(&self, t: &OneTimeToken) -> Result<bool> {
-        if t.purpose != "invite" {
+        if t.purpose != TokenPurpose::Invite {
             return Ok(false);
         }
         let Some(user) = self.store.get_user(&t.org_id, &t.user_id).await? else {
@@ -156,7 +157,7 @@ impl Core {
         let ctx = Context::new(request_id, Actor::Anonymous);
         let fx = Effects::audit(self.audit(&ctx, &org.id, "user.token_exchange", None, json!({})));
         let audit = fx.audit.first().cloned();
-        let purposes = ["invite", "magic_link"];
+        let purposes = [TokenPurpose::Invite, TokenPurpose::MagicLink];
         let used = match password {
             None => {
                 let decide = |t: &OneTimeToken| link_use(t, audit.as_ref(), None);
@@ -170,7 +171,7 @@ impl Core {
                     .inspect_link(Some(&org.id), token, &purposes)
                     .await?
                     .ok_or(Error::Unauthenticated)?;
-                if view.purpose != "invite" {
+                if view.purpose != TokenPurpose::Invite {
                     return Err(Error::field(
                         Location::Body,
                         "password",
@@ -202,7 +203,7 @@ impl Core {
                 };
                 let decide = |t: &OneTimeToken| link_use(t, audit.as_ref(), Some(&new));
                 self.store
-                    .use_link(&org.id, &hash, &["invite"], self.now(), &decide, fx)
+                    .use_link(&org.id, &hash, &[TokenPurpose::Invite], self.now(), &decide, fx)
                     .await?
             }
         }
@@ -233,7 +234,7 @@ impl Core {
                 },
                 api_key_id: None,
             },
-            token_destination: redirect.clone().filter(|_| used.purpose == "invite"),
+            token_destination: redirect.clone().filter(|_| used.purpose == TokenPurpose::Invite),
             redirect,
             purpose: used.purpose,
         })
@@ -260,7 +261,7 @@ impl Core {
         fx.tokens.push(OneTimeToken::new(
             &secret,
             TokenOwner::from(user),
-            "password_reset",
+            TokenPurpose::PasswordReset,
             json!({}),
             RESET_TTL_SECS,
             now,
@@ -357,7 +358,7 @@ impl Core {
         let token_hash = hash_secret(token.trim());
         // Only where the organization lets the person sign in with a password.
         let held = self.store.find_token(&token_hash, self.now()).await?;
-        if let Some(t) = held.filter(|t| t.purpose == "password_reset" && t.org_id == org.id) {
+        if let Some(t) = held.filter(|t| t.purpose == TokenPurpose::PasswordReset && t.org_id == org.id) {
             let user = self.store.get_user(&t.org_id, &t.user_id).await?;
             if user.is_none_or(|u| u.connection != Connection::Password) {
                 return Err(Error::Unauthenticated);
@@ -378,7 +379,7 @@ impl Core {
             .use_link(
                 &org.id,
                 &token_hash,
-                &["password_reset"],
+                &[TokenPurpose::PasswordReset],
                 self.now(),
                 &decide,
                 fx,
@@ -442,7 +443,7 @@ impl Core {
         fx.tokens.push(OneTimeToken::new(
             &secret,
             TokenOwner::from(&user),
-            "magic_link",
+            TokenPurpose::MagicLink,
             json!({ "redirect_link": redirect_link }),
             self.config.magic_link_ttl_secs,
             now,

@@ -8,6 +8,7 @@ use super::access::{grants_of, names_of, Context, Rank};
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
 use crate::links::{LinkFamily, LinkKind};
+use crate::kinds::TokenPurpose;
 use crate::model::*;
 use crate::paging::{SortKey, UserQuery};
 use crate::permissions::{perm, Target};
@@ -151,7 +152,7 @@ impl Core {
             // A newer request voids the links of earlier ones, whichever organization they came from.
             for (org_id, user_id) in &memberships {
                 fx.revoke
-                    .push((org_id.clone(), user_id.clone(), "email_change".into()));
+                    .push((org_id.clone(), user_id.clone(), TokenPurpose::EmailChange));
             }
             fx.tokens.push(OneTimeToken::new(
                 &secret,
@@ -160,7 +161,7 @@ impl Core {
                     user_id: &p.user_id,
                     identity_id: &identity.id,
                 },
-                "email_change",
+                TokenPurpose::EmailChange,
                 json!({ "email": email.display }),
                 EMAIL_CHANGE_TTL_SECS,
                 now,
@@ -484,11 +485,11 @@ impl Core {
             json!({ "roles": names, "resent": existing.is_some() }),
         ));
         fx.revoke
-            .push((org.id.clone(), user.id.clone(), "invite".into()));
+            .push((org.id.clone(), user.id.clone(), TokenPurpose::Invite));
         fx.tokens.push(OneTimeToken::new(
             &secret,
             TokenOwner::from(&user),
-            "invite",
+            TokenPurpose::Invite,
             json!({ "connection": connection.as_ref().map(|c| c.as_str()) }),
             self.config.invitation_ttl_secs,
             now,

@@ -158,7 +158,7 @@ impl Core {
         fx.revoke.push((
             spent.org_id.clone(),
             spent.user_id.clone(),
-            REFRESH.to_owned(),
+            REFRESH,
         ));
         // What the first use issued (an access token good for an hour) ends too: the member's
         // sessions in this organization are cut, the person's other organizations untouched.

@@ -9,6 +9,7 @@ use super::access::{grants_of, names_of, Access, Context, Rank};
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
 use crate::links::{LinkFamily, LinkKind};
+use crate::kinds::TokenPurpose;
 use crate::model::*;
 use crate::paging::*;
 use crate::permissions::perm;
@@ -299,7 +300,7 @@ impl Core {
         fx.tokens.push(OneTimeToken::new(
             &secret,
             TokenOwner::from(&user),
-            "invite",
+            TokenPurpose::Invite,
             // The inviter sees this link too, so following it proves nothing about the address.
             json!({ "login_link": input.login_link, "shown_to_inviter": true }),
             self.config.invitation_ttl_secs,
@@ -313,7 +314,7 @@ impl Core {
             fx.tokens.push(OneTimeToken::new(
                 &mailed,
                 TokenOwner::from(&user),
-                "invite",
+                TokenPurpose::Invite,
                 json!({ "login_link": login_link }),
                 self.config.invitation_ttl_secs,
                 now,

@@ -8,6 +8,7 @@
 //! needs the time takes it (`now`, or a session stamp) from the caller.
 
 use crate::model::*;
+use crate::kinds::TokenPurpose;
 use crate::types::Micros;
 
 mod audit;
@@ -116,7 +117,7 @@ pub struct Effects {
     pub audit: Vec<AuditEvent>,
     pub outbox: Vec<OutboxMessage>,
     /// Unused tokens of these `(org_id, user_id, purpose)` are withdrawn before `tokens` are written.
-    pub revoke: Vec<(String, String, String)>,
+    pub revoke: Vec<(String, String, TokenPurpose)>,
     pub tokens: Vec<OneTimeToken>,
 }
 

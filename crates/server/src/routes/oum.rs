@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Json;
 use roster_domain::core::Member;
-use roster_domain::model::Connection;
+use roster_domain::model::{Connection, TokenPurpose};
 use roster_domain::types::{format_micros, full_name};
 use roster_domain::{Error, FieldError, Location};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -209,7 +209,7 @@ async fn email_change_page(State(s): State<AppState>, req: Req) -> Result<Respon
         .map(str::to_owned)
         .filter(|t| !t.trim().is_empty())
         .ok_or_else(|| Error::field(Location::Query, "token", "missing", "token is required"))?;
-    let Some(view) = s.core.inspect_link(None, &token, &["email_change"]).await? else {
+    let Some(view) = s.core.inspect_link(None, &token, &[TokenPurpose::EmailChange]).await? else {
         return Ok(link_invalid());
     };
     let address = view.new_email.unwrap_or_default();
