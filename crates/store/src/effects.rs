@@ -61,11 +61,11 @@ pub(crate) async fn write_effects(t: &mut Tx<'_>, fx: &Effects) -> R<()> {
                 .await
                 .map_err(err)?;
         }
-        for (org, user, purpose) in &fx.revoke {
+        for r in &fx.revoke {
             sqlx::query("UPDATE one_time_tokens SET used_at = created_at WHERE org_id = $1 AND user_id = $2 AND purpose = $3 AND used_at IS NULL")
-                .bind(org)
-                .bind(user)
-                .bind(purpose.as_str())
+                .bind(&r.org_id)
+                .bind(&r.user_id)
+                .bind(r.purpose.as_str())
                 .execute(&mut *c)
                 .await
                 .map_err(err)?;

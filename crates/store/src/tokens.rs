@@ -244,7 +244,7 @@ async fn email_change_on(
             // Only while the identity is as it was when the change was asked for (its epoch):
             // a request made before the account joined another organization, or before
             // another credential change, is void.
-            "UPDATE one_time_tokens SET used_at = $1 WHERE token_hash = $2 AND purpose = 'email_change' \
+            "UPDATE one_time_tokens SET used_at = $1 WHERE token_hash = $2 AND purpose = $4 \
              AND used_at IS NULL AND expires_at > $3 \
              AND identity_epoch = (SELECT i.epoch FROM identities i WHERE i.id = one_time_tokens.identity_id) \
              RETURNING identity_id, payload, org_id, user_id",
@@ -252,6 +252,7 @@ async fn email_change_on(
         .bind(now)
         .bind(token_hash)
         .bind(now)
+        .bind(TokenPurpose::EmailChange.as_str())
         .fetch_optional(&mut *t)
         .await
         .map_err(err)?;

@@ -11,7 +11,7 @@ use crate::kinds::TokenPurpose;
 use crate::model::*;
 use crate::paging::UserQuery;
 use crate::permissions::perm;
-use crate::store::{Effects, NewIdentity};
+use crate::store::{Effects, NewIdentity, Revocation};
 use crate::types::*;
 
 impl Core {
@@ -367,7 +367,7 @@ impl Core {
             Effects::audit(self.audit(ctx, &org.id, "user.deactivate", Some(&user.id), json!({})));
         // The store cuts the membership's sessions; refresh tokens go too, so activation revives nothing.
         fx.revoke
-            .push((org.id.clone(), user.id.clone(), TokenPurpose::Refresh));
+            .push(Revocation::new(&org.id, &user.id, TokenPurpose::Refresh));
         let sessions_end = super::instructions::sessions_end(was, user.status);
         self.store
             .update_user(&user, expected, sessions_end, fx)

@@ -13,7 +13,7 @@ use crate::model::*;
 use crate::paging::{SortKey, UserQuery};
 use crate::permissions::{perm, Target};
 use crate::secrets::{hash_secret, random_secret};
-use crate::store::{Effects, NewIdentity, StoreError};
+use crate::store::{Effects, NewIdentity, Revocation, StoreError};
 use crate::types::*;
 
 /// The roles this surface names; `admin` is also shown for any administrator.
@@ -152,7 +152,7 @@ impl Core {
             // A newer request voids the links of earlier ones, whichever organization they came from.
             for (org_id, user_id) in &memberships {
                 fx.revoke
-                    .push((org_id.clone(), user_id.clone(), TokenPurpose::EmailChange));
+                    .push(Revocation::new(org_id, user_id, TokenPurpose::EmailChange));
             }
             fx.tokens.push(OneTimeToken::new(
                 &secret,
@@ -485,7 +485,7 @@ impl Core {
             json!({ "roles": names, "resent": existing.is_some() }),
         ));
         fx.revoke
-            .push((org.id.clone(), user.id.clone(), TokenPurpose::Invite));
+            .push(Revocation::new(&org.id, &user.id, TokenPurpose::Invite));
         fx.tokens.push(OneTimeToken::new(
             &secret,
             TokenOwner::from(&user),
