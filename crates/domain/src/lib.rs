@@ -13,6 +13,7 @@ pub mod import;
 pub mod kinds;
 pub mod limits;
 pub mod links;
+pub mod mail;
 pub mod model;
 pub mod paging;
 pub mod password;

@@ -9,6 +9,7 @@ use super::keys::{SignInMethod, SignedIn};
 use super::users::email_language;
 use super::Core;
 use crate::error::{Error, Location, Problems, Result};
+use crate::mail::{self, LinkMail, Mail};
 use crate::model::*;
 use crate::paging::UserQuery;
 use crate::secrets::{hash_secret, random_secret};
@@ -23,6 +24,16 @@ pub enum BrowserLink {
     SignIn,
     /// Sets a new password (the sign-in form then continues the flow).
     PasswordReset,
+}
+
+/// A hosted page's sign-in link is emailed as a magic link.
+fn sign_in_mail(m: LinkMail) -> Mail {
+    Mail::MagicLink(mail::MagicLink {
+        org_name: m.org_name,
+        first_name: m.first_name,
+        link: m.link,
+        redirect_link: None,
+    })
 }
 
 impl BrowserLink {
@@ -107,9 +118,9 @@ impl Core {
             "{}{page_path}?token={secret}",
             self.config.public_url.trim_end_matches('/')
         );
-        let (template, ttl) = match kind {
-            BrowserLink::SignIn => ("magic_link", self.config.magic_link_ttl_secs),
-            BrowserLink::PasswordReset => ("password_reset", super::links::RESET_TTL_SECS),
+        let (template, ttl): (fn(LinkMail) -> Mail, _) = match kind {
+            BrowserLink::SignIn => (sign_in_mail, self.config.magic_link_ttl_secs),
+            BrowserLink::PasswordReset => (Mail::PasswordReset, super::links::RESET_TTL_SECS),
         };
         let mut fx = Effects::audit(self.audit(&ctx, &org.id, action, Some(&user.id), json!({})));
         fx.tokens.push(OneTimeToken::new(
@@ -120,14 +131,13 @@ impl Core {
             ttl,
             now,
         ));
-        fx.outbox.push(OutboxMessage::queued(
-            &org.id,
-            template,
-            &user.email,
-            email_language(user.preferences.preferred_language.as_deref(), org),
-            json!({ "first_name": user.first_name, "org_name": org.name, "link": link }),
-            now,
-        ));
+        let mail = template(LinkMail {
+            org_name: org.name.clone(),
+            first_name: user.first_name.clone(),
+            link,
+        });
+        let language = email_language(user.preferences.preferred_language.as_deref(), org);
+        fx.outbox.push(OutboxMessage::queued(&org.id, mail, &user.email, language, now));
         self.store.write_effects(fx).await?;
         Ok(())
     }

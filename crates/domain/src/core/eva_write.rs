@@ -8,6 +8,7 @@ use super::eva::*;
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
 use crate::kinds::TokenPurpose;
+use crate::mail::{LinkMail, Mail};
 use crate::model::*;
 use crate::paging::UserQuery;
 use crate::permissions::perm;
@@ -140,14 +141,12 @@ impl Core {
         language: &str,
         now: Micros,
     ) -> OutboxMessage {
-        OutboxMessage::queued(
-            &org.id,
-            "welcome",
-            &user.email,
-            language,
-            json!({ "org_name": org.name, "first_name": user.first_name, "link": self.config.public_url }),
-            now,
-        )
+        let welcome = Mail::Welcome(LinkMail {
+            org_name: org.name.clone(),
+            first_name: user.first_name.clone(),
+            link: self.config.public_url.clone(),
+        });
+        OutboxMessage::queued(&org.id, welcome, &user.email, language, now)
     }
 
     /// Replaces a user's name, company, image, admin flag and environments. The email and the

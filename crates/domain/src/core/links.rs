@@ -11,6 +11,7 @@ use super::users::{check_link, email_language};
 use super::{Actor, Core};
 use crate::error::{Error, FieldError, Location, Problems, Result};
 use crate::links::{LinkFamily, LinkKind};
+use crate::mail::{self, LinkMail, Mail};
 use crate::model::*;
 use crate::paging::UserQuery;
 use crate::password;
@@ -266,14 +267,13 @@ impl Core {
             RESET_TTL_SECS,
             now,
         ));
-        fx.outbox.push(OutboxMessage::queued(
-            &org.id,
-            "password_reset",
-            &user.email,
-            email_language(user.preferences.preferred_language.as_deref(), org),
-            json!({ "first_name": user.first_name, "org_name": org.name, "link": link }),
-            now,
-        ));
+        let reset = Mail::PasswordReset(LinkMail {
+            org_name: org.name.clone(),
+            first_name: user.first_name.clone(),
+            link,
+        });
+        let language = email_language(user.preferences.preferred_language.as_deref(), org);
+        fx.outbox.push(OutboxMessage::queued(&org.id, reset, &user.email, language, now));
         fx
     }
 
@@ -448,7 +448,14 @@ impl Core {
             self.config.magic_link_ttl_secs,
             now,
         ));
-        fx.outbox.push(OutboxMessage::queued(&org.id, "magic_link", &user.email, email_language(user.preferences.preferred_language.as_deref(), &org), json!({ "org_name": org.name, "first_name": user.first_name, "link": link, "redirect_link": redirect_link }), now));
+        let magic = Mail::MagicLink(mail::MagicLink {
+            org_name: org.name.clone(),
+            first_name: user.first_name.clone(),
+            link,
+            redirect_link: Some(redirect_link.to_owned()),
+        });
+        let language = email_language(user.preferences.preferred_language.as_deref(), &org);
+        fx.outbox.push(OutboxMessage::queued(&org.id, magic, &user.email, language, now));
         self.store.write_effects(fx).await?;
         Ok(())
     }

@@ -9,6 +9,7 @@ use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
 use crate::links::{LinkFamily, LinkKind};
 use crate::kinds::TokenPurpose;
+use crate::mail::{self, Mail};
 use crate::model::*;
 use crate::paging::{SortKey, UserQuery};
 use crate::permissions::{perm, Target};
@@ -168,10 +169,13 @@ impl Core {
             ));
             fx.outbox.push(OutboxMessage::queued(
                 &org.id,
-                "email_change",
+                Mail::EmailChange(mail::EmailChange {
+                    first_name: user.first_name.clone(),
+                    link,
+                    old_email: identity.email.clone(),
+                }),
                 &email.display,
                 super::users::email_language(user.preferences.preferred_language.as_deref(), &org),
-                json!({ "first_name": user.first_name, "link": link, "old_email": identity.email }),
                 now,
             ));
             self.store.write_effects(fx).await?;
@@ -494,7 +498,15 @@ impl Core {
             self.config.invitation_ttl_secs,
             now,
         ));
-        fx.outbox.push(OutboxMessage::queued(&org.id, "invitation", &email.display, super::users::email_language(None, &org), json!({ "org_name": org.name, "first_name": first, "verify_link": accept_link, "connection": connection.as_ref().map(|c| c.as_str()) }), now));
+        let invitation = Mail::Invitation(mail::Invitation {
+            org_name: org.name.clone(),
+            first_name: first.clone(),
+            verify_link: accept_link,
+            login_link: None,
+            connection: connection.as_ref().map(|c| c.as_str().to_owned()),
+        });
+        let language = super::users::email_language(None, &org);
+        fx.outbox.push(OutboxMessage::queued(&org.id, invitation, &email.display, language, now));
         match identity {
             Some(identity) => {
                 self.store

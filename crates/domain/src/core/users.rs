@@ -10,6 +10,7 @@ use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
 use crate::links::{LinkFamily, LinkKind};
 use crate::kinds::TokenPurpose;
+use crate::mail::{self, Mail};
 use crate::model::*;
 use crate::paging::*;
 use crate::permissions::perm;
@@ -319,17 +320,14 @@ impl Core {
                 self.config.invitation_ttl_secs,
                 now,
             ));
-            fx.outbox.push(OutboxMessage::queued(
-                &org.id,
-                "invitation",
-                &email.display,
-                language,
-                json!({
-                    "org_name": org.name, "first_name": user.first_name,
-                    "login_link": login_link, "verify_link": mailed_link,
-                }),
-                now,
-            ));
+            let invitation = Mail::Invitation(mail::Invitation {
+                org_name: org.name.clone(),
+                first_name: user.first_name.clone(),
+                verify_link: mailed_link,
+                login_link: Some(login_link.clone()),
+                connection: None,
+            });
+            fx.outbox.push(OutboxMessage::queued(&org.id, invitation, &email.display, language, now));
         }
         let secrets: Vec<(String, String)> = input.sensitive_variables.into_iter().collect();
         let created = self
