@@ -156,7 +156,9 @@ macro_rules! token_from {
             purpose: {
                 let s: String = get!($r, "purpose");
                 roster_domain::model::TokenPurpose::parse(&s).ok_or_else(|| {
-                    roster_domain::store::StoreError::Other(anyhow::anyhow!("unknown token purpose {s:?}"))
+                    roster_domain::store::StoreError::Other(anyhow::anyhow!(
+                        "unknown token purpose {s:?}"
+                    ))
                 })?
             },
             payload: get_json!($r, "payload"),

@@ -9,11 +9,11 @@ use super::keys::{SignInMethod, SignedIn};
 use super::users::email_language;
 use super::Core;
 use crate::error::{Error, Location, Problems, Result};
+use crate::kinds::TokenPurpose;
 use crate::mail::{self, LinkMail, Mail};
 use crate::model::*;
 use crate::paging::UserQuery;
 use crate::secrets::{hash_secret, random_secret};
-use crate::kinds::TokenPurpose;
 use crate::store::Effects;
 use crate::types::*;
 
@@ -137,7 +137,13 @@ impl Core {
             link,
         });
         let language = email_language(user.preferences.preferred_language.as_deref(), org);
-        fx.outbox.push(OutboxMessage::queued(&org.id, mail, &user.email, language, now));
+        fx.outbox.push(OutboxMessage::queued(
+            &org.id,
+            mail,
+            &user.email,
+            language,
+            now,
+        ));
         self.store.write_effects(fx).await?;
         Ok(())
     }

@@ -10,6 +10,7 @@ use super::keys::SignedIn;
 use super::users::{check_link, email_language};
 use super::{Actor, Core};
 use crate::error::{Error, FieldError, Location, Problems, Result};
+use crate::kinds::TokenPurpose;
 use crate::links::{LinkFamily, LinkKind};
 use crate::mail::{self, LinkMail, Mail};
 use crate::model::*;
@@ -17,7 +18,6 @@ use crate::paging::UserQuery;
 use crate::password;
 use crate::secrets::{hash_secret, random_secret};
 use crate::store::{Effects, NewPassword};
-use crate::kinds::TokenPurpose;
 use crate::types::*;
 
 /// How long a password-reset link works.
@@ -204,7 +204,14 @@ impl Core {
                 };
                 let decide = |t: &OneTimeToken| link_use(t, audit.as_ref(), Some(&new));
                 self.store
-                    .use_link(&org.id, &hash, &[TokenPurpose::Invite], self.now(), &decide, fx)
+                    .use_link(
+                        &org.id,
+                        &hash,
+                        &[TokenPurpose::Invite],
+                        self.now(),
+                        &decide,
+                        fx,
+                    )
                     .await?
             }
         }
@@ -235,7 +242,9 @@ impl Core {
                 },
                 api_key_id: None,
             },
-            token_destination: redirect.clone().filter(|_| used.purpose == TokenPurpose::Invite),
+            token_destination: redirect
+                .clone()
+                .filter(|_| used.purpose == TokenPurpose::Invite),
             redirect,
             purpose: used.purpose,
         })
@@ -273,7 +282,13 @@ impl Core {
             link,
         });
         let language = email_language(user.preferences.preferred_language.as_deref(), org);
-        fx.outbox.push(OutboxMessage::queued(&org.id, reset, &user.email, language, now));
+        fx.outbox.push(OutboxMessage::queued(
+            &org.id,
+            reset,
+            &user.email,
+            language,
+            now,
+        ));
         fx
     }
 
@@ -358,7 +373,9 @@ impl Core {
         let token_hash = hash_secret(token.trim());
         // Only where the organization lets the person sign in with a password.
         let held = self.store.find_token(&token_hash, self.now()).await?;
-        if let Some(t) = held.filter(|t| t.purpose == TokenPurpose::PasswordReset && t.org_id == org.id) {
+        if let Some(t) =
+            held.filter(|t| t.purpose == TokenPurpose::PasswordReset && t.org_id == org.id)
+        {
             let user = self.store.get_user(&t.org_id, &t.user_id).await?;
             if user.is_none_or(|u| u.connection != Connection::Password) {
                 return Err(Error::Unauthenticated);
@@ -455,7 +472,13 @@ impl Core {
             redirect_link: Some(redirect_link.to_owned()),
         });
         let language = email_language(user.preferences.preferred_language.as_deref(), &org);
-        fx.outbox.push(OutboxMessage::queued(&org.id, magic, &user.email, language, now));
+        fx.outbox.push(OutboxMessage::queued(
+            &org.id,
+            magic,
+            &user.email,
+            language,
+            now,
+        ));
         self.store.write_effects(fx).await?;
         Ok(())
     }

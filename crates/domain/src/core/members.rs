@@ -7,8 +7,8 @@ use serde_json::json;
 use super::access::{grants_of, names_of, Context, Rank};
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
-use crate::links::{LinkFamily, LinkKind};
 use crate::kinds::TokenPurpose;
+use crate::links::{LinkFamily, LinkKind};
 use crate::mail::{self, Mail};
 use crate::model::*;
 use crate::paging::{SortKey, UserQuery};
@@ -506,7 +506,13 @@ impl Core {
             connection: connection.as_ref().map(|c| c.as_str().to_owned()),
         });
         let language = super::users::email_language(None, &org);
-        fx.outbox.push(OutboxMessage::queued(&org.id, invitation, &email.display, language, now));
+        fx.outbox.push(OutboxMessage::queued(
+            &org.id,
+            invitation,
+            &email.display,
+            language,
+            now,
+        ));
         match identity {
             Some(identity) => {
                 self.store

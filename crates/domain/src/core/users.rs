@@ -8,8 +8,8 @@ use serde_json::json;
 use super::access::{grants_of, names_of, Access, Context, Rank};
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
-use crate::links::{LinkFamily, LinkKind};
 use crate::kinds::TokenPurpose;
+use crate::links::{LinkFamily, LinkKind};
 use crate::mail::{self, Mail};
 use crate::model::*;
 use crate::paging::*;
@@ -327,7 +327,13 @@ impl Core {
                 login_link: Some(login_link.clone()),
                 connection: None,
             });
-            fx.outbox.push(OutboxMessage::queued(&org.id, invitation, &email.display, language, now));
+            fx.outbox.push(OutboxMessage::queued(
+                &org.id,
+                invitation,
+                &email.display,
+                language,
+                now,
+            ));
         }
         let secrets: Vec<(String, String)> = input.sensitive_variables.into_iter().collect();
         let created = self

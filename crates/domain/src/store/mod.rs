@@ -7,8 +7,8 @@
 //! conflicts ([`StoreError::Refused`]); it decides no rule and reads no clock: every method that
 //! needs the time takes it (`now`, or a session stamp) from the caller.
 
-use crate::model::*;
 use crate::kinds::TokenPurpose;
+use crate::model::*;
 use crate::types::Micros;
 
 mod audit;

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 
 use super::{Effects, NewPassword, StoreResult};
 use crate::events::EventSeed;
-use crate::model::OneTimeToken;
 use crate::kinds::TokenPurpose;
+use crate::model::OneTimeToken;
 use crate::types::Micros;
 
 /// What using a link does besides using its token up, as the core decided for the token found

@@ -333,7 +333,12 @@ mod tests {
     #[test]
     fn missing_links_do_not_render() {
         assert!(render(MailKind::Invitation, "en", &json!({})).is_err());
-        assert!(render(MailKind::MagicLink, "en", &json!({ "link": "javascript:x" })).is_err());
+        assert!(render(
+            MailKind::MagicLink,
+            "en",
+            &json!({ "link": "javascript:x" })
+        )
+        .is_err());
         let w = render(
             MailKind::Welcome,
             "xx",

@@ -320,7 +320,13 @@ impl WebhookWorkers {
                 link: format!("{}/docs", self.public_url),
             });
             let language = u.preferences.preferred_language.as_deref().unwrap_or("eng");
-            fx.outbox.push(OutboxMessage::queued(&job.org_id, told, &u.email, language, now_micros()));
+            fx.outbox.push(OutboxMessage::queued(
+                &job.org_id,
+                told,
+                &u.email,
+                language,
+                now_micros(),
+            ));
         }
         fx
     }
