@@ -15,6 +15,7 @@ pub mod limits;
 pub mod links;
 pub mod mail;
 pub mod model;
+pub mod net;
 pub mod paging;
 pub mod password;
 pub mod permissions;

@@ -119,6 +119,7 @@ pub fn core_config(config: &Config, public_url: String) -> CoreConfig {
             n => n,
         },
         argon2_queue_wait: Duration::from_millis(config.argon2_queue_ms),
+        connection_allow_private: config.connection_allow_private,
         ..CoreConfig::default()
     }
 }

@@ -92,6 +92,9 @@ pub struct CoreConfig {
     /// The time the core reads (the system clock; an adjustable one in tests). Session stamps
     /// and the tokens' own times stay on the system clock, which the key ring reads too.
     pub clock: crate::clock::Clock,
+    /// `ROSTER_CONNECTION_ALLOW_PRIVATE`: an organization's connection may name an issuer over
+    /// plain http or at a non-public address (a provider on loopback or the local network).
+    pub connection_allow_private: bool,
 }
 
 impl Default for CoreConfig {
@@ -110,6 +113,7 @@ impl Default for CoreConfig {
             argon2_queue_wait: std::time::Duration::from_secs(2),
             links: std::sync::Arc::new(crate::links::Unconfigured),
             clock: crate::clock::Clock::system(),
+            connection_allow_private: false,
         }
     }
 }

@@ -875,7 +875,9 @@ async fn refused_changes_write_nothing_and_old_links_die() {
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("Accept the invitation"), "{}", page.body);
     assert!(page.body.contains("name=\"password\""), "{}", page.body);
-    assert!(page.body.contains("action=\"/v1/acme/user/verify\""));
+    assert!(page
+        .body
+        .contains("action=\"/realms/acme/login-actions/verify\""));
     // Under another organization's realm the same link is no link at all.
     app.bootstrap("globex").await;
     let elsewhere = app
