@@ -67,9 +67,33 @@ impl fmt::Display for TokenPurpose {
     }
 }
 
+/// A purpose as a caller names it: the type, or (for code written before it) its stored spelling.
+pub trait PurposeName {
+    fn purpose_name(&self) -> &str;
+}
+
+impl PurposeName for TokenPurpose {
+    fn purpose_name(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PurposeName for &str {
+    fn purpose_name(&self) -> &str {
+        self
+    }
+}
+
 impl PartialEq<str> for TokenPurpose {
     fn eq(&self, other: &str) -> bool {
         self.as_str() == other
+    }
+}
+
+/// So that code comparing with a stored spelling keeps compiling.
+impl PartialEq<&str> for TokenPurpose {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 

@@ -10,7 +10,7 @@ use super::keys::SignedIn;
 use super::users::{check_link, email_language};
 use super::{Actor, Core};
 use crate::error::{Error, FieldError, Location, Problems, Result};
-use crate::kinds::TokenPurpose;
+use crate::kinds::{PurposeName, TokenPurpose};
 use crate::links::{LinkFamily, LinkKind};
 use crate::mail::{self, LinkMail, Mail};
 use crate::model::*;
@@ -84,11 +84,11 @@ fn policy(password: &str) -> Result<()> {
 impl Core {
     /// The link's token if it is unused, unexpired, of one of `purposes`, and of the organization
     /// `org_ref` (when given). Nothing is used up: mail scanners open links before people do.
-    pub async fn inspect_link(
+    pub async fn inspect_link<P: PurposeName + Sync>(
         &self,
         org_ref: Option<&str>,
         token: &str,
-        purposes: &[TokenPurpose],
+        purposes: &[P],
     ) -> Result<Option<LinkView>> {
         let org_id = match org_ref {
             Some(r) => Some(self.find_org(r).await?.id),
@@ -101,7 +101,9 @@ impl Core {
         else {
             return Ok(None);
         };
-        if !purposes.contains(&t.purpose) || org_id.is_some_and(|o| o != t.org_id) {
+        if !purposes.iter().any(|p| t.purpose == p.purpose_name())
+            || org_id.is_some_and(|o| o != t.org_id)
+        {
             return Ok(None);
         }
         let needs_password = self.offers_password(&t).await?;
@@ -114,7 +116,7 @@ impl Core {
             .payload
             .get("login_link")
             .and_then(|v| v.as_str())
-            .filter(|_| t.purpose == "invite")
+            .filter(|_| t.purpose == TokenPurpose::Invite)
             .map(str::to_owned);
         Ok(Some(LinkView {
             connection,
