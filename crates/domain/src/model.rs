@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::kinds::TokenPurpose;
+use crate::mail::{Mail, MailKind};
 use crate::types::Micros;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -417,6 +419,8 @@ pub struct AuditEvent {
 pub struct OutboxMessage {
     pub org_id: String,
     pub id: String,
+    /// A [`MailKind`]'s stored spelling, kept as read so that a row no version of Roster wrote
+    /// fails to render alone (see [`OutboxMessage::mail_kind`]).
     pub kind: String,
     pub recipient: String,
     pub language: String,
@@ -427,22 +431,20 @@ pub struct OutboxMessage {
 }
 
 impl OutboxMessage {
-    /// A message queued now, waiting for delivery.
-    pub fn queued(
-        org_id: &str,
-        kind: &str,
-        recipient: &str,
-        language: &str,
-        payload: Value,
-        now: Micros,
-    ) -> Self {
+    /// The kind of email, if it is one this version knows.
+    pub fn mail_kind(&self) -> Option<MailKind> {
+        MailKind::parse(&self.kind)
+    }
+
+    /// `mail`, queued now for `recipient`, waiting for delivery.
+    pub fn queued(org_id: &str, mail: Mail, recipient: &str, language: &str, now: Micros) -> Self {
         Self {
             org_id: org_id.to_owned(),
             id: crate::types::new_uuid7(),
-            kind: kind.to_owned(),
+            kind: mail.kind().as_str().to_owned(),
             recipient: recipient.to_owned(),
             language: language.to_owned(),
-            payload,
+            payload: mail.payload(),
             status: "pending".into(),
             attempts: 0,
             created_at: now,
@@ -475,7 +477,7 @@ pub struct OneTimeToken {
     pub org_id: String,
     pub user_id: String,
     pub identity_id: String,
-    pub purpose: String,
+    pub purpose: TokenPurpose,
     pub payload: Value,
     pub expires_at: Micros,
     pub created_at: Micros,
@@ -489,7 +491,7 @@ impl OneTimeToken {
     pub fn new(
         secret: &str,
         owner: TokenOwner<'_>,
-        purpose: &str,
+        purpose: TokenPurpose,
         payload: Value,
         ttl_secs: i64,
         now: Micros,
@@ -499,7 +501,7 @@ impl OneTimeToken {
             org_id: owner.org_id.to_owned(),
             user_id: owner.user_id.to_owned(),
             identity_id: owner.identity_id.to_owned(),
-            purpose: purpose.to_owned(),
+            purpose,
             payload,
             expires_at: now + ttl_secs * 1_000_000,
             created_at: now,

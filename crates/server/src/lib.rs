@@ -13,6 +13,7 @@ pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod reply;
 pub mod routes;
 pub mod shared;
 pub mod state;

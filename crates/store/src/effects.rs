@@ -61,11 +61,11 @@ pub(crate) async fn write_effects(t: &mut Tx<'_>, fx: &Effects) -> R<()> {
                 .await
                 .map_err(err)?;
         }
-        for (org, user, purpose) in &fx.revoke {
+        for r in &fx.revoke {
             sqlx::query("UPDATE one_time_tokens SET used_at = created_at WHERE org_id = $1 AND user_id = $2 AND purpose = $3 AND used_at IS NULL")
-                .bind(org)
-                .bind(user)
-                .bind(purpose)
+                .bind(&r.org_id)
+                .bind(&r.user_id)
+                .bind(r.purpose.as_str())
                 .execute(&mut *c)
                 .await
                 .map_err(err)?;
@@ -83,7 +83,7 @@ pub(crate) async fn write_effects(t: &mut Tx<'_>, fx: &Effects) -> R<()> {
             .bind(&tk.org_id)
             .bind(&tk.user_id)
             .bind(&tk.identity_id)
-            .bind(&tk.purpose)
+            .bind(tk.purpose.as_str())
             .bind(tk.payload.to_string())
             .bind(tk.expires_at)
             .bind(tk.created_at)

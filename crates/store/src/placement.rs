@@ -219,7 +219,7 @@ impl SqlStore {
             parts[k].1.outbox.push(m);
         }
         for r in fx.revoke {
-            let k = part(&mut parts, self.index_of(&r.0).await?);
+            let k = part(&mut parts, self.index_of(&r.org_id).await?);
             parts[k].1.revoke.push(r);
         }
         for t in fx.tokens {

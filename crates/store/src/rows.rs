@@ -153,7 +153,14 @@ macro_rules! token_from {
             org_id: get!($r, "org_id"),
             user_id: get!($r, "user_id"),
             identity_id: get!($r, "identity_id"),
-            purpose: get!($r, "purpose"),
+            purpose: {
+                let s: String = get!($r, "purpose");
+                roster_domain::model::TokenPurpose::parse(&s).ok_or_else(|| {
+                    roster_domain::store::StoreError::Other(anyhow::anyhow!(
+                        "unknown token purpose {s:?}"
+                    ))
+                })?
+            },
             payload: get_json!($r, "payload"),
             expires_at: get!($r, "expires_at"),
             created_at: get!($r, "created_at"),

@@ -2,7 +2,7 @@
 //! the core decided ([`LinkUse`]) in the transaction that uses the token.
 
 use async_trait::async_trait;
-use roster_domain::model::OneTimeToken;
+use roster_domain::model::{OneTimeToken, TokenPurpose};
 use roster_domain::store::{
     DecideUse, Effects, LinkUse, NewPassword, Refusal, StoreError, TokenStore,
 };
@@ -20,7 +20,7 @@ impl TokenStore for SqlStore {
         &self,
         org_id: &str,
         token_hash: &str,
-        purposes: &[&str],
+        purposes: &[TokenPurpose],
         now: Micros,
         fx: Effects,
     ) -> R<Option<OneTimeToken>> {
@@ -34,7 +34,7 @@ impl TokenStore for SqlStore {
         &self,
         org_id: &str,
         token_hash: &str,
-        purposes: &[&str],
+        purposes: &[TokenPurpose],
         now: Micros,
         decide: DecideUse<'_>,
         fx: Effects,
@@ -118,12 +118,12 @@ async fn consume_on(
     db: &Db,
     org_id: &str,
     hash: &str,
-    purposes: &[&str],
+    purposes: &[TokenPurpose],
     now: Micros,
     decide: Option<DecideUse<'_>>,
     fx: &Effects,
 ) -> R<Option<OneTimeToken>> {
-    let purposes: Vec<String> = purposes.iter().map(|p| p.to_string()).collect();
+    let purposes: Vec<String> = purposes.iter().map(|p| p.as_str().to_owned()).collect();
     let mut sql = Sql::new("UPDATE one_time_tokens SET used_at = ");
     sql.bind(Arg::Int(now)).push(" WHERE token_hash = ");
     sql.text(hash).push(" AND org_id = ");
@@ -244,7 +244,7 @@ async fn email_change_on(
             // Only while the identity is as it was when the change was asked for (its epoch):
             // a request made before the account joined another organization, or before
             // another credential change, is void.
-            "UPDATE one_time_tokens SET used_at = $1 WHERE token_hash = $2 AND purpose = 'email_change' \
+            "UPDATE one_time_tokens SET used_at = $1 WHERE token_hash = $2 AND purpose = $4 \
              AND used_at IS NULL AND expires_at > $3 \
              AND identity_epoch = (SELECT i.epoch FROM identities i WHERE i.id = one_time_tokens.identity_id) \
              RETURNING identity_id, payload, org_id, user_id",
@@ -252,6 +252,7 @@ async fn email_change_on(
         .bind(now)
         .bind(token_hash)
         .bind(now)
+        .bind(TokenPurpose::EmailChange.as_str())
         .fetch_optional(&mut *t)
         .await
         .map_err(err)?;

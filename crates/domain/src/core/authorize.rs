@@ -13,14 +13,15 @@ use super::access::{Actor, Context};
 use super::keys::{SignInMethod, SignedIn};
 use super::Core;
 use crate::error::{Error, Result};
+use crate::kinds::TokenPurpose;
 use crate::model::*;
 use crate::secrets::{constant_time_eq, hash_secret, random_secret};
 use crate::store::{Effects, PrincipalRecord};
 use crate::types::{session_stamp, Micros};
 
-pub(super) const SESSION: &str = "sso_session";
-const CODE: &str = "oidc_code";
-pub(super) const REFRESH: &str = "oidc_refresh";
+pub(super) const SESSION: TokenPurpose = TokenPurpose::SsoSession;
+const CODE: TokenPurpose = TokenPurpose::OidcCode;
+pub(super) const REFRESH: TokenPurpose = TokenPurpose::OidcRefresh;
 /// How long a browser stays signed in to an organization.
 pub const SESSION_TTL_SECS: i64 = 12 * 3600;
 const CODE_TTL_SECS: i64 = 60;

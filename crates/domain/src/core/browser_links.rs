@@ -10,6 +10,8 @@ use super::links::signs_in_by_link;
 use super::users::email_language;
 use super::Core;
 use crate::error::{Error, Location, Problems, Result};
+use crate::kinds::TokenPurpose;
+use crate::mail::{self, LinkMail, Mail};
 use crate::model::*;
 use crate::paging::UserQuery;
 use crate::secrets::{hash_secret, random_secret};
@@ -25,12 +27,22 @@ pub enum BrowserLink {
     PasswordReset,
 }
 
+/// A hosted page's sign-in link is emailed as a magic link.
+fn sign_in_mail(m: LinkMail) -> Mail {
+    Mail::MagicLink(mail::MagicLink {
+        org_name: m.org_name,
+        first_name: m.first_name,
+        link: m.link,
+        redirect_link: None,
+    })
+}
+
 impl BrowserLink {
-    fn purpose(self) -> &'static str {
+    fn purpose(self) -> TokenPurpose {
         match self {
-            Self::SignIn => "signin_link",
+            Self::SignIn => TokenPurpose::SignInLink,
             // The same purpose as every reset link, so that a reset ends the other links too.
-            Self::PasswordReset => "password_reset",
+            Self::PasswordReset => TokenPurpose::PasswordReset,
         }
     }
 }
@@ -105,9 +117,9 @@ impl Core {
             "{}{page_path}?token={secret}",
             self.config.public_url.trim_end_matches('/')
         );
-        let (template, ttl) = match kind {
-            BrowserLink::SignIn => ("magic_link", self.config.magic_link_ttl_secs),
-            BrowserLink::PasswordReset => ("password_reset", super::links::RESET_TTL_SECS),
+        let (template, ttl): (fn(LinkMail) -> Mail, _) = match kind {
+            BrowserLink::SignIn => (sign_in_mail, self.config.magic_link_ttl_secs),
+            BrowserLink::PasswordReset => (Mail::PasswordReset, super::links::RESET_TTL_SECS),
         };
         let mut fx = Effects::audit(self.audit(&ctx, &org.id, action, Some(&user.id), json!({})));
         fx.tokens.push(OneTimeToken::new(
@@ -118,12 +130,17 @@ impl Core {
             ttl,
             now,
         ));
+        let mail = template(LinkMail {
+            org_name: org.name.clone(),
+            first_name: user.first_name.clone(),
+            link,
+        });
+        let language = email_language(user.preferences.preferred_language.as_deref(), org);
         fx.outbox.push(OutboxMessage::queued(
             &org.id,
-            template,
+            mail,
             &user.email,
-            email_language(user.preferences.preferred_language.as_deref(), org),
-            json!({ "first_name": user.first_name, "org_name": org.name, "link": link }),
+            language,
             now,
         ));
         self.store.write_effects(fx).await?;

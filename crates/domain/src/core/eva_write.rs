@@ -7,10 +7,12 @@ use super::access::{Context, Rank};
 use super::eva::*;
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
+use crate::kinds::TokenPurpose;
+use crate::mail::{LinkMail, Mail};
 use crate::model::*;
 use crate::paging::UserQuery;
 use crate::permissions::perm;
-use crate::store::{Effects, NewIdentity};
+use crate::store::{Effects, NewIdentity, Revocation};
 use crate::types::*;
 
 impl Core {
@@ -139,14 +141,12 @@ impl Core {
         language: &str,
         now: Micros,
     ) -> OutboxMessage {
-        OutboxMessage::queued(
-            &org.id,
-            "welcome",
-            &user.email,
-            language,
-            json!({ "org_name": org.name, "first_name": user.first_name, "link": self.config.public_url }),
-            now,
-        )
+        let welcome = Mail::Welcome(LinkMail {
+            org_name: org.name.clone(),
+            first_name: user.first_name.clone(),
+            link: self.config.public_url.clone(),
+        });
+        OutboxMessage::queued(&org.id, welcome, &user.email, language, now)
     }
 
     /// Replaces a user's name, company, image, admin flag and environments. The email and the
@@ -366,7 +366,7 @@ impl Core {
             Effects::audit(self.audit(ctx, &org.id, "user.deactivate", Some(&user.id), json!({})));
         // The store cuts the membership's sessions; refresh tokens go too, so activation revives nothing.
         fx.revoke
-            .push((org.id.clone(), user.id.clone(), "refresh".into()));
+            .push(Revocation::new(&org.id, &user.id, TokenPurpose::Refresh));
         let sessions_end = super::instructions::sessions_end(was, user.status);
         self.store
             .update_user(&user, expected, sessions_end, fx)

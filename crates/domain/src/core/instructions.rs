@@ -4,7 +4,7 @@
 
 use super::links::shown_to_inviter;
 use crate::events::EventSeed;
-use crate::model::{ActorRef, AuditEvent, OneTimeToken, UserStatus};
+use crate::model::{ActorRef, AuditEvent, OneTimeToken, TokenPurpose, UserStatus};
 use crate::store::{LinkUse, NewPassword, OnJoin};
 use crate::types::{session_stamp, Micros};
 
@@ -30,7 +30,7 @@ pub(crate) fn link_use(
         password: password.cloned(),
         ..LinkUse::default()
     };
-    if token.purpose == "invite" {
+    if token.purpose == TokenPurpose::Invite {
         u.activate_invited = true;
         u.verify_email = !shown_to_inviter(token);
         if let Some(a) = audit {

@@ -10,7 +10,9 @@ use super::keys::SignedIn;
 use super::users::{check_link, email_language};
 use super::{Actor, Core};
 use crate::error::{Error, FieldError, Location, Problems, Result};
+use crate::kinds::{PurposeName, TokenPurpose};
 use crate::links::{LinkFamily, LinkKind};
+use crate::mail::{self, LinkMail, Mail};
 use crate::model::*;
 use crate::paging::UserQuery;
 use crate::password;
@@ -24,8 +26,8 @@ pub const RESET_TTL_SECS: i64 = 3600;
 /// What a landing page may show about a link before it is used.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinkView {
-    /// `invite`, `magic_link`, `password_reset` or `email_change`.
-    pub purpose: String,
+    /// `Invite`, `MagicLink`, `PasswordReset` or `EmailChange`.
+    pub purpose: TokenPurpose,
     /// An invitation of an identity that signs in with a password and has none yet.
     pub needs_password: bool,
     /// The address an email change moves to.
@@ -48,8 +50,8 @@ pub struct Accepted {
     /// The invitation's `login_link` (set by an administrator) or the magic link's
     /// `redirect_link` (set by whoever asked for the link).
     pub redirect: Option<String>,
-    /// `invite` or `magic_link`.
-    pub purpose: String,
+    /// `Invite` or `MagicLink`.
+    pub purpose: TokenPurpose,
     /// Where a browser may be sent *with* the new access token: only an invitation's
     /// `login_link`. A magic link's `redirect_link` was chosen by whoever asked for the link,
     /// so handing it the token would give a victim's session to whoever typed their address.
@@ -90,11 +92,11 @@ fn policy(password: &str) -> Result<()> {
 impl Core {
     /// The link's token if it is unused, unexpired, of one of `purposes`, and of the organization
     /// `org_ref` (when given). Nothing is used up: mail scanners open links before people do.
-    pub async fn inspect_link(
+    pub async fn inspect_link<P: PurposeName + Sync>(
         &self,
         org_ref: Option<&str>,
         token: &str,
-        purposes: &[&str],
+        purposes: &[P],
     ) -> Result<Option<LinkView>> {
         let org_id = match org_ref {
             Some(r) => Some(self.find_org(r).await?.id),
@@ -107,7 +109,9 @@ impl Core {
         else {
             return Ok(None);
         };
-        if !purposes.contains(&t.purpose.as_str()) || org_id.is_some_and(|o| o != t.org_id) {
+        if !purposes.iter().any(|p| t.purpose == p.purpose_name())
+            || org_id.is_some_and(|o| o != t.org_id)
+        {
             return Ok(None);
         }
         let needs_password = self.offers_password(&t).await?;
@@ -120,7 +124,7 @@ impl Core {
             .payload
             .get("login_link")
             .and_then(|v| v.as_str())
-            .filter(|_| t.purpose == "invite")
+            .filter(|_| t.purpose == TokenPurpose::Invite)
             .map(str::to_owned);
         Ok(Some(LinkView {
             connection,
@@ -131,7 +135,7 @@ impl Core {
                 .get("email")
                 .and_then(|v| v.as_str())
                 .map(str::to_owned)
-                .filter(|_| t.purpose == "email_change"),
+                .filter(|_| t.purpose == TokenPurpose::EmailChange),
             purpose: t.purpose,
             needs_password,
         }))
@@ -142,7 +146,7 @@ impl Core {
     /// when the link was issued, and, for a link its inviter was shown, no other organization
     /// shares it. The store applies the same conditions again, atomically, when the link is used.
     async fn offers_password(&self, t: &OneTimeToken) -> Result<bool> {
-        if t.purpose != "invite" {
+        if t.purpose != TokenPurpose::Invite {
             return Ok(false);
         }
         let Some(user) = self.store.get_user(&t.org_id, &t.user_id).await? else {
@@ -187,11 +191,11 @@ impl Core {
         let ctx = Context::new(request_id, Actor::Anonymous);
         let fx = Effects::audit(self.audit(&ctx, &org.id, "user.token_exchange", None, json!({})));
         let audit = fx.audit.first().cloned();
-        let purposes = ["invite", "magic_link"];
+        let purposes = [TokenPurpose::Invite, TokenPurpose::MagicLink];
         // Checked before the link is used, so a refused link is not spent by the attempt (and
         // again on the member the use returns, in case their connection changed meanwhile).
         if let Some(t) = self.store.find_token(&hash, self.now()).await? {
-            if t.purpose == "magic_link" && t.org_id == org.id {
+            if t.purpose == TokenPurpose::MagicLink && t.org_id == org.id {
                 let member = self.store.get_user(&t.org_id, &t.user_id).await?;
                 if !member.is_some_and(|u| signs_in_by_link(&u)) {
                     return Err(Error::Unauthenticated);
@@ -211,7 +215,7 @@ impl Core {
                     .inspect_link(Some(&org.id), token, &purposes)
                     .await?
                     .ok_or(Error::Unauthenticated)?;
-                if view.purpose != "invite" {
+                if view.purpose != TokenPurpose::Invite {
                     return Err(Error::field(
                         Location::Body,
                         "password",
@@ -248,7 +252,14 @@ impl Core {
                 };
                 let decide = |t: &OneTimeToken| link_use(t, audit.as_ref(), Some(&new));
                 self.store
-                    .use_link(&org.id, &hash, &["invite"], self.now(), &decide, fx)
+                    .use_link(
+                        &org.id,
+                        &hash,
+                        &[TokenPurpose::Invite],
+                        self.now(),
+                        &decide,
+                        fx,
+                    )
                     .await?
             }
         }
@@ -258,7 +269,7 @@ impl Core {
             .await
             .map_err(|_| Error::Unauthenticated)?;
         if user.status == UserStatus::Inactive
-            || (used.purpose == "magic_link" && !signs_in_by_link(&user))
+            || (used.purpose == TokenPurpose::MagicLink && !signs_in_by_link(&user))
         {
             return Err(Error::Unauthenticated);
         }
@@ -281,7 +292,9 @@ impl Core {
                 },
                 api_key_id: None,
             },
-            token_destination: redirect.clone().filter(|_| used.purpose == "invite"),
+            token_destination: redirect
+                .clone()
+                .filter(|_| used.purpose == TokenPurpose::Invite),
             redirect,
             purpose: used.purpose,
         })
@@ -308,17 +321,22 @@ impl Core {
         fx.tokens.push(OneTimeToken::new(
             &secret,
             TokenOwner::from(user),
-            "password_reset",
+            TokenPurpose::PasswordReset,
             json!({}),
             RESET_TTL_SECS,
             now,
         ));
+        let reset = Mail::PasswordReset(LinkMail {
+            org_name: org.name.clone(),
+            first_name: user.first_name.clone(),
+            link,
+        });
+        let language = email_language(user.preferences.preferred_language.as_deref(), org);
         fx.outbox.push(OutboxMessage::queued(
             &org.id,
-            "password_reset",
+            reset,
             &user.email,
-            email_language(user.preferences.preferred_language.as_deref(), org),
-            json!({ "first_name": user.first_name, "org_name": org.name, "link": link }),
+            language,
             now,
         ));
         fx
@@ -405,7 +423,9 @@ impl Core {
         let token_hash = hash_secret(token.trim());
         // Only where the organization lets the person sign in with a password.
         let held = self.store.find_token(&token_hash, self.now()).await?;
-        if let Some(t) = held.filter(|t| t.purpose == "password_reset" && t.org_id == org.id) {
+        if let Some(t) =
+            held.filter(|t| t.purpose == TokenPurpose::PasswordReset && t.org_id == org.id)
+        {
             let user = self.store.get_user(&t.org_id, &t.user_id).await?;
             if user.is_none_or(|u| u.connection != Connection::Password) {
                 return Err(Error::Unauthenticated);
@@ -426,7 +446,7 @@ impl Core {
             .use_link(
                 &org.id,
                 &token_hash,
-                &["password_reset"],
+                &[TokenPurpose::PasswordReset],
                 self.now(),
                 &decide,
                 fx,
@@ -494,12 +514,25 @@ impl Core {
         fx.tokens.push(OneTimeToken::new(
             &secret,
             TokenOwner::from(&user),
-            "magic_link",
+            TokenPurpose::MagicLink,
             json!({ "redirect_link": redirect_link }),
             self.config.magic_link_ttl_secs,
             now,
         ));
-        fx.outbox.push(OutboxMessage::queued(&org.id, "magic_link", &user.email, email_language(user.preferences.preferred_language.as_deref(), &org), json!({ "org_name": org.name, "first_name": user.first_name, "link": link, "redirect_link": redirect_link }), now));
+        let magic = Mail::MagicLink(mail::MagicLink {
+            org_name: org.name.clone(),
+            first_name: user.first_name.clone(),
+            link,
+            redirect_link: Some(redirect_link.to_owned()),
+        });
+        let language = email_language(user.preferences.preferred_language.as_deref(), &org);
+        fx.outbox.push(OutboxMessage::queued(
+            &org.id,
+            magic,
+            &user.email,
+            language,
+            now,
+        ));
         self.store.write_effects(fx).await?;
         Ok(())
     }

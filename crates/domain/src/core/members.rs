@@ -7,12 +7,14 @@ use serde_json::json;
 use super::access::{grants_of, names_of, Context, Rank};
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
+use crate::kinds::TokenPurpose;
 use crate::links::{LinkFamily, LinkKind};
+use crate::mail::{self, Mail};
 use crate::model::*;
 use crate::paging::{SortKey, UserQuery};
 use crate::permissions::{perm, Target};
 use crate::secrets::{hash_secret, random_secret};
-use crate::store::{Effects, NewIdentity, StoreError};
+use crate::store::{Effects, NewIdentity, Revocation, StoreError};
 use crate::types::*;
 
 /// The roles this surface names; `admin` is also shown for any administrator.
@@ -151,7 +153,7 @@ impl Core {
             // A newer request voids the links of earlier ones, whichever organization they came from.
             for (org_id, user_id) in &memberships {
                 fx.revoke
-                    .push((org_id.clone(), user_id.clone(), "email_change".into()));
+                    .push(Revocation::new(org_id, user_id, TokenPurpose::EmailChange));
             }
             fx.tokens.push(OneTimeToken::new(
                 &secret,
@@ -160,17 +162,20 @@ impl Core {
                     user_id: &p.user_id,
                     identity_id: &identity.id,
                 },
-                "email_change",
+                TokenPurpose::EmailChange,
                 json!({ "email": email.display }),
                 EMAIL_CHANGE_TTL_SECS,
                 now,
             ));
             fx.outbox.push(OutboxMessage::queued(
                 &org.id,
-                "email_change",
+                Mail::EmailChange(mail::EmailChange {
+                    first_name: user.first_name.clone(),
+                    link,
+                    old_email: identity.email.clone(),
+                }),
                 &email.display,
                 super::users::email_language(user.preferences.preferred_language.as_deref(), &org),
-                json!({ "first_name": user.first_name, "link": link, "old_email": identity.email }),
                 now,
             ));
             self.store.write_effects(fx).await?;
@@ -484,16 +489,30 @@ impl Core {
             json!({ "roles": names, "resent": existing.is_some() }),
         ));
         fx.revoke
-            .push((org.id.clone(), user.id.clone(), "invite".into()));
+            .push(Revocation::new(&org.id, &user.id, TokenPurpose::Invite));
         fx.tokens.push(OneTimeToken::new(
             &secret,
             TokenOwner::from(&user),
-            "invite",
+            TokenPurpose::Invite,
             json!({ "connection": connection.as_ref().map(|c| c.as_str()) }),
             self.config.invitation_ttl_secs,
             now,
         ));
-        fx.outbox.push(OutboxMessage::queued(&org.id, "invitation", &email.display, super::users::email_language(None, &org), json!({ "org_name": org.name, "first_name": first, "verify_link": accept_link, "connection": connection.as_ref().map(|c| c.as_str()) }), now));
+        let invitation = Mail::Invitation(mail::Invitation {
+            org_name: org.name.clone(),
+            first_name: first.clone(),
+            verify_link: accept_link,
+            login_link: None,
+            connection: connection.as_ref().map(|c| c.as_str().to_owned()),
+        });
+        let language = super::users::email_language(None, &org);
+        fx.outbox.push(OutboxMessage::queued(
+            &org.id,
+            invitation,
+            &email.display,
+            language,
+            now,
+        ));
         match identity {
             Some(identity) => {
                 self.store

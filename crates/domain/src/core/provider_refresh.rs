@@ -11,7 +11,7 @@ use super::Core;
 use crate::error::{Error, Result};
 use crate::model::*;
 use crate::secrets::{hash_secret, random_secret};
-use crate::store::Effects;
+use crate::store::{Effects, Revocation};
 use crate::types::session_stamp;
 
 impl Core {
@@ -155,11 +155,8 @@ impl Core {
             Some(&spent.user_id),
             json!({ "client_id": spent.payload.get("client_id") }),
         ));
-        fx.revoke.push((
-            spent.org_id.clone(),
-            spent.user_id.clone(),
-            REFRESH.to_owned(),
-        ));
+        fx.revoke
+            .push(Revocation::new(&spent.org_id, &spent.user_id, REFRESH));
         // What the first use issued (an access token good for an hour) ends too: the member's
         // sessions in this organization are cut, the person's other organizations untouched.
         self.store

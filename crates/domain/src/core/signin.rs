@@ -6,6 +6,7 @@ use super::access::{Actor, Context};
 use super::keys::SignedIn;
 use super::Core;
 use crate::error::{Error, Result};
+use crate::kinds::TokenPurpose;
 use crate::model::*;
 use crate::paging::UserQuery;
 use crate::secrets::{hash_secret, random_secret};
@@ -133,7 +134,7 @@ impl Core {
                     user_id: &who.user_id,
                     identity_id: &who.identity_id,
                 },
-                "refresh",
+                TokenPurpose::Refresh,
                 json!({}),
                 REFRESH_TTL_SECS,
                 now,
@@ -163,7 +164,7 @@ impl Core {
             .store
             .find_token(&hash, now)
             .await?
-            .filter(|t| t.purpose == "refresh" && t.org_id == org.id)
+            .filter(|t| t.purpose == TokenPurpose::Refresh && t.org_id == org.id)
             .ok_or(Error::Unauthenticated)?;
         let rec = self
             .authenticate(&org.id, &held.user_id, held.created_at)
@@ -184,14 +185,14 @@ impl Core {
                 user_id: &held.user_id,
                 identity_id: &held.identity_id,
             },
-            "refresh",
+            TokenPurpose::Refresh,
             json!({}),
             REFRESH_TTL_SECS,
             now,
         ));
         // Of two concurrent uses, one consumes the token and writes its successor; the other fails.
         self.store
-            .consume_token(&org.id, &hash, &["refresh"], now, fx)
+            .consume_token(&org.id, &hash, &[TokenPurpose::Refresh], now, fx)
             .await?
             .ok_or(Error::Unauthenticated)?;
         let who = SignedIn {

@@ -8,7 +8,9 @@ use serde_json::json;
 use super::access::{grants_of, names_of, Access, Context, Rank};
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
+use crate::kinds::TokenPurpose;
 use crate::links::{LinkFamily, LinkKind};
+use crate::mail::{self, Mail};
 use crate::model::*;
 use crate::paging::*;
 use crate::permissions::perm;
@@ -299,7 +301,7 @@ impl Core {
         fx.tokens.push(OneTimeToken::new(
             &secret,
             TokenOwner::from(&user),
-            "invite",
+            TokenPurpose::Invite,
             // The inviter sees this link too, so following it proves nothing about the address.
             json!({ "login_link": input.login_link, "shown_to_inviter": true }),
             self.config.invitation_ttl_secs,
@@ -313,20 +315,23 @@ impl Core {
             fx.tokens.push(OneTimeToken::new(
                 &mailed,
                 TokenOwner::from(&user),
-                "invite",
+                TokenPurpose::Invite,
                 json!({ "login_link": login_link }),
                 self.config.invitation_ttl_secs,
                 now,
             ));
+            let invitation = Mail::Invitation(mail::Invitation {
+                org_name: org.name.clone(),
+                first_name: user.first_name.clone(),
+                verify_link: mailed_link,
+                login_link: Some(login_link.clone()),
+                connection: None,
+            });
             fx.outbox.push(OutboxMessage::queued(
                 &org.id,
-                "invitation",
+                invitation,
                 &email.display,
                 language,
-                json!({
-                    "org_name": org.name, "first_name": user.first_name,
-                    "login_link": login_link, "verify_link": mailed_link,
-                }),
                 now,
             ));
         }

@@ -7,6 +7,7 @@
 //! conflicts ([`StoreError::Refused`]); it decides no rule and reads no clock: every method that
 //! needs the time takes it (`now`, or a session stamp) from the caller.
 
+use crate::kinds::TokenPurpose;
 use crate::model::*;
 use crate::types::Micros;
 
@@ -115,9 +116,28 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Effects {
     pub audit: Vec<AuditEvent>,
     pub outbox: Vec<OutboxMessage>,
-    /// Unused tokens of these `(org_id, user_id, purpose)` are withdrawn before `tokens` are written.
-    pub revoke: Vec<(String, String, String)>,
+    /// Unused tokens these name are withdrawn before `tokens` are written.
+    pub revoke: Vec<Revocation>,
     pub tokens: Vec<OneTimeToken>,
+}
+
+/// The unused tokens of one purpose that a membership holds, withdrawn by a change (a newer
+/// invitation voids the older ones; deactivation ends refresh tokens).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub org_id: String,
+    pub user_id: String,
+    pub purpose: TokenPurpose,
+}
+
+impl Revocation {
+    pub fn new(org_id: &str, user_id: &str, purpose: TokenPurpose) -> Self {
+        Self {
+            org_id: org_id.to_owned(),
+            user_id: user_id.to_owned(),
+            purpose,
+        }
+    }
 }
 
 impl Effects {

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use super::{Effects, NewPassword, StoreResult};
 use crate::events::EventSeed;
+use crate::kinds::TokenPurpose;
 use crate::model::OneTimeToken;
 use crate::types::Micros;
 
@@ -35,7 +36,7 @@ pub trait TokenStore: Send + Sync + 'static {
         &self,
         org_id: &str,
         token_hash: &str,
-        purposes: &[&str],
+        purposes: &[TokenPurpose],
         now: Micros,
         fx: Effects,
     ) -> StoreResult<Option<OneTimeToken>>;
@@ -45,7 +46,7 @@ pub trait TokenStore: Send + Sync + 'static {
         &self,
         org_id: &str,
         token_hash: &str,
-        purposes: &[&str],
+        purposes: &[TokenPurpose],
         now: Micros,
         decide: DecideUse<'_>,
         fx: Effects,

@@ -4,6 +4,6 @@ mod templates;
 mod transport;
 mod worker;
 
-pub use templates::{escape, render, Rendered, KINDS, LANGUAGES};
+pub use templates::{escape, render, Rendered, LANGUAGES};
 pub use transport::{SendError, Transport};
 pub use worker::{Mailer, Outbox, RetryPolicy};

@@ -2,6 +2,7 @@
 //! to a plain-text part and an HTML part from the same strings, with `{name}` placeholders
 //! filled from the outbox payload and every value escaped in the HTML.
 
+use roster_domain::mail::MailKind;
 use serde_json::Value;
 
 /// The words of one email in one language.
@@ -15,159 +16,149 @@ struct Words {
     after: &'static str,
 }
 
-/// Kinds of email, and the payload key holding the link each one carries.
-pub const KINDS: &[(&str, &str)] = &[
-    ("invitation", "verify_link"),
-    ("magic_link", "link"),
-    ("password_reset", "link"),
-    ("email_change", "link"),
-    ("welcome", "link"),
-    ("webhook_disabled", "link"),
-];
-
 pub const LANGUAGES: &[&str] = &["en", "es", "ja", "pt"];
 
-fn words(kind: &str, lang: &str) -> Option<&'static Words> {
-    let table: &[(&str, &str, Words)] = &[
-        ("invitation", "en", Words {
+fn words(kind: MailKind, lang: &str) -> Option<&'static Words> {
+    let table: &[(MailKind, &str, Words)] = &[
+        (MailKind::Invitation, "en", Words {
             subject: "You're invited to {org_name}",
             body: &["Hello {first_name},", "You have been invited to join {org_name}. Follow the link below to accept the invitation."],
             action: "Accept the invitation",
             after: "The link works once and expires in 7 days. If you did not expect this invitation, you can ignore this email.",
         }),
-        ("invitation", "es", Words {
+        (MailKind::Invitation, "es", Words {
             subject: "Te han invitado a {org_name}",
             body: &["Hola, {first_name}:", "Te han invitado a unirte a {org_name}. Sigue el enlace de abajo para aceptar la invitación."],
             action: "Aceptar la invitación",
             after: "El enlace funciona una sola vez y caduca en 7 días. Si no esperabas esta invitación, puedes ignorar este correo.",
         }),
-        ("invitation", "ja", Words {
+        (MailKind::Invitation, "ja", Words {
             subject: "{org_name} への招待",
             body: &["{first_name} 様", "{org_name} への参加に招待されました。下のリンクから招待を承諾してください。"],
             action: "招待を承諾する",
             after: "このリンクは一度だけ使用でき、7日後に期限切れになります。心当たりがない場合は、このメールを無視してください。",
         }),
-        ("invitation", "pt", Words {
+        (MailKind::Invitation, "pt", Words {
             subject: "Você foi convidado para {org_name}",
             body: &["Olá, {first_name}!", "Você foi convidado a participar de {org_name}. Siga o link abaixo para aceitar o convite."],
             action: "Aceitar o convite",
             after: "O link funciona uma única vez e expira em 7 dias. Se você não esperava este convite, pode ignorar este e-mail.",
         }),
-        ("magic_link", "en", Words {
+        (MailKind::MagicLink, "en", Words {
             subject: "Your sign-in link for {org_name}",
             body: &["Hello {first_name},", "Use the link below to sign in to {org_name}."],
             action: "Sign in",
             after: "The link works once and expires in 10 minutes. If you did not ask to sign in, you can ignore this email.",
         }),
-        ("magic_link", "es", Words {
+        (MailKind::MagicLink, "es", Words {
             subject: "Tu enlace para iniciar sesión en {org_name}",
             body: &["Hola, {first_name}:", "Usa el enlace de abajo para iniciar sesión en {org_name}."],
             action: "Iniciar sesión",
             after: "El enlace funciona una sola vez y caduca en 10 minutos. Si no pediste iniciar sesión, puedes ignorar este correo.",
         }),
-        ("magic_link", "ja", Words {
+        (MailKind::MagicLink, "ja", Words {
             subject: "{org_name} のサインインリンク",
             body: &["{first_name} 様", "下のリンクから {org_name} にサインインしてください。"],
             action: "サインイン",
             after: "このリンクは一度だけ使用でき、10分後に期限切れになります。サインインを依頼していない場合は、このメールを無視してください。",
         }),
-        ("magic_link", "pt", Words {
+        (MailKind::MagicLink, "pt", Words {
             subject: "Seu link de acesso a {org_name}",
             body: &["Olá, {first_name}!", "Use o link abaixo para entrar em {org_name}."],
             action: "Entrar",
             after: "O link funciona uma única vez e expira em 10 minutos. Se você não pediu para entrar, pode ignorar este e-mail.",
         }),
-        ("password_reset", "en", Words {
+        (MailKind::PasswordReset, "en", Words {
             subject: "Reset your password",
             body: &["Hello {first_name},", "Someone asked to reset the password of your account in {org_name}. Follow the link below to choose a new one."],
             action: "Choose a new password",
             after: "The link works once and expires in 1 hour. If you did not ask for this, ignore this email: your password stays as it is.",
         }),
-        ("password_reset", "es", Words {
+        (MailKind::PasswordReset, "es", Words {
             subject: "Restablece tu contraseña",
             body: &["Hola, {first_name}:", "Alguien pidió restablecer la contraseña de tu cuenta en {org_name}. Sigue el enlace de abajo para elegir una nueva."],
             action: "Elegir una contraseña nueva",
             after: "El enlace funciona una sola vez y caduca en 1 hora. Si no lo pediste, ignora este correo: tu contraseña no cambia.",
         }),
-        ("password_reset", "ja", Words {
+        (MailKind::PasswordReset, "ja", Words {
             subject: "パスワードの再設定",
             body: &["{first_name} 様", "{org_name} のアカウントのパスワード再設定が依頼されました。下のリンクから新しいパスワードを設定してください。"],
             action: "新しいパスワードを設定する",
             after: "このリンクは一度だけ使用でき、1時間後に期限切れになります。心当たりがない場合は、このメールを無視してください。パスワードは変更されません。",
         }),
-        ("password_reset", "pt", Words {
+        (MailKind::PasswordReset, "pt", Words {
             subject: "Redefina sua senha",
             body: &["Olá, {first_name}!", "Alguém pediu para redefinir a senha da sua conta em {org_name}. Siga o link abaixo para escolher uma nova."],
             action: "Escolher uma nova senha",
             after: "O link funciona uma única vez e expira em 1 hora. Se você não pediu isso, ignore este e-mail: sua senha continua a mesma.",
         }),
-        ("email_change", "en", Words {
+        (MailKind::EmailChange, "en", Words {
             subject: "Confirm your new email address",
             body: &["Hello {first_name},", "You asked to change the email address of your account from {old_email} to this one. Follow the link below to confirm."],
             action: "Confirm this address",
             after: "The link works once and expires in 24 hours; until then nothing changes. If you did not ask for this, ignore this email.",
         }),
-        ("email_change", "es", Words {
+        (MailKind::EmailChange, "es", Words {
             subject: "Confirma tu nueva dirección de correo",
             body: &["Hola, {first_name}:", "Pediste cambiar la dirección de correo de tu cuenta de {old_email} a esta. Sigue el enlace de abajo para confirmarlo."],
             action: "Confirmar esta dirección",
             after: "El enlace funciona una sola vez y caduca en 24 horas; hasta entonces no cambia nada. Si no lo pediste, ignora este correo.",
         }),
-        ("email_change", "ja", Words {
+        (MailKind::EmailChange, "ja", Words {
             subject: "新しいメールアドレスの確認",
             body: &["{first_name} 様", "アカウントのメールアドレスを {old_email} からこのアドレスに変更するよう依頼されました。下のリンクから確認してください。"],
             action: "このアドレスを確認する",
             after: "このリンクは一度だけ使用でき、24時間後に期限切れになります。確認されるまで何も変更されません。心当たりがない場合は、このメールを無視してください。",
         }),
-        ("email_change", "pt", Words {
+        (MailKind::EmailChange, "pt", Words {
             subject: "Confirme seu novo endereço de e-mail",
             body: &["Olá, {first_name}!", "Você pediu para mudar o e-mail da sua conta de {old_email} para este. Siga o link abaixo para confirmar."],
             action: "Confirmar este endereço",
             after: "O link funciona uma única vez e expira em 24 horas; até lá, nada muda. Se você não pediu isso, ignore este e-mail.",
         }),
-        ("welcome", "en", Words {
+        (MailKind::Welcome, "en", Words {
             subject: "Welcome to {org_name}",
             body: &["Hello {first_name},", "Your account in {org_name} is ready."],
             action: "Sign in",
             after: "If you did not expect this email, contact your organization's administrator.",
         }),
-        ("welcome", "es", Words {
+        (MailKind::Welcome, "es", Words {
             subject: "Te damos la bienvenida a {org_name}",
             body: &["Hola, {first_name}:", "Tu cuenta en {org_name} está lista."],
             action: "Iniciar sesión",
             after: "Si no esperabas este correo, contacta con el administrador de tu organización.",
         }),
-        ("welcome", "ja", Words {
+        (MailKind::Welcome, "ja", Words {
             subject: "{org_name} へようこそ",
             body: &["{first_name} 様", "{org_name} のアカウントの準備ができました。"],
             action: "サインイン",
             after: "心当たりがない場合は、組織の管理者にお問い合わせください。",
         }),
-        ("welcome", "pt", Words {
+        (MailKind::Welcome, "pt", Words {
             subject: "Boas-vindas a {org_name}",
             body: &["Olá, {first_name}!", "Sua conta em {org_name} está pronta."],
             action: "Entrar",
             after: "Se você não esperava este e-mail, fale com o administrador da sua organização.",
         }),
-        ("webhook_disabled", "en", Words {
+        (MailKind::WebhookDisabled, "en", Words {
             subject: "A webhook endpoint of {org_name} was disabled",
             body: &["Hello {first_name},", "Roster stopped delivering events to {url}: {reason}. Fix the receiver, then enable the endpoint again (PATCH /admin/v1/orgs/{org}/webhooks/{endpoint_id} with enabled: true) and replay what it missed."],
             action: "Open the API documentation",
             after: "You receive this email as an administrator of {org_name}.",
         }),
-        ("webhook_disabled", "es", Words {
+        (MailKind::WebhookDisabled, "es", Words {
             subject: "Se desactivó un webhook de {org_name}",
             body: &["Hola, {first_name}:", "Roster dejó de entregar eventos a {url}: {reason}. Corrige el receptor, vuelve a activar el endpoint (PATCH /admin/v1/orgs/{org}/webhooks/{endpoint_id} con enabled: true) y reenvía lo que no recibió."],
             action: "Abrir la documentación de la API",
             after: "Recibes este correo como administrador de {org_name}.",
         }),
-        ("webhook_disabled", "ja", Words {
+        (MailKind::WebhookDisabled, "ja", Words {
             subject: "{org_name} の Webhook エンドポイントが無効になりました",
             body: &["{first_name} 様", "Roster は {url} へのイベント配信を停止しました: {reason}。受信側を修正してから、エンドポイントを再び有効にし (PATCH /admin/v1/orgs/{org}/webhooks/{endpoint_id}、enabled: true)、届かなかったイベントを再送してください。"],
             action: "API ドキュメントを開く",
             after: "{org_name} の管理者としてこのメールを受け取っています。",
         }),
-        ("webhook_disabled", "pt", Words {
+        (MailKind::WebhookDisabled, "pt", Words {
             subject: "Um webhook de {org_name} foi desativado",
             body: &["Olá, {first_name}!", "O Roster parou de entregar eventos a {url}: {reason}. Corrija o receptor, reative o endpoint (PATCH /admin/v1/orgs/{org}/webhooks/{endpoint_id} com enabled: true) e reenvie o que ele perdeu."],
             action: "Abrir a documentação da API",
@@ -194,29 +185,26 @@ pub struct Rendered {
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     #[error("no template for the kind '{0}'")]
-    UnknownKind(String),
+    UnknownKind(MailKind),
     #[error("the payload has no '{0}' link")]
     MissingLink(&'static str),
 }
 
 /// Renders a message of `kind` in `lang` (English when the language has no template).
-pub fn render(kind: &str, lang: &str, payload: &Value) -> Result<Rendered, RenderError> {
-    let (_, link_key) = KINDS
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .ok_or_else(|| RenderError::UnknownKind(kind.to_owned()))?;
+pub fn render(kind: MailKind, lang: &str, payload: &Value) -> Result<Rendered, RenderError> {
+    let link_key = kind.link_key();
     let lang: &'static str = LANGUAGES
         .iter()
         .find(|l| **l == lang)
         .copied()
         .unwrap_or("en");
-    let w = words(kind, lang).ok_or_else(|| RenderError::UnknownKind(kind.to_owned()))?;
+    let w = words(kind, lang).ok_or(RenderError::UnknownKind(kind))?;
     let link = payload
-        .get(*link_key)
+        .get(link_key)
         .and_then(Value::as_str)
         .filter(|l| l.starts_with("https://") || l.starts_with("http://"));
     // A welcome email may have no link to give; every other kind exists for its link.
-    if link.is_none() && kind != "welcome" {
+    if link.is_none() && kind.needs_link() {
         return Err(RenderError::MissingLink(link_key));
     }
     let fill = |s: &str| fill(s, payload);
@@ -306,9 +294,9 @@ mod tests {
 
     #[test]
     fn every_kind_has_every_language() {
-        for (kind, link_key) in KINDS {
+        for kind in MailKind::ALL {
             for lang in LANGUAGES {
-                let payload = json!({ "first_name": "Ana", "org_name": "Acme", "old_email": "a@b.c", *link_key: "https://r.example/x?token=t" });
+                let payload = json!({ "first_name": "Ana", "org_name": "Acme", "old_email": "a@b.c", kind.link_key(): "https://r.example/x?token=t" });
                 let r = render(kind, lang, &payload).expect("renders");
                 assert!(!r.subject.contains('{'), "{kind}/{lang}: {}", r.subject);
                 assert!(
@@ -332,7 +320,7 @@ mod tests {
             "org_name": "A & B\r\nBcc: x@evil.example",
             "link": "https://r.example/?a=1&b=\"2\"",
         });
-        let r = render("magic_link", "en", &payload).expect("renders");
+        let r = render(MailKind::MagicLink, "en", &payload).expect("renders");
         assert!(!r.html.contains("<script>"));
         assert!(r.html.contains("&lt;script&gt;"));
         assert!(r
@@ -343,11 +331,16 @@ mod tests {
     }
 
     #[test]
-    fn unknown_kinds_and_missing_links_do_not_render() {
-        assert!(render("nope", "en", &json!({})).is_err());
-        assert!(render("magic_link", "en", &json!({ "link": "javascript:x" })).is_err());
+    fn missing_links_do_not_render() {
+        assert!(render(MailKind::Invitation, "en", &json!({})).is_err());
+        assert!(render(
+            MailKind::MagicLink,
+            "en",
+            &json!({ "link": "javascript:x" })
+        )
+        .is_err());
         let w = render(
-            "welcome",
+            MailKind::Welcome,
             "xx",
             &json!({ "first_name": "Ana", "org_name": "Acme" }),
         )

@@ -48,8 +48,11 @@ impl Mailer {
             permanent: true,
             message,
         };
+        let kind = m
+            .mail_kind()
+            .ok_or_else(|| permanent(format!("no template for the kind '{}'", m.kind)))?;
         let rendered =
-            render(&m.kind, &m.language, &m.payload).map_err(|e| permanent(e.to_string()))?;
+            render(kind, &m.language, &m.payload).map_err(|e| permanent(e.to_string()))?;
         let to: Mailbox = m
             .recipient
             .parse()

@@ -2,8 +2,6 @@
 //! Errors take the FastAPI shape of the Amigo surface (`{"detail": ...}`).
 
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use roster_domain::core::AuditListInput;
 use roster_domain::model::AuditEvent;
 use roster_domain::types::format_micros;
@@ -15,6 +13,7 @@ use utoipa_axum::routes;
 
 use crate::error::Result;
 use crate::extract::{Caller, Path, Req};
+use crate::reply::Reply;
 use crate::state::AppState;
 use crate::surface::{Finished, Policy, SurfaceRouter};
 
@@ -109,7 +108,7 @@ async fn list_audit_events(
     caller: Caller,
     Path(org): Path<String>,
     req: Req,
-) -> Result<Response> {
+) -> Result<Reply<200, AuditEventsPage>> {
     let q = &req.query;
     let limit = q.opt_int("limit")?;
     let input = AuditListInput {
@@ -122,9 +121,8 @@ async fn list_audit_events(
         limit,
     };
     let page = s.core.list_audit_events(&caller.ctx, &org, input).await?;
-    Ok(Json(AuditEventsPage {
+    Ok(Reply(AuditEventsPage {
         events: page.events.iter().map(AuditEventOut::from).collect(),
         next_cursor: page.next_cursor,
-    })
-    .into_response())
+    }))
 }

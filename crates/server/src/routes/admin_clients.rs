@@ -3,9 +3,6 @@
 //! `/admin/v1`). Needs `Organization:ModifyOrganization`.
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use roster_domain::core::OidcClientInput;
 use roster_domain::model::OidcClient;
 use roster_domain::types::format_micros;
@@ -16,6 +13,7 @@ use utoipa_axum::routes;
 
 use crate::error::Result;
 use crate::extract::{Body, Caller, Path};
+use crate::reply::{NoContent, Reply};
 use crate::state::AppState;
 use crate::surface::{Finished, Policy, SurfaceRouter};
 
@@ -106,12 +104,11 @@ async fn list_clients(
     State(s): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
-) -> Result<Response> {
+) -> Result<Reply<200, ClientList>> {
     let clients = s.core.list_oidc_clients(&caller.ctx, &org).await?;
-    Ok(Json(ClientList {
+    Ok(Reply(ClientList {
         clients: clients.iter().map(|c| ClientOut::new(c, None)).collect(),
-    })
-    .into_response())
+    }))
 }
 
 /// Register a client; a confidential client's `client_secret` is in this answer only.
@@ -130,18 +127,14 @@ async fn create_client(
     caller: Caller,
     Path(org): Path<String>,
     Body(b): Body<ClientIn>,
-) -> Result<Response> {
+) -> Result<Reply<201, ClientOut>> {
     let input = OidcClientInput {
         name: Some(b.name),
         redirect_uris: Some(b.redirect_uris),
         public: b.public,
     };
     let made = s.core.create_oidc_client(&caller.ctx, &org, input).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ClientOut::new(&made.client, made.secret)),
-    )
-        .into_response())
+    Ok(Reply(ClientOut::new(&made.client, made.secret)))
 }
 
 /// Rename a client or replace its redirect URIs.
@@ -163,7 +156,7 @@ async fn update_client(
     caller: Caller,
     Path((org, client_id)): Path<(String, String)>,
     Body(b): Body<ClientPatch>,
-) -> Result<Response> {
+) -> Result<Reply<200, ClientOut>> {
     let input = OidcClientInput {
         name: b.name,
         redirect_uris: b.redirect_uris,
@@ -173,7 +166,7 @@ async fn update_client(
         .core
         .update_oidc_client(&caller.ctx, &org, &client_id, input)
         .await?;
-    Ok(Json(ClientOut::new(&c, None)).into_response())
+    Ok(Reply(ClientOut::new(&c, None)))
 }
 
 /// Delete a client: its codes and refresh tokens stop working.
@@ -193,9 +186,9 @@ async fn delete_client(
     State(s): State<AppState>,
     caller: Caller,
     Path((org, client_id)): Path<(String, String)>,
-) -> Result<Response> {
+) -> Result<NoContent> {
     s.core
         .delete_oidc_client(&caller.ctx, &org, &client_id)
         .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(NoContent)
 }

@@ -4,9 +4,6 @@
 //! connection's client secret is written, never read back.
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use roster_domain::connections::UpstreamConnection;
 use roster_domain::core::ConnectionInput;
 use roster_domain::types::format_micros;
@@ -17,6 +14,7 @@ use utoipa_axum::routes;
 
 use crate::error::Result;
 use crate::extract::{Body, Caller, Path};
+use crate::reply::{NoContent, Reply};
 use crate::state::AppState;
 use crate::surface::{Finished, Policy, SurfaceRouter};
 
@@ -124,12 +122,11 @@ async fn list_connections(
     State(s): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
-) -> Result<Response> {
+) -> Result<Reply<200, ConnectionList>> {
     let list = s.core.list_connections(&caller.ctx, &org).await?;
-    Ok(Json(ConnectionList {
+    Ok(Reply(ConnectionList {
         connections: list.iter().map(|c| ConnectionOut::new(&s, c)).collect(),
-    })
-    .into_response())
+    }))
 }
 
 /// Add a connection; members invited with its name sign in through it.
@@ -148,7 +145,7 @@ async fn create_connection(
     caller: Caller,
     Path(org): Path<String>,
     Body(b): Body<ConnectionIn>,
-) -> Result<Response> {
+) -> Result<Reply<201, ConnectionOut>> {
     let input = ConnectionInput {
         name: Some(b.name),
         issuer: Some(b.issuer),
@@ -158,7 +155,7 @@ async fn create_connection(
         link_password_accounts: Some(b.link_password_accounts),
     };
     let c = s.core.create_connection(&caller.ctx, &org, input).await?;
-    Ok((StatusCode::CREATED, Json(ConnectionOut::new(&s, &c))).into_response())
+    Ok(Reply(ConnectionOut::new(&s, &c)))
 }
 
 /// Change a connection.
@@ -180,7 +177,7 @@ async fn update_connection(
     caller: Caller,
     Path((org, name)): Path<(String, String)>,
     Body(b): Body<ConnectionPatch>,
-) -> Result<Response> {
+) -> Result<Reply<200, ConnectionOut>> {
     let input = ConnectionInput {
         name: None,
         issuer: b.issuer,
@@ -193,7 +190,7 @@ async fn update_connection(
         .core
         .update_connection(&caller.ctx, &org, &name, input)
         .await?;
-    Ok(Json(ConnectionOut::new(&s, &c)).into_response())
+    Ok(Reply(ConnectionOut::new(&s, &c)))
 }
 
 /// Remove a connection: nobody signs in through it any more, and its links to upstream
@@ -214,7 +211,7 @@ async fn delete_connection(
     State(s): State<AppState>,
     caller: Caller,
     Path((org, name)): Path<(String, String)>,
-) -> Result<Response> {
+) -> Result<NoContent> {
     s.core.delete_connection(&caller.ctx, &org, &name).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(NoContent)
 }

@@ -2,8 +2,6 @@
 //! committed change of one organization in commit order after a cursor the client keeps.
 
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use roster_domain::core::FeedInput;
 use roster_domain::events::Event;
 use roster_domain::types::format_micros;
@@ -14,6 +12,7 @@ use utoipa_axum::routes;
 
 use crate::error::Result;
 use crate::extract::{Caller, Path, Req};
+use crate::reply::Reply;
 use crate::state::AppState;
 use crate::surface::{Finished, Policy, SurfaceRouter};
 
@@ -116,7 +115,7 @@ async fn list_events(
     caller: Caller,
     Path(org): Path<String>,
     req: Req,
-) -> Result<Response> {
+) -> Result<Reply<200, EventsPage>> {
     let q = &req.query;
     let limit = q.opt_int("limit")?;
     let input = FeedInput {
@@ -125,9 +124,8 @@ async fn list_events(
         limit,
     };
     let page = s.core.list_events(&caller.ctx, &org, input).await?;
-    Ok(Json(EventsPage {
+    Ok(Reply(EventsPage {
         events: page.events.iter().map(EventOut::from).collect(),
         next: page.next,
-    })
-    .into_response())
+    }))
 }

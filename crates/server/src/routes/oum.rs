@@ -6,9 +6,8 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Json;
 use roster_domain::core::Member;
-use roster_domain::model::Connection;
+use roster_domain::model::{Connection, TokenPurpose};
 use roster_domain::types::{format_micros, full_name};
 use roster_domain::{Error, FieldError, Location};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -19,6 +18,7 @@ use super::pages::{link_invalid, page, paragraph, token_form};
 use crate::error::Result;
 use crate::extract::{form_field, Body, Caller, Path, Req, Submitted};
 use crate::openapi::errors::Shape;
+use crate::reply::{NoContent, Reply};
 use crate::state::AppState;
 use crate::surface::{Finished, Policy, Surface, SurfaceRouter};
 
@@ -126,16 +126,18 @@ impl From<Member> for UserOut {
     responses((status = 200, description = "Your organization", body = OrganizationOut)),
     security(("bearerAuth" = []))
 )]
-async fn organization(State(s): State<AppState>, caller: Caller) -> Result<Response> {
+async fn organization(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Reply<200, OrganizationOut>> {
     let org = s.core.own_org(&caller.ctx).await?;
-    Ok(Json(OrganizationOut {
+    Ok(Reply(OrganizationOut {
         id: org.uuid,
         name: org.name,
         short_name: org.short_name,
         created_at: format_micros(org.created_at),
         updated_at: format_micros(org.updated_at),
-    })
-    .into_response())
+    }))
 }
 
 /// Get your user data: id, email, name and roles in this organization.
@@ -147,8 +149,8 @@ async fn organization(State(s): State<AppState>, caller: Caller) -> Result<Respo
     responses((status = 200, description = "You", body = UserOut)),
     security(("bearerAuth" = []))
 )]
-async fn me(State(s): State<AppState>, caller: Caller) -> Result<Response> {
-    Ok(Json(UserOut::from(s.core.me(&caller.ctx).await?)).into_response())
+async fn me(State(s): State<AppState>, caller: Caller) -> Result<Reply<200, UserOut>> {
+    Ok(Reply(UserOut::from(s.core.me(&caller.ctx).await?)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -181,17 +183,16 @@ async fn update_me(
     State(s): State<AppState>,
     caller: Caller,
     Body(b): Body<UpdateMe>,
-) -> Result<Response> {
+) -> Result<Reply<200, ProfileOut>> {
     if let Some(email) = &b.email {
         s.limits.check_address(caller_org(&caller), email).await?;
     }
     let m = s.core.update_me(&caller.ctx, b.name, b.email).await?;
-    Ok(Json(ProfileOut {
+    Ok(Reply(ProfileOut {
         name: full_name(&m.user.first_name, &m.user.last_name),
         id: m.user.id,
         email: m.user.email,
-    })
-    .into_response())
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -209,7 +210,11 @@ async fn email_change_page(State(s): State<AppState>, req: Req) -> Result<Respon
         .map(str::to_owned)
         .filter(|t| !t.trim().is_empty())
         .ok_or_else(|| Error::field(Location::Query, "token", "missing", "token is required"))?;
-    let Some(view) = s.core.inspect_link(None, &token, &["email_change"]).await? else {
+    let Some(view) = s
+        .core
+        .inspect_link(None, &token, &[TokenPurpose::EmailChange])
+        .await?
+    else {
         return Ok(link_invalid());
     };
     let address = view.new_email.unwrap_or_default();
@@ -246,7 +251,7 @@ async fn confirm_email_change(
             s.core
                 .confirm_email_change(&req.request_id, &b.token)
                 .await?;
-            Ok(StatusCode::NO_CONTENT.into_response())
+            Ok(NoContent.into_response())
         }
         Submitted::Form(f) => {
             let token = form_field(&f, "token");
@@ -279,11 +284,15 @@ async fn confirm_email_change(
     responses((status = 200, description = "A page of members", body = UsersPage)),
     security(("bearerAuth" = []))
 )]
-async fn list(State(s): State<AppState>, caller: Caller, req: Req) -> Result<Response> {
+async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    req: Req,
+) -> Result<Reply<200, UsersPage>> {
     let page = super::oum_words::member_page(&req.query)?;
     let (count, members) = s.core.list_members(&caller.ctx, &page).await?;
     let items: Vec<UserOut> = members.into_iter().map(Into::into).collect();
-    Ok(Json(UsersPage { count, items }).into_response())
+    Ok(Reply(UsersPage { count, items }))
 }
 
 /// Get a user of your organization by id.
@@ -300,8 +309,10 @@ async fn get_user(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Response> {
-    Ok(Json(UserOut::from(s.core.get_member(&caller.ctx, &id).await?)).into_response())
+) -> Result<Reply<200, UserOut>> {
+    Ok(Reply(UserOut::from(
+        s.core.get_member(&caller.ctx, &id).await?,
+    )))
 }
 
 /// Remove a user from your organization; their account and other memberships stay.
@@ -318,9 +329,9 @@ async fn remove(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Response> {
+) -> Result<NoContent> {
     s.core.remove_member(&caller.ctx, &id).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(NoContent)
 }
 
 /// Send a user a password-reset email (username-password accounts only).
@@ -337,7 +348,7 @@ async fn password_reset(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Response> {
+) -> Result<NoContent> {
     // Per caller and target: nobody can use up someone else's budget for a user.
     let caller_id = caller
         .ctx
@@ -348,7 +359,7 @@ async fn password_reset(
         .check("request-password-reset", &format!("{caller_id}>{}", id))
         .await?;
     s.core.request_password_reset(&caller.ctx, &id).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(NoContent)
 }
 
 /// Replace a user's roles with the given list of `admin`, `developer`, `analyst`.
@@ -367,9 +378,9 @@ async fn replace_roles(
     caller: Caller,
     Path(id): Path<String>,
     Body(roles): Body<Vec<String>>,
-) -> Result<Response> {
+) -> Result<NoContent> {
     s.core.replace_roles(&caller.ctx, &id, roles).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(NoContent)
 }
 
 /// A key that must be present, and may be null.
@@ -407,7 +418,7 @@ async fn invite(
     State(s): State<AppState>,
     caller: Caller,
     Body(b): Body<Invite>,
-) -> Result<Response> {
+) -> Result<NoContent> {
     s.limits
         .check_address(caller_org(&caller), &b.email)
         .await?;
@@ -430,7 +441,7 @@ async fn invite(
     s.core
         .invite_member(&caller.ctx, &b.email, &b.name, b.roles, connection)
         .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(NoContent)
 }
 
 /// The organization of the caller's token (the one org-user-management acts in).

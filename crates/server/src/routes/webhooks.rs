@@ -2,9 +2,6 @@
 //! The secret is shown by create and rotate-secret only.
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use roster_domain::core::WebhookInput;
 use roster_domain::types::format_micros;
 use roster_domain::webhooks::{WebhookAttempt, WebhookEndpoint};
@@ -15,6 +12,7 @@ use utoipa_axum::routes;
 
 use crate::error::Result;
 use crate::extract::{Body, Caller, Path};
+use crate::reply::{NoContent, Reply};
 use crate::state::AppState;
 use crate::surface::{Finished, Policy, SurfaceRouter};
 
@@ -184,7 +182,7 @@ async fn create_webhook(
     caller: Caller,
     Path(org): Path<String>,
     Body(b): Body<WebhookCreate>,
-) -> Result<Response> {
+) -> Result<Reply<201, WebhookWithSecret>> {
     let input = WebhookInput {
         url: Some(b.url),
         types: b.types,
@@ -196,7 +194,7 @@ async fn create_webhook(
         endpoint: WebhookOut::from(&w),
         secret: w.secret.clone(),
     };
-    Ok((StatusCode::CREATED, Json(out)).into_response())
+    Ok(Reply(out))
 }
 
 /// The organization's webhook endpoints. Needs `Audit:GetAuditEvents`.
@@ -208,12 +206,11 @@ async fn list_webhooks(
     State(s): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
-) -> Result<Response> {
+) -> Result<Reply<200, WebhookList>> {
     let list = s.core.list_webhooks(&caller.ctx, &org).await?;
-    Ok(Json(WebhookList {
+    Ok(Reply(WebhookList {
         webhooks: list.iter().map(WebhookOut::from).collect(),
-    })
-    .into_response())
+    }))
 }
 
 /// One webhook endpoint. Needs `Audit:GetAuditEvents`.
@@ -225,9 +222,9 @@ async fn get_webhook(
     State(s): State<AppState>,
     caller: Caller,
     Path((org, webhook_id)): Path<(String, String)>,
-) -> Result<Response> {
+) -> Result<Reply<200, WebhookOut>> {
     let w = s.core.get_webhook(&caller.ctx, &org, &webhook_id).await?;
-    Ok(Json(WebhookOut::from(&w)).into_response())
+    Ok(Reply(WebhookOut::from(&w)))
 }
 
 /// Changes an endpoint's URL, types, description or enabled flag. Needs
@@ -242,7 +239,7 @@ async fn update_webhook(
     caller: Caller,
     Path((org, webhook_id)): Path<(String, String)>,
     Body(b): Body<WebhookPatch>,
-) -> Result<Response> {
+) -> Result<Reply<200, WebhookOut>> {
     let input = WebhookInput {
         url: b.url,
         types: b.types,
@@ -253,7 +250,7 @@ async fn update_webhook(
         .core
         .update_webhook(&caller.ctx, &org, &webhook_id, input)
         .await?;
-    Ok(Json(WebhookOut::from(&w)).into_response())
+    Ok(Reply(WebhookOut::from(&w)))
 }
 
 /// Deletes an endpoint, its queued messages and its delivery log. Needs
@@ -266,11 +263,11 @@ async fn delete_webhook(
     State(s): State<AppState>,
     caller: Caller,
     Path((org, webhook_id)): Path<(String, String)>,
-) -> Result<Response> {
+) -> Result<NoContent> {
     s.core
         .delete_webhook(&caller.ctx, &org, &webhook_id)
         .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(NoContent)
 }
 
 /// A new signing secret, shown this once; the previous one keeps signing for `overlap_secs`
@@ -285,16 +282,15 @@ async fn rotate_secret(
     caller: Caller,
     Path((org, webhook_id)): Path<(String, String)>,
     Body(b): Body<RotateIn>,
-) -> Result<Response> {
+) -> Result<Reply<200, WebhookWithSecret>> {
     let w = s
         .core
         .rotate_webhook_secret(&caller.ctx, &org, &webhook_id, b.overlap_secs)
         .await?;
-    Ok(Json(WebhookWithSecret {
+    Ok(Reply(WebhookWithSecret {
         endpoint: WebhookOut::from(&w),
         secret: w.secret.clone(),
-    })
-    .into_response())
+    }))
 }
 
 /// The endpoint's last 100 delivery attempts, newest first. Needs `Audit:GetAuditEvents`.
@@ -306,15 +302,14 @@ async fn list_attempts(
     State(s): State<AppState>,
     caller: Caller,
     Path((org, webhook_id)): Path<(String, String)>,
-) -> Result<Response> {
+) -> Result<Reply<200, AttemptList>> {
     let list = s
         .core
         .webhook_attempts(&caller.ctx, &org, &webhook_id, 100)
         .await?;
-    Ok(Json(AttemptList {
+    Ok(Reply(AttemptList {
         attempts: list.iter().map(AttemptOut::from).collect(),
-    })
-    .into_response())
+    }))
 }
 
 /// Sends again one event, or every event since a time, to this endpoint (same `webhook-id`).
@@ -329,10 +324,10 @@ async fn replay(
     caller: Caller,
     Path((org, webhook_id)): Path<(String, String)>,
     Body(b): Body<ReplayIn>,
-) -> Result<Response> {
+) -> Result<Reply<202, ReplayOut>> {
     let queued = s
         .core
         .replay_webhook(&caller.ctx, &org, &webhook_id, b.event_id, b.since)
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(ReplayOut { queued })).into_response())
+    Ok(Reply(ReplayOut { queued }))
 }

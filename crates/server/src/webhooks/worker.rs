@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
+use roster_domain::mail::{self, Mail};
 use roster_domain::model::OutboxMessage;
 use roster_domain::store::{Effects, Store, StoreError};
 use roster_domain::types::{new_uuid7, now_micros, Micros};
@@ -309,15 +310,21 @@ impl WebhookWorkers {
             .iter()
             .filter(|u| u.is_admin && u.status == roster_domain::model::UserStatus::Active)
         {
+            let told = Mail::WebhookDisabled(mail::WebhookDisabled {
+                url: endpoint.url.clone(),
+                endpoint_id: endpoint.id.clone(),
+                org: job.org_id.clone(),
+                org_name: job.org_id.clone(),
+                first_name: u.first_name.clone(),
+                reason: reason.clone(),
+                link: format!("{}/docs", self.public_url),
+            });
+            let language = u.preferences.preferred_language.as_deref().unwrap_or("eng");
             fx.outbox.push(OutboxMessage::queued(
                 &job.org_id,
-                "webhook_disabled",
+                told,
                 &u.email,
-                u.preferences.preferred_language.as_deref().unwrap_or("eng"),
-                json!({
-                    "url": endpoint.url, "endpoint_id": endpoint.id, "org": job.org_id, "org_name": job.org_id,
-                    "first_name": u.first_name, "reason": reason, "link": format!("{}/docs", self.public_url),
-                }),
+                language,
                 now_micros(),
             ));
         }

@@ -8,6 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use roster_domain::core::SignedIn;
+use roster_domain::model::TokenPurpose;
 use roster_domain::types::format_micros;
 use roster_domain::{Error, Location};
 
@@ -20,7 +21,7 @@ use crate::extract::{form_field, Body, Path, Req, Submitted};
 use crate::routes::pages::{link_invalid, page, paragraph, token_form};
 use crate::state::AppState;
 
-const SIGN_IN: &[&str] = &["invite", "magic_link"];
+const SIGN_IN: &[TokenPurpose] = &[TokenPurpose::Invite, TokenPurpose::MagicLink];
 
 fn query_token(req: &Req) -> Result<String> {
     req.query
@@ -56,7 +57,7 @@ pub async fn verify_page(
         return Ok(link_invalid());
     };
     let action = format!("/v1/{}/user/verify", organization);
-    Ok(if view.purpose == "invite" {
+    Ok(if view.purpose == TokenPurpose::Invite {
         page(
             StatusCode::OK,
             "Accept your invitation",
@@ -200,7 +201,7 @@ pub async fn password_reset_page(
 ) -> Result<Response> {
     let token = query_token(&req)?;
     if s.core
-        .inspect_link(Some(&organization), &token, &["password_reset"])
+        .inspect_link(Some(&organization), &token, &[TokenPurpose::PasswordReset])
         .await?
         .is_none()
     {

@@ -7,8 +7,6 @@ mod error;
 mod words;
 
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use roster_domain::model::Configuration;
 use roster_domain::Error;
 use utoipa_axum::routes;
@@ -18,6 +16,7 @@ pub use error::render;
 use crate::error::Result;
 use crate::extract::{Body, Caller, Path, Req};
 use crate::openapi::errors::Shape;
+use crate::reply::{NoContent, Reply};
 use crate::state::AppState;
 use crate::surface::{Finished, Policy, Surface, SurfaceRouter};
 use dto::*;
@@ -92,14 +91,14 @@ async fn list(
     Path(org_uuid): Path<String>,
     caller: Caller,
     req: Req,
-) -> Result<Response> {
+) -> Result<Reply<200, Page>> {
     let l = words::list_query(&req.query)?;
     let org = s.core.find_org(&org_uuid).await?;
     caller.ctx.access(&org)?;
     let query = words::list_page(&req.query, &l)?;
     let result = s.core.eva_list(&caller.ctx, &org, &query).await?;
     let content = result.items.into_iter().map(UserOut::new).collect();
-    Ok(Json(page_body(content, l.page, l.lines, result.total)).into_response())
+    Ok(Reply(page_body(content, l.page, l.lines, result.total)))
 }
 
 fn page_body(content: Vec<UserOut>, page: i64, lines: i64, total: i64) -> Page {
@@ -121,19 +120,18 @@ async fn quicksearch(
     Path(org_uuid): Path<String>,
     caller: Caller,
     req: Req,
-) -> Result<Response> {
+) -> Result<Reply<200, Vec<String>>> {
     let mut problems = Vec::new();
     let limit = req.query.int("limit", 6, &mut problems);
     if !problems.is_empty() {
         return Err(Error::Validation(problems).into());
     }
     let name = req.query.one("name").unwrap_or("").to_owned();
-    Ok(Json(
+    Ok(Reply(
         s.core
             .quicksearch(&caller.ctx, &org_uuid, &name, limit)
             .await?,
-    )
-    .into_response())
+    ))
 }
 
 /// Create a user with a password (and its confirmation); a welcome email goes out in `language`.
@@ -153,7 +151,7 @@ async fn create(
     caller: Caller,
     req: Req,
     Body(b): Body<UserWrite>,
-) -> Result<Response> {
+) -> Result<Reply<200, UserOut>> {
     s.limits
         .check_address(&s.core.find_org(&org_uuid).await?.id, &b.email)
         .await?;
@@ -163,7 +161,7 @@ async fn create(
         .eva_create(&caller.ctx, &org_uuid, b.into(), &lang)
         .await
         .map_err(words::eva_fields)?;
-    Ok(Json(UserOut::new(user)).into_response())
+    Ok(Reply(UserOut::new(user)))
 }
 
 #[utoipa::path(
@@ -179,9 +177,9 @@ async fn get_user(
     State(s): State<AppState>,
     Path((org_uuid, user_id)): Path<(String, String)>,
     caller: Caller,
-) -> Result<Response> {
+) -> Result<Reply<200, UserOut>> {
     let user = s.core.eva_get(&caller.ctx, &org_uuid, &user_id).await?;
-    Ok(Json(UserOut::new(user)).into_response())
+    Ok(Reply(UserOut::new(user)))
 }
 
 /// Replace a user's data; `password` only for one's own account, the email not at all.
@@ -200,13 +198,13 @@ async fn update(
     Path((org_uuid, user_id)): Path<(String, String)>,
     caller: Caller,
     Body(b): Body<UserWrite>,
-) -> Result<Response> {
+) -> Result<Reply<200, UserOut>> {
     let user = s
         .core
         .eva_update(&caller.ctx, &org_uuid, &user_id, b.into())
         .await
         .map_err(words::eva_fields)?;
-    Ok(Json(UserOut::new(user)).into_response())
+    Ok(Reply(UserOut::new(user)))
 }
 
 /// Re-activate a deleted (deactivated) user found by email, with the given data.
@@ -226,7 +224,7 @@ async fn activate(
     caller: Caller,
     req: Req,
     Body(b): Body<UserWrite>,
-) -> Result<Response> {
+) -> Result<Reply<200, UserOut>> {
     s.limits
         .check_address(&s.core.find_org(&org_uuid).await?.id, &b.email)
         .await?;
@@ -236,7 +234,7 @@ async fn activate(
         .eva_activate(&caller.ctx, &org_uuid, b.into(), &lang)
         .await
         .map_err(words::eva_fields)?;
-    Ok(Json(UserOut::new(user)).into_response())
+    Ok(Reply(UserOut::new(user)))
 }
 
 /// Delete (deactivate) a user; 204.
@@ -253,9 +251,9 @@ async fn remove(
     State(s): State<AppState>,
     Path((org_uuid, user_id)): Path<(String, String)>,
     caller: Caller,
-) -> Result<Response> {
+) -> Result<NoContent> {
     s.core.eva_delete(&caller.ctx, &org_uuid, &user_id).await?;
-    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
+    Ok(NoContent)
 }
 
 /// The caller's own user, from the token.
@@ -272,9 +270,9 @@ async fn identity_provider(
     State(s): State<AppState>,
     Path(org_uuid): Path<String>,
     caller: Caller,
-) -> Result<Response> {
+) -> Result<Reply<200, UserOut>> {
     let user = s.core.identity_provider(&caller.ctx, &org_uuid).await?;
-    Ok(Json(UserOut::new(user)).into_response())
+    Ok(Reply(UserOut::new(user)))
 }
 
 /// Set one of the caller's configuration values (for one bot with `botUUID`).
@@ -293,14 +291,14 @@ async fn set_config(
     Path(org_uuid): Path<String>,
     caller: Caller,
     Body(b): Body<ConfigIn>,
-) -> Result<Response> {
+) -> Result<Reply<200, ConfigOut>> {
     let c = Configuration {
         key: b.key,
         value: b.value,
         bot_uuid: b.bot_uuid.filter(|x| !x.is_empty()),
     };
     let c = s.core.set_configuration(&caller.ctx, &org_uuid, c).await?;
-    Ok(Json(config_out(&c)).into_response())
+    Ok(Reply(config_out(&c)))
 }
 
 #[utoipa::path(
@@ -316,9 +314,9 @@ async fn configs(
     State(s): State<AppState>,
     Path(org_uuid): Path<String>,
     caller: Caller,
-) -> Result<Response> {
+) -> Result<Reply<200, Vec<ConfigOut>>> {
     let list = s.core.configurations(&caller.ctx, &org_uuid, None).await?;
-    Ok(Json(list.iter().map(config_out).collect::<Vec<_>>()).into_response())
+    Ok(Reply(list.iter().map(config_out).collect::<Vec<_>>()))
 }
 
 #[utoipa::path(
@@ -334,12 +332,12 @@ async fn bot_configs(
     State(s): State<AppState>,
     Path((org_uuid, bot_uuid)): Path<(String, String)>,
     caller: Caller,
-) -> Result<Response> {
+) -> Result<Reply<200, Vec<ConfigOut>>> {
     let list = s
         .core
         .configurations(&caller.ctx, &org_uuid, Some(&bot_uuid))
         .await?;
-    Ok(Json(list.iter().map(config_out).collect::<Vec<_>>()).into_response())
+    Ok(Reply(list.iter().map(config_out).collect::<Vec<_>>()))
 }
 
 fn key(req: &Req) -> String {
@@ -360,13 +358,12 @@ async fn has_config(
     Path(org_uuid): Path<String>,
     caller: Caller,
     req: Req,
-) -> Result<Response> {
-    Ok(Json(
+) -> Result<Reply<200, bool>> {
+    Ok(Reply(
         s.core
             .has_configuration(&caller.ctx, &org_uuid, None, &key(&req))
             .await?,
-    )
-    .into_response())
+    ))
 }
 
 #[utoipa::path(
@@ -383,11 +380,10 @@ async fn bot_has_config(
     Path((org_uuid, bot_uuid)): Path<(String, String)>,
     caller: Caller,
     req: Req,
-) -> Result<Response> {
-    Ok(Json(
+) -> Result<Reply<200, bool>> {
+    Ok(Reply(
         s.core
             .has_configuration(&caller.ctx, &org_uuid, Some(&bot_uuid), &key(&req))
             .await?,
-    )
-    .into_response())
+    ))
 }
