@@ -22,6 +22,7 @@ mod ci_scripts;
 mod cli;
 mod clusters;
 mod compat_claims;
+mod console;
 mod cross_cutting;
 mod email_delivery;
 mod email_flows;
