@@ -53,7 +53,10 @@ pub fn href(name: &str) -> String {
 pub async fn asset(Path(file): Path<String>) -> Response {
     let Some((_, ty, bytes)) = versioned().iter().find(|(n, _, _)| *n == file) else {
         let mut r = (StatusCode::NOT_FOUND, "not found").into_response();
-        super::layout::secure_headers(&mut r);
+        r.headers_mut().insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
         return r;
     };
     let mut r = (StatusCode::OK, *bytes).into_response();

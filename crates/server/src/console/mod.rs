@@ -7,6 +7,7 @@
 //! vendored htmx (`crates/server/assets/`) only makes the search answer while one types.
 
 mod assets;
+mod bulk;
 mod i18n;
 mod keys;
 mod layout;
@@ -52,7 +53,8 @@ const POLICIES: &[(&str, Policy)] = &[
     ("console-callback", Policy::Client("verify-token")),
 ];
 
-pub fn router() -> Finished {
+/// The console's routes; its upload takes bodies up to the CSV limit.
+pub fn router(max_csv: usize) -> Finished {
     const PAGE: &[(Method, &str)] = &[(Method::GET, "console-page")];
     const ACTION: &[(Method, &str)] = &[(Method::POST, "console-action")];
     const BOTH: &[(Method, &str)] = &[
@@ -104,6 +106,25 @@ pub fn router() -> Finished {
             post(keys::delete),
         )
         .page("/console/{org}/audit", PAGE, get(logs::audit))
+        .merge(upload(max_csv))
         .owns("/console/")
         .finish()
+}
+
+fn upload(max_csv: usize) -> Finished {
+    const BOTH: &[(Method, &str)] = &[
+        (Method::GET, "console-page"),
+        (Method::POST, "console-action"),
+    ];
+    let mut r = SurfaceRouter::new(SURFACE, OpenApi::default(), POLICIES)
+        .page(
+            "/console/{org}/bulk",
+            BOTH,
+            get(bulk::page).post(bulk::upload),
+        )
+        .finish();
+    r.router = r
+        .router
+        .layer(axum::extract::DefaultBodyLimit::max(max_csv));
+    r
 }

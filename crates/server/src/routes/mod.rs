@@ -58,7 +58,7 @@ pub fn build(max_csv_bytes: usize) -> (Router<AppState>, Documents, Vec<Register
         .merge(native::operations())
         .finish();
     let oidc = oidc::router();
-    let console = crate::console::router();
+    let console = crate::console::router(max_csv_bytes);
     // eva's other base path: what no eva route serves under it is still eva's 404.
     let eva_base = SurfaceRouter::new(eva::SURFACE, OpenApi::default(), &[])
         .owns("/eva-user/")

@@ -360,7 +360,11 @@ async fn sessions_end_when_idle_too_long_and_after_twelve_hours() {
     assert_eq!(idle.get(&users).await.status, 200);
     assert_eq!(busy.get(&users).await.status, 200);
     app.advance(Duration::from_secs(29 * 60));
-    assert_eq!(idle.get(&users).await.status, 200, "a request keeps the session");
+    assert_eq!(
+        idle.get(&users).await.status,
+        200,
+        "a request keeps the session"
+    );
     assert_eq!(busy.get(&users).await.status, 200);
     // 58 minutes in: `idle` rests from here; `busy` comes back every 25 minutes.
     for step in 1..=26 {
@@ -369,7 +373,10 @@ async fn sessions_end_when_idle_too_long_and_after_twelve_hours() {
         if step == 2 {
             let gone = idle.get(&users).await;
             assert_eq!(gone.status, 303, "idle for 50 minutes");
-            assert_eq!(gone.location().unwrap(), format!("/console/{}/signin", org.id));
+            assert_eq!(
+                gone.location().unwrap(),
+                format!("/console/{}/signin", org.id)
+            );
         }
     }
     // 58 + 26 × 25 = 708 minutes; 25 more is past 12 hours.
@@ -525,7 +532,11 @@ async fn users_are_searched_sorted_filtered_and_paged_by_keyset() {
     let admins = b
         .get(&format!("{base}?role=DefaultAdministratorRole"))
         .await;
-    assert!(admins.body.contains("admin@acme.example"), "{}", admins.body);
+    assert!(
+        admins.body.contains("admin@acme.example"),
+        "{}",
+        admins.body
+    );
     assert!(!admins.body.contains("p01@acme.example"));
     // A bad filter names its field.
     let bad = b.get(&format!("{base}?sort=password")).await;
@@ -588,4 +599,48 @@ async fn roles_change_within_the_rank_rule_and_a_refusal_explains_it() {
         .await;
     assert_eq!(deleted.status, 200, "{}", deleted.body);
     assert!(deleted.body.contains("conversation history"));
+}
+
+#[tokio::test]
+async fn a_csv_upload_applies_the_good_rows_and_lists_the_bad_ones() {
+    let app = TestApp::spawn().await;
+    let (org, email) = org_with_password(&app, "acme").await;
+    let mut b = signed_in(&app, &org.id, &email).await;
+    let page = b.get(&format!("/console/{}/bulk", org.id)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(">CSV file</label>"));
+    let token = csrf(&page);
+    let csv = "email;name;company;role;password;environmentUuid;environmentName;bot\n\
+               good@acme.example;Good Row;;ADMIN;;;;\n\
+               not-an-email;Bad Row;;VIEWER;;;;\n\
+               short@acme.example;Only Two\n";
+    let cookies = b
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let upload = |token: String| {
+        let form = reqwest::multipart::Form::new().text("csrf", token).part(
+            "file",
+            reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("u.csv"),
+        );
+        app.client
+            .post(format!("{}/console/{}/bulk", app.base, org.id))
+            .header("cookie", cookies.clone())
+            .multipart(form)
+            .send()
+    };
+    let before = app.count_users(&org.id).await;
+    let forged = upload("wrong".into()).await.unwrap();
+    assert_eq!(forged.status(), 403);
+    assert_eq!(app.count_users(&org.id).await, before);
+    let done = upload(token).await.unwrap();
+    let status = done.status();
+    let body = done.text().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("1 rows applied, 2 rows rejected"), "{body}");
+    assert!(body.contains("not-an-email"), "{body}");
+    assert!(body.contains("download=\"errors.csv\""));
+    assert_eq!(app.count_users(&org.id).await, before + 1);
 }
