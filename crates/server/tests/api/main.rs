@@ -16,6 +16,7 @@ mod arch_surface;
 mod auth;
 mod authz_matrix;
 mod bench;
+mod browser_console;
 mod browser_signin;
 mod cache;
 mod ci_scripts;
