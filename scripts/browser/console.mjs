@@ -63,7 +63,9 @@ async function check(name, { status = 200, console = true } = {}) {
   if (h['referrer-policy'] !== 'no-referrer') fail(name, `Referrer-Policy ${h['referrer-policy']}`);
   if ((await page.getAttribute('html', 'lang')) !== 'en') fail(name, 'html lang');
   await page.screenshot({ path: join(plan.screenshots, `console-${name}.png`), fullPage: true });
-  await auditPage.setContent(await page.content(), { waitUntil: 'load' });
+  // The copy loads the page's stylesheet from the server (its sizes and colours are audited).
+  const html = (await page.content()).replace('<head>', `<head><base href="${plan.base}/">`);
+  await auditPage.setContent(html, { waitUntil: 'load' });
   await auditPage.evaluate(axe.source);
   const result = await auditPage.evaluate(() =>
     window.axe.run(document, {

@@ -209,10 +209,10 @@ pub async fn start(State(s): State<AppState>, Path(org_ref): Path<String>, req: 
         .append_pair("state", &state)
         .append_pair("code_challenge", &pkce_s256(&verifier))
         .append_pair("code_challenge_method", "S256")
-        .append_pair("ui_locales", lang.code());
-    if req.query.one("prompt") == Some("login") {
-        q.append_pair("prompt", "login");
-    }
+        .append_pair("ui_locales", lang.code())
+        // An administrator proves who they are for every console session: a sign-on session
+        // at the provider (another app's, or the one before a sign-out) is not enough.
+        .append_pair("prompt", "login");
     let flow = set_cookie(
         &s,
         session::FLOW_COOKIE,
@@ -333,7 +333,7 @@ async fn end(s: AppState, org: String, req: Req, body: Bytes, everywhere: bool) 
         shell.t("sign_out"),
         shell.t("signed_out"),
         Some((
-            &format!("/console/{}/signin?prompt=login", v.org.id),
+            &format!("/console/{}/signin", v.org.id),
             shell.t("sign_in_here"),
         )),
     );

@@ -23,7 +23,7 @@ fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `n` users in `org`, in transactions of a few thousand, through the store's bulk insert.
+/// `n` users in `org`, in transactions of a thousand (as eva's import batches them), through the store's bulk insert.
 async fn seed(app: &TestApp, org: &str, n: usize) {
     let roles = app.state.core.store.list_roles(org).await.unwrap();
     let member = roles
@@ -36,7 +36,7 @@ async fn seed(app: &TestApp, org: &str, n: usize) {
     let mut i = 0;
     while i < n {
         let mut rows = Vec::new();
-        for j in i..(i + 5_000).min(n) {
+        for j in i..(i + 1_000).min(n) {
             let (first, last, email) = if j == n / 2 {
                 (
                     "Zanzibar".to_owned(),
@@ -66,7 +66,7 @@ async fn seed(app: &TestApp, org: &str, n: usize) {
             .await
             .unwrap();
         assert!(done.iter().all(|d| *d));
-        i += 5_000;
+        i += 1_000;
     }
 }
 
