@@ -8,6 +8,7 @@
 //! import. Results carry the targets of `docs/performance.md` and the checks that the answers
 //! were right.
 
+mod console;
 pub mod data;
 mod imports;
 mod lists;
@@ -193,6 +194,7 @@ async fn bench(opts: &Options, server: &Server) -> anyhow::Result<Report> {
     let (sample_ids, near_end_token) = b.walk(&token).await?;
     b.lists(&token, near_end_token).await?;
     b.searches(&token).await?;
+    b.console(&token).await?;
     b.throughput(&token, sample_ids).await?;
     b.imports(&token).await?;
     b.webhooks(server).await?;

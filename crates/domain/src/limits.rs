@@ -48,6 +48,9 @@ pub const LIMITS: &[(&str, u32)] = &[
     ("userinfo", 60),
     // Sign-out and token revocation at the OpenID provider.
     ("end-session", 60),
+    // The admin console's pages and forms, per client address.
+    ("console-page", 600),
+    ("console-action", 120),
 ];
 
 /// The default limit of an operation, if it has one.

@@ -94,6 +94,8 @@ pub struct UserQuery {
     pub contains: Option<String>,
     /// Leave out deactivated users.
     pub exclude_inactive: bool,
+    /// Only users of this status.
+    pub status: Option<crate::model::UserStatus>,
     /// With `contains`: also match the company.
     pub contains_company: bool,
     /// Lower-cased substring of the full name only.
@@ -113,6 +115,7 @@ impl UserQuery {
             contains: None,
             contains_company: false,
             exclude_inactive: false,
+            status: None,
             name_contains: None,
             name_prefix: None,
             visibility: Visibility::All,

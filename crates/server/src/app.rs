@@ -103,6 +103,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Databases> {
 pub fn core_config(config: &Config, public_url: String) -> CoreConfig {
     CoreConfig {
         links: Arc::new(crate::routes::links::SurfaceLinks::new(&public_url)),
+        first_party_clients: vec![crate::console::first_party_client(&public_url)],
         clock: config.clock.clone(),
         public_url,
         cache_ttl: Duration::from_millis(config.cache_ttl_ms),

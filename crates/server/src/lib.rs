@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod cli_connection;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod limits;

@@ -9,6 +9,7 @@
 // The implementation of each aggregate's trait, one file each (see `roster_domain::store`).
 mod audit;
 mod connections;
+mod console;
 mod eva;
 mod identities;
 mod keys;

@@ -163,6 +163,9 @@ pub(crate) fn users_filtered(db: &Db, what: &str, org_id: &str, q: &UserQuery, p
     if q.exclude_inactive {
         sql.push(" AND status <> 'inactive'");
     }
+    if let Some(s) = q.status {
+        sql.push(" AND status = ").text(s.as_str());
+    }
     if let Visibility::Only { user_ids, role_ids } = &q.visibility {
         sql.push(" AND (").in_list("id", user_ids);
         if !role_ids.is_empty() {

@@ -91,6 +91,7 @@ impl OrgStore for SqlStore {
             "page_cursors",
             "api_keys",
             "oidc_clients",
+            "console_sessions",
             "upstream_connections",
             "upstream_links",
             "users",

@@ -101,6 +101,7 @@ impl UserStore for SqlStore {
             is_verified,
             contains,
             exclude_inactive,
+            status,
             contains_company: _,
             name_contains,
             name_prefix,
@@ -126,6 +127,9 @@ impl UserStore for SqlStore {
             };
             if *exclude_inactive {
                 sql.push(" AND status <> 'inactive'");
+            }
+            if let Some(s) = status {
+                sql.push(" AND status = ").text(s.as_str());
             }
             return run!(db, |p| bind_all!(
                 crate::sql::query_scalar::<_, i64>(&sql),

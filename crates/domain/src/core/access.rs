@@ -30,6 +30,8 @@ pub struct Context {
     /// The session began with the account's password or an emailed link: the caller is the
     /// person, and may change what belongs to the account itself (credentials, login email).
     pub owner_session: bool,
+    /// The way in when it is not an API (`console`): recorded in every audit event's details.
+    pub channel: Option<&'static str>,
 }
 
 impl Context {
@@ -39,6 +41,7 @@ impl Context {
             actor,
             issuer_org: None,
             owner_session: false,
+            channel: None,
         }
     }
 

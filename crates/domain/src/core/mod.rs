@@ -8,6 +8,7 @@ mod bulk;
 mod cache;
 mod commit;
 mod connections;
+mod console;
 mod deferred;
 mod eva;
 mod eva_config;
@@ -41,6 +42,10 @@ pub use browser_links::{BrowserLink, FollowedLink};
 pub use bulk::{missing_file, BulkOutcome};
 pub use cache::{request_scope, SharedGeneration};
 pub use connections::{issuer_problem, ConnectionInput, MAX_DOMAINS};
+pub use console::{
+    ConsoleSignedIn, ConsoleUserQuery, ConsoleUsers, FirstPartyClient, CONSOLE_ABSOLUTE_SECS,
+    CONSOLE_IDLE_SECS, CONSOLE_SORT_FIELDS,
+};
 pub use deferred::Deferred;
 pub use eva::{
     EnvInput, EvaEnv, EvaListQuery, EvaPage, EvaUser, EvaUserInput, UserOrder, EMAIL_IS_LOGIN,
@@ -97,6 +102,8 @@ pub struct CoreConfig {
     /// `ROSTER_CONNECTION_ALLOW_PRIVATE`: an organization's connection may name an issuer over
     /// plain http or at a non-public address (a provider on loopback or the local network).
     pub connection_allow_private: bool,
+    /// Clients built into the server (the admin console), known to every organization.
+    pub first_party_clients: Vec<console::FirstPartyClient>,
 }
 
 impl Default for CoreConfig {
@@ -117,6 +124,7 @@ impl Default for CoreConfig {
             links: std::sync::Arc::new(crate::links::Unconfigured),
             clock: crate::clock::Clock::system(),
             connection_allow_private: false,
+            first_party_clients: Vec::new(),
         }
     }
 }
@@ -199,8 +207,11 @@ impl Core {
         org_id: &str,
         action: &str,
         target: Option<&str>,
-        details: serde_json::Value,
+        mut details: serde_json::Value,
     ) -> AuditEvent {
+        if let (Some(channel), Some(d)) = (ctx.channel, details.as_object_mut()) {
+            d.insert("channel".into(), channel.into());
+        }
         let actor = match &ctx.actor {
             Actor::User(p) => ActorRef {
                 kind: "user",

@@ -254,6 +254,14 @@ impl Core {
         org: &Organization,
         client_id: &str,
     ) -> Result<Option<OidcClient>> {
+        if let Some(c) = self
+            .config
+            .first_party_clients
+            .iter()
+            .find(|c| c.client_id == client_id)
+        {
+            return Ok(Some(c.client(org)));
+        }
         Ok(self.store.get_oidc_client(&org.id, client_id).await?)
     }
 

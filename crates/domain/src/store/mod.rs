@@ -12,6 +12,7 @@ use crate::model::*;
 use crate::types::Micros;
 
 mod audit;
+mod console;
 mod eva;
 mod identities;
 mod keys;
@@ -27,6 +28,7 @@ mod users;
 mod webhooks;
 
 pub use audit::AuditStore;
+pub use console::{ConsoleSession, ConsoleStore};
 pub use eva::EvaStore;
 pub use identities::IdentityStore;
 pub use keys::KeyStore;
@@ -44,6 +46,7 @@ pub use webhooks::WebhookStore;
 /// Everything the core stores, one aggregate per trait.
 pub trait Store:
     crate::connections::ConnectionStore
+    + ConsoleStore
     + OpsStore
     + OrgStore
     + RoleStore
@@ -63,6 +66,7 @@ pub trait Store:
 
 impl<T> Store for T where
     T: crate::connections::ConnectionStore
+        + ConsoleStore
         + OpsStore
         + OrgStore
         + RoleStore

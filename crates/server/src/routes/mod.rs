@@ -58,6 +58,7 @@ pub fn build(max_csv_bytes: usize) -> (Router<AppState>, Documents, Vec<Register
         .merge(native::operations())
         .finish();
     let oidc = oidc::router();
+    let console = crate::console::router(max_csv_bytes);
     // eva's other base path: what no eva route serves under it is still eva's 404.
     let eva_base = SurfaceRouter::new(eva::SURFACE, OpenApi::default(), &[])
         .owns("/eva-user/")
@@ -80,6 +81,7 @@ pub fn build(max_csv_bytes: usize) -> (Router<AppState>, Documents, Vec<Register
     let (oum, oum_doc, oum_reg) = parts(oum);
     let (native, native_doc, native_reg) = parts(native);
     let (oidc, _, _) = parts(oidc);
+    let (console, _, _) = parts(console);
     let (eva_base, _, _) = parts(eva_base);
     let docs = Documents::new(vec![
         (AMIGO, amigo_doc, shapes(&amigo_reg)),
@@ -118,6 +120,7 @@ pub fn build(max_csv_bytes: usize) -> (Router<AppState>, Documents, Vec<Register
         .merge(oum)
         .merge(native)
         .merge(oidc)
+        .merge(console)
         .merge(Router::from(documents.router))
         // A path no route serves: the 404 of the surface owning it, else the native one.
         .fallback(move |req: axum::extract::Request| {

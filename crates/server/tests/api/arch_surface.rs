@@ -35,6 +35,8 @@ const OPEN: &[&str] = &[
     "openapi-document",
     "oidc-discovery",
     "oidc-certs",
+    // The console's stylesheet and scripts, compiled into the binary and cached a year.
+    "console-asset",
 ];
 
 #[test]

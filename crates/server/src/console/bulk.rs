@@ -1,0 +1,148 @@
+//! The bulk page: upload an eva-format CSV (`email;name;company;role;password;...`), run
+//! through the core's bulk import (the one eva's `bulk-create` calls), and see the rows applied
+//! and every rejected row, also as a downloadable CSV. The export of the filtered user list is
+//! on the users page (`users.rs`).
+
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use maud::html;
+use roster_domain::Error;
+
+use super::layout;
+use super::signin::{enter, View};
+use crate::extract::Req;
+use crate::state::AppState;
+
+fn upload_form(v: &View) -> maud::Markup {
+    html! {
+        form.stack method="post" action=(v.path("bulk")) enctype="multipart/form-data" {
+            input type="hidden" name="csrf" value=(v.signed.csrf());
+            p {
+                label for="file" { (v.t("csv_file")) }
+                input #file type="file" name="file" accept=".csv,text/csv" required;
+            }
+            p.muted { (v.t("csv_format")) }
+            p { button type="submit" { (v.t("upload")) } }
+        }
+    }
+}
+
+pub async fn page(State(s): State<AppState>, Path(org): Path<String>, req: Req) -> Response {
+    let v = match enter(&s, &req, &org).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let shell = v.shell("bulk");
+    let body = html! {
+        (upload_form(&v))
+        p { a href=(v.path("users.csv")) download { (v.t("export")) } }
+    };
+    v.done(layout::send(
+        StatusCode::OK,
+        layout::page(&shell, v.t("bulk"), body),
+    ))
+}
+
+/// The form's token and file; the token is read first and must come before the file.
+async fn read(form: &mut Multipart) -> Result<(String, Vec<u8>), Error> {
+    let mut csrf = String::new();
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| Error::BadRequest(format!("the form could not be read: {}", e.body_text())))?
+    {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
+            Some("file") => {
+                let bytes = field.bytes().await.map_err(|e| {
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        Error::TooLarge("the file is larger than the server accepts".into())
+                    } else {
+                        Error::BadRequest(format!("the file could not be read: {}", e.body_text()))
+                    }
+                })?;
+                return Ok((csrf, bytes.to_vec()));
+            }
+            _ => {}
+        }
+    }
+    Err(roster_domain::core::missing_file())
+}
+
+fn csv_cell(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+pub async fn upload(
+    State(s): State<AppState>,
+    Path(org): Path<String>,
+    req: Req,
+    request: Request,
+) -> Response {
+    let v = match enter(&s, &req, &org).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let shell = v.shell("bulk");
+    let Ok(mut form) = Multipart::from_request(request, &s).await else {
+        return v.done(layout::refusal(
+            &shell,
+            roster_domain::core::missing_file(),
+            &v.path("bulk"),
+        ));
+    };
+    let (csrf, file) = match read(&mut form).await {
+        Ok(f) => f,
+        Err(e) => return v.done(layout::refusal(&shell, e, &v.path("bulk"))),
+    };
+    if !v.signed.csrf_ok(&[("csrf".to_owned(), csrf)]) {
+        return v.done(layout::message(
+            StatusCode::FORBIDDEN,
+            &shell,
+            shell.t("refused"),
+            shell.t("bad_form"),
+            Some((&v.path("bulk"), shell.t("back"))),
+        ));
+    }
+    let lang = v.lang.code();
+    let out = match s
+        .core
+        .bulk_create(&v.signed.ctx, &v.org.id, &file, lang)
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => return v.done(layout::refusal(&shell, e, &v.path("bulk"))),
+    };
+    let mut report = String::from("row,error\n");
+    for (row, why) in &out.errors {
+        report.push_str(&format!("{},{}\n", csv_cell(row), csv_cell(why)));
+    }
+    let href = format!("data:text/csv;base64,{}", STANDARD.encode(report));
+    let status = if out.applied == 0 && !out.errors.is_empty() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let body = html! {
+        div role="status" {
+            p { (out.applied) " " (v.t("rows_applied")) ", " (out.errors.len()) " " (v.t("rows_rejected")) }
+        }
+        @if !out.errors.is_empty() {
+            table {
+                caption { (v.t("rows_rejected")) }
+                thead { tr { th scope="col" { (v.t("row")) } th scope="col" { (v.t("details")) } } }
+                tbody { @for (row, why) in &out.errors { tr { td { (row) } td { (why) } } } }
+            }
+            p { a href=(href) download="errors.csv" { (v.t("download_errors")) } }
+        }
+        h2 { (v.t("upload")) }
+        (upload_form(&v))
+    };
+    v.done(layout::send(
+        status,
+        layout::page(&shell, v.t("bulk"), body),
+    ))
+}

@@ -1,0 +1,178 @@
+//! Every sentence of the console in English, Spanish, Japanese and Portuguese. The language is
+//! the one the viewer chose (`?lang=`, kept in a cookie), else the organization's default,
+//! else English. Dates are shown in the viewer's time zone.
+
+use axum::http::HeaderMap;
+use chrono::TimeZone;
+use roster_domain::model::Organization;
+
+pub use crate::routes::oidc::page::Lang;
+
+use super::session::{cookie, LANG_COOKIE};
+
+/// (key, en, es, ja, pt)
+const TEXTS: &[(&str, &str, &str, &str, &str)] = &[
+    ("console", "Console", "Consola", "コンソール", "Console"),
+    ("choose_org", "Which organization?", "¿Qué organización?", "どの組織ですか？", "Qual organização?"),
+    ("org_id", "Organization id", "Id de la organización", "組織 ID", "Id da organização"),
+    ("continue", "Continue", "Continuar", "続ける", "Continuar"),
+    ("last_org", "Last used", "Usada por última vez", "前回の組織", "Usada por último"),
+    ("no_org", "There is no such organization.", "No existe esa organización.", "その組織はありません。", "Essa organização não existe."),
+    ("no_access_title", "No access", "Sin acceso", "アクセス権がありません", "Sem acesso"),
+    ("no_access", "Your account may not use the console of this organization. Ask one of its administrators.", "Su cuenta no puede usar la consola de esta organización. Pida acceso a un administrador.", "このアカウントはこの組織のコンソールを使用できません。管理者に依頼してください。", "Sua conta não pode usar o console desta organização. Peça a um administrador."),
+    ("sign_in_here", "Sign in to this organization", "Iniciar sesión en esta organización", "この組織にサインイン", "Entrar nesta organização"),
+    ("sign_out", "Sign out", "Cerrar sesión", "サインアウト", "Sair"),
+    ("sign_out_everywhere", "Sign out everywhere", "Cerrar sesión en todas partes", "すべての場所でサインアウト", "Sair de todos os lugares"),
+    ("signed_out", "You are signed out.", "Ha cerrado la sesión.", "サインアウトしました。", "Você saiu."),
+    ("sign_in_failed", "The sign-in did not complete. Please try again.", "El inicio de sesión no se completó. Inténtelo de nuevo.", "サインインが完了しませんでした。もう一度お試しください。", "O login não foi concluído. Tente novamente."),
+    ("bad_form", "This form is out of date or was not sent from this console. Please try again.", "Este formulario está caducado o no se envió desde esta consola. Inténtelo de nuevo.", "このフォームは古いか、このコンソールから送信されていません。もう一度お試しください。", "Este formulário expirou ou não foi enviado deste console. Tente novamente."),
+    ("users", "Users", "Usuarios", "ユーザー", "Usuários"),
+    ("roles", "Roles", "Roles", "ロール", "Funções"),
+    ("api_keys", "API keys", "Claves de API", "API キー", "Chaves de API"),
+    ("audit", "Audit log", "Registro de auditoría", "監査ログ", "Log de auditoria"),
+    ("search", "Search", "Buscar", "検索", "Pesquisar"),
+    ("sort", "Sort by", "Ordenar por", "並べ替え", "Ordenar por"),
+    ("status", "Status", "Estado", "状態", "Status"),
+    ("role", "Role", "Rol", "ロール", "Função"),
+    ("any", "Any", "Cualquiera", "すべて", "Qualquer"),
+    ("apply", "Apply", "Aplicar", "適用", "Aplicar"),
+    ("invite", "Invite", "Invitar", "招待", "Convidar"),
+    ("email", "Email", "Correo electrónico", "メールアドレス", "E-mail"),
+    ("first_name", "First name", "Nombre", "名", "Nome"),
+    ("last_name", "Last name", "Apellido", "姓", "Sobrenome"),
+    ("name", "Name", "Nombre completo", "氏名", "Nome completo"),
+    ("created_at", "Created", "Creado", "作成日時", "Criado"),
+    ("last_message", "Last message", "Último mensaje", "最終メッセージ", "Última mensagem"),
+    ("ascending", "ascending", "ascendente", "昇順", "crescente"),
+    ("descending", "descending", "descendente", "降順", "decrescente"),
+    ("active", "Active", "Activo", "有効", "Ativo"),
+    ("invited", "Invited", "Invitado", "招待中", "Convidado"),
+    ("inactive", "Deactivated", "Desactivado", "無効", "Desativado"),
+    ("next_page", "Next page", "Página siguiente", "次のページ", "Próxima página"),
+    ("last_page", "Last page", "Última página", "最後のページ", "Última página"),
+    ("first_page", "First page", "Primera página", "最初のページ", "Primeira página"),
+    ("total", "users in all", "usuarios en total", "人のユーザー", "usuários no total"),
+    ("no_users", "No user matches.", "Ningún usuario coincide.", "該当するユーザーはいません。", "Nenhum usuário corresponde."),
+    ("export", "Export as CSV", "Exportar como CSV", "CSV でエクスポート", "Exportar como CSV"),
+    ("profile", "Profile", "Perfil", "プロフィール", "Perfil"),
+    ("preferences", "Preferences", "Preferencias", "設定", "Preferências"),
+    ("language", "Language", "Idioma", "言語", "Idioma"),
+    ("timezone", "Time zone", "Zona horaria", "タイムゾーン", "Fuso horário"),
+    ("save", "Save", "Guardar", "保存", "Salvar"),
+    ("change_role", "Change role", "Cambiar rol", "ロールを変更", "Alterar função"),
+    ("deactivate", "Deactivate", "Desactivar", "無効にする", "Desativar"),
+    ("delete", "Delete", "Eliminar", "削除", "Excluir"),
+    ("reset_password", "Send a password reset", "Enviar restablecimiento de contraseña", "パスワードリセットを送信", "Enviar redefinição de senha"),
+    ("resend", "Resend invitation", "Reenviar invitación", "招待を再送信", "Reenviar convite"),
+    ("end_sessions", "End sessions", "Cerrar sesiones", "セッションを終了", "Encerrar sessões"),
+    ("done", "Done.", "Hecho.", "完了しました。", "Feito."),
+    ("deleted_soft", "The user was deleted; some records are kept:", "El usuario fue eliminado; se conservan algunos registros:", "ユーザーは削除されました。一部の記録は保持されます:", "O usuário foi excluído; alguns registros são mantidos:"),
+    ("deleted", "The user was deleted.", "El usuario fue eliminado.", "ユーザーは削除されました。", "O usuário foi excluído."),
+    ("refused", "Refused", "Rechazado", "拒否されました", "Recusado"),
+    ("rank_rule", "You may only give or change roles that your own roles outrank: a role with every permission of the other and more.", "Solo puede asignar o cambiar roles que sus propios roles superan: un rol con todos los permisos del otro y alguno más.", "自分のロールが上位にあるロール（相手のすべての権限とそれ以上を持つ）のみを付与・変更できます。", "Você só pode atribuir ou alterar funções que suas próprias funções superam: uma função com todas as permissões da outra e mais."),
+    ("invalid", "Please correct these fields:", "Corrija estos campos:", "次の項目を修正してください:", "Corrija estes campos:"),
+    ("not_found", "Not found.", "No encontrado.", "見つかりません。", "Não encontrado."),
+    ("unavailable", "The service is unavailable. Please try again shortly.", "El servicio no está disponible. Inténtelo de nuevo en breve.", "サービスを利用できません。しばらくしてからお試しください。", "O serviço está indisponível. Tente novamente em breve."),
+    ("back", "Back", "Volver", "戻る", "Voltar"),
+    ("permissions", "Permissions", "Permisos", "権限", "Permissões"),
+    ("key_name", "Key name", "Nombre de la clave", "キー名", "Nome da chave"),
+    ("duration_days", "Valid for (days)", "Válida durante (días)", "有効期間（日）", "Válida por (dias)"),
+    ("create_key", "Create API key", "Crear clave de API", "API キーを作成", "Criar chave de API"),
+    ("secret_once", "The key's secret, shown this once:", "El secreto de la clave, mostrado solo esta vez:", "キーのシークレット（この一度だけ表示）:", "O segredo da chave, mostrado só desta vez:"),
+    ("copy", "Copy", "Copiar", "コピー", "Copiar"),
+    ("expires", "Expires", "Caduca", "有効期限", "Expira"),
+    ("no_keys", "No API keys.", "No hay claves de API.", "API キーはありません。", "Nenhuma chave de API."),
+    ("actor", "Actor", "Actor", "実行者", "Ator"),
+    ("action", "Action", "Acción", "操作", "Ação"),
+    ("user_id", "User id", "Id de usuario", "ユーザー ID", "Id do usuário"),
+    ("from", "From", "Desde", "開始", "De"),
+    ("to", "To", "Hasta", "終了", "Até"),
+    ("time", "Time", "Hora", "日時", "Hora"),
+    ("details", "Details", "Detalles", "詳細", "Detalhes"),
+    ("older", "Older events", "Eventos anteriores", "さらに古いイベント", "Eventos anteriores"),
+    ("no_events", "No events.", "No hay eventos.", "イベントはありません。", "Nenhum evento."),
+    ("sessions", "Sessions", "Sesiones", "セッション", "Sessões"),
+    ("sessions_help", "Ending the sessions signs the user out of every app, API token and console.", "Cerrar las sesiones desconecta al usuario de todas las aplicaciones, tokens de API y consolas.", "セッションを終了すると、すべてのアプリ、API トークン、コンソールからサインアウトされます。", "Encerrar as sessões desconecta o usuário de todos os apps, tokens de API e consoles."),
+    ("audit_trail", "Audit trail", "Historial de auditoría", "監査履歴", "Trilha de auditoria"),
+    ("variables", "Configuration variables", "Variables de configuración", "設定変数", "Variáveis de configuração"),
+    ("invite_sent", "The invitation was sent.", "Se envió la invitación.", "招待を送信しました。", "O convite foi enviado."),
+    ("bulk", "Bulk import", "Importación masiva", "一括インポート", "Importação em massa"),
+    ("csv_file", "CSV file", "Archivo CSV", "CSV ファイル", "Arquivo CSV"),
+    ("csv_format", "One user per line, separated by semicolons: email;name;company;role;password;environmentUuid;environmentName;bot", "Un usuario por línea, separado por punto y coma: email;name;company;role;password;environmentUuid;environmentName;bot", "1 行に 1 ユーザー、セミコロン区切り: email;name;company;role;password;environmentUuid;environmentName;bot", "Um usuário por linha, separado por ponto e vírgula: email;name;company;role;password;environmentUuid;environmentName;bot"),
+    ("upload", "Upload", "Subir", "アップロード", "Enviar"),
+    ("rows_applied", "rows applied", "filas aplicadas", "行を適用", "linhas aplicadas"),
+    ("rows_rejected", "rows rejected", "filas rechazadas", "行を拒否", "linhas rejeitadas"),
+    ("row", "Row", "Fila", "行", "Linha"),
+    ("download_errors", "Download the errors (CSV)", "Descargar los errores (CSV)", "エラーをダウンロード (CSV)", "Baixar os erros (CSV)"),
+    ("skip", "Skip to content", "Ir al contenido", "本文へ移動", "Ir para o conteúdo"),
+    ("main_nav", "Console sections", "Secciones de la consola", "コンソールのセクション", "Seções do console"),
+    ("pages", "Pages", "Páginas", "ページ", "Páginas"),
+];
+
+pub fn t(lang: Lang, key: &str) -> &'static str {
+    TEXTS
+        .iter()
+        .find(|e| e.0 == key)
+        .map(|e| match lang {
+            Lang::En => e.1,
+            Lang::Es => e.2,
+            Lang::Ja => e.3,
+            Lang::Pt => e.4,
+        })
+        .unwrap_or("?")
+}
+
+/// The viewer's language: `?lang=`, the cookie, the organization's default, English.
+pub fn choose(query_lang: Option<&str>, headers: &HeaderMap, org: Option<&Organization>) -> Lang {
+    query_lang
+        .and_then(Lang::parse)
+        .or_else(|| {
+            cookie(headers, LANG_COOKIE)
+                .as_deref()
+                .and_then(Lang::parse)
+        })
+        .or_else(|| {
+            org.and_then(|o| o.default_preferences.preferred_language.as_deref())
+                .and_then(Lang::parse)
+        })
+        .unwrap_or(Lang::En)
+}
+
+/// `at` (microseconds) as a date and time in `tz` (an IANA name), UTC when unknown.
+pub fn when(at: i64, tz: Option<&str>) -> String {
+    let Some(utc) = chrono::Utc.timestamp_micros(at).single() else {
+        return String::new();
+    };
+    match tz.and_then(|z| z.parse::<chrono_tz::Tz>().ok()) {
+        Some(z) => utc
+            .with_timezone(&z)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string(),
+        None => utc.format("%Y-%m-%d %H:%M UTC").to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_text_is_translated() {
+        for e in TEXTS {
+            for s in [e.1, e.2, e.3, e.4] {
+                assert!(!s.trim().is_empty(), "{}", e.0);
+            }
+        }
+        let mut keys: Vec<&str> = TEXTS.iter().map(|e| e.0).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), TEXTS.len(), "a key is given twice");
+    }
+
+    #[test]
+    fn dates_follow_the_time_zone() {
+        let at = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z
+        assert_eq!(when(at, None), "2026-01-01 00:00 UTC");
+        assert_eq!(when(at, Some("Asia/Tokyo")), "2026-01-01 09:00 JST");
+    }
+}

@@ -1,0 +1,169 @@
+//! The API keys page: the organization's keys, a new one (its secret shown this once, with a
+//! copy button when scripts run), and deleting one.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::{html, Markup};
+use roster_domain::core::CreatedApiKey;
+use roster_domain::model::Role;
+use roster_domain::permissions::DEFAULT_USER_ROLE;
+use roster_domain::{Error, FieldError};
+
+use super::i18n::when;
+use super::layout;
+use super::session::{field, form};
+use super::signin::{enter, enter_form, View};
+use crate::extract::Req;
+use crate::state::AppState;
+
+async fn page(s: &AppState, v: &View, created: Option<CreatedApiKey>) -> Response {
+    let shell = v.shell("api_keys");
+    let (keys, roles) = match (
+        s.core.list_api_keys(&v.signed.ctx, &v.org.id).await,
+        s.core.list_roles(&v.signed.ctx, &v.org.id, &[], &[]).await,
+    ) {
+        (Ok(k), Ok(r)) => (k, r),
+        (Err(e), _) | (_, Err(e)) => return v.done(layout::refusal(&shell, e, &v.path("users"))),
+    };
+    let role_name = |id: &str| -> String {
+        roles
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.name.clone())
+            .unwrap_or_default()
+    };
+    let body = html! {
+        @if let Some(c) = &created {
+            div role="status" {
+                p { (v.t("secret_once")) }
+                p { span #secret .secret { (c.secret) } " "
+                    button type="button" data-copy="secret" hidden { (v.t("copy")) } }
+            }
+        }
+        h2 { (v.t("create_key")) }
+        (create_form(v, &roles))
+        h2 { (v.t("api_keys")) }
+        @if keys.is_empty() {
+            p.muted { (v.t("no_keys")) }
+        } @else {
+            table {
+                thead { tr {
+                    th scope="col" { (v.t("key_name")) }
+                    th scope="col" { (v.t("role")) }
+                    th scope="col" { (v.t("created_at")) }
+                    th scope="col" { (v.t("expires")) }
+                    th scope="col" { (v.t("action")) }
+                } }
+                tbody {
+                    @for k in &keys {
+                        tr {
+                            td { (k.name.as_deref().unwrap_or("—")) br; code.muted { (k.key_id) } }
+                            td { (role_name(&k.role_id)) }
+                            td { (when(k.created_at, v.timezone())) }
+                            td { (when(k.expires_at, v.timezone())) }
+                            td {
+                                form method="post" action=(v.path(&format!("keys/{}/delete", k.key_id))) {
+                                    input type="hidden" name="csrf" value=(v.signed.csrf());
+                                    button.danger type="submit"
+                                        aria-label=(format!("{} {}", v.t("delete"), k.name.as_deref().unwrap_or(&k.key_id))) { (v.t("delete")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    v.done(layout::send(
+        StatusCode::OK,
+        layout::page(&shell, v.t("api_keys"), body),
+    ))
+}
+
+fn create_form(v: &View, roles: &[Role]) -> Markup {
+    html! {
+        form.stack method="post" action=(v.path("keys")) {
+            input type="hidden" name="csrf" value=(v.signed.csrf());
+            p {
+                label for="key_name" { (v.t("key_name")) }
+                input #key_name type="text" name="name";
+            }
+            p {
+                label for="days" { (v.t("duration_days")) }
+                input #days type="number" name="days" min="1" max="3650" value="90" required;
+            }
+            p {
+                label for="role" { (v.t("role")) }
+                select #role name="role" {
+                    @for r in roles { option value=(r.name) selected[r.name == DEFAULT_USER_ROLE] { (r.name) } }
+                }
+            }
+            p { button type="submit" { (v.t("create_key")) } }
+        }
+    }
+}
+
+pub async fn list(State(s): State<AppState>, Path(org): Path<String>, req: Req) -> Response {
+    match enter(&s, &req, &org).await {
+        Ok(v) => page(&s, &v, None).await,
+        Err(r) => r,
+    }
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    Path(org): Path<String>,
+    req: Req,
+    body: Bytes,
+) -> Response {
+    let f = form(&body);
+    let v = match enter_form(&s, &req, &org, &f).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let days = match field(&f, "days").trim().parse::<i64>() {
+        Ok(d) if (1..=3650).contains(&d) => d,
+        _ => {
+            let e = Error::Validation(vec![FieldError::body(
+                "days",
+                "value_error",
+                "days must be a whole number from 1 to 3650",
+            )]);
+            return v.done(layout::refusal(&v.shell("api_keys"), e, &v.path("keys")));
+        }
+    };
+    let name = Some(field(&f, "name").trim().to_owned()).filter(|n| !n.is_empty());
+    match s
+        .core
+        .create_api_key(
+            &v.signed.ctx,
+            &v.org.id,
+            name,
+            days * 86_400,
+            field(&f, "role"),
+        )
+        .await
+    {
+        Ok(created) => page(&s, &v, Some(created)).await,
+        Err(e) => v.done(layout::refusal(&v.shell("api_keys"), e, &v.path("keys"))),
+    }
+}
+
+pub async fn delete(
+    State(s): State<AppState>,
+    Path((org, key)): Path<(String, String)>,
+    req: Req,
+    body: Bytes,
+) -> Response {
+    let f = form(&body);
+    let v = match enter_form(&s, &req, &org, &f).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match s.core.delete_api_key(&v.signed.ctx, &v.org.id, &key).await {
+        Ok(()) => v.done(layout::redirect(&v.path("keys"), vec![])),
+        Err(e) => v.done(layout::refusal(&v.shell("api_keys"), e, &v.path("keys"))),
+    }
+}

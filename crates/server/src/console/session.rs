@@ -1,0 +1,105 @@
+//! The console's cookies and its signed-in caller: the session cookie (`{org}.{secret}`, the
+//! organization it was signed in to and the secret whose hash the store keeps), the sign-in
+//! flow's cookie (its `state` and PKCE verifier), the last organization and the language.
+
+use axum::http::{header, HeaderMap, HeaderValue};
+use roster_domain::core::{ConsoleSignedIn, Context};
+use roster_domain::secrets::constant_time_eq;
+use roster_domain::Error;
+
+use crate::state::AppState;
+
+pub const SESSION_COOKIE: &str = "roster_console";
+pub const FLOW_COOKIE: &str = "roster_console_flow";
+pub const LAST_ORG_COOKIE: &str = "roster_console_org";
+pub const LANG_COOKIE: &str = "roster_console_lang";
+
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// A `Set-Cookie` value scoped to `/console`: HttpOnly, SameSite=Lax, Secure on https.
+/// `max_age` `None` is a browser-session cookie; `Some(0)` deletes it.
+pub fn set_cookie(s: &AppState, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+    let secure = if s.core.config.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let age = max_age
+        .map(|a| format!("; Max-Age={a}"))
+        .unwrap_or_default();
+    // Values are ids and base64url secrets; anything else is dropped rather than sent.
+    let value: String = value
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'))
+        .collect();
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/console{age}; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("roster_console_bad=; Max-Age=0"))
+}
+
+/// The signed-in member of this browser's console session, if it is live.
+pub async fn signed_in(
+    s: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<ConsoleSignedIn>, Error> {
+    let Some(raw) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let Some((org_id, secret)) = raw.rsplit_once('.') else {
+        return Ok(None);
+    };
+    if org_id.is_empty() || secret.len() < 32 {
+        return Ok(None);
+    }
+    s.core.console_session(org_id, secret).await
+}
+
+/// A signed-in request: who, and the context its core calls run in.
+pub struct Signed {
+    pub who: ConsoleSignedIn,
+    pub ctx: Context,
+}
+
+impl Signed {
+    pub fn new(who: ConsoleSignedIn, request_id: &str) -> Self {
+        let ctx = who.context(request_id);
+        Self { who, ctx }
+    }
+
+    /// The form token of every form of this session.
+    pub fn csrf(&self) -> &str {
+        &self.who.session.csrf
+    }
+
+    /// Whether a posted form carries this session's token.
+    pub fn csrf_ok(&self, fields: &[(String, String)]) -> bool {
+        fields
+            .iter()
+            .find(|(k, _)| k == "csrf")
+            .is_some_and(|(_, v)| constant_time_eq(v, &self.who.session.csrf))
+    }
+}
+
+/// Form fields of a posted body, each as sent.
+pub fn form(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+pub fn field<'a>(f: &'a [(String, String)], name: &str) -> &'a str {
+    f.iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
+}
