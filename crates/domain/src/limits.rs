@@ -48,6 +48,10 @@ pub const LIMITS: &[(&str, u32)] = &[
     ("userinfo", 60),
     // Sign-out and token revocation at the OpenID provider.
     ("end-session", 60),
+    // An organization's directory provisioning, per directory token (a full import of a
+    // large directory pages through users and groups).
+    ("directory-read", 1200),
+    ("directory-write", 600),
 ];
 
 /// The default limit of an operation, if it has one.

@@ -9,6 +9,7 @@
 // The implementation of each aggregate's trait, one file each (see `roster_domain::store`).
 mod audit;
 mod connections;
+mod directory;
 mod eva;
 mod identities;
 mod keys;
@@ -26,6 +27,7 @@ mod webhooks;
 // What they share: routing by organization, statements over a transaction, query building and
 // row decoding. None of these names an implementation file.
 mod effects;
+mod filter;
 mod listing;
 mod placement;
 mod rows;

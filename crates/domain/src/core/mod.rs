@@ -9,6 +9,8 @@ mod cache;
 mod commit;
 mod connections;
 mod deferred;
+mod directory;
+mod directory_users;
 mod eva;
 mod eva_config;
 mod eva_list;
@@ -42,6 +44,10 @@ pub use bulk::{missing_file, BulkOutcome};
 pub use cache::{request_scope, SharedGeneration};
 pub use connections::{issuer_problem, ConnectionInput, MAX_DOMAINS};
 pub use deferred::Deferred;
+pub use directory::{CreatedDirectoryToken, MAX_DIRECTORY_TOKENS};
+pub use directory_users::{
+    DirectoryMember, DirectoryQuery, RoleMembers, DIRECTORY_PAGE_MAX, ROLE_MEMBERS_MAX,
+};
 pub use eva::{
     EnvInput, EvaEnv, EvaListQuery, EvaPage, EvaUser, EvaUserInput, UserOrder, EMAIL_IS_LOGIN,
     ENV_ROLES, EVA_ADMIN, LANGUAGES, LIST_PAGE_MAX,
@@ -203,6 +209,11 @@ impl Core {
                 kind: "api_key",
                 user_id: Some(key_id.clone()),
                 org_id: Some(org_id.clone()),
+            },
+            Actor::Directory { token_id, principal } => ActorRef {
+                kind: "directory_token",
+                user_id: Some(token_id.clone()),
+                org_id: Some(principal.org_id.clone()),
             },
             Actor::Service => ActorRef {
                 kind: "service",

@@ -43,6 +43,7 @@ pub use webhooks::WebhookStore;
 /// Everything the core stores, one aggregate per trait.
 pub trait Store:
     crate::connections::ConnectionStore
+    + crate::directory::DirectoryStore
     + OpsStore
     + OrgStore
     + RoleStore
@@ -62,6 +63,7 @@ pub trait Store:
 
 impl<T> Store for T where
     T: crate::connections::ConnectionStore
+        + crate::directory::DirectoryStore
         + OpsStore
         + OrgStore
         + RoleStore

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod admin_clients;
 pub mod admin_connections;
+pub mod admin_directory;
 pub mod amigo;
 pub mod eva;
 pub mod events;
@@ -15,6 +16,7 @@ pub mod oidc;
 pub mod oum;
 mod oum_words;
 pub mod pages;
+pub mod scim;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -51,6 +53,7 @@ pub fn build(max_csv_bytes: usize) -> (Router<AppState>, Documents, Vec<Register
         .merge(admin::router())
         .merge(admin_clients::router())
         .merge(admin_connections::router())
+        .merge(admin_directory::router())
         .merge(events::router())
         .merge(webhooks::router())
         .merge(ingest::router())
@@ -58,6 +61,7 @@ pub fn build(max_csv_bytes: usize) -> (Router<AppState>, Documents, Vec<Register
         .merge(native::operations())
         .finish();
     let oidc = oidc::router();
+    let scim = scim::router();
     // eva's other base path: what no eva route serves under it is still eva's 404.
     let eva_base = SurfaceRouter::new(eva::SURFACE, OpenApi::default(), &[])
         .owns("/eva-user/")
@@ -80,6 +84,7 @@ pub fn build(max_csv_bytes: usize) -> (Router<AppState>, Documents, Vec<Register
     let (oum, oum_doc, oum_reg) = parts(oum);
     let (native, native_doc, native_reg) = parts(native);
     let (oidc, _, _) = parts(oidc);
+    let (scim, _, _) = parts(scim);
     let (eva_base, _, _) = parts(eva_base);
     let docs = Documents::new(vec![
         (AMIGO, amigo_doc, shapes(&amigo_reg)),
@@ -118,6 +123,7 @@ pub fn build(max_csv_bytes: usize) -> (Router<AppState>, Documents, Vec<Register
         .merge(oum)
         .merge(native)
         .merge(oidc)
+        .merge(scim)
         .merge(Router::from(documents.router))
         // A path no route serves: the 404 of the surface owning it, else the native one.
         .fallback(move |req: axum::extract::Request| {

@@ -59,6 +59,12 @@ impl Surface {
         }
         let (status, body) = (self.render)(e, path);
         let mut resp = (status, Json(body)).into_response();
+        if self.shape == Shape::Scim {
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(crate::routes::scim::CONTENT_TYPE),
+            );
+        }
         if let Error::RateLimited {
             retry_after_secs, ..
         }

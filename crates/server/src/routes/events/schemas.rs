@@ -125,7 +125,14 @@ fn actor() -> Schema {
         .description(Some("Who made the change, as the audit log names them."))
         .property(
             "kind",
-            text().enum_values(Some(["user", "api_key", "service", "system", "anonymous"])),
+            text().enum_values(Some([
+                "user",
+                "api_key",
+                "directory_token",
+                "service",
+                "system",
+                "anonymous",
+            ])),
         )
         .property("user_id", nullable_text())
         .property("org_id", nullable_text())

@@ -1,0 +1,18 @@
+-- Provisioning from an organization's own directory (docs/scim.md). `external_id` is the
+-- directory's id of the person, written by the directory and never by Roster; looking a
+-- member up by it is one index probe. A directory token authenticates one directory of one
+-- organization: only the hash of its secret is kept, and it acts with the grants of `role_id`.
+ALTER TABLE users ADD COLUMN external_id TEXT;
+CREATE INDEX users_external_id ON users (org_id, external_id);
+CREATE TABLE directory_tokens (
+    org_id           TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    id               TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    secret_hash      TEXT NOT NULL,
+    role_id          TEXT NOT NULL,
+    creator_user_id  TEXT NOT NULL,
+    creator_org_id   TEXT NOT NULL,
+    created_at       BIGINT NOT NULL,
+    PRIMARY KEY (org_id, id)
+);
+CREATE UNIQUE INDEX directory_tokens_secret ON directory_tokens (org_id, secret_hash);
