@@ -45,8 +45,7 @@ pub trait DirectoryStore: Send + Sync {
         fx: Effects,
     ) -> StoreResult<()>;
     /// `NotFound` when there is no such token.
-    async fn delete_directory_token(&self, org_id: &str, id: &str, fx: Effects)
-        -> StoreResult<()>;
+    async fn delete_directory_token(&self, org_id: &str, id: &str, fx: Effects) -> StoreResult<()>;
     /// Replaces the organization roles of each `(user_id, role_ids)`, all in one transaction
     /// (a group's membership change is one write); the organization keeps an administrator
     /// (`Refused(LastAdmin)`), and `NotFound` when a user is gone. Environment access is

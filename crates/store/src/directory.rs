@@ -31,8 +31,9 @@ macro_rules! token_from {
 impl DirectoryStore for SqlStore {
     async fn list_directory_tokens(&self, org_id: &str) -> R<Vec<DirectoryToken>> {
         let db = self.route(org_id).await?;
-        let sql =
-            format!("SELECT {COLS} FROM directory_tokens WHERE org_id = $1 ORDER BY created_at, id");
+        let sql = format!(
+            "SELECT {COLS} FROM directory_tokens WHERE org_id = $1 ORDER BY created_at, id"
+        );
         run!(db, |p| {
             let rows = sqlx::query(&sql)
                 .bind(org_id)

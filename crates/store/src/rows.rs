@@ -173,6 +173,7 @@ pub(crate) fn actor_kind(kind: &str) -> &'static str {
     match kind {
         "user" => "user",
         "api_key" => "api_key",
+        "directory_token" => "directory_token",
         "service" => "service",
         "system" => "system",
         _ => "anonymous",

@@ -150,7 +150,11 @@ impl Core {
         org_ref: &str,
         secret: &str,
     ) -> Result<(Organization, Context)> {
-        let org = self.find_org(org_ref).await?;
+        // An unknown organization says no more than a wrong token.
+        let org = self.find_org(org_ref).await.map_err(|e| match e {
+            Error::NotFound(_) => Error::Unauthenticated,
+            e => e,
+        })?;
         if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 200 {
             return Err(Error::Unauthenticated);
         }

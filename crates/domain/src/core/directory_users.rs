@@ -73,7 +73,9 @@ fn check_member(p: &mut Problems, m: &DirectoryMember) -> Option<Email> {
             p.push(FieldError::body(
                 "external_id",
                 "value_error",
-                format!("external_id must be 1 to {EXTERNAL_ID_MAX} bytes without control characters"),
+                format!(
+                    "external_id must be 1 to {EXTERNAL_ID_MAX} bytes without control characters"
+                ),
             ));
         }
     }
@@ -81,6 +83,31 @@ fn check_member(p: &mut Problems, m: &DirectoryMember) -> Option<Email> {
 }
 
 impl Core {
+    /// Refuses an external id that another member of the organization has.
+    async fn external_id_free(
+        &self,
+        org_id: &str,
+        external_id: Option<&str>,
+        user_id: &str,
+    ) -> Result<()> {
+        let Some(x) = external_id else {
+            return Ok(());
+        };
+        let mut q = UserQuery::new(1);
+        q.filter = Some(UserFilter::Test {
+            field: crate::paging::UserField::ExternalId,
+            op: crate::paging::Comparison::Equal,
+            value: Some(crate::paging::FilterValue::Text(x.to_owned())),
+        });
+        let taken = self.store.list_users(org_id, &q).await?;
+        if taken.iter().any(|u| u.id != user_id) {
+            return Err(Error::Conflict(
+                "a user with the same external id already exists in this organization".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// A new member of the organization, active or not as the directory says, holding the
     /// built-in user role. No email is sent: the directory's people sign in through the
     /// organization's connection, or ask for a password reset.
@@ -109,6 +136,8 @@ impl Core {
         };
         access.require_on(perm::USER_INVITE, &target)?;
         access.require_outranks(&role.grants, &format!("the role {}", role.name))?;
+        self.external_id_free(&org.id, m.external_id.as_deref(), "")
+            .await?;
         let now = self.now();
         let user = User {
             status: if m.active {
@@ -130,7 +159,7 @@ impl Core {
             &org.id,
             "user.create",
             Some(&user.id),
-            json!({ "role": role.name, "email": user.email, "provisioned": true }),
+            json!({ "role": role.name }),
         ));
         let created = self
             .store
@@ -152,7 +181,12 @@ impl Core {
         self.directory_member(&access, &org.id, user_id).await
     }
 
-    async fn directory_member(&self, access: &Access<'_>, org_id: &str, user_id: &str) -> Result<User> {
+    async fn directory_member(
+        &self,
+        access: &Access<'_>,
+        org_id: &str,
+        user_id: &str,
+    ) -> Result<User> {
         let user = self.target_user(org_id, user_id).await?;
         let roles = self.roles(org_id).await?;
         let names = super::access::names_of(&roles, &user.role_ids);
@@ -185,7 +219,9 @@ impl Core {
         let roles = self.roles(&org.id).await?;
         self.require_write_on(&access, perm::USER_UPDATE, &user, &roles)?;
         if expected.is_some_and(|v| v != user.updated_at) {
-            return Err(Error::Conflict("the user changed since that version".into()));
+            return Err(Error::Conflict(
+                "the user changed since that version".into(),
+            ));
         }
         if email.is_some_and(|e| e.lower != user.email.to_lowercase()) {
             return Err(Error::field(
@@ -194,6 +230,10 @@ impl Core {
                 "immutable",
                 "the login email is the person's own: it cannot be changed by the directory",
             ));
+        }
+        if m.external_id != user.external_id {
+            self.external_id_free(&org.id, m.external_id.as_deref(), &user.id)
+                .await?;
         }
         let was = user.status;
         let before = user.clone();
@@ -213,8 +253,13 @@ impl Core {
         match (m.active, was) {
             (false, UserStatus::Active | UserStatus::Invited) => {
                 user.status = UserStatus::Inactive;
-                fx.audit
-                    .push(self.audit(ctx, &org.id, "user.deactivate", Some(&user.id), json!({})));
+                fx.audit.push(self.audit(
+                    ctx,
+                    &org.id,
+                    "user.deactivate",
+                    Some(&user.id),
+                    json!({}),
+                ));
                 fx.revoke
                     .push((org.id.clone(), user.id.clone(), "refresh".into()));
             }
@@ -244,7 +289,12 @@ impl Core {
     }
 
     /// Removes the membership (the identity stays if it has others).
-    pub async fn directory_remove(&self, ctx: &Context, org_ref: &str, user_id: &str) -> Result<()> {
+    pub async fn directory_remove(
+        &self,
+        ctx: &Context,
+        org_ref: &str,
+        user_id: &str,
+    ) -> Result<()> {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
         self.directory_member(&access, &org.id, user_id).await?;
@@ -379,7 +429,11 @@ impl Core {
             } else {
                 ids.retain(|r| r != role_id);
             }
-            let action = if gains { "role.assign" } else { "user.role_revoke" };
+            let action = if gains {
+                "role.assign"
+            } else {
+                "user.role_revoke"
+            };
             fx.audit.push(self.audit(
                 ctx,
                 &org.id,

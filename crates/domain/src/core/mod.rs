@@ -210,7 +210,10 @@ impl Core {
                 user_id: Some(key_id.clone()),
                 org_id: Some(org_id.clone()),
             },
-            Actor::Directory { token_id, principal } => ActorRef {
+            Actor::Directory {
+                token_id,
+                principal,
+            } => ActorRef {
                 kind: "directory_token",
                 user_id: Some(token_id.clone()),
                 org_id: Some(principal.org_id.clone()),

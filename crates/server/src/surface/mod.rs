@@ -62,7 +62,8 @@ impl Surface {
         if self.shape == Shape::Scim {
             resp.headers_mut().insert(
                 header::CONTENT_TYPE,
-                HeaderValue::from_static(crate::routes::scim::CONTENT_TYPE),
+                // RFC 7644 section 3.1: SCIM's own media type, errors included.
+                HeaderValue::from_static("application/scim+json"),
             );
         }
         if let Error::RateLimited {

@@ -45,6 +45,8 @@ mod ops;
 mod oum;
 mod paging;
 mod read_modify_write;
+mod scim;
+mod scim_providers;
 mod security_accounts;
 mod security_escalation;
 mod security_input;

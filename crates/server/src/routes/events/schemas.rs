@@ -57,7 +57,11 @@ fn shape(event_type: &str) -> Option<(About, Option<&'static [Detail]>)> {
                 ("environment", Text, false),
             ]),
         ),
-        "user.role_revoked" => (About::User, Some(&[("environment", Text, true)])),
+        // An eva environment's role (bulk revoke), or an organization role (SCIM).
+        "user.role_revoked" => (
+            About::User,
+            Some(&[("environment", Text, false), ("role", Text, false)]),
+        ),
         "invitation.created" => (
             About::User,
             Some(&[

@@ -43,7 +43,11 @@ pub async fn resource_type(
 ) -> Result<Response> {
     let found = schemas::resource_types(&dir.base)
         .into_iter()
-        .find(|t| t["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(&id)))
+        .find(|t| {
+            t["id"]
+                .as_str()
+                .is_some_and(|i| i.eq_ignore_ascii_case(&id))
+        })
         .ok_or(roster_domain::Error::NotFound("resource type"))?;
     Ok(answer(StatusCode::OK, &found, None))
 }
@@ -63,7 +67,11 @@ pub async fn schema(
 ) -> Result<Response> {
     let found = schemas::schemas(&dir.base)
         .into_iter()
-        .find(|t| t["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(&id)))
+        .find(|t| {
+            t["id"]
+                .as_str()
+                .is_some_and(|i| i.eq_ignore_ascii_case(&id))
+        })
         .ok_or(roster_domain::Error::NotFound("schema"))?;
     Ok(answer(StatusCode::OK, &found, None))
 }

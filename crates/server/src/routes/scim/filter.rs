@@ -102,7 +102,8 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
                                 'b' => text.push('\u{8}'),
                                 'f' => text.push('\u{c}'),
                                 'u' => {
-                                    let hex: String = (0..4).filter_map(|_| chars.next().map(|c| c.1)).collect();
+                                    let hex: String =
+                                        (0..4).filter_map(|_| chars.next().map(|c| c.1)).collect();
                                     let ch = u32::from_str_radix(&hex, 16)
                                         .ok()
                                         .and_then(char::from_u32)
@@ -387,9 +388,7 @@ pub fn matches(f: &Filter, resource: &Value) -> bool {
             if found.is_empty() {
                 return *op == Comparison::NotEqual;
             }
-            found
-                .iter()
-                .any(|v| compare_values(*op, v, value.as_ref()))
+            found.iter().any(|v| compare_values(*op, v, value.as_ref()))
         }
     }
 }
@@ -478,7 +477,12 @@ fn to_user(f: &Filter, within: Option<&str>) -> Result<UserFilter, String> {
             if text_only && !matches!(value, Some(FilterValue::Text(_))) {
                 return Err(format!("{name} cannot be compared with that operator"));
             }
-            if field == UserField::Active && !matches!(op, Comparison::Equal | Comparison::NotEqual | Comparison::Present) {
+            if field == UserField::Active
+                && !matches!(
+                    op,
+                    Comparison::Equal | Comparison::NotEqual | Comparison::Present
+                )
+            {
                 return Err("active compares with eq, ne or pr".into());
             }
             UserFilter::Test {
@@ -515,7 +519,8 @@ mod tests {
         let f = parse(r#"userName eq "a" or not (active eq false) and emails[type eq "work" and value co "@x"]"#)
             .expect("parses");
         assert!(matches!(f, Filter::Or(_, _)));
-        let u = json!({"userName": "b", "active": true, "emails": [{"type": "work", "value": "b@x"}]});
+        let u =
+            json!({"userName": "b", "active": true, "emails": [{"type": "work", "value": "b@x"}]});
         assert!(matches(&f, &u));
         assert!(users(&f).is_ok());
     }

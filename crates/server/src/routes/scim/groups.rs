@@ -25,7 +25,10 @@ fn projection(q: &crate::extract::Query) -> Result<(Vec<String>, Vec<String>)> {
 
 /// Whether the members must be read: not when the client leaves them out.
 fn wants_members(include: &[String], exclude: &[String]) -> bool {
-    let named = |l: &[String]| l.iter().any(|a| a == "members" || a.starts_with("members."));
+    let named = |l: &[String]| {
+        l.iter()
+            .any(|a| a == "members" || a.starts_with("members."))
+    };
     !named(exclude) && (include.is_empty() || named(include))
 }
 
@@ -51,8 +54,14 @@ pub async fn list(State(s): State<AppState>, dir: Directory, req: Request) -> Re
             Some(parsed)
         }
     };
-    if q.one("sortBy").is_some_and(|b| !b.eq_ignore_ascii_case("displayName")) {
-        return Err(bad("invalidValue", "sortBy", "groups are sorted by displayName only"));
+    if q.one("sortBy")
+        .is_some_and(|b| !b.eq_ignore_ascii_case("displayName"))
+    {
+        return Err(bad(
+            "invalidValue",
+            "sortBy",
+            "groups are sorted by displayName only",
+        ));
     }
     let filtered_on_members = filter.as_ref().is_some_and(names_members);
     let with_members = wants_members(&include, &exclude) || filtered_on_members;
@@ -61,7 +70,9 @@ pub async fn list(State(s): State<AppState>, dir: Directory, req: Request) -> Re
         .directory_roles(&dir.ctx, &dir.org.id, with_members)
         .await?;
     roles.sort_by(|a, b| a.role.name.to_lowercase().cmp(&b.role.name.to_lowercase()));
-    if q.one("sortOrder").is_some_and(|o| o.eq_ignore_ascii_case("descending")) {
+    if q.one("sortOrder")
+        .is_some_and(|o| o.eq_ignore_ascii_case("descending"))
+    {
         roles.reverse();
     }
     let all: Vec<Value> = roles
@@ -93,7 +104,11 @@ fn check_names(f: &filter::Filter) -> Result<()> {
         F::Not(a) => check_names(a),
         F::Values(p, _) => {
             if !p.attr.eq_ignore_ascii_case("members") {
-                return Err(bad("invalidFilter", "filter", format!("groups cannot be filtered by {}", p.attr)));
+                return Err(bad(
+                    "invalidFilter",
+                    "filter",
+                    format!("groups cannot be filtered by {}", p.attr),
+                ));
             }
             Ok(())
         }
@@ -105,7 +120,11 @@ fn check_names(f: &filter::Filter) -> Result<()> {
             if super::schemas::known("Group", &name) || name.eq_ignore_ascii_case("value") {
                 Ok(())
             } else {
-                Err(bad("invalidFilter", "filter", format!("groups cannot be filtered by {name}")))
+                Err(bad(
+                    "invalidFilter",
+                    "filter",
+                    format!("groups cannot be filtered by {name}"),
+                ))
             }
         }
     }
@@ -132,7 +151,11 @@ fn member_ids(v: Option<&Value>) -> Result<Vec<String>> {
     let mut out = Vec::with_capacity(items.len());
     for (i, m) in items.iter().enumerate() {
         let Some(id) = get_ci(m, "value").and_then(Value::as_str) else {
-            return Err(bad("invalidValue", &format!("members.{i}.value"), "a member needs its value (the user's id)"));
+            return Err(bad(
+                "invalidValue",
+                &format!("members.{i}.value"),
+                "a member needs its value (the user's id)",
+            ));
         };
         if !out.iter().any(|o| o == id) {
             out.push(id.to_owned());
@@ -156,7 +179,11 @@ fn check_body(body: &Value) -> Result<()> {
     };
     for k in obj.keys() {
         if !(k.eq_ignore_ascii_case("schemas") || super::schemas::known("Group", k)) {
-            return Err(bad("invalidSyntax", k, format!("{k} is not an attribute of the Group schema")));
+            return Err(bad(
+                "invalidSyntax",
+                k,
+                format!("{k} is not an attribute of the Group schema"),
+            ));
         }
     }
     Ok(())
@@ -183,7 +210,11 @@ pub async fn create(State(s): State<AppState>, dir: Directory, req: Request) -> 
     }
     let made = one(&s, &dir, &role.id, true).await?;
     let v = resource::group(&made.role, &made.members, true, &dir.base);
-    let mut resp = answer(StatusCode::CREATED, &v, Some(&group_etag(&made.role, &made.members)));
+    let mut resp = answer(
+        StatusCode::CREATED,
+        &v,
+        Some(&group_etag(&made.role, &made.members)),
+    );
     if let Ok(loc) = header::HeaderValue::from_str(&format!("{}/Groups/{}", dir.base, role.id)) {
         resp.headers_mut().insert(header::LOCATION, loc);
     }
@@ -206,7 +237,11 @@ pub async fn get(
         return Ok(resp);
     }
     let v = resource::group(&r.role, &r.members, with_members, &dir.base);
-    Ok(answer(StatusCode::OK, &resource::project(v, &include, &exclude), Some(&tag)))
+    Ok(answer(
+        StatusCode::OK,
+        &resource::project(v, &include, &exclude),
+        Some(&tag),
+    ))
 }
 
 /// Makes the role's holders `wanted` (and refuses a new name).
@@ -218,17 +253,33 @@ async fn converge(
     wanted: Vec<String>,
 ) -> Result<Response> {
     if name.is_some_and(|n| n != current.role.name) {
-        return Err(bad("mutability", "displayName", "a role is not renamed; create another group"));
+        return Err(bad(
+            "mutability",
+            "displayName",
+            "a role is not renamed; create another group",
+        ));
     }
     let have: Vec<String> = current.members.iter().map(|u| u.id.clone()).collect();
-    let add: Vec<String> = wanted.iter().filter(|w| !have.contains(w)).cloned().collect();
-    let remove: Vec<String> = have.iter().filter(|h| !wanted.contains(h)).cloned().collect();
+    let add: Vec<String> = wanted
+        .iter()
+        .filter(|w| !have.contains(w))
+        .cloned()
+        .collect();
+    let remove: Vec<String> = have
+        .iter()
+        .filter(|h| !wanted.contains(h))
+        .cloned()
+        .collect();
     s.core
         .directory_set_holders(&dir.ctx, &dir.org.id, &current.role.id, &add, &remove)
         .await?;
     let after = one(s, dir, &current.role.id, true).await?;
     let v = resource::group(&after.role, &after.members, true, &dir.base);
-    Ok(answer(StatusCode::OK, &v, Some(&group_etag(&after.role, &after.members))))
+    Ok(answer(
+        StatusCode::OK,
+        &v,
+        Some(&group_etag(&after.role, &after.members)),
+    ))
 }
 
 pub async fn replace(
@@ -243,7 +294,11 @@ pub async fn replace(
     let name = display_name(&body)?;
     let wanted = member_ids(get_ci(&body, "members"))?;
     let current = one(&s, &dir, &id, true).await?;
-    if let Some(r) = check_precondition(&headers, &group_etag(&current.role, &current.members), false) {
+    if let Some(r) = check_precondition(
+        &headers,
+        &group_etag(&current.role, &current.members),
+        false,
+    ) {
         return Ok(r);
     }
     converge(&s, &dir, &current, Some(name), wanted).await
@@ -259,14 +314,20 @@ pub async fn patch(
     let body = json_body(&s, req).await?;
     let ops = patch::operations(&body)?;
     let current = one(&s, &dir, &id, true).await?;
-    if let Some(r) = check_precondition(&headers, &group_etag(&current.role, &current.members), false) {
+    if let Some(r) = check_precondition(
+        &headers,
+        &group_etag(&current.role, &current.members),
+        false,
+    ) {
         return Ok(r);
     }
     let mut res = resource::group(&current.role, &current.members, true, &dir.base);
     for op in &ops {
         patch::apply(&mut res, op, "Group")?;
     }
-    let name = get_ci(&res, "displayName").and_then(Value::as_str).map(str::to_owned);
+    let name = get_ci(&res, "displayName")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let wanted = member_ids(get_ci(&res, "members"))?;
     converge(&s, &dir, &current, name, wanted).await
 }

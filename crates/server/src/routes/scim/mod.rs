@@ -250,11 +250,14 @@ pub struct Directory {
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
-    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let v = parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
     let (scheme, token) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 impl FromRequestParts<AppState> for Directory {
@@ -309,4 +312,11 @@ pub async fn json_body(state: &AppState, req: axum::extract::Request) -> Result<
 /// The query's pairs.
 pub fn query(parts: &Parts) -> crate::extract::Query {
     crate::extract::Query::parse(parts)
+}
+
+/// A users filter as the store receives it (for tests that read the listing's query plan).
+pub fn users_filter(
+    filter: &str,
+) -> std::result::Result<roster_domain::paging::UserFilter, String> {
+    filter::parse(filter).and_then(|f| filter::users(&f))
 }

@@ -43,7 +43,11 @@ pub fn operations(body: &Value) -> Result<Vec<Op>> {
         ));
     }
     let Some(ops) = filter::get_ci(body, "Operations").and_then(Value::as_array) else {
-        return Err(bad("invalidSyntax", "Operations", "Operations must be an array"));
+        return Err(bad(
+            "invalidSyntax",
+            "Operations",
+            "Operations must be an array",
+        ));
     };
     if ops.is_empty() || ops.len() > MAX_OPERATIONS {
         return Err(bad(
@@ -87,7 +91,11 @@ pub fn operations(body: &Value) -> Result<Vec<Op>> {
             ));
         }
         if kind == Kind::Remove && path.is_none() {
-            return Err(bad("noTarget", &format!("{field}.path"), "remove needs a path"));
+            return Err(bad(
+                "noTarget",
+                &format!("{field}.path"),
+                "remove needs a path",
+            ));
         }
         out.push(Op { kind, path, value });
     }
@@ -140,7 +148,9 @@ fn target(raw: &str, resource: &str) -> Result<Target> {
         (None, None) => attr.attr.clone(),
     };
     if !schemas::known(resource, &known_name) && !schemas::known(resource, &attr.attr) {
-        return Err(invalid(format!("'{raw}' is not an attribute of the {resource} schema")));
+        return Err(invalid(format!(
+            "'{raw}' is not an attribute of the {resource} schema"
+        )));
     }
     Ok(Target { attr, filter, sub })
 }
@@ -279,9 +289,7 @@ pub fn apply(res: &mut Value, op: &Op, resource: &str) -> Result<()> {
             },
         },
         (None, Some(sub)) => {
-            let entry = obj
-                .entry(key)
-                .or_insert_with(|| Value::Object(Map::new()));
+            let entry = obj.entry(key).or_insert_with(|| Value::Object(Map::new()));
             let each = |o: &mut Map<String, Value>| {
                 let k = key_of(o, sub);
                 if op.kind == Kind::Remove {
@@ -292,7 +300,10 @@ pub fn apply(res: &mut Value, op: &Op, resource: &str) -> Result<()> {
             };
             match entry {
                 Value::Object(o) => each(o),
-                Value::Array(items) => items.iter_mut().filter_map(Value::as_object_mut).for_each(each),
+                Value::Array(items) => items
+                    .iter_mut()
+                    .filter_map(Value::as_object_mut)
+                    .for_each(each),
                 other => {
                     let mut o = Map::new();
                     each(&mut o);
@@ -303,7 +314,11 @@ pub fn apply(res: &mut Value, op: &Op, resource: &str) -> Result<()> {
         (Some(f), sub) => {
             let entry = obj.entry(key).or_insert_with(|| Value::Array(Vec::new()));
             if !entry.is_array() {
-                return Err(bad("invalidPath", "path", format!("'{path}' is not multi-valued")));
+                return Err(bad(
+                    "invalidPath",
+                    "path",
+                    format!("'{path}' is not multi-valued"),
+                ));
             }
             let items = entry.as_array_mut().expect("checked to be an array");
             let hits: Vec<usize> = items
@@ -383,11 +398,14 @@ mod tests {
     fn value_paths_dotted_keys_and_capitalized_ops() {
         let mut u = json!({"userName": "a@x", "name": {"givenName": "A"}, "active": true,
             "emails": [{"value": "a@x", "type": "work", "primary": true}]});
-        run(&mut u, json!({"schemas": [PATCH_OP], "Operations": [
-            {"op": "Replace", "value": {"name.givenName": "B", "active": "False"}},
-            {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "b@x"},
-            {"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:organization", "value": "Acme"},
-        ]}));
+        run(
+            &mut u,
+            json!({"schemas": [PATCH_OP], "Operations": [
+                {"op": "Replace", "value": {"name.givenName": "B", "active": "False"}},
+                {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "b@x"},
+                {"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:organization", "value": "Acme"},
+            ]}),
+        );
         assert_eq!(u["name"]["givenName"], "B");
         assert_eq!(u["active"], "False");
         assert_eq!(u["emails"][0]["value"], "b@x");
@@ -397,8 +415,18 @@ mod tests {
     #[test]
     fn bad_paths_are_refused() {
         let mut u = json!({"userName": "a@x"});
-        for path in ["nope", "emails[type eq]", "emails[type eq \"w\"", "urn:x:y:attr", "a..b"] {
-            let op = Op { kind: Kind::Replace, path: Some(path.into()), value: Some(json!(1)) };
+        for path in [
+            "nope",
+            "emails[type eq]",
+            "emails[type eq \"w\"",
+            "urn:x:y:attr",
+            "a..b",
+        ] {
+            let op = Op {
+                kind: Kind::Replace,
+                path: Some(path.into()),
+                value: Some(json!(1)),
+            };
             assert!(apply(&mut u, &op, "User").is_err(), "{path}");
         }
     }

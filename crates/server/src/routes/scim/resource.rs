@@ -111,10 +111,15 @@ pub fn member(v: &Value) -> Result<DirectoryMember> {
     check_keys(obj, "User")?;
     if let Some(s) = get_ci(v, "schemas") {
         let ok = s.as_array().is_some_and(|a| {
-            a.iter().any(|x| x.as_str().is_some_and(|x| x.eq_ignore_ascii_case(USER)))
+            a.iter()
+                .any(|x| x.as_str().is_some_and(|x| x.eq_ignore_ascii_case(USER)))
         });
         if !ok {
-            return Err(bad("invalidValue", "schemas", format!("schemas must include {USER}")));
+            return Err(bad(
+                "invalidValue",
+                "schemas",
+                format!("schemas must include {USER}"),
+            ));
         }
     }
     let user_name = text(get_ci(v, "userName"), "userName")?
@@ -141,7 +146,13 @@ pub fn member(v: &Value) -> Result<DirectoryMember> {
     let company = match get_ci(v, ENTERPRISE) {
         None | Some(Value::Null) => None,
         Some(e @ Value::Object(_)) => text(get_ci(e, "organization"), "organization")?,
-        Some(_) => return Err(bad("invalidValue", ENTERPRISE, "the extension must be an object")),
+        Some(_) => {
+            return Err(bad(
+                "invalidValue",
+                ENTERPRISE,
+                "the extension must be an object",
+            ))
+        }
     };
     let external_id = text(get_ci(v, "externalId"), "externalId")?;
     Ok(DirectoryMember {
@@ -285,7 +296,10 @@ fn keep_subs(inner: &mut Value, include: &[String], parent: &str) {
     };
     match inner {
         Value::Object(o) => each(o),
-        Value::Array(items) => items.iter_mut().filter_map(Value::as_object_mut).for_each(each),
+        Value::Array(items) => items
+            .iter_mut()
+            .filter_map(Value::as_object_mut)
+            .for_each(each),
         _ => {}
     }
 }
@@ -296,7 +310,10 @@ fn drop_subs(inner: &mut Value, exclude: &[String], parent: &str) {
     };
     match inner {
         Value::Object(o) => each(o),
-        Value::Array(items) => items.iter_mut().filter_map(Value::as_object_mut).for_each(each),
+        Value::Array(items) => items
+            .iter_mut()
+            .filter_map(Value::as_object_mut)
+            .for_each(each),
         _ => {}
     }
 }

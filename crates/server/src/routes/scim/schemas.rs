@@ -86,9 +86,24 @@ fn user_schema(base: &str) -> Value {
         attr("name", "complex", "readWrite", "The person's name."),
         "subAttributes",
         json!([
-            attr("formatted", "string", "readOnly", "The given and family names."),
-            attr("givenName", "string", "readWrite", "The given (first) name."),
-            attr("familyName", "string", "readWrite", "The family (last) name."),
+            attr(
+                "formatted",
+                "string",
+                "readOnly",
+                "The given and family names."
+            ),
+            attr(
+                "givenName",
+                "string",
+                "readWrite",
+                "The given (first) name."
+            ),
+            attr(
+                "familyName",
+                "string",
+                "readWrite",
+                "The family (last) name."
+            ),
         ]),
     );
     let mut user_name = attr(
@@ -103,15 +118,29 @@ fn user_schema(base: &str) -> Value {
     id["caseExact"] = json!(true);
     id["returned"] = json!("always");
     id["uniqueness"] = json!("server");
-    let mut external = attr("externalId", "string", "readWrite", "The directory's id of the person.");
+    let mut external = attr(
+        "externalId",
+        "string",
+        "readWrite",
+        "The directory's id of the person.",
+    );
     external["caseExact"] = json!(true);
     let mut emails = with(
-        attr("emails", "complex", "readOnly", "The login email, as the one work address."),
+        attr(
+            "emails",
+            "complex",
+            "readOnly",
+            "The login email, as the one work address.",
+        ),
         "subAttributes",
         json!([
             attr("value", "string", "readOnly", "The address."),
             attr("type", "string", "readOnly", "Always work."),
-            with(attr("primary", "boolean", "readOnly", "Always true."), "type", json!("boolean")),
+            with(
+                attr("primary", "boolean", "readOnly", "Always true."),
+                "type",
+                json!("boolean")
+            ),
         ]),
     );
     emails["multiValued"] = json!(true);
@@ -158,11 +187,21 @@ fn enterprise_schema(base: &str) -> Value {
 }
 
 fn group_schema(base: &str) -> Value {
-    let mut display = attr("displayName", "string", "immutable", "The role's name: roles are not renamed.");
+    let mut display = attr(
+        "displayName",
+        "string",
+        "immutable",
+        "The role's name: roles are not renamed.",
+    );
     display["required"] = json!(true);
     display["uniqueness"] = json!("server");
     let mut members = with(
-        attr("members", "complex", "readWrite", "The users holding the role."),
+        attr(
+            "members",
+            "complex",
+            "readWrite",
+            "The users holding the role.",
+        ),
         "subAttributes",
         json!([
             attr("value", "string", "immutable", "The user's id."),
@@ -183,7 +222,11 @@ fn group_schema(base: &str) -> Value {
 }
 
 pub fn schemas(base: &str) -> Vec<Value> {
-    vec![user_schema(base), enterprise_schema(base), group_schema(base)]
+    vec![
+        user_schema(base),
+        enterprise_schema(base),
+        group_schema(base),
+    ]
 }
 
 /// The attribute names (lower case, dotted for sub-attributes, URN-prefixed for extensions)
@@ -195,8 +238,17 @@ pub fn known(resource: &str, name: &str) -> bool {
         .or_else(|| n.strip_prefix(&format!("{}:", GROUP.to_ascii_lowercase())))
         .unwrap_or(&n)
         .to_owned();
-    let common = ["id", "externalid", "schemas", "meta", "meta.created", "meta.lastmodified",
-        "meta.version", "meta.location", "meta.resourcetype"];
+    let common = [
+        "id",
+        "externalid",
+        "schemas",
+        "meta",
+        "meta.created",
+        "meta.lastmodified",
+        "meta.version",
+        "meta.location",
+        "meta.resourcetype",
+    ];
     if common.contains(&n.as_str()) {
         return true;
     }
@@ -208,14 +260,48 @@ pub fn known(resource: &str, name: &str) -> bool {
         let top = n.split('.').next().unwrap_or_default();
         // Attributes of the core schema this surface takes and ignores (RFC 7643 4.1), so
         // that a directory's full profile is accepted.
-        let ignored = ["nickname", "profileurl", "title", "usertype", "preferredlanguage",
-            "locale", "timezone", "password", "phonenumbers", "ims", "photos", "addresses",
-            "entitlements", "roles", "x509certificates"];
-        return matches!(n.as_str(), "username" | "name" | "name.givenname" | "name.familyname"
-            | "name.formatted" | "displayname" | "emails" | "emails.value" | "emails.type"
-            | "emails.primary" | "active" | "groups" | "groups.value" | "groups.display")
-            || ignored.contains(&top);
+        let ignored = [
+            "nickname",
+            "profileurl",
+            "title",
+            "usertype",
+            "preferredlanguage",
+            "locale",
+            "timezone",
+            "password",
+            "phonenumbers",
+            "ims",
+            "photos",
+            "addresses",
+            "entitlements",
+            "roles",
+            "x509certificates",
+        ];
+        return matches!(
+            n.as_str(),
+            "username"
+                | "name"
+                | "name.givenname"
+                | "name.familyname"
+                | "name.formatted"
+                | "displayname"
+                | "emails"
+                | "emails.value"
+                | "emails.type"
+                | "emails.primary"
+                | "active"
+                | "groups"
+                | "groups.value"
+                | "groups.display"
+        ) || ignored.contains(&top);
     }
-    matches!(n.as_str(), "displayname" | "members" | "members.value" | "members.display"
-        | "members.type" | "members.$ref")
+    matches!(
+        n.as_str(),
+        "displayname"
+            | "members"
+            | "members.value"
+            | "members.display"
+            | "members.type"
+            | "members.$ref"
+    )
 }

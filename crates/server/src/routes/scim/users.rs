@@ -3,7 +3,7 @@
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
-use roster_domain::core::{DirectoryQuery, DirectoryMember};
+use roster_domain::core::{DirectoryMember, DirectoryQuery};
 use roster_domain::model::User;
 use roster_domain::paging::SortKey;
 use serde_json::{json, Value};
@@ -19,9 +19,11 @@ pub fn paging(q: &crate::extract::Query) -> Result<(u64, u32)> {
     let int = |name: &str| -> Result<Option<i64>> {
         match q.one(name) {
             None => Ok(None),
-            Some(v) => v.trim().parse::<i64>().map(Some).map_err(|_| {
-                bad("invalidValue", name, format!("{name} must be an integer"))
-            }),
+            Some(v) => v
+                .trim()
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| bad("invalidValue", name, format!("{name} must be an integer"))),
         }
     };
     let start = int("startIndex")?.unwrap_or(1).max(1) as u64;
@@ -32,6 +34,17 @@ pub fn paging(q: &crate::extract::Query) -> Result<(u64, u32)> {
 }
 
 fn sort(q: &crate::extract::Query) -> Result<Option<SortKey>> {
+    let descending = match q.one("sortOrder").map(str::to_ascii_lowercase).as_deref() {
+        None | Some("ascending") => false,
+        Some("descending") => true,
+        Some(o) => {
+            return Err(bad(
+                "invalidValue",
+                "sortOrder",
+                format!("sortOrder must be ascending or descending, not {o}"),
+            ))
+        }
+    };
     let Some(by) = q.one("sortBy") else {
         return Ok(None);
     };
@@ -45,17 +58,6 @@ fn sort(q: &crate::extract::Query) -> Result<Option<SortKey>> {
                 "invalidValue",
                 "sortBy",
                 format!("users cannot be sorted by {by}"),
-            ))
-        }
-    };
-    let descending = match q.one("sortOrder").map(str::to_ascii_lowercase).as_deref() {
-        None | Some("ascending") => false,
-        Some("descending") => true,
-        Some(o) => {
-            return Err(bad(
-                "invalidValue",
-                "sortOrder",
-                format!("sortOrder must be ascending or descending, not {o}"),
             ))
         }
     };
@@ -138,8 +140,17 @@ pub async fn create(State(s): State<AppState>, dir: Directory, req: Request) -> 
 
 /// `If-Match` (a stale one is a 412) and `If-None-Match` (a current one is a 304).
 pub fn check_precondition(headers: &HeaderMap, current: &str, reading: bool) -> Option<Response> {
-    let get = |h| headers.get(h).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let listed = |v: &str| v.split(',').map(str::trim).any(|t| t == "*" || t == current);
+    let get = |h| {
+        headers
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let listed = |v: &str| {
+        v.split(',')
+            .map(str::trim)
+            .any(|t| t == "*" || t == current)
+    };
     if let Some(m) = get(header::IF_MATCH) {
         if !listed(&m) {
             return Some(refusal(
@@ -188,7 +199,13 @@ async fn write(
 ) -> Result<Response> {
     let u = s
         .core
-        .directory_replace(&dir.ctx, &dir.org.id, &current.id, m, Some(current.updated_at))
+        .directory_replace(
+            &dir.ctx,
+            &dir.org.id,
+            &current.id,
+            m,
+            Some(current.updated_at),
+        )
         .await
         .map_err(resource::rename)?;
     let v = shown(s, dir, &u).await?;
