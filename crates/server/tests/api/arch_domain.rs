@@ -179,7 +179,10 @@ fn the_check_sees_planted_wire_names_and_a_long_file() {
         "format!(\"{base}/v1/{org}/user/verify\")\n".into(),
     );
     plant("members.rs", "q.one(\"name_search\")\n".into());
-    plant("directory.rs", "let f = q.one(\"startIndex\"); // userName\n".into());
+    plant(
+        "directory.rs",
+        "let f = q.one(\"startIndex\"); // userName\n".into(),
+    );
     plant("long.rs", "// a line\n".repeat(601));
     plant("fine.rs", "let created_at = now; // CreatedAt\n".into());
     let problems = problems_in(dir.path()).join("\n");

@@ -46,6 +46,7 @@ mod oum;
 mod paging;
 mod read_modify_write;
 mod scim;
+mod scim_compliance;
 mod scim_providers;
 mod security_accounts;
 mod security_escalation;
