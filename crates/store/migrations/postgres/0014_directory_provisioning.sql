@@ -1,8 +1,9 @@
 -- Provisioning from an organization's own directory (docs/scim.md). `external_id` is the
 -- directory's id of the person, written by the directory and never by Roster, one person's
 -- in the organization; looking a member up by it is one probe of a unique index (which the
--- planner prefers to walking the organization's users in id order). A directory token authenticates one directory of one
--- organization: only the hash of its secret is kept, and it acts with the grants of `role_id`.
+-- planner prefers to walking the organization's users in id order). A directory token
+-- authenticates one directory of one organization: only the hash of its secret is kept, and it
+-- acts with the grants of `role_id`.
 ALTER TABLE users ADD COLUMN external_id TEXT COLLATE "C";
 CREATE UNIQUE INDEX users_external_id ON users (org_id, external_id) WHERE external_id IS NOT NULL;
 CREATE TABLE directory_tokens (
