@@ -3,8 +3,8 @@
 //! It loads N users into one organization (and a few small organizations beside it) through eva's
 //! bulk import, walks the whole organization with Amigo continuation tokens, then times each
 //! operation of the issue: lists (first page, a page near the end, sorted), substring searches
-//! (selective and unselective) on all three surfaces, quicksearch, get one user, sign in with an
-//! API key, invite, bulk imports with and without passwords, and the webhook deliveries of a bulk
+//! (selective and unselective) on all three surfaces, quicksearch, SCIM lookups and pages, get
+//! one user, sign in with an API key, invite, bulk imports with and without passwords, and the webhook deliveries of a bulk
 //! import. Results carry the targets of `docs/performance.md` and the checks that the answers
 //! were right.
 
@@ -15,6 +15,7 @@ mod lists;
 pub mod load;
 mod receiver;
 mod report;
+mod scim;
 mod searches;
 mod server;
 mod throughput;
@@ -195,6 +196,7 @@ async fn bench(opts: &Options, server: &Server) -> anyhow::Result<Report> {
     b.lists(&token, near_end_token).await?;
     b.searches(&token).await?;
     b.console(&token).await?;
+    b.scim(&token).await?;
     b.throughput(&token, sample_ids).await?;
     b.imports(&token).await?;
     b.webhooks(server).await?;

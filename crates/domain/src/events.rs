@@ -49,7 +49,7 @@ pub fn event_type(action: &str) -> Option<&'static str> {
         "user.deactivate" => "user.deactivated",
         "user.delete" => "user.deleted",
         "role.assign" | "user.roles_replaced" | "user.bulk_grant" => "user.role_assigned",
-        "user.bulk_revoke" => "user.role_revoked",
+        "user.bulk_revoke" | "user.role_revoke" => "user.role_revoked",
         "user.invite" => "invitation.created",
         "role.create" => "role.created",
         "role.modify" => "role.updated",

@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod connections;
 pub mod core;
+pub mod directory;
 pub mod error;
 pub mod events;
 pub mod import;

@@ -51,6 +51,10 @@ pub const LIMITS: &[(&str, u32)] = &[
     // The admin console's pages and forms, per client address.
     ("console-page", 600),
     ("console-action", 120),
+    // An organization's directory provisioning, per directory token (a full import of a
+    // large directory pages through users and groups).
+    ("directory-read", 1200),
+    ("directory-write", 600),
 ];
 
 /// The default limit of an operation, if it has one.

@@ -162,6 +162,8 @@ pub struct User {
     pub enable_actions_access: bool,
     pub stats: UserStats,
     pub role_ids: Vec<String>,
+    /// The organization's directory's id of the person, as its provisioning wrote it.
+    pub external_id: Option<String>,
     pub created_at: Micros,
     pub updated_at: Micros,
 }
@@ -189,6 +191,7 @@ impl User {
             enable_actions_access: false,
             stats: UserStats::default(),
             role_ids: Vec::new(),
+            external_id: None,
             created_at: now,
             updated_at: now,
         }

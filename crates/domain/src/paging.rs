@@ -102,6 +102,8 @@ pub struct UserQuery {
     pub name_contains: Option<String>,
     /// Lower-cased prefix of the full name.
     pub name_prefix: Option<String>,
+    /// A condition on the users' fields, for surfaces whose clients send a filter expression.
+    pub filter: Option<UserFilter>,
     pub visibility: Visibility,
     pub page: PageRequest,
 }
@@ -118,6 +120,7 @@ impl UserQuery {
             status: None,
             name_contains: None,
             name_prefix: None,
+            filter: None,
             visibility: Visibility::All,
             page: PageRequest {
                 sort: Vec::new(),
@@ -126,6 +129,58 @@ impl UserQuery {
             },
         }
     }
+}
+
+/// A user field that a [`UserFilter`] tests. Text fields compare case-insensitively, but for
+/// the external id, which is the directory's and compares exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserField {
+    Id,
+    Email,
+    ExternalId,
+    FirstName,
+    LastName,
+    /// Not deactivated.
+    Active,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    Equal,
+    NotEqual,
+    Contains,
+    StartsWith,
+    EndsWith,
+    /// Has a non-empty value (no operand).
+    Present,
+    Greater,
+    GreaterOrEqual,
+    Less,
+    LessOrEqual,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterValue {
+    Text(String),
+    Bool(bool),
+    /// Microseconds since the epoch.
+    Time(i64),
+}
+
+/// A condition on users, as a tree: the store evaluates it in SQL, an equality on the email
+/// or the external id through their indexes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserFilter {
+    Test {
+        field: UserField,
+        op: Comparison,
+        value: Option<FilterValue>,
+    },
+    All(Vec<UserFilter>),
+    Any(Vec<UserFilter>),
+    Not(Box<UserFilter>),
 }
 
 /// Tokens we issue are at least this large, so smaller integers can only be offsets a client computed.

@@ -71,6 +71,9 @@ pub enum Command {
     /// The OpenID Connect connections (enterprise single sign-on) of an organization.
     #[command(subcommand)]
     Connection(crate::cli_connection::ConnectionCommand),
+    /// The SCIM tokens an organization's directory (Okta, Entra ID) provisions with.
+    #[command(subcommand)]
+    ScimToken(crate::cli_scim::ScimTokenCommand),
     /// Manage an organization's webhook endpoints.
     Webhook {
         #[command(subcommand)]
@@ -290,6 +293,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bootstrap(args) => bootstrap(cli.config, args).await,
         Command::OidcClient(c) => oidc_client(cli.config, c).await,
         Command::Connection(c) => crate::cli_connection::run(cli.config, c).await,
+        Command::ScimToken(c) => crate::cli_scim::run(cli.config, c).await,
         Command::Webhook { command } => webhook(cli.config, command).await,
         Command::ImportUsers {
             org,

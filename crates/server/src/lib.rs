@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod cli_connection;
+pub mod cli_scim;
 pub mod config;
 pub mod console;
 pub mod error;

@@ -10,6 +10,7 @@
 mod audit;
 mod connections;
 mod console;
+mod directory;
 mod eva;
 mod identities;
 mod keys;
@@ -27,6 +28,7 @@ mod webhooks;
 // What they share: routing by organization, statements over a transaction, query building and
 // row decoding. None of these names an implementation file.
 mod effects;
+mod filter;
 mod listing;
 mod placement;
 mod rows;

@@ -186,6 +186,10 @@ pub(crate) fn users_filtered(db: &Db, what: &str, org_id: &str, q: &UserQuery, p
         sql.push(" AND name_key LIKE ");
         sql.text(&like_contains(needle)).push(" ESCAPE '\\'");
     }
+    if let Some(f) = &q.filter {
+        sql.push(" AND ");
+        crate::filter::user_filter(&mut sql, f);
+    }
     if let Some(prefix) = &q.name_prefix {
         sql.push(" AND name_key >= ");
         sql.text(prefix);

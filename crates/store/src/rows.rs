@@ -9,7 +9,7 @@ pub(crate) const ROLE_COLS: &str = "org_id, id, name, description, frontend_view
 
 pub(crate) const USER_COLS: &str = "org_id, id, identity_id, connection, email, first_name, last_name, status, is_admin, preferences, \
     additional_context, nonsensitive_variables, sensitive_names, company, image, enable_actions_access, \
-    num_conversations, num_messages, last_message_at, created_at, updated_at";
+    num_conversations, num_messages, last_message_at, created_at, updated_at, external_id";
 
 pub(crate) const KEY_COLS: &str =
     "org_id, key_id, doc_id, name, secret_hash, role_id, creator_user_id, creator_org_id, \
@@ -101,6 +101,7 @@ macro_rules! user_from {
                 last_message_at: (last != 0).then_some(last),
             },
             role_ids: Vec::new(),
+            external_id: get!($r, "external_id"),
             created_at: get!($r, "created_at"),
             updated_at: get!($r, "updated_at"),
         }
@@ -179,6 +180,7 @@ pub(crate) fn actor_kind(kind: &str) -> &'static str {
     match kind {
         "user" => "user",
         "api_key" => "api_key",
+        "directory_token" => "directory_token",
         "service" => "service",
         "system" => "system",
         _ => "anonymous",

@@ -242,7 +242,7 @@ pub(crate) fn user_insert(users: &[&User], skip_taken: bool) -> R<Sql> {
         "INSERT INTO users (org_id, id, identity_id, email, email_lower, first_name, last_name, first_key, last_key, \
          name_key, search_text, status, is_admin, preferences, additional_context, nonsensitive_variables, \
          sensitive_names, company, image, enable_actions_access, num_conversations, num_messages, last_message_at, \
-         created_at, updated_at, company_key, connection) VALUES ",
+         created_at, updated_at, company_key, connection, external_id) VALUES ",
     );
     let mut rows = Vec::with_capacity(users.len());
     for u in users {
@@ -277,6 +277,7 @@ pub(crate) fn user_insert(users: &[&User], skip_taken: bool) -> R<Sql> {
                 u.company.as_deref().unwrap_or(""),
             )),
             Arg::Text(u.connection.as_str().to_owned()),
+            Arg::OptText(u.external_id.clone()),
         ]);
     }
     sql.values(rows);
@@ -303,9 +304,9 @@ pub(crate) async fn update_user_row(
         let done = sqlx::query(
             "UPDATE users SET email = $1, email_lower = $2, first_name = $3, last_name = $4, first_key = $5, last_key = $6, \
              name_key = $7, search_text = $8, status = $9, preferences = $10, additional_context = $11, company = $12, \
-             image = $13, updated_at = $14, company_key = $15, \
-             sessions_valid_after = CASE WHEN $16 THEN $17 ELSE sessions_valid_after END \
-             WHERE org_id = $18 AND id = $19 AND updated_at = $20",
+             image = $13, updated_at = $14, company_key = $15, external_id = $16, \
+             sessions_valid_after = CASE WHEN $17 THEN $18 ELSE sessions_valid_after END \
+             WHERE org_id = $19 AND id = $20 AND updated_at = $21",
         )
         .bind(&u.email)
         .bind(&k.email_lower)
@@ -322,6 +323,7 @@ pub(crate) async fn update_user_row(
         .bind(&u.image)
         .bind(u.updated_at)
         .bind(&company_key)
+        .bind(&u.external_id)
         .bind(sessions_end.is_some())
         .bind(sessions_end.unwrap_or(0))
         .bind(&u.org_id)

@@ -105,6 +105,7 @@ impl UserStore for SqlStore {
             contains_company: _,
             name_contains,
             name_prefix,
+            filter,
             visibility,
             page: _,
         } = q;
@@ -113,6 +114,7 @@ impl UserStore for SqlStore {
             && contains.is_none()
             && name_contains.is_none()
             && name_prefix.is_none()
+            && filter.is_none()
             && matches!(visibility, Visibility::All);
         if by_status_only {
             // The counters the triggers of migration 0006 keep per organization and status.

@@ -15,6 +15,12 @@ pub enum Actor {
         org_id: String,
         key_id: String,
     },
+    /// An organization's directory, with one of its directory tokens: it acts with the grants
+    /// of the token's role (`principal.user_id` is the token's id, so it is nobody's self).
+    Directory {
+        token_id: String,
+        principal: PrincipalRecord,
+    },
     /// The conversation platform, through the ingestion API.
     Service,
     /// The operator, through the CLI.
@@ -93,6 +99,13 @@ impl Context {
                     ))
                 }
             }
+            Actor::Directory { principal: p, .. } if p.org_id == org.id => Ok(Access {
+                principal: Some(p),
+                platform: false,
+            }),
+            Actor::Directory { .. } => Err(Error::forbidden(
+                "the directory token belongs to another organization",
+            )),
             Actor::System => Ok(Access {
                 principal: None,
                 platform: true,

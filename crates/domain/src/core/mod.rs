@@ -10,6 +10,8 @@ mod commit;
 mod connections;
 mod console;
 mod deferred;
+mod directory;
+mod directory_users;
 mod eva;
 mod eva_config;
 mod eva_list;
@@ -47,6 +49,10 @@ pub use console::{
     CONSOLE_IDLE_SECS, CONSOLE_SORT_FIELDS,
 };
 pub use deferred::Deferred;
+pub use directory::{CreatedDirectoryToken, MAX_DIRECTORY_TOKENS};
+pub use directory_users::{
+    DirectoryMember, DirectoryQuery, RoleMembers, DIRECTORY_PAGE_MAX, ROLE_MEMBERS_MAX,
+};
 pub use eva::{
     EnvInput, EvaEnv, EvaListQuery, EvaPage, EvaUser, EvaUserInput, UserOrder, EMAIL_IS_LOGIN,
     ENV_ROLES, EVA_ADMIN, LANGUAGES, LIST_PAGE_MAX,
@@ -222,6 +228,14 @@ impl Core {
                 kind: "api_key",
                 user_id: Some(key_id.clone()),
                 org_id: Some(org_id.clone()),
+            },
+            Actor::Directory {
+                token_id,
+                principal,
+            } => ActorRef {
+                kind: "directory_token",
+                user_id: Some(token_id.clone()),
+                org_id: Some(principal.org_id.clone()),
             },
             Actor::Service => ActorRef {
                 kind: "service",

@@ -47,6 +47,7 @@ pub use webhooks::WebhookStore;
 pub trait Store:
     crate::connections::ConnectionStore
     + ConsoleStore
+    + crate::directory::DirectoryStore
     + OpsStore
     + OrgStore
     + RoleStore
@@ -67,6 +68,7 @@ pub trait Store:
 impl<T> Store for T where
     T: crate::connections::ConnectionStore
         + ConsoleStore
+        + crate::directory::DirectoryStore
         + OpsStore
         + OrgStore
         + RoleStore

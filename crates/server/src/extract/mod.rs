@@ -93,6 +93,12 @@ pub async fn optional_caller(state: &AppState, parts: &Parts) -> Result<Context,
 pub fn rate_key(ctx: &Context, parts: &Parts) -> String {
     match &ctx.actor {
         Actor::User(p) => format!("user:{}:{}", p.org_id, p.user_id),
+        Actor::Directory {
+            token_id,
+            principal,
+        } => {
+            format!("directory:{}:{token_id}", principal.org_id)
+        }
         _ => format!("ip:{}", client_ip(parts)),
     }
 }

@@ -94,6 +94,9 @@ pub struct OAuthError {
 pub enum Shape {
     FastApi,
     Eva,
+    /// RFC 7644's error (the SCIM surface publishes no OpenAPI document: its discovery
+    /// endpoints describe it).
+    Scim,
 }
 
 fn add<T: ToSchema>(out: &mut Map<String, Value>) {
@@ -116,6 +119,7 @@ impl Shape {
                 add::<EvaError>(out);
                 add::<EvaValidationError>(out);
             }
+            Self::Scim => {}
         }
     }
 
@@ -125,6 +129,7 @@ impl Shape {
             (Self::FastApi, _) => "HTTPError",
             (Self::Eva, 400 | 422) => "ValidationError",
             (Self::Eva, _) => "StandardError",
+            (Self::Scim, _) => "ScimError",
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod admin_clients;
 pub mod admin_connections;
+pub mod admin_directory;
 pub mod amigo;
 pub mod eva;
 pub mod events;
@@ -15,6 +16,7 @@ pub mod oidc;
 pub mod oum;
 mod oum_words;
 pub mod pages;
+pub mod scim;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -51,6 +53,7 @@ pub fn build(max_csv_bytes: usize) -> (Router<AppState>, Documents, Vec<Register
         .merge(admin::router())
         .merge(admin_clients::router())
         .merge(admin_connections::router())
+        .merge(admin_directory::router())
         .merge(events::router())
         .merge(webhooks::router())
         .merge(ingest::router())
@@ -59,6 +62,7 @@ pub fn build(max_csv_bytes: usize) -> (Router<AppState>, Documents, Vec<Register
         .finish();
     let oidc = oidc::router();
     let console = crate::console::router(max_csv_bytes);
+    let scim = scim::router();
     // eva's other base path: what no eva route serves under it is still eva's 404.
     let eva_base = SurfaceRouter::new(eva::SURFACE, OpenApi::default(), &[])
         .owns("/eva-user/")
@@ -82,6 +86,7 @@ pub fn build(max_csv_bytes: usize) -> (Router<AppState>, Documents, Vec<Register
     let (native, native_doc, native_reg) = parts(native);
     let (oidc, _, _) = parts(oidc);
     let (console, _, _) = parts(console);
+    let (scim, _, _) = parts(scim);
     let (eva_base, _, _) = parts(eva_base);
     let docs = Documents::new(vec![
         (AMIGO, amigo_doc, shapes(&amigo_reg)),
@@ -121,6 +126,7 @@ pub fn build(max_csv_bytes: usize) -> (Router<AppState>, Documents, Vec<Register
         .merge(native)
         .merge(oidc)
         .merge(console)
+        .merge(scim)
         .merge(Router::from(documents.router))
         // A path no route serves: the 404 of the surface owning it, else the native one.
         .fallback(move |req: axum::extract::Request| {

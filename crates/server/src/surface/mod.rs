@@ -98,6 +98,13 @@ impl Surface {
         }
         let (status, body) = (self.render)(e, path);
         let mut resp = (status, Json(body)).into_response();
+        if self.shape == Shape::Scim {
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                // RFC 7644 section 3.1: SCIM's own media type, errors included.
+                HeaderValue::from_static("application/scim+json"),
+            );
+        }
         with_retry_after(&mut resp, e);
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()

@@ -43,6 +43,27 @@ const OUM: &[&str] = &[
     "/organization",
 ];
 
+/// SCIM's (RFC 7643 and 7644): its attribute and query names, its schema URNs, its paths. The
+/// core calls the same things `email`, `external_id`, a `UserFilter`, an offset.
+const SCIM: &[&str] = &[
+    "userName",
+    "externalId",
+    "displayName",
+    "givenName",
+    "familyName",
+    "scimType",
+    "urn:ietf:params:scim",
+    "startIndex",
+    "itemsPerPage",
+    "totalResults",
+    "sortBy",
+    "excludedAttributes",
+    "ServiceProviderConfig",
+    "ResourceTypes",
+    "PatchOp",
+    "/scim/",
+];
+
 /// Amigo's (the vendor OpenAPI document): its path prefix, and every header parameter it
 /// declares, read from the document so that a new one is forbidden too.
 fn amigo() -> Vec<String> {
@@ -100,6 +121,7 @@ fn problems_in(dir: &Path) -> Vec<String> {
     let mut forbidden: Vec<(String, bool)> = EVA
         .iter()
         .chain(OUM)
+        .chain(SCIM)
         .chain(&["environmentUuid", "environmentName"])
         .map(|s| ((*s).to_owned(), false))
         .collect();
@@ -157,6 +179,10 @@ fn the_check_sees_planted_wire_names_and_a_long_file() {
         "format!(\"{base}/v1/{org}/user/verify\")\n".into(),
     );
     plant("members.rs", "q.one(\"name_search\")\n".into());
+    plant(
+        "directory.rs",
+        "let f = q.one(\"startIndex\"); // userName\n".into(),
+    );
     plant("long.rs", "// a line\n".repeat(601));
     plant("fine.rs", "let created_at = now; // CreatedAt\n".into());
     let problems = problems_in(dir.path()).join("\n");
@@ -166,6 +192,8 @@ fn the_check_sees_planted_wire_names_and_a_long_file() {
         "orgs.rs:1: `x-mongo-cluster-name`",
         "links.rs:1: `/v1/`",
         "members.rs:1: `name_search`",
+        "directory.rs:1: `startIndex`",
+        "directory.rs:1: `userName`",
         "long.rs: 601 lines",
     ] {
         assert!(problems.contains(expected), "{expected} in:\n{problems}");

@@ -74,6 +74,8 @@ enum Prep {
     Webhook,
     /// A new OpenID Connect connection in the target organization.
     Connection,
+    /// A new SCIM token in the target organization.
+    ScimToken,
 }
 
 struct Row {
@@ -275,6 +277,10 @@ fn table() -> Vec<Row> {
         row!("native" "DELETE" "/admin/v1/orgs/{org}/oidc-clients/{client_id}", B::None, P::Client, admin("204")),
         row!("native" "PATCH" "/admin/v1/orgs/{org}/oidc-clients/{client_id}",
             B::Json(|_| json!({ "name": "Renamed" })), P::Client, admin("200")),
+        row!("native" "GET" "/admin/v1/orgs/{org}/scim-tokens", B::None, P::None, admin("200")),
+        row!("native" "POST" "/admin/v1/orgs/{org}/scim-tokens",
+            B::Json(|c| json!({ "name": format!("Directory {}", c.n) })), P::None, admin("201")),
+        row!("native" "DELETE" "/admin/v1/orgs/{org}/scim-tokens/{token_id}", B::None, P::ScimToken, admin("204")),
         row!("native" "GET" "/admin/v1/orgs/{org}/connections", B::None, P::None, admin("200")),
         row!("native" "POST" "/admin/v1/orgs/{org}/connections",
             B::Json(|c| json!({ "name": format!("made-{}", c.n), "issuer": "https://idp.example.test",
@@ -337,6 +343,8 @@ struct Ctx {
     client_id: String,
     webhook: String,
     connection: String,
+    /// A SCIM token's id: made for allowed cells, one of nobody's for refused ones.
+    scim_token: String,
     fresh_email: String,
     n: usize,
 }
@@ -428,6 +436,7 @@ impl World {
             client_id: side.client_id.clone(),
             webhook: side.webhook.clone(),
             connection: side.connection.clone(),
+            scim_token: "0190a8f2-0000-7000-8000-000000000000".into(),
             fresh_email: format!("new{n}@{}.example", side.org.id),
             n,
         };
@@ -451,6 +460,18 @@ impl World {
             Prep::Webhook => ctx.webhook = make_webhook(&self.app, side).await,
             Prep::Connection => {
                 ctx.connection = make_connection(&self.app, side, &format!("made-{n}")).await
+            }
+            Prep::ScimToken => {
+                let made = self
+                    .app
+                    .post(
+                        &format!("/admin/v1/orgs/{}/scim-tokens", side.org.id),
+                        &side.admin_token,
+                        json!({ "name": format!("Directory {n}") }),
+                    )
+                    .await
+                    .expect(201);
+                ctx.scim_token = made["id"].as_str().expect("id").to_owned();
             }
         }
         ctx
@@ -633,6 +654,7 @@ async fn snapshot(app: &TestApp, side: &Side) -> Value {
         "oidc_clients": app.get(&format!("/admin/v1/orgs/{id}/oidc-clients"), t).await.expect(200),
         "webhooks": app.get(&format!("/admin/v1/orgs/{id}/webhooks"), t).await.expect(200),
         "connections": app.get(&format!("/admin/v1/orgs/{id}/connections"), t).await.expect(200),
+        "scim_tokens": app.get(&format!("/admin/v1/orgs/{id}/scim-tokens"), t).await.expect(200),
         "grants": app.get(&format!("/v1/{id}/role/temporary_permission_grants/"), t).await.expect(200),
         // Failed sign-ins are recorded in the organization they aimed at: that is the record
         // of the attempt, not a change.
@@ -662,6 +684,7 @@ fn fill(template: &str, side: &Side, ctx: &Ctx) -> String {
         .replace("{client_id}", &ctx.client_id)
         .replace("{webhook_id}", &ctx.webhook)
         .replace("{name}", &ctx.connection)
+        .replace("{token_id}", &ctx.scim_token)
         .replace("{role_name}", "DefaultUserRole")
         .replace("{botUUID}", BOT)
         .replace("{uuid}", BOT)
@@ -774,6 +797,7 @@ fn names_object(row: &Row) -> bool {
         "{client_id}",
         "{webhook_id}",
         "{name}",
+        "{token_id}",
     ]
     .iter()
     .any(|p| row.path.contains(p))

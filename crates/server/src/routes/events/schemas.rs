@@ -57,7 +57,11 @@ fn shape(event_type: &str) -> Option<(About, Option<&'static [Detail]>)> {
                 ("environment", Text, false),
             ]),
         ),
-        "user.role_revoked" => (About::User, Some(&[("environment", Text, true)])),
+        // An eva environment's role (bulk revoke), or an organization role (SCIM).
+        "user.role_revoked" => (
+            About::User,
+            Some(&[("environment", Text, false), ("role", Text, false)]),
+        ),
         "invitation.created" => (
             About::User,
             Some(&[
@@ -125,7 +129,14 @@ fn actor() -> Schema {
         .description(Some("Who made the change, as the audit log names them."))
         .property(
             "kind",
-            text().enum_values(Some(["user", "api_key", "service", "system", "anonymous"])),
+            text().enum_values(Some([
+                "user",
+                "api_key",
+                "directory_token",
+                "service",
+                "system",
+                "anonymous",
+            ])),
         )
         .property("user_id", nullable_text())
         .property("org_id", nullable_text())
