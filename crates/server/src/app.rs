@@ -119,6 +119,8 @@ pub fn core_config(config: &Config, public_url: String) -> CoreConfig {
             n => n,
         },
         argon2_queue_wait: Duration::from_millis(config.argon2_queue_ms),
+        password_hash_cost: config.password_hash_cost,
+        connection_allow_private: config.connection_allow_private,
         ..CoreConfig::default()
     }
 }
@@ -144,11 +146,15 @@ impl Application {
             core_config(&config, public_url.clone()),
             shared,
         );
+        if config.password_hash_cost == roster_domain::password::HashCost::Minimal {
+            tracing::warn!("ROSTER_PASSWORD_HASH_COST=minimal: new password hashes are test-grade");
+        }
         let keys = KeyRing::load(
             store,
             public_url,
             config.token_ttl_secs,
             config.key_rotation_days,
+            core.config.clock.clone(),
         )
         .await?;
         let platform_credentials = ensure_platform(&core, &config).await?;
