@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use crate::load::OpResult;
+use crate::load::{Goal, OpResult};
 use crate::{data, Backend, Bench};
 
 impl Bench {
@@ -41,13 +41,10 @@ impl Bench {
             let secs = t.elapsed().as_secs_f64();
             self.check_applied(name, rows, &out);
             let rate = rows as f64 / secs;
-            let (target, goal) = match (password, self.opts.backend) {
-                (None, Backend::Sqlite) => (">= 20000 rows/s".to_owned(), 20_000.0),
-                (None, Backend::Postgres) => (">= 10000 rows/s".to_owned(), 10_000.0),
-                (Some(_), _) => {
-                    let goal = 0.9 * self.report.cores as f64 / (self.report.argon2_ms / 1000.0);
-                    (format!(">= {goal:.0} rows/s (90% of cores / argon2)"), goal)
-                }
+            let goal = match (password, self.opts.backend) {
+                (None, Backend::Sqlite) => Goal::MinRowsPerSec(20_000.0),
+                (None, Backend::Postgres) => Goal::MinRowsPerSec(10_000.0),
+                (Some(_), _) => Goal::CeilingShare(0.9),
             };
             self.push(OpResult {
                 name: name.into(),
@@ -59,11 +56,8 @@ impl Bench {
                 p90_ms: secs * 1000.0,
                 p99_ms: secs * 1000.0,
                 unit: "rows/s",
-                met: Some(rate >= goal),
-                target: Some(target),
-                first_error: None,
-                rss_mib: None,
-                p50_round_trips: None,
+                goal: Some(goal),
+                ..OpResult::default()
             });
         }
         Ok(())

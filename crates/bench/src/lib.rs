@@ -134,6 +134,8 @@ async fn bench(opts: &Options, server: &Server) -> anyhow::Result<Report> {
             cores,
             argon2_ms: yardstick::argon2_ms().await?,
             round_trip_us: 0.0,
+            reference_argon2_ms: load::REFERENCE_ARGON2_MS,
+            reference_round_trip_us: load::REFERENCE_ROUND_TRIP_US,
             load_seconds: 0.0,
             load_rows_per_sec: 0.0,
             load_rss_mib: None,
@@ -290,8 +292,20 @@ impl Bench {
     fn push(&mut self, mut op: OpResult) {
         let kib = self.rss_kib.swap(0, Ordering::Relaxed);
         op.rss_mib = (kib > 0).then(|| kib as f64 / 1024.0);
-        if self.report.round_trip_us > 0.0 {
-            op.p50_round_trips = Some(op.p50_ms * 1000.0 / self.report.round_trip_us);
+        let (rt, argon2, cores) = (
+            self.report.round_trip_us,
+            self.report.argon2_ms,
+            self.report.cores,
+        );
+        if rt > 0.0 {
+            op.p50_round_trips = Some(op.p50_ms * 1000.0 / rt);
+            op.p99_round_trips = Some(op.p99_ms * 1000.0 / rt);
+        }
+        if let Some(goal) = op.goal {
+            let ceiling = cores as f64 * 1000.0 / argon2.max(1e-9);
+            op.target = Some(goal.text(ceiling));
+            op.met = Some(goal.met(&op, ceiling));
+            op.ratio = goal.ratio(&op, rt, argon2, cores);
         }
         self.report.operations.push(op);
     }

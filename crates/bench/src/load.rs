@@ -7,8 +7,130 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-/// What one operation measured.
+/// What an operation is held to. Each goal is an absolute figure of the issue; [`Goal::ratio`]
+/// restates it against this run's yardsticks, so that a verdict does not flip with the load of
+/// the shared machine.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Goal {
+    /// p99 latency at most this many ms; as a ratio, loopback round trips.
+    P99Ms(f64),
+    /// Median latency at most this many ms; as a ratio, loopback round trips.
+    P50Ms(f64),
+    /// At least this many requests/s; as a ratio, a share of one bare client's loopback rate.
+    MinRequestsPerSec(f64),
+    /// At least this many rows/s of CPU-bound work; as a ratio, rows per argon2id hash time.
+    MinRowsPerSec(f64),
+    /// At least this share of the argon2id ceiling (cores / hash time): a ratio already.
+    CeilingShare(f64),
+}
+
+/// The yardsticks the absolute goals were judged against: argon2id on the quiet day of the
+/// first 1,000,000-user run (2026-11-22), and the loopback round trip first measured
+/// (2026-12-02, commit 73cc8b0). A goal restated as a ratio keeps these figures' proportion.
+pub const REFERENCE_ROUND_TRIP_US: f64 = 37.0;
+pub const REFERENCE_ARGON2_MS: f64 = 23.4;
+
+/// An operation's figure and goal as ratios to this run's yardsticks, and the verdict on them.
 #[derive(Debug, Clone, Serialize)]
+pub struct Ratio {
+    /// What the figure counts (`round trips`, `of bare loopback rate`...).
+    pub unit: &'static str,
+    pub figure: f64,
+    /// The goal in the same unit, and whether it is a floor (`>=`) or a ceiling (`<=`).
+    pub target: f64,
+    pub at_least: bool,
+    pub met: bool,
+}
+
+impl Goal {
+    /// The absolute target, as text (`ceiling`: the argon2id ceiling in rows/s).
+    pub fn text(&self, ceiling: f64) -> String {
+        match *self {
+            Goal::P99Ms(ms) => format!("p99 <= {ms} ms"),
+            Goal::P50Ms(ms) => format!("p50 <= {ms} ms"),
+            Goal::MinRequestsPerSec(r) => format!(">= {r:.0} req/s"),
+            Goal::MinRowsPerSec(r) => format!(">= {r:.0} rows/s"),
+            Goal::CeilingShare(f) => format!(
+                ">= {:.0} rows/s ({:.0}% of cores / argon2)",
+                f * ceiling,
+                f * 100.0
+            ),
+        }
+    }
+
+    /// Whether `op` meets the absolute goal (`ceiling`: the argon2id ceiling in rows/s).
+    pub fn met(&self, op: &OpResult, ceiling: f64) -> bool {
+        op.errors == 0
+            && match *self {
+                Goal::P99Ms(ms) => op.p99_ms <= ms,
+                Goal::P50Ms(ms) => op.p50_ms <= ms,
+                Goal::MinRequestsPerSec(r) | Goal::MinRowsPerSec(r) => op.throughput >= r,
+                Goal::CeilingShare(f) => op.throughput >= f * ceiling,
+            }
+    }
+
+    /// The figure and the goal against this run's yardsticks.
+    pub fn ratio(
+        &self,
+        op: &OpResult,
+        round_trip_us: f64,
+        argon2_ms: f64,
+        cores: usize,
+    ) -> Option<Ratio> {
+        if round_trip_us <= 0.0 || argon2_ms <= 0.0 {
+            return None;
+        }
+        let (unit, figure, target, at_least) = match *self {
+            Goal::P99Ms(ms) => (
+                "round trips (p99)",
+                op.p99_ms * 1000.0 / round_trip_us,
+                ms * 1000.0 / REFERENCE_ROUND_TRIP_US,
+                false,
+            ),
+            Goal::P50Ms(ms) => (
+                "round trips (p50)",
+                op.p50_ms * 1000.0 / round_trip_us,
+                ms * 1000.0 / REFERENCE_ROUND_TRIP_US,
+                false,
+            ),
+            Goal::MinRequestsPerSec(r) => (
+                "x one client's bare loopback rate",
+                op.throughput * round_trip_us / 1e6,
+                r * REFERENCE_ROUND_TRIP_US / 1e6,
+                true,
+            ),
+            Goal::MinRowsPerSec(r) => (
+                "rows per argon2id hash time",
+                op.throughput * argon2_ms / 1000.0,
+                r * REFERENCE_ARGON2_MS / 1000.0,
+                true,
+            ),
+            Goal::CeilingShare(f) => (
+                "of the argon2id ceiling",
+                op.throughput / (cores as f64 * 1000.0 / argon2_ms),
+                f,
+                true,
+            ),
+        };
+        let met = op.errors == 0
+            && if at_least {
+                figure >= target
+            } else {
+                figure <= target
+            };
+        Some(Ratio {
+            unit,
+            figure,
+            target,
+            at_least,
+            met,
+        })
+    }
+}
+
+/// What one operation measured.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct OpResult {
     pub name: String,
     /// Clients sending requests at once.
@@ -33,6 +155,14 @@ pub struct OpResult {
     /// The median as a multiple of this run's bare loopback round trip (`yardstick.rs`): a
     /// figure that moves less with the machine's load than milliseconds do.
     pub p50_round_trips: Option<f64>,
+    /// The p99 as a multiple of the same round trip.
+    pub p99_round_trips: Option<f64>,
+    /// What the operation is held to, when anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goal: Option<Goal>,
+    /// The figure and the goal as ratios to this run's yardsticks (see [`Goal::ratio`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<Ratio>,
 }
 
 /// Latencies in microseconds, and when the run took place.
@@ -68,8 +198,7 @@ impl Samples {
             target: None,
             met: None,
             first_error: self.first_error,
-            rss_mib: None,
-            p50_round_trips: None,
+            ..OpResult::default()
         }
     }
 }

@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::load::OpResult;
+use crate::load::{OpResult, REFERENCE_ARGON2_MS, REFERENCE_ROUND_TRIP_US};
 use crate::webhooks::WebhookFigures;
 use crate::Backend;
 
@@ -27,6 +27,9 @@ pub struct Report {
     /// Median time of one bare HTTP round trip over loopback by the bench's client: the
     /// yardstick of every request's latency (see `yardstick.rs`).
     pub round_trip_us: f64,
+    /// The yardsticks the absolute targets are restated against (see `load::Goal::ratio`).
+    pub reference_argon2_ms: f64,
+    pub reference_round_trip_us: f64,
     pub load_seconds: f64,
     pub load_rows_per_sec: f64,
     /// The server's largest resident set while loading.
@@ -51,13 +54,15 @@ impl Report {
     pub fn table(&self) -> String {
         let mut s = format!(
             "roster-bench: {} users, {:?}, {} cores; load {:.1} s ({:.0} rows/s, RSS {:.0} MiB); walk {:.1} s\n\
-             yardsticks of this run: argon2id {:.1} ms per hash (ceiling {:.0} hashes/s); loopback HTTP round trip {:.0} µs\n",
+             yardsticks of this run: argon2id {:.1} ms per hash (ceiling {:.0} hashes/s); loopback HTTP round trip {:.0} µs\n\
+             (ratio targets keep the proportion of the absolute ones to argon2id {:.1} ms and a {:.0} µs round trip)\n",
             self.users, self.backend, self.cores, self.load_seconds, self.load_rows_per_sec,
             self.load_rss_mib.unwrap_or(0.0), self.walk_seconds, self.argon2_ms,
-            self.cores as f64 * 1000.0 / self.argon2_ms.max(1e-9), self.round_trip_us
+            self.cores as f64 * 1000.0 / self.argon2_ms.max(1e-9), self.round_trip_us,
+            REFERENCE_ARGON2_MS, REFERENCE_ROUND_TRIP_US
         );
         s.push_str(&format!(
-            "{:<34} {:>4} {:>7} {:>4} {:>11} {:>8} {:>8} {:>8} {:>8}  {}\n",
+            "{:<48} {:>4} {:>7} {:>4} {:>11} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7}  {:<40} {}\n",
             "operation",
             "conc",
             "reqs",
@@ -67,7 +72,10 @@ impl Report {
             "p90 ms",
             "p99 ms",
             "p50 RTs",
-            "target"
+            "p99 RTs",
+            "RSS MiB",
+            "target",
+            "as a ratio to this run's yardsticks"
         ));
         for o in &self.operations {
             let verdict = match o.met {
@@ -75,8 +83,18 @@ impl Report {
                 Some(false) => "MISSED",
                 None => "",
             };
+            let ratio = o.ratio.as_ref().map_or(String::new(), |r| {
+                format!(
+                    "{} {} ({} {}) {}",
+                    short(r.figure),
+                    r.unit,
+                    if r.at_least { ">=" } else { "<=" },
+                    short(r.target),
+                    if r.met { "met" } else { "MISSED" }
+                )
+            });
             s.push_str(&format!(
-                "{:<34} {:>4} {:>7} {:>4} {:>7.0} {:<5} {:>6.2} {:>8.2} {:>8.2} {:>8.1} {:>7.0}  {} {}\n",
+                "{:<48} {:>4} {:>7} {:>4} {:>7.0} {:<5} {:>6.2} {:>8.2} {:>8.2} {:>8.1} {:>8.1} {:>7.0}  {:<40} {:<6} {}\n",
                 o.name,
                 o.concurrency,
                 o.requests,
@@ -87,9 +105,11 @@ impl Report {
                 o.p90_ms,
                 o.p99_ms,
                 o.p50_round_trips.unwrap_or(0.0),
+                o.p99_round_trips.unwrap_or(0.0),
                 o.rss_mib.unwrap_or(0.0),
                 o.target.clone().unwrap_or_default(),
-                verdict
+                verdict,
+                ratio
             ));
         }
         for (name, v, ok) in &self.ratios {
@@ -124,6 +144,15 @@ impl Report {
             ));
         }
         s
+    }
+}
+
+/// A ratio with the digits that matter: three below 10, none above.
+fn short(v: f64) -> String {
+    if v < 10.0 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.0}")
     }
 }
 

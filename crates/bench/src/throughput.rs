@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::bail;
 use serde_json::{json, Value};
 
-use crate::load::{drive, send};
+use crate::load::{drive, send, Goal};
 use crate::Bench;
 
 impl Bench {
@@ -27,10 +27,7 @@ impl Bench {
         })
         .await;
         let mut op = samples.result(name, c);
-        if let Some(rate) = min_rate {
-            op.target = Some(format!(">= {rate:.0} req/s"));
-            op.met = Some(op.errors == 0 && op.throughput >= rate);
-        }
+        op.goal = min_rate.map(Goal::MinRequestsPerSec);
         self.push(op);
     }
 

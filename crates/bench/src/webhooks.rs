@@ -143,11 +143,7 @@ impl Bench {
                 p90_ms: secs * 1000.0,
                 p99_ms: secs * 1000.0,
                 unit,
-                target: None,
-                met: None,
-                first_error: None,
-                rss_mib: None,
-                p50_round_trips: None,
+                ..OpResult::default()
             });
         }
         self.report.webhooks = Some(WebhookFigures {

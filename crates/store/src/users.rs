@@ -149,6 +149,18 @@ impl UserStore for SqlStore {
             .map_err(err))
     }
 
+    async fn user_version(&self, org_id: &str) -> R<i64> {
+        let db = self.route(org_id).await?;
+        // The triggers of migration 0018 keep it.
+        let sql = "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM user_versions \
+                   WHERE org_id = $1";
+        run!(db, |p| sqlx::query_scalar::<_, i64>(sql)
+            .bind(org_id)
+            .fetch_one(p)
+            .await
+            .map_err(err))
+    }
+
     async fn update_user(
         &self,
         u: &User,

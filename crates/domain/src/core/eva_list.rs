@@ -36,7 +36,7 @@ impl Core {
             field: order.field().into(),
             descending,
         }];
-        let total = self.store.count_users(&org.id, &q).await?;
+        let total = self.count_users(&org.id, &q).await?;
         let offset = page.saturating_mul(lines);
         let users = self
             .users_at(&org.id, &q, offset as u64, total.max(0) as u64)

@@ -242,7 +242,7 @@ impl Core {
             field: "name".into(),
             descending: false,
         }];
-        let count = self.store.count_users(&org.id, &q).await?;
+        let count = self.count_users(&org.id, &q).await?;
         let offset = (number - 1).saturating_mul(size);
         if size == 0 || offset >= count {
             return Ok((count, Vec::new()));

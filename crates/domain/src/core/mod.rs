@@ -29,6 +29,7 @@ mod provider_logout;
 mod provider_refresh;
 mod roles;
 mod signin;
+mod totals;
 mod upstream;
 mod user_data;
 mod users;
@@ -140,6 +141,8 @@ pub struct Core {
     pub store: Arc<dyn Store>,
     pub config: Arc<CoreConfig>,
     cache: Arc<cache::ReadCache>,
+    /// Exact totals of substring searches, remembered at their organization's user version.
+    totals: Arc<totals::Totals>,
     effects: Arc<commit::GroupCommit>,
     /// This server's bounded argon2 workers.
     pub passwords: Arc<crate::password::Hasher>,
@@ -167,6 +170,7 @@ impl Core {
                 config.cache_entries,
                 shared,
             )),
+            totals: Arc::new(totals::Totals::new(config.cache_entries)),
             effects: Arc::new(commit::GroupCommit::start(store.clone())),
             passwords: Arc::new(crate::password::Hasher::new(
                 config.argon2_concurrency,
@@ -205,6 +209,15 @@ impl Core {
     /// The organization's roles, from the cache when it is current.
     pub(crate) async fn roles(&self, org_id: &str) -> Result<Arc<Vec<Role>>, Error> {
         Ok(self.cache.roles(self.store.as_ref(), org_id).await?)
+    }
+
+    /// How many users of `org_id` match `q` (its page ignored), exact: see [`totals`].
+    pub(crate) async fn count_users(
+        &self,
+        org_id: &str,
+        q: &crate::paging::UserQuery,
+    ) -> Result<i64, Error> {
+        Ok(self.totals.count(self.store.as_ref(), org_id, q).await?)
     }
 
     fn audit(

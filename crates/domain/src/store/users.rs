@@ -27,6 +27,10 @@ pub trait UserStore: Send + Sync + 'static {
     async fn list_users(&self, org_id: &str, q: &UserQuery) -> StoreResult<Vec<User>>;
     /// How many users match the query's filters (its page is ignored).
     async fn count_users(&self, org_id: &str, q: &UserQuery) -> StoreResult<i64>;
+    /// The organization's user version: it moves in the transaction of any change a count of
+    /// its users could see (a user inserted or deleted, or its status, name, email or company
+    /// changed), and never returns to an earlier value. 0 for an organization without users.
+    async fn user_version(&self, org_id: &str) -> StoreResult<i64>;
     /// Writes the user's profile fields if `updated_at` still equals `expected_updated_at`;
     /// with `sessions_end` (a session stamp), the membership's sessions begun before it end.
     async fn update_user(

@@ -60,6 +60,7 @@ mod security_escalation;
 mod security_input;
 mod security_limits;
 mod security_tokens;
+mod totals;
 mod upstream;
 mod upstream_security;
 mod webhooks;
