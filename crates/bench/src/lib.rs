@@ -9,6 +9,7 @@
 //! were right.
 
 pub mod data;
+mod exports;
 mod imports;
 mod lists;
 pub mod load;
@@ -195,6 +196,7 @@ async fn bench(opts: &Options, server: &Server) -> anyhow::Result<Report> {
     b.searches(&token).await?;
     b.throughput(&token, sample_ids).await?;
     b.imports(&token).await?;
+    b.exports(&token).await?;
     b.webhooks(server).await?;
     if let Some(s) = sampler {
         s.abort();

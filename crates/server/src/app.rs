@@ -119,6 +119,7 @@ pub fn core_config(config: &Config, public_url: String) -> CoreConfig {
             n => n,
         },
         argon2_queue_wait: Duration::from_millis(config.argon2_queue_ms),
+        job_heartbeat: Duration::from_millis(config.job_heartbeat_ms.max(10)),
         ..CoreConfig::default()
     }
 }

@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod cli_connection;
+mod cli_import;
 pub mod config;
 pub mod error;
 pub mod extract;

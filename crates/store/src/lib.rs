@@ -11,6 +11,7 @@ mod audit;
 mod connections;
 mod eva;
 mod identities;
+mod jobs;
 mod keys;
 mod oidc;
 mod ops;

@@ -13,6 +13,7 @@ use crate::types::Micros;
 mod audit;
 mod eva;
 mod identities;
+mod jobs;
 mod keys;
 mod oidc;
 mod ops;
@@ -28,6 +29,7 @@ mod webhooks;
 pub use audit::AuditStore;
 pub use eva::EvaStore;
 pub use identities::IdentityStore;
+pub use jobs::{Job, JobEnd, JobError, JobFormat, JobKind, JobProgress, JobState, JobStore};
 pub use keys::KeyStore;
 pub use oidc::OidcStore;
 pub use ops::OpsStore;
@@ -48,6 +50,7 @@ pub trait Store:
     + RoleStore
     + UserStore
     + IdentityStore
+    + JobStore
     + KeyStore
     + TokenStore
     + OutboxStore
@@ -67,6 +70,7 @@ impl<T> Store for T where
         + RoleStore
         + UserStore
         + IdentityStore
+        + JobStore
         + KeyStore
         + TokenStore
         + OutboxStore
@@ -118,6 +122,8 @@ pub struct Effects {
     /// Unused tokens of these `(org_id, user_id, purpose)` are withdrawn before `tokens` are written.
     pub revoke: Vec<(String, String, String)>,
     pub tokens: Vec<OneTimeToken>,
+    /// The progress of the job this change is a batch of.
+    pub job: Option<JobProgress>,
 }
 
 impl Effects {

@@ -51,6 +51,8 @@ enum Body {
     Json(fn(&Ctx) -> Value),
     /// A multipart upload of one CSV file named `file`.
     Csv(fn(&Ctx) -> String),
+    /// A CSV file as the whole body (`text/csv`).
+    Raw(fn(&Ctx) -> String),
     /// The Keycloak password grant with the caller's own credentials.
     PasswordGrant,
     /// `signin_with_api_key` with the API key the caller holds (only (a) and (c) hold one).
@@ -74,6 +76,8 @@ enum Prep {
     Webhook,
     /// A new OpenID Connect connection in the target organization.
     Connection,
+    /// A new export job (running until it is downloaded) in the target organization.
+    Job,
 }
 
 struct Row {
@@ -291,6 +295,14 @@ fn table() -> Vec<Row> {
         row!("native" "DELETE" "/admin/v1/orgs/{org}/webhooks/{webhook_id}", B::None, P::Webhook, admin("204")),
         row!("native" "POST" "/admin/v1/orgs/{org}/webhooks/{webhook_id}/rotate-secret", B::Json(|_| json!({})), P::None, admin("200")),
         row!("native" "GET" "/admin/v1/orgs/{org}/webhooks/{webhook_id}/attempts", B::None, P::None, admin("200")),
+        row!("native" "GET" "/admin/v1/orgs/{org}/jobs", B::None, P::None, admin("200")),
+        row!("native" "POST" "/admin/v1/orgs/{org}/jobs/import",
+            B::Raw(|c| format!("{};Job Made;;VIEWER;;{PROD};Production;{BOT}\n", c.fresh_email)), P::None, admin("201")),
+        row!("native" "POST" "/admin/v1/orgs/{org}/jobs/export", B::Json(|_| json!({})), P::None, admin("201")),
+        row!("native" "GET" "/admin/v1/orgs/{org}/jobs/{job_id}", B::None, P::None, admin("200")),
+        row!("native" "DELETE" "/admin/v1/orgs/{org}/jobs/{job_id}", B::None, P::Job, admin("200")),
+        row!("native" "POST" "/admin/v1/orgs/{org}/jobs/{job_id}/cancel", B::Json(|_| json!({})), P::Job, admin("200")),
+        row!("native" "GET" "/admin/v1/orgs/{org}/jobs/{job_id}/result", B::None, P::Job, admin("200")),
         row!("native" "POST" "/admin/v1/orgs/{org}/webhooks/{webhook_id}/replay", B::Json(|_| json!({ "since": "2020-01-01T00:00:00Z" })), P::None, admin("202")),
         row!("native" "POST" "/auth/realms/{realm}/protocol/openid-connect/token", B::PasswordGrant, P::None,
             [("200", "401"), ("200", "401"), ("200", "401"), ("401", "401")]),
@@ -325,6 +337,8 @@ struct Side {
     webhook: String,
     /// An OpenID Connect connection that rows change.
     connection: String,
+    /// An export job that rows read.
+    job: String,
     /// Everything a foreign answer must not show: user ids, emails, uuid, key ids.
     secrets: Vec<String>,
 }
@@ -337,6 +351,7 @@ struct Ctx {
     client_id: String,
     webhook: String,
     connection: String,
+    job: String,
     fresh_email: String,
     n: usize,
 }
@@ -428,6 +443,7 @@ impl World {
             client_id: side.client_id.clone(),
             webhook: side.webhook.clone(),
             connection: side.connection.clone(),
+            job: side.job.clone(),
             fresh_email: format!("new{n}@{}.example", side.org.id),
             n,
         };
@@ -452,6 +468,7 @@ impl World {
             Prep::Connection => {
                 ctx.connection = make_connection(&self.app, side, &format!("made-{n}")).await
             }
+            Prep::Job => ctx.job = make_job(&self.app, side).await,
         }
         ctx
     }
@@ -562,11 +579,13 @@ async fn side(app: &TestApp, id: &str) -> Side {
         email,
         webhook: String::new(),
         connection: String::new(),
+        job: String::new(),
     };
     side.webhook = make_webhook(app, &side).await;
     // Named after its organization, so that a name is another organization's object there.
     let name = format!("sso-{}", side.org.id);
     side.connection = make_connection(app, &side, &name).await;
+    side.job = make_job(app, &side).await;
     side
 }
 
@@ -577,6 +596,19 @@ async fn make_webhook(app: &TestApp, side: &Side) -> String {
             &format!("/admin/v1/orgs/{}/webhooks", side.org.id),
             &side.admin_token,
             json!({ "url": "https://hooks.example/in" }),
+        )
+        .await
+        .expect(201);
+    r["id"].as_str().expect("id").to_owned()
+}
+
+/// An export job of the side's organization, made by its administrator.
+async fn make_job(app: &TestApp, side: &Side) -> String {
+    let r = app
+        .post(
+            &format!("/admin/v1/orgs/{}/jobs/export", side.org.id),
+            &side.admin_token,
+            json!({}),
         )
         .await
         .expect(201);
@@ -633,6 +665,7 @@ async fn snapshot(app: &TestApp, side: &Side) -> Value {
         "oidc_clients": app.get(&format!("/admin/v1/orgs/{id}/oidc-clients"), t).await.expect(200),
         "webhooks": app.get(&format!("/admin/v1/orgs/{id}/webhooks"), t).await.expect(200),
         "connections": app.get(&format!("/admin/v1/orgs/{id}/connections"), t).await.expect(200),
+        "jobs": app.get(&format!("/admin/v1/orgs/{id}/jobs"), t).await.expect(200),
         "grants": app.get(&format!("/v1/{id}/role/temporary_permission_grants/"), t).await.expect(200),
         // Failed sign-ins are recorded in the organization they aimed at: that is the record
         // of the attempt, not a change.
@@ -661,6 +694,7 @@ fn fill(template: &str, side: &Side, ctx: &Ctx) -> String {
         .replace("{api_key_id}", &ctx.key_id)
         .replace("{client_id}", &ctx.client_id)
         .replace("{webhook_id}", &ctx.webhook)
+        .replace("{job_id}", &ctx.job)
         .replace("{name}", &ctx.connection)
         .replace("{role_name}", "DefaultUserRole")
         .replace("{botUUID}", BOT)
@@ -702,6 +736,20 @@ async fn send(
             }
             let r = app.call(method, &path, token, body, &headers).await;
             (r.status.as_u16(), r.body.to_string())
+        }
+        Body::Raw(f) => {
+            let csv = f(ctx);
+            sent.push_str(&csv);
+            let mut req = app
+                .client
+                .request(method, format!("{}{path}", app.base))
+                .header("content-type", "text/csv")
+                .body(csv);
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            let r = req.send().await.expect("request");
+            (r.status().as_u16(), r.text().await.unwrap_or_default())
         }
         Body::Csv(f) => {
             let csv = f(ctx);
@@ -775,6 +823,7 @@ fn names_object(row: &Row) -> bool {
         "{api_key_id}",
         "{client_id}",
         "{webhook_id}",
+        "{job_id}",
         "{name}",
     ]
     .iter()
