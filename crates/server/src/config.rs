@@ -286,7 +286,7 @@ pub struct Config {
     )]
     pub webhook_poll_ms: u64,
 
-    /// How often a running import job that waits for its upload writes a heartbeat, in
+    /// How often a running import job writes a heartbeat, in
     /// milliseconds; an import silent for ten of these is taken for interrupted.
     #[arg(
         long,

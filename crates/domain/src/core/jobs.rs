@@ -3,7 +3,7 @@
 //! - An **import** reads its file while it is uploaded ([`ImportRun`]): every batch of lines is
 //!   one transaction that also adds the batch to the job's counters and row errors, so what the
 //!   record says was applied was applied, and nothing applied goes unrecorded. A running import
-//!   writes a heartbeat while it waits for the upload; one not heard of for
+//!   writes a heartbeat for as long as it runs here; one not heard of for
 //!   [`STALE_BEATS`] heartbeats is failed as interrupted when its organization's jobs are next
 //!   read (its server stopped: the rows it recorded stay, the rest of the file was never read).
 //!   A cancelled import's next batch is refused by the store, so nothing is applied after it.

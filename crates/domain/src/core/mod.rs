@@ -96,7 +96,7 @@ pub struct CoreConfig {
     /// The time the core reads (the system clock; an adjustable one in tests). Session stamps
     /// and the tokens' own times stay on the system clock, which the key ring reads too.
     pub clock: crate::clock::Clock,
-    /// How often a running job that waits (for its upload) says it is alive; a job silent for
+    /// How often a running import says it is alive; a job silent for
     /// `jobs::STALE_BEATS` of these is taken for interrupted.
     pub job_heartbeat: std::time::Duration,
 }

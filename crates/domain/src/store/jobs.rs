@@ -72,7 +72,7 @@ pub struct Job {
     /// Why it failed or was cancelled.
     pub message: Option<String>,
     pub created_at: Micros,
-    /// The last sign of life of a running job: each batch, and a heartbeat while it waits.
+    /// The last sign of life of a running job: each batch, and a heartbeat every `job_heartbeat`.
     pub updated_at: Micros,
     pub finished_at: Option<Micros>,
 }
