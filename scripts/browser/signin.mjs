@@ -6,8 +6,9 @@
 // answer on stdin. Its last line is {"done": ...}; any failed check makes it exit non-zero.
 //
 // BROWSER_PLAN (JSON): base, chromium, screenshots, name (the organization's), orgs: [{lang,
-// org, email, password, new_password, redirect_uri, logout_target, urls: {password, mail, reset,
-// unknown_client, logout, logout_silent}}].
+// org, email, password, new_password, redirect_uri, logout_target, invitee (an invited person's
+// address), invitation_request (the authorization request the invitation's link carries,
+// form-encoded), urls: {password, mail, reset, unknown_client, logout, logout_silent}}].
 
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -27,6 +28,7 @@ mkdirSync(plan.screenshots, { recursive: true });
 // What each language's pages say (written here, not taken from the server: the test checks them).
 const TEXT = {
   en: {
+    invite: 'Accept your invitation', accept: 'Accept the invitation',
     signIn: 'Sign in', email: 'Email', password: 'Password',
     wrong: 'The email or password is not correct.', emailLink: 'Email me a sign-in link',
     forgot: 'Forgot password?', linkSent: 'Check your email', continue: 'Continue',
@@ -35,6 +37,7 @@ const TEXT = {
     signOutTitle: 'Sign out?', signOut: 'Sign out', signedOut: 'Signed out',
   },
   es: {
+    invite: 'Acepte su invitación', accept: 'Aceptar la invitación',
     signIn: 'Iniciar sesión', email: 'Correo electrónico', password: 'Contraseña',
     wrong: 'El correo electrónico o la contraseña no son correctos.',
     emailLink: 'Enviarme un enlace de inicio de sesión', forgot: '¿Olvidó su contraseña?',
@@ -45,6 +48,7 @@ const TEXT = {
     signOut: 'Cerrar sesión', signedOut: 'Sesión cerrada',
   },
   ja: {
+    invite: '招待を承諾する', accept: '招待を承諾',
     signIn: 'サインイン', email: 'メールアドレス', password: 'パスワード',
     wrong: 'メールアドレスまたはパスワードが正しくありません。',
     emailLink: 'サインインリンクをメールで送る', forgot: 'パスワードをお忘れですか?',
@@ -54,6 +58,7 @@ const TEXT = {
     signedOut: 'サインアウトしました',
   },
   pt: {
+    invite: 'Aceite o seu convite', accept: 'Aceitar o convite',
     signIn: 'Entrar', email: 'E-mail', password: 'Senha',
     wrong: 'O e-mail ou a senha não estão corretos.', emailLink: 'Enviar-me um link de login',
     forgot: 'Esqueceu a senha?', linkSent: 'Verifique o seu e-mail', continue: 'Continuar',
@@ -238,7 +243,19 @@ for (const o of plan.orgs) {
   await submit(r, r.page.getByRole('button', { name: T.signOut, exact: true }));
   await check(r, L, 'signed-out', { title: T.signedOut });
 
-  // 6. An unknown client: a page that says so, never a redirect.
+  // 6. An org-user-management invitation, its emailed link carrying an authorization request:
+  //    the landing page asks for a first password and goes on to the client.
+  const v = await person();
+  const invitation = await ask({ link: 'login-actions/verify', to: o.invitee });
+  await v.page.goto(`${invitation.url}&${o.invitation_request}`);
+  await check(v, L, 'invitation', { title: T.invite });
+  await v.page.getByLabel(T.newPassword, { exact: true }).fill(o.new_password);
+  await submit(v, v.page.getByRole('button', { name: T.accept, exact: true }));
+  const accepted = landed(v, `${L}/invitation`, 'st-invite');
+  if (accepted) out.invitation = await ask({ code: accepted.searchParams.get('code'), iss: accepted.searchParams.get('iss'), lang: L, flow: 'invitation' });
+  await v.context.close();
+
+  // 7. An unknown client: a page that says so, never a redirect.
   await r.page.goto(plan.base + o.urls.unknown_client);
   await check(r, L, 'error', { status: 400, title: T.error });
   if (!r.page.url().startsWith(plan.base)) fail(`${L}/error`, `left for ${r.page.url()}`);
@@ -247,7 +264,7 @@ for (const o of plan.orgs) {
 
 await browser.close();
 client.close();
-if (visits.length !== 4 * 4) fail('client', `the client was visited ${visits.length} times, not 16: ${visits.join(' ')}`);
+if (visits.length !== 4 * 5) fail('client', `the client was visited ${visits.length} times, not 20: ${visits.join(' ')}`);
 const seconds = (Date.now() - started) / 1000;
 process.stdout.write(JSON.stringify({ done: { outcome, audited, failures, seconds } }) + '\n');
 if (failures.length) {

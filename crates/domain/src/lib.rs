@@ -13,6 +13,7 @@ pub mod import;
 pub mod limits;
 pub mod links;
 pub mod model;
+pub mod net;
 pub mod paging;
 pub mod password;
 pub mod permissions;

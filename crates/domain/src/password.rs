@@ -2,6 +2,12 @@
 //! hashes and verifications in flight. A burst of sign-ins waits a short while for a slot and
 //! is then refused with 503 and `Retry-After`, instead of queueing without end or exhausting
 //! memory (each argon2 run holds 19 MiB).
+//!
+//! The cost of *new* hashes is a [`HashCost`]: production's, or a minimal one for test suites
+//! (`ROSTER_PASSWORD_HASH_COST=minimal`). A hash is a PHC string carrying its own parameters,
+//! so verification runs at the cost the hash was made with, whatever the hasher's cost; the
+//! dummy hash that unknown accounts are checked against is made at the hasher's cost, so a
+//! known and an unknown account take as long on either.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -19,9 +25,35 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// Memory of one argon2 run, in KiB.
 const ARGON2_KIB: u32 = 19 * 1024;
 
-fn argon2() -> Argon2<'static> {
-    let params = Params::new(ARGON2_KIB, 2, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+/// The cost of the password hashes a hasher makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HashCost {
+    /// argon2id m=19 MiB, t=2, p=1 (OWASP's recommended minimum): every real deployment.
+    #[default]
+    Production,
+    /// argon2id at the least the algorithm allows (m=8 KiB, t=1, p=1): for test suites, which
+    /// hash thousands of passwords. Such hashes resist no offline attack; never for real users.
+    Minimal,
+}
+
+impl HashCost {
+    /// `production` or `minimal`, as `ROSTER_PASSWORD_HASH_COST` spells them.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "production" => Some(Self::Production),
+            "minimal" => Some(Self::Minimal),
+            _ => None,
+        }
+    }
+
+    fn argon2(self) -> Argon2<'static> {
+        let params = match self {
+            Self::Production => Params::new(ARGON2_KIB, 2, 1, None),
+            Self::Minimal => Params::new(Params::MIN_M_COST, Params::MIN_T_COST, 1, None),
+        }
+        .unwrap_or_default();
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    }
 }
 
 /// How many argon2 runs may be in flight: one per core, and no more than a quarter of the
@@ -48,14 +80,21 @@ pub fn default_concurrency() -> usize {
 pub struct Hasher {
     slots: Arc<Semaphore>,
     queue_wait: Duration,
+    cost: HashCost,
 }
 
 impl Hasher {
-    pub fn new(slots: usize, queue_wait: Duration) -> Self {
+    pub fn new(slots: usize, queue_wait: Duration, cost: HashCost) -> Self {
         Self {
             slots: Arc::new(Semaphore::new(slots.max(1))),
             queue_wait,
+            cost,
         }
+    }
+
+    /// The cost of the hashes this hasher makes.
+    pub fn cost(&self) -> HashCost {
+        self.cost
     }
 
     /// Runs `f` on a blocking thread once a slot is free; `wait` bounds the wait for the slot
@@ -96,9 +135,10 @@ impl Hasher {
 
     async fn hash_with(&self, wait: Option<Duration>, password: &str) -> Result<String> {
         let password = password.to_owned();
+        let cost = self.cost;
         self.run(wait, move || {
             let salt = SaltString::generate(&mut OsRng);
-            argon2()
+            cost.argon2()
                 .hash_password(password.as_bytes(), &salt)
                 .map(|h| h.to_string())
                 .map_err(|e| Error::Internal(anyhow::anyhow!("argon2: {e}")))
@@ -111,11 +151,17 @@ impl Hasher {
         let password = password.to_owned();
         let (stored, real) = match stored {
             Some(s) => (s.to_owned(), true),
-            None => (dummy_hash().to_owned(), false),
+            None => (dummy_hash(self.cost).to_owned(), false),
         };
         self.run(Some(self.queue_wait), move || {
+            // The stored hash's own parameters decide the work, not the hasher's cost.
             let ok = PasswordHash::new(&stored)
-                .map(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
+                .map(|h| {
+                    HashCost::Production
+                        .argon2()
+                        .verify_password(password.as_bytes(), &h)
+                        .is_ok()
+                })
                 .unwrap_or(false);
             ok && real
         })
@@ -126,15 +172,27 @@ impl Hasher {
 /// The hasher of code that has no server's (the CLI's tools, tests): default size, no queue bound.
 fn shared() -> &'static Hasher {
     static SHARED: OnceLock<Hasher> = OnceLock::new();
-    SHARED.get_or_init(|| Hasher::new(default_concurrency(), Duration::from_secs(3600)))
+    SHARED.get_or_init(|| {
+        Hasher::new(
+            default_concurrency(),
+            Duration::from_secs(3600),
+            HashCost::Production,
+        )
+    })
 }
 
-/// A hash to verify against when the account does not exist, so both answers take as long.
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
+/// A hash to verify against when the account does not exist, so both answers take as long as
+/// a check of the hashes made at `cost`.
+fn dummy_hash(cost: HashCost) -> &'static str {
+    static PRODUCTION: OnceLock<String> = OnceLock::new();
+    static MINIMAL: OnceLock<String> = OnceLock::new();
+    let cell = match cost {
+        HashCost::Production => &PRODUCTION,
+        HashCost::Minimal => &MINIMAL,
+    };
+    cell.get_or_init(|| {
         let salt = SaltString::generate(&mut OsRng);
-        argon2()
+        cost.argon2()
             .hash_password(b"roster-dummy-password", &salt)
             .map(|h| h.to_string())
             .unwrap_or_default()
@@ -197,7 +255,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_saturated_hasher_turns_callers_away() {
-        let h = Hasher::new(1, Duration::from_millis(1));
+        let h = Hasher::new(1, Duration::from_millis(1), HashCost::Minimal);
         let held = h.slots.clone().acquire_owned().await.expect("permit");
         assert!(matches!(
             h.verify("x", None).await,
@@ -205,6 +263,35 @@ mod tests {
         ));
         drop(held);
         assert!(!h.verify("x", None).await.expect("a free slot"));
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_at_its_own_cost_and_unknown_accounts_match_the_hashers_cost() {
+        let minimal = Hasher::new(1, Duration::from_secs(60), HashCost::Minimal);
+        let cheap = minimal.hash("Secr3t!x").await.expect("hash");
+        assert!(cheap.starts_with("$argon2id$v=19$m=8,t=1,p=1$"), "{cheap}");
+        // A production hash (made before a server's cost changed) still verifies, and a
+        // minimal one on a production hasher: each at the parameters it carries.
+        let dear = hash("Secr3t!x").await.expect("hash");
+        assert!(minimal
+            .verify("Secr3t!x", Some(&dear))
+            .await
+            .expect("verify"));
+        assert!(!minimal.verify("wrong", Some(&dear)).await.expect("verify"));
+        assert!(verify("Secr3t!x", Some(&cheap)).await.expect("verify"));
+        // The hash an unknown account is checked against has the parameters of the hashes
+        // the same hasher makes, so neither answer comes sooner.
+        for cost in [HashCost::Minimal, HashCost::Production] {
+            let params = |h: &str| PasswordHash::new(h).expect("phc").params.to_string();
+            let made = Hasher::new(1, Duration::from_secs(60), cost)
+                .hash("x")
+                .await
+                .expect("hash");
+            assert_eq!(params(dummy_hash(cost)), params(&made), "{cost:?}");
+        }
+        assert_eq!(HashCost::parse(" Minimal"), Some(HashCost::Minimal));
+        assert_eq!(HashCost::parse("production"), Some(HashCost::Production));
+        assert_eq!(HashCost::parse("cheap"), None);
     }
 
     #[test]

@@ -120,6 +120,8 @@ pub fn core_config(config: &Config, public_url: String) -> CoreConfig {
         },
         argon2_queue_wait: Duration::from_millis(config.argon2_queue_ms),
         job_heartbeat: Duration::from_millis(config.job_heartbeat_ms.max(10)),
+        password_hash_cost: config.password_hash_cost,
+        connection_allow_private: config.connection_allow_private,
         ..CoreConfig::default()
     }
 }
@@ -145,11 +147,15 @@ impl Application {
             core_config(&config, public_url.clone()),
             shared,
         );
+        if config.password_hash_cost == roster_domain::password::HashCost::Minimal {
+            tracing::warn!("ROSTER_PASSWORD_HASH_COST=minimal: new password hashes are test-grade");
+        }
         let keys = KeyRing::load(
             store,
             public_url,
             config.token_ttl_secs,
             config.key_rotation_days,
+            core.config.clock.clone(),
         )
         .await?;
         let platform_credentials = ensure_platform(&core, &config).await?;

@@ -1,5 +1,7 @@
 //! Roster's own tokens: an Ed25519 key ring stored in the database (shared by every node, rotated
 //! on a schedule with an overlap window), token minting, verification and the JWKS document.
+//! Key ages and token times (`iat`, `exp`) read the core's clock, so a test of rotation or
+//! expiry moves time; `iat_us` stays a session stamp, the order that session cut-offs use.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -9,6 +11,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use ring::signature::{Ed25519KeyPair, KeyPair};
+use roster_domain::clock::Clock;
 use roster_domain::model::SigningKey;
 use roster_domain::store::Store;
 use roster_domain::types::{new_object_id, now_micros};
@@ -78,11 +81,12 @@ pub struct KeyRing {
     ttl_secs: i64,
     rotation_secs: i64,
     keys: RwLock<Keys>,
+    clock: Clock,
     /// When an unknown `kid` last made this node reload its keys.
     last_reload: std::sync::atomic::AtomicI64,
 }
 
-fn generate() -> anyhow::Result<SigningKey> {
+fn generate(now: i64) -> anyhow::Result<SigningKey> {
     let rng = ring::rand::SystemRandom::new();
     let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng)
         .map_err(|_| anyhow::anyhow!("cannot generate an Ed25519 key"))?;
@@ -93,7 +97,7 @@ fn generate() -> anyhow::Result<SigningKey> {
         alg: "EdDSA".into(),
         private_pkcs8: STANDARD.encode(pkcs8.as_ref()),
         public_x: URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
-        created_at: now_micros(),
+        created_at: now,
         retire_at: None,
     })
 }
@@ -104,21 +108,24 @@ impl KeyRing {
         issuer: String,
         ttl_secs: i64,
         rotation_days: i64,
+        clock: Clock,
     ) -> anyhow::Result<Self> {
-        let keys = Self::build(&store, ttl_secs, rotation_days * 86_400).await?;
+        let keys = Self::build(&store, ttl_secs, rotation_days * 86_400, clock.now()).await?;
         Ok(Self {
             store,
             issuer,
             ttl_secs,
             rotation_secs: rotation_days * 86_400,
             keys: RwLock::new(keys),
+            clock,
             last_reload: std::sync::atomic::AtomicI64::new(0),
         })
     }
 
     /// Reloads the keys (another node may have rotated), rotating when the newest is too old.
     pub async fn refresh(&self) -> anyhow::Result<()> {
-        let keys = Self::build(&self.store, self.ttl_secs, self.rotation_secs).await?;
+        let now = self.clock.now();
+        let keys = Self::build(&self.store, self.ttl_secs, self.rotation_secs, now).await?;
         *self
             .keys
             .write()
@@ -130,15 +137,15 @@ impl KeyRing {
         store: &Arc<dyn Store>,
         ttl_secs: i64,
         rotation_secs: i64,
+        now: i64,
     ) -> anyhow::Result<Keys> {
-        let now = now_micros();
         let stale_before = now - rotation_secs * 1_000_000;
         let mut all = store
             .signing_keys()
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         if all.first().is_none_or(|k| k.created_at < stale_before) {
-            let fresh = generate()?;
+            let fresh = generate(now)?;
             store
                 .insert_signing_key(&fresh, stale_before)
                 .await
@@ -185,6 +192,11 @@ impl KeyRing {
         &self.issuer
     }
 
+    /// Now on the clock token times are read from, in seconds since the epoch (for `expires_in`).
+    pub fn now_secs(&self) -> i64 {
+        self.clock.now().div_euclid(1_000_000)
+    }
+
     /// Mints the access token of a sign-in; returns it with its expiry (seconds since the epoch).
     pub fn sign_session(
         &self,
@@ -209,7 +221,7 @@ impl KeyRing {
         scope: Option<String>,
     ) -> anyhow::Result<(String, i64)> {
         let stamp = roster_domain::types::session_stamp();
-        let now = stamp.div_euclid(1_000_000);
+        let now = self.now_secs();
         let claims = Claims {
             iss: self.issuer.clone(),
             sub: who.user_id.clone(),
@@ -261,7 +273,7 @@ impl KeyRing {
         }
         let kid = jsonwebtoken::decode_header(token).ok()?.kid?;
         let known = self.keys.read().ok()?.verifying.contains_key(&kid);
-        let now = now_micros();
+        let now = now_micros(); // real time: this bounds work, it is no token time
         let last = self.last_reload.load(std::sync::atomic::Ordering::Relaxed);
         if known || now - last < 5_000_000 {
             return None;
@@ -275,7 +287,7 @@ impl KeyRing {
     /// Verifies a token's signature, algorithm (fixed by the server), issuer and times.
     pub fn verify(&self, token: &str) -> Option<Claims> {
         let keys = self.keys.read().ok()?;
-        let now = now_micros() / 1_000_000;
+        let now = self.now_secs();
         // The same string verified against this key ring before: only its times can have changed.
         let known = keys
             .verified

@@ -17,6 +17,11 @@ pub enum LogFormat {
 pub const SETTINGS_HEADING: &str =
     "Settings (every command; also ROSTER_* variables, see `roster --help`)";
 
+fn parse_hash_cost(s: &str) -> Result<roster_domain::password::HashCost, String> {
+    roster_domain::password::HashCost::parse(s)
+        .ok_or_else(|| format!("`{s}` is not a hash cost: `production` or `minimal`"))
+}
+
 /// Every setting of the server; `roster --help` lists them with their variables.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = SETTINGS_HEADING)]
@@ -388,6 +393,18 @@ pub struct Config {
     )]
     pub argon2_queue_ms: u64,
 
+    /// Cost of new password hashes: `production` (argon2id 19 MiB, t=2, p=1) or `minimal`
+    /// (8 KiB, t=1: test suites only; such hashes resist no offline attack). Existing hashes
+    /// verify at the cost they were made with either way.
+    #[arg(
+        long,
+        env = "ROSTER_PASSWORD_HASH_COST",
+        default_value = "production",
+        value_parser = parse_hash_cost,
+        global = true
+    )]
+    pub password_hash_cost: roster_domain::password::HashCost,
+
     /// The clock of the core and the mail workers: the system clock, except in tests.
     #[arg(skip)]
     pub clock: roster_domain::clock::Clock,
@@ -462,6 +479,7 @@ const KNOWN_VARS: &[&str] = &[
     "ROSTER_SIGNIN_CLIENT_LOCK_AFTER",
     "ROSTER_ARGON2_CONCURRENCY",
     "ROSTER_ARGON2_QUEUE_MS",
+    "ROSTER_PASSWORD_HASH_COST",
     "ROSTER_GOOGLE_CLIENT_ID",
     "ROSTER_GOOGLE_CLIENT_SECRET",
     "ROSTER_GOOGLE_ISSUER",
@@ -517,6 +535,7 @@ impl Config {
             signin_client_lock_after: 10_000,
             argon2_concurrency: 0,
             argon2_queue_ms: 60_000,
+            password_hash_cost: roster_domain::password::HashCost::Minimal,
             clock: roster_domain::clock::Clock::adjustable(),
             connection_allow_private: true,
             google_client_id: None,

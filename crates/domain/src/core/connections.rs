@@ -41,6 +41,34 @@ pub fn issuer_problem(issuer: &str) -> Option<&'static str> {
     super::oidc::redirect_uri_problem(issuer)
 }
 
+/// Why the deployment would not call an issuer, if it would not: plain `http`, or a host that is
+/// a non-public address literal or `localhost`; unless the operator allows private providers
+/// (`CoreConfig::connection_allow_private`). Refused when the connection is made or changed, so
+/// that an administrator learns it then, not at someone's first sign-in. (What a name resolves
+/// to is checked again on every call, as the resolver may answer otherwise later.)
+pub fn issuer_reach_problem(issuer: &str, allow_private: bool) -> Option<String> {
+    if allow_private {
+        return None;
+    }
+    let Some(rest) = issuer.strip_prefix("https://") else {
+        return Some(
+            "must use https:// (plain http is allowed only with ROSTER_CONNECTION_ALLOW_PRIVATE)"
+                .into(),
+        );
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    crate::net::private_host(host).map(|why| {
+        format!(
+            "must be at a public address: its host {why} (allowed only with \
+             ROSTER_CONNECTION_ALLOW_PRIVATE)"
+        )
+    })
+}
+
 fn domain_ok(d: &str) -> bool {
     (3..=253).contains(&d.len())
         && d.contains('.')
@@ -51,7 +79,12 @@ fn domain_ok(d: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
 }
 
-fn check(input: &mut ConnectionInput, creating: bool, p: &mut Vec<FieldError>) {
+fn check(
+    input: &mut ConnectionInput,
+    creating: bool,
+    allow_private: bool,
+    p: &mut Vec<FieldError>,
+) {
     let required = |v: bool, field: &str, p: &mut Vec<FieldError>| {
         if creating && !v {
             p.push(problem(field, "missing", format!("{field} is required")));
@@ -71,6 +104,8 @@ fn check(input: &mut ConnectionInput, creating: bool, p: &mut Vec<FieldError>) {
     required(input.issuer.is_some(), "issuer", p);
     if let Some(i) = &input.issuer {
         if let Some(why) = issuer_problem(i) {
+            p.push(problem("issuer", "value_error", format!("issuer {why}")));
+        } else if let Some(why) = issuer_reach_problem(i, allow_private) {
             p.push(problem("issuer", "value_error", format!("issuer {why}")));
         }
     }
@@ -154,7 +189,12 @@ impl Core {
     ) -> Result<UpstreamConnection> {
         let org = self.org_for_connections(ctx, org_ref).await?;
         let mut p = Vec::new();
-        check(&mut input, true, &mut p);
+        check(
+            &mut input,
+            true,
+            self.config.connection_allow_private,
+            &mut p,
+        );
         if !p.is_empty() {
             return Err(Error::Validation(p));
         }
@@ -206,7 +246,12 @@ impl Core {
             .ok_or(Error::NotFound("connection"))?;
         let mut p = Vec::new();
         input.name = None;
-        check(&mut input, false, &mut p);
+        check(
+            &mut input,
+            false,
+            self.config.connection_allow_private,
+            &mut p,
+        );
         if !p.is_empty() {
             return Err(Error::Validation(p));
         }
@@ -294,7 +339,7 @@ mod tests {
     #[test]
     fn a_new_connection_needs_every_field_and_names_the_bad_ones() {
         let mut p = Vec::new();
-        check(&mut ConnectionInput::default(), true, &mut p);
+        check(&mut ConnectionInput::default(), true, false, &mut p);
         let fields: Vec<String> = p.iter().map(|e| e.field_name()).collect();
         assert_eq!(
             fields,
@@ -309,7 +354,7 @@ mod tests {
             link_password_accounts: None,
         };
         let mut p = Vec::new();
-        check(&mut input, true, &mut p);
+        check(&mut input, true, false, &mut p);
         let fields: Vec<String> = p.iter().map(|e| e.field_name()).collect();
         assert_eq!(fields, ["name", "issuer", "domains.1"]);
         assert_eq!(input.domains.expect("domains")[0], "acme.example");

@@ -30,6 +30,15 @@ pub struct LinkView {
     pub needs_password: bool,
     /// The address an email change moves to.
     pub new_email: Option<String>,
+    /// The way the link's member signs in (`Password`, `google-oauth2` or one of the
+    /// organization's connections), so that an invitation's page offers that way and no other;
+    /// `None` when the member is gone.
+    pub connection: Option<Connection>,
+    /// The address of the link's member (what its page names), `None` when the member is gone.
+    pub account: Option<String>,
+    /// Where the invitation says to go once accepted: its `login_link` (set by an
+    /// administrator, checked when the invitation was made).
+    pub login_link: Option<String>,
 }
 
 /// A used invitation or magic link: who is signed in, where the link asked to go next.
@@ -94,7 +103,21 @@ impl Core {
             return Ok(None);
         }
         let needs_password = self.offers_password(&t).await?;
+        let member = self.store.get_user(&t.org_id, &t.user_id).await?;
+        let (connection, account) = match member {
+            Some(u) => (Some(u.connection), Some(u.email)),
+            None => (None, None),
+        };
+        let login_link = t
+            .payload
+            .get("login_link")
+            .and_then(|v| v.as_str())
+            .filter(|_| t.purpose == "invite")
+            .map(str::to_owned);
         Ok(Some(LinkView {
+            connection,
+            account,
+            login_link,
             new_email: t
                 .payload
                 .get("email")
@@ -179,6 +202,11 @@ impl Core {
                     ));
                 }
                 if !view.needs_password {
+                    // The same link used at this moment may have set the password after the
+                    // token was read: then it is the link that no longer works.
+                    if self.store.find_token(&hash, self.now()).await?.is_none() {
+                        return Err(Error::Unauthenticated);
+                    }
                     return Err(Error::Conflict(
                         "this link sets no password: the account already has one, signs in \
                          through another provider, changed since the link was sent, or is \

@@ -91,6 +91,8 @@ pub struct CoreConfig {
     /// argon2 runs in flight at once, and how long a request waits for one before a 503.
     pub argon2_concurrency: usize,
     pub argon2_queue_wait: std::time::Duration,
+    /// The cost of the password hashes this server makes (production's, but in tests).
+    pub password_hash_cost: crate::password::HashCost,
     /// The shapes of the links Roster sends (see [`crate::links`]).
     pub links: std::sync::Arc<dyn crate::links::Links>,
     /// The time the core reads (the system clock; an adjustable one in tests). Session stamps
@@ -99,6 +101,9 @@ pub struct CoreConfig {
     /// How often a running import says it is alive; a job silent for
     /// `jobs::STALE_BEATS` of these is taken for interrupted.
     pub job_heartbeat: std::time::Duration,
+    /// `ROSTER_CONNECTION_ALLOW_PRIVATE`: an organization's connection may name an issuer over
+    /// plain http or at a non-public address (a provider on loopback or the local network).
+    pub connection_allow_private: bool,
 }
 
 impl Default for CoreConfig {
@@ -115,9 +120,11 @@ impl Default for CoreConfig {
             sign_in_throttle: crate::throttle::SignInThrottle::default(),
             argon2_concurrency: crate::password::default_concurrency(),
             argon2_queue_wait: std::time::Duration::from_secs(2),
+            password_hash_cost: crate::password::HashCost::Production,
             links: std::sync::Arc::new(crate::links::Unconfigured),
             clock: crate::clock::Clock::system(),
             job_heartbeat: std::time::Duration::from_secs(2),
+            connection_allow_private: false,
         }
     }
 }
@@ -158,6 +165,7 @@ impl Core {
             passwords: Arc::new(crate::password::Hasher::new(
                 config.argon2_concurrency,
                 config.argon2_queue_wait,
+                config.password_hash_cost,
             )),
             store,
             config: Arc::new(config),

@@ -6,7 +6,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use roster_domain::core::SignedIn;
@@ -175,14 +175,24 @@ async fn token(
     req: Req,
     body: Bytes,
 ) -> Response {
-    let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let mut resp = grant(&s, &realm, &req, &body).await;
+    // RFC 6749 §5.1: a response that carries a token (and so, alike, one that might) is never
+    // cached, by HTTP/1.1 caches nor by HTTP/1.0 ones.
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+/// What the token endpoint answers, before the headers every answer of it carries.
+async fn grant(s: &AppState, realm: &str, req: &Req, body: &[u8]) -> Response {
+    let form: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
     let field = |k: &str| {
         form.iter()
             .rev()
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.clone())
     };
-    let realm = &realm;
     let grant = field("grant_type");
     if !matches!(
         grant.as_deref(),
@@ -194,7 +204,7 @@ async fn token(
             "Unsupported grant_type",
         );
     }
-    if let Some(r) = provider_grant(&s, realm, &req, &form, grant.as_deref()).await {
+    if let Some(r) = provider_grant(s, realm, req, &form, grant.as_deref()).await {
         return r;
     }
     // The refresh grant returns its successor token with the sign-in; the password grant gets one.
@@ -251,7 +261,7 @@ async fn token(
     match (issued, refresh) {
         (Ok((access, exp)), Ok(refresh)) => Json(TokenOut {
             access_token: access,
-            expires_in: exp - chrono::Utc::now().timestamp(),
+            expires_in: exp - s.keys.now_secs(),
             refresh_expires_in: s.core.refresh_ttl_secs(),
             refresh_token: refresh,
             token_type: "Bearer",

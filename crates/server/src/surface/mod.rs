@@ -8,7 +8,7 @@ mod policy;
 mod router;
 
 use axum::extract::{OriginalUri, Request};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -24,6 +24,45 @@ use crate::state::AppState;
 
 /// How a surface renders a domain error: a status and a JSON body, given the request's path.
 pub type Render = fn(&Error, &str) -> (StatusCode, Value);
+
+/// `Retry-After` on the answer to a rate limit or an unavailability, in whatever shape.
+pub fn with_retry_after(resp: &mut Response, e: &Error) {
+    if let Error::RateLimited {
+        retry_after_secs, ..
+    }
+    | Error::Unavailable {
+        retry_after_secs, ..
+    } = e
+    {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+    }
+}
+
+/// How a surface renders, as a page, an error on a route a browser opens (`None`: not such a
+/// route), given the request's URI and headers.
+pub type PageRender = fn(&Error, &Uri, &HeaderMap) -> Option<Response>;
+
+/// The layer of [`SurfaceRouter::pages`]: inside the surface's, so that it sees errors before
+/// they are rendered in the surface's shape.
+async fn pages_around(render: PageRender, req: Request, next: Next) -> Response {
+    let uri = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map(|u| u.0.clone())
+        .unwrap_or_else(|| req.uri().clone());
+    let headers = req.headers().clone();
+    let resp = next.run(req).await;
+    if let Some(Unrendered(e)) = resp.extensions().get::<Unrendered>() {
+        if let Some(page) = render(e, &uri, &headers) {
+            if let Error::Internal(cause) = &**e {
+                tracing::error!(error = ?cause, "request failed");
+            }
+            return page;
+        }
+    }
+    resp
+}
 
 /// One way in.
 #[derive(Clone, Copy)]
@@ -59,16 +98,7 @@ impl Surface {
         }
         let (status, body) = (self.render)(e, path);
         let mut resp = (status, Json(body)).into_response();
-        if let Error::RateLimited {
-            retry_after_secs, ..
-        }
-        | Error::Unavailable {
-            retry_after_secs, ..
-        } = e
-        {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
-        }
+        with_retry_after(&mut resp, e);
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -11,7 +11,7 @@ use utoipa::openapi::OpenApi;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
 use super::policy::{charge, Policy};
-use super::{panic_response, Surface};
+use super::{pages_around, panic_response, PageRender, Surface};
 use crate::openapi::errors::Shape;
 use crate::state::AppState;
 
@@ -47,6 +47,8 @@ pub struct SurfaceRouter {
     owned: Vec<(String, Surface)>,
     /// Other surfaces' routes published in this document, already layered.
     merged: Vec<OpenApiRouter<AppState>>,
+    /// Renders, as a page, an error no handler rendered on a route a browser opens.
+    pages: Option<PageRender>,
 }
 
 fn operations(item: &PathItem) -> Vec<(Method, String)> {
@@ -86,6 +88,7 @@ impl SurfaceRouter {
             registered: Vec::new(),
             owned: Vec::new(),
             merged: Vec::new(),
+            pages: None,
         }
     }
 
@@ -199,6 +202,14 @@ impl SurfaceRouter {
         self
     }
 
+    /// Errors that no handler rendered (a rate limit, a panic) on the routes a browser opens
+    /// become the page `render` makes (it answers `None` for the other routes, which get the
+    /// surface's shape).
+    pub fn pages(mut self, render: PageRender) -> Self {
+        self.pages = Some(render);
+        self
+    }
+
     /// Another surface's routes, published in this surface's document.
     pub fn merge(mut self, other: Finished) -> Self {
         self.merged.push(other.router);
@@ -210,12 +221,15 @@ impl SurfaceRouter {
     /// The routes with this surface's layer, and what was registered.
     pub fn finish(self) -> Finished {
         let surface = self.surface;
-        let router = self
-            .inner
-            .layer(CatchPanicLayer::custom(panic_response))
-            .layer(axum::middleware::from_fn(move |req, next| {
-                surface.around(req, next)
+        let mut router = self.inner.layer(CatchPanicLayer::custom(panic_response));
+        if let Some(render) = self.pages {
+            router = router.layer(axum::middleware::from_fn(move |req, next| {
+                pages_around(render, req, next)
             }));
+        }
+        let router = router.layer(axum::middleware::from_fn(move |req, next| {
+            surface.around(req, next)
+        }));
         Finished {
             router: self.merged.into_iter().fold(router, |r, m| r.merge(m)),
             registered: self.registered,

@@ -477,7 +477,7 @@ pub(crate) async fn holder_of_platform_role(
         .await
         .unwrap()
         .unwrap();
-    let hash = roster_domain::password::hash("Holder-pw1").await.unwrap();
+    let hash = app.state.core.passwords.hash("Holder-pw1").await.unwrap();
     app.state
         .core
         .store

@@ -133,15 +133,11 @@ async fn invite_errors() {
     assert_eq!(missing["detail"][0]["type"], "missing");
     let extra = app.post("/v1/acme/user/", &acme.token, json!({ "first_name": "A", "last_name": "B", "email": "a@x.example", "role_name": "DefaultUserRole", "org_id": "evil" })).await.expect(422);
     assert_eq!(extra["detail"][0]["loc"], json!(["body", "org_id"]));
-    let notjson = app
-        .client
-        .post(format!("{}/v1/acme/user/", app.base))
-        .bearer_auth(&acme.token)
-        .body("{oops")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(notjson.status(), 422);
+    app.call_with(Method::POST, "/v1/acme/user/", |r| {
+        r.bearer_auth(&acme.token).body("{oops")
+    })
+    .await
+    .expect(422);
     // 404 for an unknown role or organization.
     let mut r = ok.clone();
     r["role_name"] = json!("NoSuchRole");

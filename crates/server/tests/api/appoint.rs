@@ -101,23 +101,16 @@ async fn eva_administrators_create_promote_demote_and_delete_administrators() {
         .expect(200);
     assert_eq!(demoted["admin"], json!(false));
     // Bulk-create imports ADMIN rows.
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(
-            b"email;name;company;role;password;environmentUuid;environmentName;bot\nthree@acme.example;Third Admin;;ADMIN;;;;\n".to_vec(),
-        )
-        .file_name("admins.csv"),
-    );
+    let csv = "email;name;company;role;password;environmentUuid;environmentName;bot\nthree@acme.example;Third Admin;;ADMIN;;;;\n";
     let r = app
-        .client
-        .post(format!("{}{base}/users/bulk-create", app.base))
-        .bearer_auth(&acme.token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<Value>().await.unwrap(), json!({ "errors": [] }));
+        .upload_csv(
+            Method::POST,
+            &format!("{base}/users/bulk-create"),
+            &acme.token,
+            csv,
+        )
+        .await;
+    assert_eq!(r.expect(200), json!({ "errors": [] }));
     // Delete (deactivate) another administrator.
     app.eva(
         Method::DELETE,
@@ -340,7 +333,7 @@ async fn amigo_deletion_and_step_down_racing_leave_an_administrator() {
             .update_user(&active, s.updated_at, None, Default::default())
             .await
             .unwrap();
-        let hash = roster_domain::password::hash("Sup3r-pass").await.unwrap();
+        let hash = core.passwords.hash("Sup3r-pass").await.unwrap();
         core.store
             .set_password(
                 &s.identity_id,

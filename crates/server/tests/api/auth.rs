@@ -116,14 +116,16 @@ async fn basic_form_carries_the_token_too() {
     let app = TestApp::spawn().await;
     let acme = app.bootstrap("acme").await;
     let basic = STANDARD.encode(format!("acme_{}:{}", acme.admin_id, acme.token));
-    let r = app
-        .client
-        .get(format!("{}/v1/acme/role/", app.base))
-        .header("authorization", format!("Basic {basic}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let basic = format!("Basic {basic}");
+    app.call(
+        Method::GET,
+        "/v1/acme/role/",
+        None,
+        None,
+        &[("authorization", &basic)],
+    )
+    .await
+    .expect(200);
 }
 
 #[tokio::test]

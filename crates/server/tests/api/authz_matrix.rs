@@ -477,7 +477,7 @@ impl World {
 const PASSWORD: &str = "Matrix-pass1";
 
 async fn give_password(app: &TestApp, org: &str, user: &str) {
-    let hash = roster_domain::password::hash(PASSWORD).await.expect("hash");
+    let hash = app.state.core.passwords.hash(PASSWORD).await.expect("hash");
     let u = app
         .state
         .core
@@ -740,16 +740,16 @@ async fn send(
         Body::Raw(f) => {
             let csv = f(ctx);
             sent.push_str(&csv);
-            let mut req = app
-                .client
-                .request(method, format!("{}{path}", app.base))
-                .header("content-type", "text/csv")
-                .body(csv);
-            if let Some(t) = token {
-                req = req.bearer_auth(t);
-            }
-            let r = req.send().await.expect("request");
-            (r.status().as_u16(), r.text().await.unwrap_or_default())
+            let r = app
+                .call_with(method, &path, |req| {
+                    let req = req.header("content-type", "text/csv").body(csv);
+                    match token {
+                        Some(t) => req.bearer_auth(t),
+                        None => req,
+                    }
+                })
+                .await;
+            (r.status.as_u16(), r.body.to_string())
         }
         Body::Csv(f) => {
             let csv = f(ctx);
@@ -758,15 +758,13 @@ async fn send(
                 "file",
                 reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("users.csv"),
             );
-            let mut req = app
-                .client
-                .request(method, format!("{}{path}", app.base))
-                .multipart(form);
-            if let Some(t) = token {
-                req = req.bearer_auth(t);
-            }
-            let r = req.send().await.expect("request");
-            (r.status().as_u16(), r.text().await.unwrap_or_default())
+            let r = app
+                .call_with(method, &path, |req| match token {
+                    Some(t) => req.bearer_auth(t).multipart(form),
+                    None => req.multipart(form),
+                })
+                .await;
+            (r.status.as_u16(), r.body.to_string())
         }
         Body::PasswordGrant => {
             let (email, password) = w.credentials(caller);
@@ -775,16 +773,16 @@ async fn send(
                 email.replace('@', "%40")
             );
             sent.push_str(&email);
-            let mut req = app
-                .client
-                .request(method, format!("{}{path}", app.base))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(form);
-            if let Some(t) = token {
-                req = req.bearer_auth(t);
-            }
-            let r = req.send().await.expect("request");
-            (r.status().as_u16(), r.text().await.unwrap_or_default())
+            let r = app
+                .call_with(method, &path, |req| {
+                    let req = req.header("content-type", crate::helpers::FORM).body(form);
+                    match token {
+                        Some(t) => req.bearer_auth(t),
+                        None => req,
+                    }
+                })
+                .await;
+            (r.status.as_u16(), r.body.to_string())
         }
     };
     Answer { status, text, sent }

@@ -3,7 +3,8 @@
 //! `scripts/browser/signin.mjs`. In four organizations, one per language (en, es, ja, pt), all
 //! named `<script>alert(1)</script>`: the code flow with PKCE through the form found by its
 //! labels, a wrong password, logout confirmed on its page, an emailed sign-in link and a reset
-//! link taken from the real SMTP capture, the error and signed-out pages. This test answers the
+//! link taken from the real SMTP capture, an org-user-management invitation's landing page
+//! (a first password, then on to the client), the error and signed-out pages. This test answers the
 //! script's questions: it exchanges each code, checks the ID token, and shows that logout
 //! withdrew the refresh token of the session. Screenshots go to `target/screenshots/`.
 
@@ -108,6 +109,7 @@ async fn the_hosted_pages_work_in_a_real_browser_without_javascript_and_pass_axe
 
     let mut orgs = Vec::new();
     let mut clients = std::collections::HashMap::new();
+    let mut invitees = std::collections::HashMap::new();
     for (lang, language) in [("en", "eng"), ("es", "spa"), ("ja", "jpn"), ("pt", "por")] {
         let id = format!("browser-{lang}");
         let (o, email) = org(&app, &id, language).await;
@@ -145,6 +147,16 @@ async fn the_hosted_pages_work_in_a_real_browser_without_javascript_and_pass_axe
                 "logout_silent": format!("/realms/{id}/protocol/openid-connect/logout"),
             },
         }));
+        // A person invited through org-user-management: the emailed link's page, carrying an
+        // authorization request, sets a first password and lands at the client.
+        let invitee = format!("invitee@{id}.example");
+        crate::upstream::invite(&app, &o, &invitee, json!(null)).await;
+        let carried = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(request(&client_id, redirect_uri, "st-invite"))
+            .finish();
+        orgs.last_mut().unwrap()["invitee"] = json!(invitee);
+        orgs.last_mut().unwrap()["invitation_request"] = json!(carried);
+        invitees.insert(lang.to_owned(), invitee);
         clients.insert(lang.to_owned(), (id, client_id, email));
     }
     let screenshots = root.join("target/screenshots");
@@ -209,9 +221,18 @@ async fn the_hosted_pages_work_in_a_real_browser_without_javascript_and_pass_axe
                 assert_eq!(id["iss"], issuer.as_str());
                 assert_eq!(id["aud"], client_id.as_str());
                 assert_eq!(id["nonce"], "browser-nonce");
-                assert_eq!(id["email"], email.as_str());
                 let flow = q["flow"].as_str().unwrap();
-                let amr = if flow == "mail" { "mail" } else { "pwd" };
+                let person = if flow == "invitation" {
+                    &invitees[lang]
+                } else {
+                    email
+                };
+                assert_eq!(id["email"], person.as_str());
+                let amr = if matches!(flow, "mail" | "invitation") {
+                    "mail"
+                } else {
+                    "pwd"
+                };
                 assert_eq!(id["amr"], json!([amr]), "{flow}");
                 app.get(
                     &format!("/realms/{org_id}/protocol/openid-connect/userinfo"),
@@ -251,11 +272,15 @@ async fn the_hosted_pages_work_in_a_real_browser_without_javascript_and_pass_axe
                 // The newest emailed link to that page, as the real SMTP capture received it.
                 let to = q["to"].as_str().unwrap();
                 let base = format!("{}/realms/", app.base);
+                // The sign-in page's own links, or a landing page of the member operations.
+                let shape = if page.starts_with("login-actions/") {
+                    format!("/{page}?token=")
+                } else {
+                    format!("/protocol/openid-connect/{page}?token=")
+                };
                 let mail = smtp
                     .wait_for(to, |m| {
-                        !handed.contains(&m.message_id())
-                            && m.text()
-                                .contains(&format!("/protocol/openid-connect/{page}?token="))
+                        !handed.contains(&m.message_id()) && m.text().contains(&shape)
                     })
                     .await;
                 handed.insert(mail.message_id());
@@ -285,14 +310,15 @@ async fn the_hosted_pages_work_in_a_real_browser_without_javascript_and_pass_axe
         audited.len(),
         done["seconds"]
     );
-    assert_eq!(audited.len(), 4 * 10, "{done:#}");
+    assert_eq!(audited.len(), 4 * 11, "{done:#}");
     for lang in ["en", "es", "ja", "pt"] {
-        for flow in ["password", "mail", "reset"] {
+        for flow in ["password", "mail", "reset", "invitation"] {
             assert!(
                 exchanged.contains(&format!("{lang}/{flow}")),
                 "{exchanged:?}"
             );
         }
         assert!(screenshots.join(format!("{lang}-sign-in.png")).is_file());
+        assert!(screenshots.join(format!("{lang}-invitation.png")).is_file());
     }
 }

@@ -316,6 +316,7 @@ fn a_config_file_fills_what_flags_and_variables_leave_unset() {
         ("databse_url = \"sqlite:x.db\"\n", "databse_url"),
         ("db_max_connections = \"many\"\n", "db-max-connections"),
         ("log_format = \"xml\"\n", "log-format"),
+        ("password_hash_cost = \"cheap\"\n", "password-hash-cost"),
         ("bind = [[1]]\n", "bind"),
         ("not toml at all", "TOML"),
     ] {

@@ -394,7 +394,7 @@ async fn one_person_on_two_clusters_signs_in_to_each_with_its_own_password() {
         (&west_identity, "West-Pass-1"),
         (&east_identity, "East-Pass-2"),
     ] {
-        let hash = roster_domain::password::hash(password).await.unwrap();
+        let hash = app.state.core.passwords.hash(password).await.unwrap();
         app.state
             .core
             .store

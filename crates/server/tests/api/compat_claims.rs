@@ -423,7 +423,7 @@ async fn oum_password_reset_as_compat_says() {
     assert!(page.body.contains("name=\"password\""), "{}", page.body);
     assert!(page
         .body
-        .contains("action=\"/v1/acme/user/password-reset\""));
+        .contains("action=\"/realms/acme/login-actions/reset-credentials\""));
     let again = reset(acme.token.clone(), target.clone()).await;
     assert_eq!(again.status, 429);
     assert!(again.headers.contains_key("retry-after"));

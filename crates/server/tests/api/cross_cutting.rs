@@ -133,14 +133,10 @@ async fn health_readiness_and_metrics() {
         .await
         .expect(404);
     let metrics = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
+        .call(Method::GET, "/metrics", None, None, &[])
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .expect(200);
+    let metrics = metrics.as_str().expect("text");
     assert!(
         metrics.contains(r#"roster_http_requests_total{surface="amigo",method="GET",route="/v1/{organization}/user/",status="200"}"#),
         "{metrics}"

@@ -113,7 +113,10 @@ impl TestApp {
             .password_hash(&identity)
             .await
             .expect("read");
-        roster_domain::password::verify(password, hash.as_deref())
+        self.state
+            .core
+            .passwords
+            .verify(password, hash.as_deref())
             .await
             .expect("verify")
     }

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{Org, Resp, TestApp};
+use crate::helpers::{Org, Resp, TestApp, FORM};
 
 pub const PROD: &str = "5d0b2a8e-1c7e-4a3a-9a51-2f6c9d3e8b70";
 pub const STAGE: &str = "7e1f3b9a-0c2d-4e5f-8a9b-1c2d3e4f5a6b";
@@ -85,24 +85,11 @@ impl TestApp {
             email.replace('@', "%40"),
             password
         );
-        let r = self
-            .client
-            .post(format!(
-                "{}/realms/{}/protocol/openid-connect/token",
-                self.base, org.id
-            ))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        let headers = r.headers().clone();
-        Resp {
-            status,
-            body: r.json().await.unwrap_or(Value::Null),
-            headers,
-        }
+        let path = format!("/realms/{}/protocol/openid-connect/token", org.id);
+        self.call_with(Method::POST, &path, |r| {
+            r.header("content-type", FORM).body(form)
+        })
+        .await
     }
 }
 
@@ -267,18 +254,15 @@ async fn an_eva_client_signs_in_with_a_password_and_manages_users() {
     let refresh = t.body["refresh_token"].as_str().unwrap();
     let form = |r: &str| format!("grant_type=refresh_token&refresh_token={r}");
     let post = |b: String| {
-        app.client
-            .post(format!(
-                "{}/auth/realms/acme/protocol/openid-connect/token",
-                app.base
-            ))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(b)
-            .send()
+        app.post_raw(
+            "/auth/realms/acme/protocol/openid-connect/token",
+            Some(FORM),
+            b,
+        )
     };
-    let again = post(form(refresh)).await.unwrap();
-    assert_eq!(again.status(), 200);
-    assert_eq!(post(form(refresh)).await.unwrap().status(), 401);
+    let again = post(form(refresh)).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(post(form(refresh)).await.status, 401);
 }
 
 #[tokio::test]
@@ -296,38 +280,29 @@ async fn the_token_endpoint_tells_nothing_about_accounts() {
     assert_eq!(unknown.status, 401);
     assert_eq!(wrong.body["error"], "invalid_grant");
     let r = app
-        .client
-        .post(format!(
-            "{}/realms/acme/protocol/openid-connect/token",
-            app.base
-        ))
-        .body("grant_type=client_credentials")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+        .post_raw(
+            "/realms/acme/protocol/openid-connect/token",
+            None,
+            "grant_type=client_credentials".into(),
+        )
+        .await;
+    assert_eq!(r.status, 400);
     let r = app
-        .client
-        .post(format!(
-            "{}/realms/acme/protocol/openid-connect/token",
-            app.base
-        ))
-        .body("grant_type=password&username=a")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+        .post_raw(
+            "/realms/acme/protocol/openid-connect/token",
+            None,
+            "grant_type=password&username=a".into(),
+        )
+        .await;
+    assert_eq!(r.status, 400);
     let r = app
-        .client
-        .post(format!(
-            "{}/realms/nowhere/protocol/openid-connect/token",
-            app.base
-        ))
-        .body("grant_type=password&username=a&password=b")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+        .post_raw(
+            "/realms/nowhere/protocol/openid-connect/token",
+            None,
+            "grant_type=password&username=a&password=b".into(),
+        )
+        .await;
+    assert_eq!(r.status, 404);
     // A google-oauth2 identity never signs in with a password.
     app.call(
         Method::POST,
@@ -879,20 +854,15 @@ async fn another_organization_reaches_nothing() {
         }
     }
     for path in ["bulk-create", "bulk-permissions"] {
-        let form = reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(b"t@x.example;T;;ADMIN;;;;\n".to_vec())
-                .file_name("u.csv"),
-        );
         let r = app
-            .client
-            .post(format!("{}{base}/users/{path}", app.base))
-            .bearer_auth(&beta.token)
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 403, "{path}");
+            .upload_csv(
+                Method::POST,
+                &format!("{base}/users/{path}"),
+                &beta.token,
+                "t@x.example;T;;ADMIN;;;;\n",
+            )
+            .await;
+        assert_eq!(r.status, 403, "{path}");
     }
     assert_eq!(
         app.eva(
@@ -1004,45 +974,28 @@ async fn nobody_widens_their_own_access_and_deactivation_ends_sessions() {
     .await
     .expect(401);
     let r = app
-        .client
-        .post(format!(
-            "{}/realms/acme/protocol/openid-connect/token",
-            app.base
-        ))
-        .body(format!("grant_type=refresh_token&refresh_token={refresh}"))
-        .send()
+        .post_raw(
+            "/realms/acme/protocol/openid-connect/token",
+            None,
+            format!("grant_type=refresh_token&refresh_token={refresh}"),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    // Tokens carry their issue instant as a session stamp (`iat_us`), ordered after the cut-off:
+    // a new sign-in works at once, with no wait for a second to pass.
+    let t = app
+        .password_token(&acme, "v@x.example", "Secr3t!x")
         .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    // Sessions are cut at the next whole second (tokens carry `iat` in seconds): a new sign-in
-    // works once that second has passed.
-    let mut fresh = None;
-    for _ in 0..20 {
-        let t = app
-            .password_token(&acme, "v@x.example", "Secr3t!x")
-            .await
-            .expect(200);
-        let token = t["access_token"].as_str().unwrap().to_owned();
-        if app
-            .eva(
-                Method::GET,
-                &format!("{base}/users/identity-provider"),
-                &token,
-                None,
-            )
-            .await
-            .status
-            == 200
-        {
-            fresh = Some(token);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(
-        fresh.is_some(),
-        "a new sign-in works after the cut-off second"
-    );
+        .expect(200);
+    let fresh = t["access_token"].as_str().unwrap().to_owned();
+    app.eva(
+        Method::GET,
+        &format!("{base}/users/identity-provider"),
+        &fresh,
+        None,
+    )
+    .await
+    .expect(200);
     let notice = app.state.core.store.list_outbox("acme").await.unwrap();
     assert!(
         notice
@@ -1136,16 +1089,14 @@ async fn a_refresh_token_used_twice_at_once_works_once() {
         .expect(200);
     let refresh = t["refresh_token"].as_str().unwrap().to_owned();
     let post = || {
-        app.client
-            .post(format!(
-                "{}/realms/acme/protocol/openid-connect/token",
-                app.base
-            ))
-            .body(format!("grant_type=refresh_token&refresh_token={refresh}"))
-            .send()
+        app.post_raw(
+            "/realms/acme/protocol/openid-connect/token",
+            None,
+            format!("grant_type=refresh_token&refresh_token={refresh}"),
+        )
     };
     let (a, b) = tokio::join!(post(), post());
-    let mut statuses = vec![a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+    let mut statuses = vec![a.status.as_u16(), b.status.as_u16()];
     statuses.sort();
     assert_eq!(statuses, vec![200, 401]);
 }

@@ -16,22 +16,9 @@ async fn upload(
     path: &str,
     bytes: Vec<u8>,
 ) -> (u16, Value) {
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(bytes).file_name("users.csv"),
-    );
-    let r = app
-        .client
-        .request(
-            method,
-            format!("{}/org/{}/users/{path}", app.base, org.uuid),
-        )
-        .bearer_auth(&org.token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    let path = format!("/org/{}/users/{path}", org.uuid);
+    let r = app.upload_csv(method, &path, &org.token, bytes).await;
+    (r.status.as_u16(), r.body)
 }
 
 /// The failed rows of a bulk answer, in order: from `errors` (200) or `details` (422).
@@ -170,21 +157,17 @@ async fn ten_thousand_rows_with_one_percent_bad() {
         "file",
         reqwest::multipart::Part::bytes(file.clone().into_bytes()).file_name("u.csv"),
     );
+    let path = format!("/org/{}/users/bulk-create?language=pt", acme.uuid);
     let r = app
-        .client
-        .post(format!(
-            "{}/org/{}/users/bulk-create?language=pt",
-            app.base, acme.uuid
-        ))
-        .bearer_auth(&acme_as_root.token)
-        .header("x-org-id", "platform")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+        .call_with(Method::POST, &path, |r| {
+            r.bearer_auth(&acme_as_root.token)
+                .header("x-org-id", "platform")
+                .multipart(form)
+        })
+        .await;
     eprintln!("import took {:?}", started.elapsed());
-    assert_eq!(r.status(), 200);
-    let body: Value = r.json().await.unwrap();
+    assert_eq!(r.status, 200);
+    let body = r.body;
     assert_eq!(
         failure_list(&body).len(),
         100,
@@ -247,17 +230,16 @@ async fn ten_thousand_rows_with_one_percent_bad() {
         "file",
         reqwest::multipart::Part::bytes(file.into_bytes()).file_name("u.csv"),
     );
+    let path = format!("/org/{}/users/bulk-create", acme.uuid);
     let r = app
-        .client
-        .post(format!("{}/org/{}/users/bulk-create", app.base, acme.uuid))
-        .bearer_auth(&root.token)
-        .header("x-org-id", "platform")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 422);
-    let body: Value = r.json().await.unwrap();
+        .call_with(Method::POST, &path, |r| {
+            r.bearer_auth(&root.token)
+                .header("x-org-id", "platform")
+                .multipart(form)
+        })
+        .await;
+    assert_eq!(r.status, 422);
+    let body = r.body;
     assert_eq!(failure_list(&body).len(), 10_000, "every row reported");
     let again = failures(&body);
     assert_eq!(
@@ -312,15 +294,13 @@ async fn hostile_files() {
         (status, body["details"][0]["fieldName"].as_str()),
         (422, Some("file"))
     );
-    let r = app
-        .client
-        .post(format!("{}/org/{}/users/bulk-create", app.base, acme.uuid))
-        .bearer_auth(&acme.token)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 422);
+    app.post(
+        &format!("/org/{}/users/bulk-create", acme.uuid),
+        &acme.token,
+        json!({}),
+    )
+    .await
+    .expect(422);
     // Over the limit: 413 before the whole file is read.
     let huge = vec![b'x'; 200 * 1024];
     let (status, _) = upload(&app, &acme, Method::POST, "bulk-create", huge).await;

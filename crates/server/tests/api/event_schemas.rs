@@ -57,22 +57,10 @@ pub fn check_event(event: &Value) {
 }
 
 async fn upload(app: &TestApp, org: &Org, method: Method, path: &str, csv: String) {
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("u.csv"),
-    );
-    let r = app
-        .client
-        .request(
-            method,
-            format!("{}/org/{}/users/{path}", app.base, org.uuid),
-        )
-        .bearer_auth(&org.token)
-        .multipart(form)
-        .send()
+    let path = format!("/org/{}/users/{path}", org.uuid);
+    app.upload_csv(method, &path, &org.token, csv)
         .await
-        .expect("upload");
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+        .expect(200);
 }
 
 /// The changes `one_change_per_path` does not make, one of each remaining event type.

@@ -43,19 +43,10 @@ pub fn types_of(events: &[Value]) -> Vec<String> {
 }
 
 async fn bulk_create(app: &TestApp, org: &Org, csv: String) {
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("u.csv"),
-    );
-    let r = app
-        .client
-        .post(format!("{}/org/{}/users/bulk-create", app.base, org.uuid))
-        .bearer_auth(&org.token)
-        .multipart(form)
-        .send()
+    let path = format!("/org/{}/users/bulk-create", org.uuid);
+    app.upload_csv(Method::POST, &path, &org.token, csv)
         .await
-        .expect("upload");
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+        .expect(200);
 }
 
 /// Makes one change through each surface and path; returns the event types they must give, in

@@ -411,22 +411,13 @@ use sqlx::Connection as _;
 
 /// An eva bulk upload (multipart `file`, or a JSON array for bulk-delete), answered as a `Resp`.
 async fn bulk(app: &TestApp, org: &Org, method: Method, op: &str, body: BulkBody) -> Resp {
-    let url = format!("{}/eva-user/org/{}/users/{op}", app.base, org.uuid);
-    let req = app.client.request(method, url).bearer_auth(&org.token);
-    let req = match body {
-        BulkBody::Csv(csv) => req.multipart(reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("u.csv"),
-        )),
-        BulkBody::Json(v) => req.json(&v),
-    };
-    let r = req.send().await.unwrap();
-    let (status, headers) = (r.status(), r.headers().clone());
-    let body = r.json().await.unwrap_or(serde_json::Value::Null);
-    Resp {
-        status,
-        body,
-        headers,
+    let path = format!("/eva-user/org/{}/users/{op}", org.uuid);
+    match body {
+        BulkBody::Csv(csv) => app.upload_csv(method, &path, &org.token, csv).await,
+        BulkBody::Json(v) => {
+            app.call(method, &path, Some(&org.token), Some(v), &[])
+                .await
+        }
     }
 }
 

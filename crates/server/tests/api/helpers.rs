@@ -10,6 +10,9 @@ use tokio::sync::OnceCell;
 
 use crate::schema;
 
+/// The content type of the token endpoints' forms.
+pub const FORM: &str = "application/x-www-form-urlencoded";
+
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
@@ -84,6 +87,42 @@ pub async fn test_database_url(dir: &std::path::Path) -> String {
     }
 }
 
+/// The migrated, empty SQLite database each `TestApp` starts from: migrating once per run and
+/// copying the file costs a fraction of migrating every test's database. (Tests of the first
+/// start and of `roster migrate` open their own empty files through `test_database_url`.)
+static SQLITE_TEMPLATE: OnceCell<Vec<u8>> = OnceCell::const_new();
+
+async fn seed_sqlite(file: &std::path::Path) {
+    let template = SQLITE_TEMPLATE
+        .get_or_init(|| async {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("template.db");
+            let url = format!("sqlite:{}", path.display());
+            let db = roster_store::Db::open(&url, &Default::default())
+                .await
+                .expect("the template migrates");
+            // Everything in the WAL into the file, so that the file alone is the database.
+            if let roster_store::Db::Sqlite { write, .. } = &db {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(write)
+                    .await
+                    .expect("checkpoint");
+            }
+            db.close().await;
+            std::fs::read(&path).expect("template read")
+        })
+        .await;
+    use std::io::Write as _;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut out = options.open(file).expect("test database created");
+    out.write_all(template).expect("template copied");
+}
+
 pub fn is_postgres() -> bool {
     std::env::var("TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres"))
 }
@@ -95,8 +134,11 @@ impl TestApp {
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let tmp = tempfile::tempdir().expect("temp dir");
-        let mut config =
-            Config::for_tests(tmp.path().join("data"), test_database_url(tmp.path()).await);
+        let url = test_database_url(tmp.path()).await;
+        if !is_postgres() {
+            seed_sqlite(&tmp.path().join("roster.db")).await;
+        }
+        let mut config = Config::for_tests(tmp.path().join("data"), url);
         adjust(&mut config);
         let app = Application::build(config.clone())
             .await
@@ -168,18 +210,33 @@ impl TestApp {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Resp {
-        let mut req = self
-            .client
-            .request(method.clone(), format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
+        self.call_with(method, path, |mut req| {
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            req
+        })
+        .await
+    }
+
+    /// A request whose body or headers [`TestApp::call`] cannot express (a form, a multipart
+    /// upload, raw bytes): `build` completes it; the response is checked the same way.
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        build: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Resp {
+        let req = build(
+            self.client
+                .request(method.clone(), format!("{}{path}", self.base)),
+        );
         let resp = req.send().await.expect("request sent");
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -206,6 +263,33 @@ impl TestApp {
             body,
             headers,
         }
+    }
+
+    /// Uploads `csv` as the multipart `file` of a bulk operation, through the OpenAPI check.
+    pub async fn upload_csv(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        csv: impl Into<Vec<u8>>,
+    ) -> Resp {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(csv.into()).file_name("users.csv"),
+        );
+        self.call_with(method, path, |r| r.bearer_auth(token).multipart(form))
+            .await
+    }
+
+    /// POSTs `body` as it is, with `content_type` if given (the token endpoints' forms).
+    pub async fn post_raw(&self, path: &str, content_type: Option<&str>, body: String) -> Resp {
+        self.call_with(Method::POST, path, |mut r| {
+            if let Some(t) = content_type {
+                r = r.header("content-type", t);
+            }
+            r.body(body)
+        })
+        .await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Resp {
@@ -348,7 +432,11 @@ impl TestApp {
     /// A session of the organization's administrator that proves ownership of the account (a
     /// password sign-in), as changes to the account itself require.
     pub async fn owner_session(&self, org: &Org) -> String {
-        let hash = roster_domain::password::hash("Owner-pass1")
+        let hash = self
+            .state
+            .core
+            .passwords
+            .hash("Owner-pass1")
             .await
             .expect("hash");
         let admin = self
@@ -404,7 +492,7 @@ pub fn spawn_bulk_create(
 impl TestApp {
     /// Gives the organization's administrator `password`; returns its email.
     pub async fn give_admin_password(&self, org: &Org, password: &str) -> String {
-        let hash = roster_domain::password::hash(password).await.unwrap();
+        let hash = self.state.core.passwords.hash(password).await.unwrap();
         let store = &self.state.core.store;
         let admin = store
             .get_user(&org.id, &org.admin_id)

@@ -487,14 +487,10 @@ async fn an_unanswering_redis_costs_one_timeout_then_limits_count_in_process() {
     assert_eq!(ready.status.as_u16(), 200);
     assert_eq!(ready.body["redis"], json!(false), "{}", ready.body);
     let m = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
+        .call(Method::GET, "/metrics", None, None, &[])
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .expect(200);
+    let m = m.as_str().expect("text");
     assert!(m.contains("roster_redis_up 0"), "{m}");
     let failures = |op: &str| -> u64 {
         m.lines()

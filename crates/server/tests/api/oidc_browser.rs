@@ -244,6 +244,36 @@ pub async fn token(
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
+/// The code exchanged by the public client `client` (PKCE with `VERIFIER`).
+pub async fn exchange(app: &TestApp, org: &str, client: &str, code: &str) -> (u16, Value) {
+    token(
+        app,
+        org,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", client),
+            ("code_verifier", VERIFIER),
+        ],
+        None,
+    )
+    .await
+}
+
+/// The tokens of a full sign-in of `email` through the form of browser `b`, for the public
+/// client `client`.
+pub async fn signed_in_tokens(
+    app: &TestApp,
+    b: &mut Browser,
+    org: &str,
+    client: &str,
+    email: &str,
+) -> (u16, Value) {
+    let code = code_for(b, org, client, email).await;
+    exchange(app, org, client, &code).await
+}
+
 pub fn claims(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()

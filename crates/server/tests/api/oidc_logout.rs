@@ -18,22 +18,6 @@ fn logout_path(params: &[(&str, &str)]) -> String {
     format!("{LOGOUT}?{}", q.finish())
 }
 
-async fn exchange(app: &TestApp, org: &str, client: &str, code: &str) -> (u16, serde_json::Value) {
-    token(
-        app,
-        org,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", REDIRECT),
-            ("client_id", client),
-            ("code_verifier", VERIFIER),
-        ],
-        None,
-    )
-    .await
-}
-
 async fn refresh(app: &TestApp, org: &str, client: &str, rt: &str) -> (u16, serde_json::Value) {
     token(
         app,
@@ -58,20 +42,8 @@ async fn logout_with_a_hint_ends_only_that_sessions_tokens_and_without_one_asks_
     // Two browsers of the same person, each with its session and refresh token.
     let mut b1 = Browser::new(&app);
     let mut b2 = Browser::new(&app);
-    let (_, t1) = exchange(
-        &app,
-        "acme",
-        &id,
-        &code_for(&mut b1, "acme", &id, &email).await,
-    )
-    .await;
-    let (_, t2) = exchange(
-        &app,
-        "acme",
-        &id,
-        &code_for(&mut b2, "acme", &id, &email).await,
-    )
-    .await;
+    let (_, t1) = signed_in_tokens(&app, &mut b1, "acme", &id, &email).await;
+    let (_, t2) = signed_in_tokens(&app, &mut b2, "acme", &id, &email).await;
     let hint = t1["id_token"].as_str().unwrap();
 
     // Hints that prove nothing: another realm's ID token, a tampered one. The person is asked.
@@ -216,13 +188,7 @@ async fn logout_returns_only_to_a_uri_the_named_client_of_this_organization_regi
     let (a2, _) = client(&app, &acme, true, &["https://other.example.test/cb"]).await;
     let (b1, _) = client(&app, &beta, true, &["https://evil.example.test/cb"]).await;
     let mut b = Browser::new(&app);
-    let (_, t) = exchange(
-        &app,
-        "acme",
-        &a1,
-        &code_for(&mut b, "acme", &a1, &email).await,
-    )
-    .await;
+    let (_, t) = signed_in_tokens(&app, &mut b, "acme", &a1, &email).await;
     let hint = t["id_token"].as_str().unwrap();
     // Each would end the session, and none may redirect: another client's URI, another
     // organization's client and its URI, a client_id contradicting the hint, nothing named.

@@ -13,22 +13,6 @@ use crate::oidc_browser::*;
 
 const AUTH: &str = "/realms/acme/protocol/openid-connect/auth";
 
-async fn exchange(app: &TestApp, org: &str, client: &str, code: &str) -> (u16, Value) {
-    token(
-        app,
-        org,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", REDIRECT),
-            ("client_id", client),
-            ("code_verifier", VERIFIER),
-        ],
-        None,
-    )
-    .await
-}
-
 /// The tokens of a sign-in through the form for this request.
 async fn tokens_for(app: &TestApp, client: &str, email: &str, q: &[(&str, &str)]) -> Value {
     let mut b = Browser::new(app);
@@ -561,13 +545,7 @@ async fn another_organizations_tokens_mean_nothing_on_this_realm() {
     let (a1, _) = client(&app, &acme, true, &[REDIRECT]).await;
     let (b1, _) = client(&app, &beta, true, &[REDIRECT]).await;
     let mut b = Browser::new(&app);
-    let (status, bt) = exchange(
-        &app,
-        "beta",
-        &b1,
-        &code_for(&mut b, "beta", &b1, &beta_email).await,
-    )
-    .await;
+    let (status, bt) = signed_in_tokens(&app, &mut b, "beta", &b1, &beta_email).await;
     assert_eq!(status, 200);
     let refresh = bt["refresh_token"].as_str().unwrap();
     // Its refresh token at acme's token endpoint, with beta's client or acme's: refused,

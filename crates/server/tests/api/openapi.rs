@@ -325,7 +325,9 @@ const UNDOCUMENTED: &[(&str, &str)] = &[
     ("GET", "/realms/{realm}/protocol/openid-connect/auth/reset"),
     // The hosted pages org-user-management's emailed links open (`routes/links.rs`).
     ("GET", "/realms/{realm}/login-actions/verify"),
+    ("POST", "/realms/{realm}/login-actions/verify"),
     ("GET", "/realms/{realm}/login-actions/reset-credentials"),
+    ("POST", "/realms/{realm}/login-actions/reset-credentials"),
     ("POST", "/realms/{realm}/protocol/openid-connect/auth/reset"),
     // The hosted page's upstream sign-in: browser redirects, not an API.
     (

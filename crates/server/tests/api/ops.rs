@@ -41,13 +41,10 @@ macro_rules! count {
 
 async fn scrape(app: &TestApp) -> String {
     let r = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
+        .call(Method::GET, "/metrics", None, None, &[])
         .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.text().await.unwrap()
+        .expect(200);
+    r.as_str().expect("text").to_owned()
 }
 
 /// The values of the samples whose line starts with `prefix`.

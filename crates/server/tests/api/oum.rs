@@ -875,7 +875,9 @@ async fn refused_changes_write_nothing_and_old_links_die() {
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("Accept the invitation"), "{}", page.body);
     assert!(page.body.contains("name=\"password\""), "{}", page.body);
-    assert!(page.body.contains("action=\"/v1/acme/user/verify\""));
+    assert!(page
+        .body
+        .contains("action=\"/realms/acme/login-actions/verify\""));
     // Under another organization's realm the same link is no link at all.
     app.bootstrap("globex").await;
     let elsewhere = app
@@ -962,7 +964,7 @@ async fn an_organization_cannot_take_over_a_shared_account() {
         .await
         .unwrap()
         .unwrap();
-    let hash = roster_domain::password::hash("Victim-pw1").await.unwrap();
+    let hash = app.state.core.passwords.hash("Victim-pw1").await.unwrap();
     app.state
         .core
         .store

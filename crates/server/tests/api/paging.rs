@@ -277,19 +277,10 @@ async fn numbered_pages_from_either_end_make_the_whole_list() {
             i % 5
         ));
     }
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("users.csv"),
-    );
-    let r = app
-        .client
-        .post(format!("{}/org/{}/users/bulk-create", app.base, org.uuid))
-        .bearer_auth(&org.token)
-        .multipart(form)
-        .send()
+    let path = format!("/org/{}/users/bulk-create", org.uuid);
+    app.upload_csv(reqwest::Method::POST, &path, &org.token, csv)
         .await
-        .expect("upload");
-    assert_eq!(r.status().as_u16(), 200, "{:?}", r.text().await);
+        .expect(200);
     let ids = |v: &Value, list: &str, id: &str| -> Vec<String> {
         v[list]
             .as_array()

@@ -239,7 +239,8 @@ async fn forged_tokens_are_refused_on_every_surface_in_its_own_shape() {
 
 #[tokio::test]
 async fn a_rotated_out_key_verifies_during_its_overlap_window_only() {
-    // A 2-second token lifetime makes the overlap window (one lifetime) short enough to outwait.
+    // A 2-second token lifetime makes the overlap window (one lifetime) short; the test moves the
+    // clock the key ring reads past it.
     let app = TestApp::spawn_with(|c| c.token_ttl_secs = 2).await;
     let acme = app.bootstrap("acme").await;
     app.eva_catalog("acme").await;
@@ -275,7 +276,7 @@ async fn a_rotated_out_key_verifies_during_its_overlap_window_only() {
     assert!(kids.contains(&old_kid.as_deref().unwrap()) && kids.contains(&successor.kid.as_str()));
     // After the window the old key is gone: its token is refused although the token's own
     // expiry, with the 5 s leeway, has not passed yet.
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    app.advance(std::time::Duration::from_millis(2500));
     app.state.keys.refresh().await.unwrap();
     refused_everywhere(
         &app,

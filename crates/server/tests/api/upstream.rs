@@ -20,8 +20,8 @@ use crate::oidc_browser::{
 };
 
 const GOOGLE_ID: &str = "roster-google";
-const SSO_ID: &str = "roster-acme-sso";
-const SECRET: &str = "upstream-client-secret";
+pub(crate) const SSO_ID: &str = "roster-acme-sso";
+pub(crate) const SECRET: &str = "upstream-client-secret";
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -255,6 +255,48 @@ pub(crate) async fn to_callback(
     (b, back)
 }
 
+/// From the link `href` of a Roster page, through the provider as `login`, back to Roster in
+/// the same browser: what Roster answers at its callback.
+pub(crate) async fn follow_upstream(
+    app: &TestApp,
+    up: &Upstream,
+    b: &mut Browser,
+    href: &str,
+    login: &str,
+) -> Page {
+    let go = b.get(href).await;
+    assert_eq!(go.status, 303, "{}", go.body);
+    let to = go.location().unwrap();
+    assert!(to.starts_with(&up.issuer), "{to}");
+    let back = UpstreamBrowser::new()
+        .sign_in(&up.issuer, &to, login, &app.base)
+        .await;
+    b.get(&back[app.base.len()..]).await
+}
+
+/// A server with its provider; organization acme with a confidential client (id, secret); and
+/// gina@acme.test invited with `google-oauth2`.
+async fn gina_invited() -> (TestApp, Upstream, Org, String, String) {
+    let (app, up) = with_upstream().await;
+    let (acme, id, secret) = setup(&app).await;
+    invite(&app, &acme, "gina@acme.test", json!("google-oauth2")).await;
+    (app, up, acme, id, secret)
+}
+
+/// A sign-in through acme's "Continue with Google" for client `id`, as `login` upstream, its
+/// authorization URL changed by `tamper`: what Roster answers at its callback.
+async fn via_google(
+    app: &TestApp,
+    up: &Upstream,
+    id: &str,
+    login: &str,
+    tamper: impl Fn(String) -> String,
+) -> Page {
+    through_button(app, up, "acme", id, "Continue with Google", login, tamper)
+        .await
+        .1
+}
+
 pub(crate) fn no_tamper(u: String) -> String {
     u
 }
@@ -336,6 +378,21 @@ pub(crate) async fn setup(app: &TestApp) -> (Org, String, String) {
     (acme, id, secret.unwrap())
 }
 
+/// `roster` on the test's database, with none of the environment's `ROSTER_` settings and the
+/// public URL `https://id.example.test`.
+pub(crate) fn roster_cli(app: &TestApp) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ROSTER_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("ROSTER_DATA_DIR", &app.data_dir)
+        .env("ROSTER_DATABASE_URL", &app.database_url)
+        .env("ROSTER_PUBLIC_URL", "https://id.example.test");
+    c
+}
+
 pub(crate) async fn sso_connection(
     app: &TestApp,
     up: &Upstream,
@@ -356,22 +413,11 @@ pub(crate) async fn sso_connection(
 
 #[tokio::test]
 async fn a_google_invitation_is_accepted_upstream_and_the_same_button_signs_in_again() {
-    let (app, up) = with_upstream().await;
-    let (acme, id, secret) = setup(&app).await;
-    invite(&app, &acme, "gina@acme.test", json!("google-oauth2")).await;
+    let (app, up, _, id, secret) = gina_invited().await;
     let invited = member(&app, "acme", "gina@acme.test").await;
     assert_eq!(invited.status, roster_domain::model::UserStatus::Invited);
     // The provider's address differs in case only: the same person.
-    let (_, done) = through_button(
-        &app,
-        &up,
-        "acme",
-        &id,
-        "Continue with Google",
-        "Gina@ACME.test",
-        no_tamper,
-    )
-    .await;
+    let done = via_google(&app, &up, &id, "Gina@ACME.test", no_tamper).await;
     let first = code_signs_in(&app, "acme", &id, &secret, &done).await;
     assert_eq!(first["sub"], invited.id.as_str());
     assert_eq!(first["amr"], json!(["fed"]));
@@ -387,16 +433,7 @@ async fn a_google_invitation_is_accepted_upstream_and_the_same_button_signs_in_a
         .unwrap();
     assert!(identity.email_verified);
     // Again, from another browser: a sign-in, not an acceptance.
-    let (_, again) = through_button(
-        &app,
-        &up,
-        "acme",
-        &id,
-        "Continue with Google",
-        "Gina@ACME.test",
-        no_tamper,
-    )
-    .await;
+    let again = via_google(&app, &up, &id, "Gina@ACME.test", no_tamper).await;
     let second = code_signs_in(&app, "acme", &id, &secret, &again).await;
     assert_eq!(second["sub"], invited.id.as_str());
     let events = app.state.core.store.list_audit("acme", 500).await.unwrap();
@@ -412,9 +449,7 @@ async fn a_google_invitation_is_accepted_upstream_and_the_same_button_signs_in_a
 
 #[tokio::test]
 async fn a_forged_state_is_refused_and_never_redirects() {
-    let (app, up) = with_upstream().await;
-    let (acme, id, _) = setup(&app).await;
-    invite(&app, &acme, "gina@acme.test", json!("google-oauth2")).await;
+    let (app, up, _, id, _) = gina_invited().await;
     let mut b = Browser::new(&app);
     let page = b.get(&auth_path("acme", &request(&id, "st-up"))).await;
     let go = b.get(&link(&page, "Continue with Google")).await;
@@ -482,19 +517,8 @@ fn other_nonce(u: String) -> String {
 
 #[tokio::test]
 async fn an_id_token_without_the_nonce_is_refused() {
-    let (app, up) = with_upstream().await;
-    let (acme, id, _) = setup(&app).await;
-    invite(&app, &acme, "gina@acme.test", json!("google-oauth2")).await;
-    let (_, done) = through_button(
-        &app,
-        &up,
-        "acme",
-        &id,
-        "Continue with Google",
-        "gina@acme.test",
-        without_nonce,
-    )
-    .await;
+    let (app, up, _, id, _) = gina_invited().await;
+    let done = via_google(&app, &up, &id, "gina@acme.test", without_nonce).await;
     assert_eq!(done.status, 400, "{}", done.body);
     assert!(done.location().is_none());
     assert_eq!(refusals(&app, "acme").await, ["nonce"]);
@@ -506,19 +530,8 @@ async fn an_id_token_without_the_nonce_is_refused() {
 
 #[tokio::test]
 async fn an_id_token_with_another_nonce_is_refused() {
-    let (app, up) = with_upstream().await;
-    let (acme, id, _) = setup(&app).await;
-    invite(&app, &acme, "gina@acme.test", json!("google-oauth2")).await;
-    let (_, done) = through_button(
-        &app,
-        &up,
-        "acme",
-        &id,
-        "Continue with Google",
-        "gina@acme.test",
-        other_nonce,
-    )
-    .await;
+    let (app, up, _, id, _) = gina_invited().await;
+    let done = via_google(&app, &up, &id, "gina@acme.test", other_nonce).await;
     assert_eq!(done.status, 400, "{}", done.body);
     assert_eq!(refusals(&app, "acme").await, ["nonce"]);
 }
@@ -535,19 +548,8 @@ async fn an_upstream_account_of_another_person_is_refused() {
 
 #[tokio::test]
 async fn a_deactivated_or_deleted_member_is_refused() {
-    let (app, up) = with_upstream().await;
-    let (acme, id, secret) = setup(&app).await;
-    invite(&app, &acme, "gina@acme.test", json!("google-oauth2")).await;
-    let (_, done) = through_button(
-        &app,
-        &up,
-        "acme",
-        &id,
-        "Continue with Google",
-        "gina@acme.test",
-        no_tamper,
-    )
-    .await;
+    let (app, up, acme, id, secret) = gina_invited().await;
+    let done = via_google(&app, &up, &id, "gina@acme.test", no_tamper).await;
     code_signs_in(&app, "acme", &id, &secret, &done).await;
     let mut u = member(&app, "acme", "gina@acme.test").await;
     let before = u.updated_at;
@@ -564,30 +566,12 @@ async fn a_deactivated_or_deleted_member_is_refused() {
         )
         .await
         .unwrap();
-    let (_, done) = through_button(
-        &app,
-        &up,
-        "acme",
-        &id,
-        "Continue with Google",
-        "gina@acme.test",
-        no_tamper,
-    )
-    .await;
+    let done = via_google(&app, &up, &id, "gina@acme.test", no_tamper).await;
     assert_eq!(done.status, 403, "{}", done.body);
     app.delete(&format!("/v1/acme/user/{}", u.id), &acme.token)
         .await
         .expect(204);
-    let (_, done) = through_button(
-        &app,
-        &up,
-        "acme",
-        &id,
-        "Continue with Google",
-        "gina@acme.test",
-        no_tamper,
-    )
-    .await;
+    let done = via_google(&app, &up, &id, "gina@acme.test", no_tamper).await;
     assert_eq!(done.status, 403, "{}", done.body);
     let reasons = refusals(&app, "acme").await;
     assert_eq!(reasons[0], "deactivated");
@@ -610,16 +594,7 @@ async fn a_password_identity_of_the_same_email_is_not_taken_over_by_default() {
         .unwrap()
         .unwrap();
     // Google never links a password account.
-    let (_, done) = through_button(
-        &app,
-        &up,
-        "acme",
-        &id,
-        "Continue with Google",
-        &admin.email,
-        no_tamper,
-    )
-    .await;
+    let done = via_google(&app, &up, &id, &admin.email, no_tamper).await;
     assert_eq!(done.status, 403, "{}", done.body);
     assert_eq!(refusals(&app, "acme").await, ["password_account"]);
     // Nor does an organization's connection, unless its policy says so.
@@ -699,16 +674,7 @@ async fn an_organizations_own_connection_admits_its_invitees_at_its_domains_only
     assert_eq!(done.status, 403, "{}", done.body);
     assert_eq!(refusals(&app, "acme").await, ["domain_not_allowed"]);
     // Google is no way in for a member of the organization's own provider.
-    let (_, done) = through_button(
-        &app,
-        &up,
-        "acme",
-        &id,
-        "Continue with Google",
-        "ed@acme.test",
-        no_tamper,
-    )
-    .await;
+    let done = via_google(&app, &up, &id, "ed@acme.test", no_tamper).await;
     assert_eq!(done.status, 403, "{}", done.body);
     assert_eq!(
         refusals(&app, "acme").await,
@@ -875,16 +841,7 @@ async fn connections_are_managed_through_the_admin_api_and_the_cli_and_secrets_n
     assert!(r.body.to_string().contains("connection"), "{}", r.body);
 
     // The CLI.
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("ROSTER_") {
-            c.env_remove(k);
-        }
-    }
-    let out = c
-        .env("ROSTER_DATA_DIR", &app.data_dir)
-        .env("ROSTER_DATABASE_URL", &app.database_url)
-        .env("ROSTER_PUBLIC_URL", "https://id.example.test")
+    let out = roster_cli(&app)
         .args(["connection", "create", "--org", "acme", "--name", "okta"])
         .args(["--issuer", "https://acme.okta.test", "--client-id", "cid"])
         .args(["--client-secret", "cli-s3cr3t", "--domain", "acme.test"])
@@ -917,19 +874,8 @@ async fn connections_are_managed_through_the_admin_api_and_the_cli_and_secrets_n
 /// Gina, invited with google-oauth2, comes back from the upstream as `account`: refused with
 /// `reason` (403, audited), and her membership is still an invitation.
 async fn google_invitee_refused(account: &str, reason: &str) {
-    let (app, up) = with_upstream().await;
-    let (acme, id, _) = setup(&app).await;
-    invite(&app, &acme, "gina@acme.test", json!("google-oauth2")).await;
-    let (_, done) = through_button(
-        &app,
-        &up,
-        "acme",
-        &id,
-        "Continue with Google",
-        account,
-        no_tamper,
-    )
-    .await;
+    let (app, up, _, id, _) = gina_invited().await;
+    let done = via_google(&app, &up, &id, account, no_tamper).await;
     assert_eq!(done.status, 403, "{}", done.body);
     assert_eq!(refusals(&app, "acme").await, [reason]);
     assert_eq!(

@@ -225,8 +225,11 @@ async fn a_state_for_one_organizations_connection_is_refused_at_anothers_callbac
 }
 
 /// Without `ROSTER_CONNECTION_ALLOW_PRIVATE` Roster calls no provider over plain http or at a
-/// loopback address: the issuer an organization's administrator typed is not a way into the
-/// deployment's network. The sign-in ends on the "provider unavailable" page.
+/// non-public address: the issuer an organization's administrator typed is not a way into the
+/// deployment's network. Such an issuer is refused when the connection is made or changed (the
+/// admin API and the CLI, naming the field); one already stored (made while the operator
+/// allowed it) and the deployment's Google issuer are refused at their use: the sign-in ends on
+/// the "provider unavailable" page.
 #[tokio::test]
 async fn no_provider_is_called_at_a_private_address_unless_the_operator_allows_it() {
     let mut up = crate::upstream::Upstream::start().await;
@@ -236,13 +239,129 @@ async fn no_provider_is_called_at_a_private_address_unless_the_operator_allows_i
         c.public_url = None;
         c.google_client_id = Some("roster-google".into());
         c.google_client_secret = Some("upstream-client-secret".into());
-        c.google_issuer = issuer;
+        c.google_issuer = issuer.clone();
         c.connection_allow_private = false;
     })
     .await;
     up.register(&app).await;
     let (acme, id, _) = setup(&app).await;
-    sso_connection(&app, &up, &acme, "acme.test", false).await;
+    let path = "/admin/v1/orgs/acme/connections";
+    let private = [
+        issuer.as_str(),
+        "http://idp.acme.test",
+        "https://127.0.0.1:8443",
+        "https://localhost/realms/x",
+        "https://idp.localhost",
+        "https://10.0.0.7",
+        "https://192.168.1.20/oidc",
+        "https://169.254.169.254",
+        "https://100.64.0.1",
+        "https://[::1]:9443",
+        "https://[fe80::1]",
+        "https://[fd00::5]",
+        "https://[::ffff:10.0.0.1]",
+        "https://0.0.0.0",
+    ];
+    for bad in private {
+        let r = app
+            .call(
+                Method::POST,
+                path,
+                Some(&acme.token),
+                Some(
+                    json!({ "name": "acme-sso", "issuer": bad, "client_id": "c1",
+                             "client_secret": "s3cr3t", "domains": ["acme.test"] }),
+                ),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 422, "{bad}: {}", r.body);
+        assert_eq!(
+            r.body["detail"][0]["loc"],
+            json!(["body", "issuer"]),
+            "{bad}"
+        );
+        // (Plain http at a name other than loopback's is never an issuer, allowed or not.)
+        let says = r.body.to_string();
+        assert!(
+            says.contains("ROSTER_CONNECTION_ALLOW_PRIVATE") || says.contains("use https://"),
+            "{bad}: {says}"
+        );
+    }
+    // A public issuer is taken, and cannot be changed to a private one either.
+    app.post(
+        path,
+        &acme.token,
+        json!({ "name": "acme-pub", "issuer": "https://idp.acme.test", "client_id": "c1",
+                "client_secret": "s3cr3t", "domains": ["acme.test"] }),
+    )
+    .await
+    .expect(201);
+    let r = app
+        .call(
+            Method::PATCH,
+            &format!("{path}/acme-pub"),
+            Some(&acme.token),
+            Some(json!({ "issuer": "https://10.1.2.3" })),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.body["detail"][0]["loc"], json!(["body", "issuer"]));
+    let kept = app
+        .state
+        .core
+        .store
+        .get_connection("acme", "acme-pub")
+        .await;
+    assert_eq!(kept.unwrap().unwrap().issuer, "https://idp.acme.test");
+    // The CLI refuses it too, naming the field, and writes nothing.
+    let out = crate::upstream::roster_cli(&app)
+        .env("ROSTER_CONNECTION_ALLOW_PRIVATE", "false")
+        .env("ROSTER_CONNECTION_CLIENT_SECRET", "env-s3cr3t")
+        .args([
+            "connection",
+            "create",
+            "--org",
+            "acme",
+            "--name",
+            "acme-sso",
+        ])
+        .args(["--issuer", "https://[::1]:9443", "--client-id", "cid"])
+        .args(["--domain", "acme.test", "--json"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("issuer"), "{err}");
+    assert!(err.contains("ROSTER_CONNECTION_ALLOW_PRIVATE"), "{err}");
+    let none = app
+        .state
+        .core
+        .store
+        .get_connection("acme", "acme-sso")
+        .await;
+    assert!(none.unwrap().is_none());
+
+    // One stored while the operator allowed private providers is still not called.
+    let now = roster_domain::types::now_micros();
+    let stored = roster_domain::connections::UpstreamConnection {
+        org_id: "acme".into(),
+        name: "acme-sso".into(),
+        issuer: issuer.clone(),
+        client_id: crate::upstream::SSO_ID.into(),
+        client_secret: crate::upstream::SECRET.into(),
+        domains: vec!["acme.test".into()],
+        link_password_accounts: false,
+        created_at: now,
+        updated_at: now,
+    };
+    app.state
+        .core
+        .store
+        .insert_connection(&stored, roster_domain::store::Effects::default())
+        .await
+        .unwrap();
     for label in ["Continue with Google", "Continue with acme-sso"] {
         let mut b = crate::oidc_browser::Browser::new(&app);
         let page = b
@@ -299,16 +418,8 @@ async fn connection_changes_are_audited_and_the_cli_reads_the_secret_off_the_com
     assert!(!e.details.to_string().contains("n3w"));
 
     for (name, via_env) in [("okta", true), ("entra", false)] {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("ROSTER_") {
-                c.env_remove(k);
-            }
-        }
-        c.env("ROSTER_DATA_DIR", &app.data_dir)
-            .env("ROSTER_DATABASE_URL", &app.database_url)
-            .env("ROSTER_PUBLIC_URL", "https://id.example.test")
-            .args(["connection", "create", "--org", "acme", "--name", name])
+        let mut c = crate::upstream::roster_cli(&app);
+        c.args(["connection", "create", "--org", "acme", "--name", name])
             .args(["--issuer", "https://acme.okta.test", "--client-id", "cid"])
             .args(["--domain", "acme.test", "--json"])
             .stdin(std::process::Stdio::piped())

@@ -10,7 +10,10 @@ mod authorize;
 mod buttons;
 mod emailed;
 mod endpoints;
+pub mod errors;
 mod form;
+mod landing;
+mod landing_page;
 mod links;
 mod logout;
 pub mod page;
@@ -44,7 +47,9 @@ const POLICIES: &[(&str, Policy)] = &[
     ("oidc-logout", Policy::Client("end-session")),
     ("oidc-revoke", Policy::Client("end-session")),
     ("oidc-invitation-page", Policy::Client("show-page")),
+    ("oidc-accept-invitation", Policy::Client("verify-token")),
     ("oidc-member-reset-page", Policy::Client("show-page")),
+    ("oidc-use-member-reset", Policy::Client("verify-token")),
     // A link to the upstream provider; its callback counts the password budget (a code
     // exchange with the provider each).
     ("oidc-upstream-start", Policy::Client("show-page")),
@@ -54,11 +59,12 @@ const POLICIES: &[(&str, Policy)] = &[
     ),
 ];
 
-/// Its paths are eva's (`/realms/`), and so is the shape of an error it does not answer as a
-/// page or in OAuth's own shape.
+/// Its paths are under eva's `/realms/`; an error no handler answers (a rate limit, a panic,
+/// maintenance) is a page on the pages and OAuth's JSON on the endpoints (`errors`).
 pub fn router() -> Finished {
     const P: &str = "/realms/{realm}/protocol/openid-connect";
-    SurfaceRouter::new(crate::routes::eva::SURFACE, OpenApi::default(), POLICIES)
+    SurfaceRouter::new(errors::SURFACE, OpenApi::default(), POLICIES)
+        .pages(errors::page_error)
         .page(
             "/realms/{realm}/.well-known/openid-configuration",
             &[(Method::GET, "oidc-discovery")],
@@ -111,17 +117,23 @@ pub fn router() -> Finished {
             &[(Method::POST, "oidc-revoke")],
             post(endpoints::revoke),
         )
-        // The hosted landing pages of the links member operations email (`routes::links`):
-        // the pages of the Roster-defined exchange, whose forms post to it.
+        // The hosted landing pages of the links member operations email (`routes::links`),
+        // which continue into the sign-in flow (`landing`).
         .page(
             crate::routes::links::HOSTED_VERIFY,
-            &[(Method::GET, "oidc-invitation-page")],
-            get(crate::routes::amigo::links::verify_page),
+            &[
+                (Method::GET, "oidc-invitation-page"),
+                (Method::POST, "oidc-accept-invitation"),
+            ],
+            get(landing::invitation_page).post(landing::accept_invitation),
         )
         .page(
             crate::routes::links::HOSTED_RESET,
-            &[(Method::GET, "oidc-member-reset-page")],
-            get(crate::routes::amigo::links::password_reset_page),
+            &[
+                (Method::GET, "oidc-member-reset-page"),
+                (Method::POST, "oidc-use-member-reset"),
+            ],
+            get(landing::reset_page).post(landing::use_reset),
         )
         .page(
             &format!("{P}/auth/connections/{{name}}"),

@@ -12,6 +12,8 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use roster_domain::model::Organization;
 use roster_domain::Error;
 
+use crate::surface::with_retry_after;
+
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:26em;margin:3em auto;padding:0 1em;line-height:1.5;color:#222}\
 form p{margin:.8em 0}label{display:block;font-weight:600}input{width:100%;padding:.5em;font-size:1em;box-sizing:border-box}\
 button{padding:.6em 1.2em;font-size:1em}.error{color:#a00}.logo{max-height:3em}small{color:#555}";
@@ -278,7 +280,7 @@ fn logo(org: Option<&Organization>) -> Option<String> {
     ok.then(|| format!("data:image/png;base64,{v}"))
 }
 
-fn layout(lang: Lang, org: Option<&Organization>, title: &str, body: Markup) -> Markup {
+pub(super) fn layout(lang: Lang, org: Option<&Organization>, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -507,13 +509,15 @@ pub fn link_landing(lang: Lang, org: &Organization, l: LinkLanding<'_>) -> Respo
 
 pub fn internal(lang: Lang, org: Option<&Organization>, e: Error) -> Response {
     match e {
-        Error::RateLimited { .. } => error(StatusCode::TOO_MANY_REQUESTS, lang, org, Text::TooMany),
-        Error::Unavailable { .. } => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            lang,
-            org,
-            Text::Unavailable,
-        ),
+        Error::RateLimited { .. } | Error::Unavailable { .. } => {
+            let (status, why) = match e {
+                Error::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, Text::TooMany),
+                _ => (StatusCode::SERVICE_UNAVAILABLE, Text::Unavailable),
+            };
+            let mut resp = error(status, lang, org, why);
+            with_retry_after(&mut resp, &e);
+            resp
+        }
         other => {
             tracing::error!(error = ?other, "authorization endpoint failed");
             error(

@@ -199,7 +199,7 @@ async fn answer(
         Ok(v) => v,
         Err(e) => return failed(Error::Internal(e)),
     };
-    let now = chrono::Utc::now().timestamp();
+    let now = s.keys.now_secs();
     let mut out = json!({
         "access_token": access,
         "token_type": "Bearer",

@@ -140,6 +140,45 @@ fn unreachable_page(lang: Lang, org: &Organization, e: &UpstreamError) -> Respon
     )
 }
 
+/// The organization and the page's language of a sign-in that starts here. With an
+/// authorization request (any of its fields but `ui_locales`), its client and redirect URI are
+/// checked as the authorization endpoint checks them; without one (an invitation's page, when
+/// no client is waiting) the sign-in ends on the page saying the person is signed in.
+async fn requested(
+    s: &AppState,
+    realm: &str,
+    f: &[(String, String)],
+) -> Result<(Organization, Lang), Response> {
+    let carries = f
+        .iter()
+        .any(|(k, _)| k != "ui_locales" && CARRIED.contains(&k.as_str()));
+    if carries {
+        let (org, client, lang) = resolve(s, realm, f).await?;
+        if check_request(&client, f, true).is_err() {
+            return Err(page::error(
+                StatusCode::BAD_REQUEST,
+                lang,
+                Some(&org),
+                Text::BadRequest,
+            ));
+        }
+        return Ok((org, lang));
+    }
+    match s.core.find_org(realm).await {
+        Ok(org) => {
+            let lang = Lang::choose(field(f, "ui_locales"), &org);
+            Ok((org, lang))
+        }
+        Err(roster_domain::Error::NotFound(_)) => Err(page::error(
+            StatusCode::NOT_FOUND,
+            Lang::En,
+            None,
+            Text::NoSuchOrg,
+        )),
+        Err(e) => Err(internal(Lang::En, None, e)),
+    }
+}
+
 /// Sends the browser to the upstream provider, with the authorization request in `state`.
 pub async fn start(
     State(s): State<AppState>,
@@ -153,13 +192,10 @@ pub async fn start(
     let Ok(f) = single_valued(pairs) else {
         return page::error(StatusCode::BAD_REQUEST, Lang::En, None, Text::BadRequest);
     };
-    let (org, client, lang) = match resolve(&s, &realm, &f).await {
+    let (org, lang) = match requested(&s, &realm, &f).await {
         Ok(v) => v,
         Err(page) => return page,
     };
-    if check_request(&client, &f, true).is_err() {
-        return page::error(StatusCode::BAD_REQUEST, lang, Some(&org), Text::BadRequest);
-    }
     // Unauthenticated, and each start may make Roster call the provider: the limit of
     // password sign-in per address.
     if let Err(e) = s
@@ -398,6 +434,10 @@ async fn callback(
         }
         Err(e) => return done(internal(lang, Some(&org), e)),
     };
+    if field(&fields, "client_id").is_none() {
+        // Begun with no client waiting (an invitation's page): signed in, and said so.
+        return done(super::landing::signed_in_here(&s, &org, &req, who, lang, None).await);
+    }
     // The client and its redirect URI are checked again: either may have changed since.
     let (org, client, lang) = match resolve(&s, &org.id, &fields).await {
         Ok(v) => v,
