@@ -104,11 +104,11 @@ where
     E: std::fmt::Display,
 {
     enum Reader {
-        Csv(LineStream),
+        Csv(Box<LineStream>),
         Json(JsonLines),
     }
     let reader = match format {
-        JobFormat::Csv => Reader::Csv(LineStream::new(COLUMNS.len())),
+        JobFormat::Csv => Reader::Csv(Box::new(LineStream::new(COLUMNS.len()))),
         JobFormat::JsonLines => Reader::Json(JsonLines {
             pending: Vec::new(),
             line: 0,
