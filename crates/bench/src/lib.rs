@@ -10,6 +10,7 @@
 
 mod console;
 pub mod data;
+mod exports;
 mod imports;
 mod lists;
 pub mod load;
@@ -201,6 +202,7 @@ async fn bench(opts: &Options, server: &Server) -> anyhow::Result<Report> {
     b.scim(&token).await?;
     b.throughput(&token, sample_ids).await?;
     b.imports(&token).await?;
+    b.exports(&token).await?;
     b.webhooks(server).await?;
     if let Some(s) = sampler {
         s.abort();

@@ -47,7 +47,25 @@ pub fn is_line_break(bytes: &[u8], i: usize) -> bool {
 /// Splits a CSV file into lines. `min_columns` is how many columns a line must have (8 for
 /// bulk-create; bulk-delete reads only the email and accepts a single column).
 pub fn parse(bytes: &[u8], min_columns: usize) -> Vec<Line> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut header_pending = true;
+    parse_segment(bytes, min_columns, 0, true, &mut header_pending)
+}
+
+/// Parses whole records of a file: `lines_before` line breaks precede `bytes` in the file,
+/// `at_start` says whether `bytes` begin the file (a BOM is stripped only there), and
+/// `header_pending` whether the first non-blank record is still to come (it may be a header).
+fn parse_segment(
+    bytes: &[u8],
+    min_columns: usize,
+    lines_before: u64,
+    at_start: bool,
+    header_pending: &mut bool,
+) -> Vec<Line> {
+    let bytes = if at_start {
+        bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+    } else {
+        bytes
+    };
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(b';')
         .has_headers(false)
@@ -55,7 +73,7 @@ pub fn parse(bytes: &[u8], min_columns: usize) -> Vec<Line> {
         .from_reader(bytes);
     // The reader's own line count is unreliable with CRLF: count newlines before each record,
     // carrying the count forward so the whole file is scanned once.
-    let mut counted = (0usize, 1u64);
+    let mut counted = (0usize, 1u64 + lines_before);
     let mut line_at = |byte: u64| {
         let mut at = (byte as usize).min(bytes.len());
         // A record's position may point at the line break that ended the previous one.
@@ -70,7 +88,6 @@ pub fn parse(bytes: &[u8], min_columns: usize) -> Vec<Line> {
         counted.1
     };
     let mut out = Vec::new();
-    let mut first = true;
     for record in reader.byte_records() {
         let record = match record {
             Ok(r) => r,
@@ -93,8 +110,8 @@ pub fn parse(bytes: &[u8], min_columns: usize) -> Vec<Line> {
             .map(|f| String::from_utf8(f.to_vec()).map(|s| s.trim().to_owned()))
             .collect::<Result<_, _>>()
             .map_err(|_| "the line is not valid UTF-8".to_owned());
-        if first {
-            first = false;
+        if *header_pending {
+            *header_pending = false;
             if let Ok(f) = &fields {
                 let is_header = f.first().is_some_and(|c| c.eq_ignore_ascii_case("email"))
                     && f.iter()
@@ -134,6 +151,111 @@ pub fn parse(bytes: &[u8], min_columns: usize) -> Vec<Line> {
         });
     }
     out
+}
+
+/// The longest record a streamed file may hold: beyond it (an unclosed quote, most likely)
+/// the stream stops rather than buffer the rest of the file.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// A CSV file read as it arrives: each [`LineStream::feed`] hands out the lines of the records
+/// completed so far, numbered as [`parse`] numbers them in the whole file, and keeps only the
+/// unfinished record. Memory is bounded by a chunk and a record, not by the file.
+pub struct LineStream {
+    min_columns: usize,
+    /// Finds where records end (quotes included), across chunks.
+    scanner: csv_core::Reader,
+    pending: Vec<u8>,
+    /// Bytes of `pending` the scanner has read.
+    scanned: usize,
+    /// The end of the last whole record in `pending`.
+    boundary: usize,
+    /// Line breaks of the file before `pending`.
+    lines_before: u64,
+    at_start: bool,
+    header_pending: bool,
+}
+
+impl LineStream {
+    pub fn new(min_columns: usize) -> Self {
+        Self {
+            min_columns,
+            scanner: csv_core::ReaderBuilder::new().delimiter(b';').build(),
+            pending: Vec::new(),
+            scanned: 0,
+            boundary: 0,
+            lines_before: 0,
+            at_start: true,
+            header_pending: true,
+        }
+    }
+
+    /// Bytes received and not yet handed out as lines.
+    pub fn buffered(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Takes the next bytes of the file; returns the lines of the records they complete.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<Line>, String> {
+        self.pending.extend_from_slice(chunk);
+        let (mut out, mut ends) = ([0u8; 8192], [0usize; 16]);
+        while self.scanned < self.pending.len() {
+            let (result, read, _, _) =
+                self.scanner
+                    .read_record(&self.pending[self.scanned..], &mut out, &mut ends);
+            self.scanned += read;
+            match result {
+                csv_core::ReadRecordResult::Record => self.boundary = self.scanned,
+                csv_core::ReadRecordResult::End => break,
+                _ if read == 0 => break,
+                _ => {}
+            }
+        }
+        // Cut after a LF, or after a CR whose next byte is known not to be a LF (a CR LF is
+        // kept whole, so that each side counts its line breaks as the whole file would).
+        let mut cut = self.boundary;
+        if cut > 0 && self.pending[cut - 1] == b'\r' {
+            match self.pending.get(cut) {
+                Some(b'\n') => cut += 1,
+                Some(_) => {}
+                None => cut = 0,
+            }
+        }
+        if cut == 0 {
+            if self.pending.len() > MAX_RECORD_BYTES {
+                return Err(format!(
+                    "a line is longer than {} bytes (an unclosed quote?)",
+                    MAX_RECORD_BYTES
+                ));
+            }
+            return Ok(Vec::new());
+        }
+        Ok(self.take(cut))
+    }
+
+    /// The end of the file: the lines of what remains.
+    pub fn finish(&mut self) -> Vec<Line> {
+        let cut = self.pending.len();
+        self.take(cut)
+    }
+
+    fn take(&mut self, cut: usize) -> Vec<Line> {
+        let segment = &self.pending[..cut];
+        let lines = parse_segment(
+            segment,
+            self.min_columns,
+            self.lines_before,
+            self.at_start,
+            &mut self.header_pending,
+        );
+        self.lines_before += (0..segment.len())
+            .filter(|&i| is_line_break(segment, i))
+            .count() as u64;
+        self.at_start = false;
+        self.pending.drain(..cut);
+        self.scanned = self.scanned.saturating_sub(cut);
+        self.boundary = self.boundary.saturating_sub(cut);
+        lines
+    }
 }
 
 #[cfg(test)]
@@ -181,5 +303,38 @@ bad@x.example;\xff\xfe;;ADMIN;;;;\n\
         assert_eq!(numbers, [1, 2, 3, 5]);
         let lines = parse(b"\x8b\xff\t\r\0\0", 1);
         assert_eq!(lines.iter().map(|l| l.number).collect::<Vec<_>>(), [1, 2]);
+    }
+
+    /// A file fed in chunks of every size gives the lines the whole file gives.
+    #[test]
+    fn streamed_files_read_as_whole_ones() {
+        let files: [&[u8]; 4] = [
+            b"\xEF\xBB\xBFemail;name;company;role;password;environmentUuid;environmentName;bot\r\n\
+a@x.example;\"Souza;\r\n Ana\";Corp;ADMIN;;;;\r\n\r\nshort@x.example;Short\r\n\
+bad@x.example;\xff\xfe;;ADMIN;;;;\n;Nameless;;ADMIN;;;;\n",
+            b"a@x.example\rb@x.example\r\nc@x.example\r\rd@x.example",
+            b"\n\n\nemail\nx@x.example\n",
+            b"\x8b\xff\t\r\0\0",
+        ];
+        for file in files {
+            let whole = parse(file, 1);
+            for size in 1..=file.len() {
+                let mut stream = LineStream::new(1);
+                let mut lines = Vec::new();
+                for chunk in file.chunks(size) {
+                    lines.extend(stream.feed(chunk).expect("a short line"));
+                }
+                lines.extend(stream.finish());
+                assert_eq!(
+                    lines,
+                    whole,
+                    "chunks of {size} of {:?}",
+                    String::from_utf8_lossy(file)
+                );
+            }
+        }
+        let mut stream = LineStream::new(1);
+        assert_eq!(stream.feed(b"a@x.example\n\"").map(|l| l.len()), Ok(1));
+        assert!(stream.feed(&vec![b'x'; MAX_RECORD_BYTES + 1]).is_err());
     }
 }

@@ -120,6 +120,7 @@ pub fn core_config(config: &Config, public_url: String) -> CoreConfig {
             n => n,
         },
         argon2_queue_wait: Duration::from_millis(config.argon2_queue_ms),
+        job_heartbeat: Duration::from_millis(config.job_heartbeat_ms.max(10)),
         password_hash_cost: config.password_hash_cost,
         connection_allow_private: config.connection_allow_private,
         ..CoreConfig::default()

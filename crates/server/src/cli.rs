@@ -62,6 +62,9 @@ pub enum Command {
         /// Language of the welcome emails (en, es, ja, pt).
         #[arg(long, default_value = "en")]
         language: String,
+        /// Print a JSON summary (counts, rate and every rejected row) on stdout.
+        #[arg(long)]
+        json: bool,
         /// The CSV file.
         file: std::path::PathBuf,
     },
@@ -298,8 +301,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ImportUsers {
             org,
             language,
+            json,
             file,
-        } => import_users(cli.config, &org, &language, &file).await,
+        } => {
+            let (imported, rejected) =
+                crate::cli_import::import_users(&cli.config, &org, &language, &file, json).await?;
+            announce_writes(&cli.config).await?;
+            if imported == 0 && rejected > 0 {
+                anyhow::bail!("no user was imported");
+            }
+            Ok(())
+        }
     }
 }
 
@@ -477,41 +489,6 @@ async fn webhook(config: Config, command: WebhookCommand) -> anyhow::Result<()> 
             "webhook {} -> {}\nsecret (shown once): {}",
             w.id, w.url, w.secret
         );
-    }
-    Ok(())
-}
-
-async fn import_users(
-    config: Config,
-    org: &str,
-    language: &str,
-    file: &std::path::Path,
-) -> anyhow::Result<()> {
-    let bytes =
-        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-    let db = open_store(&config).await?;
-    let core = Core::new(db.store.clone(), core_config(&config, config.public_url()));
-    let out = core
-        .bulk_create(
-            &roster_domain::core::Context::system(),
-            org,
-            &bytes,
-            language,
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("import failed: {e}"))?;
-    for (key, reason) in &out.errors {
-        eprintln!("{key}: {reason}");
-    }
-    println!(
-        "{} users imported, {} rows rejected",
-        out.applied,
-        out.errors.len()
-    );
-    db.close().await;
-    announce_writes(&config).await?;
-    if out.applied == 0 && !out.errors.is_empty() {
-        anyhow::bail!("no user was imported");
     }
     Ok(())
 }

@@ -291,6 +291,16 @@ pub struct Config {
     )]
     pub webhook_poll_ms: u64,
 
+    /// How often a running import job writes a heartbeat, in
+    /// milliseconds; an import silent for ten of these is taken for interrupted.
+    #[arg(
+        long,
+        env = "ROSTER_JOB_HEARTBEAT_MS",
+        default_value_t = 2000,
+        global = true
+    )]
+    pub job_heartbeat_ms: u64,
+
     /// How long organizations, roles and signed-in users are served from memory, in
     /// milliseconds: without Redis, the longest a change made by another node or the CLI goes
     /// unseen by this one (this node's own changes, and with Redis every node's, are seen at
@@ -461,6 +471,7 @@ const KNOWN_VARS: &[&str] = &[
     "ROSTER_CONNECTION_CLIENT_SECRET",
     "ROSTER_WEBHOOK_DISABLE_AFTER",
     "ROSTER_WEBHOOK_POLL_MS",
+    "ROSTER_JOB_HEARTBEAT_MS",
     "ROSTER_SIGNIN_BACKOFF_AFTER",
     "ROSTER_SIGNIN_BACKOFF_MS",
     "ROSTER_SIGNIN_LOCK_AFTER",
@@ -512,6 +523,7 @@ impl Config {
             webhook_allow_private: true,
             webhook_disable_after: 50,
             webhook_poll_ms: 50,
+            job_heartbeat_ms: 500,
             cache_ttl_ms: 1000,
             search_limit: 100,
             cluster_name: "main".into(),

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod cli_connection;
 pub mod cli_scim;
+mod cli_import;
 pub mod config;
 pub mod console;
 pub mod error;

@@ -92,6 +92,14 @@ pub(crate) async fn write_effects(t: &mut Tx<'_>, fx: &Effects) -> R<()> {
             .map_err(err)?;
         }
     });
+    // The job this change is a batch of counts it, or refuses it once the job has stopped.
+    if let Some(progress) = &fx.job {
+        if !write_job_progress(t, progress).await? {
+            return Err(roster_domain::store::StoreError::Refused(
+                roster_domain::store::Refusal::Stale,
+            ));
+        }
+    }
     // The events of the change, from its audit events, in the same transaction.
     write_events(
         t,
@@ -240,4 +248,61 @@ fn fan_out_sql(org_id: &str, first: i64, last: i64) -> Sql {
     sql.bind(Arg::Bool(true))
         .push(" AND (w.types = '' OR w.types LIKE '%,' || e.type || ',%')");
     sql
+}
+
+/// A count as the database stores it.
+pub(crate) fn int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Adds a batch's progress to its job, numbering its errors after the job's; false (nothing
+/// written) when the job is no longer running.
+pub(crate) async fn write_job_progress(
+    t: &mut Tx<'_>,
+    p: &roster_domain::store::JobProgress,
+) -> R<bool> {
+    let errors = int(p.errors.len() as u64);
+    on!(t, |c| {
+        // The row's lock (an UPDATE) orders batches of one job; its count numbers the errors.
+        let before: Option<i64> = sqlx::query_scalar(
+            "UPDATE jobs SET rows_done = rows_done + $1, rows_applied = rows_applied + $2 - $3, \
+             error_count = error_count + $4, bytes_done = CASE WHEN $5 > bytes_done THEN $5 ELSE bytes_done END, \
+             updated_at = $6 WHERE org_id = $7 AND id = $8 AND state = 'running' \
+             RETURNING error_count - $4",
+        )
+        .bind(int(p.rows_done))
+        .bind(int(p.rows_applied))
+        .bind(int(p.unapplied))
+        .bind(errors)
+        .bind(int(p.bytes_done))
+        .bind(p.at)
+        .bind(&p.org_id)
+        .bind(&p.job_id)
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(err)?;
+        let Some(before) = before else {
+            return Ok(false);
+        };
+        for (i, chunk) in p.errors.chunks(500).enumerate() {
+            let mut sql = Sql::new(
+                "INSERT INTO job_errors (org_id, job_id, seq, line, row_key, reason) VALUES ",
+            );
+            sql.values(chunk.iter().enumerate().map(|(j, (line, key, reason))| {
+                vec![
+                    Arg::Text(p.org_id.clone()),
+                    Arg::Text(p.job_id.clone()),
+                    Arg::Int(before + (i * 500 + j) as i64 + 1),
+                    Arg::Int(int(*line)),
+                    Arg::Text(key.clone()),
+                    Arg::Text(reason.clone()),
+                ]
+            }));
+            bind_all!(crate::sql::query(&sql), sql.args)
+                .execute(&mut *c)
+                .await
+                .map_err(err)?;
+        }
+        Ok(true)
+    })
 }

@@ -13,6 +13,7 @@ mod console;
 mod directory;
 mod eva;
 mod identities;
+mod jobs;
 mod keys;
 mod oidc;
 mod ops;

@@ -226,6 +226,10 @@ impl SqlStore {
             let k = part(&mut parts, self.index_of(&t.org_id).await?);
             parts[k].1.tokens.push(t);
         }
+        if let Some(j) = fx.job {
+            let k = part(&mut parts, self.index_of(&j.org_id).await?);
+            parts[k].1.job = Some(j);
+        }
         Ok(parts)
     }
 

@@ -2,7 +2,7 @@
 //! Rows are independent: a bad row is reported under its email (or `line N`) with the rule it
 //! breaks, and the good rows are applied, in transactional batches.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde_json::json;
 
@@ -14,7 +14,7 @@ use crate::import::{self, Line};
 use crate::model::*;
 use crate::paging::UserQuery;
 use crate::permissions::perm;
-use crate::store::{Effects, NewIdentity};
+use crate::store::Effects;
 use crate::types::*;
 
 /// How many rows were applied, and the errors of the others as `(email or "line N", reason)`.
@@ -24,24 +24,19 @@ pub struct BulkOutcome {
     pub errors: Vec<(String, String)>,
 }
 
-const BATCH: usize = 1000;
-/// A bulk import this large refreshes the planner's statistics before it answers.
-const REFRESH_STATISTICS_AFTER: usize = 5_000;
-const ALREADY: &str = "A user with this email already exists in the organization";
-
-struct Row {
-    key: String,
-    email: Email,
-    name: String,
-    company: String,
-    role: String,
-    password: String,
-    env: Option<EnvInput>,
+pub(super) struct Row {
+    pub(super) key: String,
+    pub(super) email: Email,
+    pub(super) name: String,
+    pub(super) company: String,
+    pub(super) role: String,
+    pub(super) password: String,
+    pub(super) env: Option<EnvInput>,
 }
 
 /// Reads a line into a row, checking what needs no database: email, name, role and the
 /// columns that role requires.
-fn read_row(line: &Line, full: bool) -> std::result::Result<Row, String> {
+pub(super) fn read_row(line: &Line, full: bool) -> std::result::Result<Row, String> {
     let f = line.fields.clone()?;
     let col = |i: usize| f.get(i).cloned().unwrap_or_default();
     let email = Email::parse(&col(0)).map_err(|m| format!("Column 'email': {m}"))?;
@@ -101,26 +96,8 @@ fn read_row(line: &Line, full: bool) -> std::result::Result<Row, String> {
     })
 }
 
-/// Waits for a written batch and counts its rows: applied, or already in the organization.
-async fn tally(
-    out: &mut BulkOutcome,
-    (write, keys): (tokio::task::JoinHandle<Result<Vec<bool>>>, Vec<String>),
-) -> Result<()> {
-    let inserted = write
-        .await
-        .map_err(|e| Error::Internal(anyhow::anyhow!("bulk insert task: {e}")))??;
-    for (key, ok) in keys.into_iter().zip(inserted) {
-        if ok {
-            out.applied += 1;
-        } else {
-            out.errors.push((key, ALREADY.into()));
-        }
-    }
-    Ok(())
-}
-
 impl Core {
-    fn check_env_name(
+    pub(super) fn check_env_name(
         catalog: &super::eva::Catalog,
         line: &Line,
         env: &EnvInput,
@@ -139,196 +116,6 @@ impl Core {
             )),
             _ => Ok(()),
         }
-    }
-
-    /// Creates the users of a bulk-create file; rows already present are reported, not changed.
-    pub async fn bulk_create(
-        &self,
-        ctx: &Context,
-        org_ref: &str,
-        csv: &[u8],
-        language: &str,
-    ) -> Result<BulkOutcome> {
-        super::eva::check_language(language)?;
-        let org = self.find_org(org_ref).await?;
-        let access = ctx.access(&org)?;
-        // Invitations are checked per role on each row; a caller who may invite into none of eva's
-        // roles is refused outright.
-        let may_invite = |role: &str| {
-            let names = [role.to_owned()];
-            access.can(
-                perm::USER_INVITE,
-                &crate::permissions::Target {
-                    user_id: None,
-                    is_self: false,
-                    role_names: &names,
-                },
-            )
-        };
-        if ![EVA_ADMIN, "SUPERVISOR", "EDITOR", "VIEWER"]
-            .iter()
-            .any(|r| may_invite(r))
-        {
-            return Err(Error::forbidden(format!(
-                "missing required permission {}",
-                perm::USER_INVITE
-            )));
-        }
-        let lines = import::parse(csv, import::COLUMNS.len());
-        if lines.is_empty() {
-            return Err(Error::field(
-                Location::Body,
-                "file",
-                "empty",
-                "the file holds no users",
-            ));
-        }
-        let catalog = self.catalog(&org.id).await?;
-        let roles = self.store.list_roles(&org.id).await?;
-        let mut out = BulkOutcome::default();
-        let mut seen = HashSet::new();
-        // Rows hold a reference to their role: a clone of its grants per row would cost megabytes.
-        let mut good: Vec<(Row, Vec<EnvAccess>, &Role)> = Vec::new();
-        for line in &lines {
-            let checked = read_row(line, true).and_then(|row| {
-                if row.name.is_empty() {
-                    return Err("Column 'name' is mandatory".into());
-                }
-                if !row.password.is_empty() {
-                    crate::password::check_policy(&row.password, "password").map_err(|e| {
-                        format!("Password does not meet the password policy: {}", e.message)
-                    })?;
-                }
-                let envs = match &row.env {
-                    None => Vec::new(),
-                    Some(env) => {
-                        Self::check_env_name(&catalog, line, env)?;
-                        catalog
-                            .check(false, std::slice::from_ref(env), "environments")
-                            .map_err(|errs| {
-                                errs.into_iter()
-                                    .map(|e| e.message)
-                                    .collect::<Vec<_>>()
-                                    .join("; ")
-                            })?
-                    }
-                };
-                let role =
-                    org_role(&roles, row.role == EVA_ADMIN, &envs).ok_or("Role not found")?;
-                if !may_invite(&role.name) {
-                    return Err(format!("The caller may not invite into role {}", role.name));
-                }
-                if !access.appoints(&role.grants) {
-                    return Err(format!("The caller does not outrank role {}", row.role));
-                }
-                // Last, so that an invalid first line does not block a valid later one.
-                if !seen.insert(row.email.lower.clone()) {
-                    return Err("The email appears more than once in the file".to_owned());
-                }
-                Ok((row, envs, role))
-            });
-            match checked {
-                Ok(g) => good.push(g),
-                Err(reason) => out.errors.push((line.key(), reason)),
-            }
-        }
-        // Users already in the organization are reported before anything is hashed or queued.
-        let mut fresh = Vec::with_capacity(good.len());
-        for chunk in good.chunks(BATCH) {
-            let emails: Vec<String> = chunk
-                .iter()
-                .map(|(row, _, _)| row.email.lower.clone())
-                .collect();
-            let present: HashSet<String> = self
-                .store
-                .existing_emails(&org.id, &emails)
-                .await?
-                .into_iter()
-                .collect();
-            for g in chunk {
-                if present.contains(&g.0.email.lower) {
-                    out.errors.push((g.0.key.clone(), ALREADY.into()));
-                } else {
-                    fresh.push(g);
-                }
-            }
-        }
-        let good = fresh;
-        // Passwords are hashed concurrently; the hasher bounds the work, and an import waits its
-        // turn rather than failing when sign-ins keep the slots busy.
-        let passwords = &self.passwords;
-        let hashes = futures::future::join_all(good.iter().map(|(row, _, _)| async move {
-            if row.password.is_empty() {
-                Ok(None)
-            } else {
-                passwords.hash_queued(&row.password).await.map(Some)
-            }
-        }))
-        .await;
-        let now = self.now();
-        let rows: Vec<_> = good.into_iter().zip(hashes).collect();
-        // One batch is written while the next is built: the database and the CPU work at once,
-        // and batches still commit one after another, in file order.
-        type Written = (tokio::task::JoinHandle<Result<Vec<bool>>>, Vec<String>);
-        let mut in_flight: Option<Written> = None;
-        for chunk in rows.chunks(BATCH) {
-            let mut batch: Vec<(NewIdentity, User, Vec<EnvAccess>)> = Vec::new();
-            let mut keys: Vec<String> = Vec::new();
-            let mut fx = Effects::default();
-            // One rule for the batch's joined identities, applied in one statement.
-            let on_join = super::instructions::on_join();
-            for ((row, envs, role), hash) in chunk {
-                let (first, last) = split_name(&row.name);
-                let user = User {
-                    status: UserStatus::Active,
-                    is_admin: role.is_admin,
-                    preferences: org.default_preferences.clone(),
-                    company: (!row.company.is_empty()).then_some(row.company.clone()),
-                    role_ids: vec![role.id.clone()],
-                    ..User::new(&org.id, &row.email.display, &first, &last, now)
-                };
-                let hash = match hash {
-                    Ok(h) => h.clone(),
-                    Err(e) => {
-                        return Err(Error::Internal(anyhow::anyhow!("hashing a password: {e}")))
-                    }
-                };
-                let identity = NewIdentity {
-                    password_hash: hash,
-                    on_join,
-                    ..NewIdentity::for_user(&user, false)
-                };
-                fx.outbox.push(self.welcome(&org, &user, language, now));
-                batch.push((identity, user, envs.clone()));
-                keys.push(row.key.clone());
-            }
-            if batch.is_empty() {
-                continue;
-            }
-            fx.audit.push(self.audit(
-                ctx,
-                &org.id,
-                "user.bulk_create",
-                None,
-                json!({ "rows": batch.len() }),
-            ));
-            if let Some(previous) = in_flight.take() {
-                tally(&mut out, previous).await?;
-            }
-            let store = self.store.clone();
-            let write =
-                tokio::spawn(
-                    async move { store.insert_users(batch, fx).await.map_err(Error::from) },
-                );
-            in_flight = Some((write, keys));
-        }
-        if let Some(last) = in_flight {
-            tally(&mut out, last).await?;
-        }
-        if out.applied >= REFRESH_STATISTICS_AFTER {
-            self.store.refresh_statistics().await?;
-        }
-        Ok(out)
     }
 
     /// Deactivates the users named in the first column (eva's delete, row by row).

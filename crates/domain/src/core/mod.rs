@@ -5,6 +5,7 @@ mod audit;
 mod authorize;
 mod browser_links;
 mod bulk;
+mod bulk_create;
 mod cache;
 mod commit;
 mod connections;
@@ -19,6 +20,7 @@ mod eva_write;
 mod feed;
 mod ingest;
 pub(crate) mod instructions;
+mod jobs;
 mod keys;
 mod links;
 mod members;
@@ -43,6 +45,7 @@ pub use audit::{AuditListInput, AuditPage, AUDIT_MAX_LIMIT};
 pub use authorize::{pkce_s256, BrowserSession, CodeBinding, ProviderGrant, SESSION_TTL_SECS};
 pub use browser_links::{BrowserLink, FollowedLink};
 pub use bulk::{missing_file, BulkOutcome};
+pub use bulk_create::{ImportRun, BATCH as IMPORT_BATCH};
 pub use cache::{request_scope, SharedGeneration};
 pub use connections::{issuer_problem, ConnectionInput, MAX_DOMAINS};
 pub use console::{
@@ -59,6 +62,7 @@ pub use eva::{
     ENV_ROLES, EVA_ADMIN, LANGUAGES, LIST_PAGE_MAX,
 };
 pub use feed::{FeedInput, FeedPage, FEED_MAX_LIMIT};
+pub use jobs::{ExportFilter, ImportJobInput, JobView, EXPORT_PAGE};
 pub use keys::{CreatedApiKey, SignInMethod, SignedIn};
 pub use links::{Accepted, LinkView};
 pub use members::{Member, MemberPage, MEMBER_PAGE_MAX, MEMBER_ROLES};
@@ -106,6 +110,9 @@ pub struct CoreConfig {
     /// The time the core reads (the system clock; an adjustable one in tests). Session stamps
     /// and the tokens' own times stay on the system clock, which the key ring reads too.
     pub clock: crate::clock::Clock,
+    /// How often a running import says it is alive; a job silent for
+    /// `jobs::STALE_BEATS` of these is taken for interrupted.
+    pub job_heartbeat: std::time::Duration,
     /// `ROSTER_CONNECTION_ALLOW_PRIVATE`: an organization's connection may name an issuer over
     /// plain http or at a non-public address (a provider on loopback or the local network).
     pub connection_allow_private: bool,
@@ -130,6 +137,7 @@ impl Default for CoreConfig {
             password_hash_cost: crate::password::HashCost::Production,
             links: std::sync::Arc::new(crate::links::Unconfigured),
             clock: crate::clock::Clock::system(),
+            job_heartbeat: std::time::Duration::from_secs(2),
             connection_allow_private: false,
             first_party_clients: Vec::new(),
         }

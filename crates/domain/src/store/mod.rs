@@ -15,6 +15,7 @@ mod audit;
 mod console;
 mod eva;
 mod identities;
+mod jobs;
 mod keys;
 mod oidc;
 mod ops;
@@ -31,6 +32,7 @@ pub use audit::AuditStore;
 pub use console::{ConsoleSession, ConsoleStore};
 pub use eva::EvaStore;
 pub use identities::IdentityStore;
+pub use jobs::{Job, JobEnd, JobError, JobFormat, JobKind, JobProgress, JobState, JobStore};
 pub use keys::KeyStore;
 pub use oidc::OidcStore;
 pub use ops::OpsStore;
@@ -53,6 +55,7 @@ pub trait Store:
     + RoleStore
     + UserStore
     + IdentityStore
+    + JobStore
     + KeyStore
     + TokenStore
     + OutboxStore
@@ -74,6 +77,7 @@ impl<T> Store for T where
         + RoleStore
         + UserStore
         + IdentityStore
+        + JobStore
         + KeyStore
         + TokenStore
         + OutboxStore
@@ -125,6 +129,8 @@ pub struct Effects {
     /// Unused tokens these name are withdrawn before `tokens` are written.
     pub revoke: Vec<Revocation>,
     pub tokens: Vec<OneTimeToken>,
+    /// The progress of the job this change is a batch of.
+    pub job: Option<JobProgress>,
 }
 
 /// The unused tokens of one purpose that a membership holds, withdrawn by a change (a newer

@@ -9,6 +9,8 @@ pub mod amigo;
 pub mod eva;
 pub mod events;
 pub mod ingest;
+mod job_files;
+pub mod jobs;
 pub mod keycloak;
 pub mod links;
 pub mod native;
@@ -56,6 +58,7 @@ pub fn build(max_csv_bytes: usize) -> (Router<AppState>, Documents, Vec<Register
         .merge(admin_directory::router())
         .merge(events::router())
         .merge(webhooks::router())
+        .merge(jobs::router())
         .merge(ingest::router())
         .merge(keycloak::router())
         .merge(native::operations())

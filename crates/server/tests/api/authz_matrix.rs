@@ -51,6 +51,8 @@ enum Body {
     Json(fn(&Ctx) -> Value),
     /// A multipart upload of one CSV file named `file`.
     Csv(fn(&Ctx) -> String),
+    /// A CSV file as the whole body (`text/csv`).
+    Raw(fn(&Ctx) -> String),
     /// The Keycloak password grant with the caller's own credentials.
     PasswordGrant,
     /// `signin_with_api_key` with the API key the caller holds (only (a) and (c) hold one).
@@ -76,6 +78,8 @@ enum Prep {
     Connection,
     /// A new SCIM token in the target organization.
     ScimToken,
+    /// A new export job (running until it is downloaded) in the target organization.
+    Job,
 }
 
 struct Row {
@@ -297,6 +301,14 @@ fn table() -> Vec<Row> {
         row!("native" "DELETE" "/admin/v1/orgs/{org}/webhooks/{webhook_id}", B::None, P::Webhook, admin("204")),
         row!("native" "POST" "/admin/v1/orgs/{org}/webhooks/{webhook_id}/rotate-secret", B::Json(|_| json!({})), P::None, admin("200")),
         row!("native" "GET" "/admin/v1/orgs/{org}/webhooks/{webhook_id}/attempts", B::None, P::None, admin("200")),
+        row!("native" "GET" "/admin/v1/orgs/{org}/jobs", B::None, P::None, admin("200")),
+        row!("native" "POST" "/admin/v1/orgs/{org}/jobs/import",
+            B::Raw(|c| format!("{};Job Made;;VIEWER;;{PROD};Production;{BOT}\n", c.fresh_email)), P::None, admin("201")),
+        row!("native" "POST" "/admin/v1/orgs/{org}/jobs/export", B::Json(|_| json!({})), P::None, admin("201")),
+        row!("native" "GET" "/admin/v1/orgs/{org}/jobs/{job_id}", B::None, P::None, admin("200")),
+        row!("native" "DELETE" "/admin/v1/orgs/{org}/jobs/{job_id}", B::None, P::Job, admin("200")),
+        row!("native" "POST" "/admin/v1/orgs/{org}/jobs/{job_id}/cancel", B::Json(|_| json!({})), P::Job, admin("200")),
+        row!("native" "GET" "/admin/v1/orgs/{org}/jobs/{job_id}/result", B::None, P::Job, admin("200")),
         row!("native" "POST" "/admin/v1/orgs/{org}/webhooks/{webhook_id}/replay", B::Json(|_| json!({ "since": "2020-01-01T00:00:00Z" })), P::None, admin("202")),
         row!("native" "POST" "/auth/realms/{realm}/protocol/openid-connect/token", B::PasswordGrant, P::None,
             [("200", "401"), ("200", "401"), ("200", "401"), ("401", "401")]),
@@ -331,6 +343,8 @@ struct Side {
     webhook: String,
     /// An OpenID Connect connection that rows change.
     connection: String,
+    /// An export job that rows read.
+    job: String,
     /// Everything a foreign answer must not show: user ids, emails, uuid, key ids.
     secrets: Vec<String>,
 }
@@ -345,6 +359,7 @@ struct Ctx {
     connection: String,
     /// A SCIM token's id: made for allowed cells, one of nobody's for refused ones.
     scim_token: String,
+    job: String,
     fresh_email: String,
     n: usize,
 }
@@ -437,6 +452,7 @@ impl World {
             webhook: side.webhook.clone(),
             connection: side.connection.clone(),
             scim_token: "0190a8f2-0000-7000-8000-000000000000".into(),
+            job: side.job.clone(),
             fresh_email: format!("new{n}@{}.example", side.org.id),
             n,
         };
@@ -473,6 +489,7 @@ impl World {
                     .expect(201);
                 ctx.scim_token = made["id"].as_str().expect("id").to_owned();
             }
+            Prep::Job => ctx.job = make_job(&self.app, side).await,
         }
         ctx
     }
@@ -583,11 +600,13 @@ async fn side(app: &TestApp, id: &str) -> Side {
         email,
         webhook: String::new(),
         connection: String::new(),
+        job: String::new(),
     };
     side.webhook = make_webhook(app, &side).await;
     // Named after its organization, so that a name is another organization's object there.
     let name = format!("sso-{}", side.org.id);
     side.connection = make_connection(app, &side, &name).await;
+    side.job = make_job(app, &side).await;
     side
 }
 
@@ -598,6 +617,19 @@ async fn make_webhook(app: &TestApp, side: &Side) -> String {
             &format!("/admin/v1/orgs/{}/webhooks", side.org.id),
             &side.admin_token,
             json!({ "url": "https://hooks.example/in" }),
+        )
+        .await
+        .expect(201);
+    r["id"].as_str().expect("id").to_owned()
+}
+
+/// An export job of the side's organization, made by its administrator.
+async fn make_job(app: &TestApp, side: &Side) -> String {
+    let r = app
+        .post(
+            &format!("/admin/v1/orgs/{}/jobs/export", side.org.id),
+            &side.admin_token,
+            json!({}),
         )
         .await
         .expect(201);
@@ -655,6 +687,7 @@ async fn snapshot(app: &TestApp, side: &Side) -> Value {
         "webhooks": app.get(&format!("/admin/v1/orgs/{id}/webhooks"), t).await.expect(200),
         "connections": app.get(&format!("/admin/v1/orgs/{id}/connections"), t).await.expect(200),
         "scim_tokens": app.get(&format!("/admin/v1/orgs/{id}/scim-tokens"), t).await.expect(200),
+        "jobs": app.get(&format!("/admin/v1/orgs/{id}/jobs"), t).await.expect(200),
         "grants": app.get(&format!("/v1/{id}/role/temporary_permission_grants/"), t).await.expect(200),
         // Failed sign-ins are recorded in the organization they aimed at: that is the record
         // of the attempt, not a change.
@@ -683,6 +716,7 @@ fn fill(template: &str, side: &Side, ctx: &Ctx) -> String {
         .replace("{api_key_id}", &ctx.key_id)
         .replace("{client_id}", &ctx.client_id)
         .replace("{webhook_id}", &ctx.webhook)
+        .replace("{job_id}", &ctx.job)
         .replace("{name}", &ctx.connection)
         .replace("{token_id}", &ctx.scim_token)
         .replace("{role_name}", "DefaultUserRole")
@@ -724,6 +758,20 @@ async fn send(
                 headers.push(("x-user-id", &ctx.user));
             }
             let r = app.call(method, &path, token, body, &headers).await;
+            (r.status.as_u16(), r.body.to_string())
+        }
+        Body::Raw(f) => {
+            let csv = f(ctx);
+            sent.push_str(&csv);
+            let r = app
+                .call_with(method, &path, |req| {
+                    let req = req.header("content-type", "text/csv").body(csv);
+                    match token {
+                        Some(t) => req.bearer_auth(t),
+                        None => req,
+                    }
+                })
+                .await;
             (r.status.as_u16(), r.body.to_string())
         }
         Body::Csv(f) => {
@@ -796,6 +844,7 @@ fn names_object(row: &Row) -> bool {
         "{api_key_id}",
         "{client_id}",
         "{webhook_id}",
+        "{job_id}",
         "{name}",
         "{token_id}",
     ]

@@ -85,6 +85,8 @@ async fn the_benchmark_runs_every_operation_and_its_answers_are_right() {
         "amigo.invite",
         "eva.bulk_create (no passwords)",
         "eva.bulk_create (passwords)",
+        "jobs.export csv",
+        "jobs.export jsonl",
         "webhooks: bulk_create, no endpoint",
         "webhooks: bulk_create, an endpoint",
         "webhooks: delivered (after import)",

@@ -35,6 +35,7 @@ mod event_schemas;
 mod events;
 mod faults;
 mod first_start;
+mod jobs;
 mod nodes;
 mod oidc_browser;
 mod oidc_clients;

@@ -1,0 +1,702 @@
+//! Jobs (docs/jobs.md): imports read while they upload, with their progress, errors and
+//! cancellation; an import interrupted by a server restart; exports streamed as CSV and JSON
+//! lines; bad input; another organization's administrator.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::eva::{BOT, PROD};
+use crate::helpers::{Org, TestApp};
+
+fn jobs(org: &Org) -> String {
+    format!("/admin/v1/orgs/{}/jobs", org.id)
+}
+
+/// A file of `n` valid rows, `tag`-named.
+fn rows(tag: &str, from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("{tag}{i}@x.example;Row {tag}{i};Co;VIEWER;;{PROD};Production;{BOT}\n"))
+        .collect()
+}
+
+/// An upload over a raw connection, sent in chunks for as long as the test likes.
+struct Upload(TcpStream);
+
+impl Upload {
+    async fn open(base: &str, path: &str, token: &str) -> Self {
+        let host = base.trim_start_matches("http://");
+        let mut s = TcpStream::connect(host).await.expect("connect");
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: text/csv\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        );
+        s.write_all(head.as_bytes()).await.expect("head");
+        Self(s)
+    }
+
+    async fn send(&mut self, data: &str) {
+        let chunk = format!("{:x}\r\n{data}\r\n", data.len());
+        self.0.write_all(chunk.as_bytes()).await.expect("chunk");
+    }
+
+    /// Ends the body; the answer's status and JSON body.
+    async fn end(mut self) -> (u16, Value) {
+        self.0.write_all(b"0\r\n\r\n").await.expect("end");
+        let mut raw = Vec::new();
+        self.0.read_to_end(&mut raw).await.expect("answer");
+        let text = String::from_utf8_lossy(&raw);
+        let status = text[9..12].parse().expect("status");
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    }
+}
+
+async fn raw(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: &str,
+    ct: &str,
+) -> (u16, String) {
+    let r = app
+        .client
+        .request(method, format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .header("content-type", ct)
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("request");
+    (r.status().as_u16(), r.text().await.expect("body"))
+}
+
+/// Waits until the job answered by `get` satisfies `done`.
+async fn until<F, Fut>(get: F, done: impl Fn(&Value) -> bool) -> Value
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Value>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let job = get().await;
+        if done(&job) {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "the job never got there: {job}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn the_job(app: &TestApp, org: &Org) -> Value {
+    let list = app.get(&jobs(org), &org.token).await.expect(200);
+    list["jobs"][0].clone()
+}
+
+#[tokio::test]
+async fn an_import_job_applies_good_rows_and_lists_every_bad_one_in_its_result() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    app.eva_catalog("acme").await;
+    let before = app.count_users(&acme.id).await;
+    let csv = format!(
+        "email;name;company;role;password;environmentUuid;environmentName;bot\n{}\
+         not-an-email;Bad;;VIEWER;;{PROD};Production;{BOT}\n\
+         a0@x.example;Again;;VIEWER;;{PROD};Production;{BOT}\n\
+         r@x.example;Role;;OWNER;;;;\n\
+         q@x.example;\"Quoted; Name\";\"Co; Inc\";ADMIN;;;;\n",
+        rows("a", 0, 3)
+    );
+    let (status, text) = raw(
+        &app,
+        Method::POST,
+        &format!("{}/import?rows=7", jobs(&acme)),
+        &acme.token,
+        &csv,
+        "text/csv",
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    let job: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(job["kind"], "import");
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(
+        (
+            job["rows_done"].as_u64(),
+            job["rows_applied"].as_u64(),
+            job["errors"].as_u64()
+        ),
+        (Some(7), Some(4), Some(3)),
+        "{job}"
+    );
+    assert_eq!(job["rows_total"], 7);
+    assert_eq!(app.count_users(&acme.id).await, before + 4);
+    let id = job["id"].as_str().expect("id");
+    let got = app
+        .get(&format!("{}/{id}", jobs(&acme)), &acme.token)
+        .await
+        .expect(200);
+    assert_eq!(got["rows_applied"], 4);
+    assert!(
+        got["finished_at"].is_string() && got["eta_seconds"].is_null(),
+        "{got}"
+    );
+    let (status, result) = raw(
+        &app,
+        Method::GET,
+        &format!("{}/{id}/result", jobs(&acme)),
+        &acme.token,
+        "",
+        "text/plain",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let lines: Vec<&str> = result.lines().collect();
+    assert_eq!(lines[0], "line;key;reason");
+    assert_eq!(lines.len(), 4, "{result}");
+    assert!(
+        lines[1].starts_with("5;not-an-email;Column 'email'"),
+        "{result}"
+    );
+    assert!(
+        lines[2].starts_with("6;a0@x.example;The email appears more than once"),
+        "{result}"
+    );
+    assert!(
+        lines[3].starts_with("7;r@x.example;Role 'OWNER'"),
+        "{result}"
+    );
+    // A second import of the same rows: each is already there, nothing changes.
+    let again = rows("a", 0, 3);
+    let (status, text) = raw(
+        &app,
+        Method::POST,
+        &format!("{}/import", jobs(&acme)),
+        &acme.token,
+        &again,
+        "text/csv",
+    )
+    .await;
+    let job: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(
+        (status, job["rows_applied"].as_u64(), job["errors"].as_u64()),
+        (201, Some(0), Some(3)),
+        "{job}"
+    );
+    assert_eq!(app.count_users(&acme.id).await, before + 4);
+    // JSON lines: the same fields by the CSV's names; a line that is no object is its own error.
+    let jsonl = format!(
+        "{}\n\n[1,2]\n{}\n",
+        json!({ "email": "j1@x.example", "name": "Jay One", "role": "VIEWER", "environmentUuid": PROD, "environmentName": "Production", "bot": BOT }),
+        json!({ "email": "j2@x.example", "name": "Jay Two", "role": "ADMIN", "colour": "red" }),
+    );
+    let (status, text) = raw(
+        &app,
+        Method::POST,
+        &format!("{}/import?format=jsonl", jobs(&acme)),
+        &acme.token,
+        &jsonl,
+        "application/x-ndjson",
+    )
+    .await;
+    let job: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(
+        (
+            status,
+            job["format"].as_str(),
+            job["rows_applied"].as_u64(),
+            job["errors"].as_u64()
+        ),
+        (201, Some("jsonl"), Some(1), Some(2)),
+        "{job}"
+    );
+    let id = job["id"].as_str().expect("id");
+    let (_, result) = raw(
+        &app,
+        Method::GET,
+        &format!("{}/{id}/result", jobs(&acme)),
+        &acme.token,
+        "",
+        "text/plain",
+    )
+    .await;
+    let errors: Vec<Value> = result
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(errors.len(), 2, "{result}");
+    assert_eq!(
+        (errors[0]["line"].as_u64(), errors[0]["key"].as_str()),
+        (Some(3), Some("line 3"))
+    );
+    assert!(
+        errors[1]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("colour")),
+        "{result}"
+    );
+    let list = app.get(&jobs(&acme), &acme.token).await.expect(200);
+    assert_eq!(
+        list["jobs"].as_array().map(Vec::len),
+        Some(3),
+        "newest first: {list}"
+    );
+    assert_eq!(list["jobs"][0]["id"], job["id"]);
+}
+
+#[tokio::test]
+async fn a_streamed_import_applies_rows_while_its_upload_never_ends_and_a_cancel_stops_it() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    app.eva_catalog("acme").await;
+    let before = app.count_users(&acme.id).await;
+    let mut up = Upload::open(&app.base, &format!("{}/import", jobs(&acme)), &acme.token).await;
+    up.send("email;name;company;role;password;environmentUuid;environmentName;bot\n")
+        .await;
+    // Two and a half batches, a line split across chunks; the body goes on.
+    let first = rows("s", 0, 2500);
+    let (a, b) = first.split_at(first.len() / 2 + 7);
+    up.send(a).await;
+    up.send(b).await;
+    let running = until(
+        || async { the_job(&app, &acme).await },
+        |j| j["rows_applied"].as_u64() >= Some(2000),
+    )
+    .await;
+    assert_eq!(running["state"], "running", "{running}");
+    assert!(
+        running["bytes_done"].as_u64() > Some(0) && running["bytes_total"].is_null(),
+        "{running}"
+    );
+    let id = running["id"].as_str().expect("id").to_owned();
+    let cancelled = app
+        .delete(&format!("{}/{id}", jobs(&acme)), &acme.token)
+        .await
+        .expect(200);
+    assert_eq!(cancelled["state"], "cancelled");
+    let applied = cancelled["rows_applied"].as_u64().expect("applied");
+    // What follows the cancel is read and thrown away: no batch is written after it.
+    up.send(&rows("t", 0, 2500)).await;
+    let (status, done) = up.end().await;
+    assert_eq!(status, 201, "{done}");
+    assert_eq!(done["state"], "cancelled", "{done}");
+    assert_eq!(done["rows_applied"].as_u64(), Some(applied), "{done}");
+    assert_eq!(
+        app.count_users(&acme.id).await as u64,
+        before as u64 + applied,
+        "every row counted was applied and no other"
+    );
+    assert!((2000..=2500).contains(&applied), "{applied}");
+    let again = app
+        .delete(&format!("{}/{id}", jobs(&acme)), &acme.token)
+        .await;
+    assert_eq!(again.status.as_u16(), 409, "{}", again.body);
+}
+
+/// A `roster serve` process on a port of its own, killed (SIGKILL) when dropped.
+struct Serve(std::process::Child, String);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn serve(app: &TestApp) -> Serve {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ROSTER_") {
+            c.env_remove(k);
+        }
+    }
+    let child = c
+        .env("ROSTER_DATABASE_URL", &app.database_url)
+        .env("ROSTER_DATA_DIR", &app.data_dir)
+        .env("ROSTER_RATE_LIMITS", "off")
+        .env("ROSTER_MAIL_WORKERS", "0")
+        .env("ROSTER_JOB_HEARTBEAT_MS", "300")
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("roster serve starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reqwest::get(format!("{base}/healthz")).await.is_err() {
+        assert!(Instant::now() < deadline, "roster serve never answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Serve(child, base)
+}
+
+/// A token of that server's own (each process signs with keys of its own).
+async fn sign_in(base: &str, org: &Org) -> String {
+    let signed: Value = reqwest::Client::new()
+        .post(format!("{base}/v1/{}/user/signin_with_api_key", org.id))
+        .header("x-api-key", &org.key)
+        .header("x-api-key-id", &org.key_id)
+        .header("x-user-id", &org.admin_id)
+        .send()
+        .await
+        .expect("sign in")
+        .json()
+        .await
+        .expect("json");
+    signed["id_token"].as_str().expect("id_token").to_owned()
+}
+
+#[tokio::test]
+async fn an_import_whose_server_is_killed_fails_cleanly_after_restart_with_its_rows_recorded() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    app.eva_catalog("acme").await;
+    let before = app.count_users(&acme.id).await;
+    let first = serve(&app).await;
+    let token = sign_in(&first.1, &acme).await;
+    let mut up = Upload::open(&first.1, &format!("{}/import", jobs(&acme)), &token).await;
+    up.send(&rows("k", 0, 2200)).await;
+    let get = |base: String, token: String| {
+        let path = jobs(&acme);
+        async move {
+            let r = reqwest::Client::new()
+                .get(format!("{base}{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("get");
+            let list: Value = r.json().await.expect("json");
+            assert!(list["jobs"].is_array(), "{list}");
+            list["jobs"][0].clone()
+        }
+    };
+    let base = first.1.clone();
+    until(
+        || get(base.clone(), token.clone()),
+        |j| j["rows_applied"].as_u64() >= Some(1000),
+    )
+    .await;
+    drop(first);
+    drop(up);
+    let second = serve(&app).await;
+    let token = sign_in(&second.1, &acme).await;
+    let failed = until(
+        || get(second.1.clone(), token.clone()),
+        |j| j["state"] != "running",
+    )
+    .await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert!(
+        failed["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("interrupted")),
+        "{failed}"
+    );
+    let applied = failed["rows_applied"].as_u64().expect("applied");
+    assert!(
+        applied >= 1000 && applied % 1000 == 0,
+        "whole batches only: {failed}"
+    );
+    assert_eq!(
+        app.count_users(&acme.id).await as u64,
+        before as u64 + applied,
+        "the record is what was applied"
+    );
+}
+
+#[tokio::test]
+async fn exports_write_every_matching_user_once_as_csv_and_json_lines() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    let beta = app.bootstrap("beta").await;
+    app.eva_catalog("acme").await;
+    let mut file = rows("e", 0, 2300);
+    file.push_str("zeta@x.example;Zeta Quote;\"Co; \"\"Inc\"\"\";ADMIN;;;;\nformula@x.example;Formula;=1+1;ADMIN;;;;\n");
+    let (status, text) = raw(
+        &app,
+        Method::POST,
+        &format!("{}/import", jobs(&acme)),
+        &acme.token,
+        &file,
+        "text/csv",
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    let total = app.count_users(&acme.id).await;
+    let job = app
+        .post(
+            &format!("{}/export", jobs(&acme)),
+            &acme.token,
+            json!({ "format": "csv" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(
+        (job["kind"].as_str(), job["state"].as_str()),
+        (Some("export"), Some("running"))
+    );
+    assert_eq!(job["rows_total"].as_u64(), Some(total as u64));
+    // Users made after the export started are not in it.
+    app.invite(&acme, "later@x.example", "Later", "User", "DefaultUserRole")
+        .await;
+    let id = job["id"].as_str().expect("id");
+    let (status, csv) = raw(
+        &app,
+        Method::GET,
+        &format!("{}/{id}/result", jobs(&acme)),
+        &acme.token,
+        "",
+        "text/plain",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(csv.as_bytes());
+    assert_eq!(
+        reader.headers().expect("header").iter().collect::<Vec<_>>(),
+        [
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "company",
+            "status",
+            "is_admin",
+            "roles",
+            "created_at"
+        ]
+    );
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("record")).collect();
+    assert_eq!(records.len(), total, "every user once");
+    let ids: HashSet<&str> = records.iter().map(|r| &r[0]).collect();
+    assert_eq!(ids.len(), total);
+    let mut sorted: Vec<&str> = records.iter().map(|r| &r[0]).collect();
+    sorted.sort();
+    assert!(records.iter().map(|r| &r[0]).eq(sorted), "in id order");
+    assert!(!csv.contains("later@x.example") && !csv.contains("@beta.example"));
+    let zeta = records
+        .iter()
+        .find(|r| &r[1] == "zeta@x.example")
+        .expect("zeta");
+    assert_eq!(
+        (&zeta[2], &zeta[3], &zeta[4], &zeta[6]),
+        ("Zeta", "Quote", "Co; \"Inc\"", "true")
+    );
+    let formula = records
+        .iter()
+        .find(|r| &r[1] == "formula@x.example")
+        .expect("formula row");
+    assert_eq!(&formula[4], "'=1+1", "a spreadsheet does not run it");
+    let done = app
+        .get(&format!("{}/{id}", jobs(&acme)), &acme.token)
+        .await
+        .expect(200);
+    assert_eq!(
+        (done["state"].as_str(), done["rows_done"].as_u64()),
+        (Some("succeeded"), Some(total as u64)),
+        "{done}"
+    );
+    // JSON lines, filtered: a search and active users only.
+    let job = app
+        .post(
+            &format!("{}/export", jobs(&acme)),
+            &acme.token,
+            json!({ "format": "jsonl", "filter": { "search": "ROW E11", "active_only": true } }),
+        )
+        .await
+        .expect(201);
+    let id = job["id"].as_str().expect("id");
+    let (status, text) = raw(
+        &app,
+        Method::GET,
+        &format!("{}/{id}/result", jobs(&acme)),
+        &acme.token,
+        "",
+        "text/plain",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let users: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    // e11, e110..e119, e1100..e1199.
+    assert_eq!(users.len(), 111, "{}", users.len());
+    assert_eq!(job["rows_total"], 111);
+    assert!(users.iter().all(
+        |u| u["email"].as_str().is_some_and(|e| e.starts_with("e11"))
+            && u["roles"] == json!(["VIEWER"])
+            || u["roles"].is_array()
+    ));
+    // A cancelled export has nothing to download.
+    let job = app
+        .post(&format!("{}/export", jobs(&acme)), &acme.token, json!({}))
+        .await
+        .expect(201);
+    let id = job["id"].as_str().expect("id");
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{}/{id}/cancel", jobs(&acme)),
+            Some(&acme.token),
+            Some(json!({})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.expect(200)["state"], "cancelled");
+    let (status, _) = raw(
+        &app,
+        Method::GET,
+        &format!("{}/{id}/result", jobs(&acme)),
+        &acme.token,
+        "",
+        "text/plain",
+    )
+    .await;
+    assert_eq!(status, 409);
+    // Another organization's administrator sees none of it.
+    for (method, path) in [
+        (Method::GET, jobs(&acme)),
+        (Method::GET, format!("{}/{id}", jobs(&acme))),
+        (Method::GET, format!("{}/{id}/result", jobs(&acme))),
+        (Method::DELETE, format!("{}/{id}", jobs(&acme))),
+        (Method::POST, format!("{}/{id}/cancel", jobs(&acme))),
+        (Method::POST, format!("{}/export", jobs(&acme))),
+        (Method::POST, format!("{}/import", jobs(&acme))),
+    ] {
+        let (status, text) = raw(
+            &app,
+            method.clone(),
+            &path,
+            &beta.token,
+            "{}",
+            "application/json",
+        )
+        .await;
+        assert_eq!(status, 403, "{method} {path}: {text}");
+        assert!(!text.contains(id) && !text.contains("@x.example"), "{text}");
+    }
+    let (status, _) = raw(
+        &app,
+        Method::GET,
+        &format!("{}/{id}", jobs(&beta)),
+        &beta.token,
+        "",
+        "text/plain",
+    )
+    .await;
+    assert_eq!(status, 404, "a job is found only in its organization");
+}
+
+#[tokio::test]
+async fn bad_input_is_a_4xx_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    let path = format!("{}/import", jobs(&acme));
+    for (query, field) in [
+        ("format=xml", "format"),
+        ("rows=-1", "rows"),
+        ("rows=many", "rows"),
+        ("language=xx", "language"),
+    ] {
+        let (status, text) = raw(
+            &app,
+            Method::POST,
+            &format!("{path}?{query}"),
+            &acme.token,
+            "a@x.example;A;;ADMIN;;;;\n",
+            "text/csv",
+        )
+        .await;
+        assert_eq!(status, 422, "{query}: {text}");
+        let body: Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(
+            body["detail"][0]["loc"],
+            json!(["query", field]),
+            "{query}: {text}"
+        );
+    }
+    // An empty file ends its job failed, and nothing was written.
+    let (status, text) = raw(&app, Method::POST, &path, &acme.token, "\n\n", "text/csv").await;
+    let job: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(
+        (status, job["state"].as_str()),
+        (201, Some("failed")),
+        "{text}"
+    );
+    assert!(
+        job["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no users")),
+        "{text}"
+    );
+    // An unclosed quote cannot make the server hold the rest of the file.
+    let huge = format!("a@x.example;\"{}", "x".repeat(1 << 21));
+    let (status, text) = raw(&app, Method::POST, &path, &acme.token, &huge, "text/csv").await;
+    let job: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(
+        (status, job["state"].as_str()),
+        (201, Some("failed")),
+        "{text}"
+    );
+    assert!(
+        job["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("longer than")),
+        "{text}"
+    );
+    let export = format!("{}/export", jobs(&acme));
+    for (body, loc) in [
+        (json!({ "format": "xml" }), json!(["body", "format"])),
+        (
+            json!({ "filter": { "search": "x".repeat(201) } }),
+            json!(["body", "filter", "search"]),
+        ),
+        (
+            json!({ "filter": { "status": "active" } }),
+            json!(["body", "filter", "status"]),
+        ),
+        (json!({ "colour": "red" }), json!(["body", "colour"])),
+    ] {
+        let r = app.post(&export, &acme.token, body.clone()).await;
+        assert_eq!(r.status.as_u16(), 422, "{body}: {}", r.body);
+        assert_eq!(r.body["detail"][0]["loc"], loc, "{body}: {}", r.body);
+    }
+    let r = app
+        .get(
+            &format!("{}/0193c1a2-7f3e-7a10-9c55-5b1d2e3f4a5b", jobs(&acme)),
+            &acme.token,
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 404, "{}", r.body);
+    let (_, text) = raw(
+        &app,
+        Method::POST,
+        &path,
+        &acme.token,
+        "n@x.example;N;;ADMIN;;;;\n",
+        "text/csv",
+    )
+    .await;
+    let job: Value = serde_json::from_str(&text).expect("json");
+    let id = job["id"].as_str().expect("id");
+    let r = app
+        .delete(&format!("{}/{id}", jobs(&acme)), &acme.token)
+        .await;
+    assert_eq!(
+        r.status.as_u16(),
+        409,
+        "a finished job is not cancelled: {}",
+        r.body
+    );
+}
