@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::load::{send, OpResult};
+use crate::load::{send, Goal, OpResult};
 use crate::Bench;
 
 /// The export goal of issue 20, in users per second.
@@ -61,11 +61,8 @@ impl Bench {
                 p90_ms: secs * 1000.0,
                 p99_ms: secs * 1000.0,
                 unit: "users/s",
-                met: Some(rate >= GOAL),
-                target: Some(format!(">= {GOAL:.0} users/s")),
-                first_error: None,
-                rss_mib: None,
-                p50_round_trips: None,
+                goal: Some(Goal::MinRowsPerSec(GOAL)),
+                ..OpResult::default()
             });
         }
         Ok(())

@@ -109,7 +109,11 @@ impl Bench {
         let mut round = 0usize;
         while s.micros.len() + s.errors < 20 || Instant::now() < deadline {
             // "Bench Admin" matches no search term; it is the name left at the end.
-            let first = if round % 2 == 0 { "Benchmark" } else { "Bench" };
+            let first = if round.is_multiple_of(2) {
+                "Benchmark"
+            } else {
+                "Bench"
+            };
             round += 1;
             send(
                 self.client

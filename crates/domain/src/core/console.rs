@@ -9,11 +9,15 @@ use super::keys::SignedIn;
 use super::users::user_sort_value;
 use super::Core;
 use crate::error::{Error, FieldError, Problems, Result};
+use crate::kinds::TokenPurpose;
+use crate::links::{LinkFamily, LinkKind};
+use crate::mail::{self, Mail};
 use crate::model::{OidcClient, Organization, User, UserStatus};
+use crate::model::{OneTimeToken, OutboxMessage, TokenOwner};
 use crate::paging::{parse_sort, Page, UserQuery, Visibility};
 use crate::permissions::perm;
 use crate::secrets::{hash_secret, random_secret};
-use crate::store::{ConsoleSession, Effects, PrincipalRecord};
+use crate::store::{ConsoleSession, Effects, PrincipalRecord, Revocation};
 use crate::types::session_stamp;
 
 /// A console session ends after this long without a request.
@@ -102,6 +106,72 @@ pub struct ConsoleUsers {
 impl Core {
     /// The organization, if the caller may use its console: a member (or a platform
     /// administrator) who may see the organization's users, not only themself.
+    /// Sends a still-invited member of `org_ref` a new invitation, voiding the earlier links: to
+    /// the hosted landing page, which offers the member's own way in. The caller must be allowed
+    /// to invite into the member's roles (it appoints them).
+    pub async fn resend_invitation(
+        &self,
+        ctx: &Context,
+        org_ref: &str,
+        user_id: &str,
+    ) -> Result<()> {
+        let org = self.find_org(org_ref).await?;
+        let access = ctx.access(&org)?;
+        let user = self.target_user(&org.id, user_id).await?;
+        if user.status != UserStatus::Invited {
+            return Err(Error::Conflict(
+                "this person has accepted the invitation already".into(),
+            ));
+        }
+        let roles = self.store.list_roles(&org.id).await?;
+        self.require_write_ranked(
+            &access,
+            perm::USER_INVITE,
+            &user,
+            &roles,
+            super::access::Rank::Appoint,
+        )?;
+        let now = self.now();
+        let secret = random_secret();
+        let names = super::access::names_of(&roles, &user.role_ids);
+        let mut fx = Effects::audit(self.audit(
+            ctx,
+            &org.id,
+            "user.invite",
+            Some(&user.id),
+            json!({ "roles": names, "resent": true }),
+        ));
+        fx.revoke
+            .push(Revocation::new(&org.id, &user.id, TokenPurpose::Invite));
+        let connection = (user.connection != crate::model::Connection::Password)
+            .then(|| user.connection.as_str().to_owned());
+        fx.tokens.push(OneTimeToken::new(
+            &secret,
+            TokenOwner::from(&user),
+            TokenPurpose::Invite,
+            json!({ "connection": connection }),
+            self.config.invitation_ttl_secs,
+            now,
+        ));
+        let invitation = Mail::Invitation(mail::Invitation {
+            org_name: org.name.clone(),
+            first_name: user.first_name.clone(),
+            verify_link: self.link(LinkFamily::Members, LinkKind::Invitation, &org, &secret),
+            login_link: None,
+            connection,
+        });
+        let language = super::users::email_language(None, &org);
+        fx.outbox.push(OutboxMessage::queued(
+            &org.id,
+            invitation,
+            &user.email,
+            language,
+            now,
+        ));
+        self.store.write_effects(fx).await?;
+        Ok(())
+    }
+
     pub async fn console_org(&self, ctx: &Context, org_ref: &str) -> Result<Organization> {
         let org = self.find_org(org_ref).await?;
         ctx.access(&org)?.require_org(perm::USER_GET_INFO)?;

@@ -9,10 +9,11 @@ use serde_json::json;
 use super::access::{grants_of, Access, Context};
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
+use crate::kinds::TokenPurpose;
 use crate::model::{Role, User, UserStatus};
 use crate::paging::{Position, SortKey, UserFilter, UserQuery, USER_SORT_FIELDS};
 use crate::permissions::{perm, DEFAULT_USER_ROLE};
-use crate::store::{Effects, NewIdentity, StoreError};
+use crate::store::{Effects, NewIdentity, Revocation, StoreError};
 use crate::types::{Email, Micros};
 
 /// Most members one listing page holds.
@@ -261,7 +262,7 @@ impl Core {
                     json!({}),
                 ));
                 fx.revoke
-                    .push((org.id.clone(), user.id.clone(), "refresh".into()));
+                    .push(Revocation::new(&org.id, &user.id, TokenPurpose::Refresh));
             }
             (true, UserStatus::Inactive) => {
                 user.status = UserStatus::Active;

@@ -372,6 +372,27 @@ impl Core {
     /// Queues a password-reset email. Only for members who sign in with a password.
     pub async fn request_password_reset(&self, ctx: &Context, user_id: &str) -> Result<()> {
         let org = self.own_org(ctx).await?;
+        self.reset_password_in(ctx, org, user_id).await
+    }
+
+    /// [`Core::request_password_reset`] in the organization `org_ref` names, which the caller
+    /// must reach (the console's, whose organization is in its path).
+    pub async fn request_password_reset_in(
+        &self,
+        ctx: &Context,
+        org_ref: &str,
+        user_id: &str,
+    ) -> Result<()> {
+        let org = self.find_org(org_ref).await?;
+        self.reset_password_in(ctx, org, user_id).await
+    }
+
+    async fn reset_password_in(
+        &self,
+        ctx: &Context,
+        org: Organization,
+        user_id: &str,
+    ) -> Result<()> {
         let access = ctx.access(&org)?;
         let user = self.accepted(&org.id, user_id).await?;
         let roles = self.store.list_roles(&org.id).await?;

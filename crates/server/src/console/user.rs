@@ -273,29 +273,13 @@ pub async fn act(
             .await
             .map(|_| None),
         "reset-password" => core
-            .request_password_reset(ctx, &user_id)
+            .request_password_reset_in(ctx, org_id, &user_id)
             .await
             .map(|_| None),
-        "resend" => match load(&s, &v, &user_id).await {
-            Ok(u) => {
-                let roles = core
-                    .list_roles(ctx, org_id, &[], &[])
-                    .await
-                    .unwrap_or_default();
-                let names = roles
-                    .iter()
-                    .filter(|r| u.role_ids.contains(&r.id))
-                    .map(|r| r.name.clone())
-                    .collect();
-                let connection =
-                    (u.connection != Connection::Password).then(|| u.connection.clone());
-                let name = format!("{} {}", u.first_name, u.last_name);
-                core.invite_member(ctx, &u.email, &name, names, connection)
-                    .await
-                    .map(|_| None)
-            }
-            Err(e) => Err(e),
-        },
+        "resend" => core
+            .resend_invitation(ctx, org_id, &user_id)
+            .await
+            .map(|_| None),
         _ => Err(Error::NotFound("action")),
     };
     match done {

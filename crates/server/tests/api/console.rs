@@ -65,10 +65,12 @@ fn fields(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 async fn audit(app: &TestApp, org: &Org, action: &str) -> Vec<Value> {
+    // Signed in afresh: a test that moves the clock by hours outlives the organization's token.
+    let token = app.sign_in(org, &org.admin_id).await;
     let body = app
         .get(
             &format!("/admin/v1/orgs/{}/audit-events?action={action}", org.id),
-            &org.token,
+            &token,
         )
         .await
         .expect(200);
@@ -643,4 +645,54 @@ async fn a_csv_upload_applies_the_good_rows_and_lists_the_bad_ones() {
     assert!(body.contains("not-an-email"), "{body}");
     assert!(body.contains("download=\"errors.csv\""));
     assert_eq!(app.count_users(&org.id).await, before + 1);
+}
+
+/// A platform administrator in another organization's console: resending an invitation and
+/// sending a password reset act in the organization of the page, never in the platform's own
+/// (where an invitation with the page's role names would make an administrator of it).
+#[tokio::test]
+async fn a_platform_administrators_actions_land_in_the_organization_of_the_page() {
+    let app = TestApp::spawn().await;
+    let platform = crate::amigo_orgs::platform(&app).await;
+    let email = app.give_admin_password(&platform, PASSWORD).await;
+    let (org, _) = org_with_password(&app, "acme").await;
+    let invited = app
+        .invite(
+            &org,
+            "newcomer@evil.example",
+            "New",
+            "Comer",
+            "DefaultUserRole",
+        )
+        .await;
+    let member = app
+        .invite(&org, "member@acme.example", "Mem", "Ber", "DefaultUserRole")
+        .await;
+    activate_with_password(&app, &org.id, &member).await;
+    let mut b = signed_in(&app, &platform.id, &email).await;
+    let (in_platform, in_org) = (
+        app.count_users(&platform.id).await,
+        app.count_users(&org.id).await,
+    );
+    for (user, action) in [(&invited, "resend"), (&member, "reset-password")] {
+        let page = b.get(&format!("/console/{}/users/{user}", org.id)).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let form = fields(&[("csrf", &csrf(&page))]);
+        let done = b
+            .post(&format!("/console/{}/users/{user}/{action}", org.id), &form)
+            .await;
+        assert_eq!(done.status, 303, "{action}: {}", done.body);
+    }
+    assert_eq!(app.count_users(&platform.id).await, in_platform);
+    assert_eq!(app.count_users(&org.id).await, in_org);
+    let resent = audit(&app, &org, "user.invite").await;
+    assert!(
+        resent.iter().any(|e| e["details"]["channel"] == "console"),
+        "{resent:?}"
+    );
+    let reset = audit(&app, &org, "user.password_reset_requested").await;
+    assert!(
+        !reset.is_empty(),
+        "the reset is the organization's: {reset:?}"
+    );
 }

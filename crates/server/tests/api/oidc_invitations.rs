@@ -449,7 +449,7 @@ async fn a_connection_members_sign_in_link_starts_no_session() {
     fx.tokens.push(OneTimeToken::new(
         secret,
         TokenOwner::from(&gwen),
-        "magic_link",
+        roster_domain::kinds::TokenPurpose::MagicLink,
         json!({ "redirect_link": "https://app.acme.example/in" }),
         600,
         roster_domain::types::session_stamp(),

@@ -69,7 +69,7 @@ pub async fn list(State(s): State<AppState>, dir: Directory, req: Request) -> Re
         .core
         .directory_roles(&dir.ctx, &dir.org.id, with_members)
         .await?;
-    roles.sort_by(|a, b| a.role.name.to_lowercase().cmp(&b.role.name.to_lowercase()));
+    roles.sort_by_key(|a| a.role.name.to_lowercase());
     if q.one("sortOrder")
         .is_some_and(|o| o.eq_ignore_ascii_case("descending"))
     {
