@@ -150,6 +150,10 @@ fn describe(status: u16) -> &'static str {
     }
 }
 
+/// Reads that answer 409 for the state of what they read: a cancelled or failed job has no
+/// file to download.
+const GETS_THAT_CONFLICT: &[&str] = &["get-job-result"];
+
 /// Adds the surface's error responses to an operation that lists none of its own; returns
 /// whether it did. Statuses: those any operation can answer, 403 when it needs credentials, 409
 /// when it writes, 413 when it takes a body.
@@ -170,7 +174,7 @@ pub fn add_responses(method: &str, op: &mut Value, shape: Shape) -> bool {
     if secured {
         statuses.push(403);
     }
-    if method != "get" {
+    if method != "get" || GETS_THAT_CONFLICT.contains(&op["operationId"].as_str().unwrap_or("")) {
         statuses.push(409);
     }
     if op.get("requestBody").is_some() {
