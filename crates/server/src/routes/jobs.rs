@@ -319,14 +319,11 @@ async fn cancel_job(
     security(("bearerAuth" = []))
 )]
 async fn cancel_job_post(
-    State(s): State<AppState>,
+    state: State<AppState>,
     caller: Caller,
-    Path((org, id)): Path<(String, String)>,
+    path: Path<(String, String)>,
 ) -> Result<Response> {
-    Ok(Json(JobOut::from(
-        s.core.cancel_job(&caller.ctx, &org, &id).await?,
-    ))
-    .into_response())
+    cancel_job(state, caller, path).await
 }
 
 /// A job's result, streamed: an import's rejected rows (`line;key;reason`, or JSON lines), or
