@@ -334,7 +334,7 @@ async fn cancel_job_post(
     operation_id = "get-job-result",
     tag = "Administration",
     params(("org" = String, Path, description = "The organization's id."), ("job_id" = String, Path, description = "The job's id.")),
-    responses((status = 200, description = "The file, in the job's format", content_type = "text/csv", body = String)),
+    responses((status = 200, description = "The file, in the job's format: CSV for a `csv` job, JSON lines for a `jsonl` one", content((String = "text/csv"), (String = "application/x-ndjson")))),
     security(("bearerAuth" = []))
 )]
 async fn job_result(
