@@ -43,6 +43,17 @@ pub struct LinkView {
     pub login_link: Option<String>,
 }
 
+impl LinkView {
+    /// The connection the link's member signs in through when it is not a password: then the
+    /// link is used nowhere (`Core::accept_link` refuses it and leaves it unused); the person
+    /// accepts the invitation, or signs in, by signing in there. What a page offers instead.
+    pub fn upstream(&self) -> Option<&Connection> {
+        self.connection
+            .as_ref()
+            .filter(|c| **c != Connection::Password)
+    }
+}
+
 /// A used invitation or magic link: who is signed in, where the link asked to go next.
 #[derive(Debug, Clone)]
 pub struct Accepted {
@@ -77,10 +88,12 @@ pub(crate) fn shown_to_inviter(t: &OneTimeToken) -> bool {
     t.payload.get("shown_to_inviter") == Some(&serde_json::Value::Bool(true))
 }
 
-/// Whether an emailed sign-in link may sign `member` in: only where their organization lets
-/// them sign in with a password. A member of a connection (`google-oauth2`, an organization's
-/// SSO) signs in there, with its MFA and offboarding; a link in their mailbox steps around
-/// neither. The rule of every surface: the core sends no such link and uses none.
+/// Whether an emailed link (an invitation or a sign-in link) may sign `member` in: only where
+/// their organization lets them sign in with a password. A member of a connection
+/// (`google-oauth2`, an organization's SSO) signs in there, with its MFA and offboarding, and
+/// accepts their invitation by signing in there (`Core::sign_in_upstream`); a link in their
+/// mailbox steps around neither. The rule of every surface: the core sends no sign-in link to
+/// such a member and exchanges none of their links for a session (nor spends them).
 pub(crate) fn signs_in_by_link(member: &User) -> bool {
     member.connection == Connection::Password
 }
@@ -177,7 +190,9 @@ impl Core {
     /// Uses an invitation or magic-link token: signs the user in; an invitation also makes the
     /// user active and, given `password`, sets the first password of an identity that signs in
     /// with one. The password is checked before the token is used, so a refused password leaves
-    /// the link working. Each token works once, even when used twice at the same moment.
+    /// the link working. Each token works once, even when used twice at the same moment. The
+    /// link of a member of a connection is refused (`Unauthenticated`, as an unusable link) and
+    /// left unused: they sign in, and accept their invitation, upstream (`signs_in_by_link`).
     pub async fn accept_link(
         &self,
         request_id: &str,
@@ -192,10 +207,11 @@ impl Core {
         let fx = Effects::audit(self.audit(&ctx, &org.id, "user.token_exchange", None, json!({})));
         let audit = fx.audit.first().cloned();
         let purposes = [TokenPurpose::Invite, TokenPurpose::MagicLink];
-        // Checked before the link is used, so a refused link is not spent by the attempt (and
-        // again on the member the use returns, in case their connection changed meanwhile).
+        // Checked before the link is used, so a refused link is not spent by the attempt: a
+        // connection member's invitation still works upstream (and checked again on the member
+        // the use returns, in case their connection changed meanwhile).
         if let Some(t) = self.store.find_token(&hash, self.now()).await? {
-            if t.purpose == TokenPurpose::MagicLink && t.org_id == org.id {
+            if purposes.contains(&t.purpose) && t.org_id == org.id {
                 let member = self.store.get_user(&t.org_id, &t.user_id).await?;
                 if !member.is_some_and(|u| signs_in_by_link(&u)) {
                     return Err(Error::Unauthenticated);
@@ -268,9 +284,7 @@ impl Core {
             .target_user(&org.id, &used.user_id)
             .await
             .map_err(|_| Error::Unauthenticated)?;
-        if user.status == UserStatus::Inactive
-            || (used.purpose == TokenPurpose::MagicLink && !signs_in_by_link(&user))
-        {
+        if user.status == UserStatus::Inactive || !signs_in_by_link(&user) {
             return Err(Error::Unauthenticated);
         }
         let redirect = used

@@ -33,6 +33,11 @@ pub fn paragraph(text: &str) -> String {
     format!("<p>{}</p>\n", escape(text))
 }
 
+/// A paragraph that is one link to the path `href`.
+pub fn link_paragraph(href: &str, text: &str) -> String {
+    format!("<p><a href=\"{}\">{}</a></p>\n", escape(href), escape(text))
+}
+
 /// A form that posts `token` (hidden) and, when asked, a new password, to `action`.
 pub fn token_form(action: &str, token: &str, with_password: bool, button: &str) -> String {
     let password = if with_password {

@@ -9,12 +9,14 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::TestApp;
+use crate::helpers::{Org, TestApp};
 use crate::oidc_browser::{
     auth_path, claims, client, org_with_password, request, sign_in_on, token, Browser, Page,
     REDIRECT, VERIFIER,
 };
-use crate::upstream::{follow_upstream, invite, link, member, setup, with_upstream};
+use crate::upstream::{
+    code_tokens, follow_upstream, invite, link, member, setup, with_upstream, Upstream,
+};
 
 const NEW_PASSWORD: &str = "Ivys-pass-123";
 
@@ -47,6 +49,30 @@ async fn emailed(app: &TestApp, org: &str, kind: &str, to: &str) -> String {
         .or(p["link"].as_str())
         .unwrap()
         .to_owned()
+}
+
+/// Accepts the invitation last emailed to `email` in `org` the one way a `google-oauth2`
+/// member's invitation is accepted: its hosted page's button, signing in upstream as `email`,
+/// with a request of a client of `org` (made here) carried. The member's id and access token.
+pub(crate) async fn accept_upstream(
+    app: &TestApp,
+    up: &Upstream,
+    org: &Org,
+    email: &str,
+) -> (String, String) {
+    let (id, secret) = client(app, org, false, &[REDIRECT]).await;
+    let mailed = emailed(app, &org.id, "invitation", email).await;
+    let mut b = Browser::new(app);
+    let page = b.get(&landing(&mailed, &request(&id, "st-up"))).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let href = link(&page, "Continue with Google");
+    let back = follow_upstream(app, up, &mut b, &href, email).await;
+    let t = code_tokens(app, &org.id, &id, &secret.unwrap(), &back).await;
+    let sub = claims(t["id_token"].as_str().unwrap())["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (sub, t["access_token"].as_str().unwrap().to_owned())
 }
 
 /// The form of a landing page, with `password` when given, posted to its action.
@@ -424,11 +450,11 @@ async fn a_connection_members_sign_in_link_starts_no_session() {
     use roster_domain::model::{OneTimeToken, TokenOwner, UserStatus};
     use roster_domain::store::Effects;
 
-    let app = TestApp::spawn().await;
+    let (app, up) = with_upstream().await;
     let (acme, id, _) = setup(&app).await;
     let who = "gwen@acme.test";
     invite(&app, &acme, who, json!("google-oauth2")).await;
-    app.accept_invitation("acme", who).await;
+    accept_upstream(&app, &up, &acme, who).await;
     let gwen = member(&app, "acme", who).await;
     assert_eq!(gwen.status, UserStatus::Active);
 
@@ -484,4 +510,80 @@ async fn a_connection_members_sign_in_link_starts_no_session() {
     let again = b.get(&path).await;
     assert_eq!(again.status, 200, "{}", again.body);
     assert!(!again.body.contains("<form"), "{}", again.body);
+}
+
+/// A `google-oauth2` member's invitation is accepted by signing in upstream and nowhere else:
+/// every surface that exchanges an invitation's token for a session refuses this one (the
+/// API's exchange as JSON and as a form, and the core itself, which the hosted page's form
+/// calls too; that page offers no form) as it refuses an unusable link, and leaves it unused,
+/// so that the same link then accepts the invitation through the connection's button.
+#[tokio::test]
+async fn a_connection_members_invitation_link_is_not_exchanged_for_tokens() {
+    use roster_domain::model::UserStatus;
+
+    let (app, up) = with_upstream().await;
+    let (acme, id, secret) = setup(&app).await;
+    let who = "gail@acme.test";
+    invite(&app, &acme, who, json!("google-oauth2")).await;
+    let mailed = emailed(&app, "acme", "invitation", who).await;
+    let held = mailed[mailed.find("token=").unwrap() + 6..].to_owned();
+
+    // The API's exchange: as JSON, with a password or without; as the page's form.
+    for body in [
+        json!({ "token": held }),
+        json!({ "token": held, "password": NEW_PASSWORD }),
+    ] {
+        app.anon("/v1/acme/user/verify", body).await.expect(401);
+    }
+    let mut b = Browser::new(&app);
+    let posted = b
+        .post(
+            "/v1/acme/user/verify",
+            &[("token".to_owned(), held.clone())],
+        )
+        .await;
+    assert_eq!(posted.status, 410, "{}", posted.body);
+    // The API's page of the link offers no form, only the hosted page.
+    let api_page = b.get(&format!("/v1/acme/user/verify?token={held}")).await;
+    assert_eq!(api_page.status, 200, "{}", api_page.body);
+    assert!(!api_page.body.contains("<form"), "{}", api_page.body);
+    let hosted = link(&api_page, "Continue to the sign-in page");
+    assert_eq!(
+        hosted,
+        format!("/realms/acme/login-actions/verify?token={held}")
+    );
+    // The core, called directly, with or without a first password.
+    for password in [None, Some(NEW_PASSWORD)] {
+        let used = app
+            .state
+            .core
+            .accept_link("req-inv", "acme", &held, password)
+            .await;
+        assert!(
+            matches!(used, Err(roster_domain::Error::Unauthenticated)),
+            "{used:?}"
+        );
+    }
+    let still = member(&app, "acme", who).await;
+    assert_eq!(still.status, UserStatus::Invited);
+    assert!(app
+        .state
+        .core
+        .store
+        .password_hash(&still.identity_id)
+        .await
+        .unwrap()
+        .is_none());
+
+    // Not spent: the same link's page still offers the button, which accepts it upstream.
+    let page = b.get(&landing(&mailed, &request(&id, "st-up"))).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let href = link(&page, "Continue with Google");
+    let back = follow_upstream(&app, &up, &mut b, &href, who).await;
+    let t = code_tokens(&app, "acme", &id, &secret, &back).await;
+    assert_eq!(
+        claims(t["id_token"].as_str().unwrap())["sub"],
+        still.id.as_str()
+    );
+    assert_eq!(member(&app, "acme", who).await.status, UserStatus::Active);
 }

@@ -5,6 +5,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::{Org, TestApp};
+use crate::oidc_invitations::accept_upstream;
 
 impl TestApp {
     pub(crate) async fn oum(
@@ -18,6 +19,8 @@ impl TestApp {
     }
 
     /// The token of the last invitation mailed to `email` in `org`, accepted: the member's JWT.
+    /// Only a member who signs in with a password accepts an invitation so; a connection's
+    /// member accepts it upstream (`oidc_invitations::accept_upstream`).
     pub(crate) async fn accept_invitation(&self, org: &str, email: &str) -> (String, String) {
         let mail = self.state.core.store.list_outbox(org).await.unwrap();
         let inv = mail
@@ -27,8 +30,8 @@ impl TestApp {
             .expect("invitation queued");
         let link = inv.payload["verify_link"].as_str().unwrap();
         // The email opens the hosted landing page, not an API path.
-        let hosted =
-            format!("https://roster.example.test/realms/{org}/login-actions/verify?token=");
+        let public = &self.state.core.config.public_url;
+        let hosted = format!("{public}/realms/{org}/login-actions/verify?token=");
         assert!(link.starts_with(&hosted), "{link}");
         let token = link.split("token=").nth(1).unwrap().to_owned();
         let r = self
@@ -346,7 +349,7 @@ async fn roles_are_replaced_within_ranks_and_an_admin_remains() {
 
 #[tokio::test]
 async fn invitations_connections_and_password_resets() {
-    let app = TestApp::spawn().await;
+    let (app, up) = crate::upstream::with_upstream().await;
     let acme = app.bootstrap("acme").await;
     // Absent connection means google-oauth2; null means username and password.
     let r = app
@@ -369,7 +372,7 @@ async fn invitations_connections_and_password_resets() {
         .await,
         204
     );
-    let (g, _) = app.accept_invitation("acme", "g@x.example").await;
+    let (g, _) = accept_upstream(&app, &up, &acme, "g@x.example").await;
     let (p, p_token) = app.accept_invitation("acme", "p@x.example").await;
     let reset = app
         .oum(
@@ -403,10 +406,11 @@ async fn invitations_connections_and_password_resets() {
         .find(|m| m.kind == "password_reset")
         .expect("reset queued");
     assert_eq!(r.recipient, "p@x.example");
+    let public = &app.state.core.config.public_url;
     assert!(r.payload["link"]
         .as_str()
         .unwrap()
-        .starts_with("https://roster.example.test/"));
+        .starts_with(&format!("{public}/")));
     // A member resets their own password too.
     app.oum(
         Method::POST,
@@ -699,7 +703,7 @@ async fn one_person_in_two_organizations() {
 
 #[tokio::test]
 async fn third_party_identities_keep_their_data_at_the_provider() {
-    let app = TestApp::spawn().await;
+    let (app, up) = crate::upstream::with_upstream().await;
     let acme = app.bootstrap("acme").await;
     app.oum(
         Method::POST,
@@ -709,7 +713,7 @@ async fn third_party_identities_keep_their_data_at_the_provider() {
     )
     .await
     .expect(204);
-    let (_, g) = app.accept_invitation("acme", "g@x.example").await;
+    let (_, g) = accept_upstream(&app, &up, &acme, "g@x.example").await;
     let r = app
         .oum(
             Method::PATCH,

@@ -261,6 +261,18 @@ async fn no_provider_is_called_at_a_private_address_unless_the_operator_allows_i
         "https://[fd00::5]",
         "https://[::ffff:10.0.0.1]",
         "https://0.0.0.0",
+        // IPv6 forms that carry or reach an IPv4 address by themselves, and site-local:
+        // IPv4-compatible (`::/96`), IPv4-translated (`::ffff:0:0/96`), 6to4, Teredo.
+        "https://[::a00:1]",
+        "https://[::ffff:0:a00:1]",
+        "https://[2002:a00:1::]",
+        "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]",
+        "https://[fec0::1]",
+        // Every IPv4 spelling a client accepts of this machine.
+        "https://127.1",
+        "https://0x7f000001",
+        "https://2130706433",
+        "https://0",
     ];
     for bad in private {
         let r = app

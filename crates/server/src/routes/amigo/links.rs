@@ -18,7 +18,7 @@ use super::dto::{
 };
 use crate::error::Result;
 use crate::extract::{form_field, Body, Path, Req, Submitted};
-use crate::routes::pages::{link_invalid, page, paragraph, token_form};
+use crate::routes::pages::{link_invalid, link_paragraph, page, paragraph, token_form};
 use crate::state::AppState;
 
 const SIGN_IN: &[TokenPurpose] = &[TokenPurpose::Invite, TokenPurpose::MagicLink];
@@ -56,6 +56,23 @@ pub async fn verify_page(
     else {
         return Ok(link_invalid());
     };
+    if view.upstream().is_some() {
+        // Used nowhere (the core refuses it, and leaves it working): the hosted page offers
+        // the connection's button, which accepts the invitation, or signs in, upstream.
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("token", &token)
+            .finish();
+        let hosted = format!("/realms/{organization}/login-actions/verify?{query}");
+        return Ok(page(
+            StatusCode::OK,
+            "Continue with your sign-in provider",
+            &format!(
+                "{}{}",
+                paragraph("This account signs in through its organization's sign-in provider."),
+                link_paragraph(&hosted, "Continue to the sign-in page")
+            ),
+        ));
+    }
     let action = format!("/v1/{}/user/verify", organization);
     Ok(if view.purpose == TokenPurpose::Invite {
         page(

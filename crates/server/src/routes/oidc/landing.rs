@@ -148,10 +148,10 @@ async fn view(s: &AppState, o: &Opened, purposes: &[&str]) -> Result<LinkView, R
 /// accepted by signing in there, and a sign-in link signs such a member in nowhere but there
 /// (the core refuses to use one; the page offers the connection's button instead).
 fn upstream_of(v: &LinkView) -> Option<(String, String)> {
-    match &v.connection {
-        Some(Connection::GoogleOauth2) => Some((GOOGLE.into(), "Google".into())),
-        Some(Connection::Oidc(name)) => Some((name.clone(), name.clone())),
-        _ => None,
+    match v.upstream()? {
+        Connection::GoogleOauth2 => Some((GOOGLE.into(), "Google".into())),
+        Connection::Oidc(name) => Some((name.clone(), name.clone())),
+        Connection::Password => None,
     }
 }
 
@@ -331,15 +331,6 @@ pub async fn accept_invitation(
         Ok(v) => v,
         Err(page) => return page,
     };
-    // Accepted (or signed in) through the connection, which the page offers instead.
-    if upstream_of(&v).is_some() {
-        return page::error(
-            StatusCode::BAD_REQUEST,
-            o.lang,
-            Some(&o.org),
-            Text::BadRequest,
-        );
-    }
     let password = field(&pairs, "password").filter(|_| v.needs_password);
     if v.needs_password && password.is_none() {
         let (status, notice) = (StatusCode::BAD_REQUEST, Some(Text::PasswordRules));
@@ -354,6 +345,11 @@ pub async fn accept_invitation(
         Err(Error::Validation(_)) => {
             let (status, notice) = (StatusCode::BAD_REQUEST, Some(Text::PasswordRules));
             return show(&s, &o, &v, &req.headers, status, notice).await;
+        }
+        // The core uses no link of a connection's member, and leaves it working: the page
+        // again, with the connection's button that accepts the invitation (or signs in).
+        Err(Error::Unauthenticated) if upstream_of(&v).is_some() => {
+            return show(&s, &o, &v, &req.headers, StatusCode::BAD_REQUEST, None).await;
         }
         Err(Error::Unauthenticated) => {
             return page::error(StatusCode::GONE, o.lang, Some(&o.org), Text::LinkInvalid)
