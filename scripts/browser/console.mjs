@@ -2,7 +2,9 @@
 // JavaScript disabled (every page must work without it), every page checked by axe-core
 // (injected into a copy of the page) and photographed to target/screenshots/console-*.png.
 // Run by crates/server/tests/api/browser_console.rs, which seeds the organization (100,000
-// users) and checks the outcome in the database afterwards. Its last line on stdout is
+// users) and checks the outcome in the database afterwards. Besides reading, it activates a
+// deactivated user, rotates an API key, creates and edits a role (and sees a rank refusal) and
+// follows a CSV import job's page to its end. Its last line on stdout is
 // {"done": ...}; any failed check makes it exit non-zero.
 //
 // CONSOLE_PLAN (JSON): base, chromium, screenshots, org, email, password, needle (a term that
@@ -148,12 +150,28 @@ try {
   await expectText('refused', 'outrank');
   await expectText('refused', 'a role with every permission of the other and more');
 
+  // 5b. Deactivate that user, then activate them again from their page.
+  await submit(page.getByRole('link', { name: 'Back', exact: true }));
+  await submit(page.getByRole('button', { name: 'Deactivate', exact: true }));
+  await check('deactivated');
+  await submit(page.getByRole('button', { name: 'Activate', exact: true }));
+  await check('activated');
+  if (await page.getByRole('button', { name: 'Activate', exact: true }).count()) fail('activated', 'still deactivated');
+
   // 6. A CSV with bad rows: the rows applied and every rejected one, downloadable.
   await submit(page.getByRole('link', { name: 'Bulk import', exact: true }));
   await check('bulk');
   await page.getByLabel('CSV file', { exact: true }).setInputFiles(plan.csv);
   await submit(page.getByRole('button', { name: 'Upload', exact: true }));
+  // The upload is an import job: its page shows a progress bar and reloads itself (a
+  // <noscript> refresh, scripts being off) until the job ends.
+  if (!page.url().includes(`/console/${plan.org}/jobs/`)) fail('bulk-done', `not at the job page: ${page.url()}`);
+  for (let i = 0; i < 30 && (await page.getByText('Running', { exact: true }).count()); i++) {
+    await page.waitForNavigation({ waitUntil: 'load', timeout: 5000 }).catch(() => {});
+  }
+  if ((await page.locator('progress').count()) !== 1) fail('bulk-done', 'no progress bar');
   await check('bulk-done');
+  await expectText('bulk-done', 'Finished');
   await expectText('bulk-done', '2 rows applied, 2 rows rejected');
   await expectText('bulk-done', 'not-an-email');
 
@@ -178,10 +196,33 @@ try {
   const secret = (await page.locator('#secret').innerText()).trim();
   if (secret.length < 20) fail('key-created', 'no secret shown');
   await expectText('key-created', 'browser key');
+  await submit(page.getByRole('button', { name: 'Rotate browser key', exact: true }));
+  await check('key-rotated');
+  await expectText('key-rotated', 'the old ones no longer work');
+  const rotated = (await page.locator('#secret').innerText()).trim();
+  if (rotated.length < 20 || rotated === secret) fail('key-rotated', 'no new secret shown');
 
   // 9. Roles, and the audit log filtered by action.
   await submit(page.getByRole('link', { name: 'Roles', exact: true }));
   await check('roles');
+  // A custom role, then its grants edited; then one refused by the rank rule.
+  await page.getByLabel('Role name', { exact: true }).fill('Browser readers');
+  await page.getByLabel('Description', { exact: true }).fill('Read users');
+  await page.getByLabel('User:GetUserInfo', { exact: true }).check();
+  await submit(page.getByRole('button', { name: 'Create a role', exact: true }));
+  await check('role');
+  await expectText('role', 'The role was saved.');
+  await page.getByLabel('Role:GetRole', { exact: true }).check();
+  await submit(page.getByRole('button', { name: 'Save', exact: true }));
+  await check('role-edited');
+  if (!(await page.getByLabel('Role:GetRole', { exact: true }).isChecked())) fail('role-edited', 'the grant was not added');
+  await submit(page.getByRole('link', { name: 'Roles', exact: true }));
+  await page.getByLabel('Role name', { exact: true }).fill('Browser owners');
+  await page.getByLabel('Description', { exact: true }).fill('Delete the organization');
+  await page.getByLabel('Organization:DeleteOrganization', { exact: true }).check();
+  await submit(page.getByRole('button', { name: 'Create a role', exact: true }));
+  await check('role-refused', { status: 403 });
+  await expectText('role-refused', 'a role with every permission of the other and more');
   await submit(page.getByRole('link', { name: 'Audit log', exact: true }));
   await page.getByLabel('Action', { exact: true }).fill('user.invite');
   await submit(page.getByRole('button', { name: 'Apply', exact: true }));

@@ -81,4 +81,27 @@ impl KeyStore for SqlStore {
         });
         self.elsewhere(rest).await
     }
+
+    async fn rotate_api_key(&self, old_key_id: &str, new: &ApiKey, fx: Effects) -> R<()> {
+        let (db, fx, rest) = self.route_write(&new.org_id, fx).await?;
+        tx!(db, |t| {
+            let done = sqlx::query(
+                "UPDATE api_keys SET key_id = $1, secret_hash = $2, updated_at = $3 \
+                 WHERE org_id = $4 AND key_id = $5",
+            )
+            .bind(&new.key_id)
+            .bind(&new.secret_hash)
+            .bind(new.updated_at)
+            .bind(&new.org_id)
+            .bind(old_key_id)
+            .execute(&mut *t)
+            .await
+            .map_err(err)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            write_effects(&mut t.tx(), &fx).await?;
+        });
+        self.elsewhere(rest).await
+    }
 }

@@ -172,6 +172,56 @@ impl Core {
         Ok(())
     }
 
+    /// Gives the key a new id and secret in one transaction: the old id and secret stop
+    /// working at once, and so do the sessions signed in with them (a token names its key,
+    /// which is gone). Its name, role, creator and expiry stay. Needs the rights to create and
+    /// to delete a key, and to outrank its role, as making a new key and deleting the old does.
+    pub async fn rotate_api_key(
+        &self,
+        ctx: &Context,
+        org_ref: &str,
+        key_id: &str,
+    ) -> Result<CreatedApiKey> {
+        let org = self.find_org(org_ref).await?;
+        let access = ctx.access(&org)?;
+        access.require_org(perm::API_KEY_CREATE)?;
+        access.require_org(perm::API_KEY_DELETE)?;
+        let old = self
+            .store
+            .get_api_key(&org.id, key_id)
+            .await?
+            .ok_or(Error::NotFound("API key"))?;
+        let roles = self.roles(&org.id).await?;
+        let grants = grants_of(&roles, std::slice::from_ref(&old.role_id));
+        access.require_outranks(&grants, "the API key's role")?;
+        let secret = random_secret();
+        let key = ApiKey {
+            key_id: uuid::Uuid::new_v4().to_string(),
+            secret_hash: hash_secret(&secret),
+            updated_at: self.now().max(old.updated_at + 1),
+            ..old
+        };
+        let role = roles
+            .iter()
+            .find(|r| r.id == key.role_id)
+            .map(|r| r.name.clone());
+        let fx = Effects::audit(self.audit(
+            ctx,
+            &org.id,
+            "api_key.rotate",
+            None,
+            json!({ "key_id": key.key_id, "previous_key_id": key_id, "role": role }),
+        ));
+        self.store
+            .rotate_api_key(key_id, &key, fx)
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::NotFound => Error::NotFound("API key"),
+                e => e.into(),
+            })?;
+        Ok(CreatedApiKey { key, secret })
+    }
+
     /// Checks the key and returns the user to sign in as. Unknown key, wrong secret, expired key
     /// or unknown user: 401. A user the key's role does not outrank: 403.
     pub async fn sign_in_with_api_key(

@@ -17,4 +17,8 @@ pub trait KeyStore: Send + Sync + 'static {
         fx: Effects,
     ) -> StoreResult<()>;
     async fn delete_api_key(&self, org_id: &str, key_id: &str, fx: Effects) -> StoreResult<()>;
+    /// Replaces the key `old_key_id` by `new` (a new id and secret hash, the same row
+    /// otherwise) in one transaction with `fx`: the old id and secret stop working at once.
+    /// `NotFound` when the old key is gone (deleted or rotated meanwhile).
+    async fn rotate_api_key(&self, old_key_id: &str, new: &ApiKey, fx: Effects) -> StoreResult<()>;
 }

@@ -1,13 +1,11 @@
-//! The bulk page: upload an eva-format CSV (`email;name;company;role;password;...`), run
-//! through the core's bulk import (the one eva's `bulk-create` calls), and see the rows applied
-//! and every rejected row, also as a downloadable CSV. The export of the filtered user list is
-//! on the users page (`users.rs`).
+//! The bulk page: upload an eva-format CSV (`email;name;company;role;password;...`), which
+//! becomes an import job (the core's streamed import, the one eva's `bulk-create` and the
+//! administration API's jobs use) whose page shows its progress and, at the end, every rejected
+//! row (`jobs.rs`). The export of the filtered user list is on the users page (`users.rs`).
 
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use maud::html;
 use roster_domain::Error;
 
@@ -36,9 +34,11 @@ pub async fn page(State(s): State<AppState>, Path(org): Path<String>, req: Req) 
         Err(r) => return r,
     };
     let shell = v.shell("bulk");
+    let recent = super::jobs::recent(&s, &v).await;
     let body = html! {
         (upload_form(&v))
         p { a href=(v.path("users.csv")) download { (v.t("export")) } }
+        (recent)
     };
     v.done(layout::send(
         StatusCode::OK,
@@ -72,10 +72,8 @@ async fn read(form: &mut Multipart) -> Result<(String, Vec<u8>), Error> {
     Err(roster_domain::core::missing_file())
 }
 
-fn csv_cell(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
+/// Starts an import job of the uploaded file and answers with its page (303), where its
+/// progress shows while the server reads the file.
 pub async fn upload(
     State(s): State<AppState>,
     Path(org): Path<String>,
@@ -107,42 +105,8 @@ pub async fn upload(
             Some((&v.path("bulk"), shell.t("back"))),
         ));
     }
-    let lang = v.lang.code();
-    let out = match s
-        .core
-        .bulk_create(&v.signed.ctx, &v.org.id, &file, lang)
-        .await
-    {
-        Ok(o) => o,
-        Err(e) => return v.done(layout::refusal(&shell, e, &v.path("bulk"))),
-    };
-    let mut report = String::from("row,error\n");
-    for (row, why) in &out.errors {
-        report.push_str(&format!("{},{}\n", csv_cell(row), csv_cell(why)));
+    match super::jobs::start(&s, &v.signed.ctx, &v.org.id, file, v.lang.code()).await {
+        Ok(job) => v.done(layout::redirect(&v.path(&format!("jobs/{job}")), vec![])),
+        Err(e) => v.done(layout::refusal(&shell, e, &v.path("bulk"))),
     }
-    let href = format!("data:text/csv;base64,{}", STANDARD.encode(report));
-    let status = if out.applied == 0 && !out.errors.is_empty() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let body = html! {
-        div role="status" {
-            p { (out.applied) " " (v.t("rows_applied")) ", " (out.errors.len()) " " (v.t("rows_rejected")) }
-        }
-        @if !out.errors.is_empty() {
-            table {
-                caption { (v.t("rows_rejected")) }
-                thead { tr { th scope="col" { (v.t("row")) } th scope="col" { (v.t("details")) } } }
-                tbody { @for (row, why) in &out.errors { tr { td { (row) } td { (why) } } } }
-            }
-            p { a href=(href) download="errors.csv" { (v.t("download_errors")) } }
-        }
-        h2 { (v.t("upload")) }
-        (upload_form(&v))
-    };
-    v.done(layout::send(
-        status,
-        layout::page(&shell, v.t("bulk"), body),
-    ))
 }

@@ -1,5 +1,6 @@
 //! The API keys page: the organization's keys, a new one (its secret shown this once, with a
-//! copy button when scripts run), and deleting one.
+//! copy button when scripts run), rotating one (a new id and secret, shown the same way; the
+//! old ones stop working at once) and deleting one.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -18,7 +19,7 @@ use super::signin::{enter, enter_form, View};
 use crate::extract::Req;
 use crate::state::AppState;
 
-async fn page(s: &AppState, v: &View, created: Option<CreatedApiKey>) -> Response {
+async fn page(s: &AppState, v: &View, created: Option<CreatedApiKey>, rotated: bool) -> Response {
     let shell = v.shell("api_keys");
     let (keys, roles) = match (
         s.core.list_api_keys(&v.signed.ctx, &v.org.id).await,
@@ -37,6 +38,8 @@ async fn page(s: &AppState, v: &View, created: Option<CreatedApiKey>) -> Respons
     let body = html! {
         @if let Some(c) = &created {
             div role="status" {
+                @if rotated { p { (v.t("rotated")) } }
+                p { code { (c.key.key_id) } }
                 p { (v.t("secret_once")) }
                 p { span #secret .secret { (c.secret) } " "
                     button type="button" data-copy="secret" hidden { (v.t("copy")) } }
@@ -63,7 +66,12 @@ async fn page(s: &AppState, v: &View, created: Option<CreatedApiKey>) -> Respons
                             td { (role_name(&k.role_id)) }
                             td { (when(k.created_at, v.timezone())) }
                             td { (when(k.expires_at, v.timezone())) }
-                            td {
+                            td.actions {
+                                form method="post" action=(v.path(&format!("keys/{}/rotate", k.key_id))) {
+                                    input type="hidden" name="csrf" value=(v.signed.csrf());
+                                    button type="submit"
+                                        aria-label=(format!("{} {}", v.t("rotate"), k.name.as_deref().unwrap_or(&k.key_id))) { (v.t("rotate")) }
+                                }
                                 form method="post" action=(v.path(&format!("keys/{}/delete", k.key_id))) {
                                     input type="hidden" name="csrf" value=(v.signed.csrf());
                                     button.danger type="submit"
@@ -107,7 +115,7 @@ fn create_form(v: &View, roles: &[Role]) -> Markup {
 
 pub async fn list(State(s): State<AppState>, Path(org): Path<String>, req: Req) -> Response {
     match enter(&s, &req, &org).await {
-        Ok(v) => page(&s, &v, None).await,
+        Ok(v) => page(&s, &v, None, false).await,
         Err(r) => r,
     }
 }
@@ -146,7 +154,7 @@ pub async fn create(
         )
         .await
     {
-        Ok(created) => page(&s, &v, Some(created)).await,
+        Ok(created) => page(&s, &v, Some(created), false).await,
         Err(e) => v.done(layout::refusal(&v.shell("api_keys"), e, &v.path("keys"))),
     }
 }
@@ -164,6 +172,24 @@ pub async fn delete(
     };
     match s.core.delete_api_key(&v.signed.ctx, &v.org.id, &key).await {
         Ok(()) => v.done(layout::redirect(&v.path("keys"), vec![])),
+        Err(e) => v.done(layout::refusal(&v.shell("api_keys"), e, &v.path("keys"))),
+    }
+}
+
+/// A new id and secret for the key, in one transaction (`Core::rotate_api_key`).
+pub async fn rotate(
+    State(s): State<AppState>,
+    Path((org, key)): Path<(String, String)>,
+    req: Req,
+    body: Bytes,
+) -> Response {
+    let f = form(&body);
+    let v = match enter_form(&s, &req, &org, &f).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match s.core.rotate_api_key(&v.signed.ctx, &v.org.id, &key).await {
+        Ok(rotated) => page(&s, &v, Some(rotated), true).await,
         Err(e) => v.done(layout::refusal(&v.shell("api_keys"), e, &v.path("keys"))),
     }
 }

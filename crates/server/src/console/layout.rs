@@ -77,6 +77,11 @@ pub fn redirect(location: &str, cookies: Vec<HeaderValue>) -> Response {
 }
 
 pub fn page(shell: &Shell<'_>, title: &str, body: Markup) -> Markup {
+    page_with_head(shell, title, html! {}, body)
+}
+
+/// [`page`] with more in its head (a job page's `<noscript>` refresh).
+pub fn page_with_head(shell: &Shell<'_>, title: &str, head: Markup, body: Markup) -> Markup {
     let lang = shell.lang;
     html! {
         (DOCTYPE)
@@ -89,6 +94,7 @@ pub fn page(shell: &Shell<'_>, title: &str, body: Markup) -> Markup {
                 link rel="stylesheet" href=(assets::href("console.css"));
                 script src=(assets::href("htmx.min.js")) defer {}
                 script src=(assets::href("console.js")) defer {}
+                (head)
             }
             body {
                 a.skip href="#main" { (shell.t("skip")) }

@@ -1,5 +1,5 @@
 //! The audit log page (filter by actor, action, user and time; older events through the
-//! core's cursor) and the roles page (each role's grants).
+//! core's cursor).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -134,49 +134,5 @@ pub async fn audit(State(s): State<AppState>, Path(org): Path<String>, req: Req)
     v.done(layout::send(
         StatusCode::OK,
         layout::page(&shell, v.t("audit"), body),
-    ))
-}
-
-pub async fn roles(State(s): State<AppState>, Path(org): Path<String>, req: Req) -> Response {
-    let v = match enter(&s, &req, &org).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let shell = v.shell("roles");
-    let roles = match s.core.list_roles(&v.signed.ctx, &v.org.id, &[], &[]).await {
-        Ok(r) => r,
-        Err(e) => return v.done(layout::refusal(&shell, e, &v.path("users"))),
-    };
-    let body = html! {
-        p.muted { (v.t("rank_rule")) }
-        table {
-            thead { tr {
-                th scope="col" { (v.t("name")) }
-                th scope="col" { (v.t("permissions")) }
-            } }
-            tbody {
-                @for r in &roles {
-                    tr {
-                        td { strong { (r.name) } br; span.muted { (r.description) } }
-                        td {
-                            ul {
-                                @for g in &r.grants {
-                                    li {
-                                        code { (g.permission_name) }
-                                        @if !g.conditions.is_empty() {
-                                            " " span.muted { (serde_json::to_string(&g.conditions).unwrap_or_default()) }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    };
-    v.done(layout::send(
-        StatusCode::OK,
-        layout::page(&shell, v.t("roles"), body),
     ))
 }

@@ -9,9 +9,11 @@
 mod assets;
 mod bulk;
 mod i18n;
+mod jobs;
 mod keys;
 mod layout;
 mod logs;
+mod roles;
 mod session;
 mod signin;
 mod user;
@@ -94,7 +96,16 @@ pub fn router(max_csv: usize) -> Finished {
             ACTION,
             post(user::act),
         )
-        .page("/console/{org}/roles", PAGE, get(logs::roles))
+        .page(
+            "/console/{org}/roles",
+            BOTH,
+            get(roles::list).post(roles::create),
+        )
+        .page(
+            "/console/{org}/roles/{role}",
+            BOTH,
+            get(roles::edit_page).post(roles::modify),
+        )
         .page(
             "/console/{org}/keys",
             BOTH,
@@ -105,7 +116,23 @@ pub fn router(max_csv: usize) -> Finished {
             ACTION,
             post(keys::delete),
         )
+        .page(
+            "/console/{org}/keys/{key}/rotate",
+            ACTION,
+            post(keys::rotate),
+        )
         .page("/console/{org}/audit", PAGE, get(logs::audit))
+        .page("/console/{org}/jobs/{job}", PAGE, get(jobs::page))
+        .page(
+            "/console/{org}/jobs/{job}/errors.csv",
+            PAGE,
+            get(jobs::errors_csv),
+        )
+        .page(
+            "/console/{org}/jobs/{job}/cancel",
+            ACTION,
+            post(jobs::cancel),
+        )
         .merge(upload(max_csv))
         .owns("/console/")
         .finish()

@@ -1,5 +1,6 @@
 //! One user's page (profile, preferences, roles, configuration variables, sessions, audit
 //! trail) and what an administrator does to them: invite, edit, change the role, deactivate,
+//! activate,
 //! delete (the soft-delete reasons shown), resend the invitation, send a password reset, end
 //! their sessions. Each is the core operation an API calls, with the signed-in member's access.
 
@@ -9,7 +10,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 use roster_domain::core::{
-    AuditListInput, DeleteOutcome, InviteInput, ListUsersInput, Settable, UserUpdate,
+    AuditListInput, DeleteOutcome, DirectoryMember, InviteInput, ListUsersInput, Settable,
+    UserUpdate,
 };
 use roster_domain::model::{Connection, Role, User, UserStatus};
 use roster_domain::permissions::DEFAULT_USER_ROLE;
@@ -212,6 +214,8 @@ pub async fn show(
             }
             @if user.status != UserStatus::Inactive {
                 (action_form(&v, &user, "deactivate", v.t("deactivate"), true))
+            } @else {
+                (action_form(&v, &user, "activate", v.t("activate"), false))
             }
             (action_form(&v, &user, "delete", v.t("delete"), true))
         }
@@ -225,6 +229,34 @@ pub async fn show(
         StatusCode::OK,
         layout::page(&shell, &title, body),
     ))
+}
+
+/// Activates a deactivated user with the operation the directory (SCIM) API's `active: true`
+/// calls: everything else of the user stays as it is, and the change is refused if the user
+/// changed meanwhile.
+async fn activate(s: &AppState, v: &View, user_id: &str) -> Result<(), Error> {
+    let user = load(s, v, user_id).await?;
+    if user.status != UserStatus::Inactive {
+        return Err(Error::Conflict("the user is already active".into()));
+    }
+    let member = DirectoryMember {
+        email: user.email.clone(),
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        external_id: user.external_id.clone(),
+        company: user.company.clone(),
+        active: true,
+    };
+    s.core
+        .directory_replace(
+            &v.signed.ctx,
+            &v.org.id,
+            user_id,
+            member,
+            Some(user.updated_at),
+        )
+        .await
+        .map(|_| ())
 }
 
 fn settable(value: &str) -> Settable<String> {
@@ -267,6 +299,7 @@ pub async fn act(
             .await
             .map(|_| None),
         "deactivate" => core.eva_delete(ctx, org_id, &user_id).await.map(|_| None),
+        "activate" => activate(&s, &v, &user_id).await.map(|_| None),
         "delete" => core.delete_user(ctx, org_id, &user_id).await.map(Some),
         "end-sessions" => core
             .end_user_sessions(ctx, org_id, &user_id)

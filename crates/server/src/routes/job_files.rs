@@ -95,7 +95,7 @@ fn json_line(number: u64, raw: &[u8]) -> Line {
 
 /// The lines of an upload as it arrives, with the bytes read so far; an error when the upload
 /// breaks off or a line cannot be bounded.
-pub(super) fn lines_of<S, E>(
+pub(crate) fn lines_of<S, E>(
     body: S,
     format: JobFormat,
 ) -> impl Stream<Item = Result<(Vec<Line>, u64), String>> + Send
@@ -172,7 +172,7 @@ fn csv_row(out: &mut String, values: &[&str]) {
     out.push('\n');
 }
 
-pub(super) struct Rendered;
+pub(crate) struct Rendered;
 
 /// The columns of an export, in order.
 const EXPORT_COLUMNS: [&str; 9] = [
@@ -188,14 +188,14 @@ const EXPORT_COLUMNS: [&str; 9] = [
 ];
 
 impl Rendered {
-    pub(super) fn errors_header(format: JobFormat) -> Bytes {
+    pub(crate) fn errors_header(format: JobFormat) -> Bytes {
         match format {
             JobFormat::Csv => Bytes::from_static(b"line;key;reason\n"),
             JobFormat::JsonLines => Bytes::new(),
         }
     }
 
-    pub(super) fn errors(format: JobFormat, errors: &[JobError]) -> Bytes {
+    pub(crate) fn errors(format: JobFormat, errors: &[JobError]) -> Bytes {
         let mut out = String::new();
         for e in errors {
             match format {

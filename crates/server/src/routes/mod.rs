@@ -9,7 +9,7 @@ pub mod amigo;
 pub mod eva;
 pub mod events;
 pub mod ingest;
-mod job_files;
+pub(crate) mod job_files;
 pub mod jobs;
 pub mod keycloak;
 pub mod links;

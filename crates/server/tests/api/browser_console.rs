@@ -3,8 +3,9 @@
 //! `scripts/browser/console.mjs`. An organization of 100,000 users (seeded through the store's
 //! bulk insert, as eva's import writes them); the script signs in through the hosted page,
 //! finds one user by search, sorts, pages to the end, invites and edits someone, sees the rank
-//! refusal, uploads a CSV with bad rows, exports, creates an API key, reads the audit log and
-//! signs out. This test then checks what the database holds. Screenshots go to
+//! refusal, deactivates and activates them, uploads a CSV with bad rows (an import job whose
+//! page it follows to the end), exports, creates and rotates an API key, creates a role and
+//! edits its grants (and sees a rank refusal), reads the audit log and signs out. This test then checks what the database holds. Screenshots go to
 //! `target/screenshots/console-*.png`.
 
 use std::path::PathBuf;
@@ -146,6 +147,10 @@ async fn the_console_works_in_a_real_browser_at_100000_users_and_passes_axe() {
         "refused",
         "bulk-done",
         "key-created",
+        "key-rotated",
+        "activated",
+        "role",
+        "role-refused",
         "audit",
     ] {
         assert!(
@@ -164,6 +169,18 @@ async fn the_console_works_in_a_real_browser_at_100000_users_and_passes_axe() {
         invited[0].preferences.timezone.as_deref(),
         Some("Asia/Tokyo")
     );
+    assert_eq!(
+        invited[0].status,
+        roster_domain::model::UserStatus::Active,
+        "activated again"
+    );
+    let roles = store.list_roles(&org.id).await.unwrap();
+    let made = roles
+        .iter()
+        .find(|r| r.name == "Browser readers")
+        .expect("the role made in the browser");
+    assert_eq!(made.grants.len(), 2, "{:?}", made.grants);
+    assert!(!roles.iter().any(|r| r.name == "Browser owners"));
     let keys = store.list_api_keys(&org.id).await.unwrap();
     assert!(keys
         .iter()
@@ -181,5 +198,19 @@ async fn the_console_works_in_a_real_browser_at_100000_users_and_passes_axe() {
     assert_eq!(
         events["events"][0]["details"]["channel"], "console",
         "{events}"
+    );
+    let rotated = app
+        .get(
+            &format!(
+                "/admin/v1/orgs/{}/audit-events?action=api_key.rotate",
+                org.id
+            ),
+            &org.token,
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        rotated["events"][0]["details"]["channel"], "console",
+        "{rotated}"
     );
 }

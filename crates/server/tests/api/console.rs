@@ -276,6 +276,11 @@ async fn a_member_who_is_not_an_administrator_sees_no_access() {
 
 /// Every console route (from the server's own route table) with the organization and a user
 /// of it filled in.
+/// What the route list names a role and a job by: ids of no role and no job (every check of
+/// another organization's caller comes before the lookup).
+const ROLE_PLACEHOLDER: &str = "000000000000000000000000";
+const JOB_PLACEHOLDER: &str = "00000000-0000-7000-8000-000000000000";
+
 fn console_routes(org: &str, user: &str, key: &str) -> Vec<(reqwest::Method, String)> {
     let registered = roster_server::routes::build(1024).2;
     let mut out = Vec::new();
@@ -288,6 +293,8 @@ fn console_routes(org: &str, user: &str, key: &str) -> Vec<(reqwest::Method, Str
             .replace("{org}", org)
             .replace("{user}", user)
             .replace("{key}", key)
+            .replace("{role}", ROLE_PLACEHOLDER)
+            .replace("{job}", JOB_PLACEHOLDER)
             .replace("{action}", "delete");
         out.push((r.method.clone(), path));
     }
@@ -434,13 +441,32 @@ async fn every_page_has_a_strict_policy_and_no_referrer() {
     let app = TestApp::spawn().await;
     let (org, email) = org_with_password(&app, "acme").await;
     let mut b = signed_in(&app, &org.id, &email).await;
+    // A real role and a real (finished) import job, for the pages that show one.
+    let roles = app.state.core.store.list_roles(&org.id).await.unwrap();
+    let role = roles[0].id.clone();
+    let job: Value = app
+        .client
+        .post(format!("{}/admin/v1/orgs/{}/jobs/import", app.base, org.id))
+        .bearer_auth(&org.token)
+        .header("content-type", "text/csv")
+        .body("email;name;company;role;password;environmentUuid;environmentName;bot\nbad;Bad;;ADMIN;;;;\n")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let job = job["id"].as_str().expect("a job").to_owned();
     let mut paths = vec!["/console".to_owned()];
     for (method, path) in console_routes(&org.id, &org.admin_id, &org.key_id) {
         if method == reqwest::Method::GET
             && !path.ends_with("/signin")
             && !path.ends_with("/callback")
         {
-            paths.push(path);
+            paths.push(
+                path.replace(ROLE_PLACEHOLDER, &role)
+                    .replace(JOB_PLACEHOLDER, &job),
+            );
         }
     }
     for path in &paths {
@@ -637,10 +663,18 @@ async fn a_csv_upload_applies_the_good_rows_and_lists_the_bad_ones() {
     let forged = upload("wrong".into()).await.unwrap();
     assert_eq!(forged.status(), 403);
     assert_eq!(app.count_users(&org.id).await, before);
-    let done = upload(token).await.unwrap();
-    let status = done.status();
-    let body = done.text().await.unwrap();
-    assert_eq!(status, 200, "{body}");
+    // The upload becomes an import job; its page shows the outcome when it ends.
+    let started = upload(token).await.unwrap();
+    assert_eq!(started.status(), 303);
+    let job = started.headers()["location"].to_str().unwrap().to_owned();
+    let mut body = String::new();
+    for _ in 0..300 {
+        body = b.get(&job).await.body;
+        if !body.contains(">Running</dd>") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(body.contains("1 rows applied, 2 rows rejected"), "{body}");
     assert!(body.contains("not-an-email"), "{body}");
     assert!(body.contains("download=\"errors.csv\""));

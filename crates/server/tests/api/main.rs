@@ -25,6 +25,7 @@ mod cli;
 mod clusters;
 mod compat_claims;
 mod console;
+mod console_manage;
 mod cross_cutting;
 mod email_delivery;
 mod email_flows;
