@@ -648,12 +648,16 @@ async fn a_csv_upload_applies_the_good_rows_and_lists_the_bad_ones() {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join("; ");
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let upload = |token: String| {
         let form = reqwest::multipart::Form::new().text("csrf", token).part(
             "file",
             reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("u.csv"),
         );
-        app.client
+        no_redirect
             .post(format!("{}/console/{}/bulk", app.base, org.id))
             .header("cookie", cookies.clone())
             .multipart(form)

@@ -212,9 +212,10 @@ async fn roles_are_created_and_edited_and_the_rank_refusal_is_explained_in_every
 fn shown_secret(page: &Page) -> String {
     let (_, rest) = page
         .body
-        .split_once("id=\"secret\" class=\"secret\">")
+        .split_once("id=\"secret\"")
         .expect("the secret is shown");
-    rest.split_once('<').unwrap().0.to_owned()
+    let (_, rest) = rest.split_once('>').unwrap();
+    rest.split_once('<').unwrap().0.trim().to_owned()
 }
 
 async fn key_named(app: &TestApp, org: &str, name: &str) -> String {
@@ -386,7 +387,12 @@ async fn upload(
             "file",
             reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("u.csv"),
         );
-    app.client
+    // Not following the redirect: its location is the job's page.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    client
         .post(format!("{}/console/{org}/bulk", app.base))
         .header("cookie", cookie_header(b))
         .multipart(form)
