@@ -216,7 +216,7 @@ try {
   await submit(page.getByRole('button', { name: 'Save', exact: true }));
   await check('role-edited');
   if (!(await page.getByLabel('Role:GetRole', { exact: true }).isChecked())) fail('role-edited', 'the grant was not added');
-  await submit(page.getByRole('link', { name: 'Roles', exact: true }));
+  await submit(page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Roles', exact: true }));
   await page.getByLabel('Role name', { exact: true }).fill('Browser owners');
   await page.getByLabel('Description', { exact: true }).fill('Delete the organization');
   await page.getByLabel('Organization:DeleteOrganization', { exact: true }).check();
