@@ -12,8 +12,13 @@ mod i18n;
 mod keys;
 mod layout;
 mod logs;
+mod org_parts;
+mod org_tokens;
+mod organization;
+mod platform;
 mod session;
 mod signin;
+mod timezone;
 mod user;
 mod users;
 
@@ -107,6 +112,7 @@ pub fn router(max_csv: usize) -> Finished {
         )
         .page("/console/{org}/audit", PAGE, get(logs::audit))
         .merge(upload(max_csv))
+        .merge(organization::router())
         .owns("/console/")
         .finish()
 }
