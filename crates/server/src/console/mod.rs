@@ -13,6 +13,7 @@ mod keys;
 mod layout;
 mod logs;
 mod org_parts;
+mod org_router;
 mod org_tokens;
 mod organization;
 mod platform;
@@ -112,7 +113,7 @@ pub fn router(max_csv: usize) -> Finished {
         )
         .page("/console/{org}/audit", PAGE, get(logs::audit))
         .merge(upload(max_csv))
-        .merge(organization::router())
+        .merge(org_router::router())
         .owns("/console/")
         .finish()
 }

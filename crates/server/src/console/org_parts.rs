@@ -116,8 +116,15 @@ pub async fn add_connection(
         domains: Some(items(field(&f, "domains"))),
         link_password_accounts: Some(checked(&f, "link_password_accounts")),
     };
-    match s.core.create_connection(&v.signed.ctx, &v.org.id, input).await {
-        Ok(_) => v.done(layout::redirect(&v.path("organization/connections"), vec![])),
+    match s
+        .core
+        .create_connection(&v.signed.ctx, &v.org.id, input)
+        .await
+    {
+        Ok(_) => v.done(layout::redirect(
+            &v.path("organization/connections"),
+            vec![],
+        )),
         Err(e) => refused(&v, e, "organization/connections"),
     }
 }
@@ -138,8 +145,15 @@ pub async fn delete_connection(
         Ok(v) => v,
         Err(r) => return r,
     };
-    match s.core.delete_connection(&v.signed.ctx, &v.org.id, &name).await {
-        Ok(()) => v.done(layout::redirect(&v.path("organization/connections"), vec![])),
+    match s
+        .core
+        .delete_connection(&v.signed.ctx, &v.org.id, &name)
+        .await
+    {
+        Ok(()) => v.done(layout::redirect(
+            &v.path("organization/connections"),
+            vec![],
+        )),
         Err(e) => refused(&v, e, "organization/connections"),
     }
 }
@@ -216,7 +230,11 @@ pub async fn add_client(
         redirect_uris: Some(items(field(&f, "redirect_uris"))),
         public: checked(&f, "public"),
     };
-    match s.core.create_oidc_client(&v.signed.ctx, &v.org.id, input).await {
+    match s
+        .core
+        .create_oidc_client(&v.signed.ctx, &v.org.id, input)
+        .await
+    {
         Ok(made) => clients_page(&s, &v, Some(made)).await,
         Err(e) => refused(&v, e, "organization/clients"),
     }
@@ -234,7 +252,11 @@ pub async fn delete_client(
         Ok(v) => v,
         Err(r) => return r,
     };
-    match s.core.delete_oidc_client(&v.signed.ctx, &v.org.id, &client).await {
+    match s
+        .core
+        .delete_oidc_client(&v.signed.ctx, &v.org.id, &client)
+        .await
+    {
         Ok(()) => v.done(layout::redirect(&v.path("organization/clients"), vec![])),
         Err(e) => refused(&v, e, "organization/clients"),
     }

@@ -125,7 +125,10 @@ pub async fn revoke_scim_token(
         .revoke_directory_token(&v.signed.ctx, &v.org.id, &token)
         .await
     {
-        Ok(()) => v.done(layout::redirect(&v.path("organization/scim-tokens"), vec![])),
+        Ok(()) => v.done(layout::redirect(
+            &v.path("organization/scim-tokens"),
+            vec![],
+        )),
         Err(e) => refused(&v, e, "organization/scim-tokens"),
     }
 }
@@ -219,7 +222,11 @@ pub async fn delete_webhook(
         Ok(v) => v,
         Err(r) => return r,
     };
-    match s.core.delete_webhook(&v.signed.ctx, &v.org.id, &webhook).await {
+    match s
+        .core
+        .delete_webhook(&v.signed.ctx, &v.org.id, &webhook)
+        .await
+    {
         Ok(()) => v.done(layout::redirect(&v.path("organization/webhooks"), vec![])),
         Err(e) => refused(&v, e, "organization/webhooks"),
     }

@@ -1,89 +1,21 @@
 //! The organization page: its name, default language and time zone (the core's
-//! `modify_organization`, as Amigo's organization API), its branding as stored; and the router
-//! of the organization's sub-pages (`org_parts.rs`, `org_tokens.rs`), the platform page and the
-//! viewer's time zone.
+//! `modify_organization`, as Amigo's organization API), its branding as stored; and what its
+//! sub-pages (`org_parts.rs`, `org_tokens.rs`) share.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use maud::{html, Markup};
 use roster_domain::core::OrgPatch;
 use serde_json::Value;
-use utoipa::openapi::OpenApi;
 
 use super::i18n::when;
 use super::layout;
 use super::session::{field, form};
 use super::signin::{enter, enter_form, View};
-use super::{org_parts, org_tokens, platform, timezone, POLICIES, SURFACE};
 use crate::extract::Req;
 use crate::state::AppState;
-use crate::surface::{Finished, SurfaceRouter};
-
-/// The routes of these pages.
-pub fn router() -> Finished {
-    const ACTION: &[(Method, &str)] = &[(Method::POST, "console-action")];
-    const BOTH: &[(Method, &str)] = &[
-        (Method::GET, "console-page"),
-        (Method::POST, "console-action"),
-    ];
-    let base = "/console/{org}/organization";
-    SurfaceRouter::new(SURFACE, OpenApi::default(), POLICIES)
-        .page(base, BOTH, get(show).post(save))
-        .page(
-            &format!("{base}/connections"),
-            BOTH,
-            get(org_parts::connections).post(org_parts::add_connection),
-        )
-        .page(
-            &format!("{base}/connections/{{name}}/delete"),
-            ACTION,
-            post(org_parts::delete_connection),
-        )
-        .page(
-            &format!("{base}/clients"),
-            BOTH,
-            get(org_parts::clients).post(org_parts::add_client),
-        )
-        .page(
-            &format!("{base}/clients/{{client}}/delete"),
-            ACTION,
-            post(org_parts::delete_client),
-        )
-        .page(
-            &format!("{base}/scim-tokens"),
-            BOTH,
-            get(org_tokens::scim_tokens).post(org_tokens::add_scim_token),
-        )
-        .page(
-            &format!("{base}/scim-tokens/{{token}}/revoke"),
-            ACTION,
-            post(org_tokens::revoke_scim_token),
-        )
-        .page(
-            &format!("{base}/webhooks"),
-            BOTH,
-            get(org_tokens::webhooks).post(org_tokens::add_webhook),
-        )
-        .page(
-            &format!("{base}/webhooks/{{webhook}}/delete"),
-            ACTION,
-            post(org_tokens::delete_webhook),
-        )
-        .page(
-            "/console/{org}/platform",
-            BOTH,
-            get(platform::show).post(platform::create),
-        )
-        .page(
-            "/console/{org}/timezone",
-            BOTH,
-            get(timezone::show).post(timezone::choose),
-        )
-        .finish()
-}
 
 /// The links between the organization's pages, `current` marked.
 pub fn sections(v: &View, current: &str) -> Markup {
@@ -226,6 +158,10 @@ pub async fn save(
         .await
     {
         Ok(()) => v.done(layout::redirect(&v.path("organization?saved=1"), vec![])),
-        Err(e) => v.done(layout::refusal(&v.shell("o_org"), e, &v.path("organization"))),
+        Err(e) => v.done(layout::refusal(
+            &v.shell("o_org"),
+            e,
+            &v.path("organization"),
+        )),
     }
 }

@@ -99,7 +99,10 @@ pub async fn show(State(s): State<AppState>, Path(org): Path<String>, req: Req) 
         Ok(v) => v,
         Err(r) => return r,
     };
-    if s.core.require_platform(&v.signed.ctx, perm::ORG_GET_DETAILS).is_err() {
+    if s.core
+        .require_platform(&v.signed.ctx, perm::ORG_GET_DETAILS)
+        .is_err()
+    {
         return forbidden(&v);
     }
     let after = req.query.one("after").unwrap_or_default().to_owned();
@@ -118,7 +121,10 @@ pub async fn create(
         Ok(v) => v,
         Err(r) => return r,
     };
-    if s.core.require_platform(&v.signed.ctx, perm::ORG_CREATE).is_err() {
+    if s.core
+        .require_platform(&v.signed.ctx, perm::ORG_CREATE)
+        .is_err()
+    {
         return forbidden(&v);
     }
     let cluster = Some(field(&f, "cluster").trim().to_owned()).filter(|c| !c.is_empty());
@@ -137,7 +143,11 @@ pub async fn create(
             let e = e
                 .field_moved("organization", roster_domain::Location::Body, "id")
                 .field_moved("org_name", roster_domain::Location::Body, "name");
-            v.done(layout::refusal(&v.shell("o_platform"), e, &v.path("platform")))
+            v.done(layout::refusal(
+                &v.shell("o_platform"),
+                e,
+                &v.path("platform"),
+            ))
         }
     }
 }

@@ -124,7 +124,7 @@ pub async fn enter(s: &AppState, req: &Req, org_ref: &str) -> Result<View, Respo
             signed,
             lang,
             set_lang,
-            viewer_tz: super::timezone::from_cookie(&req.headers),
+            viewer_tz: session::viewer_timezone(&req.headers),
         }),
         Err(Error::Forbidden(_) | Error::Unauthenticated) => {
             Err(layout::no_access(&bare(lang, Some(&org)), &org))

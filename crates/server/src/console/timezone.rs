@@ -5,39 +5,25 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
 use roster_domain::{Error, FieldError};
 
 use super::i18n::when;
 use super::layout;
-use super::session::{cookie, field, form, set_cookie};
+use super::session::{field, form, set_cookie, TZ_COOKIE};
 use super::signin::{enter, enter_form, View};
 use crate::extract::Req;
 use crate::state::AppState;
 
-pub const TZ_COOKIE: &str = "roster_console_tz";
-
-/// A time zone name as a cookie value: IANA names hold letters, digits, `_`, `-`, `+` and
-/// `/`, never `.` or `~`, so `/` travels as `.` and `+` as `~`.
+/// The cookie's spelling of a zone name (read back by `session::viewer_timezone`).
 fn encode(tz: &str) -> String {
     tz.replace('/', ".").replace('+', "~")
 }
 
-fn decode(v: &str) -> String {
-    v.replace('.', "/").replace('~', "+")
-}
-
 fn valid(tz: &str) -> bool {
     tz.parse::<chrono_tz::Tz>().is_ok()
-}
-
-/// The viewer's time zone from the cookie, when it names one.
-pub fn from_cookie(headers: &HeaderMap) -> Option<String> {
-    cookie(headers, TZ_COOKIE)
-        .map(|v| decode(&v))
-        .filter(|tz| valid(tz))
 }
 
 fn page(v: &View, saved: bool, at: i64) -> Response {
@@ -101,14 +87,20 @@ pub async fn choose(
             "enum",
             "timezone must be an IANA time zone name such as America/New_York",
         )]);
-        return v.done(layout::refusal(&v.shell("timezone"), e, &v.path("timezone")));
+        return v.done(layout::refusal(
+            &v.shell("timezone"),
+            e,
+            &v.path("timezone"),
+        ));
     };
     v.done(layout::redirect(&v.path("timezone?saved=1"), vec![c]))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::session::viewer_timezone;
     use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
 
     #[test]
     fn every_zone_name_survives_the_cookie() {
@@ -117,7 +109,10 @@ mod tests {
             assert!(e
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')));
-            assert_eq!(decode(&e), z.name());
+            let mut h = HeaderMap::new();
+            let c = HeaderValue::from_str(&format!("{TZ_COOKIE}={e}")).unwrap();
+            h.insert(axum::http::header::COOKIE, c);
+            assert_eq!(viewer_timezone(&h).as_deref(), Some(z.name()));
         }
     }
 }

@@ -57,7 +57,9 @@ async fn the_organization_pages_work_in_a_real_browser_and_pass_axe() {
     assert!(done["audited"].as_array().unwrap().len() >= 11, "{done:#}");
     for page in ["platform", "settings", "client-created", "timezone"] {
         assert!(
-            screenshots.join(format!("console-org-{page}.png")).is_file(),
+            screenshots
+                .join(format!("console-org-{page}.png"))
+                .is_file(),
             "{page}"
         );
     }
@@ -69,7 +71,10 @@ async fn the_organization_pages_work_in_a_real_browser_and_pass_axe() {
         managed.default_preferences.timezone.as_deref(),
         Some("Europe/Lisbon")
     );
-    assert_eq!(core.store.list_oidc_clients("managed").await.unwrap().len(), 1);
+    assert_eq!(
+        core.store.list_oidc_clients("managed").await.unwrap().len(),
+        1
+    );
     assert_eq!(core.store.list_webhooks("managed").await.unwrap().len(), 1);
     let events = app
         .get(
@@ -78,5 +83,8 @@ async fn the_organization_pages_work_in_a_real_browser_and_pass_axe() {
         )
         .await
         .expect(200);
-    assert_eq!(events["events"][0]["details"]["channel"], "console", "{events}");
+    assert_eq!(
+        events["events"][0]["details"]["channel"], "console",
+        "{events}"
+    );
 }

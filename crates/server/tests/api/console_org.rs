@@ -84,15 +84,30 @@ async fn organization_settings_change_through_the_core() {
     let t = csrf(&page);
     for (f, field) in [
         (
-            fields(&[("csrf", &t), ("name", " "), ("language", ""), ("timezone", "")]),
+            fields(&[
+                ("csrf", &t),
+                ("name", " "),
+                ("language", ""),
+                ("timezone", ""),
+            ]),
             "name",
         ),
         (
-            fields(&[("csrf", &t), ("name", "X"), ("language", ""), ("timezone", "Mars/Base")]),
+            fields(&[
+                ("csrf", &t),
+                ("name", "X"),
+                ("language", ""),
+                ("timezone", "Mars/Base"),
+            ]),
             "default_user_preferences.timezone",
         ),
         (
-            fields(&[("csrf", &t), ("name", "X"), ("language", "zz"), ("timezone", "")]),
+            fields(&[
+                ("csrf", &t),
+                ("name", "X"),
+                ("language", "zz"),
+                ("timezone", ""),
+            ]),
             "default_user_preferences.preferred_language",
         ),
     ] {
@@ -117,10 +132,20 @@ async fn organization_settings_change_through_the_core() {
     assert_eq!(saved.status, 303, "{}", saved.body);
     let o = app.state.core.find_org("acme").await.unwrap();
     assert_eq!(o.name, "Acme <b>Renamed</b>");
-    assert_eq!(o.default_preferences.preferred_language.as_deref(), Some("spa"));
-    assert_eq!(o.default_preferences.timezone.as_deref(), Some("Asia/Tokyo"));
+    assert_eq!(
+        o.default_preferences.preferred_language.as_deref(),
+        Some("spa")
+    );
+    assert_eq!(
+        o.default_preferences.timezone.as_deref(),
+        Some("Asia/Tokyo")
+    );
     let page = b.get(&format!("{path}?lang=en")).await;
-    assert!(page.body.contains("Acme &lt;b&gt;Renamed&lt;/b&gt;"), "{}", page.body);
+    assert!(
+        page.body.contains("Acme &lt;b&gt;Renamed&lt;/b&gt;"),
+        "{}",
+        page.body
+    );
     assert!(!page.body.contains("<b>Renamed"), "escaped");
     audited_from_console(&app, &org, "organization.modify").await;
 }
@@ -147,9 +172,19 @@ async fn connections_clients_scim_tokens_and_webhooks_each_secret_shown_once() {
             ("link_password_accounts", "1"),
         ])
     };
-    names_field(&b.post(&conns, &conn("ftp://idp.example.com", "corp.example.com")).await, "issuer");
-    names_field(&b.post(&conns, &conn("https://idp.example.com", "not a domain")).await, "domains.0");
-    let made = b.post(&conns, &conn("https://idp.example.com", "corp.example.com")).await;
+    names_field(
+        &b.post(&conns, &conn("ftp://idp.example.com", "corp.example.com"))
+            .await,
+        "issuer",
+    );
+    names_field(
+        &b.post(&conns, &conn("https://idp.example.com", "not a domain"))
+            .await,
+        "domains.0",
+    );
+    let made = b
+        .post(&conns, &conn("https://idp.example.com", "corp.example.com"))
+        .await;
     assert_eq!(made.status, 303, "{}", made.body);
     let page = b.get(&conns).await;
     assert!(page.body.contains("corp.example.com") && page.body.contains("corp-client"));
@@ -164,7 +199,11 @@ async fn connections_clients_scim_tokens_and_webhooks_each_secret_shown_once() {
     // OIDC clients: a confidential client's secret once.
     let clients = format!("{base}/clients");
     names_field(
-        &b.post(&clients, &fields(&[("csrf", &t), ("name", "App"), ("redirect_uris", "")])).await,
+        &b.post(
+            &clients,
+            &fields(&[("csrf", &t), ("name", "App"), ("redirect_uris", "")]),
+        )
+        .await,
         "redirect_uris",
     );
     let made = b
@@ -173,7 +212,10 @@ async fn connections_clients_scim_tokens_and_webhooks_each_secret_shown_once() {
             &fields(&[
                 ("csrf", &t),
                 ("name", "<script>alert(1)</script>"),
-                ("redirect_uris", "https://app.example.com/cb\nhttps://app.example.com/cb2"),
+                (
+                    "redirect_uris",
+                    "https://app.example.com/cb\nhttps://app.example.com/cb2",
+                ),
             ]),
         )
         .await;
@@ -201,11 +243,22 @@ async fn connections_clients_scim_tokens_and_webhooks_each_secret_shown_once() {
     // SCIM tokens: the token once, and it works.
     let scim = format!("{base}/scim-tokens");
     names_field(
-        &b.post(&scim, &fields(&[("csrf", &t), ("name", " "), ("role", "DefaultUserRole")])).await,
+        &b.post(
+            &scim,
+            &fields(&[("csrf", &t), ("name", " "), ("role", "DefaultUserRole")]),
+        )
+        .await,
         "name",
     );
     let made = b
-        .post(&scim, &fields(&[("csrf", &t), ("name", "okta"), ("role", "DefaultAdministratorRole")]))
+        .post(
+            &scim,
+            &fields(&[
+                ("csrf", &t),
+                ("name", "okta"),
+                ("role", "DefaultAdministratorRole"),
+            ]),
+        )
         .await;
     assert_eq!(made.status, 200, "{}", made.body);
     let token = secret(&made);
@@ -217,7 +270,10 @@ async fn connections_clients_scim_tokens_and_webhooks_each_secret_shown_once() {
         .unwrap();
     assert_eq!(users.status(), 200, "the token shown works");
     let page = b.get(&scim).await;
-    assert!(page.body.contains("okta") && !page.body.contains(&token), "shown once");
+    assert!(
+        page.body.contains("okta") && !page.body.contains(&token),
+        "shown once"
+    );
     audited_from_console(&app, &org, "directory_token.create").await;
     let (id, _) = app
         .state
@@ -227,7 +283,10 @@ async fn connections_clients_scim_tokens_and_webhooks_each_secret_shown_once() {
         .unwrap()
         .remove(0);
     let gone = b
-        .post(&format!("{scim}/{}/revoke", id.id), &fields(&[("csrf", &t)]))
+        .post(
+            &format!("{scim}/{}/revoke", id.id),
+            &fields(&[("csrf", &t)]),
+        )
         .await;
     assert_eq!(gone.status, 303, "{}", gone.body);
     let refused = reqwest::Client::new()
@@ -249,18 +308,26 @@ async fn connections_clients_scim_tokens_and_webhooks_each_secret_shown_once() {
         ])
     };
     names_field(&b.post(&hooks, &hook("not a url")).await, "url");
-    let made = b.post(&hooks, &hook("https://hooks.example.com/roster")).await;
+    let made = b
+        .post(&hooks, &hook("https://hooks.example.com/roster"))
+        .await;
     assert_eq!(made.status, 200, "{}", made.body);
     let signing = secret(&made);
     let kept = store.list_webhooks(&org.id).await.unwrap();
     assert_eq!(kept.len(), 1);
-    assert_eq!(kept[0].secret, signing, "the secret shown is the one that signs");
+    assert_eq!(
+        kept[0].secret, signing,
+        "the secret shown is the one that signs"
+    );
     assert!(made.body.contains("&lt;img src=x"), "{}", made.body);
     let page = b.get(&hooks).await;
     assert!(page.body.contains("hooks.example.com") && !page.body.contains(&signing));
     audited_from_console(&app, &org, "webhook.create").await;
     let gone = b
-        .post(&format!("{hooks}/{}/delete", kept[0].id), &fields(&[("csrf", &t)]))
+        .post(
+            &format!("{hooks}/{}/delete", kept[0].id),
+            &fields(&[("csrf", &t)]),
+        )
         .await;
     assert_eq!(gone.status, 303, "{}", gone.body);
     assert!(store.list_webhooks(&org.id).await.unwrap().is_empty());
@@ -271,7 +338,14 @@ async fn connections_clients_scim_tokens_and_webhooks_each_secret_shown_once() {
 fn new_forms(org: &str) -> Vec<(String, Vec<(&'static str, &'static str)>)> {
     let base = format!("/console/{org}/organization");
     vec![
-        (base.clone(), vec![("name", "Planted"), ("language", "eng"), ("timezone", "UTC")]),
+        (
+            base.clone(),
+            vec![
+                ("name", "Planted"),
+                ("language", "eng"),
+                ("timezone", "UTC"),
+            ],
+        ),
         (
             format!("{base}/connections"),
             vec![
@@ -283,11 +357,23 @@ fn new_forms(org: &str) -> Vec<(String, Vec<(&'static str, &'static str)>)> {
             ],
         ),
         (format!("{base}/connections/corp/delete"), vec![]),
-        (format!("{base}/clients"), vec![("name", "P"), ("redirect_uris", "https://p.example.com/cb")]),
+        (
+            format!("{base}/clients"),
+            vec![("name", "P"), ("redirect_uris", "https://p.example.com/cb")],
+        ),
         (format!("{base}/scim-tokens"), vec![("name", "planted")]),
-        (format!("{base}/webhooks"), vec![("url", "https://planted.example.com/")]),
-        (format!("/console/{org}/platform"), vec![("id", "planted"), ("name", "Planted")]),
-        (format!("/console/{org}/timezone"), vec![("timezone", "Asia/Tokyo")]),
+        (
+            format!("{base}/webhooks"),
+            vec![("url", "https://planted.example.com/")],
+        ),
+        (
+            format!("/console/{org}/platform"),
+            vec![("id", "planted"), ("name", "Planted")],
+        ),
+        (
+            format!("/console/{org}/timezone"),
+            vec![("timezone", "Asia/Tokyo")],
+        ),
     ]
 }
 
@@ -374,22 +460,39 @@ async fn the_platform_page_pages_every_organization_and_creates_one() {
 
     let t = csrf(&first);
     names_field(
-        &b.post(&path, &fields(&[("csrf", &t), ("id", "Bad Id!"), ("name", "X")])).await,
+        &b.post(
+            &path,
+            &fields(&[("csrf", &t), ("id", "Bad Id!"), ("name", "X")]),
+        )
+        .await,
         "id",
     );
     names_field(
-        &b.post(&path, &fields(&[("csrf", &t), ("id", "newco"), ("name", " ")])).await,
+        &b.post(
+            &path,
+            &fields(&[("csrf", &t), ("id", "newco"), ("name", " ")]),
+        )
+        .await,
         "name",
     );
     assert!(app.state.core.find_org("newco").await.is_err());
     let made = b
-        .post(&path, &fields(&[("csrf", &t), ("id", "newco"), ("name", "New <Co>")]))
+        .post(
+            &path,
+            &fields(&[("csrf", &t), ("id", "newco"), ("name", "New <Co>")]),
+        )
         .await;
     assert_eq!(made.status, 200, "{}", made.body);
     assert!(made.body.contains("New &lt;Co&gt;"));
-    assert_eq!(app.state.core.find_org("newco").await.unwrap().name, "New <Co>");
+    assert_eq!(
+        app.state.core.find_org("newco").await.unwrap().name,
+        "New <Co>"
+    );
     let again = b
-        .post(&path, &fields(&[("csrf", &t), ("id", "newco"), ("name", "Twice")]))
+        .post(
+            &path,
+            &fields(&[("csrf", &t), ("id", "newco"), ("name", "Twice")]),
+        )
         .await;
     assert_eq!(again.status, 409, "{}", again.body);
 
@@ -401,7 +504,10 @@ async fn the_platform_page_pages_every_organization_and_creates_one() {
     assert!(!refused.body.contains("org-00"));
     let at = csrf(&a.get(&format!("/console/{}/users", acme.id)).await);
     let refused = a
-        .post(&mine, &fields(&[("csrf", &at), ("id", "sneaky"), ("name", "S")]))
+        .post(
+            &mine,
+            &fields(&[("csrf", &at), ("id", "sneaky"), ("name", "S")]),
+        )
         .await;
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert!(app.state.core.find_org("sneaky").await.is_err());
@@ -474,7 +580,10 @@ async fn another_organizations_administrator_is_refused_on_every_new_route() {
     }
     assert!(n >= 16, "{n} routes");
     assert_eq!(core.find_org("acme").await.unwrap().name, "acme Inc.");
-    assert_eq!(core.store.list_oidc_clients(&acme.id).await.unwrap().len(), 1);
+    assert_eq!(
+        core.store.list_oidc_clients(&acme.id).await.unwrap().len(),
+        1
+    );
     assert_eq!(core.store.list_webhooks(&acme.id).await.unwrap().len(), 1);
     assert!(core.find_org("planted").await.is_err());
 }
@@ -496,19 +605,34 @@ async fn dates_follow_the_viewers_time_zone_cookie() {
         .post(&tz, &fields(&[("csrf", &t), ("timezone", "Nowhere/Land")]))
         .await;
     names_field(&bad, "timezone");
-    assert!(bad.headers.get("set-cookie").is_none(), "the cookie is kept");
+    assert!(
+        bad.headers.get("set-cookie").is_none(),
+        "the cookie is kept"
+    );
     let set = b
         .post(&tz, &fields(&[("csrf", &t), ("timezone", "Asia/Tokyo")]))
         .await;
     assert_eq!(set.status, 303, "{}", set.body);
     let cookie = set.headers["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("roster_console_tz=Asia.Tokyo;"), "{cookie}");
+    assert!(
+        cookie.starts_with("roster_console_tz=Asia.Tokyo;"),
+        "{cookie}"
+    );
     assert!(cookie.contains("HttpOnly") && cookie.contains("Path=/console"));
     assert!(b.get(&keys).await.body.contains(" JST</td>"));
-    assert!(b.get(&format!("/console/{}/audit", org.id)).await.body.contains(" JST</td>"));
-    assert!(b.get(&format!("/console/{}/organization", org.id)).await.body.contains(" JST"));
+    assert!(b
+        .get(&format!("/console/{}/audit", org.id))
+        .await
+        .body
+        .contains(" JST</td>"));
+    assert!(b
+        .get(&format!("/console/{}/organization", org.id))
+        .await
+        .body
+        .contains(" JST"));
     // Etc/GMT+5 survives the cookie.
-    b.post(&tz, &fields(&[("csrf", &t), ("timezone", "Etc/GMT+5")])).await;
+    b.post(&tz, &fields(&[("csrf", &t), ("timezone", "Etc/GMT+5")]))
+        .await;
     assert!(b.get(&keys).await.body.contains(" -05</td>"), "Etc/GMT+5");
     // Back to the organization's default, which is now New York's.
     let mut o = app.state.core.find_org("acme").await.unwrap();
@@ -522,7 +646,9 @@ async fn dates_follow_the_viewers_time_zone_cookie() {
         .modify_organization(&Context::system(), "acme", patch)
         .await
         .unwrap();
-    let cleared = b.post(&tz, &fields(&[("csrf", &t), ("timezone", "")])).await;
+    let cleared = b
+        .post(&tz, &fields(&[("csrf", &t), ("timezone", "")]))
+        .await;
     assert_eq!(cleared.status, 303);
     let page = b.get(&keys).await;
     assert!(
