@@ -131,6 +131,44 @@ impl OrgStore for SqlStore {
         }
         self.elsewhere(rest).await
     }
+
+    async fn list_organizations(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> R<Vec<(Organization, Option<String>)>> {
+        let mut out: Vec<(Organization, Option<String>)> = Vec::new();
+        for (name, db) in self.members() {
+            let cluster = self.clustered().then(|| name.clone());
+            for o in page_on(db, after, limit).await? {
+                if !out.iter().any(|(k, _)| k.id == o.id) {
+                    out.push((o, cluster.clone()));
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        out.truncate(limit);
+        Ok(out)
+    }
+}
+
+/// One keyset page of the organizations of one database, by id (its primary key).
+async fn page_on(db: &Db, after: &str, limit: usize) -> R<Vec<Organization>> {
+    let sql = format!("SELECT {ORG_COLS} FROM organizations WHERE id > $1 ORDER BY id LIMIT $2");
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    run!(db, |p| {
+        let rows = sqlx::query(&sql)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(p)
+            .await
+            .map_err(err)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(org_from!(r));
+        }
+        Ok(out)
+    })
 }
 
 /// Whether the database holds any organization.

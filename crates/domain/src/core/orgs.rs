@@ -32,6 +32,8 @@ pub struct NewOrgInput {
 
 #[derive(Debug, Clone, Default)]
 pub struct OrgPatch {
+    /// A new display name (not empty).
+    pub name: Option<String>,
     pub default_preferences: Option<Preferences>,
     pub user_dimensions: Option<Value>,
     /// Branding fields to replace (logo, square_logo, favicon).
@@ -348,6 +350,17 @@ impl Core {
             }
             org.default_preferences = p.clone();
         }
+        if let Some(name) = &patch.name {
+            if name.trim().is_empty() || name.chars().count() > 200 {
+                return Err(Error::field(
+                    Location::Body,
+                    "name",
+                    "value_error",
+                    "name must be 1 to 200 characters",
+                ));
+            }
+            org.name = name.trim().to_owned();
+        }
         if let Some(d) = patch.user_dimensions {
             org.user_dimensions = d;
         }
@@ -364,6 +377,26 @@ impl Core {
         ));
         self.store.update_organization(&org, fx).await?;
         Ok(())
+    }
+
+    /// The database clusters an organization may be placed on (empty with one database).
+    pub fn clusters(&self) -> Vec<String> {
+        self.store.clusters()
+    }
+
+    /// Platform administrators: a keyset page of every organization by id, after `after`
+    /// (`""` for the first), each with its cluster; `limit` is 1 to 200.
+    pub async fn list_organizations(
+        &self,
+        ctx: &Context,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(Organization, Option<String>)>> {
+        self.require_platform(ctx, perm::ORG_GET_DETAILS)?;
+        Ok(self
+            .store
+            .list_organizations(after, limit.clamp(1, 200))
+            .await?)
     }
 
     pub async fn delete_organization(&self, ctx: &Context, org_ref: &str) -> Result<()> {

@@ -20,4 +20,11 @@ pub trait OrgStore: Send + Sync + 'static {
     async fn update_organization(&self, org: &Organization, fx: Effects) -> StoreResult<()>;
     /// Erases the organization and everything in it; `fx` is written afterwards (to other orgs).
     async fn delete_organization(&self, org_id: &str, fx: Effects) -> StoreResult<()>;
+    /// Up to `limit` organizations whose id sorts after `after`, by id (a keyset page over
+    /// every cluster), each with the name of the cluster it lives on (`None` unclustered).
+    async fn list_organizations(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<(Organization, Option<String>)>>;
 }

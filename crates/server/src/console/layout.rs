@@ -107,7 +107,7 @@ pub fn page_with_head(shell: &Shell<'_>, title: &str, head: Markup, body: Markup
                         @if let Some(csrf) = shell.csrf {
                             nav aria-label=(shell.t("main_nav")) {
                                 ul {
-                                    @for (key, path) in [("users", "users"), ("roles", "roles"), ("api_keys", "keys"), ("audit", "audit"), ("bulk", "bulk")] {
+                                    @for (key, path) in [("users", "users"), ("roles", "roles"), ("api_keys", "keys"), ("audit", "audit"), ("bulk", "bulk"), ("o_org", "organization"), ("timezone", "timezone")] {
                                         li {
                                             a href=(format!("/console/{}/{path}", o.id))
                                                 aria-current=[(shell.current == key).then_some("page")] { (shell.t(key)) }

@@ -13,9 +13,15 @@ mod jobs;
 mod keys;
 mod layout;
 mod logs;
+mod org_parts;
+mod org_router;
+mod org_tokens;
+mod organization;
+mod platform;
 mod roles;
 mod session;
 mod signin;
+mod timezone;
 mod user;
 mod users;
 
@@ -134,6 +140,7 @@ pub fn router(max_csv: usize) -> Finished {
             post(jobs::cancel),
         )
         .merge(upload(max_csv))
+        .merge(org_router::router())
         .owns("/console/")
         .finish()
 }

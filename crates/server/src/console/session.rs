@@ -13,6 +13,8 @@ pub const SESSION_COOKIE: &str = "roster_console";
 pub const FLOW_COOKIE: &str = "roster_console_flow";
 pub const LAST_ORG_COOKIE: &str = "roster_console_org";
 pub const LANG_COOKIE: &str = "roster_console_lang";
+/// The viewer's own time zone (`timezone.rs`).
+pub const TZ_COOKIE: &str = "roster_console_tz";
 
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
@@ -24,6 +26,14 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
         .filter(|v| !v.is_empty())
+}
+
+/// The viewer's time zone from its cookie, when it names one: IANA names hold letters,
+/// digits, `_`, `-`, `+` and `/`, never `.` or `~`, so `/` travels as `.` and `+` as `~`.
+pub fn viewer_timezone(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, TZ_COOKIE)
+        .map(|v| v.replace('.', "/").replace('~', "+"))
+        .filter(|tz| tz.parse::<chrono_tz::Tz>().is_ok())
 }
 
 /// A `Set-Cookie` value scoped to `/console`: HttpOnly, SameSite=Lax, Secure on https.

@@ -26,6 +26,8 @@ pub struct View {
     pub lang: Lang,
     /// The language chosen with `?lang=`, kept in a cookie.
     set_lang: Option<HeaderValue>,
+    /// The viewer's own time zone (the `roster_console_tz` cookie), when valid.
+    viewer_tz: Option<String>,
 }
 
 impl View {
@@ -58,7 +60,14 @@ impl View {
 
     /// Where the viewer's dates are shown: their own time zone, else the organization's.
     pub fn timezone(&self) -> Option<&str> {
-        self.org.default_preferences.timezone.as_deref()
+        self.viewer_tz
+            .as_deref()
+            .or(self.org.default_preferences.timezone.as_deref())
+    }
+
+    /// The viewer's own time zone, if they chose one.
+    pub fn viewer_timezone(&self) -> Option<&str> {
+        self.viewer_tz.as_deref()
     }
 }
 
@@ -115,6 +124,7 @@ pub async fn enter(s: &AppState, req: &Req, org_ref: &str) -> Result<View, Respo
             signed,
             lang,
             set_lang,
+            viewer_tz: session::viewer_timezone(&req.headers),
         }),
         Err(Error::Forbidden(_) | Error::Unauthenticated) => {
             Err(layout::no_access(&bare(lang, Some(&org)), &org))
