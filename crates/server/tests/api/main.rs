@@ -55,6 +55,7 @@ mod password_cost;
 mod read_modify_write;
 mod scim;
 mod scim_compliance;
+mod scim_directory;
 mod scim_providers;
 mod security_accounts;
 mod security_escalation;
