@@ -85,7 +85,7 @@ impl Core {
             seen.push(user_id);
             let user = self.directory_member(access, org_id, user_id).await?;
             access.require_outranks(&grants_of(roles, &user.role_ids), "the user's role")?;
-            let holds = user.role_ids.iter().any(|r| *r == role.id);
+            let holds = user.role_ids.contains(&role.id);
             if holds == gains {
                 continue;
             }
