@@ -72,8 +72,9 @@ async fn scim2_tester_finds_nothing_wrong_and_skips_nothing() {
             other.push(format!("{status} {check}: {detail}"));
         }
     }
+    eprintln!("scim2-tester: {passed} checks succeeded");
     assert!(
-        passed >= 60,
+        passed >= 66,
         "the checker ran its checks ({passed} passed):\n{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
