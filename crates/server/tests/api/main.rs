@@ -57,6 +57,7 @@ mod scim;
 mod scim_compliance;
 mod scim_directory;
 mod scim_providers;
+mod scim_search;
 mod security_accounts;
 mod security_escalation;
 mod security_input;
