@@ -9,6 +9,7 @@
 
 use async_trait::async_trait;
 
+use crate::model::Role;
 use crate::store::{Effects, StoreResult};
 use crate::types::Micros;
 
@@ -46,14 +47,36 @@ pub trait DirectoryStore: Send + Sync {
     ) -> StoreResult<()>;
     /// `NotFound` when there is no such token.
     async fn delete_directory_token(&self, org_id: &str, id: &str, fx: Effects) -> StoreResult<()>;
-    /// Replaces the organization roles of each `(user_id, role_ids)`, all in one transaction
-    /// (a group's membership change is one write); the organization keeps an administrator
-    /// (`Refused(LastAdmin)`), and `NotFound` when a user is gone. Environment access is
+    /// Replaces the organization roles of each `(user_id, role_ids)` and writes `group`, all in
+    /// one transaction (a group's change is one write): the organization keeps an administrator
+    /// (`Refused(LastAdmin)`), `NotFound` when a user is gone, `Conflict` when a new role's name
+    /// is taken, `Refused(Stale)` when the role changed since `expected`. Environment access is
     /// left as it is.
-    async fn set_roles_of_members(
+    async fn write_group(
         &self,
         org_id: &str,
+        group: GroupWrite<'_>,
         changes: &[(String, Vec<String>)],
         fx: Effects,
     ) -> StoreResult<()>;
+    /// Deletes a role: its holders lose it (and are administrators only through their other
+    /// roles; `Refused(LastAdmin)` when none would be left); `Refused(InUse)` while an API key or
+    /// a directory token acts with it; `NotFound` when there is no such role.
+    async fn delete_role(&self, org_id: &str, role_id: &str, fx: Effects) -> StoreResult<()>;
+}
+
+/// What a group write does to the role itself, beside its holders.
+#[derive(Debug, Clone, Copy)]
+pub enum GroupWrite<'a> {
+    /// Nothing: only who holds it changes.
+    Members,
+    /// The role is new.
+    Create(&'a Role),
+    /// The directory's id of it changes, while its version is still `expected`.
+    ExternalId {
+        role_id: &'a str,
+        external_id: Option<&'a str>,
+        expected: Micros,
+        updated_at: Micros,
+    },
 }

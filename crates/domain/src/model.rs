@@ -164,6 +164,9 @@ pub struct User {
     pub role_ids: Vec<String>,
     /// The organization's directory's id of the person, as its provisioning wrote it.
     pub external_id: Option<String>,
+    /// The directory's name of the person when it is not the login email (a directory may name
+    /// people by an opaque id); `None` when the login email is the name.
+    pub user_name: Option<String>,
     pub created_at: Micros,
     pub updated_at: Micros,
 }
@@ -192,6 +195,7 @@ impl User {
             stats: UserStats::default(),
             role_ids: Vec::new(),
             external_id: None,
+            user_name: None,
             created_at: now,
             updated_at: now,
         }
@@ -299,6 +303,8 @@ pub struct Role {
     pub grants: Vec<Grant>,
     pub is_admin: bool,
     pub builtin: bool,
+    /// The organization's directory's id of the group this role is, as its provisioning wrote it.
+    pub external_id: Option<String>,
     pub created_at: Micros,
     pub updated_at: Micros,
 }

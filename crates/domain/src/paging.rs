@@ -21,6 +21,7 @@ pub const USER_SORT_FIELDS: &[&str] = &[
     "name",
     "created_at",
     "company",
+    "user_name",
 ];
 
 /// Parses `+field` / `-field` / `field` items, keeping only allowed fields.
@@ -137,6 +138,8 @@ impl UserQuery {
 pub enum UserField {
     Id,
     Email,
+    /// What a directory names the person by: its own name for them, else the login email.
+    UserName,
     ExternalId,
     FirstName,
     LastName,

@@ -1,12 +1,13 @@
 //! Directory tokens (`roster_domain::directory::DirectoryStore`): one organization's, stored
-//! as the hash of their secret.
+//! as the hash of their secret; and a directory's group writes (a role with its holders, in one
+//! transaction) and deletions.
 
 use async_trait::async_trait;
-use roster_domain::directory::{DirectoryStore, DirectoryToken};
+use roster_domain::directory::{DirectoryStore, DirectoryToken, GroupWrite};
 use roster_domain::store::{Effects, Refusal, StoreError};
 
 use crate::effects::write_effects;
-use crate::stmt::{count_admins, keep_an_admin, lock_org, replace_roles, AsTx};
+use crate::stmt::{count_admins, insert_role, keep_an_admin, lock_org, replace_roles, AsTx};
 use crate::{err, run, tx, SqlStore, R};
 
 const COLS: &str =
@@ -120,18 +121,100 @@ impl DirectoryStore for SqlStore {
         self.elsewhere(rest).await
     }
 
-    async fn set_roles_of_members(
+    async fn write_group(
         &self,
         org_id: &str,
+        group: GroupWrite<'_>,
         changes: &[(String, Vec<String>)],
         fx: Effects,
     ) -> R<()> {
         let (db, fx, rest) = self.route_write(org_id, fx).await?;
         tx!(db, |t| {
             lock_org(&mut t.tx(), org_id).await?;
+            match group {
+                GroupWrite::Members => {}
+                GroupWrite::Create(role) => insert_role(&mut t.tx(), role).await?,
+                GroupWrite::ExternalId {
+                    role_id,
+                    external_id,
+                    expected,
+                    updated_at,
+                } => {
+                    let done = sqlx::query(
+                        "UPDATE roles SET external_id = $1, updated_at = $2 \
+                         WHERE org_id = $3 AND id = $4 AND updated_at = $5",
+                    )
+                    .bind(external_id)
+                    .bind(updated_at)
+                    .bind(org_id)
+                    .bind(role_id)
+                    .bind(expected)
+                    .execute(&mut *t)
+                    .await
+                    .map_err(err)?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::Refused(Refusal::Stale));
+                    }
+                }
+            }
             let before = count_admins(&mut t.tx(), org_id).await?;
             for (user_id, role_ids) in changes {
                 replace_roles(&mut t.tx(), org_id, user_id, role_ids).await?;
+            }
+            keep_an_admin(&mut t.tx(), org_id, before).await?;
+            write_effects(&mut t.tx(), &fx).await?;
+        });
+        self.elsewhere(rest).await
+    }
+
+    async fn delete_role(&self, org_id: &str, role_id: &str, fx: Effects) -> R<()> {
+        let (db, fx, rest) = self.route_write(org_id, fx).await?;
+        tx!(db, |t| {
+            lock_org(&mut t.tx(), org_id).await?;
+            let used: i64 = sqlx::query_scalar(
+                "SELECT (SELECT COUNT(*) FROM api_keys WHERE org_id = $1 AND role_id = $2) \
+                 + (SELECT COUNT(*) FROM directory_tokens WHERE org_id = $3 AND role_id = $4)",
+            )
+            .bind(org_id)
+            .bind(role_id)
+            .bind(org_id)
+            .bind(role_id)
+            .fetch_one(&mut *t)
+            .await
+            .map_err(err)?;
+            if used > 0 {
+                return Err(StoreError::Refused(Refusal::InUse));
+            }
+            let before = count_admins(&mut t.tx(), org_id).await?;
+            // Its holders change (their groups do, and whether they administer): each one's
+            // version moves, and each is an administrator only through its other roles.
+            sqlx::query(
+                "UPDATE users SET updated_at = updated_at + 1, is_admin = EXISTS (SELECT 1 FROM user_roles ur \
+                 JOIN roles r ON r.org_id = ur.org_id AND r.id = ur.role_id \
+                 WHERE ur.org_id = users.org_id AND ur.user_id = users.id AND r.is_admin AND r.id <> $1) \
+                 WHERE org_id = $2 AND id IN (SELECT user_id FROM user_roles WHERE org_id = $3 AND role_id = $4)",
+            )
+            .bind(role_id)
+            .bind(org_id)
+            .bind(org_id)
+            .bind(role_id)
+            .execute(&mut *t)
+            .await
+            .map_err(err)?;
+            sqlx::query("DELETE FROM user_roles WHERE org_id = $1 AND role_id = $2")
+                .bind(org_id)
+                .bind(role_id)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            let done = sqlx::query("DELETE FROM roles WHERE org_id = $1 AND id = $2")
+                .bind(org_id)
+                .bind(role_id)
+                .execute(&mut *t)
+                .await
+                .map_err(err)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
             }
             keep_an_admin(&mut t.tx(), org_id, before).await?;
             write_effects(&mut t.tx(), &fx).await?;

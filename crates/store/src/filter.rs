@@ -1,7 +1,8 @@
 //! A [`UserFilter`] as a SQL condition on `users`. A leaf module: it names only the SQL
 //! builder. Each test yields true or false, never NULL, so that `NOT` of a test on an empty
-//! external id is true. An equality on the email or the external id is a plain `column = $n`,
-//! which the indexes `users_org_email` and `users_external_id` serve.
+//! external id is true. An equality on the user name, the email or the external id is a plain
+//! `column = $n`, which the indexes `users_user_name`, `users_org_email` and `users_external_id`
+//! serve.
 
 use roster_domain::paging::{Comparison, FilterValue, UserField, UserFilter};
 use roster_domain::types::fold;
@@ -13,6 +14,7 @@ fn text_column(field: UserField) -> Option<(&'static str, bool)> {
     Some(match field {
         UserField::Id => ("id", false),
         UserField::Email => ("email_lower", true),
+        UserField::UserName => ("user_name_key", true),
         UserField::ExternalId => ("external_id", false),
         UserField::FirstName => ("first_key", true),
         UserField::LastName => ("last_key", true),

@@ -21,6 +21,7 @@ pub(crate) fn user_sort_column(field: &str) -> Option<&'static str> {
         "user_stats.last_message_time" => "last_message_at",
         "created_at" => "created_at",
         "company" => "company_key",
+        "user_name" => "user_name_key",
         _ => return None,
     })
 }

@@ -5,11 +5,11 @@ pub(crate) const ORG_COLS: &str =
     "id, uuid, name, short_name, is_platform, tenant_id, default_preferences, \
     user_dimensions, branding, created_at, updated_at";
 
-pub(crate) const ROLE_COLS: &str = "org_id, id, name, description, frontend_view, grants, is_admin, builtin, created_at, updated_at";
+pub(crate) const ROLE_COLS: &str = "org_id, id, name, description, frontend_view, grants, is_admin, builtin, created_at, updated_at, external_id";
 
 pub(crate) const USER_COLS: &str = "org_id, id, identity_id, connection, email, first_name, last_name, status, is_admin, preferences, \
     additional_context, nonsensitive_variables, sensitive_names, company, image, enable_actions_access, \
-    num_conversations, num_messages, last_message_at, created_at, updated_at, external_id";
+    num_conversations, num_messages, last_message_at, created_at, updated_at, external_id, user_name";
 
 pub(crate) const KEY_COLS: &str =
     "org_id, key_id, doc_id, name, secret_hash, role_id, creator_user_id, creator_org_id, \
@@ -66,6 +66,7 @@ macro_rules! role_from {
             grants: get_json!($r, "grants"),
             is_admin: get!($r, "is_admin"),
             builtin: get!($r, "builtin"),
+            external_id: get!($r, "external_id"),
             created_at: get!($r, "created_at"),
             updated_at: get!($r, "updated_at"),
         }
@@ -102,6 +103,7 @@ macro_rules! user_from {
             },
             role_ids: Vec::new(),
             external_id: get!($r, "external_id"),
+            user_name: get!($r, "user_name"),
             created_at: get!($r, "created_at"),
             updated_at: get!($r, "updated_at"),
         }

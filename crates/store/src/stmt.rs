@@ -94,8 +94,8 @@ pub(crate) async fn insert_role(t: &mut Tx<'_>, r: &Role) -> R<()> {
     let grants = serde_json::to_string(&r.grants).map_err(json_err)?;
     on!(t, |c| {
         sqlx::query(
-        "INSERT INTO roles (org_id, id, name, description, frontend_view, grants, is_admin, builtin, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO roles (org_id, id, name, description, frontend_view, grants, is_admin, builtin, created_at, updated_at, external_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(&r.org_id)
     .bind(&r.id)
@@ -107,6 +107,7 @@ pub(crate) async fn insert_role(t: &mut Tx<'_>, r: &Role) -> R<()> {
     .bind(r.builtin)
     .bind(r.created_at)
     .bind(r.updated_at)
+    .bind(&r.external_id)
     .execute(&mut *c)
     .await
     .map(|_| ())
@@ -235,6 +236,15 @@ pub(crate) async fn insert_user(t: &mut Tx<'_>, u: &User) -> R<()> {
     Ok(())
 }
 
+/// The folded name a directory looks a member up by: its own name for the member, else the
+/// login email (migration 0019).
+pub(crate) fn user_name_key(u: &User, email_lower: &str) -> String {
+    match &u.user_name {
+        Some(n) => roster_domain::types::fold(n),
+        None => email_lower.to_owned(),
+    }
+}
+
 /// `INSERT INTO users ... VALUES (...), (...)` for `users`; with `skip_taken`, a row whose email
 /// is already in its organization is skipped and the ids of the inserted rows are returned.
 pub(crate) fn user_insert(users: &[&User], skip_taken: bool) -> R<Sql> {
@@ -242,11 +252,12 @@ pub(crate) fn user_insert(users: &[&User], skip_taken: bool) -> R<Sql> {
         "INSERT INTO users (org_id, id, identity_id, email, email_lower, first_name, last_name, first_key, last_key, \
          name_key, search_text, status, is_admin, preferences, additional_context, nonsensitive_variables, \
          sensitive_names, company, image, enable_actions_access, num_conversations, num_messages, last_message_at, \
-         created_at, updated_at, company_key, connection, external_id) VALUES ",
+         created_at, updated_at, company_key, connection, external_id, user_name, user_name_key) VALUES ",
     );
     let mut rows = Vec::with_capacity(users.len());
     for u in users {
         let k = user_keys(&u.email, &u.first_name, &u.last_name);
+        let name_key = user_name_key(u, &k.email_lower);
         rows.push(vec![
             Arg::Text(u.org_id.clone()),
             Arg::Text(u.id.clone()),
@@ -278,6 +289,8 @@ pub(crate) fn user_insert(users: &[&User], skip_taken: bool) -> R<Sql> {
             )),
             Arg::Text(u.connection.as_str().to_owned()),
             Arg::OptText(u.external_id.clone()),
+            Arg::OptText(u.user_name.clone()),
+            Arg::Text(name_key),
         ]);
     }
     sql.values(rows);
@@ -300,12 +313,14 @@ pub(crate) async fn update_user_row(
     let preferences = serde_json::to_string(&u.preferences).map_err(json_err)?;
     let context = serde_json::to_string(&u.additional_context).map_err(json_err)?;
     let company_key = roster_domain::types::fold(u.company.as_deref().unwrap_or(""));
+    let name_key = user_name_key(u, &k.email_lower);
     let exists: Option<i64> = on!(t, |c| {
         let done = sqlx::query(
             "UPDATE users SET email = $1, email_lower = $2, first_name = $3, last_name = $4, first_key = $5, last_key = $6, \
              name_key = $7, search_text = $8, status = $9, preferences = $10, additional_context = $11, company = $12, \
              image = $13, updated_at = $14, company_key = $15, external_id = $16, \
-             sessions_valid_after = CASE WHEN $17 THEN $18 ELSE sessions_valid_after END \
+             sessions_valid_after = CASE WHEN $17 THEN $18 ELSE sessions_valid_after END, \
+             user_name = $22, user_name_key = $23 \
              WHERE org_id = $19 AND id = $20 AND updated_at = $21",
         )
         .bind(&u.email)
@@ -329,6 +344,8 @@ pub(crate) async fn update_user_row(
         .bind(&u.org_id)
         .bind(&u.id)
         .bind(expected)
+        .bind(&u.user_name)
+        .bind(&name_key)
         .execute(&mut *c)
         .await
         .map_err(email_conflict)?;

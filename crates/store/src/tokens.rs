@@ -285,7 +285,8 @@ async fn email_change_on(
         for (m_org, m_id, first, last) in &members {
             let k = user_keys(&email, first, last);
             sqlx::query(
-                "UPDATE users SET email = $1, email_lower = $2, search_text = $3, updated_at = updated_at + 1 \
+                "UPDATE users SET email = $1, email_lower = $2, search_text = $3, updated_at = updated_at + 1, \
+                 user_name_key = CASE WHEN user_name IS NULL THEN $2 ELSE user_name_key END \
                  WHERE org_id = $4 AND id = $5",
             )
             .bind(&email)

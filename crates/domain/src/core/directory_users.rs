@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use super::access::{grants_of, Access, Context};
+use super::access::{Access, Context};
 use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
 use crate::kinds::TokenPurpose;
@@ -14,26 +14,74 @@ use crate::model::{Role, User, UserStatus};
 use crate::paging::{Position, SortKey, UserFilter, UserQuery, USER_SORT_FIELDS};
 use crate::permissions::{perm, DEFAULT_USER_ROLE};
 use crate::store::{Effects, NewIdentity, Revocation, StoreError};
-use crate::types::{Email, Micros};
+use crate::types::{fold, Email, Micros};
 
 /// Most members one listing page holds.
 pub const DIRECTORY_PAGE_MAX: u32 = 200;
 /// Most members a role's listing names.
 pub const ROLE_MEMBERS_MAX: u32 = 10_000;
 /// Longest external id kept.
-const EXTERNAL_ID_MAX: usize = 256;
+pub(super) const EXTERNAL_ID_MAX: usize = 256;
 /// Longest first or last name kept.
 const NAME_MAX: usize = 256;
 
 /// What a directory says of a member.
 #[derive(Debug, Clone, Default)]
 pub struct DirectoryMember {
-    pub email: String,
+    /// The directory's name of the person: the login email when it is one, else its own name
+    /// (kept as [`User::user_name`]), and then the login email comes from `emails`.
+    pub user_name: String,
+    /// The addresses the directory gives, in its order.
+    pub emails: Vec<DirectoryEmail>,
     pub first_name: String,
     pub last_name: String,
     pub external_id: Option<String>,
     pub company: Option<String>,
     pub active: bool,
+}
+
+/// An address a directory gives for a member.
+#[derive(Debug, Clone, Default)]
+pub struct DirectoryEmail {
+    pub address: String,
+    /// The directory marks it as the work address.
+    pub work: bool,
+    pub primary: bool,
+}
+
+/// Longest name of its own a directory gives a member.
+const USER_NAME_MAX: usize = 256;
+
+/// How a member is named: by its login email, or by a name of the directory's and a login email
+/// taken from the addresses (the primary one, else the work one, else the first).
+enum Naming {
+    Email(Email),
+    Own { name: String, email: Option<Email> },
+}
+
+fn naming(p: &mut Problems, m: &DirectoryMember) -> Naming {
+    let name = m.user_name.trim();
+    if let Ok(e) = Email::parse(name) {
+        return Naming::Email(e);
+    }
+    if name.chars().count() > USER_NAME_MAX || name.chars().any(char::is_control) {
+        p.push(FieldError::body(
+            "user_name",
+            "value_error",
+            format!("a name must be at most {USER_NAME_MAX} characters without control characters"),
+        ));
+    }
+    let chosen = m
+        .emails
+        .iter()
+        .find(|e| e.primary)
+        .or_else(|| m.emails.iter().find(|e| e.work))
+        .or_else(|| m.emails.first());
+    let email = chosen.and_then(|e| p.check(Email::field(&e.address, "emails", Location::Body)));
+    Naming::Own {
+        name: name.to_owned(),
+        email,
+    }
 }
 
 /// One page of a directory's listing.
@@ -54,7 +102,7 @@ pub struct RoleMembers {
     pub members: Vec<User>,
 }
 
-fn check_member(p: &mut Problems, m: &DirectoryMember) -> Option<Email> {
+fn check_member(p: &mut Problems, m: &DirectoryMember) -> Naming {
     let company = m.company.clone().unwrap_or_default();
     for (field, v) in [
         ("first_name", &m.first_name),
@@ -80,7 +128,7 @@ fn check_member(p: &mut Problems, m: &DirectoryMember) -> Option<Email> {
             ));
         }
     }
-    p.check(Email::field(&m.email, "email", Location::Body))
+    naming(p, m)
 }
 
 impl Core {
@@ -109,6 +157,24 @@ impl Core {
         Ok(())
     }
 
+    /// Refuses a name another member of the organization answers to (its own name, or its login
+    /// email when it has none).
+    async fn user_name_free(&self, org_id: &str, name: &str, user_id: &str) -> Result<()> {
+        let mut q = UserQuery::new(1);
+        q.filter = Some(UserFilter::Test {
+            field: crate::paging::UserField::UserName,
+            op: crate::paging::Comparison::Equal,
+            value: Some(crate::paging::FilterValue::Text(name.to_owned())),
+        });
+        let taken = self.store.list_users(org_id, &q).await?;
+        if taken.iter().any(|u| u.id != user_id) {
+            return Err(Error::Conflict(
+                "a user with the same user name already exists in this organization".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// A new member of the organization, active or not as the directory says, holding the
     /// built-in user role. No email is sent: the directory's people sign in through the
     /// organization's connection, or ask for a password reset.
@@ -121,9 +187,21 @@ impl Core {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
         let mut p = Problems::default();
-        let email = check_member(&mut p, &m);
+        let naming = check_member(&mut p, &m);
+        if let Naming::Own { email: None, .. } = &naming {
+            if m.emails.is_empty() {
+                p.push(FieldError::body(
+                    "user_name",
+                    "value_error",
+                    "the name is not an email address, and no email is given to be the login email",
+                ));
+            }
+        }
         p.finish()?;
-        let email = email.ok_or(Error::NotFound("email"))?;
+        let (email, user_name) = match naming {
+            Naming::Email(e) => (e, None),
+            Naming::Own { name, email } => (email.ok_or(Error::NotFound("email"))?, Some(name)),
+        };
         let roles = self.roles(&org.id).await?;
         let role = roles
             .iter()
@@ -139,6 +217,9 @@ impl Core {
         access.require_outranks(&role.grants, &format!("the role {}", role.name))?;
         self.external_id_free(&org.id, m.external_id.as_deref(), "")
             .await?;
+        if let Some(n) = &user_name {
+            self.user_name_free(&org.id, n, "").await?;
+        }
         let now = self.now();
         let user = User {
             status: if m.active {
@@ -150,6 +231,7 @@ impl Core {
             preferences: org.default_preferences.clone(),
             role_ids: vec![role.id.clone()],
             external_id: m.external_id,
+            user_name,
             company: m.company.filter(|c| !c.trim().is_empty()),
             ..User::new(&org.id, &email.display, &m.first_name, &m.last_name, now)
         };
@@ -182,7 +264,7 @@ impl Core {
         self.directory_member(&access, &org.id, user_id).await
     }
 
-    async fn directory_member(
+    pub(super) async fn directory_member(
         &self,
         access: &Access<'_>,
         org_id: &str,
@@ -214,7 +296,7 @@ impl Core {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
         let mut p = Problems::default();
-        let email = check_member(&mut p, &m);
+        let naming = check_member(&mut p, &m);
         p.finish()?;
         let mut user = self.directory_member(&access, &org.id, user_id).await?;
         let roles = self.roles(&org.id).await?;
@@ -224,12 +306,17 @@ impl Core {
                 "the user changed since that version".into(),
             ));
         }
-        if email.is_some_and(|e| e.lower != user.email.to_lowercase()) {
+        let same_name = match (&naming, &user.user_name) {
+            (Naming::Email(e), None) => e.lower == user.email.to_lowercase(),
+            (Naming::Own { name, .. }, Some(own)) => fold(name) == fold(own),
+            _ => false,
+        };
+        if !same_name {
             return Err(Error::field(
                 Location::Body,
-                "email",
+                "user_name",
                 "immutable",
-                "the login email is the person's own: it cannot be changed by the directory",
+                "the user name is set when the user is created (a login email is the person's own)",
             ));
         }
         if m.external_id != user.external_id {
@@ -367,7 +454,7 @@ impl Core {
         Ok(out)
     }
 
-    async fn holders(
+    pub(super) async fn holders(
         &self,
         access: &Access<'_>,
         org_id: &str,
@@ -386,90 +473,5 @@ impl Core {
             access.can(perm::USER_GET_INFO, &access.target(u, &names))
         });
         Ok(users)
-    }
-
-    /// Changes who holds a role: `add` gain it, `remove` lose it, in one transaction. The
-    /// caller needs `Role:AssignRole`, must outrank the role and each member's current roles,
-    /// and the organization keeps an administrator. Unknown members: 404, nothing written.
-    pub async fn directory_set_holders(
-        &self,
-        ctx: &Context,
-        org_ref: &str,
-        role_id: &str,
-        add: &[String],
-        remove: &[String],
-    ) -> Result<()> {
-        let org = self.find_org(org_ref).await?;
-        let access = ctx.access(&org)?;
-        access.require_org(perm::ROLE_ASSIGN)?;
-        let roles = self.roles(&org.id).await?;
-        let role = roles
-            .iter()
-            .find(|r| r.id == role_id)
-            .ok_or(Error::NotFound("role"))?;
-        access.require_outranks(&role.grants, &format!("the role {}", role.name))?;
-        let mut changes: Vec<(String, Vec<String>)> = Vec::new();
-        let mut fx = Effects::default();
-        for (user_id, gains) in add
-            .iter()
-            .map(|u| (u, true))
-            .chain(remove.iter().map(|u| (u, false)))
-        {
-            if changes.iter().any(|(u, _)| u == user_id) {
-                continue;
-            }
-            let user = self.directory_member(&access, &org.id, user_id).await?;
-            access.require_outranks(&grants_of(&roles, &user.role_ids), "the user's role")?;
-            let holds = user.role_ids.iter().any(|r| r == role_id);
-            if holds == gains {
-                continue;
-            }
-            let mut ids = user.role_ids.clone();
-            if gains {
-                ids.push(role_id.to_owned());
-            } else {
-                ids.retain(|r| r != role_id);
-            }
-            let action = if gains {
-                "role.assign"
-            } else {
-                "user.role_revoke"
-            };
-            fx.audit.push(self.audit(
-                ctx,
-                &org.id,
-                action,
-                Some(&user.id),
-                json!({ "role": role.name }),
-            ));
-            changes.push((user.id, ids));
-        }
-        if changes.is_empty() {
-            return Ok(());
-        }
-        self.store
-            .set_roles_of_members(&org.id, &changes, fx)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => Error::NotFound("user"),
-                e => e.into(),
-            })?;
-        Ok(())
-    }
-
-    /// A new role of the organization with no grants, for a group the directory creates.
-    pub async fn directory_create_role(
-        &self,
-        ctx: &Context,
-        org_ref: &str,
-        name: &str,
-    ) -> Result<Role> {
-        let input = super::RoleInput {
-            name: name.to_owned(),
-            description: "Created by the organization's directory.".into(),
-            grants: Vec::new(),
-            frontend_view: "client".into(),
-        };
-        self.create_role(ctx, org_ref, input).await
     }
 }

@@ -12,6 +12,7 @@ mod connections;
 mod console;
 mod deferred;
 mod directory;
+mod directory_groups;
 mod directory_users;
 mod eva;
 mod eva_config;
@@ -54,8 +55,10 @@ pub use console::{
 };
 pub use deferred::Deferred;
 pub use directory::{CreatedDirectoryToken, MAX_DIRECTORY_TOKENS};
+pub use directory_groups::DirectoryGroup;
 pub use directory_users::{
-    DirectoryMember, DirectoryQuery, RoleMembers, DIRECTORY_PAGE_MAX, ROLE_MEMBERS_MAX,
+    DirectoryEmail, DirectoryMember, DirectoryQuery, RoleMembers, DIRECTORY_PAGE_MAX,
+    ROLE_MEMBERS_MAX,
 };
 pub use eva::{
     EnvInput, EvaEnv, EvaListQuery, EvaPage, EvaUser, EvaUserInput, UserOrder, EMAIL_IS_LOGIN,
@@ -327,6 +330,9 @@ impl From<StoreError> for Error {
             StoreError::Refused(Refusal::Stale) => {
                 Error::Conflict("a related operation is in progress".into())
             }
+            StoreError::Refused(Refusal::InUse) => Error::Conflict(
+                "the role is in use: API keys or directory tokens act with it".into(),
+            ),
             StoreError::Refused(Refusal::ApiKeyLimit) => {
                 Error::BadRequest("the organization has reached the maximum API key limit".into())
             }

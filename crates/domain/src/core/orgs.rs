@@ -173,6 +173,7 @@ impl Core {
                 is_admin: is_admin_grants(&b.grants),
                 grants: b.grants,
                 builtin: true,
+                external_id: None,
                 created_at: now,
                 updated_at: now,
             })

@@ -106,6 +106,7 @@ impl Core {
             is_admin: is_admin_grants(&grants),
             grants,
             builtin: false,
+            external_id: None,
             created_at: now,
             updated_at: now,
         };

@@ -157,7 +157,11 @@ pub(crate) fn user_sort_value(u: &User, field: &str) -> SortValue {
         "first_name" => SortValue::Text(keys.first_key),
         "last_name" => SortValue::Text(keys.last_key),
         "name" => SortValue::Text(keys.name_key),
-        "email" => SortValue::Text(keys.email_lower),
+        "email" => SortValue::Text(keys.email_lower.clone()),
+        "user_name" => SortValue::Text(match &u.user_name {
+            Some(n) => crate::types::fold(n),
+            None => keys.email_lower,
+        }),
         "user_stats.num_conversations" => SortValue::Int(u.stats.num_conversations),
         "user_stats.num_messages" => SortValue::Int(u.stats.num_messages),
         "user_stats.last_message_time" => SortValue::Int(u.stats.last_message_at.unwrap_or(0)),

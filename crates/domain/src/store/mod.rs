@@ -117,6 +117,8 @@ pub enum Refusal {
     VariableLimit,
     /// The record changed since it was read (optimistic concurrency).
     Stale,
+    /// The record is still referred to (a role an API key or a directory token acts with).
+    InUse,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -106,6 +106,23 @@ async fn the_other_changes(app: &TestApp, acme: &Org, ana: &str) {
     )
     .await
     .expect(201);
+    // A directory's group, deleted.
+    let t = crate::scim::token(app, acme, None).await;
+    let groups = format!("{}/Groups", crate::scim::base(acme));
+    let g = crate::scim::scim(
+        app,
+        Method::POST,
+        &groups,
+        &t,
+        Some(json!({ "displayName": "Short-lived" })),
+        &[],
+    )
+    .await
+    .expect(201);
+    let gone = format!("{groups}/{}", g["id"].as_str().unwrap());
+    crate::scim::scim(app, Method::DELETE, &gone, &t, None, &[])
+        .await
+        .expect(204);
     // eva: a user deactivated, then activated again.
     let body = json!({ "name": "Dee Active", "email": "dee@x.example", "company": "C", "admin": false,
         "environments": [{ "role": "EDITOR", "environment": { "uuid": PROD }, "bots": [{ "uuid": BOT }] }],

@@ -71,7 +71,12 @@ fn shape(event_type: &str) -> Option<(About, Option<&'static [Detail]>)> {
                 ("resent", Flag, false),
             ]),
         ),
-        "role.created" | "role.updated" => (About::Nobody, Some(&[("role", Text, true)])),
+        "role.created" | "role.deleted" => (About::Nobody, Some(&[("role", Text, true)])),
+        // A directory's change of a group's external id names it.
+        "role.updated" => (
+            About::Nobody,
+            Some(&[("role", Text, true), ("external_id", NullableText, false)]),
+        ),
         "api_key.created" => (
             About::Nobody,
             Some(&[("key_id", Text, true), ("role", NullableText, false)]),

@@ -425,7 +425,8 @@ fn to_user(f: &Filter, within: Option<&str>) -> Result<UserFilter, String> {
             }
             let field = match name.as_str() {
                 "id" => UserField::Id,
-                "username" | "emails" | "emails.value" => UserField::Email,
+                "username" => UserField::UserName,
+                "emails" | "emails.value" => UserField::Email,
                 "externalid" => UserField::ExternalId,
                 "name.givenname" => UserField::FirstName,
                 "name.familyname" => UserField::LastName,

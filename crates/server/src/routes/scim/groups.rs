@@ -1,25 +1,26 @@
 //! `/Groups`: the organization's roles. A group's members are the users holding its role;
-//! creating a group creates a role with no grants. Roles are neither renamed nor deleted
-//! through SCIM (a role's name is what grants and other surfaces refer to).
+//! creating a group creates a role with no grants, deleting one deletes a custom role. Roles
+//! are not renamed through SCIM (a role's name is what grants and other surfaces refer to).
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
-use roster_domain::core::RoleMembers;
-use serde_json::{json, Value};
+use roster_domain::core::{DirectoryGroup, RoleMembers};
+use serde_json::Value;
 
 use super::filter::{self, get_ci};
+use super::params::ListParams;
 use super::resource::{self, group_etag};
-use super::schemas::LIST;
-use super::users::{check_precondition, paging};
-use super::{answer, bad, json_body, patch, refusal, Directory, Result};
+use super::users::{check_precondition, list_response};
+use super::{answer, bad, json_body, patch, Directory, Result};
 use crate::extract::Path;
 use crate::state::AppState;
 
-fn projection(q: &crate::extract::Query) -> Result<(Vec<String>, Vec<String>)> {
+/// The `attributes` and `excludedAttributes` a listing names, each one the Group schema's.
+pub fn projection(p: &ListParams) -> Result<(Vec<String>, Vec<String>)> {
     Ok((
-        resource::attribute_list(q.one("attributes"), "Group", "attributes")?,
-        resource::attribute_list(q.one("excludedAttributes"), "Group", "excludedAttributes")?,
+        resource::attribute_list(p.attributes.as_deref(), "Group", "attributes")?,
+        resource::attribute_list(p.excluded.as_deref(), "Group", "excludedAttributes")?,
     ))
 }
 
@@ -41,12 +42,18 @@ async fn one(s: &AppState, dir: &Directory, id: &str, members: bool) -> Result<R
         .ok_or_else(|| roster_domain::Error::NotFound("group").into())
 }
 
-pub async fn list(State(s): State<AppState>, dir: Directory, req: Request) -> Result<Response> {
-    let (parts, _) = req.into_parts();
-    let q = super::query(&parts);
-    let (start, count) = paging(&q)?;
-    let (include, exclude) = projection(&q)?;
-    let filter = match q.one("filter").map(str::trim).filter(|f| !f.is_empty()) {
+/// The groups `p` asks for, `limit` of them from `offset` (projected as `names` say), and how
+/// many match in all. An organization has few roles: they are filtered and sorted here.
+pub async fn page(
+    s: &AppState,
+    dir: &Directory,
+    p: &ListParams,
+    names: &(Vec<String>, Vec<String>),
+    offset: u64,
+    limit: u32,
+) -> Result<(Vec<Value>, i64)> {
+    let (include, exclude) = names;
+    let filter = match p.filter() {
         None => None,
         Some(f) => {
             let parsed = filter::parse(f).map_err(|m| bad("invalidFilter", "filter", m))?;
@@ -54,7 +61,8 @@ pub async fn list(State(s): State<AppState>, dir: Directory, req: Request) -> Re
             Some(parsed)
         }
     };
-    if q.one("sortBy")
+    if p.sort_by
+        .as_deref()
         .is_some_and(|b| !b.eq_ignore_ascii_case("displayName"))
     {
         return Err(bad(
@@ -64,13 +72,14 @@ pub async fn list(State(s): State<AppState>, dir: Directory, req: Request) -> Re
         ));
     }
     let filtered_on_members = filter.as_ref().is_some_and(names_members);
-    let with_members = wants_members(&include, &exclude) || filtered_on_members;
+    let with_members = wants_members(include, exclude) || filtered_on_members;
     let mut roles = s
         .core
         .directory_roles(&dir.ctx, &dir.org.id, with_members)
         .await?;
     roles.sort_by_key(|a| a.role.name.to_lowercase());
-    if q.one("sortOrder")
+    if p.sort_order
+        .as_deref()
         .is_some_and(|o| o.eq_ignore_ascii_case("descending"))
     {
         roles.reverse();
@@ -80,21 +89,27 @@ pub async fn list(State(s): State<AppState>, dir: Directory, req: Request) -> Re
         .map(|r| resource::group(&r.role, &r.members, with_members, &dir.base))
         .filter(|g| filter.as_ref().is_none_or(|f| filter::matches(f, g)))
         .collect();
-    let total = all.len();
+    let total = all.len() as i64;
     let page: Vec<Value> = all
         .into_iter()
-        .skip((start - 1) as usize)
-        .take(count as usize)
-        .map(|g| resource::project(g, &include, &exclude))
+        .skip(offset as usize)
+        .take(limit as usize)
+        .map(|g| resource::project(g, include, exclude))
         .collect();
-    let body = json!({
-        "schemas": [LIST],
-        "totalResults": total,
-        "startIndex": start,
-        "itemsPerPage": page.len(),
-        "Resources": page,
-    });
-    Ok(answer(StatusCode::OK, &body, None))
+    Ok((page, total))
+}
+
+/// Lists the groups `p` asks for (a `GET`'s query or a `POST .search` body).
+pub async fn respond(s: &AppState, dir: &Directory, p: &ListParams) -> Result<Response> {
+    let names = projection(p)?;
+    let (resources, total) = page(s, dir, p, &names, p.start - 1, p.count).await?;
+    Ok(list_response(resources, total, p.start))
+}
+
+pub async fn list(State(s): State<AppState>, dir: Directory, req: Request) -> Result<Response> {
+    let (parts, _) = req.into_parts();
+    let p = ListParams::from_query(&super::query(&parts))?;
+    respond(&s, &dir, &p).await
 }
 
 fn check_names(f: &filter::Filter) -> Result<()> {
@@ -164,6 +179,18 @@ fn member_ids(v: Option<&Value>) -> Result<Vec<String>> {
     Ok(out)
 }
 
+fn external_id(body: &Value) -> Result<Option<String>> {
+    match get_ci(body, "externalId") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(x)) => Ok(Some(x.clone())),
+        Some(other) => Err(bad(
+            "invalidValue",
+            "externalId",
+            format!("externalId must be a string, not {other}"),
+        )),
+    }
+}
+
 fn display_name(body: &Value) -> Result<String> {
     get_ci(body, "displayName")
         .and_then(Value::as_str)
@@ -192,22 +219,17 @@ fn check_body(body: &Value) -> Result<()> {
 pub async fn create(State(s): State<AppState>, dir: Directory, req: Request) -> Result<Response> {
     let body = json_body(&s, req).await?;
     check_body(&body)?;
-    let name = display_name(&body)?;
-    let members = member_ids(get_ci(&body, "members"))?;
-    // Every member is there and visible before anything is written.
-    for m in &members {
-        s.core.directory_get(&dir.ctx, &dir.org.id, m).await?;
-    }
+    let g = DirectoryGroup {
+        name: display_name(&body)?,
+        external_id: external_id(&body)?,
+        members: member_ids(get_ci(&body, "members"))?,
+    };
+    // The core checks everything before it writes the role and its holders as one.
     let role = s
         .core
-        .directory_create_role(&dir.ctx, &dir.org.id, &name)
+        .directory_create_group(&dir.ctx, &dir.org.id, g)
         .await
         .map_err(resource::rename)?;
-    if !members.is_empty() {
-        s.core
-            .directory_set_holders(&dir.ctx, &dir.org.id, &role.id, &members, &[])
-            .await?;
-    }
     let made = one(&s, &dir, &role.id, true).await?;
     let v = resource::group(&made.role, &made.members, true, &dir.base);
     let mut resp = answer(
@@ -228,8 +250,8 @@ pub async fn get(
     req: Request,
 ) -> Result<Response> {
     let (parts, _) = req.into_parts();
-    let q = super::query(&parts);
-    let (include, exclude) = projection(&q)?;
+    let p = ListParams::from_query(&super::query(&parts))?;
+    let (include, exclude) = projection(&p)?;
     let with_members = wants_members(&include, &exclude);
     let r = one(&s, &dir, &id, true).await?;
     let tag = group_etag(&r.role, &r.members);
@@ -244,12 +266,14 @@ pub async fn get(
     ))
 }
 
-/// Makes the role's holders `wanted` (and refuses a new name).
+/// Makes the role's holders `wanted` and its external id `external_id`, as one write (and
+/// refuses a new name).
 async fn converge(
     s: &AppState,
     dir: &Directory,
     current: &RoleMembers,
     name: Option<String>,
+    external_id: Option<String>,
     wanted: Vec<String>,
 ) -> Result<Response> {
     if name.is_some_and(|n| n != current.role.name) {
@@ -271,8 +295,17 @@ async fn converge(
         .cloned()
         .collect();
     s.core
-        .directory_set_holders(&dir.ctx, &dir.org.id, &current.role.id, &add, &remove)
-        .await?;
+        .directory_update_group(
+            &dir.ctx,
+            &dir.org.id,
+            &current.role.id,
+            external_id,
+            &add,
+            &remove,
+            Some(current.role.updated_at),
+        )
+        .await
+        .map_err(resource::rename)?;
     let after = one(s, dir, &current.role.id, true).await?;
     let v = resource::group(&after.role, &after.members, true, &dir.base);
     Ok(answer(
@@ -292,6 +325,7 @@ pub async fn replace(
     let body = json_body(&s, req).await?;
     check_body(&body)?;
     let name = display_name(&body)?;
+    let external = external_id(&body)?;
     let wanted = member_ids(get_ci(&body, "members"))?;
     let current = one(&s, &dir, &id, true).await?;
     if let Some(r) = check_precondition(
@@ -301,7 +335,7 @@ pub async fn replace(
     ) {
         return Ok(r);
     }
-    converge(&s, &dir, &current, Some(name), wanted).await
+    converge(&s, &dir, &current, Some(name), external, wanted).await
 }
 
 pub async fn patch(
@@ -328,21 +362,30 @@ pub async fn patch(
     let name = get_ci(&res, "displayName")
         .and_then(Value::as_str)
         .map(str::to_owned);
+    let external = external_id(&res)?;
     let wanted = member_ids(get_ci(&res, "members"))?;
-    converge(&s, &dir, &current, name, wanted).await
+    converge(&s, &dir, &current, name, external, wanted).await
 }
 
 pub async fn delete(
     State(s): State<AppState>,
     dir: Directory,
     Path((_, id)): Path<(String, String)>,
-    _headers: HeaderMap,
+    headers: HeaderMap,
 ) -> Result<Response> {
-    // Known or not, visible or not, the answer names the rule only once the group is found.
-    one(&s, &dir, &id, false).await?;
-    Ok(refusal(
-        StatusCode::BAD_REQUEST,
-        Some("mutability"),
-        "roles are not deleted through SCIM: remove the group's members instead",
-    ))
+    let current = one(&s, &dir, &id, true).await?;
+    if let Some(r) = check_precondition(
+        &headers,
+        &group_etag(&current.role, &current.members),
+        false,
+    ) {
+        return Ok(r);
+    }
+    s.core
+        .directory_delete_role(&dir.ctx, &dir.org.id, &id)
+        .await?;
+    let mut r = answer(StatusCode::NO_CONTENT, &Value::Null, None);
+    *r.body_mut() = axum::body::Body::empty();
+    r.headers_mut().remove(header::CONTENT_TYPE);
+    Ok(r)
 }

@@ -8,9 +8,11 @@
 mod discovery;
 mod filter;
 mod groups;
+mod params;
 mod patch;
 mod resource;
 pub mod schemas;
+mod search;
 mod users;
 
 use axum::extract::FromRequestParts;
@@ -58,10 +60,13 @@ const POLICIES: &[(&str, Policy)] = &[
     ("scim-replace-group", WRITE),
     ("scim-patch-group", WRITE),
     ("scim-delete-group", WRITE),
+    ("scim-search", READ),
+    ("scim-search-users", READ),
+    ("scim-search-groups", READ),
 ];
 
 pub fn router() -> Finished {
-    use axum::routing::get;
+    use axum::routing::{get, post};
     let b = "/scim/v2/{org}";
     SurfaceRouter::new(SURFACE, utoipa::openapi::OpenApi::default(), POLICIES)
         .page(
@@ -88,6 +93,21 @@ pub fn router() -> Finished {
             &format!("{b}/Schemas/{{id}}"),
             &[(Method::GET, "scim-schema")],
             get(discovery::schema),
+        )
+        .page(
+            &format!("{b}/.search"),
+            &[(Method::POST, "scim-search")],
+            post(search::all),
+        )
+        .page(
+            &format!("{b}/Users/.search"),
+            &[(Method::POST, "scim-search-users")],
+            post(search::users),
+        )
+        .page(
+            &format!("{b}/Groups/.search"),
+            &[(Method::POST, "scim-search-groups")],
+            post(search::groups),
         )
         .page(
             &format!("{b}/Users"),
@@ -283,7 +303,8 @@ impl FromRequestParts<AppState> for Directory {
             .core
             .authenticate_directory(&request_id, &org_ref, &token)
             .await?;
-        let bucket = if parts.method == Method::GET {
+        // A search is a read, though it is POSTed (RFC 7644 section 3.4.3).
+        let bucket = if parts.method == Method::GET || parts.uri.path().ends_with("/.search") {
             "directory-read"
         } else {
             "directory-write"

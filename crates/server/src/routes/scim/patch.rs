@@ -198,6 +198,38 @@ fn creatable(f: &Filter) -> Option<(String, Value)> {
     }
 }
 
+/// An operation whose path is the enterprise extension itself: `remove` drops it, `add` sets
+/// the attributes its value names, `replace` makes them the extension's only ones.
+fn whole_extension(res: &mut Value, op: &Op) -> Result<()> {
+    let Some(obj) = res.as_object_mut() else {
+        return Err(bad("invalidSyntax", "", "the resource is not an object"));
+    };
+    let key = key_of(obj, schemas::ENTERPRISE);
+    if op.kind == Kind::Remove {
+        obj.remove(&key);
+        return Ok(());
+    }
+    let Some(Value::Object(more)) = &op.value else {
+        return Err(bad(
+            "invalidValue",
+            "value",
+            "the extension's value must be an object",
+        ));
+    };
+    if op.kind == Kind::Replace {
+        obj.remove(&key);
+    }
+    for (k, v) in more {
+        let sub = Op {
+            kind: Kind::Add,
+            path: Some(format!("{}:{k}", schemas::ENTERPRISE)),
+            value: Some(v.clone()),
+        };
+        apply(res, &sub, "User")?;
+    }
+    Ok(())
+}
+
 /// Applies one operation.
 pub fn apply(res: &mut Value, op: &Op, resource: &str) -> Result<()> {
     let Some(path) = &op.path else {
@@ -235,6 +267,9 @@ pub fn apply(res: &mut Value, op: &Op, resource: &str) -> Result<()> {
         }
         return Ok(());
     };
+    if resource == "User" && path.trim().eq_ignore_ascii_case(schemas::ENTERPRISE) {
+        return whole_extension(res, op);
+    }
     let t = target(path, resource)?;
     let obj = container(res, t.attr.urn.as_deref())?;
     let key = key_of(obj, &t.attr.attr);

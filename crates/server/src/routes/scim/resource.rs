@@ -1,7 +1,7 @@
 //! Roster's records as SCIM resources and back: a user as a `User` (with the enterprise
 //! extension), a role as a `Group`, and the `attributes` / `excludedAttributes` projection.
 
-use roster_domain::core::DirectoryMember;
+use roster_domain::core::{DirectoryEmail, DirectoryMember};
 use roster_domain::model::{Role, User, UserStatus};
 use roster_domain::types::format_micros;
 use serde_json::{json, Map, Value};
@@ -27,15 +27,17 @@ pub fn user(u: &User, roles: &[Role], base: &str) -> Value {
             })
         })
         .collect();
+    let mut name = Map::new();
+    for (k, v) in [("givenName", &u.first_name), ("familyName", &u.last_name)] {
+        if !v.is_empty() {
+            name.insert(k.into(), json!(v));
+        }
+    }
     let mut v = json!({
         "schemas": [USER, ENTERPRISE],
         "id": u.id,
-        "userName": u.email,
-        "name": {
-            "givenName": u.first_name,
-            "familyName": u.last_name,
-            "formatted": display,
-        },
+        "userName": u.user_name.as_deref().unwrap_or(&u.email),
+        "name": name,
         "displayName": display,
         "emails": [{ "value": u.email, "type": "work", "primary": true }],
         "active": u.status != UserStatus::Inactive,
@@ -52,6 +54,13 @@ pub fn user(u: &User, roles: &[Role], base: &str) -> Value {
     if let Some(x) = &u.external_id {
         v["externalId"] = json!(x);
     }
+    // An attribute without a value is left out (RFC 7643 section 2.5): no empty name.
+    if let Some(o) = v.as_object_mut() {
+        if name_empty(o) {
+            o.remove("name");
+            o.remove("displayName");
+        }
+    }
     if u.company.is_none() {
         if let Some(o) = v.as_object_mut() {
             o.remove(ENTERPRISE);
@@ -59,6 +68,12 @@ pub fn user(u: &User, roles: &[Role], base: &str) -> Value {
         v["schemas"] = json!([USER]);
     }
     v
+}
+
+fn name_empty(o: &Map<String, Value>) -> bool {
+    o.get("name")
+        .and_then(Value::as_object)
+        .is_some_and(Map::is_empty)
 }
 
 /// A boolean as directories send it: `true`, or Entra ID's `"True"`.
@@ -125,6 +140,7 @@ pub fn member(v: &Value) -> Result<DirectoryMember> {
     let user_name = text(get_ci(v, "userName"), "userName")?
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| bad("invalidValue", "userName", "userName is required"))?;
+    let emails = emails(get_ci(v, "emails"))?;
     let name = get_ci(v, "name").cloned().unwrap_or(Value::Null);
     if !(name.is_object() || name.is_null()) {
         return Err(bad("invalidValue", "name", "name must be an object"));
@@ -156,7 +172,8 @@ pub fn member(v: &Value) -> Result<DirectoryMember> {
     };
     let external_id = text(get_ci(v, "externalId"), "externalId")?;
     Ok(DirectoryMember {
-        email: user_name,
+        user_name,
+        emails,
         first_name: first.unwrap_or_default(),
         last_name: last.unwrap_or_default(),
         external_id,
@@ -165,11 +182,43 @@ pub fn member(v: &Value) -> Result<DirectoryMember> {
     })
 }
 
+/// The addresses of `emails`, as the core chooses the login email among them.
+fn emails(v: Option<&Value>) -> Result<Vec<DirectoryEmail>> {
+    let items = match v {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(bad("invalidValue", "emails", "emails must be an array")),
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (i, e) in items.iter().enumerate() {
+        let Some(address) = get_ci(e, "value").and_then(Value::as_str) else {
+            return Err(bad(
+                "invalidValue",
+                &format!("emails.{i}.value"),
+                "an email needs its value",
+            ));
+        };
+        let primary = match get_ci(e, "primary") {
+            None | Some(Value::Null) => false,
+            Some(p) => boolean(p, "emails.primary")?,
+        };
+        let work = get_ci(e, "type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.eq_ignore_ascii_case("work"));
+        out.push(DirectoryEmail {
+            address: address.to_owned(),
+            work,
+            primary,
+        });
+    }
+    Ok(out)
+}
+
 /// The core's field names as SCIM's.
 pub fn rename(e: roster_domain::Error) -> roster_domain::Error {
     e.map_fields(|f| {
         let wire = match f.field_name().as_str() {
-            "email" => "userName",
+            "email" | "user_name" => "userName",
             "first_name" => "name.givenName",
             "last_name" => "name.familyName",
             "external_id" => "externalId",
@@ -197,6 +246,7 @@ pub fn group(r: &Role, members: &[User], with_members: bool, base: &str) -> Valu
         "schemas": [GROUP],
         "id": r.id,
         "displayName": r.name,
+        "externalId": r.external_id,
         "meta": {
             "resourceType": "Group",
             "created": format_micros(r.created_at),
@@ -205,12 +255,17 @@ pub fn group(r: &Role, members: &[User], with_members: bool, base: &str) -> Valu
             "location": format!("{base}/Groups/{}", r.id),
         },
     });
+    if r.external_id.is_none() {
+        if let Some(o) = v.as_object_mut() {
+            o.remove("externalId");
+        }
+    }
     if with_members {
         v["members"] = members
             .iter()
             .map(|u| {
                 json!({
-                    "value": u.id, "display": u.email, "type": "User",
+                    "value": u.id, "type": "User",
                     "$ref": format!("{base}/Users/{}", u.id),
                 })
             })

@@ -45,7 +45,7 @@ pub fn resource_types(base: &str) -> Vec<Value> {
             "id": "User",
             "name": "User",
             "endpoint": "/Users",
-            "description": "A member of the organization (userName is the login email).",
+            "description": "A member of the organization (userName is the login email, or the directory's own name of the person).",
             "schema": USER,
             "schemaExtensions": [{ "schema": ENTERPRISE, "required": false }],
             "meta": { "resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User") },
@@ -87,12 +87,6 @@ fn user_schema(base: &str) -> Value {
         "subAttributes",
         json!([
             attr(
-                "formatted",
-                "string",
-                "readOnly",
-                "The given and family names."
-            ),
-            attr(
                 "givenName",
                 "string",
                 "readWrite",
@@ -110,7 +104,7 @@ fn user_schema(base: &str) -> Value {
         "userName",
         "string",
         "immutable",
-        "The login email: set when the user is created, the person's own afterwards.",
+        "The login email, or the directory's own name of the person (then the login email comes from emails): set when the user is created.",
     );
     user_name["required"] = json!(true);
     user_name["uniqueness"] = json!("server");
@@ -125,32 +119,51 @@ fn user_schema(base: &str) -> Value {
         "The directory's id of the person.",
     );
     external["caseExact"] = json!(true);
+    let mut value = attr("value", "string", "immutable", "The address.");
+    value["required"] = json!(true);
     let mut emails = with(
         attr(
             "emails",
             "complex",
-            "readOnly",
-            "The login email, as the one work address.",
+            "immutable",
+            "The login email, as the one work address. When userName is not an email, the login email is taken from them at creation (the primary one, else the work one, else the first); afterwards it is the person's own and other addresses are not kept.",
         ),
         "subAttributes",
         json!([
-            attr("value", "string", "readOnly", "The address."),
-            attr("type", "string", "readOnly", "Always work."),
+            value,
             with(
-                attr("primary", "boolean", "readOnly", "Always true."),
-                "type",
-                json!("boolean")
+                attr("type", "string", "immutable", "Always work."),
+                "canonicalValues",
+                json!(["work"])
             ),
+            attr("primary", "boolean", "immutable", "Always true."),
         ]),
     );
     emails["multiValued"] = json!(true);
+    emails["required"] = json!(true);
+    let mut active = attr(
+        "active",
+        "boolean",
+        "readWrite",
+        "false deactivates the user: their sessions end. Every user has it (true when left out on create).",
+    );
+    active["required"] = json!(true);
     let mut groups = with(
         attr("groups", "complex", "readOnly", "The roles the user holds."),
         "subAttributes",
         json!([
             attr("value", "string", "readOnly", "The group's id."),
             attr("display", "string", "readOnly", "The role's name."),
-            attr("$ref", "reference", "readOnly", "The group's URI."),
+            with(
+                attr("$ref", "reference", "readOnly", "The group's URI."),
+                "referenceTypes",
+                json!(["Group"])
+            ),
+            with(
+                attr("type", "string", "readOnly", "Always direct."),
+                "canonicalValues",
+                json!(["direct"])
+            ),
         ]),
     );
     groups["multiValued"] = json!(true);
@@ -166,7 +179,7 @@ fn user_schema(base: &str) -> Value {
             name,
             attr("displayName", "string", "readOnly", "The given and family names."),
             emails,
-            attr("active", "boolean", "readWrite", "false deactivates the user: their sessions end."),
+            active,
             groups,
         ],
         "meta": { "resourceType": "Schema", "location": format!("{base}/Schemas/{USER}") },
@@ -205,18 +218,32 @@ fn group_schema(base: &str) -> Value {
         "subAttributes",
         json!([
             attr("value", "string", "immutable", "The user's id."),
-            attr("display", "string", "readOnly", "The user's email."),
-            attr("$ref", "reference", "readOnly", "The user's URI."),
-            attr("type", "string", "immutable", "Always User."),
+            with(
+                attr("$ref", "reference", "immutable", "The user's URI."),
+                "referenceTypes",
+                json!(["User"])
+            ),
+            with(
+                attr("type", "string", "immutable", "Always User."),
+                "canonicalValues",
+                json!(["User"])
+            ),
         ]),
     );
     members["multiValued"] = json!(true);
+    let mut external = attr(
+        "externalId",
+        "string",
+        "readWrite",
+        "The directory's id of the group.",
+    );
+    external["caseExact"] = json!(true);
     json!({
         "schemas": [SCHEMA],
         "id": GROUP,
         "name": "Group",
         "description": "A role of the organization.",
-        "attributes": [display, members],
+        "attributes": [display, external, members],
         "meta": { "resourceType": "Schema", "location": format!("{base}/Schemas/{GROUP}") },
     })
 }

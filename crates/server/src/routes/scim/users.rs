@@ -8,33 +8,20 @@ use roster_domain::model::User;
 use roster_domain::paging::SortKey;
 use serde_json::{json, Value};
 
+use super::params::ListParams;
 use super::resource::{self, user_etag};
-use super::schemas::{LIST, MAX_RESULTS};
+use super::schemas::LIST;
 use super::{answer, bad, filter, json_body, patch, refusal, Directory, Result};
 use crate::extract::Path;
 use crate::state::AppState;
 
-/// `startIndex` (from 1) and `count` (at most [`MAX_RESULTS`]) of a listing.
-pub fn paging(q: &crate::extract::Query) -> Result<(u64, u32)> {
-    let int = |name: &str| -> Result<Option<i64>> {
-        match q.one(name) {
-            None => Ok(None),
-            Some(v) => v
-                .trim()
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| bad("invalidValue", name, format!("{name} must be an integer"))),
-        }
-    };
-    let start = int("startIndex")?.unwrap_or(1).max(1) as u64;
-    let count = int("count")?
-        .unwrap_or(i64::from(MAX_RESULTS))
-        .clamp(0, i64::from(MAX_RESULTS)) as u32;
-    Ok((start, count))
-}
-
-fn sort(q: &crate::extract::Query) -> Result<Option<SortKey>> {
-    let descending = match q.one("sortOrder").map(str::to_ascii_lowercase).as_deref() {
+fn sort(p: &ListParams) -> Result<Option<SortKey>> {
+    let descending = match p
+        .sort_order
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None | Some("ascending") => false,
         Some("descending") => true,
         Some(o) => {
@@ -45,11 +32,12 @@ fn sort(q: &crate::extract::Query) -> Result<Option<SortKey>> {
             ))
         }
     };
-    let Some(by) = q.one("sortBy") else {
+    let Some(by) = p.sort_by.as_deref() else {
         return Ok(None);
     };
     let field = match by.to_ascii_lowercase().as_str() {
-        "username" | "emails" | "emails.value" => "email",
+        "username" => "user_name",
+        "emails" | "emails.value" => "email",
         "name.givenname" => "first_name",
         "name.familyname" => "last_name",
         "meta.created" | "id" => "created_at",
@@ -67,10 +55,11 @@ fn sort(q: &crate::extract::Query) -> Result<Option<SortKey>> {
     }))
 }
 
-fn projection(q: &crate::extract::Query) -> Result<(Vec<String>, Vec<String>)> {
+/// The `attributes` and `excludedAttributes` a listing names, each one the User schema's.
+pub fn projection(p: &ListParams) -> Result<(Vec<String>, Vec<String>)> {
     Ok((
-        resource::attribute_list(q.one("attributes"), "User", "attributes")?,
-        resource::attribute_list(q.one("excludedAttributes"), "User", "excludedAttributes")?,
+        resource::attribute_list(p.attributes.as_deref(), "User", "attributes")?,
+        resource::attribute_list(p.excluded.as_deref(), "User", "excludedAttributes")?,
     ))
 }
 
@@ -82,12 +71,17 @@ async fn shown(s: &AppState, dir: &Directory, u: &User) -> Result<Value> {
     Ok(resource::user(u, &roles, &dir.base))
 }
 
-pub async fn list(State(s): State<AppState>, dir: Directory, req: Request) -> Result<Response> {
-    let (parts, _) = req.into_parts();
-    let q = super::query(&parts);
-    let (start, count) = paging(&q)?;
-    let (include, exclude) = projection(&q)?;
-    let filter = match q.one("filter").map(str::trim).filter(|f| !f.is_empty()) {
+/// The users `p` asks for, `limit` of them from `offset` (projected as `names` say), and how
+/// many match in all.
+pub async fn page(
+    s: &AppState,
+    dir: &Directory,
+    p: &ListParams,
+    names: &(Vec<String>, Vec<String>),
+    offset: u64,
+    limit: u32,
+) -> Result<(Vec<Value>, i64)> {
+    let filter = match p.filter() {
         None => None,
         Some(f) => Some(
             filter::parse(f)
@@ -97,9 +91,9 @@ pub async fn list(State(s): State<AppState>, dir: Directory, req: Request) -> Re
     };
     let dq = DirectoryQuery {
         filter,
-        sort: sort(&q)?,
-        offset: start - 1,
-        limit: count,
+        sort: sort(p)?,
+        offset,
+        limit,
     };
     let (users, total) = s.core.directory_list(&dir.ctx, &dir.org.id, dq).await?;
     let roles: Vec<_> = s
@@ -110,8 +104,13 @@ pub async fn list(State(s): State<AppState>, dir: Directory, req: Request) -> Re
         .unwrap_or_default();
     let resources: Vec<Value> = users
         .iter()
-        .map(|u| resource::project(resource::user(u, &roles, &dir.base), &include, &exclude))
+        .map(|u| resource::project(resource::user(u, &roles, &dir.base), &names.0, &names.1))
         .collect();
+    Ok((resources, total))
+}
+
+/// A `ListResponse` of one page.
+pub fn list_response(resources: Vec<Value>, total: i64, start: u64) -> Response {
     let body = json!({
         "schemas": [LIST],
         "totalResults": total,
@@ -119,7 +118,20 @@ pub async fn list(State(s): State<AppState>, dir: Directory, req: Request) -> Re
         "itemsPerPage": resources.len(),
         "Resources": resources,
     });
-    Ok(answer(StatusCode::OK, &body, None))
+    answer(StatusCode::OK, &body, None)
+}
+
+/// Lists the users `p` asks for (a `GET`'s query or a `POST .search` body).
+pub async fn respond(s: &AppState, dir: &Directory, p: &ListParams) -> Result<Response> {
+    let names = projection(p)?;
+    let (resources, total) = page(s, dir, p, &names, p.start - 1, p.count).await?;
+    Ok(list_response(resources, total, p.start))
+}
+
+pub async fn list(State(s): State<AppState>, dir: Directory, req: Request) -> Result<Response> {
+    let (parts, _) = req.into_parts();
+    let p = ListParams::from_query(&super::query(&parts))?;
+    respond(&s, &dir, &p).await
 }
 
 pub async fn create(State(s): State<AppState>, dir: Directory, req: Request) -> Result<Response> {
@@ -179,8 +191,8 @@ pub async fn get(
     req: Request,
 ) -> Result<Response> {
     let (parts, _) = req.into_parts();
-    let q = super::query(&parts);
-    let (include, exclude) = projection(&q)?;
+    let p = ListParams::from_query(&super::query(&parts))?;
+    let (include, exclude) = projection(&p)?;
     let u = s.core.directory_get(&dir.ctx, &dir.org.id, &id).await?;
     let tag = user_etag(&u);
     if let Some(r) = check_precondition(&parts.headers, &tag, true) {
