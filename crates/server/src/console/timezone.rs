@@ -110,7 +110,7 @@ mod tests {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')));
             let mut h = HeaderMap::new();
-            let c = HeaderValue::from_str(&format!("{TZ_COOKIE}={e}")).unwrap();
+            let c = HeaderValue::from_str(&format!("{TZ_COOKIE}={e}")).expect("a cookie value");
             h.insert(axum::http::header::COOKIE, c);
             assert_eq!(viewer_timezone(&h).as_deref(), Some(z.name()));
         }
