@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// What a one-time token is for. Stored in `one_time_tokens.purpose` as [`TokenPurpose::as_str`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TokenPurpose {
@@ -97,9 +99,66 @@ impl PartialEq<&str> for TokenPurpose {
     }
 }
 
+/// A user's eva role in one environment, highest first. Stored in `user_environments.role_name`
+/// as [`EnvRole::as_str`], which is also the name of the built-in role holding its grants
+/// (`permissions.rs`); a surface spells it on its own wire (eva's `routes/eva/words.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EnvRole {
+    /// The whole environment, no bot needed.
+    Supervisor,
+    /// The bots given.
+    Editor,
+    /// The bots given, read only.
+    Viewer,
+}
+
+impl EnvRole {
+    /// Highest first: a user's organization role is the highest of their environment roles.
+    pub const ALL: [Self; 3] = [Self::Supervisor, Self::Editor, Self::Viewer];
+
+    /// The stored spelling, and the name of the built-in role of the same grants.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Supervisor => "SUPERVISOR",
+            Self::Editor => "EDITOR",
+            Self::Viewer => "VIEWER",
+        }
+    }
+
+    /// The role of a stored spelling (or built-in role name); `None` for any other name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Whether access in an environment under this role is given bot by bot.
+    pub const fn needs_bots(self) -> bool {
+        !matches!(self, Self::Supervisor)
+    }
+}
+
+impl fmt::Display for EnvRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_env_role_reads_back_from_its_stored_spelling_and_serializes_as_it() {
+        for r in EnvRole::ALL {
+            assert_eq!(EnvRole::parse(r.as_str()), Some(r));
+            assert_eq!(
+                serde_json::to_value(r).ok(),
+                Some(serde_json::Value::from(r.as_str()))
+            );
+        }
+        assert_eq!(EnvRole::parse("ADMIN"), None);
+        assert_eq!(EnvRole::parse("supervisor"), None);
+    }
 
     #[test]
     fn every_purpose_reads_back_from_its_stored_spelling() {

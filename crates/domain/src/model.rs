@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use crate::kinds::TokenPurpose;
+pub use crate::kinds::{EnvRole, TokenPurpose};
 use crate::mail::{Mail, MailKind};
 use crate::types::Micros;
 
@@ -391,7 +391,7 @@ pub struct Bot {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnvAccess {
     pub environment_uuid: String,
-    pub role: String,
+    pub role: EnvRole,
     pub bots: Vec<String>,
 }
 

@@ -114,7 +114,11 @@ impl EvaStore for SqlStore {
                 for e in access {
                     let env = Arg::Text(e.environment_uuid.clone());
                     envs.push(
-                        [ids().to_vec(), vec![env.clone(), Arg::Text(e.role.clone())]].concat(),
+                        [
+                            ids().to_vec(),
+                            vec![env.clone(), Arg::Text(e.role.as_str().to_owned())],
+                        ]
+                        .concat(),
                     );
                     for b in &e.bots {
                         bots.push(
@@ -259,22 +263,25 @@ impl EvaStore for SqlStore {
         for (user, env, bot) in bot_rows {
             bots_of.entry((user, env)).or_default().push(bot);
         }
-        Ok(env_rows
+        env_rows
             .into_iter()
             .map(|(user, env, role)| {
+                let role = EnvRole::parse(&role).ok_or_else(|| {
+                    StoreError::Other(anyhow::anyhow!("unknown environment role {role:?}"))
+                })?;
                 let bots = bots_of
                     .remove(&(user.clone(), env.clone()))
                     .unwrap_or_default();
-                (
+                Ok((
                     user,
                     EnvAccess {
                         environment_uuid: env,
                         role,
                         bots,
                     },
-                )
+                ))
             })
-            .collect())
+            .collect()
     }
 
     async fn upsert_environment(&self, e: &Environment, now: Micros, fx: Effects) -> R<()> {

@@ -1,7 +1,7 @@
 //! Roles, who holds them (with the last-administrator guard), and temporary grants.
 
 use async_trait::async_trait;
-use roster_domain::model::{Role, TemporaryGrant};
+use roster_domain::model::{EnvRole, Role, TemporaryGrant};
 use roster_domain::paging::GrantQuery;
 use roster_domain::store::{Effects, Refusal, RoleStore, StoreError};
 
@@ -102,7 +102,7 @@ impl RoleStore for SqlStore {
         org_id: &str,
         user_id: &str,
         role_ids: &[String],
-        env_roles_kept: &[String],
+        env_roles_kept: &[EnvRole],
         fx: Effects,
     ) -> R<()> {
         let (db, fx, rest) = self.route_write(org_id, fx).await?;
@@ -116,7 +116,10 @@ impl RoleStore for SqlStore {
             gone.text(org_id).push(" AND user_id = ");
             gone.text(user_id);
             if !env_roles_kept.is_empty() {
-                let kept: Vec<String> = env_roles_kept.to_vec();
+                let kept: Vec<String> = env_roles_kept
+                    .iter()
+                    .map(|r| r.as_str().to_owned())
+                    .collect();
                 gone.push(" AND NOT ").in_list("role_name", &kept);
             }
             let envs: Vec<String> =

@@ -442,7 +442,7 @@ pub(crate) async fn write_env_access(
                 .bind(org)
                 .bind(user)
                 .bind(&e.environment_uuid)
-                .bind(&e.role)
+                .bind(e.role.as_str())
                 .execute(&mut *c)
                 .await
                 .map_err(err)?;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::access::Context;
-use super::eva::{org_role, EnvInput, ENV_ROLES, EVA_ADMIN};
+use super::eva::{org_role, EnvInput, EVA_ADMIN};
 use super::Core;
 use crate::error::{Error, FieldError, Location, Result};
 use crate::import::{self, Line};
@@ -58,20 +58,19 @@ pub(super) fn read_row(line: &Line, full: bool) -> std::result::Result<Row, Stri
     if role.contains(',') || role.contains('|') {
         return Err("A user has exactly one role".into());
     }
-    if role != EVA_ADMIN && !ENV_ROLES.contains(&role.as_str()) {
+    let env_role = EnvRole::parse(&role);
+    if role != EVA_ADMIN && env_role.is_none() {
         return Err(format!(
             "Role '{role}' is not one of ADMIN, SUPERVISOR, EDITOR, VIEWER"
         ));
     }
-    let env = if role == EVA_ADMIN {
-        None
-    } else {
+    let env = if let Some(env_role) = env_role {
         for (i, name) in [(5, "environmentUuid"), (6, "environmentName")] {
             if col(i).is_empty() {
                 return Err(format!("Column '{name}' is mandatory for role {role}"));
             }
         }
-        if role != "SUPERVISOR" && col(7).is_empty() {
+        if env_role.needs_bots() && col(7).is_empty() {
             return Err(format!("Column 'bot' is mandatory for role {role}"));
         }
         let bots = if col(7).is_empty() {
@@ -80,10 +79,12 @@ pub(super) fn read_row(line: &Line, full: bool) -> std::result::Result<Row, Stri
             vec![col(7)]
         };
         Some(EnvInput {
-            role: role.clone(),
+            role: Some(env_role),
             environment_uuid: col(5),
             bots,
         })
+    } else {
+        None
     };
     Ok(Row {
         key: line.key(),
@@ -195,6 +196,8 @@ impl Core {
                     .env
                     .clone()
                     .ok_or("Environment permissions are not given to the ADMIN role")?;
+                // `read_row` reads an environment only under an environment role.
+                let env_role = env.role.ok_or("Role not found")?;
                 if grant {
                     Self::check_env_name(&catalog, line, &env)?;
                     catalog
@@ -241,7 +244,7 @@ impl Core {
                         .find(|e| e.environment_uuid == env.environment_uuid)
                     {
                         Some(e) => {
-                            e.role = env.role.clone();
+                            e.role = env_role;
                             for b in &env.bots {
                                 if !e.bots.contains(b) {
                                     e.bots.push(b.clone());
@@ -250,7 +253,7 @@ impl Core {
                         }
                         None => next.push(EnvAccess {
                             environment_uuid: env.environment_uuid.clone(),
-                            role: env.role.clone(),
+                            role: env_role,
                             bots: env.bots.clone(),
                         }),
                     }
@@ -269,7 +272,7 @@ impl Core {
                     } else {
                         next[pos].bots.retain(|b| !env.bots.contains(b));
                         // An editor or viewer without bots has no access left in that environment.
-                        if next[pos].role != "SUPERVISOR" && next[pos].bots.is_empty() {
+                        if next[pos].role.needs_bots() && next[pos].bots.is_empty() {
                             next.remove(pos);
                         }
                     }

@@ -139,8 +139,8 @@ impl Core {
         super::eva::check_language(language)?;
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
-        if ![EVA_ADMIN, "SUPERVISOR", "EDITOR", "VIEWER"]
-            .iter()
+        if !std::iter::once(EVA_ADMIN)
+            .chain(EnvRole::ALL.map(EnvRole::as_str))
             .any(|r| may_invite(&access, r))
         {
             return Err(Error::forbidden(format!(

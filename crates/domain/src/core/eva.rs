@@ -8,8 +8,7 @@ use super::Core;
 use crate::error::{Error, FieldError, Location, Result};
 use crate::model::*;
 
-/// Environment roles, highest first; `ADMIN` is held for the whole organization.
-pub const ENV_ROLES: &[&str] = &["SUPERVISOR", "EDITOR", "VIEWER"];
+/// `ADMIN` is held for the whole organization; the others, [`EnvRole`], per environment.
 pub const EVA_ADMIN: &str = "ADMIN";
 pub const LANGUAGES: &[&str] = &["en", "es", "ja", "pt"];
 
@@ -27,10 +26,12 @@ pub(crate) fn check_language(language: &str) -> Result<()> {
     }
 }
 
-/// An environment entry of a request: the role, the environment, and bots.
+/// An environment entry of a request: the role, the environment, and bots. The surface reads
+/// the role in its own spelling; `None` is a name that is no environment role, which
+/// [`Catalog::check`] reports with the request's other field errors.
 #[derive(Debug, Clone, Default)]
 pub struct EnvInput {
-    pub role: String,
+    pub role: Option<EnvRole>,
     pub environment_uuid: String,
     pub bots: Vec<String>,
 }
@@ -51,7 +52,7 @@ pub struct EvaUserInput {
 /// An environment as a user holds it, with names resolved.
 #[derive(Debug, Clone)]
 pub struct EvaEnv {
-    pub role: String,
+    pub role: EnvRole,
     pub environment: (String, String),
     pub bots: Vec<(String, String)>,
 }
@@ -145,14 +146,14 @@ impl Catalog {
         }
         for (i, e) in envs.iter().enumerate() {
             let at = |f: &str| format!("{field}.{i}.{f}");
-            if !ENV_ROLES.contains(&e.role.as_str()) {
+            let Some(role) = e.role else {
                 errs.push(FieldError::body(
                     &at("role"),
                     "enum",
                     "role must be SUPERVISOR, EDITOR or VIEWER",
                 ));
                 continue;
-            }
+            };
             match self.env(&e.environment_uuid) {
                 None => errs.push(FieldError::body(
                     &at("environment.uuid"),
@@ -173,16 +174,16 @@ impl Catalog {
                     "an environment is given once, with one role",
                 ));
             }
-            let bots: Vec<String> = if e.role == "SUPERVISOR" {
-                Vec::new()
-            } else {
+            let bots: Vec<String> = if role.needs_bots() {
                 e.bots.clone()
+            } else {
+                Vec::new()
             };
-            if e.role != "SUPERVISOR" && bots.is_empty() {
+            if role.needs_bots() && bots.is_empty() {
                 errs.push(FieldError::body(
                     &at("bots"),
                     "missing",
-                    format!("role {} needs at least one bot", e.role),
+                    format!("role {role} needs at least one bot"),
                 ));
             }
             for (j, b) in bots.iter().enumerate() {
@@ -216,7 +217,7 @@ impl Catalog {
             uniq.dedup();
             out.push(EnvAccess {
                 environment_uuid: e.environment_uuid.clone(),
-                role: e.role.clone(),
+                role,
                 bots: uniq,
             });
         }
@@ -233,16 +234,16 @@ impl Catalog {
 /// environment role stays only while one of the user's new roles holds every grant of the role
 /// of that name (a SUPERVISOR made a DefaultUserRole supervises nothing any more; a VIEWER made
 /// a SUPERVISOR keeps what it viewed).
-pub(crate) fn env_roles_kept(roles: &[Role], role_ids: &[String]) -> Vec<String> {
+pub(crate) fn env_roles_kept(roles: &[Role], role_ids: &[String]) -> Vec<EnvRole> {
     let new: Vec<&Role> = roles.iter().filter(|r| role_ids.contains(&r.id)).collect();
     roles
         .iter()
-        .filter(|env| ENV_ROLES.contains(&env.name.as_str()))
-        .filter(|env| {
+        .filter_map(|env| EnvRole::parse(&env.name).map(|kind| (kind, env)))
+        .filter(|(_, env)| {
             new.iter()
                 .any(|r| env.grants.iter().all(|g| r.grants.contains(g)))
         })
-        .map(|env| env.name.clone())
+        .map(|(kind, _)| kind)
         .collect()
 }
 
@@ -250,10 +251,10 @@ pub(crate) fn org_role<'r>(roles: &'r [Role], admin: bool, envs: &[EnvAccess]) -
     let name = if admin {
         EVA_ADMIN
     } else {
-        ENV_ROLES
-            .iter()
-            .copied()
+        EnvRole::ALL
+            .into_iter()
             .find(|r| envs.iter().any(|e| e.role == *r))?
+            .as_str()
     };
     roles.iter().find(|r| r.name == name)
 }

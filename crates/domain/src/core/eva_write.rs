@@ -212,12 +212,12 @@ impl Core {
             .collect();
         let same = |a: &[EnvAccess], b: &[EnvAccess]| {
             let key = |v: &[EnvAccess]| {
-                let mut k: Vec<(String, String, Vec<String>)> = v
+                let mut k: Vec<(String, EnvRole, Vec<String>)> = v
                     .iter()
                     .map(|e| {
                         let mut bots = e.bots.clone();
                         bots.sort();
-                        (e.environment_uuid.clone(), e.role.clone(), bots)
+                        (e.environment_uuid.clone(), e.role, bots)
                     })
                     .collect();
                 k.sort();

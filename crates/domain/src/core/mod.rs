@@ -62,7 +62,7 @@ pub use directory_users::{
 };
 pub use eva::{
     EnvInput, EvaEnv, EvaListQuery, EvaPage, EvaUser, EvaUserInput, UserOrder, EMAIL_IS_LOGIN,
-    ENV_ROLES, EVA_ADMIN, LANGUAGES, LIST_PAGE_MAX,
+    EVA_ADMIN, LANGUAGES, LIST_PAGE_MAX,
 };
 pub use feed::{FeedInput, FeedPage, FEED_MAX_LIMIT};
 pub use jobs::{ExportFilter, ImportJobInput, JobView, EXPORT_PAGE};

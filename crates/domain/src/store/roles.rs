@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::{Effects, StoreResult};
-use crate::model::{Role, TemporaryGrant};
+use crate::model::{EnvRole, Role, TemporaryGrant};
 use crate::paging::GrantQuery;
 use crate::types::Micros;
 
@@ -27,7 +27,7 @@ pub trait RoleStore: Send + Sync + 'static {
         org_id: &str,
         user_id: &str,
         role_ids: &[String],
-        env_roles_kept: &[String],
+        env_roles_kept: &[EnvRole],
         fx: Effects,
     ) -> StoreResult<()>;
 

@@ -242,7 +242,7 @@ fn eva_input(email: &str, role: &str) -> EvaUserInput {
             Vec::new()
         } else {
             vec![EnvInput {
-                role: role.into(),
+                role: roster_domain::model::EnvRole::parse(role),
                 environment_uuid: crate::eva::PROD.into(),
                 bots: vec![crate::eva::BOT.into()],
             }]

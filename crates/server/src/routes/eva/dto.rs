@@ -72,7 +72,7 @@ impl From<UserWrite> for EvaUserInput {
                 .environments
                 .into_iter()
                 .map(|e| EnvInput {
-                    role: e.role,
+                    role: super::words::env_role(&e.role),
                     environment_uuid: e.environment.uuid,
                     bots: e.bots.into_iter().map(|b| b.uuid).collect(),
                 })
@@ -140,7 +140,7 @@ impl UserOut {
                 .environments
                 .into_iter()
                 .map(|e| EnvOut {
-                    role: e.role,
+                    role: super::words::env_role_word(e.role).to_owned(),
                     environment: RefOut {
                         uuid: e.environment.0,
                         name: e.environment.1,

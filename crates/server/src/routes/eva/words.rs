@@ -3,6 +3,7 @@
 //! names written as eva's camelCase ones.
 
 use roster_domain::core::{EvaListQuery, UserOrder, EMAIL_IS_LOGIN, LIST_PAGE_MAX};
+use roster_domain::model::EnvRole;
 use roster_domain::{Error, FieldError};
 
 use crate::extract::Query;
@@ -97,4 +98,18 @@ pub(super) fn eva_fields(e: Error) -> Error {
             .message
             .replace("password_confirmation", "passwordConfirmation");
     })
+}
+
+/// eva's spelling of an environment role (the same as Roster's stored one today, but the
+/// contract's own): `None` for any other word, which the core reports as the field's error.
+pub(super) fn env_role(word: &str) -> Option<EnvRole> {
+    EnvRole::ALL.into_iter().find(|r| env_role_word(*r) == word)
+}
+
+pub(super) fn env_role_word(role: EnvRole) -> &'static str {
+    match role {
+        EnvRole::Supervisor => "SUPERVISOR",
+        EnvRole::Editor => "EDITOR",
+        EnvRole::Viewer => "VIEWER",
+    }
 }
