@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 use roster_domain::core::{
-    AuditListInput, DeleteOutcome, DirectoryMember, InviteInput, ListUsersInput, Settable,
-    UserUpdate,
+    AuditListInput, DeleteOutcome, DirectoryEmail, DirectoryMember, InviteInput, ListUsersInput,
+    Settable, UserUpdate,
 };
 use roster_domain::model::{Connection, Role, User, UserStatus};
 use roster_domain::permissions::DEFAULT_USER_ROLE;
@@ -240,7 +240,12 @@ async fn activate(s: &AppState, v: &View, user_id: &str) -> Result<(), Error> {
         return Err(Error::Conflict("the user is already active".into()));
     }
     let member = DirectoryMember {
-        email: user.email.clone(),
+        user_name: user.user_name.clone().unwrap_or_else(|| user.email.clone()),
+        emails: vec![DirectoryEmail {
+            address: user.email.clone(),
+            work: false,
+            primary: true,
+        }],
         first_name: user.first_name.clone(),
         last_name: user.last_name.clone(),
         external_id: user.external_id.clone(),
