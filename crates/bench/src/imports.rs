@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use crate::load::{Goal, OpResult};
-use crate::{data, Backend, Bench};
+use crate::{data, Bench};
 
 impl Bench {
     pub(crate) async fn imports(&mut self, token: &str) -> anyhow::Result<()> {
@@ -41,10 +41,11 @@ impl Bench {
             let secs = t.elapsed().as_secs_f64();
             self.check_applied(name, rows, &out);
             let rate = rows as f64 / secs;
-            let goal = match (password, self.opts.backend) {
-                (None, Backend::Sqlite) => Goal::MinRowsPerSec(20_000.0),
-                (None, Backend::Postgres) => Goal::MinRowsPerSec(10_000.0),
-                (Some(_), _) => Goal::CeilingShare(0.9),
+            // Issue 20 §1: 20,000 rows/s on both backends (the first round asked PostgreSQL
+            // for 10,000).
+            let goal = match password {
+                None => Goal::MinRowsPerSec(20_000.0),
+                Some(_) => Goal::CeilingShare(0.9),
             };
             self.push(OpResult {
                 name: name.into(),

@@ -20,6 +20,10 @@ use crate::stmt::{
 };
 use crate::{err, json_err, run, tx, SqlStore, R};
 
+/// Rows per statement of a bulk insert: 28 values a user row stay under PostgreSQL's 65,535
+/// bound values, whatever the size of the batch.
+const ROWS_PER_STATEMENT: usize = 1000;
+
 #[async_trait]
 impl EvaStore for SqlStore {
     async fn insert_users(
@@ -38,40 +42,48 @@ impl EvaStore for SqlStore {
         }
         let (db, fx, rest) = self.route_write(&org, fx).await?;
         let inserted = tx!(db, |t| {
-            // New addresses get their identity; known addresses keep theirs.
-            let mut sql = Sql::new(
-                "INSERT INTO identities (id, email, email_lower, name, password_hash, connection, email_verified, \
-                 sessions_valid_after, created_at, updated_at) VALUES ",
-            );
-            sql.values(rows.iter().map(|(i, u, _)| {
-                vec![
-                    Arg::Text(i.id.clone()),
-                    Arg::Text(i.email.clone()),
-                    Arg::Text(i.email_lower.clone()),
-                    Arg::Text(i.name.clone()),
-                    Arg::OptText(i.password_hash.clone()),
-                    Arg::Text(i.connection.as_str().to_owned()),
-                    Arg::Bool(i.email_verified),
-                    Arg::Int(0),
-                    Arg::Int(u.created_at),
-                    Arg::Int(u.created_at),
-                ]
-            }))
-            .push(" ON CONFLICT (email_lower) DO NOTHING");
-            bind_all!(crate::sql::query(&sql), sql.args)
-                .execute(&mut *t)
-                .await
-                .map_err(err)?;
-            let lowers: Vec<String> = rows.iter().map(|(i, _, _)| i.email_lower.clone()).collect();
-            let mut sql = Sql::new("SELECT email_lower, id FROM identities WHERE ");
-            sql.in_list("email_lower", &lowers);
-            let owners: HashMap<String, String> =
-                bind_all!(crate::sql::query_as::<_, (String, String)>(&sql), sql.args)
-                    .fetch_all(&mut *t)
+            // New addresses get their identity; known addresses keep theirs. Statements take
+            // at most `ROWS_PER_STATEMENT` rows: PostgreSQL binds at most 65,535 values.
+            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                let mut sql = Sql::new(
+                    "INSERT INTO identities (id, email, email_lower, name, password_hash, connection, email_verified, \
+                     sessions_valid_after, created_at, updated_at) VALUES ",
+                );
+                sql.values(chunk.iter().map(|(i, u, _)| {
+                    vec![
+                        Arg::Text(i.id.clone()),
+                        Arg::Text(i.email.clone()),
+                        Arg::Text(i.email_lower.clone()),
+                        Arg::Text(i.name.clone()),
+                        Arg::OptText(i.password_hash.clone()),
+                        Arg::Text(i.connection.as_str().to_owned()),
+                        Arg::Bool(i.email_verified),
+                        Arg::Int(0),
+                        Arg::Int(u.created_at),
+                        Arg::Int(u.created_at),
+                    ]
+                }))
+                .push(" ON CONFLICT (email_lower) DO NOTHING");
+                bind_all!(crate::sql::query(&sql), sql.args)
+                    .execute(&mut *t)
                     .await
-                    .map_err(err)?
-                    .into_iter()
+                    .map_err(err)?;
+            }
+            let mut owners: HashMap<String, String> = HashMap::with_capacity(rows.len());
+            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                let lowers: Vec<String> = chunk
+                    .iter()
+                    .map(|(i, _, _)| i.email_lower.clone())
                     .collect();
+                let mut sql = Sql::new("SELECT email_lower, id FROM identities WHERE ");
+                sql.in_list("email_lower", &lowers);
+                owners.extend(
+                    bind_all!(crate::sql::query_as::<_, (String, String)>(&sql), sql.args)
+                        .fetch_all(&mut *t)
+                        .await
+                        .map_err(err)?,
+                );
+            }
             let users: Vec<User> = rows
                 .iter()
                 .map(|(i, u, _)| User {
@@ -79,15 +91,18 @@ impl EvaStore for SqlStore {
                     ..u.clone()
                 })
                 .collect();
-            let refs: Vec<&User> = users.iter().collect();
-            let sql = user_insert(&refs, true)?;
-            let done: HashSet<String> =
-                bind_all!(crate::sql::query_scalar::<_, String>(&sql), sql.args)
-                    .fetch_all(&mut *t)
-                    .await
-                    .map_err(err)?
-                    .into_iter()
-                    .collect();
+            drop(owners);
+            let mut done: HashSet<String> = HashSet::with_capacity(users.len());
+            for chunk in users.chunks(ROWS_PER_STATEMENT) {
+                let refs: Vec<&User> = chunk.iter().collect();
+                let sql = user_insert(&refs, true)?;
+                done.extend(
+                    bind_all!(crate::sql::query_scalar::<_, String>(&sql), sql.args)
+                        .fetch_all(&mut *t)
+                        .await
+                        .map_err(err)?,
+                );
+            }
             // Joining an identity that exists: what the core decided it does (`OnJoin`).
             let mut joined: Vec<(OnJoin, Vec<String>)> = Vec::new();
             for ((i, _, _), u) in rows.iter().zip(&users) {
@@ -132,15 +147,17 @@ impl EvaStore for SqlStore {
                 ("INSERT INTO user_environments (org_id, user_id, environment_uuid, role_name) VALUES ", envs),
                 ("INSERT INTO user_environment_bots (org_id, user_id, environment_uuid, bot_uuid) VALUES ", bots),
             ] {
-                if values.is_empty() {
-                    continue;
+                let mut values = values;
+                while !values.is_empty() {
+                    let rest = values.split_off(values.len().min(ROWS_PER_STATEMENT));
+                    let mut sql = Sql::new(head);
+                    sql.values(values).push(" ON CONFLICT DO NOTHING");
+                    bind_all!(crate::sql::query(&sql), sql.args)
+                        .execute(&mut *t)
+                        .await
+                        .map_err(err)?;
+                    values = rest;
                 }
-                let mut sql = Sql::new(head);
-                sql.values(values).push(" ON CONFLICT DO NOTHING");
-                bind_all!(crate::sql::query(&sql), sql.args)
-                    .execute(&mut *t)
-                    .await
-                    .map_err(err)?;
             }
             write_effects(&mut t.tx(), &fx).await?;
             // One event per user the insert took that no audit event already told of (a bulk
