@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use super::access::{grants_of, Access, Context};
-use super::directory_users::EXTERNAL_ID_MAX;
+use super::directory_users::{EXTERNAL_ID_MAX, ROLE_MEMBERS_MAX};
 use super::Core;
 use crate::directory::GroupWrite;
 use crate::error::{Error, FieldError, Location, Problems, Result};
@@ -302,8 +302,21 @@ impl Core {
             None,
             json!({ "role": role.name }),
         ));
-        let holders = self.holders(&access, &org.id, &roles, &role.id).await?;
-        let ids: Vec<String> = holders.iter().map(|u| u.id.clone()).collect();
+        // Every holder loses the role, so every holder must be one the caller may see, and not
+        // more than a group lists: the store removes the role from all of them.
+        let visible = self.holders(&access, &org.id, &roles, &role.id).await?;
+        let all = self.holder_count(&org.id, &role.id).await?;
+        if all > ROLE_MEMBERS_MAX as usize || all != visible.len() {
+            return Err(Error::forbidden(format!(
+                "the role {} is held by members this token may not see, or by more than {} \
+                 members: remove them from the group first",
+                role.name, ROLE_MEMBERS_MAX
+            )));
+        }
+        if !visible.is_empty() {
+            access.require_org(perm::ROLE_ASSIGN)?;
+        }
+        let ids: Vec<String> = visible.iter().map(|u| u.id.clone()).collect();
         // Each holder loses it as a member removed from the group would.
         self.holder_changes(ctx, &access, &org.id, &roles, role, &[], &ids, &mut fx)
             .await?;

@@ -64,6 +64,15 @@ fn naming(p: &mut Problems, m: &DirectoryMember) -> Naming {
     if let Ok(e) = Email::parse(name) {
         return Naming::Email(e);
     }
+    // Names and login emails share one key (the lowercased name), so a name that lowercases to
+    // an address would take that address from whoever is invited with it later.
+    if Email::parse(&name.to_lowercase()).is_ok() {
+        p.push(FieldError::body(
+            "user_name",
+            "value_error",
+            "a name that reads as an email address once lowercased must be that address",
+        ));
+    }
     if name.chars().count() > USER_NAME_MAX || name.chars().any(char::is_control) {
         p.push(FieldError::body(
             "user_name",
@@ -452,6 +461,17 @@ impl Core {
             });
         }
         Ok(out)
+    }
+
+    /// How many members hold the role, whoever may see them (up to one more than a group
+    /// lists).
+    pub(super) async fn holder_count(&self, org_id: &str, role_id: &str) -> Result<usize> {
+        let mut q = UserQuery::new(ROLE_MEMBERS_MAX + 1);
+        q.visibility = crate::paging::Visibility::Only {
+            user_ids: Vec::new(),
+            role_ids: vec![role_id.to_owned()],
+        };
+        Ok(self.store.list_users(org_id, &q).await?.len())
     }
 
     pub(super) async fn holders(

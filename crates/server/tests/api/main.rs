@@ -59,6 +59,7 @@ mod read_modify_write;
 mod scim;
 mod scim_compliance;
 mod scim_directory;
+mod scim_group_rules;
 mod scim_providers;
 mod scim_search;
 mod security_accounts;
