@@ -20,8 +20,8 @@ use crate::stmt::{
 };
 use crate::{err, json_err, run, tx, SqlStore, R};
 
-/// Rows per statement of a bulk insert: 28 values a user row stay under PostgreSQL's 65,535
-/// bound values, whatever the size of the batch.
+/// Rows per statement of a bulk insert: the values of 1,000 user rows stay under PostgreSQL's
+/// 65,535 bound values, whatever the size of the batch.
 const ROWS_PER_STATEMENT: usize = 1000;
 
 #[async_trait]

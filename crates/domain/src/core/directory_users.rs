@@ -292,7 +292,7 @@ impl Core {
 
     /// Replaces what the directory owns of a member: names, external id and whether it is
     /// active (deactivation ends its sessions and refresh tokens, as eva's does). The email is
-    /// the member's login and stays: a different one is refused. With `expected`, only while
+    /// the member's login and stays: the addresses given are not kept. With `expected`, only while
     /// the member's version (`updated_at`) is still that one.
     pub async fn directory_replace(
         &self,
