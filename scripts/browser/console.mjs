@@ -1,7 +1,7 @@
 // The admin console in a real browser: Debian's Chromium driven by playwright-core with
 // JavaScript disabled (every page must work without it), every page checked by axe-core
 // (injected into a copy of the page) and photographed to target/screenshots/console-*.png.
-// Run by crates/server/tests/api/browser_console.rs, which seeds the organization (3,000
+// Run by crates/server/tests/api/browser_console.rs, which seeds the organization (100,000
 // users) and checks the outcome in the database afterwards. Besides reading, it activates a
 // deactivated user, rotates an API key, creates and edits a role (and sees a rank refusal) and
 // follows a CSV import job's page to its end. Its last line on stdout is
@@ -108,7 +108,7 @@ try {
   await check('users');
   await expectText('users', 'users in all');
 
-  // 2. Find one user among 3,000 by the search box.
+  // 2. Find one user among 100,000 by the search box.
   await page.getByRole('searchbox', { name: 'Search' }).fill(plan.needle);
   await time('search', () => submit(page.getByRole('button', { name: 'Apply', exact: true })));
   await check('search');

@@ -1,13 +1,12 @@
 //! The admin console in a real browser: Debian's Chromium driven by playwright-core with
 //! JavaScript disabled, axe-core on every page (`scripts/browser-setup`), the script
-//! `scripts/browser/console.mjs`. An organization of 3,000 users (seeded through the store's
-//! bulk insert, as eva's import writes them: sixty pages, enough for search, sort and keyset
-//! paging to mean something; `roster-bench` measures the pages at scale); the script signs in through the hosted page,
-//! finds one user by search, sorts, pages to the end, invites and edits someone, sees the rank
-//! refusal, deactivates and activates them, uploads a CSV with bad rows (an import job whose
+//! `scripts/browser/console.mjs`. An organization of 100,000 users, as issue 17 asks (seeded
+//! through the store's bulk insert, as eva's import writes them); the script signs in through
+//! the hosted page, finds one user by search, sorts, pages to the end, invites and edits
+//! someone, sees the rank refusal, deactivates and activates them, uploads a CSV with bad rows (an import job whose
 //! page it follows to the end), exports, creates and rotates an API key, creates a role and
-//! edits its grants (and sees a rank refusal), reads the audit log and signs out. This test then checks what the database holds. Screenshots go to
-//! `target/screenshots/console-*.png`.
+//! edits its grants (and sees a rank refusal), reads the audit log and signs out. This test
+//! then checks what the database holds. Screenshots go to `target/screenshots/console-*.png`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,7 +18,7 @@ use serde_json::{json, Value};
 use crate::helpers::TestApp;
 use crate::oidc_browser::{org_with_password, PASSWORD};
 
-const SEEDED: usize = 3_000;
+const SEEDED: usize = 100_000;
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -73,7 +72,7 @@ async fn seed(app: &TestApp, org: &str, n: usize) {
 }
 
 #[tokio::test]
-async fn the_console_works_in_a_real_browser_on_thousands_of_users_and_passes_axe() {
+async fn the_console_works_in_a_real_browser_at_100000_users_and_passes_axe() {
     let root = workspace();
     let setup = std::process::Command::new(root.join("scripts/browser-setup"))
         .status()
