@@ -46,30 +46,15 @@ pub async fn page(State(s): State<AppState>, Path(org): Path<String>, req: Req) 
     ))
 }
 
-/// The form's token and file; the token is read first and must come before the file.
+/// The form's token and file.
 async fn read(form: &mut Multipart) -> Result<(String, Vec<u8>), Error> {
-    let mut csrf = String::new();
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| Error::BadRequest(format!("the form could not be read: {}", e.body_text())))?
-    {
-        match field.name() {
-            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
-            Some("file") => {
-                let bytes = field.bytes().await.map_err(|e| {
-                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        Error::TooLarge("the file is larger than the server accepts".into())
-                    } else {
-                        Error::BadRequest(format!("the file could not be read: {}", e.body_text()))
-                    }
-                })?;
-                return Ok((csrf, bytes.to_vec()));
-            }
-            _ => {}
-        }
-    }
-    Err(roster_domain::core::missing_file())
+    let mut parts = super::session::parts(form).await?;
+    let csrf = super::session::part_text(&parts, "csrf");
+    let file = parts
+        .iter()
+        .position(|(k, _)| k == "file")
+        .ok_or_else(roster_domain::core::missing_file)?;
+    Ok((csrf, parts.swap_remove(file).1))
 }
 
 /// Starts an import job of the uploaded file and answers with its page (303), where its
@@ -97,13 +82,7 @@ pub async fn upload(
         Err(e) => return v.done(layout::refusal(&shell, e, &v.path("bulk"))),
     };
     if !v.signed.csrf_ok(&[("csrf".to_owned(), csrf)]) {
-        return v.done(layout::message(
-            StatusCode::FORBIDDEN,
-            &shell,
-            shell.t("refused"),
-            shell.t("bad_form"),
-            Some((&v.path("bulk"), shell.t("back"))),
-        ));
+        return v.done(super::signin::bad_form(&v, &v.path("bulk")));
     }
     match super::jobs::start(&s, &v.signed.ctx, &v.org.id, file, v.lang.code()).await {
         Ok(job) => v.done(layout::redirect(&v.path(&format!("jobs/{job}")), vec![])),

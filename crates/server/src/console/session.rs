@@ -2,7 +2,8 @@
 //! organization it was signed in to and the secret whose hash the store keeps), the sign-in
 //! flow's cookie (its `state` and PKCE verifier), the last organization and the language.
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::extract::Multipart;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use roster_domain::core::{ConsoleSignedIn, Context};
 use roster_domain::secrets::constant_time_eq;
 use roster_domain::Error;
@@ -111,5 +112,36 @@ pub fn field<'a>(f: &'a [(String, String)], name: &str) -> &'a str {
         .rev()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
+}
+
+/// The parts of a posted `multipart/form-data` form (the bulk upload, the branding images),
+/// each name with its bytes, in order; a part beyond the body limit is [`Error::TooLarge`].
+pub async fn parts(form: &mut Multipart) -> Result<Vec<(String, Vec<u8>)>, Error> {
+    let mut out = Vec::new();
+    while let Some(part) = form
+        .next_field()
+        .await
+        .map_err(|e| Error::BadRequest(format!("the form could not be read: {}", e.body_text())))?
+    {
+        let name = part.name().unwrap_or_default().to_owned();
+        let bytes = part.bytes().await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::TooLarge("the file is larger than the server accepts".into())
+            } else {
+                Error::BadRequest(format!("the file could not be read: {}", e.body_text()))
+            }
+        })?;
+        out.push((name, bytes.to_vec()));
+    }
+    Ok(out)
+}
+
+/// The text of the part `name` of [`parts`] (empty when absent).
+pub fn part_text(parts: &[(String, Vec<u8>)], name: &str) -> String {
+    parts
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
         .unwrap_or_default()
 }

@@ -142,16 +142,21 @@ pub async fn enter_form(
 ) -> Result<View, Response> {
     let v = enter(s, req, org_ref).await?;
     if !v.signed.csrf_ok(fields) {
-        let shell = v.shell("");
-        return Err(layout::message(
-            StatusCode::FORBIDDEN,
-            &shell,
-            shell.t("refused"),
-            shell.t("bad_form"),
-            Some((&v.path("users"), shell.t("back"))),
-        ));
+        return Err(bad_form(&v, &v.path("users")));
     }
     Ok(v)
+}
+
+/// The 403 page for a form without this session's token (or not a form of this console).
+pub fn bad_form(v: &View, back: &str) -> Response {
+    let shell = v.shell("");
+    layout::message(
+        StatusCode::FORBIDDEN,
+        &shell,
+        shell.t("refused"),
+        shell.t("bad_form"),
+        Some((back, shell.t("back"))),
+    )
 }
 
 /// `/console`: which organization (the last one remembered), or straight to `?org=`.
