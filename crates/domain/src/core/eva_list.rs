@@ -1,4 +1,5 @@
-//! eva-user reads: the paged list, quicksearch, one user, the caller's own user.
+//! eva-user reads: the paged list, quicksearch, one user, the organization's environments
+//! and bots, the caller's own user.
 
 use std::collections::BTreeSet;
 
@@ -124,6 +125,21 @@ impl Core {
         let names = super::access::names_of(&roles, &user.role_ids);
         access.require_on(perm::USER_GET_INFO, &access.target(&user, &names))?;
         Ok(self.eva_views(ctx, &org, vec![user]).await?.remove(0))
+    }
+
+    /// The organization's environments and bots, active or not, which a user's access is
+    /// chosen from (the console's form of a user's environments); for those who may read the
+    /// organization's users.
+    pub async fn eva_catalog(
+        &self,
+        ctx: &Context,
+        org_ref: &str,
+    ) -> Result<(Vec<Environment>, Vec<Bot>)> {
+        let org = self.find_org(org_ref).await?;
+        ctx.access(&org)?.require_org(perm::USER_GET_INFO)?;
+        let envs = self.store.list_environments(&org.id).await?;
+        let bots = self.store.list_bots(&org.id).await?;
+        Ok((envs, bots))
     }
 
     /// The caller's own user, from the token.

@@ -191,6 +191,18 @@ const TEXTS: &[(&str, &str, &str, &str, &str)] = &[
     ("recent_imports", "Recent imports", "Importaciones recientes", "最近のインポート", "Importações recentes"),
     ("more_errors", "Only the first rejected rows are shown here; the file has them all.", "Aquí solo se muestran las primeras filas rechazadas; el archivo las tiene todas.", "ここには最初の拒否行のみ表示されます。ファイルにはすべて含まれます。", "Só as primeiras linhas rejeitadas aparecem aqui; o arquivo tem todas."),
     ("line", "Line", "Línea", "行番号", "Linha"),
+    // A user's eva environments and bots (console/user_envs.rs).
+    ("u_envs", "Environments and bots", "Entornos y bots", "環境とボット", "Ambientes e bots"),
+    ("u_envs_admin", "An administrator: every environment and bot.", "Un administrador: todos los entornos y bots.", "管理者: すべての環境とボット。", "Um administrador: todos os ambientes e bots."),
+    ("u_envs_none", "No environment.", "Ningún entorno.", "環境はありません。", "Nenhum ambiente."),
+    ("u_env", "Environment", "Entorno", "環境", "Ambiente"),
+    ("u_bots", "Bots", "Bots", "ボット", "Bots"),
+    ("u_envs_help", "A role in each environment the user works in; EDITOR and VIEWER need at least one bot, SUPERVISOR reaches every bot. Saving is eva's user update: the user's role becomes ADMIN for an administrator, else their highest environment role.", "Un rol en cada entorno en el que trabaja el usuario; EDITOR y VIEWER necesitan al menos un bot, SUPERVISOR alcanza todos. Guardar es la actualización de usuario de eva: el rol del usuario pasa a ser ADMIN para un administrador, si no su rol de entorno más alto.", "ユーザーが使う各環境のロール。EDITOR と VIEWER には 1 つ以上のボットが必要で、SUPERVISOR はすべてのボットを扱えます。保存は eva のユーザー更新です。ユーザーのロールは管理者なら ADMIN、それ以外は最も上位の環境ロールになります。", "Uma função em cada ambiente em que o usuário trabalha; EDITOR e VIEWER precisam de ao menos um bot, SUPERVISOR alcança todos. Salvar é a atualização de usuário do eva: a função do usuário passa a ser ADMIN para um administrador, senão sua função de ambiente mais alta."),
+    ("u_env_role", "Role in this environment", "Rol en este entorno", "この環境でのロール", "Função neste ambiente"),
+    ("u_env_no_access", "No access", "Sin acceso", "アクセスなし", "Sem acesso"),
+    ("u_inactive", "inactive", "inactivo", "無効", "inativo"),
+    ("u_envs_save", "Save environments", "Guardar entornos", "環境を保存", "Salvar ambientes"),
+    ("u_envs_saved", "The environments were saved.", "Se guardaron los entornos.", "環境を保存しました。", "Os ambientes foram salvos."),
 ];
 
 pub fn t(lang: Lang, key: &str) -> &'static str {

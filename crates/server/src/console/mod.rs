@@ -23,6 +23,7 @@ mod session;
 mod signin;
 mod timezone;
 mod user;
+mod user_envs;
 mod users;
 
 use axum::http::Method;
@@ -97,6 +98,11 @@ pub fn router(max_csv: usize) -> Finished {
             get(user::invite_page).post(user::invite),
         )
         .page("/console/{org}/users/{user}", PAGE, get(user::show))
+        .page(
+            "/console/{org}/users/{user}/environments",
+            ACTION,
+            post(user_envs::save),
+        )
         .page(
             "/console/{org}/users/{user}/{action}",
             ACTION,

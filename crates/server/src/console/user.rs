@@ -1,5 +1,5 @@
-//! One user's page (profile, preferences, roles, configuration variables, sessions, audit
-//! trail) and what an administrator does to them: invite, edit, change the role, deactivate,
+//! One user's page (profile, preferences, roles, eva environments and bots (`user_envs.rs`),
+//! configuration variables, sessions, audit trail) and what an administrator does to them: invite, edit, change the role, deactivate,
 //! activate,
 //! delete (the soft-delete reasons shown), resend the invitation, send a password reset, end
 //! their sessions. Each is the core operation an API calls, with the signed-in member's access.
@@ -158,6 +158,7 @@ pub async fn show(
         )
         .await
         .ok();
+    let environments = super::user_envs::section(&s, &v, &user.id).await;
     let current_role = roles
         .iter()
         .find(|r| user.role_ids.contains(&r.id))
@@ -167,6 +168,7 @@ pub async fn show(
     let prefs = &user.preferences;
     let notice = req.query.one("done").map(|d| match d {
         "invite" => v.t("invite_sent"),
+        "environments" => v.t("u_envs_saved"),
         _ => v.t("done"),
     });
     let body = html! {
@@ -194,6 +196,7 @@ pub async fn show(
             p { button type="submit" { (v.t("change_role")) } }
         }
         p.muted { (v.t("rank_rule")) }
+        (environments)
         h2 { (v.t("variables")) }
         @if user.nonsensitive_variables.is_empty() && user.sensitive_names.is_empty() {
             p.muted { "—" }
