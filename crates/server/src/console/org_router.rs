@@ -19,6 +19,11 @@ pub fn router() -> Finished {
     SurfaceRouter::new(SURFACE, OpenApi::default(), POLICIES)
         .page(base, BOTH, get(organization::show).post(organization::save))
         .page(
+            &format!("{base}/branding"),
+            ACTION,
+            post(organization::save_branding),
+        )
+        .page(
             &format!("{base}/connections"),
             BOTH,
             get(org_parts::connections).post(org_parts::add_connection),

@@ -1,19 +1,22 @@
-//! The organization page: its name, default language and time zone (the core's
-//! `modify_organization`, as Amigo's organization API), its branding as stored; and what its
+//! The organization page: its name, default language and time zone, and its branding images
+//! (each through the core's `modify_organization`, as Amigo's organization API); and what its
 //! sub-pages (`org_parts.rs`, `org_tokens.rs`) share.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use maud::{html, Markup};
 use roster_domain::core::OrgPatch;
-use serde_json::Value;
+use roster_domain::{Error, FieldError};
+use serde_json::{Map, Value};
 
 use super::i18n::when;
 use super::layout;
-use super::session::{field, form};
-use super::signin::{enter, enter_form, View};
+use super::session::{field, form, part_text, parts};
+use super::signin::{bad_form, enter, enter_form, View};
 use crate::extract::Req;
 use crate::state::AppState;
 
@@ -61,27 +64,178 @@ pub fn button_form(v: &View, action: &str, label: &str, name: &str) -> Markup {
     }
 }
 
+/// The branding images Amigo's organization API keeps (base64 bytes, as its `logo`,
+/// `square_logo` and `favicon`), with their labels and the kinds of image each may be.
+const IMAGES: [(&str, &str, &[Kind]); 3] = [
+    ("logo", "o_logo", &[Kind::Png]),
+    ("square_logo", "o_square_logo", &[Kind::Png]),
+    ("favicon", "o_favicon", &[Kind::Png, Kind::Ico]),
+];
+
+/// The most an image may hold: its base64 stays under what the hosted sign-in page shows.
+const IMAGE_MAX: usize = 128 * 1024;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Png,
+    Ico,
+}
+
+impl Kind {
+    fn of(bytes: &[u8]) -> Option<Self> {
+        if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(Self::Png)
+        } else if bytes.starts_with(&[0, 0, 1, 0]) {
+            Some(Self::Ico)
+        } else {
+            None
+        }
+    }
+
+    fn mime(self) -> &'static str {
+        match self {
+            Self::Png => "image/png",
+            Self::Ico => "image/x-icon",
+        }
+    }
+}
+
+/// A stored image as a `data:` address: an ICO as one, anything else as a PNG (as before
+/// the console could set images, what Amigo's API stored is shown as it is).
+fn data_url(b64: &str) -> String {
+    let head = b64.get(..b64.len().min(12) / 4 * 4).unwrap_or_default();
+    let kind = STANDARD.decode(head).ok().and_then(|b| Kind::of(&b));
+    let mime = kind.map_or("image/png", Kind::mime);
+    format!("data:{mime};base64,{b64}")
+}
+
 fn branding(v: &View) -> Markup {
     let item = |key: &str| -> Option<String> {
         match v.org.branding.get(key) {
-            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(Value::String(s)) if !s.is_empty() => Some(data_url(s)),
             _ => None,
         }
     };
     html! {
-        h2 { (v.t("o_branding")) }
+        h2 #branding { (v.t("o_branding")) }
         p.muted { (v.t("o_branding_help")) }
-        dl {
-            @for (key, label) in [("logo", "o_logo"), ("square_logo", "o_square_logo"), ("favicon", "o_favicon")] {
-                dt { (v.t(label)) }
-                dd {
-                    @match item(key) {
-                        Some(data) => { img.logo src=(format!("data:image/png;base64,{data}")) alt=(v.t(label)); }
-                        None => { span.muted { (v.t("o_not_set")) } }
+        form.stack method="post" action=(v.path("organization/branding")) enctype="multipart/form-data" {
+            input type="hidden" name="csrf" value=(v.signed.csrf());
+            @for (key, label, kinds) in IMAGES {
+                @let accept = if kinds.contains(&Kind::Ico) { "image/png,image/x-icon,.ico" } else { "image/png" };
+                fieldset.grants {
+                    legend { (v.t(label)) }
+                    p {
+                        span.muted { (v.t("o_current")) ": " }
+                        @match item(key) {
+                            Some(src) => { img.logo src=(src) alt=(v.t(label)); }
+                            None => { span.muted { (v.t("o_not_set")) } }
+                        }
+                    }
+                    p {
+                        label for=(key) { (v.t(label)) }
+                        input id=(key) type="file" name=(key) accept=(accept);
+                    }
+                    div {
+                        input type="checkbox" id=(format!("remove_{key}")) name=(format!("remove_{key}")) value="1";
+                        label for=(format!("remove_{key}")) { (v.t("o_remove")) " " (v.t(label)) }
                     }
                 }
             }
+            p { button type="submit" { (v.t("o_branding_save")) } }
         }
+    }
+}
+
+/// The branding a posted form changes: each uploaded image checked (its kind and size, the
+/// field named when it is wrong) and encoded as Amigo's API takes it; a ticked `remove_…`
+/// without a file clears the image.
+fn branding_patch(parts: &[(String, Vec<u8>)]) -> Result<Map<String, Value>, Error> {
+    let mut patch = Map::new();
+    let mut problems = Vec::new();
+    for (key, _, kinds) in IMAGES {
+        let file = parts
+            .iter()
+            .find(|(k, v)| k == key && !v.is_empty())
+            .map(|(_, v)| v.as_slice());
+        match file {
+            Some(bytes) if bytes.len() > IMAGE_MAX => problems.push(FieldError::body(
+                key,
+                "too_long",
+                format!("{key} must be at most {} KiB", IMAGE_MAX / 1024),
+            )),
+            Some(bytes) if !Kind::of(bytes).is_some_and(|k| kinds.contains(&k)) => {
+                let what = if kinds.contains(&Kind::Ico) {
+                    "a PNG or ICO image"
+                } else {
+                    "a PNG image"
+                };
+                problems.push(FieldError::body(
+                    key,
+                    "image_type",
+                    format!("{key} must be {what}"),
+                ));
+            }
+            Some(bytes) => {
+                patch.insert(key.to_owned(), Value::String(STANDARD.encode(bytes)));
+            }
+            None if part_text(parts, &format!("remove_{key}")) == "1" => {
+                patch.insert(key.to_owned(), Value::String(String::new()));
+            }
+            None => {}
+        }
+    }
+    if problems.is_empty() {
+        Ok(patch)
+    } else {
+        Err(Error::Validation(problems))
+    }
+}
+
+/// Changes the branding images through the core's `modify_organization`, as Amigo's
+/// modify-organization does with its `logo`, `square_logo` and `favicon`.
+pub async fn save_branding(
+    State(s): State<AppState>,
+    Path(org): Path<String>,
+    req: Req,
+    request: Request,
+) -> Response {
+    let v = match enter(&s, &req, &org).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let back = v.path("organization");
+    let parts = match Multipart::from_request(request, &s).await {
+        Ok(mut form) => parts(&mut form).await,
+        Err(_) => return v.done(bad_form(&v, &back)),
+    };
+    let parts = match parts {
+        Ok(p) => p,
+        Err(e) => return v.done(layout::refusal(&v.shell("o_org"), e, &back)),
+    };
+    if !v
+        .signed
+        .csrf_ok(&[("csrf".to_owned(), part_text(&parts, "csrf"))])
+    {
+        return v.done(bad_form(&v, &back));
+    }
+    let patch = match branding_patch(&parts) {
+        Ok(branding) => OrgPatch {
+            branding,
+            ..OrgPatch::default()
+        },
+        Err(e) => return v.done(layout::refusal(&v.shell("o_org"), e, &back)),
+    };
+    match s
+        .core
+        .modify_organization(&v.signed.ctx, &v.org.id, patch)
+        .await
+    {
+        Ok(()) => v.done(layout::redirect(
+            &v.path("organization?saved=1#branding"),
+            vec![],
+        )),
+        Err(e) => v.done(layout::refusal(&v.shell("o_org"), e, &back)),
     }
 }
 
