@@ -40,7 +40,7 @@ pub async fn console_sign_in(b: &mut Browser, org: &str, email: &str, password: 
     b.get(&path).await
 }
 
-async fn signed_in(app: &TestApp, org: &str, email: &str) -> Browser {
+pub async fn signed_in(app: &TestApp, org: &str, email: &str) -> Browser {
     let mut b = Browser::new(app);
     let cb = console_sign_in(&mut b, org, email, PASSWORD).await;
     assert_eq!(cb.status, 303, "{}", cb.body);
@@ -49,7 +49,7 @@ async fn signed_in(app: &TestApp, org: &str, email: &str) -> Browser {
 }
 
 /// The session's form token, read from a page.
-fn csrf(page: &Page) -> String {
+pub fn csrf(page: &Page) -> String {
     page.hidden_fields()
         .into_iter()
         .find(|(k, _)| k == "csrf")
@@ -57,14 +57,14 @@ fn csrf(page: &Page) -> String {
         .expect("a form with a csrf field")
 }
 
-fn fields(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+pub fn fields(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect()
 }
 
-async fn audit(app: &TestApp, org: &Org, action: &str) -> Vec<Value> {
+pub async fn audit(app: &TestApp, org: &Org, action: &str) -> Vec<Value> {
     // Signed in afresh: a test that moves the clock by hours outlives the organization's token.
     let token = app.sign_in(org, &org.admin_id).await;
     let body = app
@@ -78,7 +78,7 @@ async fn audit(app: &TestApp, org: &Org, action: &str) -> Vec<Value> {
 }
 
 /// Makes an invited member active with `PASSWORD` (as accepting the invitation would).
-async fn activate_with_password(app: &TestApp, org: &str, user_id: &str) -> String {
+pub async fn activate_with_password(app: &TestApp, org: &str, user_id: &str) -> String {
     let store = &app.state.core.store;
     let mut u = store.get_user(org, user_id).await.unwrap().unwrap();
     let hash = roster_domain::password::hash(PASSWORD).await.unwrap();

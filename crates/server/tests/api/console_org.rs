@@ -53,7 +53,7 @@ async fn audited_from_console(app: &TestApp, org: &Org, action: &str) {
 }
 
 /// A 422 page naming `field`.
-fn names_field(page: &Page, field: &str) {
+pub fn names_field(page: &Page, field: &str) {
     assert_eq!(page.status, 422, "{}", page.body);
     assert!(
         page.body.contains(&format!("<strong>{field}</strong>")),

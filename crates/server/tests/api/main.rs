@@ -26,6 +26,7 @@ mod cli;
 mod clusters;
 mod compat_claims;
 mod console;
+mod console_edits;
 mod console_manage;
 mod console_org;
 mod cross_cutting;

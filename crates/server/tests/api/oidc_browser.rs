@@ -145,6 +145,19 @@ impl Browser {
         self.keep(r).await
     }
 
+    /// A `multipart/form-data` post (a form with files), with the browser's cookies.
+    pub async fn post_multipart(&mut self, path: &str, form: reqwest::multipart::Form) -> Page {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep(r).await
+    }
+
     pub async fn post(&mut self, path: &str, fields: &[(String, String)]) -> Page {
         let mut body = form_urlencoded::Serializer::new(String::new());
         for (k, v) in fields {
