@@ -3,7 +3,8 @@
 // crates/server/tests/api/browser_console_org.rs, which checks the database afterwards.
 //
 // CONSOLE_PLAN (JSON): base, chromium, screenshots, platform (the platform organization's id),
-// email, password (its administrator), org (another organization to manage).
+// email, password (its administrator), org (another organization to manage), eva_user (an
+// EDITOR of its Production environment), logo (a PNG file).
 
 import { start } from './console-lib.mjs';
 
@@ -40,6 +41,14 @@ try {
   await submit(button('Save'));
   await check('settings-saved');
   await expectText('settings-saved', 'Managed <b>Org</b>');
+
+  // 2b. Its logo, uploaded; shown on the page.
+  await label('Logo').setInputFiles(plan.logo);
+  await submit(button('Save the images'));
+  await check('branding-saved');
+  if (!(await page.locator('img.logo[alt="Logo"][src^="data:image/png;base64,"]').count())) {
+    fail('branding-saved', 'the logo is not shown');
+  }
 
   // 3. A connection.
   await submit(link('Connections'));
@@ -84,6 +93,19 @@ try {
   await submit(link('API keys'));
   await check('keys-in-tokyo');
   await expectText('keys-in-tokyo', 'JST');
+
+  // 8. An eva user's environments: the table, then a second bot and another environment.
+  await page.goto(`${plan.base}/console/${plan.org}/users/${plan.eva_user}`);
+  await check('user-envs');
+  await expectText('user-envs', 'Environments and bots');
+  const production = page.getByRole('group', { name: 'Production', exact: true });
+  await production.getByLabel('Second', { exact: true }).check();
+  const staging = page.getByRole('group', { name: 'Staging', exact: true });
+  await staging.getByLabel('Role in this environment', { exact: true }).selectOption('SUPERVISOR');
+  await submit(button('Save environments'));
+  await check('user-envs-saved');
+  await expectText('user-envs-saved', 'The environments were saved.');
+  await expectText('user-envs-saved', 'Main, Second');
 } catch (e) {
   fail('script', e.stack || String(e));
 }

@@ -1,15 +1,17 @@
 //! The console's organization, platform and time-zone pages in a real browser (Debian's
 //! Chromium through playwright-core, JavaScript off, axe-core on every page):
 //! `scripts/browser/console-org.mjs`. The platform administrator signs in, creates an
-//! organization, switches into another one's console, renames it, adds a connection, an OIDC
-//! client, a SCIM token and a webhook endpoint, and chooses a time zone; this test then checks
-//! what the database holds. Screenshots go to `target/screenshots/console-org-*.png`.
+//! organization, switches into another one's console, renames it, uploads its logo, adds a
+//! connection, an OIDC client, a SCIM token and a webhook endpoint, chooses a time zone, and
+//! changes an eva user's environments on the user's page; this test then checks what the
+//! database holds. Screenshots go to `target/screenshots/console-org-*.png`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::eva::{BOT, BOT2, PROD, STAGE};
 use crate::helpers::TestApp;
 use crate::oidc_browser::{org_with_password, PASSWORD};
 
@@ -23,7 +25,25 @@ async fn the_organization_pages_work_in_a_real_browser_and_pass_axe() {
     let app = TestApp::spawn_with(|c| c.public_url = None).await;
     let platform = crate::amigo_orgs::platform(&app).await;
     let email = app.give_admin_password(&platform, PASSWORD).await;
-    let (org, _) = org_with_password(&app, "managed").await;
+    let (org, admin_email) = org_with_password(&app, "managed").await;
+    // An eva user of the managed organization, an EDITOR of Production with the bot Main.
+    app.eva_catalog(&org.id).await;
+    let token = app.password_token(&org, &admin_email, PASSWORD).await;
+    let token = token.body["access_token"].as_str().unwrap().to_owned();
+    let eva_user = app
+        .eva(
+            reqwest::Method::POST,
+            &format!("/eva-user/org/{}/users?language=en", org.uuid),
+            &token,
+            Some(json!({ "name": "Eva Editor", "email": "eva@managed.example", "admin": false,
+                "environments": [{ "role": "EDITOR", "environment": { "uuid": PROD }, "bots": [{ "uuid": BOT }] }],
+                "password": "Secr3t!x", "passwordConfirmation": "Secr3t!x" })),
+        )
+        .await
+        .expect(200)["uuid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let screenshots = root.join("target/screenshots");
     let plan = json!({
         "base": app.base,
@@ -33,6 +53,8 @@ async fn the_organization_pages_work_in_a_real_browser_and_pass_axe() {
         "email": email,
         "password": PASSWORD,
         "org": org.id,
+        "eva_user": eva_user,
+        "logo": root.join("scripts/browser/logo.png"),
     });
     let run = tokio::process::Command::new("node")
         .arg(root.join("scripts/browser/console-org.mjs"))
@@ -54,8 +76,16 @@ async fn the_organization_pages_work_in_a_real_browser_and_pass_axe() {
         "the browser found problems:\n{}\n{done:#}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(done["audited"].as_array().unwrap().len() >= 11, "{done:#}");
-    for page in ["platform", "settings", "client-created", "timezone"] {
+    assert!(done["audited"].as_array().unwrap().len() >= 14, "{done:#}");
+    for page in [
+        "platform",
+        "settings",
+        "branding-saved",
+        "client-created",
+        "timezone",
+        "user-envs",
+        "user-envs-saved",
+    ] {
         assert!(
             screenshots
                 .join(format!("console-org-{page}.png"))
@@ -76,6 +106,26 @@ async fn the_organization_pages_work_in_a_real_browser_and_pass_axe() {
         1
     );
     assert_eq!(core.store.list_webhooks("managed").await.unwrap().len(), 1);
+    let logo = std::fs::read(root.join("scripts/browser/logo.png")).unwrap();
+    use base64::Engine;
+    assert_eq!(
+        managed.branding["logo"],
+        base64::engine::general_purpose::STANDARD.encode(logo)
+    );
+    let envs = core
+        .store
+        .env_access(&org.id, std::slice::from_ref(&eva_user))
+        .await
+        .unwrap();
+    let mut envs: Vec<_> = envs.into_iter().map(|(_, a)| a).collect();
+    envs.sort_by(|a, b| a.environment_uuid.cmp(&b.environment_uuid));
+    assert_eq!(envs.len(), 2, "{envs:?}");
+    assert!(envs
+        .iter()
+        .any(|e| e.environment_uuid == PROD && e.bots == [BOT.to_owned(), BOT2.to_owned()]));
+    assert!(envs
+        .iter()
+        .any(|e| e.environment_uuid == STAGE && e.role.as_str() == "SUPERVISOR"));
     let events = app
         .get(
             "/admin/v1/orgs/managed/audit-events?action=organization.modify",
