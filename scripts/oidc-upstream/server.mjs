@@ -1,10 +1,15 @@
-// The upstream OpenID Connect provider of Roster's tests: npm oidc-provider (the certified
-// Node implementation), unchanged, on loopback. It stands in for Google
+// The upstream OpenID Connect providers of Roster's tests: npm oidc-provider (the certified
+// Node implementation), unchanged, on loopback. Each stands in for Google
 // (ROSTER_GOOGLE_ISSUER) and for an organization's own provider.
 //
-// Protocol with the test: listens on a free port and prints {"issuer": ...}; then reads one
-// line {"clients": [...]} (its registered clients: Roster's client ids, secrets and callback
-// URIs), starts the provider and prints {"ready": true}.
+// One process serves the whole test run (node and oidc-provider take about a second to
+// start); each test has its own provider in it, on its own port, with its own issuer and
+// clients. Protocol with the tests, one JSON object a line, one request answered at a time:
+//   {"new": true}                      → {"issuer": "http://127.0.0.1:<port>"} (a new port)
+//   {"issuer": ..., "clients": [...]}  → {"ready": issuer} (that port's provider starts, with
+//                                        its registered clients: Roster's client ids, secrets
+//                                        and callback URIs)
+//   {"close": issuer}                  → no answer (the test ended; its port closes)
 //
 // People sign in through its own login form (devInteractions: any password). The login names
 // the upstream account and its claims: "ana@acme.test" has that address, verified;
@@ -20,15 +25,8 @@ function claimsOf(login) {
   return { sub: login, email, email_verified: !unverified };
 }
 
-const server = http.createServer();
-server.listen(0, '127.0.0.1', async () => {
-  const { port } = server.address();
-  const issuer = `http://127.0.0.1:${port}`;
-  process.stdout.write(`${JSON.stringify({ issuer })}\n`);
-  const lines = readline.createInterface({ input: process.stdin });
-  const line = await new Promise((resolve) => { lines.once('line', resolve); });
-  const { clients } = JSON.parse(line);
-  const provider = new Provider(issuer, {
+function provider(issuer, clients) {
+  const p = new Provider(issuer, {
     clients: clients.map((c) => ({
       grant_types: ['authorization_code'],
       response_types: ['code'],
@@ -45,10 +43,40 @@ server.listen(0, '127.0.0.1', async () => {
     conformIdTokenClaims: false,
     features: { devInteractions: { enabled: true } },
   });
-  provider.on('server_error', (ctx, err) => { process.stderr.write(`${err.stack}\n`); });
-  server.on('request', provider.callback());
-  process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
-});
+  p.on('server_error', (ctx, err) => { process.stderr.write(`${err.stack}\n`); });
+  return p;
+}
 
-// The test ends: so does the provider.
-process.stdin.on('end', () => { process.exit(0); });
+const answer = (v) => process.stdout.write(`${JSON.stringify(v)}\n`);
+// The servers by issuer; a server answers nothing until its provider is registered.
+const servers = new Map();
+
+async function handle(msg) {
+  if (msg.new) {
+    const server = http.createServer();
+    await new Promise((ok) => { server.listen(0, '127.0.0.1', ok); });
+    const issuer = `http://127.0.0.1:${server.address().port}`;
+    servers.set(issuer, server);
+    answer({ issuer });
+  } else if (msg.clients) {
+    servers.get(msg.issuer).on('request', provider(msg.issuer, msg.clients).callback());
+    answer({ ready: msg.issuer });
+  } else if (msg.close) {
+    const server = servers.get(msg.close);
+    servers.delete(msg.close);
+    server?.close();
+    server?.closeAllConnections();
+  }
+}
+
+// Requests in the order they came, each finished before the next.
+let queue = Promise.resolve();
+const lines = readline.createInterface({ input: process.stdin });
+lines.on('line', (line) => {
+  queue = queue.then(() => handle(JSON.parse(line))).catch((err) => {
+    process.stderr.write(`${err.stack}\n`);
+    answer({ error: String(err) });
+  });
+});
+// The test run ends: so do the providers.
+lines.on('close', () => { process.exit(0); });

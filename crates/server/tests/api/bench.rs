@@ -25,7 +25,7 @@ async fn the_benchmark_runs_every_operation_and_its_answers_are_right() {
         roster_bin: env!("CARGO_BIN_EXE_roster").into(),
         other_orgs: 2,
         other_org_users: 100,
-        seconds: 0.2,
+        seconds: 0.05,
         concurrency: 4,
         import_rows: 300,
         password_rows: 4,

@@ -4,15 +4,14 @@
 //! followed like a browser would (no redirects followed by the client, cookies kept).
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::Once;
+use std::sync::{Mutex, OnceLock};
 
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::Method;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout};
 
 use crate::helpers::{Org, TestApp};
 use crate::oidc_browser::{
@@ -27,18 +26,20 @@ fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The upstream provider, running; it stops with the test (its stdin closes).
-pub struct Upstream {
-    pub issuer: String,
-    stdin: ChildStdin,
-    lines: Lines<BufReader<ChildStdout>>,
-    _child: Child,
+/// The process that serves every test's upstream provider (`server.mjs`: node and
+/// oidc-provider take about a second to start, so the run starts them once, when a test first
+/// asks). Its pipes are plain blocking ones, not a test runtime's: it outlives every test, and
+/// stops when the test binary exits (its stdin closes).
+struct Providers {
+    stdin: std::process::ChildStdin,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    _child: std::process::Child,
 }
 
-impl Upstream {
-    pub async fn start() -> Self {
-        static SETUP: Once = Once::new();
-        SETUP.call_once(|| {
+impl Providers {
+    fn get() -> &'static Mutex<Providers> {
+        static PROVIDERS: OnceLock<Mutex<Providers>> = OnceLock::new();
+        PROVIDERS.get_or_init(|| {
             let ok = std::process::Command::new(workspace().join("scripts/oidc-upstream-setup"))
                 .status()
                 .expect("run scripts/oidc-upstream-setup");
@@ -46,49 +47,84 @@ impl Upstream {
                 ok.success(),
                 "scripts/oidc-upstream-setup failed (it installs oidc-provider from npm)"
             );
-        });
-        let mut child = tokio::process::Command::new("node")
-            .arg(workspace().join("target/oidc-upstream/server.mjs"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start node");
-        let stdin = child.stdin.take().unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = Self::next(&mut lines).await;
-        Self {
-            issuer: first["issuer"].as_str().unwrap().to_owned(),
-            stdin,
-            lines,
-            _child: child,
-        }
+            let mut child = std::process::Command::new("node")
+                .arg(workspace().join("target/oidc-upstream/server.mjs"))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start node");
+            Mutex::new(Providers {
+                stdin: child.stdin.take().unwrap(),
+                lines: std::io::BufReader::new(child.stdout.take().unwrap()).lines(),
+                _child: child,
+            })
+        })
     }
 
-    async fn next(lines: &mut Lines<BufReader<ChildStdout>>) -> Value {
+    /// Sends `msg`; with `answered`, waits for the answer (one request at a time).
+    fn send(&mut self, msg: &Value, answered: bool) -> Value {
+        writeln!(self.stdin, "{msg}").expect("write to the providers");
+        self.stdin.flush().expect("write to the providers");
+        if !answered {
+            return Value::Null;
+        }
         loop {
-            let line = lines.next_line().await.unwrap().expect("the provider runs");
+            let line = self.lines.next().expect("the providers run").unwrap();
             if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                assert!(v.get("error").is_none(), "the providers: {v}");
                 return v;
             }
         }
     }
 
-    /// Registers Roster's clients (Google's and the organization's connection's) for `app`.
+    /// The shared process's answer to `msg`, asked off the test's runtime.
+    async fn ask(msg: Value, answered: bool) -> Value {
+        tokio::task::spawn_blocking(move || {
+            Self::get()
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .send(&msg, answered)
+        })
+        .await
+        .unwrap()
+    }
+}
+
+/// The test's own upstream provider, on its own port of the shared process; its port closes
+/// when the test ends.
+pub struct Upstream {
+    pub issuer: String,
+}
+
+impl Upstream {
+    pub async fn start() -> Self {
+        let made = Providers::ask(json!({ "new": true }), true).await;
+        Self {
+            issuer: made["issuer"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Registers Roster's clients (Google's and the organization's connection's) for `app`,
+    /// and starts the provider.
     pub async fn register(&mut self, app: &TestApp) {
-        let clients = json!({ "clients": [
+        let clients = json!({ "issuer": self.issuer, "clients": [
             { "client_id": GOOGLE_ID, "client_secret": SECRET,
               "redirect_uris": [format!("{}/connections/google-oauth2/callback", app.base)] },
             { "client_id": SSO_ID, "client_secret": SECRET,
               "redirect_uris": [format!("{}/connections/acme/acme-sso/callback", app.base)] },
         ]});
-        self.stdin
-            .write_all(format!("{clients}\n").as_bytes())
-            .await
-            .unwrap();
-        self.stdin.flush().await.unwrap();
-        assert_eq!(Self::next(&mut self.lines).await["ready"], true);
+        assert_eq!(Providers::ask(clients, true).await["ready"], self.issuer);
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        let close = json!({ "close": self.issuer });
+        Providers::get()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(&close, false);
     }
 }
 
