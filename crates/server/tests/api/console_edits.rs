@@ -627,3 +627,32 @@ async fn another_organizations_session_changes_neither_environments_nor_branding
     assert!(audit(&app, &acme, "user.update").await.is_empty());
     assert!(audit(&app, &acme, "organization.modify").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_branding_file_at_the_image_limit_is_taken_and_one_over_the_body_limit_is_413() {
+    let app = TestApp::spawn().await;
+    let (org, email) = org_with_password(&app, "acme").await;
+    let mut b = signed_in(&app, &org.id, &email).await;
+    let path = format!("/console/{}/organization", org.id);
+    let t = csrf(&b.get(&path).await);
+    let save = format!("{path}/branding");
+    let before = branding(&app, &org.id).await;
+    let over = app.state.config.max_body_bytes + 1;
+    let refused = b
+        .post_multipart(&save, branding_form(Some(&t), &[("logo", png(over))], &[]))
+        .await;
+    assert_eq!(refused.status, 413, "{}", refused.body);
+    assert_eq!(branding(&app, &org.id).await, before);
+    // Nothing chosen: nothing written, nothing audited.
+    let nothing = b
+        .post_multipart(&save, branding_form(Some(&t), &[], &[]))
+        .await;
+    assert_eq!(nothing.status, 303, "{}", nothing.body);
+    assert!(audit(&app, &org, "organization.modify").await.is_empty());
+    let exact = png(128 * 1024);
+    let saved = b
+        .post_multipart(&save, branding_form(Some(&t), &[("logo", exact)], &[]))
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert_ne!(branding(&app, &org.id).await, before);
+}
