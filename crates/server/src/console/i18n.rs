@@ -204,6 +204,8 @@ const TEXTS: &[(&str, &str, &str, &str, &str)] = &[
     ("u_env_role", "Role in this environment", "Rol en este entorno", "この環境でのロール", "Função neste ambiente"),
     ("u_env_no_access", "No access", "Sin acceso", "アクセスなし", "Sem acesso"),
     ("u_inactive", "inactive", "inactivo", "無効", "inativo"),
+    ("u_keys", "API keys this user created", "Claves de API que creó este usuario", "このユーザーが作成した API キー", "Chaves de API que este usuário criou"),
+    ("u_keys_manage", "Rotate or revoke them on the API keys page", "Rotarlas o revocarlas en la página de claves de API", "API キーのページでローテーションまたは失効", "Renove ou revogue-as na página de chaves de API"),
     ("u_envs_save", "Save environments", "Guardar entornos", "環境を保存", "Salvar ambientes"),
     ("u_envs_saved", "The environments were saved.", "Se guardaron los entornos.", "環境を保存しました。", "Os ambientes foram salvos."),
 ];

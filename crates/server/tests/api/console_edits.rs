@@ -656,3 +656,65 @@ async fn a_branding_file_at_the_image_limit_is_taken_and_one_over_the_body_limit
     assert_eq!(saved.status, 303, "{}", saved.body);
     assert_ne!(branding(&app, &org.id).await, before);
 }
+
+#[tokio::test]
+async fn a_users_page_lists_the_api_keys_they_created_and_no_one_elses() {
+    let app = TestApp::spawn().await;
+    let (org, email) = org_with_password(&app, "acme").await;
+    let key = app
+        .post(
+            &format!("/v1/{}/organization/api_key/", org.id),
+            &org.token,
+            json!({ "name": "deploy bot", "duration": "P30D", "role_name": "DefaultUserRole" }),
+        )
+        .await
+        .expect(201);
+    let key_id = key["api_key_id"].as_str().unwrap().to_owned();
+    let (globex, _) = org_with_password(&app, "globex").await;
+    let theirs = app
+        .post(
+            &format!("/v1/{}/organization/api_key/", globex.id),
+            &globex.token,
+            json!({ "name": "globex key", "duration": "P30D", "role_name": "DefaultUserRole" }),
+        )
+        .await
+        .expect(201);
+    let other = app
+        .invite(&org, "sam@acme.example", "Sam", "Other", "DefaultUserRole")
+        .await;
+    let mut b = signed_in(&app, &org.id, &email).await;
+    let page = b
+        .get(&format!(
+            "/console/{}/users/{}?lang=en",
+            org.id, org.admin_id
+        ))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page
+        .body
+        .contains("<h2 id=\"api-keys\">API keys this user created</h2>"));
+    assert!(page.body.contains("deploy bot"), "{}", page.body);
+    assert!(page.body.contains(&key_id));
+    assert!(page.body.contains("<td>DefaultUserRole</td>"));
+    assert!(page
+        .body
+        .contains(&format!("href=\"/console/{}/keys\"", org.id)));
+    assert!(!page.body.contains("globex key"));
+    assert!(!page.body.contains(theirs["api_key_id"].as_str().unwrap()));
+    let sams = b.get(&format!("/console/{}/users/{other}", org.id)).await;
+    assert!(!sams.body.contains(&key_id), "not on another user's page");
+    assert!(sams.body.contains("No API keys."));
+    for (lang, heading) in [
+        ("es", "Claves de API que creó este usuario"),
+        ("ja", "このユーザーが作成した API キー"),
+        ("pt", "Chaves de API que este usuário criou"),
+    ] {
+        let p = b
+            .get(&format!(
+                "/console/{}/users/{}?lang={lang}",
+                org.id, org.admin_id
+            ))
+            .await;
+        assert!(p.body.contains(heading), "{lang}");
+    }
+}
