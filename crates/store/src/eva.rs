@@ -209,6 +209,21 @@ impl EvaStore for SqlStore {
         self.elsewhere(rest).await
     }
 
+    async fn set_env_access(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        envs: &[EnvAccess],
+        fx: Effects,
+    ) -> R<()> {
+        let (db, fx, rest) = self.route_write(org_id, fx).await?;
+        tx!(db, |t| {
+            write_env_access(&mut t.tx(), org_id, user_id, envs).await?;
+            write_effects(&mut t.tx(), &fx).await?;
+        });
+        self.elsewhere(rest).await
+    }
+
     async fn update_user_access(
         &self,
         u: &User,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::access::Context;
 use super::Core;
-use crate::error::{Error, FieldError, Location, Result};
+use crate::error::{Error, FieldError, Location, Problems, Result};
 use crate::model::*;
 
 /// `ADMIN` is held for the whole organization; the others, [`EnvRole`], per environment.
@@ -135,6 +135,45 @@ impl Catalog {
         envs: &[EnvInput],
         field: &str,
     ) -> std::result::Result<Vec<EnvAccess>, Vec<FieldError>> {
+        self.check_holding(admin, envs, field, &[])
+    }
+
+    /// [`Catalog::check`] into `p` (the checked access, or nothing when refused), for the
+    /// request's `environments`.
+    pub(crate) fn check_into(
+        &self,
+        admin: bool,
+        envs: &[EnvInput],
+        held: &[EnvAccess],
+        p: &mut Problems,
+    ) -> Vec<EnvAccess> {
+        match self.check_holding(admin, envs, "environments", held) {
+            Ok(e) => e,
+            Err(errs) => {
+                errs.into_iter().for_each(|e| p.push(e));
+                Vec::new()
+            }
+        }
+    }
+
+    /// [`Catalog::check`], where an inactive environment the user `held` with the same role, or
+    /// an inactive bot they held in that environment, may be kept: it is refused only when newly
+    /// given, so keeping a user's access as it is never fails on what was deactivated since.
+    pub(crate) fn check_holding(
+        &self,
+        admin: bool,
+        envs: &[EnvInput],
+        field: &str,
+        held: &[EnvAccess],
+    ) -> std::result::Result<Vec<EnvAccess>, Vec<FieldError>> {
+        let kept_env = |uuid: &str, role: EnvRole| {
+            held.iter()
+                .any(|h| h.environment_uuid == uuid && h.role == role)
+        };
+        let kept_bot = |env: &str, bot: &str| {
+            held.iter()
+                .any(|h| h.environment_uuid == env && h.bots.iter().any(|b| b == bot))
+        };
         let mut errs = Vec::new();
         let mut out: Vec<EnvAccess> = Vec::new();
         if !admin && envs.is_empty() {
@@ -160,11 +199,13 @@ impl Catalog {
                     "not_found",
                     format!("environment {} does not exist", e.environment_uuid),
                 )),
-                Some(env) if !env.active => errs.push(FieldError::body(
-                    &at("environment.uuid"),
-                    "inactive",
-                    format!("environment {} is not active", env.uuid),
-                )),
+                Some(env) if !env.active && !kept_env(&env.uuid, role) => {
+                    errs.push(FieldError::body(
+                        &at("environment.uuid"),
+                        "inactive",
+                        format!("environment {} is not active", env.uuid),
+                    ))
+                }
                 Some(_) => {}
             }
             if out.iter().any(|o| o.environment_uuid == e.environment_uuid) {
@@ -194,11 +235,9 @@ impl Catalog {
                         "not_found",
                         format!("bot {b} does not exist"),
                     )),
-                    Some(bot) if !bot.active => errs.push(FieldError::body(
-                        &f,
-                        "inactive",
-                        format!("bot {b} is not active"),
-                    )),
+                    Some(bot) if !bot.active && !kept_bot(&e.environment_uuid, b) => errs.push(
+                        FieldError::body(&f, "inactive", format!("bot {b} is not active")),
+                    ),
                     Some(bot) if bot.environment_uuid != e.environment_uuid => {
                         errs.push(FieldError::body(
                             &f,

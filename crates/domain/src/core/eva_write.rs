@@ -73,13 +73,7 @@ impl Core {
         let catalog = self.catalog(&org.id).await?;
         let mut p = Problems::default();
         let email = self.check_input(&input, &mut p, true);
-        let envs = match catalog.check(input.admin, &input.environments, "environments") {
-            Ok(e) => e,
-            Err(errs) => {
-                errs.into_iter().for_each(|e| p.push(e));
-                Vec::new()
-            }
-        };
+        let envs = catalog.check_into(input.admin, &input.environments, &[], &mut p);
         p.finish()?;
         let email = email.ok_or(Error::NotFound("email"))?;
         let roles = self.store.list_roles(&org.id).await?;
@@ -159,16 +153,68 @@ impl Core {
         user_id: &str,
         input: EvaUserInput,
     ) -> Result<EvaUser> {
+        let (org, user) = self.eva_target(ctx, org_ref, user_id).await?;
+        self.eva_replace(ctx, &org, user, input, "user.update", None)
+            .await?;
+        self.eva_get(ctx, &org.id, user_id).await
+    }
+
+    /// The organization and the user an eva write is about; a deactivated user, whom eva does
+    /// not show, is not found. Another organization's credentials learn nothing, not even
+    /// whether the id exists.
+    pub(crate) async fn eva_target(
+        &self,
+        ctx: &Context,
+        org_ref: &str,
+        user_id: &str,
+    ) -> Result<(Organization, User)> {
         let org = self.find_org(org_ref).await?;
-        // Another organization's credentials learn nothing, not even whether the id exists.
         ctx.access(&org)?;
         let user = self.target_user(&org.id, user_id).await?;
         if user.status == UserStatus::Inactive {
             return Err(Error::NotFound("user"));
         }
-        self.eva_replace(ctx, &org, user, input, "user.update", None)
-            .await?;
-        self.eva_get(ctx, &org.id, user_id).await
+        Ok((org, user))
+    }
+
+    /// The user's environment access as stored.
+    pub(crate) async fn held_access(&self, org_id: &str, user_id: &str) -> Result<Vec<EnvAccess>> {
+        Ok(self
+            .store
+            .env_access(org_id, &[user_id.to_owned()])
+            .await?
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect())
+    }
+
+    /// Unchanged access needs no rank; any change needs the caller to appoint the resulting
+    /// role (an administrator its equals, anyone else a role it outranks), so nobody but an
+    /// administrator widens their own environments or bots.
+    pub(crate) fn require_access_change(
+        &self,
+        access: &super::access::Access<'_>,
+        role: &Role,
+        role_unchanged: bool,
+        current: &[EnvAccess],
+        envs: &[EnvAccess],
+    ) -> Result<()> {
+        let key = |v: &[EnvAccess]| {
+            let mut k: Vec<(String, EnvRole, Vec<String>)> = v
+                .iter()
+                .map(|e| {
+                    let mut bots = e.bots.clone();
+                    bots.sort();
+                    (e.environment_uuid.clone(), e.role, bots)
+                })
+                .collect();
+            k.sort();
+            k
+        };
+        if role_unchanged && key(current) == key(envs) {
+            return Ok(());
+        }
+        access.require_appoints(&role.grants, &format!("the role {}", role.name))
     }
 
     async fn eva_replace(
@@ -184,13 +230,7 @@ impl Core {
         let catalog = self.catalog(&org.id).await?;
         let mut p = Problems::default();
         let email = self.check_input(&input, &mut p, false);
-        let envs = match catalog.check(input.admin, &input.environments, "environments") {
-            Ok(e) => e,
-            Err(errs) => {
-                errs.into_iter().for_each(|e| p.push(e));
-                Vec::new()
-            }
-        };
+        let envs = catalog.check_into(input.admin, &input.environments, &[], &mut p);
         p.finish()?;
         if email.is_some_and(|e| e.lower != user.email.to_lowercase()) {
             return Err(Error::Conflict(EMAIL_IS_LOGIN.into()));
@@ -200,37 +240,9 @@ impl Core {
         let role = org_role(&roles, input.admin, &envs)
             .ok_or(Error::NotFound("role"))?
             .clone();
-        // Unchanged access needs no rank; any change needs the caller to appoint the resulting
-        // role (an administrator its equals, anyone else a role it outranks), so nobody but an
-        // administrator widens their own environments or bots.
-        let current: Vec<EnvAccess> = self
-            .store
-            .env_access(&org.id, std::slice::from_ref(&user.id))
-            .await?
-            .into_iter()
-            .map(|(_, a)| a)
-            .collect();
-        let same = |a: &[EnvAccess], b: &[EnvAccess]| {
-            let key = |v: &[EnvAccess]| {
-                let mut k: Vec<(String, EnvRole, Vec<String>)> = v
-                    .iter()
-                    .map(|e| {
-                        let mut bots = e.bots.clone();
-                        bots.sort();
-                        (e.environment_uuid.clone(), e.role, bots)
-                    })
-                    .collect();
-                k.sort();
-                k
-            };
-            key(a) == key(b)
-        };
-        let unchanged = user.role_ids == [role.id.clone()]
-            && user.is_admin == role.is_admin
-            && same(&current, &envs);
-        if !unchanged {
-            access.require_appoints(&role.grants, &format!("the role {}", role.name))?;
-        }
+        let current = self.held_access(&org.id, &user.id).await?;
+        let role_unchanged = user.role_ids == [role.id.clone()] && user.is_admin == role.is_admin;
+        self.require_access_change(&access, &role, role_unchanged, &current, &envs)?;
         let is_self = access.user_id() == Some(user.id.as_str());
         if input.password.is_some() && is_self {
             ctx.require_owner_session()?;
@@ -347,12 +359,8 @@ impl Core {
     /// Deactivates a user (eva's delete): their tokens stop working; `activate` restores them.
     /// Not for the caller themself nor the last administrator.
     pub async fn eva_delete(&self, ctx: &Context, org_ref: &str, user_id: &str) -> Result<()> {
-        let org = self.find_org(org_ref).await?;
+        let (org, mut user) = self.eva_target(ctx, org_ref, user_id).await?;
         let access = ctx.access(&org)?;
-        let mut user = self.target_user(&org.id, user_id).await?;
-        if user.status == UserStatus::Inactive {
-            return Err(Error::NotFound("user"));
-        }
         let roles = self.store.list_roles(&org.id).await?;
         self.require_write_ranked(&access, perm::USER_DELETE, &user, &roles, Rank::Appoint)?;
         if access.user_id() == Some(user.id.as_str()) {

@@ -15,6 +15,7 @@ mod directory;
 mod directory_groups;
 mod directory_users;
 mod eva;
+mod eva_access;
 mod eva_config;
 mod eva_list;
 mod eva_write;

@@ -32,6 +32,14 @@ pub trait EvaStore: Send + Sync + 'static {
         environments: &[EnvAccess],
         fx: Effects,
     ) -> StoreResult<()>;
+    /// Replaces a user's environment access alone (roles, status and names untouched).
+    async fn set_env_access(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        environments: &[EnvAccess],
+        fx: Effects,
+    ) -> StoreResult<()>;
     /// `update_user` and `set_user_access` in one transaction, and the identity's `password`.
     #[allow(clippy::too_many_arguments)]
     async fn update_user_access(

@@ -195,10 +195,28 @@ pub fn refusal(shell: &Shell<'_>, e: Error, back: &str) -> Response {
             shell.t("not_found"),
             back_link,
         ),
-        Error::Conflict(why) | Error::BadRequest(why) | Error::TooLarge(why) => {
-            let status = StatusCode::CONFLICT;
-            message(status, shell, shell.t("refused"), &why, back_link)
-        }
+        Error::Conflict(why) => message(
+            StatusCode::CONFLICT,
+            shell,
+            shell.t("refused"),
+            &why,
+            back_link,
+        ),
+        Error::BadRequest(why) => message(
+            StatusCode::BAD_REQUEST,
+            shell,
+            shell.t("refused"),
+            &why,
+            back_link,
+        ),
+        // docs/security.md: a body above ROSTER_MAX_BODY_BYTES is a 413 on every surface.
+        Error::TooLarge(why) => message(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            shell,
+            shell.t("refused"),
+            &why,
+            back_link,
+        ),
         Error::Unauthenticated => message(
             StatusCode::UNAUTHORIZED,
             shell,

@@ -24,6 +24,7 @@ mod signin;
 mod timezone;
 mod user;
 mod user_envs;
+mod user_keys;
 mod users;
 
 use axum::http::Method;

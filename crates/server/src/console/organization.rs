@@ -219,7 +219,10 @@ pub async fn save_branding(
     {
         return v.done(bad_form(&v, &back));
     }
+    let saved = v.path("organization?saved=1#branding");
     let patch = match branding_patch(&parts) {
+        // No file and no image to remove: nothing to write, nor to audit.
+        Ok(branding) if branding.is_empty() => return v.done(layout::redirect(&saved, vec![])),
         Ok(branding) => OrgPatch {
             branding,
             ..OrgPatch::default()
@@ -231,10 +234,7 @@ pub async fn save_branding(
         .modify_organization(&v.signed.ctx, &v.org.id, patch)
         .await
     {
-        Ok(()) => v.done(layout::redirect(
-            &v.path("organization?saved=1#branding"),
-            vec![],
-        )),
+        Ok(()) => v.done(layout::redirect(&saved, vec![])),
         Err(e) => v.done(layout::refusal(&v.shell("o_org"), e, &back)),
     }
 }

@@ -159,6 +159,7 @@ pub async fn show(
         .await
         .ok();
     let environments = super::user_envs::section(&s, &v, &user.id).await;
+    let keys = super::user_keys::section(&s, &v, &user.id).await;
     let current_role = roles
         .iter()
         .find(|r| user.role_ids.contains(&r.id))
@@ -197,6 +198,7 @@ pub async fn show(
         }
         p.muted { (v.t("rank_rule")) }
         (environments)
+        (keys)
         h2 { (v.t("variables")) }
         @if user.nonsensitive_variables.is_empty() && user.sensitive_names.is_empty() {
             p.muted { "—" }

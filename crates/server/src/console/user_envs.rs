@@ -1,17 +1,16 @@
 //! A user's eva environments on their page: a table of each environment, the user's role
-//! there and the bots they reach, and a form that changes them through eva's own user update
-//! (`Core::eva_update`, as `PUT /org/{orgUUID}/users/{userId}`: the same checks of the
-//! catalogue, the same permission and rank rule, the same audit action). That update also
-//! makes the user's organization role the one eva gives them (`ADMIN` for an administrator,
-//! else their highest environment role), which the form says.
+//! there and the bots they reach, and a form that changes them alone
+//! (`Core::set_user_environments`: the catalogue checks, permission and rank rule and audit
+//! action of eva's update, without its rewriting of the name, status and organization role).
+
+use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::{html, Markup};
-use roster_domain::core::{EnvInput, EvaEnv, EvaUserInput};
+use roster_domain::core::{EnvInput, EvaEnv};
 use roster_domain::model::{Bot, EnvRole, Environment};
-use roster_domain::types::full_name;
 use roster_domain::Error;
 
 use super::layout;
@@ -117,17 +116,19 @@ fn env_fields(v: &View, env: &Environment, bots: &[Bot], held: Option<&EvaEnv>) 
 /// bots ticked in it. A role that is no environment role is kept as `None`, which the core
 /// reports naming its field.
 fn posted(f: &[(String, String)]) -> Vec<EnvInput> {
+    let mut bots: HashMap<&str, Vec<String>> = HashMap::new();
+    for (k, b) in f {
+        if let Some(env) = k.strip_prefix(BOT) {
+            bots.entry(env).or_default().push(b.clone());
+        }
+    }
     f.iter()
         .filter_map(|(k, val)| Some((k.strip_prefix(ROLE)?, val)))
         .filter(|(_, val)| !val.is_empty())
         .map(|(env, val)| EnvInput {
             role: EnvRole::parse(val),
             environment_uuid: env.to_owned(),
-            bots: f
-                .iter()
-                .filter(|(k, _)| k.strip_prefix(BOT) == Some(env))
-                .map(|(_, b)| b.clone())
-                .collect(),
+            bots: bots.get(env).cloned().unwrap_or_default(),
         })
         .collect()
 }
@@ -152,25 +153,6 @@ fn named_fields(e: Error, envs: &[EnvInput], catalog: &[Environment]) -> Error {
     Error::Validation(problems)
 }
 
-/// Replaces the user's environments and bots with eva's update, everything else of the eva
-/// user (name, company, image, admin flag) as it is.
-async fn replace(s: &AppState, v: &View, user_id: &str, envs: Vec<EnvInput>) -> Result<(), Error> {
-    let (core, ctx, org) = (&s.core, &v.signed.ctx, v.org.id.as_str());
-    let current = core.eva_get(ctx, org, user_id).await?;
-    let u = current.user;
-    let input = EvaUserInput {
-        name: full_name(&u.first_name, &u.last_name),
-        email: u.email.clone(),
-        company: u.company.clone(),
-        image: u.image.clone(),
-        admin: u.is_admin,
-        environments: envs,
-        password: None,
-        password_confirmation: None,
-    };
-    core.eva_update(ctx, org, user_id, input).await.map(|_| ())
-}
-
 /// `POST users/{user}/environments`.
 pub async fn save(
     State(s): State<AppState>,
@@ -189,8 +171,12 @@ pub async fn save(
         Ok((c, _)) => c,
         Err(e) => return v.done(layout::refusal(&v.shell("users"), e, &page)),
     };
-    match replace(&s, &v, &user_id, envs.clone()).await {
-        Ok(()) => v.done(layout::redirect(
+    let saved = s
+        .core
+        .set_user_environments(&v.signed.ctx, &v.org.id, &user_id, envs.clone())
+        .await;
+    match saved {
+        Ok(_) => v.done(layout::redirect(
             &format!("{page}?done=environments#environments"),
             vec![],
         )),

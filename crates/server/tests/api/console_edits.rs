@@ -429,3 +429,292 @@ async fn a_member_who_may_not_modify_the_organization_cannot_change_its_branding
     );
     assert_eq!(branding(&app, &org.id).await, before);
 }
+
+/// The user as stored: status, organization roles and names.
+async fn stored(app: &TestApp, org: &str, id: &str) -> (String, Vec<String>, String, String) {
+    let u = app
+        .state
+        .core
+        .store
+        .get_user(org, id)
+        .await
+        .unwrap()
+        .unwrap();
+    (
+        format!("{:?}", u.status),
+        u.role_ids,
+        u.first_name,
+        u.last_name,
+    )
+}
+
+#[tokio::test]
+async fn saving_environments_changes_nothing_else_of_the_user() {
+    let app = TestApp::spawn().await;
+    let (org, email) = org_with_password(&app, "acme").await;
+    app.eva_catalog(&org.id).await;
+    app.post(
+        &format!("/v1/{}/role/", org.id),
+        &org.token,
+        json!({ "role_name": "Auditor", "description": "test", "frontend_view": "client",
+                "permission_grants": [{ "permission_name": "User:GetUserInfo", "conditions": {} }] }),
+    )
+    .await
+    .expect(201);
+    // An invited user of a custom role whose first name holds a space.
+    let mary = app
+        .invite(&org, "mary@acme.example", "Mary Ann", "Smith", "Auditor")
+        .await;
+    let before = stored(&app, &org.id, &mary).await;
+    assert_eq!(before.0, "Invited");
+    let mut b = signed_in(&app, &org.id, &email).await;
+    let path = format!("/console/{}/users/{mary}", org.id);
+    let t = csrf(&b.get(&path).await);
+    let give = [
+        (format!("env_role.{PROD}"), "VIEWER".to_owned()),
+        (format!("env_bot.{PROD}"), BOT.to_owned()),
+        ("csrf".to_owned(), t.clone()),
+    ];
+    let saved = b.post(&format!("{path}/environments"), &give).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert_eq!(
+        stored(&app, &org.id, &mary).await,
+        before,
+        "still invited, still an Auditor, still Mary Ann Smith"
+    );
+    let token = eva_token(&app, &org, &email).await;
+    assert_eq!(
+        eva_envs(&app, &org, &token, &mary).await[0]["role"],
+        "VIEWER"
+    );
+    // The administrator's own no-change save keeps their role.
+    let admin_before = stored(&app, &org.id, &org.admin_id).await;
+    let own = format!("/console/{}/users/{}", org.id, org.admin_id);
+    let t = csrf(&b.get(&own).await);
+    let saved = b
+        .post(&format!("{own}/environments"), &fields(&[("csrf", &t)]))
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert_eq!(stored(&app, &org.id, &org.admin_id).await, admin_before);
+    // eva's own update still makes the role eva's (its contract).
+    let put = json!({ "name": "Mary Ann Smith", "email": "mary@acme.example", "admin": false,
+        "environments": [{ "role": "VIEWER", "environment": { "uuid": PROD }, "bots": [{ "uuid": BOT }] }] });
+    app.eva(
+        Method::PUT,
+        &format!("/eva-user/org/{}/users/{mary}", org.uuid),
+        &token,
+        Some(put),
+    )
+    .await
+    .expect(200);
+    let after = stored(&app, &org.id, &mary).await;
+    assert_eq!((after.0.as_str(), after.2.as_str()), ("Active", "Mary"));
+}
+
+#[tokio::test]
+async fn an_inactive_environment_or_bot_already_held_is_kept_by_a_save() {
+    let app = TestApp::spawn().await;
+    let (org, email) = org_with_password(&app, "acme").await;
+    app.eva_catalog(&org.id).await;
+    let token = eva_token(&app, &org, &email).await;
+    let ana = eva_editor(&app, &org, &token, "ana@acme.example").await;
+    let mut b = signed_in(&app, &org.id, &email).await;
+    let path = format!("/console/{}/users/{ana}", org.id);
+    let save = format!("{path}/environments");
+    let t = csrf(&b.get(&path).await);
+    let form = [
+        (format!("env_role.{PROD}"), "EDITOR".to_owned()),
+        (format!("env_bot.{PROD}"), BOT.to_owned()),
+        (format!("env_role.{STAGE}"), "SUPERVISOR".to_owned()),
+        ("csrf".to_owned(), t.clone()),
+    ];
+    assert_eq!(b.post(&save, &form).await.status, 303);
+    // Staging and the bot Main are deactivated since.
+    app.ingest(
+        Method::PUT,
+        &format!("/ingest/v1/{}/environments/{STAGE}", org.id),
+        json!({ "name": "Staging", "active": false }),
+    )
+    .await;
+    app.ingest(
+        Method::PUT,
+        &format!("/ingest/v1/{}/bots/{BOT}", org.id),
+        json!({ "environment_uuid": PROD, "name": "Main", "active": false }),
+    )
+    .await;
+    let before = eva_envs(&app, &org, &token, &ana).await;
+    let page = b.get(&format!("{path}?lang=en")).await;
+    assert!(page.body.contains("<legend>Staging (inactive)</legend>"));
+    assert!(page
+        .body
+        .contains(&format!("name=\"env_bot.{PROD}\" value=\"{BOT}\" checked")));
+    assert!(page.body.contains("can be kept, not newly given"));
+    // The form as shown, sent unchanged: accepted, nothing lost.
+    let kept = b.post(&save, &form).await;
+    assert_eq!(kept.status, 303, "{}", kept.body);
+    assert_eq!(eva_envs(&app, &org, &token, &ana).await, before);
+    // A held inactive environment under another role, or an inactive bot newly given: refused.
+    let other_role = [
+        (format!("env_role.{PROD}"), "EDITOR".to_owned()),
+        (format!("env_bot.{PROD}"), BOT.to_owned()),
+        (format!("env_role.{STAGE}"), "VIEWER".to_owned()),
+        (format!("env_bot.{STAGE}"), STAGE_BOT.to_owned()),
+        ("csrf".to_owned(), t.clone()),
+    ];
+    names_field(
+        &b.post(&save, &other_role).await,
+        "environments.Staging.environment.uuid",
+    );
+    let new_bot = [
+        (format!("env_role.{PROD}"), "EDITOR".to_owned()),
+        (format!("env_bot.{PROD}"), crate::eva::OFF_BOT.to_owned()),
+        ("csrf".to_owned(), t.clone()),
+    ];
+    names_field(
+        &b.post(&save, &new_bot).await,
+        "environments.Production.bots.0.uuid",
+    );
+    assert_eq!(eva_envs(&app, &org, &token, &ana).await, before);
+}
+
+/// The console's answer to a session of another organization: 403, its no-access page.
+fn no_access(page: &crate::oidc_browser::Page) {
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(
+        page.body
+            .contains("may not use the console of this organization"),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn another_organizations_session_changes_neither_environments_nor_branding() {
+    let app = TestApp::spawn().await;
+    let (acme, email) = org_with_password(&app, "acme").await;
+    app.eva_catalog(&acme.id).await;
+    let token = eva_token(&app, &acme, &email).await;
+    let ana = eva_editor(&app, &acme, &token, "ana@acme.example").await;
+    let envs_before = eva_envs(&app, &acme, &token, &ana).await;
+    let branding_before = branding(&app, &acme.id).await;
+    let (globex, g_email) = org_with_password(&app, "globex").await;
+    app.eva_catalog(&globex.id).await;
+    let mut g = signed_in(&app, &globex.id, &g_email).await;
+    let t = csrf(&g.get(&format!("/console/{}/organization", globex.id)).await);
+    // A valid form for acme's environment, with globex's session and token.
+    let form = [
+        (format!("env_role.{PROD}"), "VIEWER".to_owned()),
+        (format!("env_bot.{PROD}"), BOT2.to_owned()),
+        ("csrf".to_owned(), t.clone()),
+    ];
+    let refused = g
+        .post(
+            &format!("/console/{}/users/{ana}/environments", acme.id),
+            &form,
+        )
+        .await;
+    no_access(&refused);
+    // A valid PNG, as a real multipart upload.
+    let refused = g
+        .post_multipart(
+            &format!("/console/{}/organization/branding", acme.id),
+            branding_form(Some(&t), &[("logo", png(300))], &[]),
+        )
+        .await;
+    no_access(&refused);
+    assert_eq!(eva_envs(&app, &acme, &token, &ana).await, envs_before);
+    assert_eq!(branding(&app, &acme.id).await, branding_before);
+    assert!(audit(&app, &acme, "user.update").await.is_empty());
+    assert!(audit(&app, &acme, "organization.modify").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_branding_file_at_the_image_limit_is_taken_and_one_over_the_body_limit_is_413() {
+    let app = TestApp::spawn().await;
+    let (org, email) = org_with_password(&app, "acme").await;
+    let mut b = signed_in(&app, &org.id, &email).await;
+    let path = format!("/console/{}/organization", org.id);
+    let t = csrf(&b.get(&path).await);
+    let save = format!("{path}/branding");
+    let before = branding(&app, &org.id).await;
+    let over = app.state.config.max_body_bytes + 1;
+    let refused = b
+        .post_multipart(&save, branding_form(Some(&t), &[("logo", png(over))], &[]))
+        .await;
+    assert_eq!(refused.status, 413, "{}", refused.body);
+    assert_eq!(branding(&app, &org.id).await, before);
+    // Nothing chosen: nothing written, nothing audited.
+    let nothing = b
+        .post_multipart(&save, branding_form(Some(&t), &[], &[]))
+        .await;
+    assert_eq!(nothing.status, 303, "{}", nothing.body);
+    assert!(audit(&app, &org, "organization.modify").await.is_empty());
+    let exact = png(128 * 1024);
+    let saved = b
+        .post_multipart(&save, branding_form(Some(&t), &[("logo", exact)], &[]))
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert_ne!(branding(&app, &org.id).await, before);
+}
+
+#[tokio::test]
+async fn a_users_page_lists_the_api_keys_they_created_and_no_one_elses() {
+    let app = TestApp::spawn().await;
+    let (org, email) = org_with_password(&app, "acme").await;
+    let key = app
+        .post(
+            &format!("/v1/{}/organization/api_key/", org.id),
+            &org.token,
+            json!({ "name": "deploy bot", "duration": "P30D", "role_name": "DefaultUserRole" }),
+        )
+        .await
+        .expect(201);
+    let key_id = key["api_key_id"].as_str().unwrap().to_owned();
+    let (globex, _) = org_with_password(&app, "globex").await;
+    let theirs = app
+        .post(
+            &format!("/v1/{}/organization/api_key/", globex.id),
+            &globex.token,
+            json!({ "name": "globex key", "duration": "P30D", "role_name": "DefaultUserRole" }),
+        )
+        .await
+        .expect(201);
+    let other = app
+        .invite(&org, "sam@acme.example", "Sam", "Other", "DefaultUserRole")
+        .await;
+    let mut b = signed_in(&app, &org.id, &email).await;
+    let page = b
+        .get(&format!(
+            "/console/{}/users/{}?lang=en",
+            org.id, org.admin_id
+        ))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page
+        .body
+        .contains("<h2 id=\"api-keys\">API keys this user created</h2>"));
+    assert!(page.body.contains("deploy bot"), "{}", page.body);
+    assert!(page.body.contains(&key_id));
+    assert!(page.body.contains("<td>DefaultUserRole</td>"));
+    assert!(page
+        .body
+        .contains(&format!("href=\"/console/{}/keys\"", org.id)));
+    assert!(!page.body.contains("globex key"));
+    assert!(!page.body.contains(theirs["api_key_id"].as_str().unwrap()));
+    let sams = b.get(&format!("/console/{}/users/{other}", org.id)).await;
+    assert!(!sams.body.contains(&key_id), "not on another user's page");
+    assert!(sams.body.contains("No API keys."));
+    for (lang, heading) in [
+        ("es", "Claves de API que creó este usuario"),
+        ("ja", "このユーザーが作成した API キー"),
+        ("pt", "Chaves de API que este usuário criou"),
+    ] {
+        let p = b
+            .get(&format!(
+                "/console/{}/users/{}?lang={lang}",
+                org.id, org.admin_id
+            ))
+            .await;
+        assert!(p.body.contains(heading), "{lang}");
+    }
+}
