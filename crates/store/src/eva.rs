@@ -106,7 +106,7 @@ impl EvaStore for SqlStore {
             // Joining an identity that exists: what the core decided it does (`OnJoin`).
             let mut joined: Vec<(OnJoin, Vec<String>)> = Vec::new();
             for ((i, _, _), u) in rows.iter().zip(&users) {
-                if !done.contains(&u.id) || u.identity_id == i.id {
+                if !done.contains(u.id.as_str()) || u.identity_id == i.id {
                     continue;
                 }
                 match joined.iter_mut().find(|(on, _)| *on == i.on_join) {
@@ -119,10 +119,10 @@ impl EvaStore for SqlStore {
             }
             let (mut roles, mut envs, mut bots) = (Vec::new(), Vec::new(), Vec::new());
             for ((_, _, access), u) in rows.iter().zip(&users) {
-                if !done.contains(&u.id) {
+                if !done.contains(u.id.as_str()) {
                     continue;
                 }
-                let ids = || [Arg::Text(u.org_id.clone()), Arg::Text(u.id.clone())];
+                let ids = || [Arg::Text(u.org_id.to_string()), Arg::Text(u.id.to_string())];
                 for r in &u.role_ids {
                     roles.push([ids().to_vec(), vec![Arg::Text(r.clone())]].concat());
                 }
@@ -173,7 +173,7 @@ impl EvaStore for SqlStore {
                     &mut t.tx(),
                     users
                         .iter()
-                        .filter(|u| done.contains(&u.id) && !told.contains(u.id.as_str()))
+                        .filter(|u| done.contains(u.id.as_str()) && !told.contains(u.id.as_str()))
                         .map(|u| EventSeed::about(a, "user.created", &u.id))
                         .collect(),
                 )
@@ -181,7 +181,7 @@ impl EvaStore for SqlStore {
             }
             users
                 .iter()
-                .map(|u| done.contains(&u.id))
+                .map(|u| done.contains(u.id.as_str()))
                 .collect::<Vec<bool>>()
         });
         self.elsewhere(rest).await?;

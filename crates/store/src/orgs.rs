@@ -62,7 +62,7 @@ impl OrgStore for SqlStore {
             .bind(o.user_dimensions.to_string())
             .bind(o.branding.to_string())
             .bind(o.updated_at)
-            .bind(&o.id)
+            .bind(&o.id.as_str())
             .execute(&mut *t)
             .await
             .map_err(err)?;
@@ -207,7 +207,7 @@ async fn insert_on(db: &Db, new: &NewOrganization, fx: &Effects) -> R<()> {
             "INSERT INTO organizations (id, uuid, name, short_name, is_platform, tenant_id, default_preferences, \
              user_dimensions, branding, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
-        .bind(&o.id)
+        .bind(&o.id.as_str())
         .bind(&o.uuid)
         .bind(&o.name)
         .bind(&o.short_name)

@@ -255,7 +255,7 @@ impl SqlStore {
             sqlx::query(
                 "INSERT INTO org_placements (org_id, org_uuid, cluster, created_at) VALUES ($1, $2, $3, $4)",
             )
-            .bind(&org.id)
+            .bind(&org.id.as_str())
             .bind(&org.uuid)
             .bind(name)
             .bind(now)

@@ -225,8 +225,8 @@ pub(crate) async fn insert_user(t: &mut Tx<'_>, u: &User) -> R<()> {
             .map_err(email_conflict)?;
         for role_id in &u.role_ids {
             sqlx::query("INSERT INTO user_roles (org_id, user_id, role_id) VALUES ($1, $2, $3)")
-                .bind(&u.org_id)
-                .bind(&u.id)
+                .bind(&u.org_id.as_str())
+                .bind(&u.id.as_str())
                 .bind(role_id)
                 .execute(&mut *c)
                 .await
@@ -259,8 +259,8 @@ pub(crate) fn user_insert(users: &[&User], skip_taken: bool) -> R<Sql> {
         let k = user_keys(&u.email, &u.first_name, &u.last_name);
         let name_key = user_name_key(u, &k.email_lower);
         rows.push(vec![
-            Arg::Text(u.org_id.clone()),
-            Arg::Text(u.id.clone()),
+            Arg::Text(u.org_id.to_string()),
+            Arg::Text(u.id.to_string()),
             Arg::Text(u.identity_id.clone()),
             Arg::Text(u.email.clone()),
             Arg::Text(k.email_lower),
@@ -341,8 +341,8 @@ pub(crate) async fn update_user_row(
         .bind(&u.external_id)
         .bind(sessions_end.is_some())
         .bind(sessions_end.unwrap_or(0))
-        .bind(&u.org_id)
-        .bind(&u.id)
+        .bind(&u.org_id.as_str())
+        .bind(&u.id.as_str())
         .bind(expected)
         .bind(&u.user_name)
         .bind(&name_key)
@@ -352,8 +352,8 @@ pub(crate) async fn update_user_row(
         if done.rows_affected() == 0 {
             Some(
                 sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE org_id = $1 AND id = $2")
-                    .bind(&u.org_id)
-                    .bind(&u.id)
+                    .bind(&u.org_id.as_str())
+                    .bind(&u.id.as_str())
                     .fetch_one(&mut *c)
                     .await
                     .map_err(err)?,

@@ -32,8 +32,8 @@ impl UserStore for SqlStore {
             insert_user(&mut t.tx(), &user).await?;
             for (name, value) in secrets {
                 sqlx::query("INSERT INTO user_secrets (org_id, user_id, name, value) VALUES ($1, $2, $3, $4)")
-                    .bind(&user.org_id)
-                    .bind(&user.id)
+                    .bind(&user.org_id.as_str())
+                    .bind(&user.id.as_str())
                     .bind(name)
                     .bind(value)
                     .execute(&mut *t)

@@ -158,7 +158,7 @@ impl Core {
         let amr = text(&t.payload, "amr").unwrap_or_default();
         Ok(Some(BrowserSession {
             who: SignedIn {
-                org_id: org.id.clone(),
+                org_id: org.id.to_string(),
                 user_id: rec.user_id,
                 identity_id: rec.identity_id,
                 method: method_of(&amr),

@@ -197,7 +197,7 @@ impl Core {
             return Err(Error::Unauthenticated);
         }
         let who = SignedIn {
-            org_id: org.id.clone(),
+            org_id: org.id.to_string(),
             user_id: rec.user_id,
             identity_id: rec.identity_id,
             method: SignInMethod::EmailLink,

@@ -50,7 +50,7 @@ pub struct FirstPartyClient {
 impl FirstPartyClient {
     pub fn client(&self, org: &Organization) -> OidcClient {
         OidcClient {
-            org_id: org.id.clone(),
+            org_id: org.id.to_string(),
             client_id: self.client_id.clone(),
             name: self.name.clone(),
             secret_hash: None,
@@ -387,7 +387,7 @@ impl Core {
             .finish_page(&org.id, rows, &q.page, |u| {
                 (
                     sort.iter().map(|k| user_sort_value(u, &k.field)).collect(),
-                    u.id.clone(),
+                    u.id.to_string(),
                 )
             })
             .await?;

@@ -107,7 +107,7 @@ impl Core {
                 Some(&user.id),
                 json!({ "role": role.name }),
             ));
-            changes.push((user.id, ids));
+            changes.push((user.id.into(), ids));
         }
         Ok(changes)
     }
@@ -145,7 +145,7 @@ impl Core {
         external_id_taken(&roles, g.external_id.as_deref(), "")?;
         let now = self.now();
         let role = Role {
-            org_id: org.id.clone(),
+            org_id: org.id.to_string(),
             id: new_object_id(),
             name,
             description: "Created by the organization's directory.".into(),
@@ -316,7 +316,7 @@ impl Core {
         if !visible.is_empty() {
             access.require_org(perm::ROLE_ASSIGN)?;
         }
-        let ids: Vec<String> = visible.iter().map(|u| u.id.clone()).collect();
+        let ids: Vec<String> = visible.iter().map(|u| u.id.to_string()).collect();
         // Each holder loses it as a member removed from the group would.
         self.holder_changes(ctx, &access, &org.id, &roles, role, &[], &ids, &mut fx)
             .await?;

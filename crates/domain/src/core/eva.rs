@@ -274,7 +274,7 @@ impl Core {
         org: &Organization,
         users: Vec<User>,
     ) -> Result<Vec<EvaUser>> {
-        let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+        let ids: Vec<String> = users.iter().map(|u| u.id.to_string()).collect();
         let access = self.store.env_access(&org.id, &ids).await?;
         let catalog = self.catalog(&org.id).await?;
         let admin_count = if users.iter().any(|u| u.is_admin) {
@@ -312,7 +312,7 @@ impl Core {
                 let deletable = me.as_deref() != Some(u.id.as_str()) && !last_admin;
                 EvaUser {
                     org_uuid: org.uuid.clone(),
-                    environments: by_user.remove(&u.id).unwrap_or_default(),
+                    environments: by_user.remove(u.id.as_str()).unwrap_or_default(),
                     deletable,
                     user: u,
                 }

@@ -108,7 +108,7 @@ impl Core {
                     &last.first_name,
                     &last.last_name,
                 )))],
-                last_id: last.id.clone(),
+                last_id: last.id.to_string(),
             });
         }
     }

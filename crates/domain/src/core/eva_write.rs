@@ -205,7 +205,7 @@ impl Core {
         // administrator widens their own environments or bots.
         let current: Vec<EnvAccess> = self
             .store
-            .env_access(&org.id, std::slice::from_ref(&user.id))
+            .env_access(&org.id, &[user.id.to_string()])
             .await?
             .into_iter()
             .map(|(_, a)| a)

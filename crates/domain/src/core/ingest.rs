@@ -67,8 +67,8 @@ impl Core {
         }
         let user = self.target_user(&org.id, user_id).await?;
         let model = UserModel {
-            org_id: org.id.clone(),
-            user_id: user.id.clone(),
+            org_id: org.id.to_string(),
+            user_id: user.id.to_string(),
             id: new_object_id(),
             content,
             insight_ids,
@@ -127,8 +127,8 @@ impl Core {
             .enumerate()
             .map(
                 |(i, (conversation_id, references, content, context))| Memory {
-                    org_id: org.id.clone(),
-                    user_id: user.id.clone(),
+                    org_id: org.id.to_string(),
+                    user_id: user.id.to_string(),
                     id: new_object_id(),
                     conversation_id,
                     references,
@@ -175,7 +175,7 @@ impl Core {
             ));
         }
         let env = Environment {
-            org_id: org.id.clone(),
+            org_id: org.id.to_string(),
             uuid: uuid.into(),
             name: name.trim().into(),
             active,
@@ -218,7 +218,7 @@ impl Core {
             return Err(Error::NotFound("environment"));
         }
         let bot = Bot {
-            org_id: org.id.clone(),
+            org_id: org.id.to_string(),
             uuid: uuid.into(),
             environment_uuid: environment_uuid.into(),
             name: name.trim().into(),

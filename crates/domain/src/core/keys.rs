@@ -261,7 +261,7 @@ impl Core {
         let ctx = Context::new(
             request_id,
             Actor::ApiKey {
-                org_id: org.id.clone(),
+                org_id: org.id.to_string(),
                 key_id: key.key_id.clone(),
             },
         );
@@ -277,8 +277,8 @@ impl Core {
         // Key sign-ins are what an operator looks for after a key leaks.
         tracing::info!(org = %org.id, user = %user.id, key_id = %key.key_id, "signed in with an API key");
         Ok(SignedIn {
-            org_id: org.id,
-            user_id: user.id,
+            org_id: org.id.into(),
+            user_id: user.id.into(),
             identity_id: user.identity_id,
             method: SignInMethod::ApiKey,
             api_key_id: Some(key.key_id),

@@ -295,8 +295,8 @@ impl Core {
             .map(str::to_owned);
         Ok(Accepted {
             signed_in: SignedIn {
-                org_id: org.id,
-                user_id: user.id,
+                org_id: org.id.into(),
+                user_id: user.id.into(),
                 identity_id: user.identity_id,
                 // The inviter of an Amigo user was shown the link too: not a proof of ownership.
                 method: if shown_to_inviter(&used) {

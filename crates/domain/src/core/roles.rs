@@ -98,7 +98,7 @@ impl Core {
         access.require_outranks(&grants, "the new role")?;
         let now = self.now();
         let role = Role {
-            org_id: org.id.clone(),
+            org_id: org.id.to_string(),
             id: new_object_id(),
             name,
             description: input.description.trim().to_owned(),
@@ -358,9 +358,9 @@ impl Core {
         let now = self.now();
         let (creator_user_id, creator_org_id) = access.creator();
         let grant = TemporaryGrant {
-            org_id: org.id.clone(),
+            org_id: org.id.to_string(),
             id: new_object_id(),
-            user_id: user.id.clone(),
+            user_id: user.id.to_string(),
             grant: input.grant,
             justification: input.justification.trim().to_owned(),
             tags: input.tags,

@@ -114,8 +114,8 @@ impl Core {
         ));
         self.store.write_effects(fx).await?;
         Ok(SignedIn {
-            org_id: org.id,
-            user_id: user.id,
+            org_id: org.id.into(),
+            user_id: user.id.into(),
             identity_id: user.identity_id,
             method: super::keys::SignInMethod::Password,
             api_key_id: None,
@@ -196,7 +196,7 @@ impl Core {
             .await?
             .ok_or(Error::Unauthenticated)?;
         let who = SignedIn {
-            org_id: org.id,
+            org_id: org.id.into(),
             user_id: rec.user_id,
             identity_id: rec.identity_id,
             method: super::keys::SignInMethod::Password,

@@ -98,7 +98,7 @@ impl Core {
             .position(&org.id, input.continuation_token, &sort)
             .await?;
         let q = MemoryQuery {
-            user_id: user.id.clone(),
+            user_id: user.id.to_string(),
             ids: input.ids,
             conversation_ids: input.conversation_ids,
             page: PageRequest {

@@ -410,7 +410,7 @@ impl Core {
         self.finish_page(org_id, rows, &q.page, |u| {
             (
                 sort.iter().map(|k| user_sort_value(u, &k.field)).collect(),
-                u.id.clone(),
+                u.id.to_string(),
             )
         })
         .await

@@ -116,7 +116,7 @@ impl Core {
         }
         let now = self.now();
         let endpoint = WebhookEndpoint {
-            org_id: org.id.clone(),
+            org_id: org.id.to_string(),
             id: new_uuid7(),
             url,
             description,

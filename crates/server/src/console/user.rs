@@ -151,7 +151,7 @@ pub async fn show(
             &v.signed.ctx,
             &v.org.id,
             AuditListInput {
-                target_user_id: Some(user.id.clone()),
+                target_user_id: Some(user.id.to_string()),
                 limit: Some(20),
                 ..AuditListInput::default()
             },

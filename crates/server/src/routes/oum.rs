@@ -110,7 +110,7 @@ impl From<Member> for UserOut {
     fn from(m: Member) -> Self {
         Self {
             name: full_name(&m.user.first_name, &m.user.last_name),
-            id: m.user.id,
+            id: m.user.id.into(),
             email: m.user.email,
             roles: m.roles,
         }
@@ -190,7 +190,7 @@ async fn update_me(
     let m = s.core.update_me(&caller.ctx, b.name, b.email).await?;
     Ok(Reply(ProfileOut {
         name: full_name(&m.user.first_name, &m.user.last_name),
-        id: m.user.id,
+        id: m.user.id.into(),
         email: m.user.email,
     }))
 }

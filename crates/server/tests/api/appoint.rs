@@ -226,7 +226,7 @@ async fn oum_administrators_invite_promote_demote_and_remove_administrators() {
         .await
         .unwrap();
     let boss = boss.id;
-    accept(boss.clone()).await;
+    accept(boss.to_string()).await;
     roles(&boss, json!(["admin"]), &acme.token)
         .await
         .expect(403);

@@ -656,7 +656,7 @@ async fn secrets(app: &TestApp, side: &Side) -> Vec<String> {
     let store = &app.state.core.store;
     let mut out = vec![side.org.uuid.clone()];
     for u in store.list_users(&side.org.id, &q).await.expect("users") {
-        out.push(u.id.clone());
+        out.push(u.id.to_string());
         out.push(u.email.clone());
     }
     for k in store.list_api_keys(&side.org.id).await.expect("keys") {

@@ -8,6 +8,7 @@
 //! edits its grants (and sees a rank refusal), reads the audit log and signs out. This test
 //! then checks what the database holds. Screenshots go to `target/screenshots/console-*.png`.
 
+use roster_domain::types::OrgId;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -54,7 +55,7 @@ async fn seed(app: &TestApp, org: &str, n: usize) {
             let user = User {
                 status: roster_domain::model::UserStatus::Active,
                 role_ids: vec![member.clone()],
-                ..User::new(org, &email, &first, &last, now + j as i64)
+                ..User::new(&OrgId::from(org), &email, &first, &last, now + j as i64)
             };
             let identity = NewIdentity::for_user(&user, true);
             rows.push((identity, user, Vec::new()));

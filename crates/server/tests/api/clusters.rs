@@ -367,9 +367,9 @@ async fn one_person_on_two_clusters_signs_in_to_each_with_its_own_password() {
             .await
             .unwrap();
         orgs.push(Org {
-            id: made.org.id,
+            id: made.org.id.into(),
             uuid: made.org.uuid,
-            admin_id: made.user.id,
+            admin_id: made.user.id.into(),
             key_id: made.api_key.key_id,
             key: made.secret,
             token: String::new(),

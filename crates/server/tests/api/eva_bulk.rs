@@ -191,7 +191,7 @@ async fn ten_thousand_rows_with_one_percent_bad() {
     let mut q = roster_domain::paging::UserQuery::new(20_000);
     q.page.limit = 20_000;
     let users = app.state.core.store.list_users("acme", &q).await.unwrap();
-    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    let ids: Vec<String> = users.iter().map(|u| u.id.to_string()).collect();
     let with_env: std::collections::HashSet<String> = app
         .state
         .core
@@ -205,7 +205,11 @@ async fn ten_thousand_rows_with_one_percent_bad() {
     for u in &users {
         assert!(!u.role_ids.is_empty(), "{} has a role", u.email);
         if !u.is_admin {
-            assert!(with_env.contains(&u.id), "{} has its environment", u.email);
+            assert!(
+                with_env.contains(u.id.as_str()),
+                "{} has its environment",
+                u.email
+            );
         }
     }
     // A row's password signs in.
@@ -597,7 +601,7 @@ async fn a_server_killed_mid_import_leaves_no_partial_user() {
         before.len()
     );
     // Every user that exists is whole: its role and its environment with its bot.
-    let ids: Vec<String> = before.iter().map(|u| u.id.clone()).collect();
+    let ids: Vec<String> = before.iter().map(|u| u.id.to_string()).collect();
     let envs: HashMap<String, roster_domain::model::EnvAccess> = store
         .env_access("acme", &ids)
         .await
@@ -607,7 +611,7 @@ async fn a_server_killed_mid_import_leaves_no_partial_user() {
     for u in before.iter().filter(|u| u.email.ends_with("@kill.example")) {
         assert_eq!(u.role_ids.len(), 1, "{} has its role", u.email);
         let e = envs
-            .get(&u.id)
+            .get(u.id.as_str())
             .unwrap_or_else(|| panic!("{} has its environment", u.email));
         assert_eq!(e.bots, vec![BOT.to_owned()]);
     }

@@ -193,7 +193,7 @@ impl World {
             .invite_user(&system(), "acme", invite(&format!("m{n}@x.example"), role))
             .await
             .unwrap();
-        user.id
+        user.id.into()
     }
 
     /// A member who has accepted their invitation (org-user-management acts only on those).
@@ -626,7 +626,7 @@ async fn random_role_changes_keep_model_and_server_agreeing_and_an_administrator
                         .update_user(&active, u.updated_at, None, Default::default())
                         .await
                         .unwrap();
-                    members.push((u.id, Some(*role)));
+                    members.push((u.id.into(), Some(*role)));
                 }
                 let m = &w.model;
                 let admins = |members: &[(String, Option<&'static str>)]| {

@@ -64,7 +64,7 @@ pub async fn invite(
     Ok((
         StatusCode::CREATED,
         Json(Invited {
-            user_id: user.id,
+            user_id: user.id.into(),
             verify_link,
         }),
     )
