@@ -4,6 +4,8 @@
 //! and written in one transaction, under the rank rules of the token's role, and audited (so
 //! told as events) like the same change from any other surface.
 
+use crate::types::OrgId;
+use crate::types::UserId;
 use serde_json::json;
 
 use super::access::{grants_of, Access, Context};
@@ -65,7 +67,7 @@ impl Core {
         &self,
         ctx: &Context,
         access: &Access<'_>,
-        org_id: &str,
+        org_id: &OrgId,
         roles: &[Role],
         role: &Role,
         add: &[String],
@@ -83,7 +85,9 @@ impl Core {
                 continue;
             }
             seen.push(user_id);
-            let user = self.directory_member(access, org_id, user_id).await?;
+            let user = self
+                .directory_member(access, org_id, &UserId::from(user_id))
+                .await?;
             access.require_outranks(&grants_of(roles, &user.role_ids), "the user's role")?;
             let holds = user.role_ids.contains(&role.id);
             if holds == gains {

@@ -1,6 +1,7 @@
 //! eva-user operations: users with an admin flag or per-environment roles and bots, the paged
 //! list and quicksearch, activation and deactivation, and per-user configurations.
 
+use crate::types::OrgId;
 use std::collections::HashMap;
 
 use super::access::Context;
@@ -260,7 +261,7 @@ pub(crate) fn org_role<'r>(roles: &'r [Role], admin: bool, envs: &[EnvAccess]) -
 }
 
 impl Core {
-    pub(crate) async fn catalog(&self, org_id: &str) -> Result<Catalog> {
+    pub(crate) async fn catalog(&self, org_id: &OrgId) -> Result<Catalog> {
         Ok(Catalog {
             envs: self.store.list_environments(org_id).await?,
             bots: self.store.list_bots(org_id).await?,

@@ -1,6 +1,7 @@
 //! eva-user writes: create, update (replace), activate and delete users with an admin flag
 //! or per-environment roles and bots.
 
+use crate::types::UserId;
 use serde_json::json;
 
 use super::access::{Context, Rank};
@@ -156,7 +157,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
         input: EvaUserInput,
     ) -> Result<EvaUser> {
         let org = self.find_org(org_ref).await?;
@@ -346,7 +347,7 @@ impl Core {
 
     /// Deactivates a user (eva's delete): their tokens stop working; `activate` restores them.
     /// Not for the caller themself nor the last administrator.
-    pub async fn eva_delete(&self, ctx: &Context, org_ref: &str, user_id: &str) -> Result<()> {
+    pub async fn eva_delete(&self, ctx: &Context, org_ref: &str, user_id: &UserId) -> Result<()> {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
         let mut user = self.target_user(&org.id, user_id).await?;

@@ -1,6 +1,7 @@
 //! Ingestion: what the conversation platform writes about users (statistics, user models,
 //! memories) and its environments and bots. Service-to-service callers only.
 
+use crate::types::UserId;
 use serde_json::json;
 
 use super::access::Context;
@@ -16,7 +17,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
         stats: UserStats,
     ) -> Result<()> {
         let org = self.ingest_org(ctx, org_ref).await?;
@@ -51,7 +52,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
         content: String,
         insight_ids: Vec<String>,
         dimensions: Vec<Dimension>,
@@ -91,7 +92,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
         items: Vec<(String, Vec<String>, String, String)>,
     ) -> Result<Vec<Memory>> {
         let org = self.ingest_org(ctx, org_ref).await?;

@@ -1,5 +1,6 @@
 //! Password sign-in (the Keycloak-compatible token endpoint) and rotating refresh tokens.
 
+use crate::types::UserId;
 use serde_json::json;
 
 use super::access::{Actor, Context};
@@ -167,7 +168,7 @@ impl Core {
             .filter(|t| t.purpose == TokenPurpose::Refresh && t.org_id == org.id)
             .ok_or(Error::Unauthenticated)?;
         let rec = self
-            .authenticate(&org.id, &held.user_id, held.created_at)
+            .authenticate(&org.id, &UserId::from(&held.user_id), held.created_at)
             .await?;
         let ctx = Context::new(request_id, Actor::Anonymous);
         let next = random_secret();

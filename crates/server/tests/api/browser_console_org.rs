@@ -5,6 +5,7 @@
 //! client, a SCIM token and a webhook endpoint, and chooses a time zone; this test then checks
 //! what the database holds. Screenshots go to `target/screenshots/console-org-*.png`.
 
+use roster_domain::types::OrgId;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -72,10 +73,21 @@ async fn the_organization_pages_work_in_a_real_browser_and_pass_axe() {
         Some("Europe/Lisbon")
     );
     assert_eq!(
-        core.store.list_oidc_clients("managed").await.unwrap().len(),
+        core.store
+            .list_oidc_clients(&OrgId::from("managed"))
+            .await
+            .unwrap()
+            .len(),
         1
     );
-    assert_eq!(core.store.list_webhooks("managed").await.unwrap().len(), 1);
+    assert_eq!(
+        core.store
+            .list_webhooks(&OrgId::from("managed"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let events = app
         .get(
             "/admin/v1/orgs/managed/audit-events?action=organization.modify",
