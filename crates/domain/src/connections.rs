@@ -2,6 +2,8 @@
 //! `google-oauth2`, and each organization's own enterprise providers), what the storage keeps
 //! of them, and the links between an upstream account and a membership.
 
+use crate::types::OrgId;
+use crate::types::UserId;
 use async_trait::async_trait;
 
 use crate::model::Connection;
@@ -98,10 +100,10 @@ pub struct UpstreamLink {
 
 #[async_trait]
 pub trait ConnectionStore: Send + Sync {
-    async fn list_connections(&self, org_id: &str) -> StoreResult<Vec<UpstreamConnection>>;
+    async fn list_connections(&self, org_id: &OrgId) -> StoreResult<Vec<UpstreamConnection>>;
     async fn get_connection(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         name: &str,
     ) -> StoreResult<Option<UpstreamConnection>>;
     /// `Conflict { field: "name" }` when the organization has one of that name.
@@ -109,14 +111,14 @@ pub trait ConnectionStore: Send + Sync {
     /// `NotFound` when there is no such connection.
     async fn update_connection(&self, c: &UpstreamConnection, fx: Effects) -> StoreResult<()>;
     /// `NotFound` when there is no such connection; its links go with it.
-    async fn delete_connection(&self, org_id: &str, name: &str, fx: Effects) -> StoreResult<()>;
+    async fn delete_connection(&self, org_id: &OrgId, name: &str, fx: Effects) -> StoreResult<()>;
     /// The links of this upstream account, or of this membership, through `connection`.
     async fn upstream_links(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         connection: &str,
         subject: Option<&str>,
-        user_id: Option<&str>,
+        user_id: Option<&UserId>,
     ) -> StoreResult<Vec<UpstreamLink>>;
     /// Applies an admission: the link (written once), the invitation accepted and the address
     /// marked verified when asked, with `fx`. `Refused(Stale)` when the membership is no

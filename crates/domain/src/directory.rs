@@ -7,6 +7,7 @@
 //! read when the token is used: the rank rules apply to what it does as to a member holding
 //! that role. Only the hash of its secret is stored.
 
+use crate::types::OrgId;
 use async_trait::async_trait;
 
 use crate::model::Role;
@@ -31,11 +32,11 @@ pub struct DirectoryToken {
 #[async_trait]
 pub trait DirectoryStore: Send + Sync {
     /// The organization's tokens, oldest first.
-    async fn list_directory_tokens(&self, org_id: &str) -> StoreResult<Vec<DirectoryToken>>;
+    async fn list_directory_tokens(&self, org_id: &OrgId) -> StoreResult<Vec<DirectoryToken>>;
     /// The token of the organization whose secret hashes to `secret_hash`.
     async fn directory_token_by_hash(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         secret_hash: &str,
     ) -> StoreResult<Option<DirectoryToken>>;
     /// `Refused(ApiKeyLimit)` when the organization has `max` tokens already.
@@ -46,7 +47,12 @@ pub trait DirectoryStore: Send + Sync {
         fx: Effects,
     ) -> StoreResult<()>;
     /// `NotFound` when there is no such token.
-    async fn delete_directory_token(&self, org_id: &str, id: &str, fx: Effects) -> StoreResult<()>;
+    async fn delete_directory_token(
+        &self,
+        org_id: &OrgId,
+        id: &str,
+        fx: Effects,
+    ) -> StoreResult<()>;
     /// Replaces the organization roles of each `(user_id, role_ids)` and writes `group`, all in
     /// one transaction (a group's change is one write): the organization keeps an administrator
     /// (`Refused(LastAdmin)`), `NotFound` when a user is gone, `Conflict` when a new role's name
@@ -54,7 +60,7 @@ pub trait DirectoryStore: Send + Sync {
     /// left as it is.
     async fn write_group(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         group: GroupWrite<'_>,
         changes: &[(String, Vec<String>)],
         fx: Effects,
@@ -62,7 +68,7 @@ pub trait DirectoryStore: Send + Sync {
     /// Deletes a role: its holders lose it (and are administrators only through their other
     /// roles; `Refused(LastAdmin)` when none would be left); `Refused(InUse)` while an API key or
     /// a directory token acts with it; `NotFound` when there is no such role.
-    async fn delete_role(&self, org_id: &str, role_id: &str, fx: Effects) -> StoreResult<()>;
+    async fn delete_role(&self, org_id: &OrgId, role_id: &str, fx: Effects) -> StoreResult<()>;
 }
 
 /// What a group write does to the role itself, beside its holders.

@@ -7,11 +7,11 @@ use serde_json::Value;
 
 pub use crate::kinds::{EnvRole, TokenPurpose};
 use crate::mail::{Mail, MailKind};
-use crate::types::Micros;
+use crate::types::{Micros, OrgId, UserId};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Organization {
-    pub id: String,
+    pub id: OrgId,
     pub uuid: String,
     pub name: String,
     pub short_name: String,
@@ -142,8 +142,8 @@ pub struct UserStats {
 /// A membership of an identity in one organization: what every surface calls a user.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
-    pub org_id: String,
-    pub id: String,
+    pub org_id: OrgId,
+    pub id: UserId,
     pub identity_id: String,
     /// How this organization lets the person sign in (its invitation's connection); another
     /// organization of the same identity may use another.
@@ -174,10 +174,16 @@ pub struct User {
 impl User {
     /// A new membership with fresh ids, no roles, default preferences and empty profile data;
     /// callers set what differs with struct update syntax.
-    pub fn new(org_id: &str, email: &str, first_name: &str, last_name: &str, now: Micros) -> Self {
+    pub fn new(
+        org_id: &OrgId,
+        email: &str,
+        first_name: &str,
+        last_name: &str,
+        now: Micros,
+    ) -> Self {
         Self {
-            org_id: org_id.to_owned(),
-            id: crate::types::new_uuid7(),
+            org_id: org_id.clone(),
+            id: UserId::new(crate::types::new_uuid7()),
             identity_id: crate::types::new_uuid7(),
             connection: Connection::Password,
             email: email.trim().to_owned(),

@@ -1,9 +1,10 @@
-//! Values parsed once at the edge: emails, organization ids, time zones, languages, ids and clocks.
+//! Values parsed once at the edge: emails, organization and user ids, time zones, languages, ids and clocks.
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use rand::RngCore;
+use serde::{Deserialize, Serialize};
 
 use crate::error::FieldError;
 
@@ -131,6 +132,129 @@ pub fn validate_org_id(s: &str) -> Result<(), &'static str> {
         Err("organization id must be 2-63 characters of a-z, 0-9, '-' or '_', starting with a letter or digit")
     }
 }
+
+/// Defines a string id newtype: what a store keeps as text and a surface reads from its
+/// request, typed so that an organization's id and a user's cannot be passed for each other.
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The id as stored or as a surface read it (a path segment, a token's claim).
+            pub fn new(id: impl Into<String>) -> Self {
+                Self(id.into())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                Self(id)
+            }
+        }
+
+        impl From<&String> for $name {
+            fn from(id: &String) -> Self {
+                Self(id.clone())
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                Self(id.to_owned())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> Self {
+                id.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                self == &other.0
+            }
+        }
+
+        impl PartialEq<$name> for str {
+            fn eq(&self, other: &$name) -> bool {
+                self == other.0
+            }
+        }
+
+        impl PartialEq<$name> for &str {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+    };
+}
+
+string_id!(
+    /// An organization's id (`acme`): what the store keys every tenant's rows by. Built from a
+    /// stored value or from a surface's input (a path, a claim) once it names an organization.
+    OrgId
+);
+
+string_id!(
+    /// A user's id (a membership's UUIDv7), within its organization: always travels with an
+    /// [`OrgId`].
+    UserId
+);
 
 /// An IANA time zone name, as chrono-tz knows it.
 pub fn validate_timezone(s: &str) -> Result<(), &'static str> {

@@ -5,6 +5,7 @@ use roster_domain::model::AuditEvent;
 use roster_domain::paging::AuditQuery;
 use roster_domain::store::AuditStore;
 use roster_domain::types::Micros;
+use roster_domain::types::OrgId;
 
 use crate::rows::*;
 use crate::sql::{bind_all, Arg, Sql};
@@ -14,7 +15,7 @@ use crate::{err, run, tx, SqlStore, R};
 impl AuditStore for SqlStore {
     /// Audit events of one organization, newest first. Served by the `(org_id, [actor_user_id |
     /// target_user_id,] created_at, id)` indexes of migration 0005.
-    async fn query_audit(&self, org_id: &str, q: &AuditQuery) -> R<Vec<AuditEvent>> {
+    async fn query_audit(&self, org_id: &OrgId, q: &AuditQuery) -> R<Vec<AuditEvent>> {
         let mut sql = Sql::new(&format!(
             "SELECT {AUDIT_COLS} FROM audit_events WHERE org_id = "
         ));

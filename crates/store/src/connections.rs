@@ -7,6 +7,8 @@ use roster_domain::connections::{Admission, ConnectionStore, UpstreamConnection,
 use roster_domain::events::EventSeed;
 use roster_domain::store::{Effects, Refusal, StoreError, StoreResult};
 use roster_domain::types::now_micros;
+use roster_domain::types::OrgId;
+use roster_domain::types::UserId;
 
 use crate::effects::{write_effects, write_events};
 use crate::rows::*;
@@ -71,13 +73,13 @@ async fn links(
 
 #[async_trait]
 impl ConnectionStore for SqlStore {
-    async fn list_connections(&self, org_id: &str) -> StoreResult<Vec<UpstreamConnection>> {
+    async fn list_connections(&self, org_id: &OrgId) -> StoreResult<Vec<UpstreamConnection>> {
         let sql =
             format!("SELECT {COLS} FROM upstream_connections WHERE org_id = $1 ORDER BY name");
         let db = self.route(org_id).await?;
         run!(db, |p| {
             let rows = sqlx::query(&sql)
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .fetch_all(p)
                 .await
                 .map_err(err)?;
@@ -91,7 +93,7 @@ impl ConnectionStore for SqlStore {
 
     async fn get_connection(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         name: &str,
     ) -> StoreResult<Option<UpstreamConnection>> {
         let sql =
@@ -99,7 +101,7 @@ impl ConnectionStore for SqlStore {
         let db = self.route(org_id).await?;
         run!(db, |p| {
             let row = sqlx::query(&sql)
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .bind(name)
                 .fetch_optional(p)
                 .await
@@ -175,12 +177,12 @@ impl ConnectionStore for SqlStore {
         self.elsewhere(rest).await
     }
 
-    async fn delete_connection(&self, org_id: &str, name: &str, fx: Effects) -> StoreResult<()> {
+    async fn delete_connection(&self, org_id: &OrgId, name: &str, fx: Effects) -> StoreResult<()> {
         let (db, fx, rest) = self.route_write(org_id, fx).await?;
         tx!(db, |t| {
             let done =
                 sqlx::query("DELETE FROM upstream_connections WHERE org_id = $1 AND name = $2")
-                    .bind(org_id)
+                    .bind(org_id.as_str())
                     .bind(name)
                     .execute(&mut *t)
                     .await
@@ -189,7 +191,7 @@ impl ConnectionStore for SqlStore {
                 return Err(StoreError::NotFound);
             }
             sqlx::query("DELETE FROM upstream_links WHERE org_id = $1 AND connection = $2")
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .bind(name)
                 .execute(&mut *t)
                 .await
@@ -201,13 +203,13 @@ impl ConnectionStore for SqlStore {
 
     async fn upstream_links(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         connection: &str,
         subject: Option<&str>,
-        user_id: Option<&str>,
+        user_id: Option<&UserId>,
     ) -> StoreResult<Vec<UpstreamLink>> {
         let db = self.route(org_id).await?;
-        links(db, org_id, connection, subject, user_id).await
+        links(db, org_id, connection, subject, user_id.map(UserId::as_str)).await
     }
 
     async fn admit_upstream(&self, a: &Admission, fx: Effects) -> StoreResult<()> {

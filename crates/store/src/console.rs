@@ -4,6 +4,8 @@
 use async_trait::async_trait;
 use roster_domain::store::{ConsoleSession, ConsoleStore, Effects};
 use roster_domain::types::Micros;
+use roster_domain::types::OrgId;
+use roster_domain::types::UserId;
 
 use crate::effects::write_effects;
 use crate::rows::*;
@@ -38,12 +40,16 @@ impl ConsoleStore for SqlStore {
         self.elsewhere(rest).await
     }
 
-    async fn get_console_session(&self, org_id: &str, id_hash: &str) -> R<Option<ConsoleSession>> {
+    async fn get_console_session(
+        &self,
+        org_id: &OrgId,
+        id_hash: &str,
+    ) -> R<Option<ConsoleSession>> {
         let db = self.route(org_id).await?;
         let sql = format!("SELECT {COLS} FROM console_sessions WHERE org_id = $1 AND id_hash = $2");
         run!(db, |p| {
             let row = sqlx::query(&sql)
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .bind(id_hash)
                 .fetch_optional(p)
                 .await
@@ -65,7 +71,7 @@ impl ConsoleStore for SqlStore {
         })
     }
 
-    async fn touch_console_session(&self, org_id: &str, id_hash: &str, at: Micros) -> R<()> {
+    async fn touch_console_session(&self, org_id: &OrgId, id_hash: &str, at: Micros) -> R<()> {
         let db = self.route(org_id).await?;
         tx!(untracked db, |t| {
             sqlx::query(
@@ -73,7 +79,7 @@ impl ConsoleStore for SqlStore {
                  WHERE org_id = $2 AND id_hash = $3 AND last_seen_at < $1",
             )
             .bind(at)
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(id_hash)
             .execute(&mut *t)
             .await
@@ -82,11 +88,11 @@ impl ConsoleStore for SqlStore {
         Ok(())
     }
 
-    async fn delete_console_session(&self, org_id: &str, id_hash: &str, fx: Effects) -> R<bool> {
+    async fn delete_console_session(&self, org_id: &OrgId, id_hash: &str, fx: Effects) -> R<bool> {
         let (db, fx, rest) = self.route_write(org_id, fx).await?;
         let done = tx!(untracked db, |t| {
             let done = sqlx::query("DELETE FROM console_sessions WHERE org_id = $1 AND id_hash = $2")
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .bind(id_hash)
                 .execute(&mut *t)
                 .await
@@ -102,12 +108,17 @@ impl ConsoleStore for SqlStore {
         Ok(done)
     }
 
-    async fn delete_console_sessions_of(&self, org_id: &str, user_id: &str, fx: Effects) -> R<u64> {
+    async fn delete_console_sessions_of(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        fx: Effects,
+    ) -> R<u64> {
         let (db, fx, rest) = self.route_write(org_id, fx).await?;
         let n = tx!(untracked db, |t| {
             let done = sqlx::query("DELETE FROM console_sessions WHERE org_id = $1 AND user_id = $2")
-                .bind(org_id)
-                .bind(user_id)
+                .bind(org_id.as_str())
+                .bind(user_id.as_str())
                 .execute(&mut *t)
                 .await
                 .map_err(err)?;

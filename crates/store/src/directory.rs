@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use roster_domain::directory::{DirectoryStore, DirectoryToken, GroupWrite};
 use roster_domain::store::{Effects, Refusal, StoreError};
+use roster_domain::types::OrgId;
 
 use crate::effects::write_effects;
 use crate::stmt::{count_admins, insert_role, keep_an_admin, lock_org, replace_roles, AsTx};
@@ -30,14 +31,14 @@ macro_rules! token_from {
 
 #[async_trait]
 impl DirectoryStore for SqlStore {
-    async fn list_directory_tokens(&self, org_id: &str) -> R<Vec<DirectoryToken>> {
+    async fn list_directory_tokens(&self, org_id: &OrgId) -> R<Vec<DirectoryToken>> {
         let db = self.route(org_id).await?;
         let sql = format!(
             "SELECT {COLS} FROM directory_tokens WHERE org_id = $1 ORDER BY created_at, id"
         );
         run!(db, |p| {
             let rows = sqlx::query(&sql)
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .fetch_all(p)
                 .await
                 .map_err(err)?;
@@ -51,7 +52,7 @@ impl DirectoryStore for SqlStore {
 
     async fn directory_token_by_hash(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         secret_hash: &str,
     ) -> R<Option<DirectoryToken>> {
         let db = self.route(org_id).await?;
@@ -59,7 +60,7 @@ impl DirectoryStore for SqlStore {
             format!("SELECT {COLS} FROM directory_tokens WHERE org_id = $1 AND secret_hash = $2");
         run!(db, |p| {
             let row = sqlx::query(&sql)
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .bind(secret_hash)
                 .fetch_optional(p)
                 .await
@@ -74,7 +75,7 @@ impl DirectoryStore for SqlStore {
     async fn insert_directory_token(&self, t0: &DirectoryToken, max: usize, fx: Effects) -> R<()> {
         let (db, fx, rest) = self.route_write(&t0.org_id, fx).await?;
         tx!(db, |t| {
-            lock_org(&mut t.tx(), &t0.org_id).await?;
+            lock_org(&mut t.tx(), &OrgId::from(&t0.org_id)).await?;
             let n: i64 =
                 sqlx::query_scalar("SELECT COUNT(*) FROM directory_tokens WHERE org_id = $1")
                     .bind(&t0.org_id)
@@ -104,11 +105,11 @@ impl DirectoryStore for SqlStore {
         self.elsewhere(rest).await
     }
 
-    async fn delete_directory_token(&self, org_id: &str, id: &str, fx: Effects) -> R<()> {
+    async fn delete_directory_token(&self, org_id: &OrgId, id: &str, fx: Effects) -> R<()> {
         let (db, fx, rest) = self.route_write(org_id, fx).await?;
         tx!(db, |t| {
             let done = sqlx::query("DELETE FROM directory_tokens WHERE org_id = $1 AND id = $2")
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .bind(id)
                 .execute(&mut *t)
                 .await
@@ -123,7 +124,7 @@ impl DirectoryStore for SqlStore {
 
     async fn write_group(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         group: GroupWrite<'_>,
         changes: &[(String, Vec<String>)],
         fx: Effects,
@@ -146,7 +147,7 @@ impl DirectoryStore for SqlStore {
                     )
                     .bind(external_id)
                     .bind(updated_at)
-                    .bind(org_id)
+                    .bind(org_id.as_str())
                     .bind(role_id)
                     .bind(expected)
                     .execute(&mut *t)
@@ -167,7 +168,7 @@ impl DirectoryStore for SqlStore {
         self.elsewhere(rest).await
     }
 
-    async fn delete_role(&self, org_id: &str, role_id: &str, fx: Effects) -> R<()> {
+    async fn delete_role(&self, org_id: &OrgId, role_id: &str, fx: Effects) -> R<()> {
         let (db, fx, rest) = self.route_write(org_id, fx).await?;
         tx!(db, |t| {
             lock_org(&mut t.tx(), org_id).await?;
@@ -175,9 +176,9 @@ impl DirectoryStore for SqlStore {
                 "SELECT (SELECT COUNT(*) FROM api_keys WHERE org_id = $1 AND role_id = $2) \
                  + (SELECT COUNT(*) FROM directory_tokens WHERE org_id = $3 AND role_id = $4)",
             )
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(role_id)
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(role_id)
             .fetch_one(&mut *t)
             .await
@@ -195,20 +196,20 @@ impl DirectoryStore for SqlStore {
                  WHERE org_id = $2 AND id IN (SELECT user_id FROM user_roles WHERE org_id = $3 AND role_id = $4)",
             )
             .bind(role_id)
-            .bind(org_id)
-            .bind(org_id)
+            .bind(org_id.as_str())
+            .bind(org_id.as_str())
             .bind(role_id)
             .execute(&mut *t)
             .await
             .map_err(err)?;
             sqlx::query("DELETE FROM user_roles WHERE org_id = $1 AND role_id = $2")
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .bind(role_id)
                 .execute(&mut *t)
                 .await
                 .map_err(err)?;
             let done = sqlx::query("DELETE FROM roles WHERE org_id = $1 AND id = $2")
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .bind(role_id)
                 .execute(&mut *t)
                 .await

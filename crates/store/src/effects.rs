@@ -147,7 +147,7 @@ pub(crate) async fn write_events(t: &mut Tx<'_>, seeds: Vec<EventSeed>) -> R<()>
                     .map_err(err)?;
                 for r in &rows {
                     let u = user_from!(r);
-                    users.insert(u.id.clone(), u);
+                    users.insert(u.id.to_string(), u);
                 }
                 let sql = user_roles_sql(org, chunk);
                 let pairs: Vec<(String, String)> = bind_all!(crate::sql::query_as(&sql), sql.args)

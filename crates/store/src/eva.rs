@@ -1,6 +1,8 @@
 //! eva's catalogue: environments and bots, each user's access to them, configurations,
 //! batches of new users with their access, user models and memories.
 
+use roster_domain::types::OrgId;
+use roster_domain::types::UserId;
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
@@ -106,7 +108,7 @@ impl EvaStore for SqlStore {
             // Joining an identity that exists: what the core decided it does (`OnJoin`).
             let mut joined: Vec<(OnJoin, Vec<String>)> = Vec::new();
             for ((i, _, _), u) in rows.iter().zip(&users) {
-                if !done.contains(&u.id) || u.identity_id == i.id {
+                if !done.contains(u.id.as_str()) || u.identity_id == i.id {
                     continue;
                 }
                 match joined.iter_mut().find(|(on, _)| *on == i.on_join) {
@@ -119,10 +121,10 @@ impl EvaStore for SqlStore {
             }
             let (mut roles, mut envs, mut bots) = (Vec::new(), Vec::new(), Vec::new());
             for ((_, _, access), u) in rows.iter().zip(&users) {
-                if !done.contains(&u.id) {
+                if !done.contains(u.id.as_str()) {
                     continue;
                 }
-                let ids = || [Arg::Text(u.org_id.clone()), Arg::Text(u.id.clone())];
+                let ids = || [Arg::Text(u.org_id.to_string()), Arg::Text(u.id.to_string())];
                 for r in &u.role_ids {
                     roles.push([ids().to_vec(), vec![Arg::Text(r.clone())]].concat());
                 }
@@ -173,7 +175,7 @@ impl EvaStore for SqlStore {
                     &mut t.tx(),
                     users
                         .iter()
-                        .filter(|u| done.contains(&u.id) && !told.contains(u.id.as_str()))
+                        .filter(|u| done.contains(u.id.as_str()) && !told.contains(u.id.as_str()))
                         .map(|u| EventSeed::about(a, "user.created", &u.id))
                         .collect(),
                 )
@@ -181,7 +183,7 @@ impl EvaStore for SqlStore {
             }
             users
                 .iter()
-                .map(|u| done.contains(&u.id))
+                .map(|u| done.contains(u.id.as_str()))
                 .collect::<Vec<bool>>()
         });
         self.elsewhere(rest).await?;
@@ -191,8 +193,8 @@ impl EvaStore for SqlStore {
     /// No ORDER BY: the organization's unique email index answers the IN list directly.
     async fn set_user_access(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         role_ids: &[String],
         envs: &[EnvAccess],
         fx: Effects,
@@ -211,8 +213,8 @@ impl EvaStore for SqlStore {
 
     async fn set_env_access(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         envs: &[EnvAccess],
         fx: Effects,
     ) -> R<()> {
@@ -261,7 +263,7 @@ impl EvaStore for SqlStore {
         self.elsewhere(rest).await
     }
 
-    async fn env_access(&self, org_id: &str, user_ids: &[String]) -> R<Vec<(String, EnvAccess)>> {
+    async fn env_access(&self, org_id: &OrgId, user_ids: &[String]) -> R<Vec<(String, EnvAccess)>> {
         let db = self.route(org_id).await?;
         if user_ids.is_empty() {
             return Ok(Vec::new());
@@ -360,11 +362,11 @@ impl EvaStore for SqlStore {
         self.elsewhere(rest).await
     }
 
-    async fn list_environments(&self, org_id: &str) -> R<Vec<Environment>> {
+    async fn list_environments(&self, org_id: &OrgId) -> R<Vec<Environment>> {
         let db = self.route(org_id).await?;
         run!(db, |p| {
             let rows = sqlx::query("SELECT org_id, uuid, name, active FROM environments WHERE org_id = $1 ORDER BY name, uuid")
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .fetch_all(p)
                 .await
                 .map_err(err)?;
@@ -381,11 +383,11 @@ impl EvaStore for SqlStore {
         })
     }
 
-    async fn list_bots(&self, org_id: &str) -> R<Vec<Bot>> {
+    async fn list_bots(&self, org_id: &OrgId) -> R<Vec<Bot>> {
         let db = self.route(org_id).await?;
         run!(db, |p| {
             let rows = sqlx::query("SELECT org_id, uuid, environment_uuid, name, active FROM bots WHERE org_id = $1 ORDER BY name, uuid")
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .fetch_all(p)
                 .await
                 .map_err(err)?;
@@ -405,8 +407,8 @@ impl EvaStore for SqlStore {
 
     async fn set_configuration(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         c: &Configuration,
         now: Micros,
     ) -> R<()> {
@@ -416,8 +418,8 @@ impl EvaStore for SqlStore {
                 "INSERT INTO configurations (org_id, user_id, bot_uuid, key, value, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (org_id, user_id, bot_uuid, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
             )
-            .bind(org_id)
-            .bind(user_id)
+            .bind(org_id.as_str())
+            .bind(user_id.as_str())
             .bind(c.bot_uuid.as_deref().unwrap_or(""))
             .bind(&c.key)
             .bind(&c.value)
@@ -431,8 +433,8 @@ impl EvaStore for SqlStore {
 
     async fn configurations(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         bot: Option<&str>,
     ) -> R<Vec<Configuration>> {
         let db = self.route(org_id).await?;
@@ -440,8 +442,8 @@ impl EvaStore for SqlStore {
             sqlx::query_as(
             "SELECT key, value, bot_uuid FROM configurations WHERE org_id = $1 AND user_id = $2 AND bot_uuid = $3 ORDER BY key"
         )
-        .bind(org_id)
-        .bind(user_id)
+        .bind(org_id.as_str())
+        .bind(user_id.as_str())
         .bind(bot.unwrap_or(""))
         .fetch_all(p)
         .await
@@ -478,8 +480,8 @@ impl EvaStore for SqlStore {
 
     async fn latest_user_models(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         limit: u32,
     ) -> R<Vec<UserModel>> {
         let db = self.route(org_id).await?;
@@ -488,8 +490,8 @@ impl EvaStore for SqlStore {
                 "SELECT org_id, user_id, id, content, insight_ids, dimensions, created_at FROM user_models \
                  WHERE org_id = $1 AND user_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3",
             )
-            .bind(org_id)
-            .bind(user_id)
+            .bind(org_id.as_str())
+            .bind(user_id.as_str())
             .bind(limit as i64)
             .fetch_all(p)
             .await
@@ -543,7 +545,7 @@ impl EvaStore for SqlStore {
         self.elsewhere(rest).await
     }
 
-    async fn list_memories(&self, org_id: &str, q: &MemoryQuery) -> R<Vec<Memory>> {
+    async fn list_memories(&self, org_id: &OrgId, q: &MemoryQuery) -> R<Vec<Memory>> {
         let db = self.route(org_id).await?;
         let mut sql = Sql::new("SELECT org_id, user_id, id, conversation_id, refs, content, context, created_at FROM memories WHERE org_id = ");
         sql.text(org_id).push(" AND user_id = ");

@@ -6,6 +6,7 @@ use roster_domain::store::{
     Effects, Job, JobEnd, JobError, JobFormat, JobKind, JobProgress, JobState, JobStore, StoreError,
 };
 use roster_domain::types::Micros;
+use roster_domain::types::OrgId;
 
 use crate::effects::{int, write_effects, write_job_progress};
 use crate::stmt::AsTx;
@@ -90,12 +91,12 @@ impl JobStore for SqlStore {
         self.elsewhere(rest).await
     }
 
-    async fn get_job(&self, org_id: &str, id: &str) -> R<Option<Job>> {
+    async fn get_job(&self, org_id: &OrgId, id: &str) -> R<Option<Job>> {
         let db = self.route(org_id).await?;
         let sql = format!("SELECT {JOB_COLS} FROM jobs WHERE org_id = $1 AND id = $2");
         run!(db, |p| {
             match sqlx::query(&sql)
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .bind(id)
                 .fetch_optional(p)
                 .await
@@ -107,14 +108,14 @@ impl JobStore for SqlStore {
         })
     }
 
-    async fn list_jobs(&self, org_id: &str, limit: u32) -> R<Vec<Job>> {
+    async fn list_jobs(&self, org_id: &OrgId, limit: u32) -> R<Vec<Job>> {
         let db = self.route(org_id).await?;
         let sql = format!(
             "SELECT {JOB_COLS} FROM jobs WHERE org_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
         );
         run!(db, |p| {
             let rows = sqlx::query(&sql)
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .bind(i64::from(limit))
                 .fetch_all(p)
                 .await
@@ -133,7 +134,7 @@ impl JobStore for SqlStore {
         Ok(done)
     }
 
-    async fn end_job(&self, org_id: &str, id: &str, end: &JobEnd, fx: Effects) -> R<bool> {
+    async fn end_job(&self, org_id: &OrgId, id: &str, end: &JobEnd, fx: Effects) -> R<bool> {
         let (db, fx, rest) = self.route_write(org_id, fx).await?;
         let ended = tx!(untracked db, |t| {
             let done = sqlx::query(
@@ -143,7 +144,7 @@ impl JobStore for SqlStore {
             .bind(end.state.as_str())
             .bind(&end.message)
             .bind(end.at)
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(id)
             .execute(&mut *t)
             .await
@@ -161,7 +162,7 @@ impl JobStore for SqlStore {
         Ok(ended)
     }
 
-    async fn fail_stale_jobs(&self, org_id: &str, before: Micros, end: &JobEnd) -> R<u64> {
+    async fn fail_stale_jobs(&self, org_id: &OrgId, before: Micros, end: &JobEnd) -> R<u64> {
         let db = self.route(org_id).await?;
         let n = tx!(untracked db, |t| {
             sqlx::query(
@@ -171,7 +172,7 @@ impl JobStore for SqlStore {
             .bind(end.state.as_str())
             .bind(&end.message)
             .bind(end.at)
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(before)
             .execute(&mut *t)
             .await
@@ -183,7 +184,7 @@ impl JobStore for SqlStore {
 
     async fn job_errors(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         id: &str,
         after_seq: u64,
         limit: u32,
@@ -194,7 +195,7 @@ impl JobStore for SqlStore {
                 "SELECT seq, line, row_key, reason FROM job_errors WHERE org_id = $1 AND job_id = $2 \
                  AND seq > $3 ORDER BY seq LIMIT $4",
             )
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(id)
             .bind(int(after_seq))
             .bind(i64::from(limit))

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use roster_domain::model::ApiKey;
 use roster_domain::store::{Effects, KeyStore, Refusal, StoreError};
+use roster_domain::types::OrgId;
 
 use crate::effects::write_effects;
 use crate::rows::*;
@@ -11,12 +12,12 @@ use crate::{err, run, tx, SqlStore, R};
 
 #[async_trait]
 impl KeyStore for SqlStore {
-    async fn get_api_key(&self, org_id: &str, key_id: &str) -> R<Option<ApiKey>> {
+    async fn get_api_key(&self, org_id: &OrgId, key_id: &str) -> R<Option<ApiKey>> {
         let db = self.route(org_id).await?;
         let sql = format!("SELECT {KEY_COLS} FROM api_keys WHERE org_id = $1 AND key_id = $2");
         run!(db, |p| {
             let row = sqlx::query(&sql)
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .bind(key_id)
                 .fetch_optional(p)
                 .await
@@ -28,14 +29,14 @@ impl KeyStore for SqlStore {
         })
     }
 
-    async fn list_api_keys(&self, org_id: &str) -> R<Vec<ApiKey>> {
+    async fn list_api_keys(&self, org_id: &OrgId) -> R<Vec<ApiKey>> {
         let db = self.route(org_id).await?;
         let sql = format!(
             "SELECT {KEY_COLS} FROM api_keys WHERE org_id = $1 ORDER BY created_at, key_id"
         );
         run!(db, |p| {
             let rows = sqlx::query(&sql)
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .fetch_all(p)
                 .await
                 .map_err(err)?;
@@ -50,7 +51,7 @@ impl KeyStore for SqlStore {
     async fn insert_api_key(&self, key: &ApiKey, max: usize, fx: Effects) -> R<()> {
         let (db, fx, rest) = self.route_write(&key.org_id, fx).await?;
         tx!(db, |t| {
-            lock_org(&mut t.tx(), &key.org_id).await?;
+            lock_org(&mut t.tx(), &OrgId::from(&key.org_id)).await?;
             let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE org_id = $1")
                 .bind(&key.org_id)
                 .fetch_one(&mut *t)
@@ -65,11 +66,11 @@ impl KeyStore for SqlStore {
         self.elsewhere(rest).await
     }
 
-    async fn delete_api_key(&self, org_id: &str, key_id: &str, fx: Effects) -> R<()> {
+    async fn delete_api_key(&self, org_id: &OrgId, key_id: &str, fx: Effects) -> R<()> {
         let (db, fx, rest) = self.route_write(org_id, fx).await?;
         tx!(db, |t| {
             let done = sqlx::query("DELETE FROM api_keys WHERE org_id = $1 AND key_id = $2")
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .bind(key_id)
                 .execute(&mut *t)
                 .await

@@ -4,6 +4,7 @@
 
 use roster_domain::paging::{Position, SortValue, UserQuery, Visibility};
 use roster_domain::store::StoreError;
+use roster_domain::types::OrgId;
 
 use crate::rows::USER_COLS;
 use crate::sql::{bind_all, Arg, Sql};
@@ -142,7 +143,13 @@ fn like_contains(needle: &str) -> String {
 }
 
 /// `SELECT <what> FROM users WHERE <the query's filters>`, without order or limit.
-pub(crate) fn users_filtered(db: &Db, what: &str, org_id: &str, q: &UserQuery, plan: Plan) -> Sql {
+pub(crate) fn users_filtered(
+    db: &Db,
+    what: &str,
+    org_id: &OrgId,
+    q: &UserQuery,
+    plan: Plan,
+) -> Sql {
     let from = match plan {
         // No index of `users` but the rowid: the trigram matches are looked up one by one.
         Plan::MatchesFirst => "users NOT INDEXED",
@@ -256,7 +263,7 @@ pub(crate) async fn search_plan(db: &Db, q: &UserQuery, counting: bool) -> R<Pla
     })
 }
 
-pub(crate) fn users_sql(db: &Db, org_id: &str, q: &UserQuery, plan: Plan) -> R<Sql> {
+pub(crate) fn users_sql(db: &Db, org_id: &OrgId, q: &UserQuery, plan: Plan) -> R<Sql> {
     // Each user's role ids come with the row, from the primary key of `user_roles`: one
     // query per page rather than two (a round trip to a SQLite worker thread each).
     // On PostgreSQL `users.id` is `COLLATE "C"` and `user_roles.user_id` is not: compared
@@ -303,7 +310,7 @@ pub(crate) fn limit_offset(sql: &mut Sql, limit: u32, position: &Position) {
 impl Db {
     /// The query plan of a user listing, one line per step (SQLite `EXPLAIN QUERY PLAN`,
     /// PostgreSQL `EXPLAIN`): tests use it to prove that sorts and pages are index scans.
-    pub async fn explain_list_users(&self, org_id: &str, q: &UserQuery) -> R<Vec<String>> {
+    pub async fn explain_list_users(&self, org_id: &OrgId, q: &UserQuery) -> R<Vec<String>> {
         let plan = search_plan(self, q, false).await?;
         let sql = users_sql(self, org_id, q, plan)?;
         Ok(match self {

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use roster_domain::model::OidcClient;
 use roster_domain::store::{Effects, OidcStore, StoreError};
+use roster_domain::types::OrgId;
 
 use crate::effects::write_effects;
 use crate::rows::*;
@@ -33,14 +34,14 @@ fn uris_json(c: &OidcClient) -> R<String> {
 
 #[async_trait]
 impl OidcStore for SqlStore {
-    async fn list_oidc_clients(&self, org_id: &str) -> R<Vec<OidcClient>> {
+    async fn list_oidc_clients(&self, org_id: &OrgId) -> R<Vec<OidcClient>> {
         let db = self.route(org_id).await?;
         let sql = format!(
             "SELECT {CLIENT_COLS} FROM oidc_clients WHERE org_id = $1 ORDER BY created_at, client_id"
         );
         run!(db, |p| {
             let rows = sqlx::query(&sql)
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .fetch_all(p)
                 .await
                 .map_err(err)?;
@@ -52,13 +53,13 @@ impl OidcStore for SqlStore {
         })
     }
 
-    async fn get_oidc_client(&self, org_id: &str, client_id: &str) -> R<Option<OidcClient>> {
+    async fn get_oidc_client(&self, org_id: &OrgId, client_id: &str) -> R<Option<OidcClient>> {
         let db = self.route(org_id).await?;
         let sql =
             format!("SELECT {CLIENT_COLS} FROM oidc_clients WHERE org_id = $1 AND client_id = $2");
         run!(db, |p| {
             let row = sqlx::query(&sql)
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .bind(client_id)
                 .fetch_optional(p)
                 .await
@@ -120,11 +121,11 @@ impl OidcStore for SqlStore {
         self.elsewhere(rest).await
     }
 
-    async fn delete_oidc_client(&self, org_id: &str, client_id: &str, fx: Effects) -> R<()> {
+    async fn delete_oidc_client(&self, org_id: &OrgId, client_id: &str, fx: Effects) -> R<()> {
         let (db, fx, rest) = self.route_write(org_id, fx).await?;
         tx!(db, |t| {
             let done = sqlx::query("DELETE FROM oidc_clients WHERE org_id = $1 AND client_id = $2")
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .bind(client_id)
                 .execute(&mut *t)
                 .await

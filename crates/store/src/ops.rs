@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use roster_domain::model::SigningKey;
 use roster_domain::store::OpsStore;
 use roster_domain::types::Micros;
+use roster_domain::types::OrgId;
 
 use crate::rows::get;
 use crate::{err, run, tx, Db, SqlStore, R};
@@ -141,7 +142,7 @@ impl OpsStore for SqlStore {
 
     async fn put_cursor(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         id: i64,
         position: &str,
         expires_at: Micros,
@@ -150,7 +151,7 @@ impl OpsStore for SqlStore {
         let db = self.route(org_id).await?;
         tx!(untracked db, |t| {
             sqlx::query("INSERT INTO page_cursors (org_id, id, position, expires_at) VALUES ($1, $2, $3, $4)")
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .bind(id)
                 .bind(position)
                 .bind(expires_at)
@@ -169,11 +170,11 @@ impl OpsStore for SqlStore {
         Ok(())
     }
 
-    async fn get_cursor(&self, org_id: &str, id: i64, now: Micros) -> R<Option<String>> {
+    async fn get_cursor(&self, org_id: &OrgId, id: i64, now: Micros) -> R<Option<String>> {
         run!(self.route(org_id).await?, |p| sqlx::query_scalar(
             "SELECT position FROM page_cursors WHERE org_id = $1 AND id = $2 AND expires_at > $3"
         )
-        .bind(org_id)
+        .bind(org_id.as_str())
         .bind(id)
         .bind(now)
         .fetch_optional(p)

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use roster_domain::model::Organization;
 use roster_domain::store::{Effects, NewOrganization, OrgStore, StoreError};
 use roster_domain::types::Micros;
+use roster_domain::types::OrgId;
 
 use crate::effects::write_effects;
 use crate::rows::*;
@@ -62,7 +63,7 @@ impl OrgStore for SqlStore {
             .bind(o.user_dimensions.to_string())
             .bind(o.branding.to_string())
             .bind(o.updated_at)
-            .bind(&o.id)
+            .bind(o.id.as_str())
             .execute(&mut *t)
             .await
             .map_err(err)?;
@@ -71,7 +72,7 @@ impl OrgStore for SqlStore {
         self.elsewhere(rest).await
     }
 
-    async fn delete_organization(&self, org_id: &str, fx: Effects) -> R<()> {
+    async fn delete_organization(&self, org_id: &OrgId, fx: Effects) -> R<()> {
         let (db, fx, rest) = self.route_write(org_id, fx).await?;
         const TABLES: &[&str] = &[
             "user_roles",
@@ -102,19 +103,19 @@ impl OrgStore for SqlStore {
             sqlx::query(
                 "UPDATE identities SET epoch = epoch + 1 WHERE id IN (SELECT identity_id FROM users WHERE org_id = $1)",
             )
-            .bind(org_id)
+            .bind(org_id.as_str())
             .execute(&mut *t)
             .await
             .map_err(err)?;
             for table in TABLES {
                 sqlx::query(&format!("DELETE FROM {table} WHERE org_id = $1"))
-                    .bind(org_id)
+                    .bind(org_id.as_str())
                     .execute(&mut *t)
                     .await
                     .map_err(err)?;
             }
             sqlx::query("DELETE FROM organizations WHERE id = $1")
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .execute(&mut *t)
                 .await
                 .map_err(err)?;
@@ -207,7 +208,7 @@ async fn insert_on(db: &Db, new: &NewOrganization, fx: &Effects) -> R<()> {
             "INSERT INTO organizations (id, uuid, name, short_name, is_platform, tenant_id, default_preferences, \
              user_dimensions, branding, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
-        .bind(&o.id)
+        .bind(o.id.as_str())
         .bind(&o.uuid)
         .bind(&o.name)
         .bind(&o.short_name)

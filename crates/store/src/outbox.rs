@@ -6,6 +6,7 @@ use roster_domain::events::Event;
 use roster_domain::model::OutboxMessage;
 use roster_domain::store::{Delivery, Effects, OutboxStore};
 use roster_domain::types::Micros;
+use roster_domain::types::OrgId;
 
 use crate::effects::write_effects;
 use crate::rows::*;
@@ -67,7 +68,7 @@ impl OutboxStore for SqlStore {
 
     async fn finish_outbox(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         id: &str,
         worker: &str,
         outcome: &Delivery,
@@ -92,7 +93,7 @@ impl OutboxStore for SqlStore {
             .bind(error)
             .bind(sent_at)
             .bind(scrub)
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(id)
             .bind(worker)
             .execute(&mut *t)
@@ -106,7 +107,7 @@ impl OutboxStore for SqlStore {
     /// One organization's events after `after`, in commit order, of `types` (all when empty).
     async fn list_events(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         after: i64,
         types: &[String],
         limit: u32,

@@ -14,6 +14,7 @@
 //!   organization on another cluster (the platform organization's audit event of a deletion,
 //!   say) are written there afterwards, in their own transaction.
 
+use roster_domain::types::OrgId;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -255,7 +256,7 @@ impl SqlStore {
             sqlx::query(
                 "INSERT INTO org_placements (org_id, org_uuid, cluster, created_at) VALUES ($1, $2, $3, $4)",
             )
-            .bind(&org.id)
+            .bind(org.id.as_str())
             .bind(&org.uuid)
             .bind(name)
             .bind(now)
@@ -266,10 +267,10 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn unplace(&self, org_id: &str) -> R<()> {
+    pub(crate) async fn unplace(&self, org_id: &OrgId) -> R<()> {
         tx!(self.home(), |t| {
             sqlx::query("DELETE FROM org_placements WHERE org_id = $1")
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .execute(&mut *t)
                 .await
                 .map_err(err)?;

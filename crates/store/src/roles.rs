@@ -4,6 +4,8 @@ use async_trait::async_trait;
 use roster_domain::model::{EnvRole, Role, TemporaryGrant};
 use roster_domain::paging::GrantQuery;
 use roster_domain::store::{Effects, Refusal, RoleStore, StoreError};
+use roster_domain::types::OrgId;
+use roster_domain::types::UserId;
 
 use crate::effects::write_effects;
 use crate::listing::{keyset_and_order, limit_offset};
@@ -14,13 +16,13 @@ use crate::{err, json_err, run, tx, Db, SqlStore, R};
 
 #[async_trait]
 impl RoleStore for SqlStore {
-    async fn list_roles(&self, org_id: &str) -> R<Vec<Role>> {
+    async fn list_roles(&self, org_id: &OrgId) -> R<Vec<Role>> {
         let db = self.route(org_id).await?;
         let sql =
             format!("SELECT {ROLE_COLS} FROM roles WHERE org_id = $1 ORDER BY created_at, name");
         run!(db, |p| {
             let rows = sqlx::query(&sql)
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .fetch_all(p)
                 .await
                 .map_err(err)?;
@@ -44,8 +46,8 @@ impl RoleStore for SqlStore {
     async fn update_role(&self, role: &Role, expected_updated_at: i64, fx: Effects) -> R<()> {
         let (db, fx, rest) = self.route_write(&role.org_id, fx).await?;
         tx!(db, |t| {
-            lock_org(&mut t.tx(), &role.org_id).await?;
-            let before = count_admins(&mut t.tx(), &role.org_id).await?;
+            lock_org(&mut t.tx(), &OrgId::from(&role.org_id)).await?;
+            let before = count_admins(&mut t.tx(), &OrgId::from(&role.org_id)).await?;
             let done = sqlx::query(
                 "UPDATE roles SET description = $1, frontend_view = $2, grants = $3, is_admin = $4, updated_at = $5 \
                  WHERE org_id = $6 AND id = $7 AND updated_at = $8",
@@ -77,7 +79,7 @@ impl RoleStore for SqlStore {
             .execute(&mut *t)
             .await
             .map_err(err)?;
-            let after = count_admins(&mut t.tx(), &role.org_id).await?;
+            let after = count_admins(&mut t.tx(), &OrgId::from(&role.org_id)).await?;
             if before > 0 && after == 0 {
                 return Err(StoreError::Refused(Refusal::LastAdmin));
             }
@@ -86,12 +88,12 @@ impl RoleStore for SqlStore {
         self.elsewhere(rest).await
     }
 
-    async fn count_active_admins(&self, org_id: &str) -> R<i64> {
+    async fn count_active_admins(&self, org_id: &OrgId) -> R<i64> {
         let db = self.route(org_id).await?;
         run!(db, |p| sqlx::query_scalar(
             "SELECT COUNT(*) FROM users WHERE org_id = $1 AND is_admin AND status = 'active'"
         )
-        .bind(org_id)
+        .bind(org_id.as_str())
         .fetch_one(p)
         .await
         .map_err(err))
@@ -99,8 +101,8 @@ impl RoleStore for SqlStore {
 
     async fn set_user_roles(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         role_ids: &[String],
         env_roles_kept: &[EnvRole],
         fx: Effects,
@@ -132,8 +134,8 @@ impl RoleStore for SqlStore {
                     sqlx::query(&format!(
                         "DELETE FROM {table} WHERE org_id = $1 AND user_id = $2 AND environment_uuid = $3"
                     ))
-                    .bind(org_id)
-                    .bind(user_id)
+                    .bind(org_id.as_str())
+                    .bind(user_id.as_str())
                     .bind(env)
                     .execute(&mut *t)
                     .await
@@ -170,7 +172,11 @@ impl RoleStore for SqlStore {
         self.elsewhere(rest).await
     }
 
-    async fn list_temporary_grants(&self, org_id: &str, q: &GrantQuery) -> R<Vec<TemporaryGrant>> {
+    async fn list_temporary_grants(
+        &self,
+        org_id: &OrgId,
+        q: &GrantQuery,
+    ) -> R<Vec<TemporaryGrant>> {
         let db = self.route(org_id).await?;
         let mut sql = Sql::new(&format!(
             "SELECT {GRANT_COLS} FROM temporary_grants WHERE org_id = "

@@ -37,10 +37,18 @@ macro_rules! get_json {
     }};
 }
 
+/// A stored id column read as its typed id (`OrgId`, `UserId`).
+macro_rules! get_id {
+    ($r:expr, $c:literal) => {{
+        let id: String = get!($r, $c);
+        id.into()
+    }};
+}
+
 macro_rules! org_from {
     ($r:expr) => {
         roster_domain::model::Organization {
-            id: get!($r, "id"),
+            id: get_id!($r, "id"),
             uuid: get!($r, "uuid"),
             name: get!($r, "name"),
             short_name: get!($r, "short_name"),
@@ -79,8 +87,8 @@ macro_rules! user_from {
         let connection: String = get!($r, "connection");
         let last: i64 = get!($r, "last_message_at");
         roster_domain::model::User {
-            org_id: get!($r, "org_id"),
-            id: get!($r, "id"),
+            org_id: get_id!($r, "org_id"),
+            id: get_id!($r, "id"),
             identity_id: get!($r, "identity_id"),
             connection: roster_domain::model::Connection::parse(&connection)
                 .unwrap_or(roster_domain::model::Connection::Password),
@@ -172,7 +180,9 @@ macro_rules! token_from {
     };
 }
 
-pub(crate) use {get, get_json, grant_from, key_from, org_from, role_from, token_from, user_from};
+pub(crate) use {
+    get, get_id, get_json, grant_from, key_from, org_from, role_from, token_from, user_from,
+};
 
 pub(crate) const AUDIT_COLS: &str = "org_id, id, action, actor_kind, actor_user_id, actor_org_id, \
     target_user_id, request_id, details, created_at";

@@ -4,6 +4,7 @@
 
 use roster_domain::model::{EnvAccess, Role, User};
 use roster_domain::store::{NewIdentity, OnJoin, Refusal, StoreError};
+use roster_domain::types::OrgId;
 use roster_domain::types::{user_keys, Micros};
 use sqlx::{PgConnection, SqliteConnection};
 
@@ -59,11 +60,11 @@ fn email_conflict(e: sqlx::Error) -> StoreError {
 }
 
 /// Takes the organization's row lock, so checks of "the last administrator" serialize.
-pub(crate) async fn lock_org(t: &mut Tx<'_>, org_id: &str) -> R<()> {
+pub(crate) async fn lock_org(t: &mut Tx<'_>, org_id: &OrgId) -> R<()> {
     on!(t, |c| sqlx::query(
         "UPDATE organizations SET updated_at = updated_at WHERE id = $1"
     )
-    .bind(org_id)
+    .bind(org_id.as_str())
     .execute(&mut *c)
     .await
     .map(|_| ())
@@ -72,18 +73,18 @@ pub(crate) async fn lock_org(t: &mut Tx<'_>, org_id: &str) -> R<()> {
 }
 
 /// Active administrators of an organization.
-pub(crate) async fn count_admins(t: &mut Tx<'_>, org_id: &str) -> R<i64> {
+pub(crate) async fn count_admins(t: &mut Tx<'_>, org_id: &OrgId) -> R<i64> {
     on!(t, |c| sqlx::query_scalar(
         "SELECT COUNT(*) FROM users WHERE org_id = $1 AND is_admin AND status = 'active'",
     )
-    .bind(org_id)
+    .bind(org_id.as_str())
     .fetch_one(&mut *c)
     .await
     .map_err(err))
 }
 
 /// Refuses when the organization had an active administrator (`before`) and has none now.
-pub(crate) async fn keep_an_admin(t: &mut Tx<'_>, org_id: &str, before: i64) -> R<()> {
+pub(crate) async fn keep_an_admin(t: &mut Tx<'_>, org_id: &OrgId, before: i64) -> R<()> {
     if before > 0 && count_admins(t, org_id).await? == 0 {
         return Err(StoreError::Refused(Refusal::LastAdmin));
     }
@@ -225,8 +226,8 @@ pub(crate) async fn insert_user(t: &mut Tx<'_>, u: &User) -> R<()> {
             .map_err(email_conflict)?;
         for role_id in &u.role_ids {
             sqlx::query("INSERT INTO user_roles (org_id, user_id, role_id) VALUES ($1, $2, $3)")
-                .bind(&u.org_id)
-                .bind(&u.id)
+                .bind(u.org_id.as_str())
+                .bind(u.id.as_str())
                 .bind(role_id)
                 .execute(&mut *c)
                 .await
@@ -259,8 +260,8 @@ pub(crate) fn user_insert(users: &[&User], skip_taken: bool) -> R<Sql> {
         let k = user_keys(&u.email, &u.first_name, &u.last_name);
         let name_key = user_name_key(u, &k.email_lower);
         rows.push(vec![
-            Arg::Text(u.org_id.clone()),
-            Arg::Text(u.id.clone()),
+            Arg::Text(u.org_id.to_string()),
+            Arg::Text(u.id.to_string()),
             Arg::Text(u.identity_id.clone()),
             Arg::Text(u.email.clone()),
             Arg::Text(k.email_lower),
@@ -341,8 +342,8 @@ pub(crate) async fn update_user_row(
         .bind(&u.external_id)
         .bind(sessions_end.is_some())
         .bind(sessions_end.unwrap_or(0))
-        .bind(&u.org_id)
-        .bind(&u.id)
+        .bind(u.org_id.as_str())
+        .bind(u.id.as_str())
         .bind(expected)
         .bind(&u.user_name)
         .bind(&name_key)
@@ -352,8 +353,8 @@ pub(crate) async fn update_user_row(
         if done.rows_affected() == 0 {
             Some(
                 sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE org_id = $1 AND id = $2")
-                    .bind(&u.org_id)
-                    .bind(&u.id)
+                    .bind(u.org_id.as_str())
+                    .bind(u.id.as_str())
                     .fetch_one(&mut *c)
                     .await
                     .map_err(err)?,

@@ -6,6 +6,7 @@ use roster_domain::model::{OneTimeToken, TokenPurpose};
 use roster_domain::store::{
     DecideUse, Effects, LinkUse, NewPassword, Refusal, StoreError, TokenStore,
 };
+use roster_domain::types::OrgId;
 use roster_domain::types::{user_keys, Micros};
 
 use crate::effects::{write_effects, write_events};
@@ -18,7 +19,7 @@ use crate::{err, json_err, run, tx, Db, SqlStore, R};
 impl TokenStore for SqlStore {
     async fn consume_token(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         token_hash: &str,
         purposes: &[TokenPurpose],
         now: Micros,
@@ -32,7 +33,7 @@ impl TokenStore for SqlStore {
 
     async fn use_link(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         token_hash: &str,
         purposes: &[TokenPurpose],
         now: Micros,
@@ -55,13 +56,13 @@ impl TokenStore for SqlStore {
         Ok(None)
     }
 
-    async fn spent_token(&self, org_id: &str, hash: &str) -> R<Option<OneTimeToken>> {
+    async fn spent_token(&self, org_id: &OrgId, hash: &str) -> R<Option<OneTimeToken>> {
         let sql = format!(
             "SELECT {TOKEN_COLS} FROM one_time_tokens WHERE org_id = $1 AND token_hash = $2 AND used_at IS NOT NULL"
         );
         run!(self.route(org_id).await?, |p| {
             let row = sqlx::query(&sql)
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .bind(hash)
                 .fetch_optional(p)
                 .await

@@ -6,6 +6,8 @@ use roster_domain::model::*;
 use roster_domain::paging::{UserQuery, Visibility};
 use roster_domain::store::{Effects, NewIdentity, PrincipalRecord, Refusal, StoreError, UserStore};
 use roster_domain::types::Micros;
+use roster_domain::types::OrgId;
+use roster_domain::types::UserId;
 use serde_json::json;
 
 use crate::effects::write_effects;
@@ -32,8 +34,8 @@ impl UserStore for SqlStore {
             insert_user(&mut t.tx(), &user).await?;
             for (name, value) in secrets {
                 sqlx::query("INSERT INTO user_secrets (org_id, user_id, name, value) VALUES ($1, $2, $3, $4)")
-                    .bind(&user.org_id)
-                    .bind(&user.id)
+                    .bind(user.org_id.as_str())
+                    .bind(user.id.as_str())
                     .bind(name)
                     .bind(value)
                     .execute(&mut *t)
@@ -47,7 +49,7 @@ impl UserStore for SqlStore {
         Ok(user)
     }
 
-    async fn existing_emails(&self, org_id: &str, emails_lower: &[String]) -> R<Vec<String>> {
+    async fn existing_emails(&self, org_id: &OrgId, emails_lower: &[String]) -> R<Vec<String>> {
         let db = self.route(org_id).await?;
         let mut sql = Sql::new("SELECT email_lower FROM users WHERE org_id = ");
         sql.text(org_id)
@@ -62,13 +64,13 @@ impl UserStore for SqlStore {
     /// PostgreSQL's autovacuum analyzes a table some time after it changed; a bulk import of
     /// thousands of users should not leave the planner guessing until then. SQLite's user
     /// queries do not depend on statistics (their plans are fixed), so it does nothing there.
-    async fn get_user(&self, org_id: &str, user_id: &str) -> R<Option<User>> {
+    async fn get_user(&self, org_id: &OrgId, user_id: &UserId) -> R<Option<User>> {
         let mut q = UserQuery::new(1);
-        q.ids = vec![user_id.to_owned()];
+        q.ids = vec![String::from(user_id.to_owned())];
         Ok(self.list_users(org_id, &q).await?.into_iter().next())
     }
 
-    async fn list_users(&self, org_id: &str, q: &UserQuery) -> R<Vec<User>> {
+    async fn list_users(&self, org_id: &OrgId, q: &UserQuery) -> R<Vec<User>> {
         let db = self.route(org_id).await?;
         let plan = search_plan(db, q, false).await?;
         let sql = users_sql(db, org_id, q, plan)?;
@@ -92,7 +94,7 @@ impl UserStore for SqlStore {
         Ok(users)
     }
 
-    async fn count_users(&self, org_id: &str, q: &UserQuery) -> R<i64> {
+    async fn count_users(&self, org_id: &OrgId, q: &UserQuery) -> R<i64> {
         let db = self.route(org_id).await?;
         // Every filter is named here, so that a new one cannot slip past the counters.
         let UserQuery {
@@ -149,13 +151,13 @@ impl UserStore for SqlStore {
             .map_err(err))
     }
 
-    async fn user_version(&self, org_id: &str) -> R<i64> {
+    async fn user_version(&self, org_id: &OrgId) -> R<i64> {
         let db = self.route(org_id).await?;
         // The triggers of migration 0018 keep it.
         let sql = "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM user_versions \
                    WHERE org_id = $1";
         run!(db, |p| sqlx::query_scalar::<_, i64>(sql)
-            .bind(org_id)
+            .bind(org_id.as_str())
             .fetch_one(p)
             .await
             .map_err(err))
@@ -183,8 +185,8 @@ impl UserStore for SqlStore {
 
     async fn delete_user(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         soft: Option<Vec<String>>,
         now: Micros,
         fx: Effects,
@@ -206,8 +208,8 @@ impl UserStore for SqlStore {
             let before = count_admins(&mut t.tx(), org_id).await?;
             let identity: Option<String> =
                 sqlx::query_scalar("SELECT identity_id FROM users WHERE org_id = $1 AND id = $2")
-                    .bind(org_id)
-                    .bind(user_id)
+                    .bind(org_id.as_str())
+                    .bind(user_id.as_str())
                     .fetch_optional(&mut *t)
                     .await
                     .map_err(err)?;
@@ -220,8 +222,8 @@ impl UserStore for SqlStore {
                     "INSERT INTO deleted_users (org_id, id, identity_id, email, snapshot, not_deletable_reasons, deleted_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
-                .bind(org_id)
-                .bind(user_id)
+                .bind(org_id.as_str())
+                .bind(user_id.as_str())
                 .bind(&identity)
                 .bind(email)
                 .bind(snap.to_string())
@@ -248,15 +250,15 @@ impl UserStore for SqlStore {
                 sqlx::query(&format!(
                     "DELETE FROM {table} WHERE org_id = $1 AND user_id = $2"
                 ))
-                .bind(org_id)
-                .bind(user_id)
+                .bind(org_id.as_str())
+                .bind(user_id.as_str())
                 .execute(&mut *t)
                 .await
                 .map_err(err)?;
             }
             sqlx::query("DELETE FROM users WHERE org_id = $1 AND id = $2")
-                .bind(org_id)
-                .bind(user_id)
+                .bind(org_id.as_str())
+                .bind(user_id.as_str())
                 .execute(&mut *t)
                 .await
                 .map_err(err)?;
@@ -284,8 +286,8 @@ impl UserStore for SqlStore {
 
     async fn modify_variables(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         upserts: &[(String, String, bool)],
         deletes: &[String],
         max_each: usize,
@@ -295,15 +297,15 @@ impl UserStore for SqlStore {
         tx!(db, |t| {
             // Takes the row lock on PostgreSQL before reading.
             sqlx::query("UPDATE users SET updated_at = updated_at WHERE org_id = $1 AND id = $2")
-                .bind(org_id)
-                .bind(user_id)
+                .bind(org_id.as_str())
+                .bind(user_id.as_str())
                 .execute(&mut *t)
                 .await
                 .map_err(err)?;
             let row: Option<(String, String)> =
                 sqlx::query_as("SELECT nonsensitive_variables, sensitive_names FROM users WHERE org_id = $1 AND id = $2")
-                    .bind(org_id)
-                    .bind(user_id)
+                    .bind(org_id.as_str())
+                    .bind(user_id.as_str())
                     .fetch_optional(&mut *t)
                     .await
                     .map_err(err)?;
@@ -338,8 +340,8 @@ impl UserStore for SqlStore {
             sqlx::query("UPDATE users SET nonsensitive_variables = $1, sensitive_names = $2 WHERE org_id = $3 AND id = $4")
                 .bind(serde_json::to_string(&plain).map_err(json_err)?)
                 .bind(serde_json::to_string(&secret).map_err(json_err)?)
-                .bind(org_id)
-                .bind(user_id)
+                .bind(org_id.as_str())
+                .bind(user_id.as_str())
                 .execute(&mut *t)
                 .await
                 .map_err(err)?;
@@ -349,8 +351,8 @@ impl UserStore for SqlStore {
                 sqlx::query(
                     "DELETE FROM user_secrets WHERE org_id = $1 AND user_id = $2 AND name = $3",
                 )
-                .bind(org_id)
-                .bind(user_id)
+                .bind(org_id.as_str())
+                .bind(user_id.as_str())
                 .bind(name)
                 .execute(&mut *t)
                 .await
@@ -361,8 +363,8 @@ impl UserStore for SqlStore {
                     "INSERT INTO user_secrets (org_id, user_id, name, value) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (org_id, user_id, name) DO UPDATE SET value = excluded.value",
                 )
-                .bind(org_id)
-                .bind(user_id)
+                .bind(org_id.as_str())
+                .bind(user_id.as_str())
                 .bind(name)
                 .bind(value)
                 .execute(&mut *t)
@@ -376,8 +378,8 @@ impl UserStore for SqlStore {
 
     async fn set_user_stats(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         s: &UserStats,
         fx: Effects,
     ) -> R<()> {
@@ -387,8 +389,8 @@ impl UserStore for SqlStore {
                 .bind(s.num_conversations)
                 .bind(s.num_messages)
                 .bind(s.last_message_at.unwrap_or(0))
-                .bind(org_id)
-                .bind(user_id)
+                .bind(org_id.as_str())
+                .bind(user_id.as_str())
                 .execute(&mut *t)
                 .await
                 .map_err(err)?;
@@ -402,8 +404,8 @@ impl UserStore for SqlStore {
 
     async fn end_member_sessions(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         at: i64,
         fx: Effects,
     ) -> R<()> {
@@ -415,8 +417,8 @@ impl UserStore for SqlStore {
             )
             .bind(at)
             .bind(at)
-            .bind(org_id)
-            .bind(user_id)
+            .bind(org_id.as_str())
+            .bind(user_id.as_str())
             .execute(&mut *t)
             .await
             .map_err(err)?;
@@ -427,8 +429,8 @@ impl UserStore for SqlStore {
 
     async fn load_principal(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         now: i64,
     ) -> R<Option<PrincipalRecord>> {
         let db = self.route(org_id).await?;
@@ -439,8 +441,8 @@ impl UserStore for SqlStore {
                  JOIN identities i ON i.id = u.identity_id JOIN organizations o ON o.id = u.org_id \
                  WHERE u.org_id = $1 AND u.id = $2",
             )
-            .bind(org_id)
-            .bind(user_id)
+            .bind(org_id.as_str())
+            .bind(user_id.as_str())
             .fetch_optional(p)
             .await
             .map_err(err)?;
@@ -450,16 +452,16 @@ impl UserStore for SqlStore {
                 "SELECT r.name, r.grants FROM user_roles ur JOIN roles r ON r.org_id = ur.org_id AND r.id = ur.role_id \
                  WHERE ur.org_id = $1 AND ur.user_id = $2 ORDER BY r.name",
             )
-            .bind(org_id)
-            .bind(user_id)
+            .bind(org_id.as_str())
+            .bind(user_id.as_str())
             .fetch_all(p)
             .await
             .map_err(err)?;
             let temp: Vec<(String, String)> = sqlx::query_as(
                 "SELECT permission_name, conditions FROM temporary_grants WHERE org_id = $1 AND user_id = $2 AND expires_at > $3",
             )
-            .bind(org_id)
-            .bind(user_id)
+            .bind(org_id.as_str())
+            .bind(user_id.as_str())
             .bind(now)
             .fetch_all(p)
             .await
@@ -480,9 +482,9 @@ impl UserStore for SqlStore {
                 });
             }
             Ok(Some(PrincipalRecord {
-                org_id: org_id.to_owned(),
+                org_id: String::from(org_id.to_owned()),
                 org_is_platform: get!(&r, "is_platform"),
-                user_id: user_id.to_owned(),
+                user_id: String::from(user_id.to_owned()),
                 identity_id: get!(&r, "identity_id"),
                 status: UserStatus::parse(&status),
                 sessions_valid_after: get!(&r, "sessions_valid_after"),

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use roster_domain::events::Event;
 use roster_domain::store::{Effects, StoreError, WebhookStore};
 use roster_domain::types::Micros;
+use roster_domain::types::OrgId;
 use roster_domain::webhooks::{WebhookAttempt, WebhookEndpoint, WebhookJob, WebhookOutcome};
 
 use crate::effects::write_effects;
@@ -87,13 +88,13 @@ impl WebhookStore for SqlStore {
         self.elsewhere(rest).await
     }
 
-    async fn list_webhooks(&self, org_id: &str) -> R<Vec<WebhookEndpoint>> {
+    async fn list_webhooks(&self, org_id: &OrgId) -> R<Vec<WebhookEndpoint>> {
         let db = self.route(org_id).await?;
         run!(db, |p| {
             let rows = sqlx::query(&format!(
                 "SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE org_id = $1 ORDER BY id"
             ))
-            .bind(org_id)
+            .bind(org_id.as_str())
             .fetch_all(p)
             .await
             .map_err(err)?;
@@ -105,13 +106,13 @@ impl WebhookStore for SqlStore {
         })
     }
 
-    async fn get_webhook(&self, org_id: &str, id: &str) -> R<Option<WebhookEndpoint>> {
+    async fn get_webhook(&self, org_id: &OrgId, id: &str) -> R<Option<WebhookEndpoint>> {
         let db = self.route(org_id).await?;
         run!(db, |p| {
             let row = sqlx::query(&format!(
                 "SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE org_id = $1 AND id = $2"
             ))
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(id)
             .fetch_optional(p)
             .await
@@ -155,11 +156,11 @@ impl WebhookStore for SqlStore {
         self.elsewhere(rest).await
     }
 
-    async fn delete_webhook(&self, org_id: &str, id: &str, fx: Effects) -> R<()> {
+    async fn delete_webhook(&self, org_id: &OrgId, id: &str, fx: Effects) -> R<()> {
         let (db, fx, rest) = self.route_write(org_id, fx).await?;
         tx!(db, |t| {
             let n = sqlx::query("DELETE FROM webhook_endpoints WHERE org_id = $1 AND id = $2")
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .bind(id)
                 .execute(&mut *t)
                 .await
@@ -172,7 +173,7 @@ impl WebhookStore for SqlStore {
                 sqlx::query(&format!(
                     "DELETE FROM {table} WHERE org_id = $1 AND endpoint_id = $2"
                 ))
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .bind(id)
                 .execute(&mut *t)
                 .await
@@ -298,7 +299,7 @@ impl WebhookStore for SqlStore {
 
     async fn list_webhook_attempts(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         endpoint_id: &str,
         limit: u32,
     ) -> R<Vec<WebhookAttempt>> {
@@ -311,7 +312,7 @@ impl WebhookStore for SqlStore {
                  WHERE a.org_id = $1 AND a.endpoint_id = $2 \
                  ORDER BY a.started_at DESC, a.event_seq DESC, a.attempt DESC LIMIT $3",
             )
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(endpoint_id)
             .bind(limit as i64)
             .fetch_all(p)
@@ -327,7 +328,7 @@ impl WebhookStore for SqlStore {
 
     async fn replay_webhook(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         endpoint_id: &str,
         event_id: Option<&str>,
         since: Option<i64>,
@@ -345,7 +346,7 @@ impl WebhookStore for SqlStore {
                 "UPDATE webhook_messages SET status = 'pending', next_attempt_at = $4, lease_owner = NULL \
                  WHERE org_id = $1 AND endpoint_id = $5 AND status IN ('sent', 'failed') AND event_seq IN ({pick})"
             ))
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(event_id)
             .bind(since.unwrap_or(i64::MAX))
             .bind(now)
@@ -358,7 +359,7 @@ impl WebhookStore for SqlStore {
                  SELECT $1, $5, seq, 'pending', 0, $4, $4 FROM events WHERE seq IN ({pick}) AND org_id = $1 \
                  ON CONFLICT DO NOTHING"
             ))
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(event_id)
             .bind(since.unwrap_or(i64::MAX))
             .bind(now)
@@ -370,7 +371,7 @@ impl WebhookStore for SqlStore {
                 "SELECT COUNT(*) FROM webhook_messages WHERE org_id = $1 AND endpoint_id = $5 AND status = 'pending' \
                  AND next_attempt_at = $4 AND event_seq IN ({pick})"
             ))
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(event_id)
             .bind(since.unwrap_or(i64::MAX))
             .bind(now)

@@ -4,6 +4,8 @@ use crate::error::{Error, Result};
 use crate::model::{Grant, Organization, Role, User};
 use crate::permissions::{self, perm, Target};
 use crate::store::PrincipalRecord;
+use crate::types::OrgId;
+use crate::types::UserId;
 
 #[derive(Debug, Clone)]
 pub enum Actor {
@@ -342,8 +344,8 @@ impl super::Core {
     /// serves a principal only until this node's next write, see `cache.rs`).
     pub async fn authenticate(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         issued_at: crate::types::Micros,
     ) -> Result<PrincipalRecord> {
         let now = self.now();
@@ -363,8 +365,8 @@ impl super::Core {
     /// be there still and unexpired, so that deleting a leaked key ends its sessions at once.
     pub async fn authenticate_token(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         issued_at: crate::types::Micros,
         api_key_id: Option<&str>,
     ) -> Result<PrincipalRecord> {

@@ -4,6 +4,8 @@
 //! again ends all of the user's provider refresh tokens in that organization). All of them are
 //! one-time tokens stored as hashes. Refreshing them is `provider_refresh.rs`.
 
+use crate::types::OrgId;
+use crate::types::UserId;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
@@ -102,8 +104,8 @@ impl Core {
     /// An active member's principal, for a token minted at `issued_at`.
     pub(super) async fn active(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         issued_at: Micros,
     ) -> Result<PrincipalRecord> {
         let rec = self.authenticate(org_id, user_id, issued_at).await?;
@@ -152,13 +154,16 @@ impl Core {
         else {
             return Ok(None);
         };
-        let Ok(rec) = self.active(&org.id, &t.user_id, t.created_at).await else {
+        let Ok(rec) = self
+            .active(&org.id, &UserId::from(&t.user_id), t.created_at)
+            .await
+        else {
             return Ok(None);
         };
         let amr = text(&t.payload, "amr").unwrap_or_default();
         Ok(Some(BrowserSession {
             who: SignedIn {
-                org_id: org.id.clone(),
+                org_id: org.id.to_string(),
                 user_id: rec.user_id,
                 identity_id: rec.identity_id,
                 method: method_of(&amr),
@@ -211,8 +216,12 @@ impl Core {
         binding: &CodeBinding,
     ) -> Result<String> {
         let who = &session.who;
-        self.active(&who.org_id, &who.user_id, session.since)
-            .await?;
+        self.active(
+            &OrgId::from(&who.org_id),
+            &UserId::from(&who.user_id),
+            session.since,
+        )
+        .await?;
         let code = random_secret();
         let fx = Effects {
             tokens: vec![OneTimeToken::new(
@@ -259,7 +268,10 @@ impl Core {
         let Some(held) = held else {
             // A used code presented again was intercepted: what it started is withdrawn
             // (RFC 6749 §4.1.2).
-            let spent = self.store.spent_token(&client.org_id, &hash).await?;
+            let spent = self
+                .store
+                .spent_token(&OrgId::from(&client.org_id), &hash)
+                .await?;
             if let Some(spent) = spent.filter(|t| t.purpose == CODE) {
                 let ctx = Context::new(request_id, Actor::Anonymous);
                 self.withdraw_refresh_tokens(&ctx, &spent).await?;
@@ -280,14 +292,21 @@ impl Core {
             return Err(Error::Unauthenticated);
         }
         let sid = text(p, "sid");
-        if self.session_ended(&held.org_id, sid.as_deref()).await? {
+        if self
+            .session_ended(&OrgId::from(&held.org_id), sid.as_deref())
+            .await?
+        {
             return Err(Error::Unauthenticated);
         }
         let auth_time = p["auth_time"]
             .as_i64()
             .unwrap_or(held.created_at / 1_000_000);
         let rec = self
-            .active(&held.org_id, &held.user_id, held.created_at)
+            .active(
+                &OrgId::from(&held.org_id),
+                &UserId::from(&held.user_id),
+                held.created_at,
+            )
             .await?;
         let who = SignedIn {
             org_id: held.org_id.clone(),
@@ -315,7 +334,7 @@ impl Core {
             session_stamp(),
         ));
         self.store
-            .consume_token(&who.org_id, &hash, &[CODE], now, fx)
+            .consume_token(&OrgId::from(&who.org_id), &hash, &[CODE], now, fx)
             .await?
             .ok_or(Error::Unauthenticated)?;
         Ok(ProviderGrant {
@@ -332,8 +351,8 @@ impl Core {
     /// and role names.
     pub async fn provider_profile(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         issued_at: Micros,
     ) -> Result<(User, Identity, Vec<String>)> {
         let rec = self.active(org_id, user_id, issued_at).await?;

@@ -189,15 +189,18 @@ impl Core {
             .await?
             .ok_or(Error::Unauthenticated)?;
         let rec = self
-            .authenticate(&org.id, &used.user_id, used.created_at)
+            .authenticate(&org.id, &UserId::from(&used.user_id), used.created_at)
             .await?;
         // A member whose connection changed since the link was sent signs in there now.
-        let member = self.store.get_user(&org.id, &rec.user_id).await?;
+        let member = self
+            .store
+            .get_user(&org.id, &UserId::from(&rec.user_id))
+            .await?;
         if rec.status != UserStatus::Active || !member.is_some_and(|u| signs_in_by_link(&u)) {
             return Err(Error::Unauthenticated);
         }
         let who = SignedIn {
-            org_id: org.id.clone(),
+            org_id: org.id.to_string(),
             user_id: rec.user_id,
             identity_id: rec.identity_id,
             method: SignInMethod::EmailLink,

@@ -366,7 +366,7 @@ impl<'a> ImportRun<'a> {
         }
         if let Some(job) = &self.job {
             fx.job = Some(JobProgress {
-                org_id: self.org.id.clone(),
+                org_id: self.org.id.to_string(),
                 job_id: job.clone(),
                 rows_done: (batch.len() + errors.len()) as u64,
                 rows_applied: batch.len() as u64,
@@ -416,7 +416,7 @@ impl<'a> ImportRun<'a> {
         }
         if let (Some(job), false) = (&self.job, late.is_empty()) {
             let progress = JobProgress {
-                org_id: self.org.id.clone(),
+                org_id: self.org.id.to_string(),
                 job_id: job.clone(),
                 unapplied: late.len() as u64,
                 errors: late,

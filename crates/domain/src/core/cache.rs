@@ -17,6 +17,8 @@
 //! entries also expire after the TTL, which bounds how long such a write can go unseen here.
 //! Missing records are never cached.
 
+use crate::types::OrgId;
+use crate::types::UserId;
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::future::Future;
@@ -128,9 +130,9 @@ pub(crate) struct ReadCache {
     /// How long an entry may be served at most; zero turns the cache off.
     ttl: Duration,
     orgs: Map<String, Organization>,
-    roles: Map<String, Arc<Vec<Role>>>,
-    principals: Map<(String, String), PrincipalRecord>,
-    api_keys: Map<(String, String), ApiKey>,
+    roles: Map<OrgId, Arc<Vec<Role>>>,
+    principals: Map<(OrgId, UserId), PrincipalRecord>,
+    api_keys: Map<(OrgId, String), ApiKey>,
     shared: Option<Arc<dyn SharedGeneration>>,
 }
 
@@ -215,7 +217,7 @@ impl ReadCache {
     pub(crate) async fn roles(
         &self,
         store: &dyn Store,
-        org_id: &str,
+        org_id: &OrgId,
     ) -> crate::store::StoreResult<Arc<Vec<Role>>> {
         let load = async { store.list_roles(org_id).await.map(|r| Some(Arc::new(r))) };
         Ok(self
@@ -228,7 +230,7 @@ impl ReadCache {
     pub(crate) async fn api_key(
         &self,
         store: &dyn Store,
-        org_id: &str,
+        org_id: &OrgId,
         key_id: &str,
     ) -> crate::store::StoreResult<Option<ApiKey>> {
         let key = (org_id.to_owned(), key_id.to_owned());
@@ -247,8 +249,8 @@ impl ReadCache {
     pub(crate) async fn principal(
         &self,
         store: &dyn Store,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         now: crate::types::Micros,
     ) -> crate::store::StoreResult<Option<PrincipalRecord>> {
         let key = (org_id.to_owned(), user_id.to_owned());

@@ -205,7 +205,7 @@ impl Core {
         }
         let now = now_micros();
         let c = UpstreamConnection {
-            org_id: org.id.clone(),
+            org_id: org.id.to_string(),
             name: input.name.unwrap_or_default(),
             issuer: input.issuer.unwrap_or_default(),
             client_id: input.client_id.unwrap_or_default(),

@@ -2,6 +2,8 @@
 //! (idle and absolute timeouts on the core's clock, ended with the membership's sessions), and
 //! the users listing it pages through (the same indexed search and keyset pages as the APIs).
 
+use crate::types::OrgId;
+use crate::types::UserId;
 use serde_json::json;
 
 use super::access::{Actor, Context};
@@ -50,7 +52,7 @@ pub struct FirstPartyClient {
 impl FirstPartyClient {
     pub fn client(&self, org: &Organization) -> OidcClient {
         OidcClient {
-            org_id: org.id.clone(),
+            org_id: org.id.to_string(),
             client_id: self.client_id.clone(),
             name: self.name.clone(),
             secret_hash: None,
@@ -113,7 +115,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<()> {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
@@ -211,7 +213,7 @@ impl Core {
     /// deleted then), or when its member is no longer active or had their sessions ended.
     pub async fn console_session(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         secret: &str,
     ) -> Result<Option<ConsoleSignedIn>> {
         let hash = hash_secret(secret);
@@ -234,7 +236,10 @@ impl Core {
             self.store.delete_console_session(org_id, &hash, fx).await?;
             return Ok(None);
         }
-        let principal = match self.authenticate(org_id, &s.user_id, s.issued_at).await {
+        let principal = match self
+            .authenticate(org_id, &UserId::from(&s.user_id), s.issued_at)
+            .await
+        {
             Ok(p) if p.status == UserStatus::Active => p,
             Ok(_) | Err(Error::Unauthenticated) => return Ok(None),
             Err(e) => return Err(e),
@@ -258,7 +263,7 @@ impl Core {
             json!({}),
         ));
         self.store
-            .delete_console_session(&s.org_id, &s.id_hash, fx)
+            .delete_console_session(&OrgId::from(&s.org_id), &s.id_hash, fx)
             .await?;
         Ok(())
     }
@@ -278,7 +283,7 @@ impl Core {
         ));
         Ok(self
             .store
-            .delete_console_sessions_of(&s.org_id, &s.user_id, fx)
+            .delete_console_sessions_of(&OrgId::from(&s.org_id), &UserId::from(&s.user_id), fx)
             .await?)
     }
 
@@ -387,7 +392,7 @@ impl Core {
             .finish_page(&org.id, rows, &q.page, |u| {
                 (
                     sort.iter().map(|k| user_sort_value(u, &k.field)).collect(),
-                    u.id.clone(),
+                    u.id.to_string(),
                 )
             })
             .await?;
@@ -400,7 +405,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<()> {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;

@@ -59,7 +59,7 @@ impl Core {
         let secret = format!("{TOKEN_PREFIX}{}", random_secret());
         let (creator_user_id, creator_org_id) = access.creator();
         let token = DirectoryToken {
-            org_id: org.id.clone(),
+            org_id: org.id.to_string(),
             id: new_uuid7(),
             name: name.to_owned(),
             secret_hash: hash_secret(&secret),
@@ -169,7 +169,7 @@ impl Core {
             .find(|r| r.id == token.role_id)
             .ok_or(Error::Unauthenticated)?;
         let principal = PrincipalRecord {
-            org_id: org.id.clone(),
+            org_id: org.id.to_string(),
             // Never a platform administrator's reach, whichever organization it belongs to.
             org_is_platform: false,
             user_id: token.id.clone(),

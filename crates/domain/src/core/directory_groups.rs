@@ -4,6 +4,8 @@
 //! and written in one transaction, under the rank rules of the token's role, and audited (so
 //! told as events) like the same change from any other surface.
 
+use crate::types::OrgId;
+use crate::types::UserId;
 use serde_json::json;
 
 use super::access::{grants_of, Access, Context};
@@ -65,7 +67,7 @@ impl Core {
         &self,
         ctx: &Context,
         access: &Access<'_>,
-        org_id: &str,
+        org_id: &OrgId,
         roles: &[Role],
         role: &Role,
         add: &[String],
@@ -83,7 +85,9 @@ impl Core {
                 continue;
             }
             seen.push(user_id);
-            let user = self.directory_member(access, org_id, user_id).await?;
+            let user = self
+                .directory_member(access, org_id, &UserId::from(user_id))
+                .await?;
             access.require_outranks(&grants_of(roles, &user.role_ids), "the user's role")?;
             let holds = user.role_ids.contains(&role.id);
             if holds == gains {
@@ -107,7 +111,7 @@ impl Core {
                 Some(&user.id),
                 json!({ "role": role.name }),
             ));
-            changes.push((user.id, ids));
+            changes.push((user.id.into(), ids));
         }
         Ok(changes)
     }
@@ -145,7 +149,7 @@ impl Core {
         external_id_taken(&roles, g.external_id.as_deref(), "")?;
         let now = self.now();
         let role = Role {
-            org_id: org.id.clone(),
+            org_id: org.id.to_string(),
             id: new_object_id(),
             name,
             description: "Created by the organization's directory.".into(),
@@ -316,7 +320,7 @@ impl Core {
         if !visible.is_empty() {
             access.require_org(perm::ROLE_ASSIGN)?;
         }
-        let ids: Vec<String> = visible.iter().map(|u| u.id.clone()).collect();
+        let ids: Vec<String> = visible.iter().map(|u| u.id.to_string()).collect();
         // Each holder loses it as a member removed from the group would.
         self.holder_changes(ctx, &access, &org.id, &roles, role, &[], &ids, &mut fx)
             .await?;

@@ -4,6 +4,8 @@
 //! permission and rank rules as a member holding the token's role (`Rank::Outrank`), and is
 //! audited, and so told as an event, like the same change from any other surface.
 
+use crate::types::OrgId;
+use crate::types::UserId;
 use serde_json::json;
 
 use super::access::{Access, Context};
@@ -144,9 +146,9 @@ impl Core {
     /// Refuses an external id that another member of the organization has.
     async fn external_id_free(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         external_id: Option<&str>,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<()> {
         let Some(x) = external_id else {
             return Ok(());
@@ -158,7 +160,7 @@ impl Core {
             value: Some(crate::paging::FilterValue::Text(x.to_owned())),
         });
         let taken = self.store.list_users(org_id, &q).await?;
-        if taken.iter().any(|u| u.id != user_id) {
+        if taken.iter().any(|u| &u.id != user_id) {
             return Err(Error::Conflict(
                 "a user with the same external id already exists in this organization".into(),
             ));
@@ -168,7 +170,7 @@ impl Core {
 
     /// Refuses a name another member of the organization answers to (its own name, or its login
     /// email when it has none).
-    async fn user_name_free(&self, org_id: &str, name: &str, user_id: &str) -> Result<()> {
+    async fn user_name_free(&self, org_id: &OrgId, name: &str, user_id: &UserId) -> Result<()> {
         let mut q = UserQuery::new(1);
         q.filter = Some(UserFilter::Test {
             field: crate::paging::UserField::UserName,
@@ -176,7 +178,7 @@ impl Core {
             value: Some(crate::paging::FilterValue::Text(name.to_owned())),
         });
         let taken = self.store.list_users(org_id, &q).await?;
-        if taken.iter().any(|u| u.id != user_id) {
+        if taken.iter().any(|u| &u.id != user_id) {
             return Err(Error::Conflict(
                 "a user with the same user name already exists in this organization".into(),
             ));
@@ -224,10 +226,10 @@ impl Core {
         };
         access.require_on(perm::USER_INVITE, &target)?;
         access.require_outranks(&role.grants, &format!("the role {}", role.name))?;
-        self.external_id_free(&org.id, m.external_id.as_deref(), "")
+        self.external_id_free(&org.id, m.external_id.as_deref(), &UserId::from(""))
             .await?;
         if let Some(n) = &user_name {
-            self.user_name_free(&org.id, n, "").await?;
+            self.user_name_free(&org.id, n, &UserId::from("")).await?;
         }
         let now = self.now();
         let user = User {
@@ -267,7 +269,12 @@ impl Core {
     }
 
     /// A member the caller may see, with its roles.
-    pub async fn directory_get(&self, ctx: &Context, org_ref: &str, user_id: &str) -> Result<User> {
+    pub async fn directory_get(
+        &self,
+        ctx: &Context,
+        org_ref: &str,
+        user_id: &UserId,
+    ) -> Result<User> {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
         self.directory_member(&access, &org.id, user_id).await
@@ -276,8 +283,8 @@ impl Core {
     pub(super) async fn directory_member(
         &self,
         access: &Access<'_>,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
     ) -> Result<User> {
         let user = self.target_user(org_id, user_id).await?;
         let roles = self.roles(org_id).await?;
@@ -298,7 +305,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
         m: DirectoryMember,
         expected: Option<Micros>,
     ) -> Result<User> {
@@ -390,7 +397,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<()> {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
@@ -465,7 +472,7 @@ impl Core {
 
     /// How many members hold the role, whoever may see them (up to one more than a group
     /// lists).
-    pub(super) async fn holder_count(&self, org_id: &str, role_id: &str) -> Result<usize> {
+    pub(super) async fn holder_count(&self, org_id: &OrgId, role_id: &str) -> Result<usize> {
         let mut q = UserQuery::new(ROLE_MEMBERS_MAX + 1);
         q.visibility = crate::paging::Visibility::Only {
             user_ids: Vec::new(),
@@ -477,7 +484,7 @@ impl Core {
     pub(super) async fn holders(
         &self,
         access: &Access<'_>,
-        org_id: &str,
+        org_id: &OrgId,
         roles: &[Role],
         role_id: &str,
     ) -> Result<Vec<User>> {

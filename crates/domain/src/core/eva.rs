@@ -1,6 +1,7 @@
 //! eva-user operations: users with an admin flag or per-environment roles and bots, the paged
 //! list and quicksearch, activation and deactivation, and per-user configurations.
 
+use crate::types::OrgId;
 use std::collections::HashMap;
 
 use super::access::Context;
@@ -299,7 +300,7 @@ pub(crate) fn org_role<'r>(roles: &'r [Role], admin: bool, envs: &[EnvAccess]) -
 }
 
 impl Core {
-    pub(crate) async fn catalog(&self, org_id: &str) -> Result<Catalog> {
+    pub(crate) async fn catalog(&self, org_id: &OrgId) -> Result<Catalog> {
         Ok(Catalog {
             envs: self.store.list_environments(org_id).await?,
             bots: self.store.list_bots(org_id).await?,
@@ -313,7 +314,7 @@ impl Core {
         org: &Organization,
         users: Vec<User>,
     ) -> Result<Vec<EvaUser>> {
-        let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+        let ids: Vec<String> = users.iter().map(|u| u.id.to_string()).collect();
         let access = self.store.env_access(&org.id, &ids).await?;
         let catalog = self.catalog(&org.id).await?;
         let admin_count = if users.iter().any(|u| u.is_admin) {
@@ -351,7 +352,7 @@ impl Core {
                 let deletable = me.as_deref() != Some(u.id.as_str()) && !last_admin;
                 EvaUser {
                     org_uuid: org.uuid.clone(),
-                    environments: by_user.remove(&u.id).unwrap_or_default(),
+                    environments: by_user.remove(u.id.as_str()).unwrap_or_default(),
                     deletable,
                     user: u,
                 }

@@ -10,6 +10,7 @@ use super::Core;
 use crate::error::{Error, Problems, Result};
 use crate::permissions::perm;
 use crate::store::Effects;
+use crate::types::UserId;
 
 impl Core {
     /// Replaces a user's environments and bots, leaving their status, organization role and
@@ -20,7 +21,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
         environments: Vec<EnvInput>,
     ) -> Result<EvaUser> {
         let (org, user) = self.eva_target(ctx, org_ref, user_id).await?;

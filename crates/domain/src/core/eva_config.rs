@@ -4,6 +4,8 @@ use super::access::Context;
 use super::Core;
 use crate::error::{Error, Location, Result};
 use crate::model::*;
+use crate::types::OrgId;
+use crate::types::UserId;
 
 impl Core {
     fn config_target(&self, ctx: &Context, org: &Organization) -> Result<String> {
@@ -16,7 +18,7 @@ impl Core {
         Ok(p.user_id.clone())
     }
 
-    async fn check_bot(&self, org_id: &str, bot: Option<&str>) -> Result<()> {
+    async fn check_bot(&self, org_id: &OrgId, bot: Option<&str>) -> Result<()> {
         if let Some(b) = bot {
             if !self
                 .store
@@ -63,7 +65,7 @@ impl Core {
         }
         self.check_bot(&org.id, c.bot_uuid.as_deref()).await?;
         self.store
-            .set_configuration(&org.id, &user, &c, self.now())
+            .set_configuration(&org.id, &UserId::from(&user), &c, self.now())
             .await?;
         Ok(c)
     }
@@ -77,7 +79,10 @@ impl Core {
         let org = self.find_org(org_ref).await?;
         let user = self.config_target(ctx, &org)?;
         self.check_bot(&org.id, bot).await?;
-        Ok(self.store.configurations(&org.id, &user, bot).await?)
+        Ok(self
+            .store
+            .configurations(&org.id, &UserId::from(&user), bot)
+            .await?)
     }
 
     pub async fn has_configuration(

@@ -1,6 +1,7 @@
 //! eva-user reads: the paged list, quicksearch, one user, the organization's environments
 //! and bots, the caller's own user.
 
+use crate::types::UserId;
 use std::collections::BTreeSet;
 
 use super::access::Context;
@@ -109,12 +110,12 @@ impl Core {
                     &last.first_name,
                     &last.last_name,
                 )))],
-                last_id: last.id.clone(),
+                last_id: last.id.to_string(),
             });
         }
     }
 
-    pub async fn eva_get(&self, ctx: &Context, org_ref: &str, user_id: &str) -> Result<EvaUser> {
+    pub async fn eva_get(&self, ctx: &Context, org_ref: &str, user_id: &UserId) -> Result<EvaUser> {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
         let user = self.target_user(&org.id, user_id).await?;
@@ -147,7 +148,7 @@ impl Core {
         let org = self.find_org(org_ref).await?;
         ctx.access(&org)?;
         let p = ctx.principal().ok_or(Error::Unauthenticated)?;
-        let user = self.target_user(&org.id, &p.user_id).await?;
+        let user = self.target_user(&org.id, &UserId::from(&p.user_id)).await?;
         Ok(self.eva_views(ctx, &org, vec![user]).await?.remove(0))
     }
 }

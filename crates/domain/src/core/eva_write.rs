@@ -1,6 +1,7 @@
 //! eva-user writes: create, update (replace), activate and delete users with an admin flag
 //! or per-environment roles and bots.
 
+use crate::types::UserId;
 use serde_json::json;
 
 use super::access::{Context, Rank};
@@ -150,7 +151,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
         input: EvaUserInput,
     ) -> Result<EvaUser> {
         let (org, user) = self.eva_target(ctx, org_ref, user_id).await?;
@@ -166,7 +167,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<(Organization, User)> {
         let org = self.find_org(org_ref).await?;
         ctx.access(&org)?;
@@ -178,10 +179,14 @@ impl Core {
     }
 
     /// The user's environment access as stored.
-    pub(crate) async fn held_access(&self, org_id: &str, user_id: &str) -> Result<Vec<EnvAccess>> {
+    pub(crate) async fn held_access(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+    ) -> Result<Vec<EnvAccess>> {
         Ok(self
             .store
-            .env_access(org_id, &[user_id.to_owned()])
+            .env_access(org_id, &[user_id.to_string()])
             .await?
             .into_iter()
             .map(|(_, a)| a)
@@ -358,7 +363,7 @@ impl Core {
 
     /// Deactivates a user (eva's delete): their tokens stop working; `activate` restores them.
     /// Not for the caller themself nor the last administrator.
-    pub async fn eva_delete(&self, ctx: &Context, org_ref: &str, user_id: &str) -> Result<()> {
+    pub async fn eva_delete(&self, ctx: &Context, org_ref: &str, user_id: &UserId) -> Result<()> {
         let (org, mut user) = self.eva_target(ctx, org_ref, user_id).await?;
         let access = ctx.access(&org)?;
         let roles = self.store.list_roles(&org.id).await?;

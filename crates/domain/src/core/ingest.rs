@@ -1,6 +1,7 @@
 //! Ingestion: what the conversation platform writes about users (statistics, user models,
 //! memories) and its environments and bots. Service-to-service callers only.
 
+use crate::types::UserId;
 use serde_json::json;
 
 use super::access::Context;
@@ -16,7 +17,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
         stats: UserStats,
     ) -> Result<()> {
         let org = self.ingest_org(ctx, org_ref).await?;
@@ -51,7 +52,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
         content: String,
         insight_ids: Vec<String>,
         dimensions: Vec<Dimension>,
@@ -67,8 +68,8 @@ impl Core {
         }
         let user = self.target_user(&org.id, user_id).await?;
         let model = UserModel {
-            org_id: org.id.clone(),
-            user_id: user.id.clone(),
+            org_id: org.id.to_string(),
+            user_id: user.id.to_string(),
             id: new_object_id(),
             content,
             insight_ids,
@@ -91,7 +92,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
         items: Vec<(String, Vec<String>, String, String)>,
     ) -> Result<Vec<Memory>> {
         let org = self.ingest_org(ctx, org_ref).await?;
@@ -127,8 +128,8 @@ impl Core {
             .enumerate()
             .map(
                 |(i, (conversation_id, references, content, context))| Memory {
-                    org_id: org.id.clone(),
-                    user_id: user.id.clone(),
+                    org_id: org.id.to_string(),
+                    user_id: user.id.to_string(),
                     id: new_object_id(),
                     conversation_id,
                     references,
@@ -175,7 +176,7 @@ impl Core {
             ));
         }
         let env = Environment {
-            org_id: org.id.clone(),
+            org_id: org.id.to_string(),
             uuid: uuid.into(),
             name: name.trim().into(),
             active,
@@ -218,7 +219,7 @@ impl Core {
             return Err(Error::NotFound("environment"));
         }
         let bot = Bot {
-            org_id: org.id.clone(),
+            org_id: org.id.to_string(),
             uuid: uuid.into(),
             environment_uuid: environment_uuid.into(),
             name: name.trim().into(),

@@ -12,6 +12,7 @@
 //!   is kept, so memory does not grow with the organization). Its first complete download ends
 //!   it; it may be downloaded again, and a restart costs nothing but a new download.
 
+use crate::types::OrgId;
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -116,7 +117,7 @@ impl Core {
     }
 
     /// Fails the organization's imports whose server stopped (no heartbeat for a while).
-    async fn sweep_jobs(&self, org_id: &str) -> Result<()> {
+    async fn sweep_jobs(&self, org_id: &OrgId) -> Result<()> {
         let stale = self.config.job_heartbeat * STALE_BEATS;
         let before = self.now() - stale.as_micros() as Micros;
         let end = self.job_end(
@@ -172,14 +173,14 @@ impl Core {
     async fn new_job(
         &self,
         ctx: &Context,
-        org_id: &str,
+        org_id: &OrgId,
         kind: JobKind,
         format: JobFormat,
         params: serde_json::Value,
     ) -> Result<Job> {
         let now = self.now();
         Ok(Job {
-            org_id: org_id.to_owned(),
+            org_id: String::from(org_id.to_owned()),
             id: new_uuid7(),
             kind,
             format,
@@ -295,12 +296,12 @@ impl Core {
         };
         if let Some(end) = end {
             self.store
-                .end_job(&job.org_id, &job.id, &end, Effects::default())
+                .end_job(&OrgId::from(&job.org_id), &job.id, &end, Effects::default())
                 .await?;
         }
         let done = self
             .store
-            .get_job(&job.org_id, &job.id)
+            .get_job(&OrgId::from(&job.org_id), &job.id)
             .await?
             .ok_or(Error::NotFound("job"))?;
         Ok(JobView::new(done, self.now()))
@@ -310,7 +311,7 @@ impl Core {
         let end = self.job_end(JobState::Failed, Some(format!("stopped by an error: {e}")));
         let _ = self
             .store
-            .end_job(&job.org_id, &job.id, &end, Effects::default())
+            .end_job(&OrgId::from(&job.org_id), &job.id, &end, Effects::default())
             .await;
         Err(e)
     }
@@ -401,7 +402,11 @@ impl Core {
             json!({ "job": job.id }),
         ));
         let end = self.job_end(JobState::Cancelled, Some("cancelled".into()));
-        if !self.store.end_job(&job.org_id, &job.id, &end, fx).await? {
+        if !self
+            .store
+            .end_job(&OrgId::from(&job.org_id), &job.id, &end, fx)
+            .await?
+        {
             return Err(Error::Conflict("the job has already ended".into()));
         }
         self.job(ctx, &job.org_id, id).await
@@ -419,7 +424,7 @@ impl Core {
         let job = self.visible_job(ctx, org_ref, id).await?;
         let errors = self
             .store
-            .job_errors(&job.org_id, &job.id, after_seq, limit)
+            .job_errors(&OrgId::from(&job.org_id), &job.id, after_seq, limit)
             .await?;
         Ok((job, errors))
     }
@@ -458,7 +463,7 @@ impl Core {
                 last_id: last_id.to_owned(),
             });
         }
-        let mut users = self.store.list_users(&job.org_id, &q).await?;
+        let mut users = self.store.list_users(&OrgId::from(&job.org_id), &q).await?;
         users.truncate(EXPORT_PAGE as usize);
         users.retain(|u| u.id.as_str() <= upto);
         Ok(users)
@@ -466,7 +471,7 @@ impl Core {
 
     /// Role names by id, for an export's rows.
     pub async fn export_roles(&self, job: &Job) -> Result<Vec<(String, String)>> {
-        let roles = self.store.list_roles(&job.org_id).await?;
+        let roles = self.store.list_roles(&OrgId::from(&job.org_id)).await?;
         Ok(roles.into_iter().map(|r| (r.id, r.name)).collect())
     }
 
@@ -489,7 +494,7 @@ impl Core {
         if done {
             let end = self.job_end(JobState::Succeeded, None);
             self.store
-                .end_job(&job.org_id, &job.id, &end, Effects::default())
+                .end_job(&OrgId::from(&job.org_id), &job.id, &end, Effects::default())
                 .await?;
         }
         Ok(true)

@@ -1,6 +1,8 @@
 //! Organization API keys: creation (secret shown once, stored hashed), listing, deletion, and
 //! signing in as a user whom the key's role outranks.
 
+use crate::types::OrgId;
+use crate::types::UserId;
 use serde_json::json;
 
 use super::access::{grants_of, Actor, Context};
@@ -68,7 +70,7 @@ impl SignInMethod {
 }
 
 pub(crate) fn new_api_key(
-    org_id: &str,
+    org_id: &OrgId,
     name: Option<String>,
     role_id: &str,
     duration_secs: i64,
@@ -85,7 +87,7 @@ pub(crate) fn new_api_key(
     }
     let secret = random_secret();
     let key = ApiKey {
-        org_id: org_id.to_owned(),
+        org_id: String::from(org_id.to_owned()),
         key_id: uuid::Uuid::new_v4().to_string(),
         doc_id: new_object_id(),
         name,
@@ -230,7 +232,7 @@ impl Core {
         org_ref: &str,
         key_id: &str,
         secret: &str,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<SignedIn> {
         let org = self.find_org(org_ref).await?;
         let key = self.store.get_api_key(&org.id, key_id).await?;
@@ -261,7 +263,7 @@ impl Core {
         let ctx = Context::new(
             request_id,
             Actor::ApiKey {
-                org_id: org.id.clone(),
+                org_id: org.id.to_string(),
                 key_id: key.key_id.clone(),
             },
         );
@@ -277,8 +279,8 @@ impl Core {
         // Key sign-ins are what an operator looks for after a key leaks.
         tracing::info!(org = %org.id, user = %user.id, key_id = %key.key_id, "signed in with an API key");
         Ok(SignedIn {
-            org_id: org.id,
-            user_id: user.id,
+            org_id: org.id.into(),
+            user_id: user.id.into(),
             identity_id: user.identity_id,
             method: SignInMethod::ApiKey,
             api_key_id: Some(key.key_id),

@@ -2,6 +2,7 @@
 //! link (without using it), accepting an invitation with a first password, and the password
 //! reset a signed-out person asks for by email and completes with the link's token.
 
+use crate::types::OrgId;
 use serde_json::json;
 
 use super::access::Context;
@@ -128,7 +129,10 @@ impl Core {
             return Ok(None);
         }
         let needs_password = self.offers_password(&t).await?;
-        let member = self.store.get_user(&t.org_id, &t.user_id).await?;
+        let member = self
+            .store
+            .get_user(&OrgId::from(&t.org_id), &UserId::from(&t.user_id))
+            .await?;
         let (connection, account) = match member {
             Some(u) => (Some(u.connection), Some(u.email)),
             None => (None, None),
@@ -162,7 +166,11 @@ impl Core {
         if t.purpose != TokenPurpose::Invite {
             return Ok(false);
         }
-        let Some(user) = self.store.get_user(&t.org_id, &t.user_id).await? else {
+        let Some(user) = self
+            .store
+            .get_user(&OrgId::from(&t.org_id), &UserId::from(&t.user_id))
+            .await?
+        else {
             return Ok(false);
         };
         if user.connection != Connection::Password {
@@ -212,7 +220,10 @@ impl Core {
         // the use returns, in case their connection changed meanwhile).
         if let Some(t) = self.store.find_token(&hash, self.now()).await? {
             if purposes.contains(&t.purpose) && t.org_id == org.id {
-                let member = self.store.get_user(&t.org_id, &t.user_id).await?;
+                let member = self
+                    .store
+                    .get_user(&OrgId::from(&t.org_id), &UserId::from(&t.user_id))
+                    .await?;
                 if !member.is_some_and(|u| signs_in_by_link(&u)) {
                     return Err(Error::Unauthenticated);
                 }
@@ -281,7 +292,7 @@ impl Core {
         }
         .ok_or(Error::Unauthenticated)?;
         let user = self
-            .target_user(&org.id, &used.user_id)
+            .target_user(&org.id, &UserId::from(&used.user_id))
             .await
             .map_err(|_| Error::Unauthenticated)?;
         if user.status == UserStatus::Inactive || !signs_in_by_link(&user) {
@@ -295,8 +306,8 @@ impl Core {
             .map(str::to_owned);
         Ok(Accepted {
             signed_in: SignedIn {
-                org_id: org.id,
-                user_id: user.id,
+                org_id: org.id.into(),
+                user_id: user.id.into(),
                 identity_id: user.identity_id,
                 // The inviter of an Amigo user was shown the link too: not a proof of ownership.
                 method: if shown_to_inviter(&used) {
@@ -408,7 +419,7 @@ impl Core {
     pub(crate) async fn record_unanswered(
         &self,
         ctx: &Context,
-        org_id: &str,
+        org_id: &OrgId,
         action: &str,
     ) -> Result<()> {
         let fx = Effects::audit(self.audit(ctx, org_id, action, None, json!({ "sent": false })));
@@ -440,7 +451,10 @@ impl Core {
         if let Some(t) =
             held.filter(|t| t.purpose == TokenPurpose::PasswordReset && t.org_id == org.id)
         {
-            let user = self.store.get_user(&t.org_id, &t.user_id).await?;
+            let user = self
+                .store
+                .get_user(&OrgId::from(&t.org_id), &UserId::from(&t.user_id))
+                .await?;
             if user.is_none_or(|u| u.connection != Connection::Password) {
                 return Err(Error::Unauthenticated);
             }

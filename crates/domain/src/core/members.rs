@@ -2,6 +2,7 @@
 //! the caller's identity across organizations, members and their roles, invitations with a
 //! login connection, and password resets.
 
+use crate::types::UserId;
 use serde_json::json;
 
 use super::access::{grants_of, names_of, Context, Rank};
@@ -70,7 +71,7 @@ impl Core {
     pub async fn me(&self, ctx: &Context) -> Result<Member> {
         let org = self.own_org(ctx).await?;
         let p = ctx.principal().ok_or(Error::Unauthenticated)?;
-        let user = self.target_user(&org.id, &p.user_id).await?;
+        let user = self.target_user(&org.id, &UserId::from(&p.user_id)).await?;
         self.member(&org, user).await
     }
 
@@ -108,7 +109,7 @@ impl Core {
             .get_identity(&p.identity_id)
             .await?
             .ok_or(Error::Unauthenticated)?;
-        let me = self.target_user(&org.id, &p.user_id).await?;
+        let me = self.target_user(&org.id, &UserId::from(&p.user_id)).await?;
         if me.connection != Connection::Password {
             return Err(Error::BadRequest(format!(
                 "this account signs in through {}; change its name and email with that provider",
@@ -142,7 +143,7 @@ impl Core {
             let secret = random_secret();
             let now = self.now();
             let link = self.link(LinkFamily::Members, LinkKind::EmailChange, &org, &secret);
-            let user = self.target_user(&org.id, &p.user_id).await?;
+            let user = self.target_user(&org.id, &UserId::from(&p.user_id)).await?;
             let mut fx = Effects::audit(self.audit(
                 ctx,
                 &org.id,
@@ -152,8 +153,11 @@ impl Core {
             ));
             // A newer request voids the links of earlier ones, whichever organization they came from.
             for (org_id, user_id) in &memberships {
-                fx.revoke
-                    .push(Revocation::new(org_id, user_id, TokenPurpose::EmailChange));
+                fx.revoke.push(Revocation::new(
+                    &OrgId::from(org_id),
+                    &UserId::from(user_id),
+                    TokenPurpose::EmailChange,
+                ));
             }
             fx.tokens.push(OneTimeToken::new(
                 &secret,
@@ -263,7 +267,7 @@ impl Core {
     }
 
     /// One accepted member of the caller's organization.
-    pub async fn get_member(&self, ctx: &Context, user_id: &str) -> Result<Member> {
+    pub async fn get_member(&self, ctx: &Context, user_id: &UserId) -> Result<Member> {
         let org = self.own_org(ctx).await?;
         let access = ctx.access(&org)?;
         let user = self.target_user(&org.id, user_id).await?;
@@ -280,7 +284,7 @@ impl Core {
     }
 
     /// A member who has accepted their invitation; pending invitations are not members yet.
-    async fn accepted(&self, org_id: &str, user_id: &str) -> Result<User> {
+    async fn accepted(&self, org_id: &OrgId, user_id: &UserId) -> Result<User> {
         let user = self.target_user(org_id, user_id).await?;
         if user.status == UserStatus::Invited {
             return Err(Error::NotFound("user"));
@@ -289,7 +293,7 @@ impl Core {
     }
 
     /// Removes the membership; the identity and its other memberships stay.
-    pub async fn remove_member(&self, ctx: &Context, user_id: &str) -> Result<()> {
+    pub async fn remove_member(&self, ctx: &Context, user_id: &UserId) -> Result<()> {
         let org = self.own_org(ctx).await?;
         self.accepted(&org.id, user_id).await?;
         self.delete_user_ranked(ctx, &org.id, user_id, Rank::Appoint)
@@ -331,7 +335,7 @@ impl Core {
     pub async fn replace_roles(
         &self,
         ctx: &Context,
-        user_id: &str,
+        user_id: &UserId,
         names: Vec<String>,
     ) -> Result<()> {
         let org = self.own_org(ctx).await?;
@@ -370,7 +374,7 @@ impl Core {
     }
 
     /// Queues a password-reset email. Only for members who sign in with a password.
-    pub async fn request_password_reset(&self, ctx: &Context, user_id: &str) -> Result<()> {
+    pub async fn request_password_reset(&self, ctx: &Context, user_id: &UserId) -> Result<()> {
         let org = self.own_org(ctx).await?;
         self.reset_password_in(ctx, org, user_id).await
     }
@@ -381,7 +385,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<()> {
         let org = self.find_org(org_ref).await?;
         self.reset_password_in(ctx, org, user_id).await
@@ -391,7 +395,7 @@ impl Core {
         &self,
         ctx: &Context,
         org: Organization,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<()> {
         let access = ctx.access(&org)?;
         let user = self.accepted(&org.id, user_id).await?;

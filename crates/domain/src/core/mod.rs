@@ -40,6 +40,7 @@ mod users;
 mod users_write;
 mod webhooks;
 
+use crate::types::OrgId;
 use std::sync::Arc;
 
 pub use access::{Access, Actor, Context, Rank};
@@ -219,14 +220,14 @@ impl Core {
     }
 
     /// The organization's roles, from the cache when it is current.
-    pub(crate) async fn roles(&self, org_id: &str) -> Result<Arc<Vec<Role>>, Error> {
+    pub(crate) async fn roles(&self, org_id: &OrgId) -> Result<Arc<Vec<Role>>, Error> {
         Ok(self.cache.roles(self.store.as_ref(), org_id).await?)
     }
 
     /// How many users of `org_id` match `q` (its page ignored), exact: see [`totals`].
     pub(crate) async fn count_users(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         q: &crate::paging::UserQuery,
     ) -> Result<i64, Error> {
         Ok(self.totals.count(self.store.as_ref(), org_id, q).await?)

@@ -161,7 +161,7 @@ impl Core {
         let secret = (!input.public).then(random_secret);
         let now = self.now();
         let client = OidcClient {
-            org_id: org.id.clone(),
+            org_id: org.id.to_string(),
             client_id: new_uuid7(),
             name: input.name.unwrap_or_default().trim().to_owned(),
             secret_hash: secret.as_deref().map(hash_secret),

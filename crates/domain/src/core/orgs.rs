@@ -150,7 +150,7 @@ impl Core {
         }
         let now = self.now();
         let org = Organization {
-            id: input.id.clone(),
+            id: OrgId::from(input.id.clone()),
             uuid: uuid::Uuid::new_v4().to_string(),
             name: input.name.trim().to_owned(),
             short_name: input.id.clone(),
@@ -165,7 +165,7 @@ impl Core {
         let roles = builtin_roles(input.is_platform)
             .into_iter()
             .map(|b| Role {
-                org_id: org.id.clone(),
+                org_id: org.id.to_string(),
                 id: new_object_id(),
                 name: b.name.to_owned(),
                 description: b.description.to_owned(),
@@ -295,7 +295,7 @@ impl Core {
             Some(key_name.to_owned()),
             &role_id(DEFAULT_SUPER_ADMIN_ROLE),
             key_days * 86_400,
-            (user.id.clone(), org.id.clone()),
+            (user.id.to_string(), org.id.to_string()),
             now,
         )?;
         let mut fx = Effects::audit(self.audit(

@@ -4,6 +4,7 @@
 //! the next page is an index seek whatever its depth. Integers below [`CURSOR_TOKEN_MIN`] are
 //! read as offsets, for clients that compute tokens themselves.
 
+use crate::types::OrgId;
 use rand::Rng;
 
 use super::Core;
@@ -17,7 +18,7 @@ use crate::paging::{
 impl Core {
     pub(crate) async fn position(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         token: i64,
         sort: &[SortKey],
     ) -> Result<Position> {
@@ -49,7 +50,7 @@ impl Core {
     /// Trims the extra row the store returned, and issues the token of the next page.
     pub(crate) async fn finish_page<T>(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         mut items: Vec<T>,
         page: &PageRequest,
         key_of: impl Fn(&T) -> (Vec<SortValue>, String),
@@ -84,7 +85,7 @@ impl Core {
     /// the last pages cost what the first do; only pages in the middle walk far.
     pub(crate) async fn users_at(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         q: &UserQuery,
         offset: u64,
         total: u64,
@@ -110,7 +111,7 @@ impl Core {
         Ok(users)
     }
 
-    async fn store_cursor(&self, org_id: &str, keyset: &Keyset) -> Result<i64> {
+    async fn store_cursor(&self, org_id: &OrgId, keyset: &Keyset) -> Result<i64> {
         let json = serde_json::to_string(keyset).map_err(|e| Error::Internal(e.into()))?;
         let id = rand::thread_rng().gen_range(CURSOR_TOKEN_MIN..=CURSOR_TOKEN_MAX);
         let now = self.now();

@@ -6,11 +6,12 @@
 use super::authorize::SESSION;
 use super::Core;
 use crate::error::Result;
+use crate::types::OrgId;
 
 impl Core {
     /// Whether the browser session `sid` of `org_id` was ended (used up by logout). A token
     /// without a session (older than sessions were recorded) has none to end.
-    pub(super) async fn session_ended(&self, org_id: &str, sid: Option<&str>) -> Result<bool> {
+    pub(super) async fn session_ended(&self, org_id: &OrgId, sid: Option<&str>) -> Result<bool> {
         let Some(sid) = sid.filter(|s| !s.is_empty()) else {
             return Ok(false);
         };

@@ -2,6 +2,8 @@
 //! presented again means it leaked, and every provider refresh token of its user in the
 //! organization is withdrawn. Revocation (RFC 7009) of one token.
 
+use crate::types::OrgId;
+use crate::types::UserId;
 use serde_json::{json, Value};
 
 use super::access::{Actor, Context};
@@ -72,7 +74,7 @@ impl Core {
         let Some(held) = held else {
             if let Some(spent) = self
                 .store
-                .spent_token(&org_id, &hash)
+                .spent_token(&OrgId::from(&org_id), &hash)
                 .await?
                 .filter(|t| t.purpose == REFRESH)
             {
@@ -87,10 +89,19 @@ impl Core {
         // The browser session it came from was ended by logout: it ended with it. (Left
         // unspent, so that a client retrying it is not taken for a thief replaying it.)
         let sid = text(p, "sid");
-        if self.session_ended(&org_id, sid.as_deref()).await? {
+        if self
+            .session_ended(&OrgId::from(&org_id), sid.as_deref())
+            .await?
+        {
             return Err(Error::Unauthenticated);
         }
-        let rec = self.active(&org_id, &held.user_id, held.created_at).await?;
+        let rec = self
+            .active(
+                &OrgId::from(&org_id),
+                &UserId::from(&held.user_id),
+                held.created_at,
+            )
+            .await?;
         let who = SignedIn {
             org_id: org_id.clone(),
             user_id: rec.user_id,
@@ -118,7 +129,7 @@ impl Core {
         ));
         let consumed = self
             .store
-            .consume_token(&org_id, &hash, &[REFRESH], now, fx)
+            .consume_token(&OrgId::from(&org_id), &hash, &[REFRESH], now, fx)
             .await?;
         if consumed.is_none() {
             // Spent meanwhile by a concurrent use: the same leak as a later reuse.
@@ -155,14 +166,17 @@ impl Core {
             Some(&spent.user_id),
             json!({ "client_id": spent.payload.get("client_id") }),
         ));
-        fx.revoke
-            .push(Revocation::new(&spent.org_id, &spent.user_id, REFRESH));
+        fx.revoke.push(Revocation::new(
+            &OrgId::from(&spent.org_id),
+            &UserId::from(&spent.user_id),
+            REFRESH,
+        ));
         // What the first use issued (an access token good for an hour) ends too: the member's
         // sessions in this organization are cut, the person's other organizations untouched.
         self.store
             .end_member_sessions(
-                &spent.org_id,
-                &spent.user_id,
+                &OrgId::from(&spent.org_id),
+                &UserId::from(&spent.user_id),
                 crate::types::session_stamp(),
                 fx,
             )
@@ -198,7 +212,7 @@ impl Core {
         ));
         Ok(self
             .store
-            .consume_token(&held.org_id, &hash, &[REFRESH], now, fx)
+            .consume_token(&OrgId::from(&held.org_id), &hash, &[REFRESH], now, fx)
             .await?
             .is_some())
     }

@@ -1,5 +1,6 @@
 //! Roles, role assignment and temporary permission grants.
 
+use crate::types::UserId;
 use std::collections::BTreeMap;
 
 use serde_json::json;
@@ -98,7 +99,7 @@ impl Core {
         access.require_outranks(&grants, "the new role")?;
         let now = self.now();
         let role = Role {
-            org_id: org.id.clone(),
+            org_id: org.id.to_string(),
             id: new_object_id(),
             name,
             description: input.description.trim().to_owned(),
@@ -254,7 +255,7 @@ impl Core {
         ctx: &Context,
         org_ref: &str,
         role_name: &str,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<Role> {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
@@ -348,7 +349,9 @@ impl Core {
         }
         p.finish()?;
         access.require_org(perm::TEMP_GRANT_CREATE)?;
-        let user = self.target_user(&org.id, &input.user_id).await?;
+        let user = self
+            .target_user(&org.id, &UserId::from(&input.user_id))
+            .await?;
         let holds = access.holds_grant(&input.grant);
         if !holds {
             return Err(Error::forbidden(
@@ -358,9 +361,9 @@ impl Core {
         let now = self.now();
         let (creator_user_id, creator_org_id) = access.creator();
         let grant = TemporaryGrant {
-            org_id: org.id.clone(),
+            org_id: org.id.to_string(),
             id: new_object_id(),
-            user_id: user.id.clone(),
+            user_id: user.id.to_string(),
             grant: input.grant,
             justification: input.justification.trim().to_owned(),
             tags: input.tags,

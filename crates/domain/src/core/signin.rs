@@ -1,5 +1,6 @@
 //! Password sign-in (the Keycloak-compatible token endpoint) and rotating refresh tokens.
 
+use crate::types::UserId;
 use serde_json::json;
 
 use super::access::{Actor, Context};
@@ -114,8 +115,8 @@ impl Core {
         ));
         self.store.write_effects(fx).await?;
         Ok(SignedIn {
-            org_id: org.id,
-            user_id: user.id,
+            org_id: org.id.into(),
+            user_id: user.id.into(),
             identity_id: user.identity_id,
             method: super::keys::SignInMethod::Password,
             api_key_id: None,
@@ -167,7 +168,7 @@ impl Core {
             .filter(|t| t.purpose == TokenPurpose::Refresh && t.org_id == org.id)
             .ok_or(Error::Unauthenticated)?;
         let rec = self
-            .authenticate(&org.id, &held.user_id, held.created_at)
+            .authenticate(&org.id, &UserId::from(&held.user_id), held.created_at)
             .await?;
         let ctx = Context::new(request_id, Actor::Anonymous);
         let next = random_secret();
@@ -196,7 +197,7 @@ impl Core {
             .await?
             .ok_or(Error::Unauthenticated)?;
         let who = SignedIn {
-            org_id: org.id,
+            org_id: org.id.into(),
             user_id: rec.user_id,
             identity_id: rec.identity_id,
             method: super::keys::SignInMethod::Password,

@@ -16,6 +16,7 @@
 //! depends on role memberships the version does not follow), to listed ids or emails, or with
 //! no substring at all (served by the per-status counters) are counted each time.
 
+use crate::types::OrgId;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -112,7 +113,7 @@ impl Totals {
     pub(crate) async fn count(
         &self,
         store: &dyn Store,
-        org_id: &str,
+        org_id: &OrgId,
         q: &UserQuery,
     ) -> StoreResult<i64> {
         let Some(key) = CountKey::of(q) else {

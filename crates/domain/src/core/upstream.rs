@@ -199,8 +199,8 @@ impl Core {
             details(json!({ "invitation_accepted": accept })),
         ));
         let admission = Admission {
-            org_id: org.id.clone(),
-            user_id: member.id.clone(),
+            org_id: org.id.to_string(),
+            user_id: member.id.to_string(),
             connection: via.clone(),
             issuer: claims.issuer.clone(),
             subject: claims.subject.clone(),
@@ -226,8 +226,8 @@ impl Core {
             Err(e) => return Err(e.into()),
         }
         Ok(Ok(SignedIn {
-            org_id: org.id.clone(),
-            user_id: member.id,
+            org_id: org.id.to_string(),
+            user_id: member.id.into(),
             identity_id: member.identity_id,
             method: if conn.is_some() {
                 SignInMethod::Sso
@@ -242,12 +242,13 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::OrgId;
 
     fn member(connection: Connection, status: UserStatus) -> User {
         User {
             connection,
             status,
-            ..User::new("acme", "Ana@Acme.example", "Ana", "B", 1)
+            ..User::new(&OrgId::from("acme"), "Ana@Acme.example", "Ana", "B", 1)
         }
     }
 

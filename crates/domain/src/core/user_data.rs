@@ -7,6 +7,7 @@ use crate::error::{Error, FieldError, Problems, Result};
 use crate::model::*;
 use crate::paging::*;
 use crate::permissions::perm;
+use crate::types::UserId;
 use crate::types::*;
 
 impl Core {
@@ -14,7 +15,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<(Vec<UserModel>, Vec<String>)> {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;
@@ -41,7 +42,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
         input: MemoriesInput,
     ) -> Result<Page<Memory>> {
         let org = self.find_org(org_ref).await?;
@@ -98,7 +99,7 @@ impl Core {
             .position(&org.id, input.continuation_token, &sort)
             .await?;
         let q = MemoryQuery {
-            user_id: user.id.clone(),
+            user_id: user.id.to_string(),
             ids: input.ids,
             conversation_ids: input.conversation_ids,
             page: PageRequest {

@@ -1,6 +1,8 @@
 //! Users of an organization: invite, list, search, update, delete, variables, user models,
 //! memories, and the email sign-in flows that start here.
 
+use crate::types::OrgId;
+use crate::types::UserId;
 use std::collections::BTreeMap;
 
 use serde_json::json;
@@ -170,7 +172,7 @@ pub(crate) fn user_sort_value(u: &User, field: &str) -> SortValue {
 }
 
 impl Core {
-    pub(crate) async fn target_user(&self, org_id: &str, user_id: &str) -> Result<User> {
+    pub(crate) async fn target_user(&self, org_id: &OrgId, user_id: &UserId) -> Result<User> {
         self.store
             .get_user(org_id, user_id)
             .await?
@@ -404,13 +406,13 @@ impl Core {
     }
 
     /// Runs a user query and pages it; shared by every surface's listing.
-    pub async fn query_users(&self, org_id: &str, q: UserQuery) -> Result<Page<User>> {
+    pub async fn query_users(&self, org_id: &OrgId, q: UserQuery) -> Result<Page<User>> {
         let rows = self.store.list_users(org_id, &q).await?;
         let sort = q.page.sort.clone();
         self.finish_page(org_id, rows, &q.page, |u| {
             (
                 sort.iter().map(|k| user_sort_value(u, &k.field)).collect(),
-                u.id.clone(),
+                u.id.to_string(),
             )
         })
         .await

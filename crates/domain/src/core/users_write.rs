@@ -1,5 +1,6 @@
 //! Changes to users of an organization: update, delete, variables.
 
+use crate::types::UserId;
 use serde_json::json;
 
 use super::access::{Context, Rank};
@@ -15,7 +16,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
         u: UserUpdate,
     ) -> Result<()> {
         let org = self.find_org(org_ref).await?;
@@ -148,7 +149,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<DeleteOutcome> {
         self.delete_user_ranked(ctx, org_ref, user_id, Rank::Outrank)
             .await
@@ -159,7 +160,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
         rank: Rank,
     ) -> Result<DeleteOutcome> {
         let org = self.find_org(org_ref).await?;
@@ -186,7 +187,7 @@ impl Core {
         &self,
         ctx: &Context,
         org_ref: &str,
-        user_id: &str,
+        user_id: &UserId,
         ch: VariableChanges,
     ) -> Result<()> {
         let org = self.find_org(org_ref).await?;

@@ -2,6 +2,7 @@
 //! the delivery log, replay. Writes need `Organization:ModifyOrganization`; reads need
 //! `Audit:GetAuditEvents` (what a delivery carries is what the feed shows).
 
+use crate::types::OrgId;
 use serde_json::json;
 
 use super::access::Context;
@@ -116,7 +117,7 @@ impl Core {
         }
         let now = self.now();
         let endpoint = WebhookEndpoint {
-            org_id: org.id.clone(),
+            org_id: org.id.to_string(),
             id: new_uuid7(),
             url,
             description,
@@ -268,7 +269,7 @@ impl Core {
         let w = self.get_webhook(ctx, org_ref, id).await?;
         Ok(self
             .store
-            .list_webhook_attempts(&w.org_id, &w.id, limit)
+            .list_webhook_attempts(&OrgId::from(&w.org_id), &w.id, limit)
             .await?)
     }
 

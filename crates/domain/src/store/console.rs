@@ -1,5 +1,7 @@
 //! The admin console's server-side sessions (`core/console.rs` decides their rules).
 
+use crate::types::OrgId;
+use crate::types::UserId;
 use async_trait::async_trait;
 
 use super::{Effects, StoreResult};
@@ -29,28 +31,28 @@ pub trait ConsoleStore: Send + Sync + 'static {
     async fn insert_console_session(&self, s: &ConsoleSession, fx: Effects) -> StoreResult<()>;
     async fn get_console_session(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         id_hash: &str,
     ) -> StoreResult<Option<ConsoleSession>>;
     /// Moves `last_seen_at` forward (never back).
     async fn touch_console_session(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         id_hash: &str,
         at: Micros,
     ) -> StoreResult<()>;
     /// Deletes one session; false when it was not there.
     async fn delete_console_session(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         id_hash: &str,
         fx: Effects,
     ) -> StoreResult<bool>;
     /// Deletes every console session of a member; how many there were.
     async fn delete_console_sessions_of(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         fx: Effects,
     ) -> StoreResult<u64>;
 }

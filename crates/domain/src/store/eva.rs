@@ -1,6 +1,8 @@
 //! The eva catalogue: environments and bots, each user's access to them and configurations,
 //! and the user models and memories eva keeps.
 
+use crate::types::OrgId;
+use crate::types::UserId;
 use async_trait::async_trait;
 
 use super::{Effects, NewPassword, StoreResult};
@@ -20,14 +22,14 @@ pub trait EvaStore: Send + Sync + 'static {
     /// Environment access of users, as `(user_id, access)`.
     async fn env_access(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         user_ids: &[String],
     ) -> StoreResult<Vec<(String, EnvAccess)>>;
     /// Replaces a user's organization roles and environment access at once (last-admin guarded).
     async fn set_user_access(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         role_ids: &[String],
         environments: &[EnvAccess],
         fx: Effects,
@@ -35,8 +37,8 @@ pub trait EvaStore: Send + Sync + 'static {
     /// Replaces a user's environment access alone (roles, status and names untouched).
     async fn set_env_access(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         environments: &[EnvAccess],
         fx: Effects,
     ) -> StoreResult<()>;
@@ -59,30 +61,30 @@ pub trait EvaStore: Send + Sync + 'static {
         fx: Effects,
     ) -> StoreResult<()>;
     async fn upsert_bot(&self, bot: &Bot, now: Micros, fx: Effects) -> StoreResult<()>;
-    async fn list_environments(&self, org_id: &str) -> StoreResult<Vec<Environment>>;
-    async fn list_bots(&self, org_id: &str) -> StoreResult<Vec<Bot>>;
+    async fn list_environments(&self, org_id: &OrgId) -> StoreResult<Vec<Environment>>;
+    async fn list_bots(&self, org_id: &OrgId) -> StoreResult<Vec<Bot>>;
     async fn set_configuration(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         c: &Configuration,
         now: Micros,
     ) -> StoreResult<()>;
     /// The user's configurations for one bot, or the global ones with `None`.
     async fn configurations(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         bot_uuid: Option<&str>,
     ) -> StoreResult<Vec<Configuration>>;
 
     async fn insert_user_model(&self, model: &UserModel, fx: Effects) -> StoreResult<()>;
     async fn latest_user_models(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         limit: u32,
     ) -> StoreResult<Vec<UserModel>>;
     async fn insert_memories(&self, memories: &[Memory], fx: Effects) -> StoreResult<()>;
-    async fn list_memories(&self, org_id: &str, q: &MemoryQuery) -> StoreResult<Vec<Memory>>;
+    async fn list_memories(&self, org_id: &OrgId, q: &MemoryQuery) -> StoreResult<Vec<Memory>>;
 }

@@ -3,6 +3,7 @@
 //! ([`super::Effects::job`]), so a job never records rows that were not applied, nor applies
 //! rows it does not record.
 
+use crate::types::OrgId;
 use async_trait::async_trait;
 
 use super::{Effects, StoreResult};
@@ -119,23 +120,32 @@ pub struct JobEnd {
 pub trait JobStore: Send + Sync + 'static {
     /// Stores a new job with its effects (its audit event).
     async fn insert_job(&self, job: &Job, fx: Effects) -> StoreResult<()>;
-    async fn get_job(&self, org_id: &str, id: &str) -> StoreResult<Option<Job>>;
+    async fn get_job(&self, org_id: &OrgId, id: &str) -> StoreResult<Option<Job>>;
     /// The organization's newest jobs first.
-    async fn list_jobs(&self, org_id: &str, limit: u32) -> StoreResult<Vec<Job>>;
+    async fn list_jobs(&self, org_id: &OrgId, limit: u32) -> StoreResult<Vec<Job>>;
     /// Writes progress outside a batch (a batch carries it in its [`Effects`]): a heartbeat
     /// with the bytes read, or a correction. False when the job is no longer running.
     async fn record_job_progress(&self, progress: &JobProgress) -> StoreResult<bool>;
     /// Ends a running job; false (and nothing written) when it had already ended.
-    async fn end_job(&self, org_id: &str, id: &str, end: &JobEnd, fx: Effects)
-        -> StoreResult<bool>;
+    async fn end_job(
+        &self,
+        org_id: &OrgId,
+        id: &str,
+        end: &JobEnd,
+        fx: Effects,
+    ) -> StoreResult<bool>;
     /// Fails the organization's running jobs not heard of since `before` (their server
     /// stopped): returns how many.
-    async fn fail_stale_jobs(&self, org_id: &str, before: Micros, end: &JobEnd)
-        -> StoreResult<u64>;
+    async fn fail_stale_jobs(
+        &self,
+        org_id: &OrgId,
+        before: Micros,
+        end: &JobEnd,
+    ) -> StoreResult<u64>;
     /// A job's row errors after `after_seq`, in order.
     async fn job_errors(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         id: &str,
         after_seq: u64,
         limit: u32,

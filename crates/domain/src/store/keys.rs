@@ -1,5 +1,6 @@
 //! API keys.
 
+use crate::types::OrgId;
 use async_trait::async_trait;
 
 use super::{Effects, StoreResult};
@@ -7,8 +8,8 @@ use crate::model::ApiKey;
 
 #[async_trait]
 pub trait KeyStore: Send + Sync + 'static {
-    async fn get_api_key(&self, org_id: &str, key_id: &str) -> StoreResult<Option<ApiKey>>;
-    async fn list_api_keys(&self, org_id: &str) -> StoreResult<Vec<ApiKey>>;
+    async fn get_api_key(&self, org_id: &OrgId, key_id: &str) -> StoreResult<Option<ApiKey>>;
+    async fn list_api_keys(&self, org_id: &OrgId) -> StoreResult<Vec<ApiKey>>;
     /// Refuses (`ApiKeyLimit`) when the organization has `max_per_org` keys already.
     async fn insert_api_key(
         &self,
@@ -16,7 +17,7 @@ pub trait KeyStore: Send + Sync + 'static {
         max_per_org: usize,
         fx: Effects,
     ) -> StoreResult<()>;
-    async fn delete_api_key(&self, org_id: &str, key_id: &str, fx: Effects) -> StoreResult<()>;
+    async fn delete_api_key(&self, org_id: &OrgId, key_id: &str, fx: Effects) -> StoreResult<()>;
     /// Replaces the key `old_key_id` by `new` (a new id and secret hash, the same row
     /// otherwise) in one transaction with `fx`: the old id and secret stop working at once.
     /// `NotFound` when the old key is gone (deleted or rotated meanwhile).

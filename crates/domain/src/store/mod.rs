@@ -10,6 +10,8 @@
 use crate::kinds::TokenPurpose;
 use crate::model::*;
 use crate::types::Micros;
+use crate::types::OrgId;
+use crate::types::UserId;
 
 mod audit;
 mod console;
@@ -145,10 +147,10 @@ pub struct Revocation {
 }
 
 impl Revocation {
-    pub fn new(org_id: &str, user_id: &str, purpose: TokenPurpose) -> Self {
+    pub fn new(org_id: &OrgId, user_id: &UserId, purpose: TokenPurpose) -> Self {
         Self {
-            org_id: org_id.to_owned(),
-            user_id: user_id.to_owned(),
+            org_id: String::from(org_id.to_owned()),
+            user_id: String::from(user_id.to_owned()),
             purpose,
         }
     }

@@ -1,6 +1,7 @@
 //! What belongs to no organization (settings, the signing-key ring), the database itself, and
 //! page cursors.
 
+use crate::types::OrgId;
 use async_trait::async_trait;
 
 use super::StoreResult;
@@ -34,11 +35,12 @@ pub trait OpsStore: Send + Sync + 'static {
     /// Stores a page cursor; cursors expired at `now` are swept now and then.
     async fn put_cursor(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         id: i64,
         position: &str,
         expires_at: Micros,
         now: Micros,
     ) -> StoreResult<()>;
-    async fn get_cursor(&self, org_id: &str, id: i64, now: Micros) -> StoreResult<Option<String>>;
+    async fn get_cursor(&self, org_id: &OrgId, id: i64, now: Micros)
+        -> StoreResult<Option<String>>;
 }

@@ -1,5 +1,6 @@
 //! Organizations.
 
+use crate::types::OrgId;
 use async_trait::async_trait;
 
 use super::{Effects, NewOrganization, StoreResult};
@@ -19,7 +20,7 @@ pub trait OrgStore: Send + Sync + 'static {
     ) -> StoreResult<()>;
     async fn update_organization(&self, org: &Organization, fx: Effects) -> StoreResult<()>;
     /// Erases the organization and everything in it; `fx` is written afterwards (to other orgs).
-    async fn delete_organization(&self, org_id: &str, fx: Effects) -> StoreResult<()>;
+    async fn delete_organization(&self, org_id: &OrgId, fx: Effects) -> StoreResult<()>;
     /// Up to `limit` organizations whose id sorts after `after`, by id (a keyset page over
     /// every cluster), each with the name of the cluster it lives on (`None` unclustered).
     async fn list_organizations(

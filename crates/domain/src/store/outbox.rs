@@ -1,5 +1,6 @@
 //! Effects written on their own, the email outbox, and the feed of events.
 
+use crate::types::OrgId;
 use async_trait::async_trait;
 
 use super::{Delivery, Effects, StoreResult};
@@ -26,7 +27,7 @@ pub trait OutboxStore: Send + Sync + 'static {
     /// or failed message's payload (links with live tokens) is erased.
     async fn finish_outbox(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         id: &str,
         worker: &str,
         outcome: &Delivery,
@@ -35,7 +36,7 @@ pub trait OutboxStore: Send + Sync + 'static {
     /// type when empty), at most `limit`.
     async fn list_events(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         after: i64,
         types: &[String],
         limit: u32,

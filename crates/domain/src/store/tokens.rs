@@ -1,5 +1,6 @@
 //! One-time tokens and what using an emailed link does.
 
+use crate::types::OrgId;
 use async_trait::async_trait;
 
 use super::{Effects, NewPassword, StoreResult};
@@ -34,7 +35,7 @@ pub trait TokenStore: Send + Sync + 'static {
     /// Of two concurrent uses, one wins.
     async fn consume_token(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         token_hash: &str,
         purposes: &[TokenPurpose],
         now: Micros,
@@ -44,7 +45,7 @@ pub trait TokenStore: Send + Sync + 'static {
     /// found token's use does. Of two concurrent uses, one wins.
     async fn use_link(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         token_hash: &str,
         purposes: &[TokenPurpose],
         now: Micros,
@@ -56,7 +57,7 @@ pub trait TokenStore: Send + Sync + 'static {
     /// The token with this hash if it was already used (refresh-token reuse detection).
     async fn spent_token(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         token_hash: &str,
     ) -> StoreResult<Option<OneTimeToken>>;
     /// Consumes an `email_change` token and moves the identity and all its memberships to the

@@ -1,5 +1,7 @@
 //! Users: one membership of an identity in an organization.
 
+use crate::types::OrgId;
+use crate::types::UserId;
 use async_trait::async_trait;
 
 use super::{Effects, NewIdentity, PrincipalRecord, StoreResult};
@@ -20,17 +22,17 @@ pub trait UserStore: Send + Sync + 'static {
     /// Which of these lower-cased emails already belong to users of the organization.
     async fn existing_emails(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         emails_lower: &[String],
     ) -> StoreResult<Vec<String>>;
-    async fn get_user(&self, org_id: &str, user_id: &str) -> StoreResult<Option<User>>;
-    async fn list_users(&self, org_id: &str, q: &UserQuery) -> StoreResult<Vec<User>>;
+    async fn get_user(&self, org_id: &OrgId, user_id: &UserId) -> StoreResult<Option<User>>;
+    async fn list_users(&self, org_id: &OrgId, q: &UserQuery) -> StoreResult<Vec<User>>;
     /// How many users match the query's filters (its page is ignored).
-    async fn count_users(&self, org_id: &str, q: &UserQuery) -> StoreResult<i64>;
+    async fn count_users(&self, org_id: &OrgId, q: &UserQuery) -> StoreResult<i64>;
     /// The organization's user version: it moves in the transaction of any change a count of
     /// its users could see (a user inserted or deleted, or its status, name, email or company
     /// changed), and never returns to an earlier value. 0 for an organization without users.
-    async fn user_version(&self, org_id: &str) -> StoreResult<i64>;
+    async fn user_version(&self, org_id: &OrgId) -> StoreResult<i64>;
     /// Writes the user's profile fields if `updated_at` still equals `expected_updated_at`;
     /// with `sessions_end` (a session stamp), the membership's sessions begun before it end.
     async fn update_user(
@@ -43,16 +45,16 @@ pub trait UserStore: Send + Sync + 'static {
     /// Hard delete, or with `soft_reasons` a soft delete that keeps a snapshot dated `now`.
     async fn delete_user(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         soft_reasons: Option<Vec<String>>,
         now: Micros,
         fx: Effects,
     ) -> StoreResult<()>;
     async fn modify_variables(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         upserts: &[(String, String, bool)],
         deletes: &[String],
         max_each: usize,
@@ -60,8 +62,8 @@ pub trait UserStore: Send + Sync + 'static {
     ) -> StoreResult<()>;
     async fn set_user_stats(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         stats: &UserStats,
         fx: Effects,
     ) -> StoreResult<()>;
@@ -69,16 +71,16 @@ pub trait UserStore: Send + Sync + 'static {
     /// working at once, on every surface, the identity's other memberships untouched.
     async fn end_member_sessions(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         at: Micros,
         fx: Effects,
     ) -> StoreResult<()>;
     /// What authentication needs to know about a membership (grants valid at `now`).
     async fn load_principal(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         now: Micros,
     ) -> StoreResult<Option<PrincipalRecord>>;
 }

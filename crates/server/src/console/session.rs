@@ -6,6 +6,7 @@ use axum::extract::Multipart;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use roster_domain::core::{ConsoleSignedIn, Context};
 use roster_domain::secrets::constant_time_eq;
+use roster_domain::types::OrgId;
 use roster_domain::Error;
 
 use crate::state::AppState;
@@ -73,7 +74,7 @@ pub async fn signed_in(
     if org_id.is_empty() || secret.len() < 32 {
         return Ok(None);
     }
-    s.core.console_session(org_id, secret).await
+    s.core.console_session(&OrgId::from(org_id), secret).await
 }
 
 /// A signed-in request: who, and the context its core calls run in.

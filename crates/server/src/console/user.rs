@@ -15,6 +15,7 @@ use roster_domain::core::{
 };
 use roster_domain::model::{Connection, Role, User, UserStatus};
 use roster_domain::permissions::DEFAULT_USER_ROLE;
+use roster_domain::types::UserId;
 use roster_domain::Error;
 
 use super::i18n::when;
@@ -151,7 +152,7 @@ pub async fn show(
             &v.signed.ctx,
             &v.org.id,
             AuditListInput {
-                target_user_id: Some(user.id.clone()),
+                target_user_id: Some(user.id.to_string()),
                 limit: Some(20),
                 ..AuditListInput::default()
             },
@@ -261,7 +262,7 @@ async fn activate(s: &AppState, v: &View, user_id: &str) -> Result<(), Error> {
         .directory_replace(
             &v.signed.ctx,
             &v.org.id,
-            user_id,
+            &UserId::from(user_id),
             member,
             Some(user.updated_at),
         )
@@ -300,27 +301,33 @@ pub async fn act(
                 preferred_language: settable(field(&f, "preferred_language")),
                 ..UserUpdate::default()
             };
-            core.update_user(ctx, org_id, &user_id, u)
+            core.update_user(ctx, org_id, &UserId::from(&user_id), u)
                 .await
                 .map(|_| None)
         }
         "role" => core
-            .assign_role(ctx, org_id, field(&f, "role"), &user_id)
+            .assign_role(ctx, org_id, field(&f, "role"), &UserId::from(&user_id))
             .await
             .map(|_| None),
-        "deactivate" => core.eva_delete(ctx, org_id, &user_id).await.map(|_| None),
+        "deactivate" => core
+            .eva_delete(ctx, org_id, &UserId::from(&user_id))
+            .await
+            .map(|_| None),
         "activate" => activate(&s, &v, &user_id).await.map(|_| None),
-        "delete" => core.delete_user(ctx, org_id, &user_id).await.map(Some),
+        "delete" => core
+            .delete_user(ctx, org_id, &UserId::from(&user_id))
+            .await
+            .map(Some),
         "end-sessions" => core
-            .end_user_sessions(ctx, org_id, &user_id)
+            .end_user_sessions(ctx, org_id, &UserId::from(&user_id))
             .await
             .map(|_| None),
         "reset-password" => core
-            .request_password_reset_in(ctx, org_id, &user_id)
+            .request_password_reset_in(ctx, org_id, &UserId::from(&user_id))
             .await
             .map(|_| None),
         "resend" => core
-            .resend_invitation(ctx, org_id, &user_id)
+            .resend_invitation(ctx, org_id, &UserId::from(&user_id))
             .await
             .map(|_| None),
         _ => Err(Error::NotFound("action")),

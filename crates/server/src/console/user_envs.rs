@@ -11,6 +11,7 @@ use axum::response::Response;
 use maud::{html, Markup};
 use roster_domain::core::{EnvInput, EvaEnv};
 use roster_domain::model::{Bot, EnvRole, Environment};
+use roster_domain::types::UserId;
 use roster_domain::Error;
 
 use super::layout;
@@ -30,7 +31,7 @@ fn role_field(env: &str) -> String {
 /// deactivated user, whom eva does not show).
 pub async fn section(s: &AppState, v: &View, user_id: &str) -> Markup {
     let (core, ctx) = (&s.core, &v.signed.ctx);
-    let Ok(user) = core.eva_get(ctx, &v.org.id, user_id).await else {
+    let Ok(user) = core.eva_get(ctx, &v.org.id, &UserId::from(user_id)).await else {
         return html! {};
     };
     let catalog = core.eva_catalog(ctx, &v.org.id).await.ok();
@@ -173,7 +174,12 @@ pub async fn save(
     };
     let saved = s
         .core
-        .set_user_environments(&v.signed.ctx, &v.org.id, &user_id, envs.clone())
+        .set_user_environments(
+            &v.signed.ctx,
+            &v.org.id,
+            &UserId::from(&user_id),
+            envs.clone(),
+        )
         .await;
     match saved {
         Ok(_) => v.done(layout::redirect(

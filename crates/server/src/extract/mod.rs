@@ -6,6 +6,8 @@ use axum::http::HeaderMap;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use roster_domain::core::{Actor, Context};
+use roster_domain::types::OrgId;
+use roster_domain::types::UserId;
 use roster_domain::{Error, FieldError, Location};
 use serde::de::DeserializeOwned;
 
@@ -61,8 +63,8 @@ pub async fn caller(state: &AppState, parts: &Parts) -> Result<Context, Error> {
     let principal = state
         .core
         .authenticate_token(
-            &claims.org,
-            &claims.sub,
+            &OrgId::from(&claims.org),
+            &UserId::from(&claims.sub),
             claims.issued_at_micros(),
             claims.api_key.as_deref(),
         )

@@ -2,6 +2,7 @@
 //! outcome, retrying transient failures with exponential backoff. A lease that runs out (its
 //! worker died) makes the message due again, so nothing queued is lost across a restart.
 
+use roster_domain::types::OrgId;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -198,7 +199,7 @@ impl Outbox {
         };
         if !self
             .store
-            .finish_outbox(&m.org_id, &m.id, worker, &outcome)
+            .finish_outbox(&OrgId::from(&m.org_id), &m.id, worker, &outcome)
             .await?
         {
             tracing::warn!(org = %m.org_id, id = %m.id, "outbox: lease lost before the outcome was recorded");

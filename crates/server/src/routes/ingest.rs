@@ -9,6 +9,7 @@ use axum::Json;
 use roster_domain::core::{Actor, Context};
 use roster_domain::model::{Dimension, UserStats};
 use roster_domain::secrets::{constant_time_eq, hash_secret};
+use roster_domain::types::UserId;
 use roster_domain::{Error, Location};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::OpenApi;
@@ -134,7 +135,9 @@ async fn stats(
         num_messages: b.num_messages,
         last_message_at: last,
     };
-    s.core.ingest_stats(&ctx, &org, &user_id, stats).await?;
+    s.core
+        .ingest_stats(&ctx, &org, &UserId::from(&user_id), stats)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -169,7 +172,14 @@ async fn user_model(
 ) -> Result<Response> {
     let m = s
         .core
-        .ingest_user_model(&ctx, &org, &user_id, b.content, b.insight_ids, b.dimensions)
+        .ingest_user_model(
+            &ctx,
+            &org,
+            &UserId::from(&user_id),
+            b.content,
+            b.insight_ids,
+            b.dimensions,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(Created { id: m.id })).into_response())
 }
@@ -213,7 +223,10 @@ async fn memories(
         .into_iter()
         .map(|m| (m.conversation_id, m.references, m.content, m.context))
         .collect();
-    let created = s.core.ingest_memories(&ctx, &org, &user_id, items).await?;
+    let created = s
+        .core
+        .ingest_memories(&ctx, &org, &UserId::from(&user_id), items)
+        .await?;
     let ids: Vec<String> = created.into_iter().map(|m| m.id).collect();
     Ok((StatusCode::CREATED, Json(CreatedMany { ids })).into_response())
 }

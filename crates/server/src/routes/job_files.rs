@@ -324,7 +324,7 @@ pub(super) fn export_rows(
             let empty = HashMap::new();
             let roles = st.roles.as_ref().unwrap_or(&empty);
             let bytes = Rendered::users(st.job.format, &page, roles);
-            st.after = page.last().map(|u| u.id.clone());
+            st.after = page.last().map(|u| u.id.to_string());
             st.done = last;
             Some((Ok(bytes), st))
         },

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use roster_domain::core::Member;
 use roster_domain::model::{Connection, TokenPurpose};
+use roster_domain::types::UserId;
 use roster_domain::types::{format_micros, full_name};
 use roster_domain::{Error, FieldError, Location};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -110,7 +111,7 @@ impl From<Member> for UserOut {
     fn from(m: Member) -> Self {
         Self {
             name: full_name(&m.user.first_name, &m.user.last_name),
-            id: m.user.id,
+            id: m.user.id.into(),
             email: m.user.email,
             roles: m.roles,
         }
@@ -190,7 +191,7 @@ async fn update_me(
     let m = s.core.update_me(&caller.ctx, b.name, b.email).await?;
     Ok(Reply(ProfileOut {
         name: full_name(&m.user.first_name, &m.user.last_name),
-        id: m.user.id,
+        id: m.user.id.into(),
         email: m.user.email,
     }))
 }
@@ -311,7 +312,7 @@ async fn get_user(
     Path(id): Path<String>,
 ) -> Result<Reply<200, UserOut>> {
     Ok(Reply(UserOut::from(
-        s.core.get_member(&caller.ctx, &id).await?,
+        s.core.get_member(&caller.ctx, &UserId::from(&id)).await?,
     )))
 }
 
@@ -330,7 +331,9 @@ async fn remove(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<NoContent> {
-    s.core.remove_member(&caller.ctx, &id).await?;
+    s.core
+        .remove_member(&caller.ctx, &UserId::from(&id))
+        .await?;
     Ok(NoContent)
 }
 
@@ -358,7 +361,9 @@ async fn password_reset(
     s.limits
         .check("request-password-reset", &format!("{caller_id}>{}", id))
         .await?;
-    s.core.request_password_reset(&caller.ctx, &id).await?;
+    s.core
+        .request_password_reset(&caller.ctx, &UserId::from(&id))
+        .await?;
     Ok(NoContent)
 }
 
@@ -379,7 +384,9 @@ async fn replace_roles(
     Path(id): Path<String>,
     Body(roles): Body<Vec<String>>,
 ) -> Result<NoContent> {
-    s.core.replace_roles(&caller.ctx, &id, roles).await?;
+    s.core
+        .replace_roles(&caller.ctx, &UserId::from(&id), roles)
+        .await?;
     Ok(NoContent)
 }
 

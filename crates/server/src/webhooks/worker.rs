@@ -2,6 +2,7 @@
 //! signed, record the attempt, and schedule the next one. A lease that runs out (a worker that
 //! died mid-delivery) makes the message due again, so a restart loses nothing.
 
+use roster_domain::types::OrgId;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -341,7 +342,7 @@ impl WebhookWorkers {
     ) -> Result<Vec<roster_domain::model::User>, StoreError> {
         let role_ids: Vec<String> = self
             .store
-            .list_roles(org_id)
+            .list_roles(&OrgId::from(org_id))
             .await?
             .into_iter()
             .filter(|r| r.is_admin)
@@ -353,7 +354,7 @@ impl WebhookWorkers {
             user_ids: Vec::new(),
             role_ids,
         };
-        self.store.list_users(org_id, &q).await
+        self.store.list_users(&OrgId::from(org_id), &q).await
     }
 }
 

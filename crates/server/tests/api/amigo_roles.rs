@@ -1,6 +1,8 @@
 //! Roles, role assignment, the outranking rule, and temporary permission grants.
 
 use reqwest::Method;
+use roster_domain::types::OrgId;
+use roster_domain::types::UserId;
 use serde_json::{json, Value};
 
 use crate::helpers::{Org, TestApp};
@@ -389,7 +391,7 @@ async fn a_role_changed_meanwhile_is_not_overwritten() {
         .state
         .core
         .store
-        .list_roles("acme")
+        .list_roles(&OrgId::from("acme"))
         .await
         .unwrap()
         .into_iter()
@@ -473,7 +475,7 @@ pub(crate) async fn holder_of_platform_role(
         .state
         .core
         .store
-        .get_user(&org.id, &uid)
+        .get_user(&OrgId::from(&org.id), &UserId::from(&uid))
         .await
         .unwrap()
         .unwrap();

@@ -1,6 +1,8 @@
 //! The Amigo user endpoints: every operation's success path and documented errors.
 
 use reqwest::Method;
+use roster_domain::types::OrgId;
+use roster_domain::types::UserId;
 use serde_json::json;
 
 use crate::helpers::TestApp;
@@ -27,7 +29,13 @@ async fn walkthrough_invite_list_update_delete() {
     );
 
     // The invitation email is queued in the same transaction, in the user's language.
-    let outbox = app.state.core.store.list_outbox("acme").await.unwrap();
+    let outbox = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from("acme"))
+        .await
+        .unwrap();
     assert_eq!(outbox.len(), 1);
     assert_eq!(outbox[0].kind, "invitation");
     assert_eq!(outbox[0].recipient, "Ana.Souza@Example.com");
@@ -86,7 +94,13 @@ async fn walkthrough_invite_list_update_delete() {
         .await
         .expect(404);
     // Every change left an audit event with the request's id.
-    let audit = app.state.core.store.list_audit("acme", 50).await.unwrap();
+    let audit = app
+        .state
+        .core
+        .store
+        .list_audit(&OrgId::from("acme"), 50)
+        .await
+        .unwrap();
     for action in ["user.invite", "user.update", "user.delete"] {
         let e = audit
             .iter()
@@ -332,7 +346,7 @@ async fn deleted_or_deactivated_users_tokens_stop_at_once() {
         .state
         .core
         .store
-        .get_user("acme", &id2)
+        .get_user(&OrgId::from("acme"), &UserId::from(&id2))
         .await
         .unwrap()
         .unwrap();
@@ -713,7 +727,7 @@ async fn verify_link_and_magic_link_tokens_work_once() {
         .state
         .core
         .store
-        .list_outbox("acme")
+        .list_outbox(&OrgId::from("acme"))
         .await
         .unwrap()
         .into_iter()

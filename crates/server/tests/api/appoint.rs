@@ -3,6 +3,8 @@
 //! last-administrator guard holds under concurrency on every surface.
 
 use reqwest::Method;
+use roster_domain::types::OrgId;
+use roster_domain::types::UserId;
 use serde_json::{json, Value};
 
 use crate::helpers::{Org, TestApp};
@@ -30,7 +32,12 @@ pub(crate) async fn second_admin(app: &TestApp, org: &Org, email: &str) -> (Stri
 }
 
 async fn active_admins(app: &TestApp, org: &str) -> i64 {
-    app.state.core.store.count_active_admins(org).await.unwrap()
+    app.state
+        .core
+        .store
+        .count_active_admins(&OrgId::from(org))
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -162,7 +169,7 @@ async fn oum_administrators_invite_promote_demote_and_remove_administrators() {
     app.state
         .core
         .store
-        .get_user("acme", &dev)
+        .get_user(&OrgId::from("acme"), &UserId::from(&dev))
         .await
         .unwrap()
         .map(|u| u.status)
@@ -174,7 +181,7 @@ async fn oum_administrators_invite_promote_demote_and_remove_administrators() {
                 .state
                 .core
                 .store
-                .get_user("acme", &id)
+                .get_user(&OrgId::from("acme"), &UserId::from(&id))
                 .await
                 .unwrap()
                 .unwrap();
@@ -226,7 +233,7 @@ async fn oum_administrators_invite_promote_demote_and_remove_administrators() {
         .await
         .unwrap();
     let boss = boss.id;
-    accept(boss.clone()).await;
+    accept(boss.to_string()).await;
     roles(&boss, json!(["admin"]), &acme.token)
         .await
         .expect(403);

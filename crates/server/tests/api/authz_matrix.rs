@@ -16,6 +16,8 @@
 //! plain user, those of the other members of its own. The table must name exactly the operations
 //! the documents serve.
 
+use roster_domain::types::OrgId;
+use roster_domain::types::UserId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -503,7 +505,7 @@ async fn give_password(app: &TestApp, org: &str, user: &str) {
         .state
         .core
         .store
-        .get_user(org, user)
+        .get_user(&OrgId::from(org), &UserId::from(user))
         .await
         .expect("store")
         .expect("user");
@@ -655,21 +657,33 @@ async fn secrets(app: &TestApp, side: &Side) -> Vec<String> {
     q.page.limit = 100_000;
     let store = &app.state.core.store;
     let mut out = vec![side.org.uuid.clone()];
-    for u in store.list_users(&side.org.id, &q).await.expect("users") {
-        out.push(u.id.clone());
+    for u in store
+        .list_users(&OrgId::from(&side.org.id), &q)
+        .await
+        .expect("users")
+    {
+        out.push(u.id.to_string());
         out.push(u.email.clone());
     }
-    for k in store.list_api_keys(&side.org.id).await.expect("keys") {
+    for k in store
+        .list_api_keys(&OrgId::from(&side.org.id))
+        .await
+        .expect("keys")
+    {
         out.push(k.key_id.clone());
     }
     for c in store
-        .list_oidc_clients(&side.org.id)
+        .list_oidc_clients(&OrgId::from(&side.org.id))
         .await
         .expect("clients")
     {
         out.push(c.client_id.clone());
     }
-    for w in store.list_webhooks(&side.org.id).await.expect("webhooks") {
+    for w in store
+        .list_webhooks(&OrgId::from(&side.org.id))
+        .await
+        .expect("webhooks")
+    {
         out.push(w.id.clone());
     }
     out
@@ -691,7 +705,7 @@ async fn snapshot(app: &TestApp, side: &Side) -> Value {
         "grants": app.get(&format!("/v1/{id}/role/temporary_permission_grants/"), t).await.expect(200),
         // Failed sign-ins are recorded in the organization they aimed at: that is the record
         // of the attempt, not a change.
-        "audit": app.state.core.store.list_audit(id, 1_000_000).await.expect("audit")
+        "audit": app.state.core.store.list_audit(&OrgId::from(id), 1_000_000).await.expect("audit")
             .iter().filter(|e| !e.action.ends_with("_failed")).map(|e| e.action.clone())
             .collect::<Vec<_>>(),
     })

@@ -8,6 +8,7 @@
 //! edits its grants (and sees a rank refusal), reads the audit log and signs out. This test
 //! then checks what the database holds. Screenshots go to `target/screenshots/console-*.png`.
 
+use roster_domain::types::OrgId;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -26,7 +27,13 @@ fn workspace() -> PathBuf {
 
 /// `n` users in `org`, in transactions of a thousand (as eva's import batches them), through the store's bulk insert.
 async fn seed(app: &TestApp, org: &str, n: usize) {
-    let roles = app.state.core.store.list_roles(org).await.unwrap();
+    let roles = app
+        .state
+        .core
+        .store
+        .list_roles(&OrgId::from(org))
+        .await
+        .unwrap();
     let member = roles
         .iter()
         .find(|r| r.name == "DefaultUserRole")
@@ -54,7 +61,7 @@ async fn seed(app: &TestApp, org: &str, n: usize) {
             let user = User {
                 status: roster_domain::model::UserStatus::Active,
                 role_ids: vec![member.clone()],
-                ..User::new(org, &email, &first, &last, now + j as i64)
+                ..User::new(&OrgId::from(org), &email, &first, &last, now + j as i64)
             };
             let identity = NewIdentity::for_user(&user, true);
             rows.push((identity, user, Vec::new()));
@@ -162,7 +169,7 @@ async fn the_console_works_in_a_real_browser_at_100000_users_and_passes_axe() {
     let store = &app.state.core.store;
     let mut q = roster_domain::paging::UserQuery::new(10);
     q.emails_lower = vec!["invited@browser.example".into()];
-    let invited = store.list_users(&org.id, &q).await.unwrap();
+    let invited = store.list_users(&OrgId::from(&org.id), &q).await.unwrap();
     assert_eq!(invited.len(), 1);
     assert_eq!(invited[0].first_name, "Ivy");
     assert_eq!(
@@ -174,14 +181,14 @@ async fn the_console_works_in_a_real_browser_at_100000_users_and_passes_axe() {
         roster_domain::model::UserStatus::Active,
         "activated again"
     );
-    let roles = store.list_roles(&org.id).await.unwrap();
+    let roles = store.list_roles(&OrgId::from(&org.id)).await.unwrap();
     let made = roles
         .iter()
         .find(|r| r.name == "Browser readers")
         .expect("the role made in the browser");
     assert_eq!(made.grants.len(), 2, "{:?}", made.grants);
     assert!(!roles.iter().any(|r| r.name == "Browser owners"));
-    let keys = store.list_api_keys(&org.id).await.unwrap();
+    let keys = store.list_api_keys(&OrgId::from(&org.id)).await.unwrap();
     assert!(keys
         .iter()
         .any(|k| k.name.as_deref() == Some("browser key")));

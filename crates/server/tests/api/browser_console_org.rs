@@ -6,6 +6,7 @@
 //! changes an eva user's environments on the user's page; this test then checks what the
 //! database holds. Screenshots go to `target/screenshots/console-org-*.png`.
 
+use roster_domain::types::OrgId;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -102,10 +103,21 @@ async fn the_organization_pages_work_in_a_real_browser_and_pass_axe() {
         Some("Europe/Lisbon")
     );
     assert_eq!(
-        core.store.list_oidc_clients("managed").await.unwrap().len(),
+        core.store
+            .list_oidc_clients(&OrgId::from("managed"))
+            .await
+            .unwrap()
+            .len(),
         1
     );
-    assert_eq!(core.store.list_webhooks("managed").await.unwrap().len(), 1);
+    assert_eq!(
+        core.store
+            .list_webhooks(&OrgId::from("managed"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let logo = std::fs::read(root.join("scripts/browser/logo.png")).unwrap();
     use base64::Engine;
     assert_eq!(
@@ -114,7 +126,10 @@ async fn the_organization_pages_work_in_a_real_browser_and_pass_axe() {
     );
     let envs = core
         .store
-        .env_access(&org.id, std::slice::from_ref(&eva_user))
+        .env_access(
+            &OrgId::from(org.id.as_str()),
+            std::slice::from_ref(&eva_user),
+        )
         .await
         .unwrap();
     let mut envs: Vec<_> = envs.into_iter().map(|(_, a)| a).collect();

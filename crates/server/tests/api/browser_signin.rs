@@ -55,9 +55,9 @@ async fn org(app: &TestApp, id: &str, language: &str) -> (Org, String) {
         .await
         .expect("bootstrap");
     let mut o = Org {
-        id: made.org.id,
+        id: made.org.id.into(),
         uuid: made.org.uuid,
-        admin_id: made.user.id,
+        admin_id: made.user.id.into(),
         key_id: made.api_key.key_id,
         key: made.secret,
         token: String::new(),

@@ -2,6 +2,7 @@
 //! once however long the cache lives; another node's within the cache's TTL; a sign-in whose
 //! audit row cannot be written fails.
 
+use roster_domain::types::OrgId;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -136,7 +137,13 @@ async fn another_nodes_change_is_seen_within_the_ttl() {
 async fn concurrent_sign_ins_each_leave_their_audit_event() {
     let app = TestApp::spawn().await;
     let acme = app.bootstrap("acme").await;
-    let before = app.state.core.store.list_audit("acme", 1000).await.unwrap();
+    let before = app
+        .state
+        .core
+        .store
+        .list_audit(&OrgId::from("acme"), 1000)
+        .await
+        .unwrap();
     let count = |events: &[roster_domain::model::AuditEvent]| {
         events
             .iter()
@@ -149,7 +156,13 @@ async fn concurrent_sign_ins_each_leave_their_audit_event() {
     for r in futures::future::join_all(signed).await {
         r.expect(200);
     }
-    let after = app.state.core.store.list_audit("acme", 1000).await.unwrap();
+    let after = app
+        .state
+        .core
+        .store
+        .list_audit(&OrgId::from("acme"), 1000)
+        .await
+        .unwrap();
     assert_eq!(count(&after), count(&before) + 40);
 }
 

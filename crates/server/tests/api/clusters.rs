@@ -7,6 +7,8 @@
 //! SQLite file in the SQLite pass.
 
 use reqwest::Method;
+use roster_domain::types::OrgId;
+use roster_domain::types::UserId;
 use serde_json::{json, Value};
 
 use crate::amigo_orgs::platform;
@@ -367,9 +369,9 @@ async fn one_person_on_two_clusters_signs_in_to_each_with_its_own_password() {
             .await
             .unwrap();
         orgs.push(Org {
-            id: made.org.id,
+            id: made.org.id.into(),
             uuid: made.org.uuid,
-            admin_id: made.user.id,
+            admin_id: made.user.id.into(),
             key_id: made.api_key.key_id,
             key: made.secret,
             token: String::new(),
@@ -377,7 +379,12 @@ async fn one_person_on_two_clusters_signs_in_to_each_with_its_own_password() {
     }
     let (acme, globex) = (&orgs[0], &orgs[1]);
     let west_identity = {
-        let u = app.state.core.store.get_user("acme", &acme.admin_id).await;
+        let u = app
+            .state
+            .core
+            .store
+            .get_user(&OrgId::from("acme"), &UserId::from(&acme.admin_id))
+            .await;
         u.unwrap().unwrap().identity_id
     };
     let east_identity = {
@@ -385,7 +392,7 @@ async fn one_person_on_two_clusters_signs_in_to_each_with_its_own_password() {
             .state
             .core
             .store
-            .get_user("globex", &globex.admin_id)
+            .get_user(&OrgId::from("globex"), &UserId::from(&globex.admin_id))
             .await;
         u.unwrap().unwrap().identity_id
     };
@@ -447,8 +454,14 @@ async fn one_person_on_two_clusters_signs_in_to_each_with_its_own_password() {
     .expect(200);
     let store = &app.state.core.store;
     let name = |u: roster_domain::model::User| format!("{} {}", u.first_name, u.last_name);
-    let on_east = store.get_user("globex", &globex.admin_id).await.unwrap();
-    let on_west = store.get_user("acme", &acme.admin_id).await.unwrap();
+    let on_east = store
+        .get_user(&OrgId::from("globex"), &UserId::from(&globex.admin_id))
+        .await
+        .unwrap();
+    let on_west = store
+        .get_user(&OrgId::from("acme"), &UserId::from(&acme.admin_id))
+        .await
+        .unwrap();
     assert_eq!(name(on_east.unwrap()), "Pat East");
     assert_eq!(name(on_west.unwrap()), "Pat Doe");
     let west = store.get_identity(&west_identity).await.unwrap().unwrap();

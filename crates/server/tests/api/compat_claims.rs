@@ -3,6 +3,7 @@
 //! cannot drift from the code again.
 
 use reqwest::Method;
+use roster_domain::types::OrgId;
 use serde_json::{json, Value};
 
 use crate::eva::{BOT, PROD};
@@ -10,7 +11,13 @@ use crate::helpers::{Org, TestApp};
 
 /// The invitation token last mailed to `email`.
 async fn invitation_token(app: &TestApp, org: &str, email: &str) -> String {
-    let mail = app.state.core.store.list_outbox(org).await.unwrap();
+    let mail = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from(org))
+        .await
+        .unwrap();
     let inv = mail
         .iter()
         .rev()
@@ -401,7 +408,7 @@ async fn oum_password_reset_as_compat_says() {
         .state
         .core
         .store
-        .list_outbox("acme")
+        .list_outbox(&OrgId::from("acme"))
         .await
         .unwrap()
         .into_iter()

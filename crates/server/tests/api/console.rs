@@ -3,6 +3,8 @@
 //! page, "no access" for a member who is not an administrator, and another organization's
 //! administrator reaching nothing of this organization through any console route.
 
+use roster_domain::types::OrgId;
+use roster_domain::types::UserId;
 use std::time::Duration;
 
 use reqwest::header::{CONTENT_SECURITY_POLICY, REFERRER_POLICY, SET_COOKIE};
@@ -80,7 +82,11 @@ pub async fn audit(app: &TestApp, org: &Org, action: &str) -> Vec<Value> {
 /// Makes an invited member active with `PASSWORD` (as accepting the invitation would).
 pub async fn activate_with_password(app: &TestApp, org: &str, user_id: &str) -> String {
     let store = &app.state.core.store;
-    let mut u = store.get_user(org, user_id).await.unwrap().unwrap();
+    let mut u = store
+        .get_user(&OrgId::from(org), &UserId::from(user_id))
+        .await
+        .unwrap()
+        .unwrap();
     let hash = roster_domain::password::hash(PASSWORD).await.unwrap();
     store
         .set_password(
@@ -348,7 +354,13 @@ async fn another_organizations_administrator_reaches_nothing_through_any_console
         assert!(!page.body.contains("admin@acme.example"), "{path}");
     }
     assert_eq!(app.count_users(&acme.id).await, users_before);
-    let keys = app.state.core.store.list_api_keys(&acme.id).await.unwrap();
+    let keys = app
+        .state
+        .core
+        .store
+        .list_api_keys(&OrgId::from(&acme.id))
+        .await
+        .unwrap();
     assert_eq!(keys.len(), 1, "no key was made or deleted");
     // The session of globex still works at globex.
     assert_eq!(
@@ -442,7 +454,13 @@ async fn every_page_has_a_strict_policy_and_no_referrer() {
     let (org, email) = org_with_password(&app, "acme").await;
     let mut b = signed_in(&app, &org.id, &email).await;
     // A real role and a real (finished) import job, for the pages that show one.
-    let roles = app.state.core.store.list_roles(&org.id).await.unwrap();
+    let roles = app
+        .state
+        .core
+        .store
+        .list_roles(&OrgId::from(&org.id))
+        .await
+        .unwrap();
     let role = roles[0].id.clone();
     let job: Value = app
         .client

@@ -11,6 +11,7 @@
 
 use reqwest::multipart::{Form, Part};
 use reqwest::Method;
+use roster_domain::types::{OrgId, UserId};
 use serde_json::{json, Value};
 
 use crate::console::{activate_with_password, audit, csrf, fields, signed_in};
@@ -436,7 +437,7 @@ async fn stored(app: &TestApp, org: &str, id: &str) -> (String, Vec<String>, Str
         .state
         .core
         .store
-        .get_user(org, id)
+        .get_user(&OrgId::from(org), &UserId::from(id))
         .await
         .unwrap()
         .unwrap();

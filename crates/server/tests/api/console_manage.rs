@@ -5,6 +5,8 @@
 //! and its rejected rows, downloadable as `errors.csv`. Every new form refuses a missing or
 //! wrong CSRF token, and another organization's administrator reaches none of it.
 
+use roster_domain::types::OrgId;
+use roster_domain::types::UserId;
 use std::time::Duration;
 
 use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -53,12 +55,24 @@ fn from_console(events: &[Value]) -> bool {
 }
 
 async fn role_names(app: &TestApp, org: &str) -> Vec<String> {
-    let roles = app.state.core.store.list_roles(org).await.unwrap();
+    let roles = app
+        .state
+        .core
+        .store
+        .list_roles(&OrgId::from(org))
+        .await
+        .unwrap();
     roles.into_iter().map(|r| r.name).collect()
 }
 
 async fn role_id(app: &TestApp, org: &str, name: &str) -> String {
-    let roles = app.state.core.store.list_roles(org).await.unwrap();
+    let roles = app
+        .state
+        .core
+        .store
+        .list_roles(&OrgId::from(org))
+        .await
+        .unwrap();
     roles.into_iter().find(|r| r.name == name).expect(name).id
 }
 
@@ -128,7 +142,13 @@ async fn roles_are_created_and_edited_and_the_rank_refusal_is_explained_in_every
     ok.push(("csrf".into(), t.clone()));
     let saved = b.post(&edit_path, &ok).await;
     assert_eq!(saved.status, 303, "{}", saved.body);
-    let roles = app.state.core.store.list_roles(&org.id).await.unwrap();
+    let roles = app
+        .state
+        .core
+        .store
+        .list_roles(&OrgId::from(&org.id))
+        .await
+        .unwrap();
     let support = roles.iter().find(|r| r.id == id).unwrap();
     assert_eq!(support.description, "Reads and invites users");
     let mut grants: Vec<&str> = support
@@ -192,7 +212,13 @@ async fn roles_are_created_and_edited_and_the_rank_refusal_is_explained_in_every
         assert!(refused.body.contains(sentence), "{lang}");
     }
     assert_eq!(role_names(&app, &org.id).await, after_bad);
-    let roles = app.state.core.store.list_roles(&org.id).await.unwrap();
+    let roles = app
+        .state
+        .core
+        .store
+        .list_roles(&OrgId::from(&org.id))
+        .await
+        .unwrap();
     let sa = roles.iter().find(|r| r.id == superadmin).unwrap();
     assert_ne!(sa.description, "Mine now");
     // A built-in role's grants are fixed: its page shows them disabled.
@@ -219,7 +245,13 @@ fn shown_secret(page: &Page) -> String {
 }
 
 async fn key_named(app: &TestApp, org: &str, name: &str) -> String {
-    let keys = app.state.core.store.list_api_keys(org).await.unwrap();
+    let keys = app
+        .state
+        .core
+        .store
+        .list_api_keys(&OrgId::from(org))
+        .await
+        .unwrap();
     keys.into_iter()
         .find(|k| k.name.as_deref() == Some(name))
         .expect(name)
@@ -294,7 +326,13 @@ async fn rotating_a_key_refuses_the_old_secret_and_its_sessions_at_once() {
     // The new ones work.
     let fresh = app.sign_in(&new, &analyst).await;
     assert_eq!(app.get(&me, &fresh).await.status, 200);
-    let keys = app.state.core.store.list_api_keys(&org.id).await.unwrap();
+    let keys = app
+        .state
+        .core
+        .store
+        .list_api_keys(&OrgId::from(&org.id))
+        .await
+        .unwrap();
     assert_eq!(keys.len(), 2, "the bootstrap key and the rotated one");
     let ci = keys.iter().find(|k| k.key_id == new.key_id).unwrap();
     assert_eq!(ci.name.as_deref(), Some("ci"));
@@ -335,7 +373,14 @@ async fn a_deactivated_user_is_activated_from_their_page() {
     let status = |app: &TestApp| {
         let (store, org) = (app.state.core.store.clone(), org.id.clone());
         let member = member.clone();
-        async move { store.get_user(&org, &member).await.unwrap().unwrap().status }
+        async move {
+            store
+                .get_user(&OrgId::from(&org), &UserId::from(&member))
+                .await
+                .unwrap()
+                .unwrap()
+                .status
+        }
     };
     use roster_domain::model::UserStatus;
     assert_eq!(status(&app).await, UserStatus::Inactive);
@@ -556,8 +601,20 @@ async fn another_organizations_administrator_reaches_no_role_key_or_job() {
     let role = role_id(&app, &acme.id, "analyst").await;
     let mut g = signed_in(&app, &globex.id, &globex_email).await;
     let gt = csrf(&g.get(&format!("/console/{}/users", globex.id)).await);
-    let keys_before = app.state.core.store.list_api_keys(&acme.id).await.unwrap();
-    let roles_before = app.state.core.store.list_roles(&acme.id).await.unwrap();
+    let keys_before = app
+        .state
+        .core
+        .store
+        .list_api_keys(&OrgId::from(&acme.id))
+        .await
+        .unwrap();
+    let roles_before = app
+        .state
+        .core
+        .store
+        .list_roles(&OrgId::from(&acme.id))
+        .await
+        .unwrap();
     let a_org = &acme.id;
     for path in [
         format!("/console/{a_org}/roles"),
@@ -584,10 +641,22 @@ async fn another_organizations_administrator_reaches_no_role_key_or_job() {
         let page = g.post(&path, &form).await;
         assert_eq!(page.status, 403, "{path}: {}", page.body);
     }
-    let keys_after = app.state.core.store.list_api_keys(&acme.id).await.unwrap();
+    let keys_after = app
+        .state
+        .core
+        .store
+        .list_api_keys(&OrgId::from(&acme.id))
+        .await
+        .unwrap();
     assert_eq!(keys_after.len(), keys_before.len());
     assert_eq!(keys_after[0].key_id, keys_before[0].key_id);
-    let roles_after = app.state.core.store.list_roles(&acme.id).await.unwrap();
+    let roles_after = app
+        .state
+        .core
+        .store
+        .list_roles(&OrgId::from(&acme.id))
+        .await
+        .unwrap();
     assert_eq!(roles_after.len(), roles_before.len());
     // acme's job under globex's own console: not found there.
     for path in [

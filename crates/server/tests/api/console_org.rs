@@ -5,6 +5,7 @@
 //! administrator refused on every new route, and dates following the time-zone cookie.
 
 use roster_domain::core::{Context, NewOrgInput};
+use roster_domain::types::OrgId;
 use serde_json::{json, Value};
 
 use crate::console::console_sign_in;
@@ -224,7 +225,10 @@ async fn connections_clients_scim_tokens_and_webhooks_each_secret_shown_once() {
     assert!(client_secret.len() >= 20, "{client_secret}");
     assert!(made.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(!made.body.contains("<script>alert"));
-    let listed = store.list_oidc_clients(&org.id).await.unwrap();
+    let listed = store
+        .list_oidc_clients(&OrgId::from(&org.id))
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].redirect_uris.len(), 2);
     let page = b.get(&clients).await;
@@ -238,7 +242,11 @@ async fn connections_clients_scim_tokens_and_webhooks_each_secret_shown_once() {
         )
         .await;
     assert_eq!(gone.status, 303, "{}", gone.body);
-    assert!(store.list_oidc_clients(&org.id).await.unwrap().is_empty());
+    assert!(store
+        .list_oidc_clients(&OrgId::from(&org.id))
+        .await
+        .unwrap()
+        .is_empty());
 
     // SCIM tokens: the token once, and it works.
     let scim = format!("{base}/scim-tokens");
@@ -313,7 +321,7 @@ async fn connections_clients_scim_tokens_and_webhooks_each_secret_shown_once() {
         .await;
     assert_eq!(made.status, 200, "{}", made.body);
     let signing = secret(&made);
-    let kept = store.list_webhooks(&org.id).await.unwrap();
+    let kept = store.list_webhooks(&OrgId::from(&org.id)).await.unwrap();
     assert_eq!(kept.len(), 1);
     assert_eq!(
         kept[0].secret, signing,
@@ -330,7 +338,11 @@ async fn connections_clients_scim_tokens_and_webhooks_each_secret_shown_once() {
         )
         .await;
     assert_eq!(gone.status, 303, "{}", gone.body);
-    assert!(store.list_webhooks(&org.id).await.unwrap().is_empty());
+    assert!(store
+        .list_webhooks(&OrgId::from(&org.id))
+        .await
+        .unwrap()
+        .is_empty());
     audited_from_console(&app, &org, "webhook.delete").await;
 }
 
@@ -398,8 +410,16 @@ async fn every_new_form_refuses_a_missing_or_wrong_csrf_token() {
     let o = app.state.core.find_org("acme").await.unwrap();
     assert_eq!(o.name, "acme Inc.");
     let store = &app.state.core.store;
-    assert!(store.list_oidc_clients(&org.id).await.unwrap().is_empty());
-    assert!(store.list_webhooks(&org.id).await.unwrap().is_empty());
+    assert!(store
+        .list_oidc_clients(&OrgId::from(&org.id))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .list_webhooks(&OrgId::from(&org.id))
+        .await
+        .unwrap()
+        .is_empty());
     assert!(app.state.core.find_org("planted").await.is_err());
     let none = app
         .state
@@ -581,10 +601,21 @@ async fn another_organizations_administrator_is_refused_on_every_new_route() {
     assert!(n >= 16, "{n} routes");
     assert_eq!(core.find_org("acme").await.unwrap().name, "acme Inc.");
     assert_eq!(
-        core.store.list_oidc_clients(&acme.id).await.unwrap().len(),
+        core.store
+            .list_oidc_clients(&OrgId::from(&acme.id))
+            .await
+            .unwrap()
+            .len(),
         1
     );
-    assert_eq!(core.store.list_webhooks(&acme.id).await.unwrap().len(), 1);
+    assert_eq!(
+        core.store
+            .list_webhooks(&OrgId::from(&acme.id))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert!(core.find_org("planted").await.is_err());
 }
 

@@ -1,6 +1,7 @@
 //! Request ids, maintenance mode, rate limits, body limits, health and metrics.
 
 use reqwest::Method;
+use roster_domain::types::OrgId;
 use roster_server::state::MAINTENANCE_KEY;
 use serde_json::json;
 
@@ -40,7 +41,13 @@ async fn request_ids_are_echoed_or_made() {
     assert!(!r.headers["x-request-id"].is_empty());
     // The request id reaches the audit trail.
     app.call(Method::POST, "/v1/acme/user/", Some(&acme.token), Some(json!({ "first_name": "R", "last_name": "I", "email": "ri@x.example", "role_name": "DefaultUserRole" })), &[("x-request-id", "trace-audit")]).await.expect(201);
-    let audit = app.state.core.store.list_audit("acme", 10).await.unwrap();
+    let audit = app
+        .state
+        .core
+        .store
+        .list_audit(&OrgId::from("acme"), 10)
+        .await
+        .unwrap();
     assert!(audit
         .iter()
         .any(|e| e.action == "user.invite" && e.request_id.as_deref() == Some("trace-audit")));

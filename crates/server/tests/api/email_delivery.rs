@@ -2,6 +2,7 @@
 //! URL) or written as files, several delivery workers on one database, and a restart between
 //! queueing and delivery.
 
+use roster_domain::types::OrgId;
 use std::time::Duration;
 
 use serde_json::json;
@@ -21,7 +22,7 @@ impl TestApp {
                 .state
                 .core
                 .store
-                .list_outbox(org)
+                .list_outbox(&OrgId::from(org))
                 .await
                 .expect("outbox");
             if all.iter().all(|m| m.status == "sent") {
@@ -39,7 +40,7 @@ impl TestApp {
         self.state
             .core
             .store
-            .list_outbox(org)
+            .list_outbox(&OrgId::from(org))
             .await
             .expect("outbox")
             .into_iter()
@@ -144,7 +145,13 @@ async fn a_restart_between_queueing_and_delivery_loses_nothing() {
     let statuses = first.outbox_statuses("acme").await;
     assert_eq!(statuses.len(), 2);
     assert!(smtp.messages().is_empty());
-    let pending = first.state.core.store.list_outbox("acme").await.unwrap();
+    let pending = first
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from("acme"))
+        .await
+        .unwrap();
     assert!(pending.iter().all(|m| m.payload["verify_link"].is_string()));
 
     let url = first.database_url.clone();
@@ -177,7 +184,7 @@ async fn a_restart_between_queueing_and_delivery_loses_nothing() {
         .core
         .store
         .finish_outbox(
-            &m.org_id,
+            &OrgId::from(&m.org_id),
             &m.id,
             "crashed-worker",
             &roster_domain::store::Delivery::Failed {
@@ -195,7 +202,13 @@ async fn without_smtp_messages_are_written_as_eml_files() {
     let app = TestApp::spawn_with(|c| c.mail_workers = 1).await;
     let acme = app.bootstrap("acme").await;
     invite_with_email(&app, &acme, "file@example.com").await;
-    let id = app.state.core.store.list_outbox("acme").await.unwrap()[0]
+    let id = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from("acme"))
+        .await
+        .unwrap()[0]
         .id
         .clone();
     let path = app.data_dir.join("mail").join(format!("{id}.eml"));
@@ -282,7 +295,13 @@ async fn transient_failures_wait_for_a_retry_and_permanent_ones_give_up() {
     assert!(early.is_empty(), "due before its backoff: {early:?}");
     let s = app.outbox_statuses("acme").await;
     assert_eq!((s[0].1.as_str(), s[0].2), ("pending", 1));
-    let kept = app.state.core.store.list_outbox("acme").await.unwrap();
+    let kept = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from("acme"))
+        .await
+        .unwrap();
     assert!(
         kept[0].payload["verify_link"].is_string(),
         "kept for the retry"
@@ -301,7 +320,13 @@ async fn transient_failures_wait_for_a_retry_and_permanent_ones_give_up() {
     invite_with_email(&app, &acme, "bounce@example.com").await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let all = app.state.core.store.list_outbox("acme").await.unwrap();
+        let all = app
+            .state
+            .core
+            .store
+            .list_outbox(&OrgId::from("acme"))
+            .await
+            .unwrap();
         if all[0].status == "failed" {
             assert_eq!(all[0].attempts, 1);
             assert_eq!(all[0].payload, json!({}));

@@ -4,6 +4,8 @@
 //! here (open a link, submit a page's form) serve `email_rules` too.
 
 use reqwest::Method;
+use roster_domain::types::OrgId;
+use roster_domain::types::UserId;
 use serde_json::{json, Value};
 
 use crate::helpers::{Org, TestApp};
@@ -97,7 +99,7 @@ impl TestApp {
         self.state
             .core
             .store
-            .get_user(org, user_id)
+            .get_user(&OrgId::from(org), &UserId::from(user_id))
             .await
             .expect("read")
             .expect("user")
@@ -171,7 +173,13 @@ async fn invitation_email_link_sets_a_password_and_signs_in_pt() {
         "the envelope sender"
     );
     assert_eq!(mail.header("Content-Language").as_deref(), Some("pt"));
-    let queued = app.state.core.store.list_outbox("acme").await.unwrap();
+    let queued = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from("acme"))
+        .await
+        .unwrap();
     assert_eq!(
         mail.message_id(),
         format!("<{}@roster.example.test>", queued[0].id)

@@ -2,6 +2,7 @@
 //! unknown addresses, links that ignore hostile Host headers, throttles, and bad input.
 
 use reqwest::{Method, StatusCode};
+use roster_domain::types::OrgId;
 use serde_json::json;
 
 use crate::email_delivery::invite_with_email;
@@ -49,7 +50,7 @@ async fn one_token_used_twice_at_once_succeeds_once() {
         .state
         .core
         .store
-        .list_outbox("acme")
+        .list_outbox(&OrgId::from("acme"))
         .await
         .unwrap()
         .into_iter()
@@ -104,7 +105,13 @@ async fn known_and_unknown_emails_get_the_same_answer() {
         assert_eq!(answers[0].0, 200);
     }
     // Only the known address got mail.
-    let mail = app.state.core.store.list_outbox("acme").await.unwrap();
+    let mail = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from("acme"))
+        .await
+        .unwrap();
     assert_eq!(mail.len(), 2);
     assert!(mail.iter().all(|m| m.recipient == "known@example.com"));
 }

@@ -2,6 +2,7 @@
 //! configurations, bulk CSV operations, and an eva client's flow from password to delete.
 
 use reqwest::Method;
+use roster_domain::types::OrgId;
 use serde_json::{json, Value};
 
 use crate::helpers::{Org, Resp, TestApp, FORM};
@@ -142,7 +143,13 @@ async fn an_eva_client_signs_in_with_a_password_and_manages_users() {
     );
     assert_eq!(created["orgUUID"], acme.uuid.as_str());
     assert_eq!(created["rules"]["deletable"], true);
-    let welcome = app.state.core.store.list_outbox("acme").await.unwrap();
+    let welcome = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from("acme"))
+        .await
+        .unwrap();
     assert!(welcome
         .iter()
         .any(|m| m.kind == "welcome" && m.language == "es" && m.recipient == "ana@x.example"));
@@ -996,7 +1003,13 @@ async fn nobody_widens_their_own_access_and_deactivation_ends_sessions() {
     )
     .await
     .expect(200);
-    let notice = app.state.core.store.list_outbox("acme").await.unwrap();
+    let notice = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from("acme"))
+        .await
+        .unwrap();
     assert!(
         notice
             .iter()

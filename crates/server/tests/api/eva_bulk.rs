@@ -1,6 +1,7 @@
 //! eva's bulk CSV operations: a 10,000-row import with every rule broken, hostile files, size
 //! limits, re-imports, bulk delete and permissions, and a server killed in the middle of an import.
 
+use roster_domain::types::OrgId;
 use std::collections::HashMap;
 
 use reqwest::Method;
@@ -190,13 +191,19 @@ async fn ten_thousand_rows_with_one_percent_bad() {
     // Every imported non-admin holds its environment; every user a role.
     let mut q = roster_domain::paging::UserQuery::new(20_000);
     q.page.limit = 20_000;
-    let users = app.state.core.store.list_users("acme", &q).await.unwrap();
-    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    let users = app
+        .state
+        .core
+        .store
+        .list_users(&OrgId::from("acme"), &q)
+        .await
+        .unwrap();
+    let ids: Vec<String> = users.iter().map(|u| u.id.to_string()).collect();
     let with_env: std::collections::HashSet<String> = app
         .state
         .core
         .store
-        .env_access("acme", &ids)
+        .env_access(&OrgId::from("acme"), &ids)
         .await
         .unwrap()
         .into_iter()
@@ -205,7 +212,11 @@ async fn ten_thousand_rows_with_one_percent_bad() {
     for u in &users {
         assert!(!u.role_ids.is_empty(), "{} has a role", u.email);
         if !u.is_admin {
-            assert!(with_env.contains(&u.id), "{} has its environment", u.email);
+            assert!(
+                with_env.contains(u.id.as_str()),
+                "{} has its environment",
+                u.email
+            );
         }
     }
     // A row's password signs in.
@@ -217,7 +228,7 @@ async fn ten_thousand_rows_with_one_percent_bad() {
         .state
         .core
         .store
-        .list_outbox("acme")
+        .list_outbox(&OrgId::from("acme"))
         .await
         .unwrap()
         .into_iter()
@@ -577,7 +588,7 @@ async fn a_server_killed_mid_import_leaves_no_partial_user() {
     let count = || async {
         let mut q = roster_domain::paging::UserQuery::new(100_000);
         q.page.limit = 100_000;
-        store.list_users("acme", &q).await.unwrap()
+        store.list_users(&OrgId::from("acme"), &q).await.unwrap()
     };
     let started = std::time::Instant::now();
     while count().await.len() < 600 {
@@ -597,9 +608,9 @@ async fn a_server_killed_mid_import_leaves_no_partial_user() {
         before.len()
     );
     // Every user that exists is whole: its role and its environment with its bot.
-    let ids: Vec<String> = before.iter().map(|u| u.id.clone()).collect();
+    let ids: Vec<String> = before.iter().map(|u| u.id.to_string()).collect();
     let envs: HashMap<String, roster_domain::model::EnvAccess> = store
-        .env_access("acme", &ids)
+        .env_access(&OrgId::from("acme"), &ids)
         .await
         .unwrap()
         .into_iter()
@@ -607,7 +618,7 @@ async fn a_server_killed_mid_import_leaves_no_partial_user() {
     for u in before.iter().filter(|u| u.email.ends_with("@kill.example")) {
         assert_eq!(u.role_ids.len(), 1, "{} has its role", u.email);
         let e = envs
-            .get(&u.id)
+            .get(u.id.as_str())
             .unwrap_or_else(|| panic!("{} has its environment", u.email));
         assert_eq!(e.bots, vec![BOT.to_owned()]);
     }

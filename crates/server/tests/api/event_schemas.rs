@@ -4,6 +4,7 @@
 //! (`webhooks::Receiver::log`), and here every type is made through a real path and checked
 //! against its own schema. Also: an email change reaches every organization of the person.
 
+use roster_domain::types::OrgId;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -290,7 +291,13 @@ async fn an_email_change_is_told_to_every_organization_of_the_person() {
     )
     .await
     .expect(200);
-    let mail = app.state.core.store.list_outbox("beta").await.unwrap();
+    let mail = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from("beta"))
+        .await
+        .unwrap();
     let token = mail
         .iter()
         .find(|m| m.kind == "email_change")

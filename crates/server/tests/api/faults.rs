@@ -9,6 +9,7 @@
 //! stopping it disturbs no other test; it runs in the PostgreSQL pass, the SQLite tests in the
 //! SQLite pass.
 
+use roster_domain::types::OrgId;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
@@ -504,6 +505,12 @@ async fn sqlite_locked_bulk_operations_answer_503_not_row_errors() {
     assert_eq!(after, before, "nothing was written");
     let mut q = roster_domain::paging::UserQuery::new(10);
     q.emails_lower = vec!["new@x.example".into()];
-    let made = app.state.core.store.list_users("acme", &q).await.unwrap();
+    let made = app
+        .state
+        .core
+        .store
+        .list_users(&OrgId::from("acme"), &q)
+        .await
+        .unwrap();
     assert!(made.is_empty(), "bulk-create wrote nothing");
 }

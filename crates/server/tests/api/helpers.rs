@@ -1,6 +1,8 @@
 //! `TestApp`: the server built by the same `Application::build` as `main`, on port 0, plus typed
 //! helpers for the calls tests make over and over.
 
+use roster_domain::types::OrgId;
+use roster_domain::types::UserId;
 use std::path::PathBuf;
 
 use reqwest::{Method, StatusCode};
@@ -335,9 +337,9 @@ impl TestApp {
             .await
             .expect("bootstrap");
         let mut o = Org {
-            id: made.org.id,
+            id: made.org.id.into(),
             uuid: made.org.uuid,
-            admin_id: made.user.id,
+            admin_id: made.user.id.into(),
             key_id: made.api_key.key_id,
             key: made.secret,
             token: String::new(),
@@ -421,7 +423,7 @@ impl TestApp {
         self.state
             .core
             .store
-            .list_users(org, &q)
+            .list_users(&OrgId::from(org), &q)
             .await
             .expect("list")
             .len()
@@ -443,7 +445,7 @@ impl TestApp {
             .state
             .core
             .store
-            .get_user(&org.id, &org.admin_id)
+            .get_user(&OrgId::from(&org.id), &UserId::from(&org.admin_id))
             .await
             .expect("store")
             .expect("admin");
@@ -495,7 +497,7 @@ impl TestApp {
         let hash = self.state.core.passwords.hash(password).await.unwrap();
         let store = &self.state.core.store;
         let admin = store
-            .get_user(&org.id, &org.admin_id)
+            .get_user(&OrgId::from(&org.id), &UserId::from(&org.admin_id))
             .await
             .unwrap()
             .unwrap();

@@ -11,6 +11,7 @@ mod amigo_roles;
 mod amigo_users;
 mod appoint;
 mod arch_domain;
+mod arch_ids;
 mod arch_replies;
 mod arch_store;
 mod arch_surface;

@@ -1,6 +1,7 @@
 //! OpenID Connect clients of an organization: the native admin API and
 //! `roster oidc-client create`.
 
+use roster_domain::types::OrgId;
 use std::process::Command;
 
 use reqwest::Method;
@@ -51,7 +52,7 @@ async fn clients_are_registered_listed_changed_and_deleted_and_secrets_shown_onc
         .state
         .core
         .store
-        .get_oidc_client("acme", &id)
+        .get_oidc_client(&OrgId::from("acme"), &id)
         .await
         .unwrap()
         .unwrap();
@@ -92,7 +93,7 @@ async fn clients_are_registered_listed_changed_and_deleted_and_secrets_shown_onc
         .state
         .core
         .store
-        .list_audit("acme", 100)
+        .list_audit(&OrgId::from("acme"), 100)
         .await
         .unwrap()
         .into_iter()
@@ -221,7 +222,7 @@ async fn the_cli_creates_a_client_and_prints_its_secret_once() {
         .state
         .core
         .store
-        .get_oidc_client("acme", id)
+        .get_oidc_client(&OrgId::from("acme"), id)
         .await
         .unwrap()
         .unwrap();

@@ -3,6 +3,7 @@
 //! logout, refresh rotation, revocation, the shared password throttle, languages, discovery.
 
 use reqwest::header::SET_COOKIE;
+use roster_domain::types::OrgId;
 use serde_json::json;
 
 use crate::helpers::TestApp;
@@ -169,7 +170,7 @@ async fn the_code_flow_signs_in_through_the_form_and_its_tokens_work_everywhere(
         .state
         .core
         .store
-        .list_audit("acme", 100)
+        .list_audit(&OrgId::from("acme"), 100)
         .await
         .unwrap()
         .into_iter()

@@ -7,6 +7,7 @@
 //! browser, the link and the request.
 
 use reqwest::Method;
+use roster_domain::types::OrgId;
 use serde_json::{json, Value};
 
 use crate::helpers::{Org, TestApp};
@@ -37,7 +38,13 @@ fn landing(link: &str, extra: &[(&str, &str)]) -> String {
 
 /// The last link of `kind` emailed to `to` in `org`, as the email says it.
 async fn emailed(app: &TestApp, org: &str, kind: &str, to: &str) -> String {
-    let mail = app.state.core.store.list_outbox(org).await.unwrap();
+    let mail = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from(org))
+        .await
+        .unwrap();
     let m = mail
         .iter()
         .rev()
@@ -464,7 +471,13 @@ async fn a_connection_members_sign_in_link_starts_no_session() {
     )
     .await
     .expect(200);
-    let mail = app.state.core.store.list_outbox("acme").await.unwrap();
+    let mail = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from("acme"))
+        .await
+        .unwrap();
     assert!(
         !mail.iter().any(|m| m.kind == "magic_link"),
         "a sign-in link was emailed to a google-oauth2 member"

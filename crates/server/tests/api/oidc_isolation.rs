@@ -4,6 +4,7 @@
 //! browser's session cookie, its client, its form and its emailed links) at organization beta,
 //! and gets nothing of beta: no code, no token, no claim, no page of beta's people, no change.
 
+use roster_domain::types::OrgId;
 use std::collections::BTreeSet;
 
 use reqwest::header::COOKIE;
@@ -99,7 +100,13 @@ async fn link_at_beta(b: &mut Browser, kind: &str, link: &str, action: &str) {
 
 /// The newest link of `kind` emailed in `org`, as a path on the server.
 async fn emailed(app: &TestApp, org: &str, kind: &str) -> String {
-    let mail = app.state.core.store.list_outbox(org).await.unwrap();
+    let mail = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from(org))
+        .await
+        .unwrap();
     let m = mail.iter().rev().find(|m| m.kind == kind).expect(kind);
     let p = &m.payload;
     let link = p["link"].as_str().or(p["verify_link"].as_str()).unwrap();

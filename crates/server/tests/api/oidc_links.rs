@@ -6,10 +6,17 @@ use crate::helpers::TestApp;
 use crate::oidc_browser::{
     auth_path, claims, client, org_with_password, request, token, Browser, Page, REDIRECT, VERIFIER,
 };
+use roster_domain::types::OrgId;
 
 /// The newest emailed link of `kind` to `to`, as a path on the server.
 async fn emailed(app: &TestApp, kind: &str, to: &str) -> Option<String> {
-    let outbox = app.state.core.store.list_outbox("acme").await.unwrap();
+    let outbox = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from("acme"))
+        .await
+        .unwrap();
     let m = outbox
         .iter()
         .rev()

@@ -4,6 +4,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use roster_domain::types::OrgId;
 
 use crate::helpers::TestApp;
 use crate::oidc_browser::*;
@@ -160,7 +161,7 @@ async fn logout_with_a_hint_ends_only_that_sessions_tokens_and_without_one_asks_
         .state
         .core
         .store
-        .list_audit("acme", 200)
+        .list_audit(&OrgId::from("acme"), 200)
         .await
         .unwrap()
         .into_iter()

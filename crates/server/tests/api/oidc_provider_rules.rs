@@ -6,6 +6,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use roster_domain::types::OrgId;
 use serde_json::Value;
 
 use crate::helpers::TestApp;
@@ -509,7 +510,7 @@ async fn no_parameter_carrying_a_url_redirects_anywhere_unregistered() {
         .state
         .core
         .store
-        .list_outbox("acme")
+        .list_outbox(&OrgId::from("acme"))
         .await
         .unwrap()
         .into_iter()

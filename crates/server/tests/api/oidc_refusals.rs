@@ -4,6 +4,7 @@
 
 use crate::helpers::TestApp;
 use crate::oidc_browser::*;
+use roster_domain::types::OrgId;
 
 #[tokio::test]
 async fn codes_are_bound_to_client_redirect_uri_verifier_and_organization_and_work_once() {
@@ -100,7 +101,7 @@ async fn codes_are_bound_to_client_redirect_uri_verifier_and_organization_and_wo
         .state
         .core
         .store
-        .list_audit("acme", 100)
+        .list_audit(&OrgId::from("acme"), 100)
         .await
         .unwrap()
         .into_iter()

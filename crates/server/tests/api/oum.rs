@@ -2,6 +2,8 @@
 //! belong to several organizations.
 
 use reqwest::Method;
+use roster_domain::types::OrgId;
+use roster_domain::types::UserId;
 use serde_json::{json, Value};
 
 use crate::helpers::{Org, TestApp};
@@ -22,7 +24,13 @@ impl TestApp {
     /// Only a member who signs in with a password accepts an invitation so; a connection's
     /// member accepts it upstream (`oidc_invitations::accept_upstream`).
     pub(crate) async fn accept_invitation(&self, org: &str, email: &str) -> (String, String) {
-        let mail = self.state.core.store.list_outbox(org).await.unwrap();
+        let mail = self
+            .state
+            .core
+            .store
+            .list_outbox(&OrgId::from(org))
+            .await
+            .unwrap();
         let inv = mail
             .iter()
             .rev()
@@ -400,7 +408,13 @@ async fn invitations_connections_and_password_resets() {
     )
     .await
     .expect(404);
-    let mail = app.state.core.store.list_outbox("acme").await.unwrap();
+    let mail = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from("acme"))
+        .await
+        .unwrap();
     let r = mail
         .iter()
         .find(|m| m.kind == "password_reset")
@@ -536,14 +550,14 @@ async fn one_person_in_two_organizations() {
         app.state
             .core
             .store
-            .get_user("acme", &in_acme)
+            .get_user(&OrgId::from("acme"), &UserId::from(&in_acme))
             .await
             .unwrap()
             .unwrap(),
         app.state
             .core
             .store
-            .get_user("beta", &in_beta)
+            .get_user(&OrgId::from("beta"), &UserId::from(&in_beta))
             .await
             .unwrap()
             .unwrap(),
@@ -632,7 +646,13 @@ async fn one_person_in_two_organizations() {
             .expect(200)["email"],
         "sam@x.example"
     );
-    let mail = app.state.core.store.list_outbox("beta").await.unwrap();
+    let mail = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from("beta"))
+        .await
+        .unwrap();
     let change = mail
         .iter()
         .find(|m| m.kind == "email_change")
@@ -818,7 +838,13 @@ async fn refused_changes_write_nothing_and_old_links_die() {
     )
     .await
     .expect(200);
-    let mail = app.state.core.store.list_outbox("acme").await.unwrap();
+    let mail = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from("acme"))
+        .await
+        .unwrap();
     let link_to = |to: &str| {
         mail.iter()
             .find(|m| m.kind == "email_change" && m.recipient == to)
@@ -865,7 +891,13 @@ async fn refused_changes_write_nothing_and_old_links_die() {
         Value::Null,
     )
     .await;
-    let mail = app.state.core.store.list_outbox("acme").await.unwrap();
+    let mail = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from("acme"))
+        .await
+        .unwrap();
     let first_link = mail
         .iter()
         .find(|m| m.kind == "invitation" && m.recipient == "inv@x.example")
@@ -1011,7 +1043,13 @@ async fn an_organization_cannot_take_over_a_shared_account() {
     .await
     .expect(403);
     // The verify_link acme's administrator was shown does not prove the address either.
-    let mail_token = app.state.core.store.list_outbox("acme").await.unwrap();
+    let mail_token = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from("acme"))
+        .await
+        .unwrap();
     assert!(
         mail_token
             .iter()

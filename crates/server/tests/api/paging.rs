@@ -1,5 +1,6 @@
 //! Paging: 250 users through every sort field, both directions; keyset positions underneath.
 
+use roster_domain::types::OrgId;
 use std::cmp::Ordering;
 
 use serde_json::Value;
@@ -237,7 +238,11 @@ async fn every_sort_is_an_index_scan_whatever_the_page() {
                 values: vec![value],
                 last_id: "0".into(),
             });
-            let plan = db.explain_list_users("acme", &q).await.unwrap().join(" | ");
+            let plan = db
+                .explain_list_users(&OrgId::from("acme"), &q)
+                .await
+                .unwrap()
+                .join(" | ");
             assert!(
                 plan.contains("USING INDEX") || plan.contains("USING COVERING INDEX"),
                 "{field} {descending}: {plan}"

@@ -2,6 +2,7 @@
 //! paging, projections, versions, errors, and tenant isolation on every SCIM route.
 
 use reqwest::Method;
+use roster_domain::types::OrgId;
 use serde_json::{json, Value};
 
 use crate::helpers::{Org, Resp, TestApp};
@@ -135,7 +136,7 @@ async fn tokens_are_created_once_listed_without_secrets_and_revoked() {
         .state
         .core
         .store
-        .list_directory_tokens(&org.id)
+        .list_directory_tokens(&OrgId::from(&org.id))
         .await
         .expect("tokens");
     assert_ne!(stored[0].secret_hash, secret);
@@ -178,7 +179,7 @@ async fn tokens_are_created_once_listed_without_secrets_and_revoked() {
         .state
         .core
         .store
-        .list_audit(&org.id, 100)
+        .list_audit(&OrgId::from(&org.id), 100)
         .await
         .expect("audit");
     assert!(audit.iter().any(|e| e.action == "directory_token.create"));
@@ -384,7 +385,7 @@ async fn users_are_created_read_replaced_patched_and_deleted_as_ordinary_users()
         .state
         .core
         .store
-        .list_audit(&org.id, 100)
+        .list_audit(&OrgId::from(&org.id), 100)
         .await
         .expect("audit");
     for action in [
@@ -928,7 +929,7 @@ async fn groups_are_roles_whose_members_follow_the_rank_rules_of_the_token() {
         .state
         .core
         .store
-        .list_audit(&org.id, 100)
+        .list_audit(&OrgId::from(&org.id), 100)
         .await
         .expect("audit");
     assert!(audit
@@ -1161,7 +1162,7 @@ async fn users_lookups_by_user_name_and_external_id_use_their_indexes() {
         let mut q = roster_domain::paging::UserQuery::new(2);
         q.filter = Some(f);
         let plan = db
-            .explain_list_users(&org.id, &q)
+            .explain_list_users(&OrgId::from(&org.id), &q)
             .await
             .expect("plan")
             .join("\n");

@@ -3,6 +3,7 @@
 //! does to the role and its holders.
 
 use reqwest::Method;
+use roster_domain::types::OrgId;
 use serde_json::{json, Value};
 
 use crate::helpers::{Org, TestApp};
@@ -362,7 +363,7 @@ async fn a_group_keeps_its_external_id_and_is_found_by_it() {
         .state
         .core
         .store
-        .list_audit(&org.id, 100)
+        .list_audit(&OrgId::from(&org.id), 100)
         .await
         .expect("audit");
     assert!(audit
@@ -443,7 +444,7 @@ async fn deleting_a_group_deletes_a_custom_role_and_nothing_else() {
         .state
         .core
         .store
-        .list_audit(&org.id, 100)
+        .list_audit(&OrgId::from(&org.id), 100)
         .await
         .expect("audit");
     assert!(audit

@@ -3,6 +3,8 @@
 //! SCIM endpoint" request/response examples), each answered as the provider expects.
 
 use reqwest::Method;
+use roster_domain::types::OrgId;
+use roster_domain::types::UserId;
 use serde_json::{json, Value};
 
 use crate::helpers::TestApp;
@@ -106,7 +108,7 @@ async fn okta_looks_up_before_creating_then_creates_replaces_and_deactivates() {
         .state
         .core
         .store
-        .get_user(&org.id, &uid)
+        .get_user(&OrgId::from(&org.id), &UserId::from(&uid))
         .await
         .expect("store")
         .expect("user");

@@ -3,6 +3,7 @@
 //! administrator would try it, and failed before its fix.
 
 use reqwest::Method;
+use roster_domain::types::OrgId;
 use serde_json::{json, Value};
 
 use crate::amigo_orgs::platform;
@@ -43,7 +44,7 @@ impl TestApp {
             .state
             .core
             .store
-            .list_outbox(org)
+            .list_outbox(&OrgId::from(org))
             .await
             .expect("outbox");
         let inv = mail
@@ -299,7 +300,7 @@ async fn a_google_invitation_elsewhere_leaves_password_sign_in_where_it_was_invi
         .state
         .core
         .store
-        .list_outbox("acme")
+        .list_outbox(&OrgId::from("acme"))
         .await
         .unwrap()
         .len();
@@ -309,7 +310,13 @@ async fn a_google_invitation_elsewhere_leaves_password_sign_in_where_it_was_invi
     )
     .await
     .expect(200);
-    let mail = app.state.core.store.list_outbox("acme").await.unwrap();
+    let mail = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from("acme"))
+        .await
+        .unwrap();
     assert!(
         mail[before..]
             .iter()
@@ -712,7 +719,13 @@ async fn sessions_and_email_changes_from_before_a_join_end_with_it() {
         )
         .await;
     assert!(r.status.is_success(), "{} {}", r.status, r.body);
-    let mail = app.state.core.store.list_outbox("acme").await.unwrap();
+    let mail = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from("acme"))
+        .await
+        .unwrap();
     let change = mail
         .iter()
         .rev()

@@ -8,6 +8,8 @@
 //! organization still has an active administrator. Driven through the core on the real store
 //! (SQLite, or PostgreSQL with `TEST_DATABASE_URL`).
 
+use roster_domain::types::OrgId;
+use roster_domain::types::UserId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -112,7 +114,7 @@ impl World {
         app.bootstrap("acme").await;
         let core = app.state.core.clone();
         app.eva_catalog("acme").await;
-        let roles = core.store.list_roles("acme").await.unwrap();
+        let roles = core.store.list_roles(&OrgId::from("acme")).await.unwrap();
         let of = |name: &str| {
             roles
                 .iter()
@@ -150,7 +152,7 @@ impl World {
             .await
             .unwrap();
         }
-        let roles = core.store.list_roles("acme").await.unwrap();
+        let roles = core.store.list_roles(&OrgId::from("acme")).await.unwrap();
         let model = Model {
             grants: roles
                 .iter()
@@ -193,7 +195,7 @@ impl World {
             .invite_user(&system(), "acme", invite(&format!("m{n}@x.example"), role))
             .await
             .unwrap();
-        user.id
+        user.id.into()
     }
 
     /// A member who has accepted their invitation (org-user-management acts only on those).
@@ -202,7 +204,7 @@ impl World {
         let u = self
             .core
             .store
-            .get_user("acme", &id)
+            .get_user(&OrgId::from("acme"), &UserId::from(&id))
             .await
             .unwrap()
             .unwrap();
@@ -220,7 +222,10 @@ impl World {
 
     async fn as_user(&self, user_id: &str) -> Result<Context, Error> {
         let now = roster_domain::types::session_stamp();
-        let p = self.core.authenticate("acme", user_id, now).await?;
+        let p = self
+            .core
+            .authenticate(&OrgId::from("acme"), &UserId::from(user_id), now)
+            .await?;
         Ok(Context::new("escalation", Actor::User(p)))
     }
 
@@ -371,7 +376,10 @@ async fn nobody_acts_on_a_role_it_does_not_outrank() {
                         // Moves a member holding `other` to `target`.
                         let ctx = w.as_role(caller).await;
                         let member = w.member(other).await;
-                        let got = w.core.assign_role(&ctx, "acme", target, &member).await;
+                        let got = w
+                            .core
+                            .assign_role(&ctx, "acme", target, &UserId::from(&member))
+                            .await;
                         let allowed = m.may(caller, ASSIGN)
                             && m.outranks(caller, target)
                             && m.outranks(caller, other);
@@ -449,7 +457,7 @@ async fn nobody_acts_on_a_role_it_does_not_outrank() {
                         let email = w
                             .core
                             .store
-                            .get_user("acme", &member)
+                            .get_user(&OrgId::from("acme"), &UserId::from(&member))
                             .await
                             .unwrap()
                             .unwrap()
@@ -457,7 +465,10 @@ async fn nobody_acts_on_a_role_it_does_not_outrank() {
                         let mut input = eva_input(&email, target);
                         input.password = None;
                         input.password_confirmation = None;
-                        let got = w.core.eva_update(&ctx, "acme", &member, input).await;
+                        let got = w
+                            .core
+                            .eva_update(&ctx, "acme", &UserId::from(&member), input)
+                            .await;
                         let allowed = m.may(caller, "User:UpdateUserInfo")
                             && m.appoints(caller, other)
                             && m.appoints(caller, target);
@@ -467,7 +478,10 @@ async fn nobody_acts_on_a_role_it_does_not_outrank() {
                     Op::EvaDelete => {
                         let ctx = w.as_role(caller).await;
                         let member = w.member(other).await;
-                        let got = w.core.eva_delete(&ctx, "acme", &member).await;
+                        let got = w
+                            .core
+                            .eva_delete(&ctx, "acme", &UserId::from(&member))
+                            .await;
                         let allowed = m.may(caller, DELETE) && m.appoints(caller, other);
                         let what = format!("{caller} deactivates a {other}");
                         agree_appoint(m, &what, caller, other, allowed, &got)
@@ -490,7 +504,7 @@ async fn nobody_acts_on_a_role_it_does_not_outrank() {
                         let member = w.active_member(other).await;
                         let got = w
                             .core
-                            .replace_roles(&ctx, &member, vec![target.into()])
+                            .replace_roles(&ctx, &UserId::from(&member), vec![target.into()])
                             .await;
                         let allowed = m.may(caller, ASSIGN)
                             && m.appoints(caller, target)
@@ -501,7 +515,7 @@ async fn nobody_acts_on_a_role_it_does_not_outrank() {
                     Op::MemberRemove => {
                         let ctx = w.as_role(caller).await;
                         let member = w.active_member(other).await;
-                        let got = w.core.remove_member(&ctx, &member).await;
+                        let got = w.core.remove_member(&ctx, &UserId::from(&member)).await;
                         let allowed = m.may(caller, DELETE) && m.appoints(caller, other);
                         let what = format!("{caller} removes a {other}");
                         agree_appoint(m, &what, caller, other, allowed, &got)
@@ -521,7 +535,7 @@ async fn nobody_acts_on_a_role_it_does_not_outrank() {
                                 "acme",
                                 &key.key.key_id,
                                 &key.secret,
-                                &member,
+                                &UserId::from(&member),
                             )
                             .await;
                         let allowed = m.outranks(caller, target);
@@ -578,12 +592,12 @@ async fn random_role_changes_keep_model_and_server_agreeing_and_an_administrator
                 // A fresh organization per sequence, with six members and its bootstrap admin.
                 let org = format!("sm{}", w.next());
                 let boot = w.app.bootstrap(&org).await;
-                let roles = w.core.store.list_roles(&org).await.unwrap();
+                let roles = w.core.store.list_roles(&OrgId::from(&org)).await.unwrap();
                 for (name, grants) in [("Inviter", "Inviter"), ("Manager", "Manager")] {
                     let g = w
                         .core
                         .store
-                        .list_roles("acme")
+                        .list_roles(&OrgId::from("acme"))
                         .await
                         .unwrap()
                         .into_iter()
@@ -626,7 +640,7 @@ async fn random_role_changes_keep_model_and_server_agreeing_and_an_administrator
                         .update_user(&active, u.updated_at, None, Default::default())
                         .await
                         .unwrap();
-                    members.push((u.id, Some(*role)));
+                    members.push((u.id.into(), Some(*role)));
                 }
                 let m = &w.model;
                 let admins = |members: &[(String, Option<&'static str>)]| {
@@ -649,14 +663,18 @@ async fn random_role_changes_keep_model_and_server_agreeing_and_an_administrator
                                 let now = roster_domain::types::session_stamp();
                                 let p = w
                                     .core
-                                    .authenticate(&org, &members[caller].0, now)
+                                    .authenticate(
+                                        &OrgId::from(&org),
+                                        &UserId::from(&members[caller].0),
+                                        now,
+                                    )
                                     .await
                                     .unwrap();
                                 Context::new("sm", Actor::User(p))
                             };
                             let got = w
                                 .core
-                                .assign_role(&ctx, &org, role, &members[target].0)
+                                .assign_role(&ctx, &org, role, &UserId::from(&members[target].0))
                                 .await;
                             let is_self = caller == target;
                             let allowed = m.may(c, ASSIGN)
@@ -688,12 +706,19 @@ async fn random_role_changes_keep_model_and_server_agreeing_and_an_administrator
                                 let now = roster_domain::types::session_stamp();
                                 let p = w
                                     .core
-                                    .authenticate(&org, &members[caller].0, now)
+                                    .authenticate(
+                                        &OrgId::from(&org),
+                                        &UserId::from(&members[caller].0),
+                                        now,
+                                    )
                                     .await
                                     .unwrap();
                                 Context::new("sm", Actor::User(p))
                             };
-                            let got = w.core.delete_user(&ctx, &org, &members[target].0).await;
+                            let got = w
+                                .core
+                                .delete_user(&ctx, &org, &UserId::from(&members[target].0))
+                                .await;
                             let is_self = caller == target;
                             let allowed = m.may(c, DELETE) && (is_self || m.outranks(c, t));
                             let mut after = members.clone();
@@ -718,7 +743,12 @@ async fn random_role_changes_keep_model_and_server_agreeing_and_an_administrator
                     // After every step the server holds what the model holds, and an
                     // active administrator remains.
                     for (id, role) in &members {
-                        let stored = w.core.store.get_user(&org, id).await.unwrap();
+                        let stored = w
+                            .core
+                            .store
+                            .get_user(&OrgId::from(&org), &UserId::from(id))
+                            .await
+                            .unwrap();
                         match role {
                             None => prop_assert!(stored.is_none(), "{id} should be gone"),
                             Some(r) => {
@@ -728,7 +758,14 @@ async fn random_role_changes_keep_model_and_server_agreeing_and_an_administrator
                             }
                         }
                     }
-                    prop_assert!(w.core.store.count_active_admins(&org).await.unwrap() >= 1);
+                    prop_assert!(
+                        w.core
+                            .store
+                            .count_active_admins(&OrgId::from(&org))
+                            .await
+                            .unwrap()
+                            >= 1
+                    );
                 }
                 drop(boot);
                 Ok(())
@@ -740,7 +777,7 @@ async fn random_role_changes_keep_model_and_server_agreeing_and_an_administrator
 async fn roles_of(w: &World, org: &str, ids: &[String]) -> Vec<String> {
     w.core
         .store
-        .list_roles(org)
+        .list_roles(&OrgId::from(org))
         .await
         .unwrap()
         .into_iter()

@@ -5,6 +5,8 @@
 //! ignored: `read_modify_write.rs`.)
 
 use reqwest::Method;
+use roster_domain::types::OrgId;
+use roster_domain::types::UserId;
 use serde_json::{json, Value};
 
 use crate::eva::{BOT, PROD};
@@ -287,7 +289,7 @@ async fn server_owned_fields_are_refused_on_every_body_and_nothing_is_applied() 
         .state
         .core
         .store
-        .get_user("acme", &user)
+        .get_user(&OrgId::from("acme"), &UserId::from(&user))
         .await
         .unwrap()
         .unwrap();
@@ -295,13 +297,19 @@ async fn server_owned_fields_are_refused_on_every_body_and_nothing_is_applied() 
         (member.first_name.as_str(), member.role_ids.len()),
         ("Test", 1)
     );
-    let roles = app.state.core.store.list_roles("acme").await.unwrap();
+    let roles = app
+        .state
+        .core
+        .store
+        .list_roles(&OrgId::from("acme"))
+        .await
+        .unwrap();
     assert!(!roles.iter().any(|r| r.name == "Auditor"));
     assert_eq!(
         app.state
             .core
             .store
-            .list_api_keys("acme")
+            .list_api_keys(&OrgId::from("acme"))
             .await
             .unwrap()
             .len(),
@@ -321,7 +329,7 @@ async fn server_owned_fields_are_refused_on_every_body_and_nothing_is_applied() 
         .state
         .core
         .store
-        .get_user("acme", &admin)
+        .get_user(&OrgId::from("acme"), &UserId::from(&admin))
         .await
         .unwrap()
         .is_some());
@@ -442,7 +450,7 @@ async fn no_response_ever_carries_a_hash_or_a_stored_secret() {
         let hash = store.password_hash(&identity.id).await.unwrap().unwrap();
         secrets.push((format!("password hash of {email}"), hash));
     }
-    for k in store.list_api_keys("acme").await.unwrap() {
+    for k in store.list_api_keys(&OrgId::from("acme")).await.unwrap() {
         secrets.push((
             format!("secret hash of key {}", k.key_id),
             k.secret_hash.clone(),

@@ -3,6 +3,7 @@
 //! atomically across nodes), bounded argon2 work, and size, depth and length limits on every
 //! surface.
 
+use roster_domain::types::OrgId;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -33,7 +34,13 @@ async fn grant(app: &TestApp, email: &str, password: &str, client: Option<&str>)
 }
 
 async fn audit_count(app: &TestApp, action: &str) -> usize {
-    let events = app.state.core.store.list_audit("acme", 1000).await.unwrap();
+    let events = app
+        .state
+        .core
+        .store
+        .list_audit(&OrgId::from("acme"), 1000)
+        .await
+        .unwrap();
     events.iter().filter(|e| e.action == action).count()
 }
 
@@ -159,7 +166,7 @@ async fn fifty_parallel_guesses_on_two_nodes_get_no_more_tries_than_the_limit() 
         a.state
             .core
             .store
-            .list_audit("acme", 1000)
+            .list_audit(&OrgId::from("acme"), 1000)
             .await
             .unwrap()
             .iter()

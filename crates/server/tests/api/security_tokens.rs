@@ -6,6 +6,7 @@
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use reqwest::Method;
+use roster_domain::types::OrgId;
 use serde_json::{json, Value};
 
 use crate::helpers::{Org, TestApp};
@@ -374,7 +375,7 @@ async fn a_token_issued_right_after_a_password_reset_works_and_one_from_before_n
             .state
             .core
             .store
-            .list_outbox("acme")
+            .list_outbox(&OrgId::from("acme"))
             .await
             .unwrap()
             .into_iter()

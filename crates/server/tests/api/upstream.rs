@@ -3,6 +3,8 @@
 //! (`ROSTER_GOOGLE_ISSUER`) and for an organization's own connection. Its login form is
 //! followed like a browser would (no redirects followed by the client, cookies kept).
 
+use roster_domain::types::OrgId;
+use roster_domain::types::UserId;
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -394,12 +396,22 @@ pub(crate) async fn member(app: &TestApp, org: &str, email: &str) -> roster_doma
     let mut q = roster_domain::paging::UserQuery::new(1);
     q.emails_lower = vec![email.to_lowercase()];
     let store = &app.state.core.store;
-    store.list_users(org, &q).await.unwrap().remove(0)
+    store
+        .list_users(&OrgId::from(org), &q)
+        .await
+        .unwrap()
+        .remove(0)
 }
 
 /// The `reason`s of the organization's refused upstream sign-ins, oldest first.
 pub(crate) async fn refusals(app: &TestApp, org: &str) -> Vec<String> {
-    let mut events = app.state.core.store.list_audit(org, 500).await.unwrap();
+    let mut events = app
+        .state
+        .core
+        .store
+        .list_audit(&OrgId::from(org), 500)
+        .await
+        .unwrap();
     events.sort_by_key(|e| e.created_at);
     events
         .iter()
@@ -472,7 +484,13 @@ async fn a_google_invitation_is_accepted_upstream_and_the_same_button_signs_in_a
     let again = via_google(&app, &up, &id, "Gina@ACME.test", no_tamper).await;
     let second = code_signs_in(&app, "acme", &id, &secret, &again).await;
     assert_eq!(second["sub"], invited.id.as_str());
-    let events = app.state.core.store.list_audit("acme", 500).await.unwrap();
+    let events = app
+        .state
+        .core
+        .store
+        .list_audit(&OrgId::from("acme"), 500)
+        .await
+        .unwrap();
     let accepted: Vec<bool> = events
         .iter()
         .filter(|e| e.action == "user.sign_in.upstream")
@@ -625,7 +643,7 @@ async fn a_password_identity_of_the_same_email_is_not_taken_over_by_default() {
         .state
         .core
         .store
-        .get_user("acme", &acme.admin_id)
+        .get_user(&OrgId::from("acme"), &UserId::from(&acme.admin_id))
         .await
         .unwrap()
         .unwrap();
@@ -843,7 +861,7 @@ async fn connections_are_managed_through_the_admin_api_and_the_cli_and_secrets_n
         .state
         .core
         .store
-        .get_connection("acme", "acme-sso")
+        .get_connection(&OrgId::from("acme"), "acme-sso")
         .await
         .unwrap()
         .unwrap();
@@ -900,7 +918,7 @@ async fn connections_are_managed_through_the_admin_api_and_the_cli_and_secrets_n
         .state
         .core
         .store
-        .get_connection("acme", "okta")
+        .get_connection(&OrgId::from("acme"), "okta")
         .await
         .unwrap()
         .unwrap();

@@ -2,6 +2,7 @@
 //! organization, or stand in for another organization's provider of the same name.
 
 use reqwest::Method;
+use roster_domain::types::OrgId;
 use serde_json::json;
 
 use crate::helpers::TestApp;
@@ -324,7 +325,7 @@ async fn no_provider_is_called_at_a_private_address_unless_the_operator_allows_i
         .state
         .core
         .store
-        .get_connection("acme", "acme-pub")
+        .get_connection(&OrgId::from("acme"), "acme-pub")
         .await;
     assert_eq!(kept.unwrap().unwrap().issuer, "https://idp.acme.test");
     // The CLI refuses it too, naming the field, and writes nothing.
@@ -351,7 +352,7 @@ async fn no_provider_is_called_at_a_private_address_unless_the_operator_allows_i
         .state
         .core
         .store
-        .get_connection("acme", "acme-sso")
+        .get_connection(&OrgId::from("acme"), "acme-sso")
         .await;
     assert!(none.unwrap().is_none());
 
@@ -416,7 +417,13 @@ async fn connection_changes_are_audited_and_the_cli_reads_the_secret_off_the_com
     )
     .await
     .expect(200);
-    let events = app.state.core.store.list_audit("acme", 500).await.unwrap();
+    let events = app
+        .state
+        .core
+        .store
+        .list_audit(&OrgId::from("acme"), 500)
+        .await
+        .unwrap();
     let e = events
         .iter()
         .find(|e| e.action == "connection.updated")
@@ -460,7 +467,7 @@ async fn connection_changes_are_audited_and_the_cli_reads_the_secret_off_the_com
             .state
             .core
             .store
-            .get_connection("acme", name)
+            .get_connection(&OrgId::from("acme"), name)
             .await
             .unwrap()
             .unwrap();

@@ -2,6 +2,7 @@
 //! (scripts/webhook_receiver.py) that checks every delivery with the PyPI `standardwebhooks`
 //! library (installed by scripts/webhook-verifier, which scripts/test runs) and answers as told.
 
+use roster_domain::types::OrgId;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -324,7 +325,13 @@ async fn a_rotation_sends_both_signatures_and_410_disables_the_endpoint_and_tell
     }
     assert_eq!(w["enabled"], false, "{w}");
     assert!(w["disabled_reason"].as_str().unwrap().contains("410"));
-    let mail = app.state.core.store.list_outbox("acme").await.unwrap();
+    let mail = app
+        .state
+        .core
+        .store
+        .list_outbox(&OrgId::from("acme"))
+        .await
+        .unwrap();
     assert!(
         mail.iter().any(|m| m.kind == "webhook_disabled"),
         "the administrators are told"
@@ -621,7 +628,7 @@ async fn a_run_of_failures_disables_the_endpoint_tells_every_administrator_and_a
         .state
         .core
         .store
-        .list_outbox("acme")
+        .list_outbox(&OrgId::from("acme"))
         .await
         .unwrap()
         .into_iter()

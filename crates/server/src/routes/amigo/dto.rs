@@ -210,8 +210,8 @@ impl UserInstance {
     /// `with_actions`: the listing shape carries `enable_actions_access`, the search shape does not.
     pub fn new(u: User, with_actions: bool) -> Self {
         Self {
-            org_id: u.org_id,
-            user_id: u.id,
+            org_id: u.org_id.into(),
+            user_id: u.id.into(),
             first_name: u.first_name,
             last_name: u.last_name,
             email: u.email,

@@ -46,7 +46,7 @@ pub async fn get_organization(
     let view = s.core.get_organization(&ctx, &organization).await?;
     let org = view.org;
     Ok(Json(OrganizationOut {
-        org_id: org.id,
+        org_id: org.id.into(),
         org_name: org.name,
         default_user_preferences: view.details.then_some(org.default_preferences),
         tenant_id: view.details.then_some(org.tenant_id),

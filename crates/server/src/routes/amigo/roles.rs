@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use roster_domain::core::{GrantInput, RoleInput, RolePatch};
 use roster_domain::paging::{GrantQuery, PageRequest, Position};
+use roster_domain::types::UserId;
 use roster_domain::types::{format_micros, now_micros};
 use roster_domain::{Error, FieldError, Location};
 use serde_json::json;
@@ -140,7 +141,12 @@ pub async fn assign(
 ) -> Result<Response> {
     let role = s
         .core
-        .assign_role(&caller.ctx, &organization, &role_name, &b.user_id)
+        .assign_role(
+            &caller.ctx,
+            &organization,
+            &role_name,
+            &UserId::from(&b.user_id),
+        )
         .await?;
     Ok(Json(RoleId { role_id: role.id }).into_response())
 }

@@ -8,6 +8,7 @@ use roster_domain::core::{
     DeleteOutcome, InviteInput, ListUsersInput, MemoriesInput, UserUpdate, VariableChanges,
 };
 use roster_domain::types::format_micros;
+use roster_domain::types::UserId;
 use roster_domain::Error;
 use serde_json::json;
 
@@ -64,7 +65,7 @@ pub async fn invite(
     Ok((
         StatusCode::CREATED,
         Json(Invited {
-            user_id: user.id,
+            user_id: user.id.into(),
             verify_link,
         }),
     )
@@ -138,7 +139,13 @@ pub async fn sign_in_with_api_key(
     s.limits.check_failures("sign-in-with-api-key", &client)?;
     let who = match s
         .core
-        .sign_in_with_api_key(&req.request_id, &organization, &key_id, &key, &user_id)
+        .sign_in_with_api_key(
+            &req.request_id,
+            &organization,
+            &key_id,
+            &key,
+            &UserId::from(&user_id),
+        )
         .await
     {
         Ok(who) => who,
@@ -264,7 +271,12 @@ pub async fn update(
         audio_keyterms: b.audio_keyterms,
     };
     s.core
-        .update_user(&caller.ctx, &organization, &requested_user_id, update)
+        .update_user(
+            &caller.ctx,
+            &organization,
+            &UserId::from(&requested_user_id),
+            update,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -286,7 +298,11 @@ pub async fn delete(
 ) -> Result<Response> {
     match s
         .core
-        .delete_user(&caller.ctx, &organization, &requested_user_id)
+        .delete_user(
+            &caller.ctx,
+            &organization,
+            &UserId::from(&requested_user_id),
+        )
         .await?
     {
         DeleteOutcome::Hard => Ok(StatusCode::NO_CONTENT.into_response()),
@@ -323,7 +339,12 @@ pub async fn variables(
         deletes: b.deletes.into_iter().map(|d| d.name).collect(),
     };
     s.core
-        .modify_variables(&caller.ctx, &organization, &requested_user_id, changes)
+        .modify_variables(
+            &caller.ctx,
+            &organization,
+            &UserId::from(&requested_user_id),
+            changes,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -345,7 +366,7 @@ pub async fn user_model(
 ) -> Result<Response> {
     let (models, additional_context) = s
         .core
-        .get_user_model(&caller.ctx, &organization, &user_id)
+        .get_user_model(&caller.ctx, &organization, &UserId::from(&user_id))
         .await?;
     let user_models = models
         .into_iter()
@@ -391,7 +412,7 @@ pub async fn memories(
     };
     let page = s
         .core
-        .get_memories(&caller.ctx, &organization, &user_id, input)
+        .get_memories(&caller.ctx, &organization, &UserId::from(&user_id), input)
         .await?;
     let memories = page
         .items

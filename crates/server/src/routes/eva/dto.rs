@@ -129,7 +129,7 @@ impl UserOut {
     pub fn new(u: EvaUser) -> Self {
         Self {
             name: full_name(&u.user.first_name, &u.user.last_name),
-            uuid: u.user.id,
+            uuid: u.user.id.into(),
             email: u.user.email,
             company: u.user.company,
             image: u.user.image,

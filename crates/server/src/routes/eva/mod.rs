@@ -8,6 +8,7 @@ mod words;
 
 use axum::extract::State;
 use roster_domain::model::Configuration;
+use roster_domain::types::UserId;
 use roster_domain::Error;
 use utoipa_axum::routes;
 
@@ -178,7 +179,10 @@ async fn get_user(
     Path((org_uuid, user_id)): Path<(String, String)>,
     caller: Caller,
 ) -> Result<Reply<200, UserOut>> {
-    let user = s.core.eva_get(&caller.ctx, &org_uuid, &user_id).await?;
+    let user = s
+        .core
+        .eva_get(&caller.ctx, &org_uuid, &UserId::from(&user_id))
+        .await?;
     Ok(Reply(UserOut::new(user)))
 }
 
@@ -201,7 +205,7 @@ async fn update(
 ) -> Result<Reply<200, UserOut>> {
     let user = s
         .core
-        .eva_update(&caller.ctx, &org_uuid, &user_id, b.into())
+        .eva_update(&caller.ctx, &org_uuid, &UserId::from(&user_id), b.into())
         .await
         .map_err(words::eva_fields)?;
     Ok(Reply(UserOut::new(user)))
@@ -252,7 +256,9 @@ async fn remove(
     Path((org_uuid, user_id)): Path<(String, String)>,
     caller: Caller,
 ) -> Result<NoContent> {
-    s.core.eva_delete(&caller.ctx, &org_uuid, &user_id).await?;
+    s.core
+        .eva_delete(&caller.ctx, &org_uuid, &UserId::from(&user_id))
+        .await?;
     Ok(NoContent)
 }
 

@@ -6,6 +6,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use roster_domain::model::Organization;
+use roster_domain::types::UserId;
 use roster_domain::Error;
 use serde_json::json;
 
@@ -122,7 +123,7 @@ pub async fn userinfo(
         || s.core
             .authenticate_token(
                 &org.id,
-                &claims.sub,
+                &UserId::from(&claims.sub),
                 claims.issued_at_micros(),
                 claims.api_key.as_deref(),
             )

@@ -9,6 +9,7 @@ use axum::response::Response;
 use roster_domain::core::BrowserLink;
 use roster_domain::model::Organization;
 use roster_domain::secrets::random_secret;
+use roster_domain::types::UserId;
 use roster_domain::Error;
 use serde_json::Value;
 
@@ -73,7 +74,12 @@ async fn landing(
         Ok(None) => return page::error(StatusCode::GONE, lang, Some(&org), Text::LinkInvalid),
         Err(e) => return internal(lang, Some(&org), e),
     };
-    let account = match s.core.store.get_user(&org.id, &link.user_id).await {
+    let account = match s
+        .core
+        .store
+        .get_user(&org.id, &UserId::from(&link.user_id))
+        .await
+    {
         Ok(Some(u)) => u.email,
         Ok(None) => return page::error(StatusCode::GONE, lang, Some(&org), Text::LinkInvalid),
         Err(e) => return internal(lang, Some(&org), e.into()),

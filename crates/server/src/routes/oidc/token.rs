@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use roster_domain::core::ProviderGrant;
 use roster_domain::model::{OidcClient, Organization};
+use roster_domain::types::UserId;
 use roster_domain::Error;
 use serde_json::{json, Value};
 
@@ -162,7 +163,10 @@ pub async fn profile_claims(
     issued_at: roster_domain::types::Micros,
     scope: &str,
 ) -> Result<Value, Error> {
-    let (user, identity, roles) = s.core.provider_profile(&org.id, user_id, issued_at).await?;
+    let (user, identity, roles) = s
+        .core
+        .provider_profile(&org.id, &UserId::from(user_id), issued_at)
+        .await?;
     let scopes: Vec<&str> = scope.split(' ').collect();
     let mut c = json!({ "sub": user.id, "org": org.id, "org_uuid": org.uuid, "roles": roles });
     if scopes.contains(&"email") {

@@ -223,7 +223,7 @@ pub async fn start(
     };
     let binding = random_secret();
     let carried = Carried {
-        o: org.id.clone(),
+        o: org.id.to_string(),
         c: name.clone(),
         r: CARRIED
             .iter()

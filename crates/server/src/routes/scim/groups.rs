@@ -283,7 +283,7 @@ async fn converge(
             "a role is not renamed; create another group",
         ));
     }
-    let have: Vec<String> = current.members.iter().map(|u| u.id.clone()).collect();
+    let have: Vec<String> = current.members.iter().map(|u| u.id.to_string()).collect();
     let add: Vec<String> = wanted
         .iter()
         .filter(|w| !have.contains(w))

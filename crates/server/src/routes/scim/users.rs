@@ -6,6 +6,7 @@ use axum::response::Response;
 use roster_domain::core::{DirectoryMember, DirectoryQuery};
 use roster_domain::model::User;
 use roster_domain::paging::SortKey;
+use roster_domain::types::UserId;
 use serde_json::{json, Value};
 
 use super::params::ListParams;
@@ -193,7 +194,10 @@ pub async fn get(
     let (parts, _) = req.into_parts();
     let p = ListParams::from_query(&super::query(&parts))?;
     let (include, exclude) = projection(&p)?;
-    let u = s.core.directory_get(&dir.ctx, &dir.org.id, &id).await?;
+    let u = s
+        .core
+        .directory_get(&dir.ctx, &dir.org.id, &UserId::from(&id))
+        .await?;
     let tag = user_etag(&u);
     if let Some(r) = check_precondition(&parts.headers, &tag, true) {
         return Ok(r);
@@ -233,7 +237,10 @@ pub async fn replace(
     let headers = req.headers().clone();
     let body = json_body(&s, req).await?;
     let m = resource::member(&body)?;
-    let current = s.core.directory_get(&dir.ctx, &dir.org.id, &id).await?;
+    let current = s
+        .core
+        .directory_get(&dir.ctx, &dir.org.id, &UserId::from(&id))
+        .await?;
     if let Some(r) = check_precondition(&headers, &user_etag(&current), false) {
         return Ok(r);
     }
@@ -249,7 +256,10 @@ pub async fn patch(
     let headers = req.headers().clone();
     let body = json_body(&s, req).await?;
     let ops = patch::operations(&body)?;
-    let current = s.core.directory_get(&dir.ctx, &dir.org.id, &id).await?;
+    let current = s
+        .core
+        .directory_get(&dir.ctx, &dir.org.id, &UserId::from(&id))
+        .await?;
     if let Some(r) = check_precondition(&headers, &user_etag(&current), false) {
         return Ok(r);
     }
@@ -276,11 +286,16 @@ pub async fn delete(
     Path((_, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let current = s.core.directory_get(&dir.ctx, &dir.org.id, &id).await?;
+    let current = s
+        .core
+        .directory_get(&dir.ctx, &dir.org.id, &UserId::from(&id))
+        .await?;
     if let Some(r) = check_precondition(&headers, &user_etag(&current), false) {
         return Ok(r);
     }
-    s.core.directory_remove(&dir.ctx, &dir.org.id, &id).await?;
+    s.core
+        .directory_remove(&dir.ctx, &dir.org.id, &UserId::from(&id))
+        .await?;
     Ok(answer(StatusCode::NO_CONTENT, &Value::Null, None)).map(|mut r| {
         *r.body_mut() = axum::body::Body::empty();
         r.headers_mut().remove(header::CONTENT_TYPE);

@@ -1,0 +1,379 @@
+//! Ids travel typed: no public function or trait method of the core (`crates/domain/src/core`),
+//! of the store contract (`crates/domain/src/store`, and the two store traits beside it,
+//! `connections.rs` and `directory.rs`) or of the store (`crates/store/src`) takes an
+//! `org_id` or a `user_id` as a string. They take `&OrgId` and `&UserId`
+//! (`roster_domain::types`), which the surfaces build at the edge. Private helpers may still
+//! take a `&str`.
+//!
+//! The sources are read as text: comments, strings and character literals are blanked, then
+//! each `fn` is checked when it is `pub` (in any form) or sits directly in a `trait` or an
+//! `impl ... for` block.
+
+use std::path::{Path, PathBuf};
+
+const CRATES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+/// The folders and files whose signatures are checked, relative to `crates/`.
+const CHECKED: &[&str] = &[
+    "domain/src/core",
+    "domain/src/store",
+    "domain/src/connections.rs",
+    "domain/src/directory.rs",
+    "store/src",
+];
+
+/// The parameter names that must not be strings, and the string types they must not have.
+const NAMES: &[&str] = &["org_id", "user_id"];
+const STRINGS: &[&str] = &[
+    "&str",
+    "String",
+    "&String",
+    "Option<&str>",
+    "Option<String>",
+    "Option<&String>",
+    "implInto<String>",
+    "implAsRef<str>",
+];
+
+fn sources(path: &Path, out: &mut Vec<PathBuf>) {
+    if path.is_file() {
+        out.push(path.to_owned());
+        return;
+    }
+    for entry in std::fs::read_dir(path).expect("sources") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The text with comments, string literals and character literals replaced by spaces (line
+/// breaks kept, so that positions keep their line numbers).
+fn blank(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = b.to_vec();
+    let mut i = 0;
+    let wipe = |out: &mut Vec<u8>, from: usize, to: usize| {
+        for c in &mut out[from..to] {
+            if *c != b'\n' {
+                *c = b' ';
+            }
+        }
+    };
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                let end = text[i..].find('\n').map_or(b.len(), |n| i + n);
+                wipe(&mut out, i, end);
+                i = end;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let end = text[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 2);
+                wipe(&mut out, i, end);
+                i = end;
+            }
+            b'r' if matches!(b.get(i + 1), Some(b'"') | Some(b'#'))
+                && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')) =>
+            {
+                let hashes = b[i + 1..].iter().take_while(|&&c| c == b'#').count();
+                if b.get(i + 1 + hashes) != Some(&b'"') {
+                    i += 1;
+                    continue;
+                }
+                let close = format!("\"{}", "#".repeat(hashes));
+                let body = i + 2 + hashes;
+                let end = text[body..]
+                    .find(&close)
+                    .map_or(b.len(), |n| body + n + close.len());
+                wipe(&mut out, i, end);
+                i = end;
+            }
+            b'"' => {
+                let mut j = i + 1;
+                while j < b.len() && b[j] != b'"' {
+                    j += if b[j] == b'\\' { 2 } else { 1 };
+                }
+                let end = (j + 1).min(b.len());
+                wipe(&mut out, i, end);
+                i = end;
+            }
+            // A character literal ('x', '\n', '\''), not a lifetime ('a).
+            b'\'' => {
+                let end = if b.get(i + 1) == Some(&b'\\') {
+                    text[i + 2..].find('\'').map(|n| i + 2 + n + 1)
+                } else if b.get(i + 2) == Some(&b'\'') {
+                    Some(i + 3)
+                } else {
+                    None
+                };
+                match end {
+                    Some(end) => {
+                        wipe(&mut out, i, end);
+                        i = end;
+                    }
+                    None => i += 1,
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    String::from_utf8(out).expect("ASCII blanks keep UTF-8")
+}
+
+/// A parameter: its name, its type with whitespace and lifetimes removed (`&'a str` is
+/// `&str`), and where it begins.
+struct Param {
+    name: String,
+    ty: String,
+    at: usize,
+}
+
+fn param(text: &str, from: usize, to: usize) -> Option<Param> {
+    let p = &text[from..to];
+    let (name, ty) = p.split_once(':')?;
+    let name = name.trim().trim_start_matches("mut ").trim().to_owned();
+    let mut plain = String::new();
+    let mut chars = ty.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            while chars
+                .next_if(|c| c.is_alphanumeric() || *c == '_')
+                .is_some()
+            {}
+        } else if !c.is_whitespace() {
+            plain.push(c);
+        }
+    }
+    let at = from + (p.len() - p.trim_start().len());
+    Some(Param {
+        name,
+        ty: plain,
+        at,
+    })
+}
+
+/// The parameters of the list starting after `(` at `from`, and the position after its `)`.
+fn params(text: &str, from: usize) -> (Vec<Param>, usize) {
+    let mut depth = 0i32;
+    let mut start = from;
+    let mut out = Vec::new();
+    let mut last = ' ';
+    for (n, c) in text[from..].char_indices() {
+        let at = from + n;
+        match c {
+            '(' | '<' | '[' => depth += 1,
+            ')' if depth == 0 => {
+                out.extend(param(text, start, at));
+                return (out, at + 1);
+            }
+            // `->` in a closure's type is not a closing angle bracket.
+            '>' if last == '-' => {}
+            ')' | '>' | ']' => depth -= 1,
+            ',' if depth == 0 => {
+                out.extend(param(text, start, at));
+                start = at + 1;
+            }
+            _ => {}
+        }
+        last = c;
+    }
+    (out, text.len())
+}
+
+/// An item's header without its attributes (`#[async_trait]`, `#[cfg(test)]`).
+fn without_attributes(head: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0;
+    let mut chars = head.chars().peekable();
+    while let Some(c) = chars.next() {
+        if depth == 0 && c == '#' && chars.peek() == Some(&'[') {
+            chars.next();
+            depth = 1;
+        } else if depth > 0 {
+            match c {
+                '[' => depth += 1,
+                ']' => depth -= 1,
+                _ => {}
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Block {
+    /// A `trait` or an `impl Trait for Type`: its methods are its signatures.
+    Signatures,
+    Other,
+}
+
+/// Each `file:line: fn name(name: type)` of the text that takes an id as a string.
+fn problems_in_text(file: &str, text: &str) -> Vec<String> {
+    let text = blank(text);
+    let b = text.as_bytes();
+    let line_of = |at: usize| text[..at].matches('\n').count() + 1;
+    let mut stack: Vec<Block> = Vec::new();
+    // Where the current item's header began: after the last `;`, `{` or `}`.
+    let mut header = 0;
+    let mut problems = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'{' => {
+                let head = without_attributes(&text[header..i]);
+                let words: Vec<&str> = head.split_whitespace().collect();
+                let is_trait = words
+                    .iter()
+                    .take_while(|w| **w != "where")
+                    .any(|w| *w == "trait");
+                let is_trait_impl =
+                    words.first().is_some_and(|w| w.starts_with("impl")) && words.contains(&"for");
+                stack.push(if is_trait || is_trait_impl {
+                    Block::Signatures
+                } else {
+                    Block::Other
+                });
+                header = i + 1;
+            }
+            b'}' => {
+                stack.pop();
+                header = i + 1;
+            }
+            b';' => header = i + 1,
+            b'f' if text[i..].starts_with("fn ")
+                && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')) =>
+            {
+                let Some(open) = text[i..].find('(').map(|n| i + n) else {
+                    break;
+                };
+                let name = text[i + 3..open].trim();
+                let name = name.split('<').next().unwrap_or(name).trim();
+                let public = without_attributes(&text[header..i])
+                    .split_whitespace()
+                    .any(|w| w.starts_with("pub"));
+                let in_signatures = stack.last() == Some(&Block::Signatures);
+                let (list, after) = params(&text, open + 1);
+                if public || in_signatures {
+                    for p in list {
+                        if NAMES.contains(&p.name.as_str()) && STRINGS.contains(&p.ty.as_str()) {
+                            problems.push(format!(
+                                "{file}:{}: fn {name}({}: {})",
+                                line_of(p.at),
+                                p.name,
+                                p.ty
+                            ));
+                        }
+                    }
+                }
+                i = after;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    problems
+}
+
+fn problems_under(root: &Path, checked: &[&str]) -> (usize, Vec<String>) {
+    let mut files = Vec::new();
+    for c in checked {
+        sources(&root.join(c), &mut files);
+    }
+    let mut problems = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("source");
+        let shown = file
+            .strip_prefix(root)
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        problems.extend(problems_in_text(&shown, &text));
+    }
+    (files.len(), problems)
+}
+
+#[test]
+fn no_public_signature_takes_an_org_or_user_id_as_a_string() {
+    let (files, problems) = problems_under(Path::new(CRATES), CHECKED);
+    assert!(files > 60, "the sources were found: {files} files");
+    assert!(
+        problems.is_empty(),
+        "these take an id as a string (use &OrgId / &UserId from roster_domain::types):\n{}",
+        problems.join("\n")
+    );
+}
+
+/// The check finds what it looks for: string ids planted in a public function, a trait
+/// method, a trait implementation's method and a public method are reported with their
+/// lines; a private helper, a struct field, a typed id and the same words in comments and
+/// strings are not.
+#[test]
+fn the_check_sees_planted_string_ids() {
+    let text = r##"
+//! fn commented(org_id: &str)
+pub struct Row {
+    pub org_id: String,
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn get_user(&self, org_id: &str, user_id: &UserId) -> StoreResult<Option<User>>;
+    /// fn in_doc(user_id: &str)
+    async fn typed(&self, org_id: &OrgId, f: impl Fn(&str) -> Option<String>) -> R<()>;
+}
+
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn get_user(
+        &self,
+        org_id: &OrgId,
+        user_id: &'_ str,
+        mut user_id: String,
+    ) -> R<Option<User>> {
+        let q = "fn in_string(org_id: &str) {";
+        let c = '{';
+        Ok(None)
+    }
+}
+
+impl SqlStore {
+    pub(crate) async fn route(&self, org_id: Option<&str>) -> R<&Db> {
+        todo!()
+    }
+    async fn private(&self, org_id: &str) {}
+}
+
+pub fn free<'a>(x: &'a str, user_id: impl Into<String>) {}
+fn helper(org_id: &str) {}
+"##;
+    let problems = problems_in_text("planted.rs", text).join("\n");
+    for expected in [
+        "planted.rs:9: fn get_user(org_id: &str)",
+        "planted.rs:19: fn get_user(user_id: &str)",
+        "planted.rs:20: fn get_user(user_id: String)",
+        "planted.rs:29: fn route(org_id: Option<&str>)",
+        "planted.rs:35: fn free(user_id: implInto<String>)",
+    ] {
+        assert!(problems.contains(expected), "{expected} in:\n{problems}");
+    }
+    for unexpected in [
+        "commented",
+        "in_doc",
+        "in_string",
+        "private",
+        "helper",
+        "typed",
+    ] {
+        assert!(
+            !problems.contains(unexpected),
+            "{unexpected} in:\n{problems}"
+        );
+    }
+    assert_eq!(problems.lines().count(), 5, "{problems}");
+}
