@@ -49,6 +49,10 @@ struct Args {
     webhook_rows: usize,
     #[arg(long, default_value_t = 1)]
     webhook_rounds: usize,
+    /// Only the load, the imports, the exports and the webhook rounds: no walk and no read
+    /// operation (for before/after runs of the write path).
+    #[arg(long)]
+    writes_only: bool,
     /// Where to write the JSON report.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -84,6 +88,7 @@ async fn main() -> anyhow::Result<()> {
         load_chunk: a.load_chunk.max(1),
         webhook_rows: a.webhook_rows,
         webhook_rounds: a.webhook_rounds,
+        writes_only: a.writes_only,
     })
     .await?;
     print!("{}", report.table());

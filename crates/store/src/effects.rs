@@ -8,6 +8,7 @@ use roster_domain::events::EventSeed;
 use roster_domain::model::User;
 use roster_domain::store::Effects;
 
+use crate::bulk_rows::insert_rows;
 use crate::rows::*;
 use crate::sql::{bind_all, Arg, Sql};
 use crate::stmt::{on, Tx};
@@ -35,31 +36,6 @@ pub(crate) async fn write_effects(t: &mut Tx<'_>, fx: &Effects) -> R<()> {
             .execute(&mut *c)
             .await
             .map_err(err)?;
-        }
-        // Queued emails in one statement: a bulk import queues one per row.
-        for chunk in fx.outbox.chunks(1000) {
-            let mut sql = Sql::new(
-                "INSERT INTO outbox (org_id, id, kind, recipient, language, payload, status, attempts, \
-                 next_attempt_at, created_at) VALUES ",
-            );
-            sql.values(chunk.iter().map(|m| {
-                vec![
-                    Arg::Text(m.org_id.clone()),
-                    Arg::Text(m.id.clone()),
-                    Arg::Text(m.kind.clone()),
-                    Arg::Text(m.recipient.clone()),
-                    Arg::Text(m.language.clone()),
-                    Arg::Text(m.payload.to_string()),
-                    Arg::Text("pending".into()),
-                    Arg::Int(0),
-                    Arg::Int(m.created_at),
-                    Arg::Int(m.created_at),
-                ]
-            }));
-            bind_all!(crate::sql::query(&sql), sql.args)
-                .execute(&mut *c)
-                .await
-                .map_err(err)?;
         }
         for r in &fx.revoke {
             sqlx::query("UPDATE one_time_tokens SET used_at = created_at WHERE org_id = $1 AND user_id = $2 AND purpose = $3 AND used_at IS NULL")
@@ -92,6 +68,34 @@ pub(crate) async fn write_effects(t: &mut Tx<'_>, fx: &Effects) -> R<()> {
             .map_err(err)?;
         }
     });
+    // Queued emails in as few statements as the backend takes: a bulk import queues one per row.
+    let outbox = fx
+        .outbox
+        .iter()
+        .map(|m| {
+            vec![
+                Arg::Text(m.org_id.clone()),
+                Arg::Text(m.id.clone()),
+                Arg::Text(m.kind.clone()),
+                Arg::Text(m.recipient.clone()),
+                Arg::Text(m.language.clone()),
+                Arg::Text(m.payload.to_string()),
+                Arg::Text("pending".into()),
+                Arg::Int(0),
+                Arg::Int(m.created_at),
+                Arg::Int(m.created_at),
+            ]
+        })
+        .collect();
+    insert_rows(
+        t,
+        "INSERT INTO outbox (org_id, id, kind, recipient, language, payload, status, attempts, \
+         next_attempt_at, created_at)",
+        outbox,
+        "",
+        None,
+    )
+    .await?;
     // The job this change is a batch of counts it, or refuses it once the job has stopped.
     if let Some(progress) = &fx.job {
         if !write_job_progress(t, progress).await? {
@@ -112,6 +116,17 @@ pub(crate) async fn write_effects(t: &mut Tx<'_>, fx: &Effects) -> R<()> {
 /// lock orders concurrent writers by commit), reads the users they name as they now are,
 /// inserts the events and queues their webhook messages.
 pub(crate) async fn write_events(t: &mut Tx<'_>, seeds: Vec<EventSeed>) -> R<()> {
+    write_events_about(t, seeds, &[]).await
+}
+
+/// [`write_events`], where `known` are users as this transaction stored them: they are not
+/// read again (a bulk import's events name thousands of users it has just inserted).
+pub(crate) async fn write_events_about(
+    t: &mut Tx<'_>,
+    seeds: Vec<EventSeed>,
+    known: &[&User],
+) -> R<()> {
+    let known: HashMap<&str, &User> = known.iter().map(|u| (u.id.as_str(), *u)).collect();
     let mut orgs: Vec<String> = Vec::new();
     for s in &seeds {
         if !orgs.contains(&s.org_id) {
@@ -124,10 +139,12 @@ pub(crate) async fn write_events(t: &mut Tx<'_>, seeds: Vec<EventSeed>) -> R<()>
         let mut ids: Vec<String> = mine
             .iter()
             .filter_map(|s| s.target_user_id.clone())
+            .filter(|id| !known.contains_key(id.as_str()))
             .collect();
         ids.sort();
         ids.dedup();
-        on!(t, |c| {
+        let mut users: HashMap<String, User> = HashMap::new();
+        let last = on!(t, |c| {
             let last: i64 = sqlx::query_scalar(
                 "INSERT INTO event_counters (org_id, seq) VALUES ($1, $2) ON CONFLICT (org_id) \
                  DO UPDATE SET seq = event_counters.seq + $2 RETURNING seq",
@@ -137,8 +154,6 @@ pub(crate) async fn write_events(t: &mut Tx<'_>, seeds: Vec<EventSeed>) -> R<()>
             .fetch_one(&mut *c)
             .await
             .map_err(err)?;
-            let first = last - n + 1;
-            let mut users: HashMap<String, User> = HashMap::new();
             for chunk in ids.chunks(500) {
                 let sql = users_sql(org, chunk);
                 let rows = bind_all!(crate::sql::query(&sql), sql.args)
@@ -160,19 +175,29 @@ pub(crate) async fn write_events(t: &mut Tx<'_>, seeds: Vec<EventSeed>) -> R<()>
                     }
                 }
             }
-            for (k, chunk) in mine.chunks(1000).enumerate() {
-                let sql = events_insert(chunk, first + k as i64 * 1000, &users)?;
-                bind_all!(crate::sql::query(&sql), sql.args)
-                    .execute(&mut *c)
-                    .await
-                    .map_err(err)?;
-            }
-            let sql = fan_out_sql(org, first, last);
-            bind_all!(crate::sql::query(&sql), sql.args)
-                .execute(&mut *c)
-                .await
-                .map_err(err)?;
+            last
         });
+        let first = last - n + 1;
+        let user = |id: &str| known.get(id).copied().or_else(|| users.get(id));
+        let rows = mine
+            .iter()
+            .enumerate()
+            .map(|(i, s)| event_values(s, first + i as i64, user))
+            .collect::<R<Vec<_>>>()?;
+        insert_rows(
+            t,
+            "INSERT INTO events (org_id, seq, id, type, data, occurred_at)",
+            rows,
+            "",
+            None,
+        )
+        .await?;
+        let sql = fan_out_sql(org, first, last);
+        on!(t, |c| bind_all!(crate::sql::query(&sql), sql.args)
+            .execute(&mut *c)
+            .await
+            .map(|_| ())
+            .map_err(err))?;
     }
     Ok(())
 }
@@ -214,23 +239,21 @@ fn user_roles_sql(org_id: &str, ids: &[String]) -> Sql {
     sql
 }
 
-/// The multi-row INSERT of events numbered from `first`.
-fn events_insert(seeds: &[&EventSeed], first: i64, users: &HashMap<String, User>) -> R<Sql> {
-    let mut sql = Sql::new("INSERT INTO events (org_id, seq, id, type, data, occurred_at) VALUES ");
-    let mut rows = Vec::with_capacity(seeds.len());
-    for (i, s) in seeds.iter().enumerate() {
-        let user = s.target_user_id.as_ref().and_then(|id| users.get(id));
-        rows.push(vec![
-            Arg::Text(s.org_id.clone()),
-            Arg::Int(first + i as i64),
-            Arg::Text(s.id.clone()),
-            Arg::Text(s.event_type.to_owned()),
-            Arg::Text(serde_json::to_string(&s.data(user)).map_err(json_err)?),
-            Arg::Int(s.occurred_at),
-        ]);
-    }
-    sql.values(rows);
-    Ok(sql)
+/// The values of event `seq`; `user` finds the user it names, as now stored.
+fn event_values<'u>(
+    s: &EventSeed,
+    seq: i64,
+    user: impl Fn(&str) -> Option<&'u User>,
+) -> R<Vec<Arg>> {
+    let user = s.target_user_id.as_deref().and_then(user);
+    Ok(vec![
+        Arg::Text(s.org_id.clone()),
+        Arg::Int(seq),
+        Arg::Text(s.id.clone()),
+        Arg::Text(s.event_type.to_owned()),
+        Arg::Text(serde_json::to_string(&s.data(user)).map_err(json_err)?),
+        Arg::Int(s.occurred_at),
+    ])
 }
 
 /// Queues one message per event of `org_id` numbered `first..=last` for each enabled endpoint

@@ -12,19 +12,16 @@ use roster_domain::paging::MemoryQuery;
 use roster_domain::store::{Effects, EvaStore, NewIdentity, OnJoin, StoreError};
 use roster_domain::types::Micros;
 
-use crate::effects::{write_effects, write_events};
+use crate::bulk_rows::{insert_rows, select_in};
+use crate::effects::{write_effects, write_events_about};
 use crate::listing::{keyset_and_order, limit_offset};
 use crate::rows::*;
 use crate::sql::{bind_all, Arg, Sql};
 use crate::stmt::{
-    apply_join, count_admins, keep_an_admin, lock_org, replace_roles, update_user_row, user_insert,
-    write_env_access, AsTx,
+    apply_join, count_admins, keep_an_admin, lock_org, replace_roles, update_user_row, user_values,
+    write_env_access, AsTx, USER_INSERT,
 };
 use crate::{err, json_err, run, tx, SqlStore, R};
-
-/// Rows per statement of a bulk insert: the values of 1,000 user rows stay under PostgreSQL's
-/// 65,535 bound values, whatever the size of the batch.
-const ROWS_PER_STATEMENT: usize = 1000;
 
 #[async_trait]
 impl EvaStore for SqlStore {
@@ -44,14 +41,10 @@ impl EvaStore for SqlStore {
         }
         let (db, fx, rest) = self.route_write(&org, fx).await?;
         let inserted = tx!(db, |t| {
-            // New addresses get their identity; known addresses keep theirs. Statements take
-            // at most `ROWS_PER_STATEMENT` rows: PostgreSQL binds at most 65,535 values.
-            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-                let mut sql = Sql::new(
-                    "INSERT INTO identities (id, email, email_lower, name, password_hash, connection, email_verified, \
-                     sessions_valid_after, created_at, updated_at) VALUES ",
-                );
-                sql.values(chunk.iter().map(|(i, u, _)| {
+            // New addresses get their identity; known addresses keep theirs.
+            let identities = rows
+                .iter()
+                .map(|(i, u, _)| {
                     vec![
                         Arg::Text(i.id.clone()),
                         Arg::Text(i.email.clone()),
@@ -64,28 +57,28 @@ impl EvaStore for SqlStore {
                         Arg::Int(u.created_at),
                         Arg::Int(u.created_at),
                     ]
-                }))
-                .push(" ON CONFLICT (email_lower) DO NOTHING");
-                bind_all!(crate::sql::query(&sql), sql.args)
-                    .execute(&mut *t)
-                    .await
-                    .map_err(err)?;
-            }
-            let mut owners: HashMap<String, String> = HashMap::with_capacity(rows.len());
-            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-                let lowers: Vec<String> = chunk
-                    .iter()
-                    .map(|(i, _, _)| i.email_lower.clone())
-                    .collect();
-                let mut sql = Sql::new("SELECT email_lower, id FROM identities WHERE ");
-                sql.in_list("email_lower", &lowers);
-                owners.extend(
-                    bind_all!(crate::sql::query_as::<_, (String, String)>(&sql), sql.args)
-                        .fetch_all(&mut *t)
-                        .await
-                        .map_err(err)?,
-                );
-            }
+                })
+                .collect();
+            insert_rows(
+                &mut t.tx(),
+                "INSERT INTO identities (id, email, email_lower, name, password_hash, connection, email_verified, \
+                 sessions_valid_after, created_at, updated_at)",
+                identities,
+                "ON CONFLICT (email_lower) DO NOTHING",
+                None,
+            )
+            .await?;
+            let lowers: Vec<String> = rows.iter().map(|(i, _, _)| i.email_lower.clone()).collect();
+            let owners: HashMap<String, String> = select_in(
+                &mut t.tx(),
+                "SELECT email_lower, id FROM identities WHERE ",
+                "email_lower",
+                &lowers,
+            )
+            .await?
+            .into_iter()
+            .collect();
+            drop(lowers);
             let users: Vec<User> = rows
                 .iter()
                 .map(|(i, u, _)| User {
@@ -94,17 +87,17 @@ impl EvaStore for SqlStore {
                 })
                 .collect();
             drop(owners);
-            let mut done: HashSet<String> = HashSet::with_capacity(users.len());
-            for chunk in users.chunks(ROWS_PER_STATEMENT) {
-                let refs: Vec<&User> = chunk.iter().collect();
-                let sql = user_insert(&refs, true)?;
-                done.extend(
-                    bind_all!(crate::sql::query_scalar::<_, String>(&sql), sql.args)
-                        .fetch_all(&mut *t)
-                        .await
-                        .map_err(err)?,
-                );
-            }
+            let values = users.iter().map(user_values).collect::<R<Vec<_>>>()?;
+            let done: HashSet<String> = insert_rows(
+                &mut t.tx(),
+                USER_INSERT,
+                values,
+                "ON CONFLICT (org_id, email_lower) DO NOTHING",
+                Some("RETURNING id"),
+            )
+            .await?
+            .into_iter()
+            .collect();
             // Joining an identity that exists: what the core decided it does (`OnJoin`).
             let mut joined: Vec<(OnJoin, Vec<String>)> = Vec::new();
             for ((i, _, _), u) in rows.iter().zip(&users) {
@@ -145,21 +138,11 @@ impl EvaStore for SqlStore {
                 }
             }
             for (head, values) in [
-                ("INSERT INTO user_roles (org_id, user_id, role_id) VALUES ", roles),
-                ("INSERT INTO user_environments (org_id, user_id, environment_uuid, role_name) VALUES ", envs),
-                ("INSERT INTO user_environment_bots (org_id, user_id, environment_uuid, bot_uuid) VALUES ", bots),
+                ("INSERT INTO user_roles (org_id, user_id, role_id)", roles),
+                ("INSERT INTO user_environments (org_id, user_id, environment_uuid, role_name)", envs),
+                ("INSERT INTO user_environment_bots (org_id, user_id, environment_uuid, bot_uuid)", bots),
             ] {
-                let mut values = values;
-                while !values.is_empty() {
-                    let rest = values.split_off(values.len().min(ROWS_PER_STATEMENT));
-                    let mut sql = Sql::new(head);
-                    sql.values(values).push(" ON CONFLICT DO NOTHING");
-                    bind_all!(crate::sql::query(&sql), sql.args)
-                        .execute(&mut *t)
-                        .await
-                        .map_err(err)?;
-                    values = rest;
-                }
+                insert_rows(&mut t.tx(), head, values, "ON CONFLICT DO NOTHING", None).await?;
             }
             write_effects(&mut t.tx(), &fx).await?;
             // One event per user the insert took that no audit event already told of (a bulk
@@ -171,13 +154,18 @@ impl EvaStore for SqlStore {
                 .filter_map(|a| a.target_user_id.as_deref())
                 .collect();
             if let Some(a) = fx.audit.first() {
-                write_events(
+                // The users as inserted are the users as stored: the events need not read them.
+                let created: Vec<&User> = users
+                    .iter()
+                    .filter(|u| done.contains(u.id.as_str()) && !told.contains(u.id.as_str()))
+                    .collect();
+                write_events_about(
                     &mut t.tx(),
-                    users
+                    created
                         .iter()
-                        .filter(|u| done.contains(u.id.as_str()) && !told.contains(u.id.as_str()))
                         .map(|u| EventSeed::about(a, "user.created", &u.id))
                         .collect(),
+                    &created,
                 )
                 .await?;
             }

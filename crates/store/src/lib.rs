@@ -28,6 +28,7 @@ mod webhooks;
 
 // What they share: routing by organization, statements over a transaction, query building and
 // row decoding. None of these names an implementation file.
+mod bulk_rows;
 mod effects;
 mod filter;
 mod listing;

@@ -218,7 +218,8 @@ pub(crate) async fn join_identity(t: &mut Tx<'_>, i: &NewIdentity, user: &User) 
 
 /// Inserts one user row and its roles.
 pub(crate) async fn insert_user(t: &mut Tx<'_>, u: &User) -> R<()> {
-    let sql = user_insert(&[u], false)?;
+    let mut sql = Sql::new(USER_INSERT);
+    sql.push(" VALUES ").values([user_values(u)?]);
     on!(t, |c| {
         bind_all!(crate::sql::query(&sql), sql.args)
             .execute(&mut *c)
@@ -246,59 +247,50 @@ pub(crate) fn user_name_key(u: &User, email_lower: &str) -> String {
     }
 }
 
-/// `INSERT INTO users ... VALUES (...), (...)` for `users`; with `skip_taken`, a row whose email
-/// is already in its organization is skipped and the ids of the inserted rows are returned.
-pub(crate) fn user_insert(users: &[&User], skip_taken: bool) -> R<Sql> {
-    let mut sql = Sql::new(
-        "INSERT INTO users (org_id, id, identity_id, email, email_lower, first_name, last_name, first_key, last_key, \
-         name_key, search_text, status, is_admin, preferences, additional_context, nonsensitive_variables, \
-         sensitive_names, company, image, enable_actions_access, num_conversations, num_messages, last_message_at, \
-         created_at, updated_at, company_key, connection, external_id, user_name, user_name_key) VALUES ",
-    );
-    let mut rows = Vec::with_capacity(users.len());
-    for u in users {
-        let k = user_keys(&u.email, &u.first_name, &u.last_name);
-        let name_key = user_name_key(u, &k.email_lower);
-        rows.push(vec![
-            Arg::Text(u.org_id.to_string()),
-            Arg::Text(u.id.to_string()),
-            Arg::Text(u.identity_id.clone()),
-            Arg::Text(u.email.clone()),
-            Arg::Text(k.email_lower),
-            Arg::Text(u.first_name.clone()),
-            Arg::Text(u.last_name.clone()),
-            Arg::Text(k.first_key),
-            Arg::Text(k.last_key),
-            Arg::Text(k.name_key),
-            Arg::Text(k.search_text),
-            Arg::Text(u.status.as_str().to_owned()),
-            Arg::Bool(u.is_admin),
-            Arg::Text(serde_json::to_string(&u.preferences).map_err(json_err)?),
-            Arg::Text(serde_json::to_string(&u.additional_context).map_err(json_err)?),
-            Arg::Text(serde_json::to_string(&u.nonsensitive_variables).map_err(json_err)?),
-            Arg::Text(serde_json::to_string(&u.sensitive_names).map_err(json_err)?),
-            Arg::OptText(u.company.clone()),
-            Arg::OptText(u.image.clone()),
-            Arg::Bool(u.enable_actions_access),
-            Arg::Int(u.stats.num_conversations),
-            Arg::Int(u.stats.num_messages),
-            Arg::Int(u.stats.last_message_at.unwrap_or(0)),
-            Arg::Int(u.created_at),
-            Arg::Int(u.updated_at),
-            Arg::Text(roster_domain::types::fold(
-                u.company.as_deref().unwrap_or(""),
-            )),
-            Arg::Text(u.connection.as_str().to_owned()),
-            Arg::OptText(u.external_id.clone()),
-            Arg::OptText(u.user_name.clone()),
-            Arg::Text(name_key),
-        ]);
-    }
-    sql.values(rows);
-    if skip_taken {
-        sql.push(" ON CONFLICT (org_id, email_lower) DO NOTHING RETURNING id");
-    }
-    Ok(sql)
+/// The head of an INSERT of user rows, whose values [`user_values`] gives.
+pub(crate) const USER_INSERT: &str = "INSERT INTO users (org_id, id, identity_id, email, email_lower, first_name, last_name, first_key, last_key, \
+     name_key, search_text, status, is_admin, preferences, additional_context, nonsensitive_variables, \
+     sensitive_names, company, image, enable_actions_access, num_conversations, num_messages, last_message_at, \
+     created_at, updated_at, company_key, connection, external_id, user_name, user_name_key)";
+
+/// The values of a user row, in the columns of [`USER_INSERT`].
+pub(crate) fn user_values(u: &User) -> R<Vec<Arg>> {
+    let k = user_keys(&u.email, &u.first_name, &u.last_name);
+    let name_key = user_name_key(u, &k.email_lower);
+    Ok(vec![
+        Arg::Text(u.org_id.to_string()),
+        Arg::Text(u.id.to_string()),
+        Arg::Text(u.identity_id.clone()),
+        Arg::Text(u.email.clone()),
+        Arg::Text(k.email_lower),
+        Arg::Text(u.first_name.clone()),
+        Arg::Text(u.last_name.clone()),
+        Arg::Text(k.first_key),
+        Arg::Text(k.last_key),
+        Arg::Text(k.name_key),
+        Arg::Text(k.search_text),
+        Arg::Text(u.status.as_str().to_owned()),
+        Arg::Bool(u.is_admin),
+        Arg::Text(serde_json::to_string(&u.preferences).map_err(json_err)?),
+        Arg::Text(serde_json::to_string(&u.additional_context).map_err(json_err)?),
+        Arg::Text(serde_json::to_string(&u.nonsensitive_variables).map_err(json_err)?),
+        Arg::Text(serde_json::to_string(&u.sensitive_names).map_err(json_err)?),
+        Arg::OptText(u.company.clone()),
+        Arg::OptText(u.image.clone()),
+        Arg::Bool(u.enable_actions_access),
+        Arg::Int(u.stats.num_conversations),
+        Arg::Int(u.stats.num_messages),
+        Arg::Int(u.stats.last_message_at.unwrap_or(0)),
+        Arg::Int(u.created_at),
+        Arg::Int(u.updated_at),
+        Arg::Text(roster_domain::types::fold(
+            u.company.as_deref().unwrap_or(""),
+        )),
+        Arg::Text(u.connection.as_str().to_owned()),
+        Arg::OptText(u.external_id.clone()),
+        Arg::OptText(u.user_name.clone()),
+        Arg::Text(name_key),
+    ])
 }
 
 /// The UPDATE of a user's profile row with its optimistic-concurrency check. With

@@ -10,6 +10,7 @@ use roster_domain::types::OrgId;
 use roster_domain::types::UserId;
 use serde_json::json;
 
+use crate::bulk_rows::ROWS_PER_STATEMENT;
 use crate::effects::write_effects;
 use crate::listing::{search_plan, users_filtered, users_sql, ROLE_SEPARATOR};
 use crate::rows::*;
@@ -49,16 +50,36 @@ impl UserStore for SqlStore {
         Ok(user)
     }
 
+    /// On PostgreSQL one statement of one array whatever the number of emails; on SQLite
+    /// statements of at most 1,000, each shape prepared once.
     async fn existing_emails(&self, org_id: &OrgId, emails_lower: &[String]) -> R<Vec<String>> {
         let db = self.route(org_id).await?;
-        let mut sql = Sql::new("SELECT email_lower FROM users WHERE org_id = ");
-        sql.text(org_id)
-            .push(" AND ")
-            .in_list("email_lower", emails_lower);
-        run!(db, |p| bind_all!(crate::sql::query_scalar(&sql), sql.args)
-            .fetch_all(p)
+        match db {
+            crate::Db::Postgres(pool) => sqlx::query_scalar(
+                "SELECT email_lower FROM users WHERE org_id = $1 AND email_lower = ANY($2)",
+            )
+            .bind(org_id.as_str())
+            .bind(emails_lower)
+            .fetch_all(pool)
             .await
-            .map_err(err))
+            .map_err(err),
+            crate::Db::Sqlite { read, .. } => {
+                let mut out = Vec::new();
+                for chunk in emails_lower.chunks(ROWS_PER_STATEMENT) {
+                    let mut sql = Sql::new("SELECT email_lower FROM users WHERE org_id = ");
+                    sql.text(org_id).push(" AND ").in_list("email_lower", chunk);
+                    let q = crate::sql::query_scalar::<sqlx::Sqlite, String>(&sql);
+                    out.extend(
+                        bind_all!(q, sql.args)
+                            .persistent(chunk.len() == ROWS_PER_STATEMENT)
+                            .fetch_all(read)
+                            .await
+                            .map_err(err)?,
+                    );
+                }
+                Ok(out)
+            }
+        }
     }
 
     /// PostgreSQL's autovacuum analyzes a table some time after it changed; a bulk import of

@@ -32,6 +32,7 @@ async fn the_benchmark_runs_every_operation_and_its_answers_are_right() {
         load_chunk: 700,
         webhook_rows: 300,
         webhook_rounds: 1,
+        writes_only: false,
     })
     .await
     .expect("the benchmark runs to the end");
