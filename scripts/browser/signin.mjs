@@ -3,8 +3,7 @@
 // the page, as the pages themselves run no script). Run by crates/server/tests/api/browser_signin.rs,
 // which serves the app on loopback, reads the emailed links from its SMTP capture and exchanges
 // the codes: this script asks for those on stdout (one JSON object a line) and reads each
-// answer on stdin. The organizations' languages run at once, each in its own contexts of one
-// Chromium. Its last line is {"done": ...}; any failed check makes it exit non-zero.
+// answer on stdin. Its last line is {"done": ...}; any failed check makes it exit non-zero.
 //
 // BROWSER_PLAN (JSON): base, chromium, screenshots, name (the organization's), orgs: [{lang,
 // org, email, password, new_password, redirect_uri, logout_target, invitee (an invited person's
@@ -75,44 +74,23 @@ const failures = [];
 const audited = [];
 const fail = (where, what) => failures.push(`${where}: ${what}`);
 
-// The line protocol with the Rust test: the languages run at once, so each question carries an
-// id and its answer the same id (the test answers one question at a time, in the order asked).
-const pending = new Map();
-let asked = 0;
-createInterface({ input: process.stdin })
-  .on('line', (line) => {
-    const answer = JSON.parse(line);
-    const resolve = pending.get(answer.id);
-    if (!resolve) throw new Error(`an answer to no question: ${line}`);
-    pending.delete(answer.id);
-    resolve(answer);
-  })
-  .on('close', () => {
-    if (!pending.size) return;
-    process.stderr.write(`the test closed stdin before answering ${[...pending.keys()].join(', ')}\n`);
-    process.exit(1);
-  });
-function ask(question) {
-  const id = ++asked;
-  return new Promise((resolve) => {
-    pending.set(id, resolve);
-    process.stdout.write(JSON.stringify({ ask: { ...question, id } }) + '\n');
-  });
+// The line protocol with the Rust test.
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+async function ask(question) {
+  process.stdout.write(JSON.stringify({ ask: question }) + '\n');
+  const { value, done } = await lines.next();
+  if (done) throw new Error('the test closed stdin');
+  return JSON.parse(value);
 }
 
-// One Chromium for every language; each language has its own browser contexts.
 const browser = await chromium.launch({ executablePath: plan.chromium });
-
-/// The copy of each page that axe audits, one per language: scripts run here (axe's own), so a
-/// name that were not escaped would also run here, and open a dialog.
-async function auditor(lang) {
-  const page = await (await browser.newContext()).newPage();
-  page.on('dialog', (d) => {
-    fail(`${lang}/audit`, `a script of the page ran: dialog "${d.message()}"`);
-    d.dismiss();
-  });
-  return page;
-}
+// The copy of each page that axe audits: scripts run here (axe's own), so a name that were
+// not escaped would also run here, and open a dialog.
+const auditPage = await (await browser.newContext()).newPage();
+auditPage.on('dialog', (d) => {
+  fail('audit', `a script of the page ran: dialog "${d.message()}"`);
+  d.dismiss();
+});
 
 // The client's redirect URIs answer here: a plain page on loopback (the client's own code would
 // read the code and state from its address).
@@ -124,11 +102,11 @@ const client = createServer((req, res) => {
 });
 await new Promise((ok) => client.listen(plan.client_port, '127.0.0.1', ok));
 
-/// A browser with JavaScript off; its pages are audited on `audit`.
-async function newPerson(audit) {
+/// A browser with JavaScript off.
+async function person() {
   const context = await browser.newContext({ javaScriptEnabled: false, locale: 'en-US' });
   const page = await context.newPage();
-  const state = { page, context, audit, document: null };
+  const state = { page, context, document: null };
   page.on('dialog', (d) => {
     fail('page', `a script ran: dialog "${d.message()}"`);
     d.dismiss();
@@ -149,7 +127,6 @@ async function submit(p, button) {
 /// Checks the page now shown as `name` in `lang`: its headers, language, the organization's
 /// name as text, no script at all, axe; and takes its screenshot.
 async function check(p, lang, name, { status = 200, title } = {}) {
-  const auditPage = p.audit;
   const where = `${lang}/${name}`;
   const { page } = p;
   const r = p.document;
@@ -198,13 +175,10 @@ function landed(p, where, state) {
 }
 
 const outcome = {};
-/// Every flow of one organization's language, one after the other.
-async function language(o) {
+for (const o of plan.orgs) {
   const T = TEXT[o.lang];
   const L = o.lang;
   const out = (outcome[L] = {});
-  const audit = await auditor(L);
-  const person = () => newPerson(audit);
 
   // 1. Password: a wrong one shows the error on the page; the right one lands at the client.
   const a = await person();
@@ -288,11 +262,6 @@ async function language(o) {
   await r.context.close();
 }
 
-// The languages at once, in contexts of the one browser; a language that throws fails the run.
-const ran = await Promise.allSettled(plan.orgs.map(language));
-ran.forEach((r, i) => {
-  if (r.status === 'rejected') fail(plan.orgs[i].lang, `stopped: ${r.reason?.stack || r.reason}`);
-});
 await browser.close();
 client.close();
 if (visits.length !== 4 * 5) fail('client', `the client was visited ${visits.length} times, not 20: ${visits.join(' ')}`);

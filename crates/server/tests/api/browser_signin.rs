@@ -6,9 +6,7 @@
 //! link taken from the real SMTP capture, an org-user-management invitation's landing page
 //! (a first password, then on to the client), the error and signed-out pages. This test answers the
 //! script's questions: it exchanges each code, checks the ID token, and shows that logout
-//! withdrew the refresh token of the session. The four languages run at once, each in its own
-//! browser contexts of one Chromium (so each question names itself and its answer carries its
-//! id). Screenshots go to `target/screenshots/`.
+//! withdrew the refresh token of the session. Screenshots go to `target/screenshots/`.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -199,8 +197,7 @@ async fn the_hosted_pages_work_in_a_real_browser_without_javascript_and_pass_axe
                 return d.clone();
             }
             let Some(q) = msg.get("ask") else { continue };
-            // The languages run at once in the script: each answer names its question.
-            let mut answer = if let Some(code) = q["code"].as_str() {
+            let answer = if let Some(code) = q["code"].as_str() {
                 // A code at the client: exchanged as the client would, its ID token checked.
                 let lang = q["lang"].as_str().unwrap();
                 let (org_id, client_id, email) = &clients[lang];
@@ -291,7 +288,6 @@ async fn the_hosted_pages_work_in_a_real_browser_without_javascript_and_pass_axe
             } else {
                 panic!("an unknown question: {q}");
             };
-            answer["id"] = q["id"].clone();
             stdin
                 .write_all(format!("{answer}\n").as_bytes())
                 .await
