@@ -201,14 +201,15 @@ impl EvaStore for SqlStore {
 
     async fn set_env_access(
         &self,
-        org_id: &OrgId,
-        user_id: &UserId,
+        u: &User,
+        expected_updated_at: Micros,
         envs: &[EnvAccess],
         fx: Effects,
     ) -> R<()> {
-        let (db, fx, rest) = self.route_write(org_id, fx).await?;
+        let (db, fx, rest) = self.route_write(&u.org_id, fx).await?;
         tx!(db, |t| {
-            write_env_access(&mut t.tx(), org_id, user_id, envs).await?;
+            update_user_row(&mut t.tx(), u, expected_updated_at, None).await?;
+            write_env_access(&mut t.tx(), &u.org_id, &u.id, envs).await?;
             write_effects(&mut t.tx(), &fx).await?;
         });
         self.elsewhere(rest).await

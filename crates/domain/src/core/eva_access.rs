@@ -24,7 +24,7 @@ impl Core {
         user_id: &UserId,
         environments: Vec<EnvInput>,
     ) -> Result<EvaUser> {
-        let (org, user) = self.eva_target(ctx, org_ref, user_id).await?;
+        let (org, mut user) = self.eva_target(ctx, org_ref, user_id).await?;
         let access = ctx.access(&org)?;
         let current = self.held_access(&org.id, &user.id).await?;
         let catalog = self.catalog(&org.id).await?;
@@ -44,8 +44,13 @@ impl Core {
             Some(&user.id),
             json!({ "environments": held }),
         ));
+        // The row moves on with its access, so a write that read it before (eva's update, its
+        // optimistic check) is refused as stale instead of undoing this one, and a user removed
+        // meanwhile is not given access.
+        let expected = user.updated_at;
+        user.updated_at = self.now().max(expected + 1);
         self.store
-            .set_env_access(&org.id, &user.id, &envs, fx)
+            .set_env_access(&user, expected, &envs, fx)
             .await?;
         self.eva_get(ctx, &org.id, user_id).await
     }

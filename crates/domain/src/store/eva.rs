@@ -34,11 +34,13 @@ pub trait EvaStore: Send + Sync + 'static {
         environments: &[EnvAccess],
         fx: Effects,
     ) -> StoreResult<()>;
-    /// Replaces a user's environment access alone (roles, status and names untouched).
+    /// Replaces a user's environment access alone (roles, status and names untouched) and
+    /// writes the user row `u` as read (only its `updated_at` moved on), refused as stale if the
+    /// row's `updated_at` is no longer `expected_updated_at` (changed or removed meanwhile).
     async fn set_env_access(
         &self,
-        org_id: &OrgId,
-        user_id: &UserId,
+        u: &User,
+        expected_updated_at: Micros,
         environments: &[EnvAccess],
         fx: Effects,
     ) -> StoreResult<()>;

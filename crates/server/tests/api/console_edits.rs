@@ -1,5 +1,5 @@
 //! Two edits of the console over real HTTP. A user's eva environments and bots: shown on the
-//! user's page and changed through eva's own update (read back through the eva API), audited
+//! user's page and changed through `Core::set_user_environments` with eva's checks (read back through the eva API), audited
 //! on the console, refused without `User:UpdateUserInfo`, without the session's CSRF token, for
 //! another organization's user, and for bad input (each field named, nothing written). The
 //! organization's branding images: uploaded and removed through the core's
@@ -61,7 +61,7 @@ fn with_csrf(pairs: &[(&str, &str)], token: &str) -> Vec<(String, String)> {
 }
 
 #[tokio::test]
-async fn a_users_environments_are_shown_and_changed_through_evas_update() {
+async fn a_users_environments_are_shown_and_changed_with_evas_checks() {
     let app = TestApp::spawn().await;
     let (org, email) = org_with_password(&app, "acme").await;
     app.eva_catalog(&org.id).await;
@@ -431,6 +431,13 @@ async fn a_member_who_may_not_modify_the_organization_cannot_change_its_branding
     assert_eq!(branding(&app, &org.id).await, before);
 }
 
+/// The user's row version (`updated_at`), which every change of theirs moves on.
+async fn updated_at(app: &TestApp, org: &str, id: &str) -> i64 {
+    let store = &app.state.core.store;
+    let u = store.get_user(&OrgId::from(org), &UserId::from(id)).await;
+    u.unwrap().unwrap().updated_at
+}
+
 /// The user as stored: status, organization roles and names.
 async fn stored(app: &TestApp, org: &str, id: &str) -> (String, Vec<String>, String, String) {
     let u = app
@@ -476,6 +483,7 @@ async fn saving_environments_changes_nothing_else_of_the_user() {
         (format!("env_bot.{PROD}"), BOT.to_owned()),
         ("csrf".to_owned(), t.clone()),
     ];
+    let moved_from = updated_at(&app, &org.id, &mary).await;
     let saved = b.post(&format!("{path}/environments"), &give).await;
     assert_eq!(saved.status, 303, "{}", saved.body);
     assert_eq!(
@@ -483,6 +491,8 @@ async fn saving_environments_changes_nothing_else_of_the_user() {
         before,
         "still invited, still an Auditor, still Mary Ann Smith"
     );
+    // The row moves on with its access: a write that read it before is refused as stale.
+    assert!(updated_at(&app, &org.id, &mary).await > moved_from);
     let token = eva_token(&app, &org, &email).await;
     assert_eq!(
         eva_envs(&app, &org, &token, &mary).await[0]["role"],
