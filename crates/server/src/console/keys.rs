@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 use roster_domain::core::CreatedApiKey;
-use roster_domain::model::Role;
+use roster_domain::model::{ApiKey, Role};
 use roster_domain::permissions::DEFAULT_USER_ROLE;
 use roster_domain::{Error, FieldError};
 
@@ -28,13 +28,6 @@ async fn page(s: &AppState, v: &View, created: Option<CreatedApiKey>, rotated: b
         (Ok(k), Ok(r)) => (k, r),
         (Err(e), _) | (_, Err(e)) => return v.done(layout::refusal(&shell, e, &v.path("users"))),
     };
-    let role_name = |id: &str| -> String {
-        roles
-            .iter()
-            .find(|r| r.id == id)
-            .map(|r| r.name.clone())
-            .unwrap_or_default()
-    };
     let body = html! {
         @if let Some(c) = &created {
             div role="status" {
@@ -48,6 +41,24 @@ async fn page(s: &AppState, v: &View, created: Option<CreatedApiKey>, rotated: b
         h2 { (v.t("create_key")) }
         (create_form(v, &roles))
         h2 { (v.t("api_keys")) }
+        (keys_table(v, &keys.iter().collect::<Vec<_>>(), &roles, true))
+    };
+    v.done(layout::send(
+        StatusCode::OK,
+        layout::page(&shell, v.t("api_keys"), body),
+    ))
+}
+
+/// The keys as a table: name and id, role, created, expires and, with `actions`, the rotate and
+/// delete forms of each; the user's page shows the keys they created without them.
+pub(super) fn keys_table(v: &View, keys: &[&ApiKey], roles: &[Role], actions: bool) -> Markup {
+    let role_name = |id: &str| {
+        roles
+            .iter()
+            .find(|r| r.id == id)
+            .map_or("—", |r| r.name.as_str())
+    };
+    html! {
         @if keys.is_empty() {
             p.muted { (v.t("no_keys")) }
         } @else {
@@ -57,37 +68,37 @@ async fn page(s: &AppState, v: &View, created: Option<CreatedApiKey>, rotated: b
                     th scope="col" { (v.t("role")) }
                     th scope="col" { (v.t("created_at")) }
                     th scope="col" { (v.t("expires")) }
-                    th scope="col" { (v.t("action")) }
+                    @if actions { th scope="col" { (v.t("action")) } }
                 } }
                 tbody {
-                    @for k in &keys {
+                    @for k in keys {
                         tr {
                             td { (k.name.as_deref().unwrap_or("—")) br; code.muted { (k.key_id) } }
                             td { (role_name(&k.role_id)) }
                             td { (when(k.created_at, v.timezone())) }
                             td { (when(k.expires_at, v.timezone())) }
-                            td.actions {
-                                form method="post" action=(v.path(&format!("keys/{}/rotate", k.key_id))) {
-                                    input type="hidden" name="csrf" value=(v.signed.csrf());
-                                    button type="submit"
-                                        aria-label=(format!("{} {}", v.t("rotate"), k.name.as_deref().unwrap_or(&k.key_id))) { (v.t("rotate")) }
-                                }
-                                form method="post" action=(v.path(&format!("keys/{}/delete", k.key_id))) {
-                                    input type="hidden" name="csrf" value=(v.signed.csrf());
-                                    button.danger type="submit"
-                                        aria-label=(format!("{} {}", v.t("delete"), k.name.as_deref().unwrap_or(&k.key_id))) { (v.t("delete")) }
-                                }
-                            }
+                            @if actions { td.actions { (key_actions(v, k)) } }
                         }
                     }
                 }
             }
         }
-    };
-    v.done(layout::send(
-        StatusCode::OK,
-        layout::page(&shell, v.t("api_keys"), body),
-    ))
+    }
+}
+
+fn key_actions(v: &View, k: &ApiKey) -> Markup {
+    let label =
+        |action: &str| format!("{} {}", v.t(action), k.name.as_deref().unwrap_or(&k.key_id));
+    html! {
+        form method="post" action=(v.path(&format!("keys/{}/rotate", k.key_id))) {
+            input type="hidden" name="csrf" value=(v.signed.csrf());
+            button type="submit" aria-label=(label("rotate")) { (v.t("rotate")) }
+        }
+        form method="post" action=(v.path(&format!("keys/{}/delete", k.key_id))) {
+            input type="hidden" name="csrf" value=(v.signed.csrf());
+            button.danger type="submit" aria-label=(label("delete")) { (v.t("delete")) }
+        }
+    }
 }
 
 fn create_form(v: &View, roles: &[Role]) -> Markup {

@@ -5,7 +5,7 @@
 
 use maud::{html, Markup};
 
-use super::i18n::when;
+use super::keys::keys_table;
 use super::signin::View;
 use crate::state::AppState;
 
@@ -17,39 +17,14 @@ pub async fn section(s: &AppState, v: &View, user_id: &str) -> Markup {
         .list_roles(ctx, &v.org.id, &[], &[])
         .await
         .unwrap_or_default();
-    let role_name = |id: &str| {
-        roles
-            .iter()
-            .find(|r| r.id == id)
-            .map_or("—", |r| r.name.as_str())
-    };
     let mine: Vec<_> = keys
         .iter()
         .filter(|k| k.creator_user_id == user_id && k.creator_org_id == v.org.id)
         .collect();
     html! {
         h2 #api-keys { (v.t("u_keys")) }
-        @if mine.is_empty() {
-            p.muted { (v.t("no_keys")) }
-        } @else {
-            table {
-                thead { tr {
-                    th scope="col" { (v.t("key_name")) }
-                    th scope="col" { (v.t("role")) }
-                    th scope="col" { (v.t("created_at")) }
-                    th scope="col" { (v.t("expires")) }
-                } }
-                tbody {
-                    @for k in &mine {
-                        tr {
-                            td { (k.name.as_deref().unwrap_or("—")) br; code.muted { (k.key_id) } }
-                            td { (role_name(&k.role_id)) }
-                            td { (when(k.created_at, v.timezone())) }
-                            td { (when(k.expires_at, v.timezone())) }
-                        }
-                    }
-                }
-            }
+        (keys_table(v, &mine, &roles, false))
+        @if !mine.is_empty() {
             p { a href=(v.path("keys")) { (v.t("u_keys_manage")) } }
         }
     }
