@@ -7,7 +7,7 @@
 //! read when the token is used: the rank rules apply to what it does as to a member holding
 //! that role. Only the hash of its secret is stored.
 
-use crate::types::OrgId;
+use crate::types::{OrgId, UserId};
 use async_trait::async_trait;
 
 use crate::model::Role;
@@ -62,7 +62,7 @@ pub trait DirectoryStore: Send + Sync {
         &self,
         org_id: &OrgId,
         group: GroupWrite<'_>,
-        changes: &[(String, Vec<String>)],
+        changes: &[(UserId, Vec<String>)],
         fx: Effects,
     ) -> StoreResult<()>;
     /// Deletes a role: its holders lose it (and are administrators only through their other

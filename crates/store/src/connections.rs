@@ -38,10 +38,10 @@ macro_rules! connection_from {
 
 async fn links(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     connection: &str,
     subject: Option<&str>,
-    user_id: Option<&str>,
+    user_id: Option<&UserId>,
 ) -> R<Vec<UpstreamLink>> {
     run!(db, |p| {
         let rows = sqlx::query(
@@ -49,10 +49,10 @@ async fn links(
                  WHERE org_id = $1 AND connection = $2 AND (CAST($3 AS TEXT) IS NULL OR subject = $3) \
                  AND (CAST($4 AS TEXT) IS NULL OR user_id = $4) ORDER BY created_at",
             )
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(connection)
             .bind(subject)
-            .bind(user_id)
+            .bind(user_id.map(UserId::as_str))
             .fetch_all(p)
             .await
             .map_err(err)?;
@@ -209,7 +209,7 @@ impl ConnectionStore for SqlStore {
         user_id: Option<&UserId>,
     ) -> StoreResult<Vec<UpstreamLink>> {
         let db = self.route(org_id).await?;
-        links(db, org_id, connection, subject, user_id.map(UserId::as_str)).await
+        links(db, org_id, connection, subject, user_id).await
     }
 
     async fn admit_upstream(&self, a: &Admission, fx: Effects) -> StoreResult<()> {

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use roster_domain::directory::{DirectoryStore, DirectoryToken, GroupWrite};
 use roster_domain::store::{Effects, Refusal, StoreError};
-use roster_domain::types::OrgId;
+use roster_domain::types::{OrgId, UserId};
 
 use crate::effects::write_effects;
 use crate::stmt::{count_admins, insert_role, keep_an_admin, lock_org, replace_roles, AsTx};
@@ -126,7 +126,7 @@ impl DirectoryStore for SqlStore {
         &self,
         org_id: &OrgId,
         group: GroupWrite<'_>,
-        changes: &[(String, Vec<String>)],
+        changes: &[(UserId, Vec<String>)],
         fx: Effects,
     ) -> R<()> {
         let (db, fx, rest) = self.route_write(org_id, fx).await?;

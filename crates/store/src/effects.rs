@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use roster_domain::events::EventSeed;
 use roster_domain::model::User;
 use roster_domain::store::Effects;
+use roster_domain::types::{OrgId, UserId};
 
 use crate::bulk_rows::insert_rows;
 use crate::rows::*;
@@ -127,18 +128,18 @@ pub(crate) async fn write_events_about(
     known: &[&User],
 ) -> R<()> {
     let known: HashMap<&str, &User> = known.iter().map(|u| (u.id.as_str(), *u)).collect();
-    let mut orgs: Vec<String> = Vec::new();
+    let mut orgs: Vec<OrgId> = Vec::new();
     for s in &seeds {
-        if !orgs.contains(&s.org_id) {
-            orgs.push(s.org_id.clone());
+        if !orgs.iter().any(|o| *o == s.org_id) {
+            orgs.push(OrgId::from(&s.org_id));
         }
     }
     for org in &orgs {
         let mine: Vec<&EventSeed> = seeds.iter().filter(|s| &s.org_id == org).collect();
         let n = mine.len() as i64;
-        let mut ids: Vec<String> = mine
+        let mut ids: Vec<UserId> = mine
             .iter()
-            .filter_map(|s| s.target_user_id.clone())
+            .filter_map(|s| s.target_user_id.as_deref().map(UserId::from))
             .filter(|id| !known.contains_key(id.as_str()))
             .collect();
         ids.sort();
@@ -149,7 +150,7 @@ pub(crate) async fn write_events_about(
                 "INSERT INTO event_counters (org_id, seq) VALUES ($1, $2) ON CONFLICT (org_id) \
                  DO UPDATE SET seq = event_counters.seq + $2 RETURNING seq",
             )
-            .bind(org)
+            .bind(org.as_str())
             .bind(n)
             .fetch_one(&mut *c)
             .await
@@ -226,15 +227,15 @@ pub(crate) fn for_each_membership(
     out
 }
 
-fn users_sql(org_id: &str, ids: &[String]) -> Sql {
+fn users_sql(org_id: &OrgId, user_ids: &[UserId]) -> Sql {
     let mut sql = Sql::new(&format!("SELECT {USER_COLS} FROM users WHERE org_id = "));
-    sql.text(org_id).push(" AND ").in_list("id", ids);
+    sql.text(org_id).push(" AND ").in_list("id", user_ids);
     sql
 }
 
-fn user_roles_sql(org_id: &str, ids: &[String]) -> Sql {
+fn user_roles_sql(org_id: &OrgId, user_ids: &[UserId]) -> Sql {
     let mut sql = Sql::new("SELECT user_id, role_id FROM user_roles WHERE org_id = ");
-    sql.text(org_id).push(" AND ").in_list("user_id", ids);
+    sql.text(org_id).push(" AND ").in_list("user_id", user_ids);
     sql.push(" ORDER BY user_id, role_id");
     sql
 }
@@ -258,7 +259,7 @@ fn event_values<'u>(
 
 /// Queues one message per event of `org_id` numbered `first..=last` for each enabled endpoint
 /// whose filter takes its type: the webhook outbox is filled in the change's transaction.
-fn fan_out_sql(org_id: &str, first: i64, last: i64) -> Sql {
+fn fan_out_sql(org_id: &OrgId, first: i64, last: i64) -> Sql {
     let mut sql = Sql::new(
         "INSERT INTO webhook_messages (org_id, endpoint_id, event_seq, status, attempts, \
          next_attempt_at, created_at) SELECT e.org_id, w.id, e.seq, 'pending', 0, e.occurred_at, \

@@ -252,7 +252,7 @@ impl EvaStore for SqlStore {
         self.elsewhere(rest).await
     }
 
-    async fn env_access(&self, org_id: &OrgId, user_ids: &[String]) -> R<Vec<(String, EnvAccess)>> {
+    async fn env_access(&self, org_id: &OrgId, user_ids: &[UserId]) -> R<Vec<(UserId, EnvAccess)>> {
         let db = self.route(org_id).await?;
         if user_ids.is_empty() {
             return Ok(Vec::new());
@@ -296,7 +296,7 @@ impl EvaStore for SqlStore {
                     .remove(&(user.clone(), env.clone()))
                     .unwrap_or_default();
                 Ok((
-                    user,
+                    UserId::from(user),
                     EnvAccess {
                         environment_uuid: env,
                         role,

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use roster_domain::model::{Connection, Identity};
 use roster_domain::store::{Effects, IdentityStore, StoreError};
-use roster_domain::types::{user_keys, Micros};
+use roster_domain::types::{user_keys, Micros, OrgId, UserId};
 
 use crate::effects::write_effects;
 use crate::rows::*;
@@ -47,7 +47,7 @@ impl IdentityStore for SqlStore {
         Ok(None)
     }
 
-    async fn memberships(&self, identity_id: &str) -> R<Vec<(String, String)>> {
+    async fn memberships(&self, identity_id: &str) -> R<Vec<(OrgId, UserId)>> {
         match self.home_of(identity_id).await? {
             Some(i) => memberships_on(self.member(i), identity_id).await,
             None => Ok(Vec::new()),
@@ -124,8 +124,8 @@ impl IdentityStore for SqlStore {
             for (org_id, user_id) in &members {
                 let email: String =
                     sqlx::query_scalar("SELECT email FROM users WHERE org_id = $1 AND id = $2")
-                        .bind(org_id)
-                        .bind(user_id)
+                        .bind(org_id.as_str())
+                        .bind(user_id.as_str())
                         .fetch_one(&mut *t)
                         .await
                         .map_err(err)?;
@@ -140,8 +140,8 @@ impl IdentityStore for SqlStore {
                 .bind(&k.last_key)
                 .bind(&k.name_key)
                 .bind(&k.search_text)
-                .bind(org_id)
-                .bind(user_id)
+                .bind(org_id.as_str())
+                .bind(user_id.as_str())
                 .execute(&mut *t)
                 .await
                 .map_err(err)?;
@@ -177,14 +177,18 @@ async fn get_on(db: &Db, id: &str) -> R<Option<Identity>> {
     })
 }
 
-async fn memberships_on(db: &Db, identity_id: &str) -> R<Vec<(String, String)>> {
-    run!(db, |p| sqlx::query_as(
+async fn memberships_on(db: &Db, identity_id: &str) -> R<Vec<(OrgId, UserId)>> {
+    let rows: Vec<(String, String)> = run!(db, |p| sqlx::query_as(
         "SELECT org_id, id FROM users WHERE identity_id = $1 ORDER BY org_id"
     )
     .bind(identity_id)
     .fetch_all(p)
     .await
-    .map_err(err))
+    .map_err(err))?;
+    Ok(rows
+        .into_iter()
+        .map(|(org_id, user_id)| (OrgId::from(org_id), UserId::from(user_id)))
+        .collect())
 }
 
 async fn by_email_on(db: &Db, email_lower: &str) -> R<Option<Identity>> {

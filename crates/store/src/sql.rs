@@ -109,7 +109,7 @@ impl Sql {
     }
 
     /// `col IN ($a, $b, ...)`; an empty list matches nothing.
-    pub fn in_list(&mut self, col: &str, items: &[String]) -> &mut Self {
+    pub fn in_list<T: AsRef<str>>(&mut self, col: &str, items: &[T]) -> &mut Self {
         if items.is_empty() {
             return self.push("1 = 0");
         }
@@ -118,7 +118,7 @@ impl Sql {
             if i > 0 {
                 self.push(", ");
             }
-            self.text(it);
+            self.text(it.as_ref());
         }
         self.push(")")
     }

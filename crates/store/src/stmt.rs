@@ -5,7 +5,7 @@
 use roster_domain::model::{EnvAccess, Role, User};
 use roster_domain::store::{NewIdentity, OnJoin, Refusal, StoreError};
 use roster_domain::types::OrgId;
-use roster_domain::types::{user_keys, Micros};
+use roster_domain::types::{user_keys, Micros, UserId};
 use sqlx::{PgConnection, SqliteConnection};
 
 use crate::sql::{bind_all, Arg, Sql};
@@ -365,10 +365,11 @@ pub(crate) async fn update_user_row(
 /// Replaces a user's organization roles and admin flag; `NotFound` without such a user.
 pub(crate) async fn replace_roles(
     t: &mut Tx<'_>,
-    org: &str,
-    user: &str,
+    org_id: &OrgId,
+    user_id: &UserId,
     role_ids: &[String],
 ) -> R<()> {
+    let (org, user) = (org_id.as_str(), user_id.as_str());
     on!(t, |c| {
         // Bumping updated_at makes a concurrent optimistic update of this user stale.
         let done = sqlx::query(
@@ -415,10 +416,11 @@ pub(crate) async fn replace_roles(
 /// Replaces a user's environment access.
 pub(crate) async fn write_env_access(
     t: &mut Tx<'_>,
-    org: &str,
-    user: &str,
+    org_id: &OrgId,
+    user_id: &UserId,
     envs: &[EnvAccess],
 ) -> R<()> {
+    let (org, user) = (org_id.as_str(), user_id.as_str());
     on!(t, |c| {
         for table in ["user_environments", "user_environment_bots"] {
             sqlx::query(&format!(

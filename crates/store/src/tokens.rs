@@ -117,7 +117,7 @@ async fn find_on(db: &Db, hash: &str, now: Micros) -> R<Option<OneTimeToken>> {
 /// transaction; `None` (nothing written) when there is no such token or its use is void.
 async fn consume_on(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     hash: &str,
     purposes: &[TokenPurpose],
     now: Micros,

@@ -122,9 +122,9 @@ impl Core {
         let ctx = Context::new(request_id, Actor::Anonymous);
         let mut fx = Effects::audit(self.audit(
             &ctx,
-            &who.org_id,
+            &OrgId::from(&who.org_id),
             "user.browser_session.started",
-            Some(&who.user_id),
+            Some(&UserId::from(&who.user_id)),
             json!({ "amr": who.method.amr() }),
         ));
         fx.tokens.push(OneTimeToken::new(
@@ -199,7 +199,7 @@ impl Core {
             &ctx,
             &org.id,
             "user.browser_session.ended",
-            Some(&t.user_id),
+            Some(&UserId::from(&t.user_id)),
             json!({}),
         ));
         Ok(self
@@ -320,9 +320,9 @@ impl Core {
         let ctx = Context::new(request_id, Actor::Anonymous);
         let mut fx = Effects::audit(self.audit(
             &ctx,
-            &who.org_id,
+            &OrgId::from(&who.org_id),
             "user.sign_in.oidc_code",
-            Some(&who.user_id),
+            Some(&UserId::from(&who.user_id)),
             json!({ "client_id": client.client_id }),
         ));
         fx.tokens.push(self.refresh_record(

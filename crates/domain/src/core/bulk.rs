@@ -223,7 +223,7 @@ impl Core {
                     let user = user.ok_or("User not found in this organization")?;
                     let envs = self
                         .store
-                        .env_access(&org.id, &[user.id.to_string()])
+                        .env_access(&org.id, std::slice::from_ref(&user.id))
                         .await
                         .map_err(|e| row_error(&mut outage, e))?;
                     cache.insert(

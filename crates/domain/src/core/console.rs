@@ -200,9 +200,9 @@ impl Core {
         ctx.channel = Some("console");
         let fx = Effects::audit(self.audit(
             &ctx,
-            &who.org_id,
+            &OrgId::from(&who.org_id),
             "user.console_session.started",
-            Some(&who.user_id),
+            Some(&UserId::from(&who.user_id)),
             json!({ "amr": s.amr }),
         ));
         self.store.insert_console_session(&s, fx).await?;
@@ -230,7 +230,7 @@ impl Core {
                 &ctx,
                 org_id,
                 "user.console_session.expired",
-                Some(&s.user_id),
+                Some(&UserId::from(&s.user_id)),
                 json!({ "reason": if old { "absolute" } else { "idle" } }),
             ));
             self.store.delete_console_session(org_id, &hash, fx).await?;
@@ -257,9 +257,9 @@ impl Core {
     pub async fn end_console_session(&self, ctx: &Context, s: &ConsoleSession) -> Result<()> {
         let fx = Effects::audit(self.audit(
             ctx,
-            &s.org_id,
+            &OrgId::from(&s.org_id),
             "user.console_session.ended",
-            Some(&s.user_id),
+            Some(&UserId::from(&s.user_id)),
             json!({}),
         ));
         self.store
@@ -276,9 +276,9 @@ impl Core {
     ) -> Result<u64> {
         let fx = Effects::audit(self.audit(
             ctx,
-            &s.org_id,
+            &OrgId::from(&s.org_id),
             "user.console_session.ended_everywhere",
-            Some(&s.user_id),
+            Some(&UserId::from(&s.user_id)),
             json!({}),
         ));
         Ok(self

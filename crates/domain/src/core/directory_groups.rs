@@ -73,8 +73,8 @@ impl Core {
         add: &[String],
         remove: &[String],
         fx: &mut Effects,
-    ) -> Result<Vec<(String, Vec<String>)>> {
-        let mut changes: Vec<(String, Vec<String>)> = Vec::new();
+    ) -> Result<Vec<(UserId, Vec<String>)>> {
+        let mut changes: Vec<(UserId, Vec<String>)> = Vec::new();
         let mut seen: Vec<&String> = Vec::new();
         for (user_id, gains) in add
             .iter()
@@ -111,7 +111,7 @@ impl Core {
                 Some(&user.id),
                 json!({ "role": role.name }),
             ));
-            changes.push((user.id.into(), ids));
+            changes.push((user.id, ids));
         }
         Ok(changes)
     }

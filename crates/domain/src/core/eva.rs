@@ -1,7 +1,7 @@
 //! eva-user operations: users with an admin flag or per-environment roles and bots, the paged
 //! list and quicksearch, activation and deactivation, and per-user configurations.
 
-use crate::types::OrgId;
+use crate::types::{OrgId, UserId};
 use std::collections::HashMap;
 
 use super::access::Context;
@@ -314,7 +314,7 @@ impl Core {
         org: &Organization,
         users: Vec<User>,
     ) -> Result<Vec<EvaUser>> {
-        let ids: Vec<String> = users.iter().map(|u| u.id.to_string()).collect();
+        let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
         let access = self.store.env_access(&org.id, &ids).await?;
         let catalog = self.catalog(&org.id).await?;
         let admin_count = if users.iter().any(|u| u.is_admin) {
@@ -323,7 +323,7 @@ impl Core {
             0
         };
         let me = ctx.principal().map(|p| p.user_id.clone());
-        let mut by_user: HashMap<String, Vec<EvaEnv>> = HashMap::new();
+        let mut by_user: HashMap<UserId, Vec<EvaEnv>> = HashMap::new();
         for (user_id, a) in access {
             let env_name = catalog
                 .env(&a.environment_uuid)
@@ -352,7 +352,7 @@ impl Core {
                 let deletable = me.as_deref() != Some(u.id.as_str()) && !last_admin;
                 EvaUser {
                     org_uuid: org.uuid.clone(),
-                    environments: by_user.remove(u.id.as_str()).unwrap_or_default(),
+                    environments: by_user.remove(&u.id).unwrap_or_default(),
                     deletable,
                     user: u,
                 }

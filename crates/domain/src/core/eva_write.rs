@@ -186,7 +186,7 @@ impl Core {
     ) -> Result<Vec<EnvAccess>> {
         Ok(self
             .store
-            .env_access(org_id, &[user_id.to_string()])
+            .env_access(org_id, std::slice::from_ref(user_id))
             .await?
             .into_iter()
             .map(|(_, a)| a)

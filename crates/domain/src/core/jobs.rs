@@ -203,7 +203,7 @@ impl Core {
     async fn insert_job(&self, ctx: &Context, job: &Job) -> Result<()> {
         let event = self.audit(
             ctx,
-            &job.org_id,
+            &OrgId::from(&job.org_id),
             "job.started",
             None,
             json!({ "job": job.id, "kind": job.kind.as_str(), "format": job.format.as_str() }),
@@ -396,7 +396,7 @@ impl Core {
         }
         let fx = Effects::audit(self.audit(
             ctx,
-            &job.org_id,
+            &OrgId::from(&job.org_id),
             "job.cancelled",
             None,
             json!({ "job": job.id }),

@@ -190,7 +190,7 @@ impl Core {
                 return Ok(false);
             }
             let memberships = self.store.memberships(&identity.id).await?;
-            return Ok(memberships == [(t.org_id.clone(), t.user_id.clone())]);
+            return Ok(matches!(&memberships[..], [(o, u)] if *o == t.org_id && *u == t.user_id));
         }
         Ok(true)
     }

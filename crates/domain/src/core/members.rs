@@ -148,16 +148,13 @@ impl Core {
                 ctx,
                 &org.id,
                 "identity.email_change_requested",
-                Some(&p.user_id),
+                Some(&user.id),
                 json!({}),
             ));
             // A newer request voids the links of earlier ones, whichever organization they came from.
             for (org_id, user_id) in &memberships {
-                fx.revoke.push(Revocation::new(
-                    &OrgId::from(org_id),
-                    &UserId::from(user_id),
-                    TokenPurpose::EmailChange,
-                ));
+                fx.revoke
+                    .push(Revocation::new(org_id, user_id, TokenPurpose::EmailChange));
             }
             fx.tokens.push(OneTimeToken::new(
                 &secret,
@@ -200,8 +197,13 @@ impl Core {
         let ctx = Context::new(request_id, super::Actor::Anonymous);
         let mut fx = Effects::default();
         // The audit event names the organization where the change was asked for; the store fills it in.
-        fx.audit
-            .push(self.audit(&ctx, "", "identity.email_changed", None, json!({})));
+        fx.audit.push(self.audit(
+            &ctx,
+            &OrgId::new(""),
+            "identity.email_changed",
+            None,
+            json!({}),
+        ));
         match self
             .store
             .apply_email_change(&hash_secret(token.trim()), self.now(), fx)

@@ -40,7 +40,7 @@ mod users;
 mod users_write;
 mod webhooks;
 
-use crate::types::OrgId;
+use crate::types::{OrgId, UserId};
 use std::sync::Arc;
 
 pub use access::{Access, Actor, Context, Rank};
@@ -236,9 +236,9 @@ impl Core {
     fn audit(
         &self,
         ctx: &Context,
-        org_id: &str,
+        org_id: &OrgId,
         action: &str,
-        target: Option<&str>,
+        target: Option<&UserId>,
         mut details: serde_json::Value,
     ) -> AuditEvent {
         if let (Some(channel), Some(d)) = (ctx.channel, details.as_object_mut()) {
@@ -280,11 +280,11 @@ impl Core {
             },
         };
         AuditEvent {
-            org_id: org_id.to_owned(),
+            org_id: org_id.to_string(),
             id: new_uuid7(),
             action: action.to_owned(),
             actor,
-            target_user_id: target.map(str::to_owned),
+            target_user_id: target.map(UserId::to_string),
             request_id: Some(ctx.request_id.clone()),
             details,
             created_at: self.now(),
@@ -297,16 +297,16 @@ impl Core {
     fn audit_by_member(
         &self,
         ctx: &Context,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         action: &str,
         details: serde_json::Value,
     ) -> AuditEvent {
         AuditEvent {
             actor: ActorRef {
                 kind: "user",
-                user_id: Some(user_id.to_owned()),
-                org_id: Some(org_id.to_owned()),
+                user_id: Some(user_id.to_string()),
+                org_id: Some(org_id.to_string()),
             },
             ..self.audit(ctx, org_id, action, Some(user_id), details)
         }

@@ -413,7 +413,7 @@ impl Core {
         if let Some(p) = ctx.principal().filter(|p| p.org_id != org.id) {
             fx.audit.push(self.audit(
                 ctx,
-                &p.org_id,
+                &OrgId::from(&p.org_id),
                 "organization.delete",
                 None,
                 json!({ "org_id": org.id }),

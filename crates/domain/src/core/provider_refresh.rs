@@ -114,9 +114,9 @@ impl Core {
         let next = random_secret();
         let mut fx = Effects::audit(self.audit(
             &ctx,
-            &org_id,
+            &OrgId::from(&org_id),
             "user.token_refresh",
-            Some(&who.user_id),
+            Some(&UserId::from(&who.user_id)),
             json!({ "client_id": client.client_id }),
         ));
         fx.tokens.push(self.refresh_record(
@@ -161,9 +161,9 @@ impl Core {
         };
         let mut fx = Effects::audit(self.audit(
             ctx,
-            &spent.org_id,
+            &OrgId::from(&spent.org_id),
             action,
-            Some(&spent.user_id),
+            Some(&UserId::from(&spent.user_id)),
             json!({ "client_id": spent.payload.get("client_id") }),
         ));
         fx.revoke.push(Revocation::new(
@@ -205,9 +205,9 @@ impl Core {
         let ctx = Context::new(request_id, Actor::Anonymous);
         let fx = Effects::audit(self.audit(
             &ctx,
-            &held.org_id,
+            &OrgId::from(&held.org_id),
             "user.token_revoked",
-            Some(&held.user_id),
+            Some(&UserId::from(&held.user_id)),
             json!({ "client_id": client.client_id }),
         ));
         Ok(self

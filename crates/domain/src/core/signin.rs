@@ -176,7 +176,7 @@ impl Core {
             &ctx,
             &org.id,
             "user.token_refresh",
-            Some(&rec.user_id),
+            Some(&UserId::from(&rec.user_id)),
             json!({}),
         ));
         fx.tokens.push(OneTimeToken::new(

@@ -70,7 +70,7 @@ impl CountKey {
 
 /// Remembered counts: at most `capacity` of them, each with the version it was read at.
 pub(crate) struct Totals {
-    entries: Mutex<HashMap<(String, CountKey), (i64, i64)>>,
+    entries: Mutex<HashMap<(OrgId, CountKey), (i64, i64)>>,
     capacity: usize,
 }
 
@@ -82,17 +82,17 @@ impl Totals {
         }
     }
 
-    fn get(&self, org_id: &str, key: &CountKey, version: i64) -> Option<i64> {
+    fn get(&self, org_id: &OrgId, key: &CountKey, version: i64) -> Option<i64> {
         let map = self.entries.lock().ok()?;
-        let (v, n) = map.get(&(org_id.to_owned(), key.clone()))?;
+        let (v, n) = map.get(&(org_id.clone(), key.clone()))?;
         (*v == version).then_some(*n)
     }
 
-    fn put(&self, org_id: &str, key: CountKey, version: i64, n: i64) {
+    fn put(&self, org_id: &OrgId, key: CountKey, version: i64, n: i64) {
         let Ok(mut map) = self.entries.lock() else {
             return;
         };
-        let slot = (org_id.to_owned(), key);
+        let slot = (org_id.clone(), key);
         if map.len() >= self.capacity && !map.contains_key(&slot) {
             // Counts of older versions of this organization go first; then arbitrary ones, a
             // quarter at a time, so that a full map costs one sweep per many insertions.
@@ -182,16 +182,17 @@ mod tests {
     #[test]
     fn a_count_lives_only_at_its_version_and_the_map_is_bounded() {
         let totals = Totals::new(100);
+        let (o1, o2) = (OrgId::from("o1"), OrgId::from("o2"));
         let key = CountKey::of(&search("ros")).expect("remembered");
-        totals.put("o1", key.clone(), 7, 42);
-        assert_eq!(totals.get("o1", &key, 7), Some(42));
-        assert_eq!(totals.get("o1", &key, 8), None, "a write moved the version");
-        assert_eq!(totals.get("o2", &key, 7), None, "another organization");
+        totals.put(&o1, key.clone(), 7, 42);
+        assert_eq!(totals.get(&o1, &key, 7), Some(42));
+        assert_eq!(totals.get(&o1, &key, 8), None, "a write moved the version");
+        assert_eq!(totals.get(&o2, &key, 7), None, "another organization");
         for i in 0..1000 {
             let k = CountKey::of(&search(&format!("t{i}"))).expect("remembered");
-            totals.put("o1", k.clone(), 7, i);
+            totals.put(&o1, k.clone(), 7, i);
             assert!(totals.len() <= 100, "{} entries", totals.len());
-            assert_eq!(totals.get("o1", &k, 7), Some(i), "the newest survives");
+            assert_eq!(totals.get(&o1, &k, 7), Some(i), "the newest survives");
         }
     }
 }

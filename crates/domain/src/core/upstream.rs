@@ -173,7 +173,7 @@ impl Core {
             }
             d
         };
-        let target = member.as_ref().map(|m| m.id.as_str());
+        let target = member.as_ref().map(|m| &m.id);
         let accept = match decide(via, conn, claims, member.as_ref(), &links) {
             Ok(accept) => accept,
             Err(why) => {

@@ -23,8 +23,8 @@ pub trait EvaStore: Send + Sync + 'static {
     async fn env_access(
         &self,
         org_id: &OrgId,
-        user_ids: &[String],
-    ) -> StoreResult<Vec<(String, EnvAccess)>>;
+        user_ids: &[UserId],
+    ) -> StoreResult<Vec<(UserId, EnvAccess)>>;
     /// Replaces a user's organization roles and environment access at once (last-admin guarded).
     async fn set_user_access(
         &self,

@@ -5,14 +5,14 @@ use async_trait::async_trait;
 
 use super::{Effects, StoreResult};
 use crate::model::Identity;
-use crate::types::Micros;
+use crate::types::{Micros, OrgId, UserId};
 
 #[async_trait]
 pub trait IdentityStore: Send + Sync + 'static {
     async fn get_identity(&self, id: &str) -> StoreResult<Option<Identity>>;
     async fn identity_by_email(&self, email_lower: &str) -> StoreResult<Option<Identity>>;
     /// Every membership of an identity, as `(org_id, user_id)`.
-    async fn memberships(&self, identity_id: &str) -> StoreResult<Vec<(String, String)>>;
+    async fn memberships(&self, identity_id: &str) -> StoreResult<Vec<(OrgId, UserId)>>;
     /// The stored argon2 hash of an identity's password, if it has one.
     async fn password_hash(&self, identity_id: &str) -> StoreResult<Option<String>>;
     /// Sets an identity's password at session stamp `at`; with `revoke_sessions`, tokens

@@ -1,13 +1,15 @@
-//! Ids travel typed: no public function or trait method of the core (`crates/domain/src/core`),
-//! of the store contract (`crates/domain/src/store`, and the two store traits beside it,
-//! `connections.rs` and `directory.rs`) or of the store (`crates/store/src`) takes an
-//! `org_id` or a `user_id` as a string. They take `&OrgId` and `&UserId`
-//! (`roster_domain::types`), which the surfaces build at the edge. Private helpers may still
-//! take a `&str`.
+//! Ids travel typed: no function or trait method of the core (`crates/domain/src/core`), of
+//! the store contract (`crates/domain/src/store`, and the two store traits beside it,
+//! `connections.rs` and `directory.rs`) or of the store (`crates/store/src`), public or
+//! private, takes an organization's or a user's id as a string, alone or in a slice, a `Vec`
+//! or an `Option`. They take `&OrgId` and `&UserId` (`roster_domain::types`), and lists of
+//! them as `&[UserId]`, which the surfaces build at the edge.
 //!
 //! The sources are read as text: comments, strings and character literals are blanked, then
-//! each `fn` is checked when it is `pub` (in any form) or sits directly in a `trait` or an
-//! `impl ... for` block.
+//! the parameters of each `fn` are checked. A parameter is an id by its name (`NAMES`), and a
+//! string when its type is built of `str` or `String` and the wrappers of `WRAPPERS` only
+//! (`&[String]`, `Option<&str>`, `impl Into<String>`). A list of user ids named only `ids` is
+//! not seen: name it `user_ids`.
 
 use std::path::{Path, PathBuf};
 
@@ -22,18 +24,46 @@ const CHECKED: &[&str] = &[
     "store/src",
 ];
 
-/// The parameter names that must not be strings, and the string types they must not have.
-const NAMES: &[&str] = &["org_id", "user_id"];
-const STRINGS: &[&str] = &[
-    "&str",
-    "String",
-    "&String",
-    "Option<&str>",
-    "Option<String>",
-    "Option<&String>",
-    "implInto<String>",
-    "implAsRef<str>",
+/// The parameter names of organization and user ids, and of lists of them.
+const NAMES: &[&str] = &[
+    "org_id", "user_id", "org", "user", "org_ids", "user_ids", "orgs", "users",
 ];
+/// The types that hold strings without making them anything else: a parameter's type whose
+/// every word is one of these or `str`/`String` is a string, or a list of strings.
+const WRAPPERS: &[&str] = &[
+    "Option",
+    "Vec",
+    "Box",
+    "Arc",
+    "Cow",
+    "HashSet",
+    "BTreeSet",
+    "impl",
+    "Into",
+    "AsRef",
+    "IntoIterator",
+    "Item",
+    "dyn",
+];
+
+/// Whether a type (whitespace and lifetimes removed, so `impl Into<String>` reads
+/// `implInto<String>`) is a string or a collection of strings.
+fn is_strings(ty: &str) -> bool {
+    let words: Vec<&str> = ty
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .flat_map(
+            |w| match w.strip_prefix("impl").or_else(|| w.strip_prefix("dyn")) {
+                Some(rest) if !rest.is_empty() => vec!["impl", rest],
+                _ => vec![w],
+            },
+        )
+        .collect();
+    words.iter().any(|w| *w == "str" || *w == "String")
+        && words
+            .iter()
+            .all(|w| *w == "str" || *w == "String" || WRAPPERS.contains(w))
+}
 
 fn sources(path: &Path, out: &mut Vec<PathBuf>) {
     if path.is_file() {
@@ -183,99 +213,36 @@ fn params(text: &str, from: usize) -> (Vec<Param>, usize) {
     (out, text.len())
 }
 
-/// An item's header without its attributes (`#[async_trait]`, `#[cfg(test)]`).
-fn without_attributes(head: &str) -> String {
-    let mut out = String::new();
-    let mut depth = 0;
-    let mut chars = head.chars().peekable();
-    while let Some(c) = chars.next() {
-        if depth == 0 && c == '#' && chars.peek() == Some(&'[') {
-            chars.next();
-            depth = 1;
-        } else if depth > 0 {
-            match c {
-                '[' => depth += 1,
-                ']' => depth -= 1,
-                _ => {}
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Block {
-    /// A `trait` or an `impl Trait for Type`: its methods are its signatures.
-    Signatures,
-    Other,
-}
-
 /// Each `file:line: fn name(name: type)` of the text that takes an id as a string.
 fn problems_in_text(file: &str, text: &str) -> Vec<String> {
     let text = blank(text);
     let b = text.as_bytes();
     let line_of = |at: usize| text[..at].matches('\n').count() + 1;
-    let mut stack: Vec<Block> = Vec::new();
-    // Where the current item's header began: after the last `;`, `{` or `}`.
-    let mut header = 0;
     let mut problems = Vec::new();
     let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'{' => {
-                let head = without_attributes(&text[header..i]);
-                let words: Vec<&str> = head.split_whitespace().collect();
-                let is_trait = words
-                    .iter()
-                    .take_while(|w| **w != "where")
-                    .any(|w| *w == "trait");
-                let is_trait_impl =
-                    words.first().is_some_and(|w| w.starts_with("impl")) && words.contains(&"for");
-                stack.push(if is_trait || is_trait_impl {
-                    Block::Signatures
-                } else {
-                    Block::Other
-                });
-                header = i + 1;
-            }
-            b'}' => {
-                stack.pop();
-                header = i + 1;
-            }
-            b';' => header = i + 1,
-            b'f' if text[i..].starts_with("fn ")
-                && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')) =>
-            {
-                let Some(open) = text[i..].find('(').map(|n| i + n) else {
-                    break;
-                };
-                let name = text[i + 3..open].trim();
-                let name = name.split('<').next().unwrap_or(name).trim();
-                let public = without_attributes(&text[header..i])
-                    .split_whitespace()
-                    .any(|w| w.starts_with("pub"));
-                let in_signatures = stack.last() == Some(&Block::Signatures);
-                let (list, after) = params(&text, open + 1);
-                if public || in_signatures {
-                    for p in list {
-                        if NAMES.contains(&p.name.as_str()) && STRINGS.contains(&p.ty.as_str()) {
-                            problems.push(format!(
-                                "{file}:{}: fn {name}({}: {})",
-                                line_of(p.at),
-                                p.name,
-                                p.ty
-                            ));
-                        }
-                    }
-                }
-                i = after;
-                continue;
-            }
-            _ => {}
+    while let Some(n) = text[i..].find("fn ") {
+        let at = i + n;
+        i = at + 3;
+        if at > 0 && (b[at - 1].is_ascii_alphanumeric() || b[at - 1] == b'_') {
+            continue;
         }
-        i += 1;
+        let Some(open) = text[at..].find('(').map(|n| at + n) else {
+            break;
+        };
+        let name = text[at + 3..open].trim();
+        let name = name.split('<').next().unwrap_or(name).trim();
+        let (list, after) = params(&text, open + 1);
+        for p in list {
+            if NAMES.contains(&p.name.as_str()) && is_strings(&p.ty) {
+                problems.push(format!(
+                    "{file}:{}: fn {name}({}: {})",
+                    line_of(p.at),
+                    p.name,
+                    p.ty
+                ));
+            }
+        }
+        i = after;
     }
     problems
 }
@@ -299,7 +266,7 @@ fn problems_under(root: &Path, checked: &[&str]) -> (usize, Vec<String>) {
 }
 
 #[test]
-fn no_public_signature_takes_an_org_or_user_id_as_a_string() {
+fn no_signature_takes_an_org_or_user_id_as_a_string() {
     let (files, problems) = problems_under(Path::new(CRATES), CHECKED);
     assert!(files > 60, "the sources were found: {files} files");
     assert!(
@@ -310,9 +277,10 @@ fn no_public_signature_takes_an_org_or_user_id_as_a_string() {
 }
 
 /// The check finds what it looks for: string ids planted in a public function, a trait
-/// method, a trait implementation's method and a public method are reported with their
-/// lines; a private helper, a struct field, a typed id and the same words in comments and
-/// strings are not.
+/// method, a trait implementation's method, a public method, a private method and a private
+/// helper, alone or as slices, vectors and options, are reported with their lines; a struct
+/// field, typed ids, a closure's string, a tuple with a record, an id named only `ids` and the
+/// same words in comments and strings are not.
 #[test]
 fn the_check_sees_planted_string_ids() {
     let text = r##"
@@ -326,6 +294,7 @@ pub trait UserStore: Send + Sync {
     async fn get_user(&self, org_id: &str, user_id: &UserId) -> StoreResult<Option<User>>;
     /// fn in_doc(user_id: &str)
     async fn typed(&self, org_id: &OrgId, f: impl Fn(&str) -> Option<String>) -> R<()>;
+    async fn env_access(&self, org_id: &OrgId, user_ids: &[String]) -> R<()>;
 }
 
 #[async_trait]
@@ -350,30 +319,32 @@ impl SqlStore {
 }
 
 pub fn free<'a>(x: &'a str, user_id: impl Into<String>) {}
-fn helper(org_id: &str) {}
+fn helper(org: &str, user: &'a str, users: Vec<String>) {}
+fn lists(user_ids: &[&str], org_ids: Option<&[String]>, ids: &[String]) {}
+fn fine(user_ids: &[UserId], org: &Organization, user: &[(String, EnvAccess)]) {}
 "##;
     let problems = problems_in_text("planted.rs", text).join("\n");
     for expected in [
         "planted.rs:9: fn get_user(org_id: &str)",
-        "planted.rs:19: fn get_user(user_id: &str)",
-        "planted.rs:20: fn get_user(user_id: String)",
-        "planted.rs:29: fn route(org_id: Option<&str>)",
-        "planted.rs:35: fn free(user_id: implInto<String>)",
+        "planted.rs:12: fn env_access(user_ids: &[String])",
+        "planted.rs:20: fn get_user(user_id: &str)",
+        "planted.rs:21: fn get_user(user_id: String)",
+        "planted.rs:30: fn route(org_id: Option<&str>)",
+        "planted.rs:33: fn private(org_id: &str)",
+        "planted.rs:36: fn free(user_id: implInto<String>)",
+        "planted.rs:37: fn helper(org: &str)",
+        "planted.rs:37: fn helper(user: &str)",
+        "planted.rs:37: fn helper(users: Vec<String>)",
+        "planted.rs:38: fn lists(user_ids: &[&str])",
+        "planted.rs:38: fn lists(org_ids: Option<&[String]>)",
     ] {
         assert!(problems.contains(expected), "{expected} in:\n{problems}");
     }
-    for unexpected in [
-        "commented",
-        "in_doc",
-        "in_string",
-        "private",
-        "helper",
-        "typed",
-    ] {
+    for unexpected in ["commented", "in_doc", "in_string", "typed", "fine", "(ids:"] {
         assert!(
             !problems.contains(unexpected),
             "{unexpected} in:\n{problems}"
         );
     }
-    assert_eq!(problems.lines().count(), 5, "{problems}");
+    assert_eq!(problems.lines().count(), 12, "{problems}");
 }

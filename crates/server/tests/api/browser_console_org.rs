@@ -6,7 +6,7 @@
 //! changes an eva user's environments on the user's page; this test then checks what the
 //! database holds. Screenshots go to `target/screenshots/console-org-*.png`.
 
-use roster_domain::types::OrgId;
+use roster_domain::types::{OrgId, UserId};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -126,10 +126,7 @@ async fn the_organization_pages_work_in_a_real_browser_and_pass_axe() {
     );
     let envs = core
         .store
-        .env_access(
-            &OrgId::from(org.id.as_str()),
-            std::slice::from_ref(&eva_user),
-        )
+        .env_access(&OrgId::from(org.id.as_str()), &[UserId::from(&eva_user)])
         .await
         .unwrap();
     let mut envs: Vec<_> = envs.into_iter().map(|(_, a)| a).collect();

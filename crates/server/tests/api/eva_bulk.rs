@@ -1,7 +1,7 @@
 //! eva's bulk CSV operations: a 10,000-row import with every rule broken, hostile files, size
 //! limits, re-imports, bulk delete and permissions, and a server killed in the middle of an import.
 
-use roster_domain::types::OrgId;
+use roster_domain::types::{OrgId, UserId};
 use std::collections::HashMap;
 
 use reqwest::Method;
@@ -198,8 +198,8 @@ async fn ten_thousand_rows_with_one_percent_bad() {
         .list_users(&OrgId::from("acme"), &q)
         .await
         .unwrap();
-    let ids: Vec<String> = users.iter().map(|u| u.id.to_string()).collect();
-    let with_env: std::collections::HashSet<String> = app
+    let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
+    let with_env: std::collections::HashSet<UserId> = app
         .state
         .core
         .store
@@ -212,11 +212,7 @@ async fn ten_thousand_rows_with_one_percent_bad() {
     for u in &users {
         assert!(!u.role_ids.is_empty(), "{} has a role", u.email);
         if !u.is_admin {
-            assert!(
-                with_env.contains(u.id.as_str()),
-                "{} has its environment",
-                u.email
-            );
+            assert!(with_env.contains(&u.id), "{} has its environment", u.email);
         }
     }
     // A row's password signs in.
@@ -608,8 +604,8 @@ async fn a_server_killed_mid_import_leaves_no_partial_user() {
         before.len()
     );
     // Every user that exists is whole: its role and its environment with its bot.
-    let ids: Vec<String> = before.iter().map(|u| u.id.to_string()).collect();
-    let envs: HashMap<String, roster_domain::model::EnvAccess> = store
+    let ids: Vec<UserId> = before.iter().map(|u| u.id.clone()).collect();
+    let envs: HashMap<UserId, roster_domain::model::EnvAccess> = store
         .env_access(&OrgId::from("acme"), &ids)
         .await
         .unwrap()
@@ -618,7 +614,7 @@ async fn a_server_killed_mid_import_leaves_no_partial_user() {
     for u in before.iter().filter(|u| u.email.ends_with("@kill.example")) {
         assert_eq!(u.role_ids.len(), 1, "{} has its role", u.email);
         let e = envs
-            .get(u.id.as_str())
+            .get(&u.id)
             .unwrap_or_else(|| panic!("{} has its environment", u.email));
         assert_eq!(e.bots, vec![BOT.to_owned()]);
     }
