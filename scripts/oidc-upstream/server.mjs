@@ -4,12 +4,17 @@
 //
 // One process serves the whole test run (node and oidc-provider take about a second to
 // start); each test has its own provider in it, on its own port, with its own issuer and
-// clients. Protocol with the tests, one JSON object a line, one request answered at a time:
-//   {"new": true}                      → {"issuer": "http://127.0.0.1:<port>"} (a new port)
-//   {"issuer": ..., "clients": [...]}  → {"ready": issuer} (that port's provider starts, with
-//                                        its registered clients: Roster's client ids, secrets
-//                                        and callback URIs)
-//   {"close": issuer}                  → no answer (the test ended; its port closes)
+// clients. Protocol with the tests, one JSON object a line, requests handled one at a time in
+// the order they came, each answered once with the request's "id" (the tests wait for the
+// answers they need and pass over the others, such as a close's):
+//   {"id": n, "new": true}                     → {"id": n, "issuer": "http://127.0.0.1:<port>"}
+//                                                (a new port)
+//   {"id": n, "issuer": ..., "clients": [...]} → {"id": n, "ready": issuer} (that port's
+//                                                provider starts, with its registered clients:
+//                                                Roster's client ids, secrets and callback URIs)
+//   {"id": n, "close": issuer}                 → {"id": n, "closed": issuer} (the test ended;
+//                                                its port closes)
+// A request that fails is answered {"id": n, "error": "..."}.
 //
 // People sign in through its own login form (devInteractions: any password). The login names
 // the upstream account and its claims: "ana@acme.test" has that address, verified;
@@ -57,15 +62,18 @@ async function handle(msg) {
     await new Promise((ok) => { server.listen(0, '127.0.0.1', ok); });
     const issuer = `http://127.0.0.1:${server.address().port}`;
     servers.set(issuer, server);
-    answer({ issuer });
+    answer({ id: msg.id, issuer });
   } else if (msg.clients) {
     servers.get(msg.issuer).on('request', provider(msg.issuer, msg.clients).callback());
-    answer({ ready: msg.issuer });
+    answer({ id: msg.id, ready: msg.issuer });
   } else if (msg.close) {
     const server = servers.get(msg.close);
     servers.delete(msg.close);
     server?.close();
     server?.closeAllConnections();
+    answer({ id: msg.id, closed: msg.close });
+  } else {
+    throw new Error(`unknown request ${JSON.stringify(msg)}`);
   }
 }
 
@@ -73,10 +81,17 @@ async function handle(msg) {
 let queue = Promise.resolve();
 const lines = readline.createInterface({ input: process.stdin });
 lines.on('line', (line) => {
-  queue = queue.then(() => handle(JSON.parse(line))).catch((err) => {
-    process.stderr.write(`${err.stack}\n`);
-    answer({ error: String(err) });
-  });
+  let id = null;
+  queue = queue
+    .then(() => {
+      const msg = JSON.parse(line);
+      id = msg.id ?? null;
+      return handle(msg);
+    })
+    .catch((err) => {
+      process.stderr.write(`${err.stack}\n`);
+      answer({ id, error: String(err) });
+    });
 });
 // The test run ends: so do the providers.
 lines.on('close', () => { process.exit(0); });

@@ -35,12 +35,15 @@ fn workspace() -> PathBuf {
 struct Providers {
     stdin: std::process::ChildStdin,
     lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    /// The id of the next request; every answer carries its request's.
+    next: u64,
     _child: std::process::Child,
 }
 
+static PROVIDERS: OnceLock<Mutex<Providers>> = OnceLock::new();
+
 impl Providers {
     fn get() -> &'static Mutex<Providers> {
-        static PROVIDERS: OnceLock<Mutex<Providers>> = OnceLock::new();
         PROVIDERS.get_or_init(|| {
             let ok = std::process::Command::new(workspace().join("scripts/oidc-upstream-setup"))
                 .status()
@@ -59,34 +62,51 @@ impl Providers {
             Mutex::new(Providers {
                 stdin: child.stdin.take().unwrap(),
                 lines: std::io::BufReader::new(child.stdout.take().unwrap()).lines(),
+                next: 0,
                 _child: child,
             })
         })
     }
 
-    /// Sends `msg`; with `answered`, waits for the answer (one request at a time).
-    fn send(&mut self, msg: &Value, answered: bool) -> Value {
-        writeln!(self.stdin, "{msg}").expect("write to the providers");
-        self.stdin.flush().expect("write to the providers");
-        if !answered {
-            return Value::Null;
-        }
+    /// Sends `msg` with a new request id, and returns the id.
+    fn send(&mut self, mut msg: Value) -> std::io::Result<u64> {
+        let id = self.next;
+        self.next += 1;
+        msg["id"] = id.into();
+        writeln!(self.stdin, "{msg}")?;
+        self.stdin.flush()?;
+        Ok(id)
+    }
+
+    /// The answer to request `id`. The answers to earlier requests nobody waited for (a
+    /// test's close) are passed over, their errors reported.
+    fn answer(&mut self, id: u64) -> Value {
         loop {
-            let line = self.lines.next().expect("the providers run").unwrap();
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                assert!(v.get("error").is_none(), "the providers: {v}");
-                return v;
+            let line = self
+                .lines
+                .next()
+                .expect("the providers run")
+                .expect("read from the providers");
+            let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if v["id"] != id {
+                if let Some(e) = v.get("error") {
+                    eprintln!("the providers, request {}: {e}", v["id"]);
+                }
+                continue;
             }
+            assert!(v.get("error").is_none(), "the providers: {v}");
+            return v;
         }
     }
 
     /// The shared process's answer to `msg`, asked off the test's runtime.
-    async fn ask(msg: Value, answered: bool) -> Value {
+    async fn ask(msg: Value) -> Value {
         tokio::task::spawn_blocking(move || {
-            Self::get()
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .send(&msg, answered)
+            let mut p = Self::get().lock().unwrap_or_else(|e| e.into_inner());
+            let id = p.send(msg).expect("write to the providers");
+            p.answer(id)
         })
         .await
         .unwrap()
@@ -101,7 +121,7 @@ pub struct Upstream {
 
 impl Upstream {
     pub async fn start() -> Self {
-        let made = Providers::ask(json!({ "new": true }), true).await;
+        let made = Providers::ask(json!({ "new": true })).await;
         Self {
             issuer: made["issuer"].as_str().unwrap().to_owned(),
         }
@@ -116,18 +136,38 @@ impl Upstream {
             { "client_id": SSO_ID, "client_secret": SECRET,
               "redirect_uris": [format!("{}/connections/acme/acme-sso/callback", app.base)] },
         ]});
-        assert_eq!(Providers::ask(clients, true).await["ready"], self.issuer);
+        assert_eq!(Providers::ask(clients).await["ready"], self.issuer);
     }
 }
 
+/// Closes the test's port without waiting for the answer, and without panicking: a failed
+/// test unwinds through here, and a panic in a `Drop` while unwinding aborts the whole run.
 impl Drop for Upstream {
     fn drop(&mut self) {
-        let close = json!({ "close": self.issuer });
-        Providers::get()
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .send(&close, false);
+        let Some(providers) = PROVIDERS.get() else {
+            return;
+        };
+        let mut p = providers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = p.send(json!({ "close": self.issuer })) {
+            eprintln!("closing the upstream provider {}: {e}", self.issuer);
+        }
     }
+}
+
+/// An answer nobody waits for (a close's, or here a request that fails) is not taken for the
+/// next request's: every answer carries its request's id.
+#[tokio::test]
+async fn an_unawaited_failure_is_not_taken_for_the_next_answer() {
+    tokio::task::spawn_blocking(|| {
+        let mut p = Providers::get().lock().unwrap_or_else(|e| e.into_inner());
+        // Clients for an issuer the process never made: it answers an error.
+        p.send(json!({ "issuer": "http://127.0.0.1:1", "clients": [] }))
+            .expect("write to the providers");
+    })
+    .await
+    .unwrap();
+    let up = Upstream::start().await;
+    assert!(up.issuer.starts_with("http://127.0.0.1:"), "{}", up.issuer);
 }
 
 /// A server whose `google-oauth2` is the upstream provider, and that provider.
