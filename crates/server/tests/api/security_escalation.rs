@@ -6,7 +6,9 @@
 //! properties over (caller role, target role, operation), and random sequences of role
 //! changes and deletions after each of which the model and the server agree and the
 //! organization still has an active administrator. Driven through the core on the real store
-//! (SQLite, or PostgreSQL with `TEST_DATABASE_URL`).
+//! (SQLite, or PostgreSQL with `TEST_DATABASE_URL`). The operations are those of eva, of
+//! org-user-management, of Amigo and of the console's environments form
+//! (`Core::set_user_environments`), which also never reaches into another organization.
 
 use roster_domain::types::OrgId;
 use roster_domain::types::UserId;
@@ -39,15 +41,22 @@ const ROLES: &[&str] = &[
     "VIEWER",
 ];
 
+/// A custom role that updates users and outranks the plain user, but no environment role (it
+/// lacks their `Organization:GetOrganizationDetails`): a caller of the environments form only.
+const UPDATER: &str = "Updater";
+
 /// The roles org-user-management grants, and eva's.
 const MEMBER_ROLES: &[&str] = &["admin", "developer", "analyst"];
 const EVA_ROLES: &[&str] = &["ADMIN", "SUPERVISOR", "EDITOR", "VIEWER"];
+/// The roles a user holds in one environment (`EnvRole`), which the console's form gives.
+const ENV_ROLES: &[&str] = &["SUPERVISOR", "EDITOR", "VIEWER"];
 
 const INVITE: &str = "User:InviteUser";
 const ASSIGN: &str = "Role:AssignRole";
 const DELETE: &str = "User:DeleteUser";
 const KEY_CREATE: &str = "Organization:CreateAPIKey";
 const ROLE_MODIFY: &str = "Role:ModifyRole";
+const UPDATE: &str = "User:UpdateUserInfo";
 
 /// The reference model: each role's grants as plain strings.
 struct Model {
@@ -99,6 +108,8 @@ struct World {
     model: Model,
     /// One active user per role, to act as a caller.
     callers: BTreeMap<String, String>,
+    /// A member of another organization, `beta` (its catalogue is acme's), no eva user yet.
+    elsewhere: UserId,
     /// The administrative grants custom roles are drawn from.
     pool: Vec<Grant>,
     n: AtomicUsize,
@@ -138,7 +149,12 @@ impl World {
             .filter(|g| g.permission_name != "Organization:ModifyOrganization")
             .cloned()
             .collect();
-        for (name, grants) in [("Inviter", inviter), ("Manager", manager)] {
+        let updater = plus(&user, &[UPDATE, "User:GetUserInfo"]);
+        for (name, grants) in [
+            ("Inviter", inviter),
+            ("Manager", manager),
+            (UPDATER, updater),
+        ] {
             core.create_role(
                 &system(),
                 "acme",
@@ -160,16 +176,23 @@ impl World {
                 .collect(),
         };
         let pool = admin;
+        app.bootstrap("beta").await;
+        app.eva_catalog("beta").await;
+        let (other, _) = core
+            .invite_user(&system(), "beta", invite("b@x.example", "DefaultUserRole"))
+            .await
+            .unwrap();
         let world = World {
             app,
             core,
             model,
             callers: BTreeMap::new(),
+            elsewhere: other.id,
             pool,
             n: AtomicUsize::new(0),
         };
         let mut callers = BTreeMap::new();
-        for role in ROLES {
+        for role in ROLES.iter().chain(&[UPDATER]) {
             callers.insert(role.to_string(), world.member(role).await);
         }
         World { callers, ..world }
@@ -231,6 +254,20 @@ impl World {
 
     async fn as_role(&self, role: &str) -> Context {
         self.as_user(&self.callers[role]).await.unwrap()
+    }
+
+    /// A user's environment access as stored, as `(environment, role)` pairs.
+    async fn env_roles(&self, org: &str, user: &UserId) -> Vec<(String, String)> {
+        let org = OrgId::from(org);
+        let held = self.core.store.env_access(&org, std::slice::from_ref(user));
+        let mut out: Vec<(String, String)> = held
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, a)| (a.environment_uuid, a.role.as_str().to_owned()))
+            .collect();
+        out.sort();
+        out
     }
 }
 
@@ -304,6 +341,10 @@ enum Op {
     MemberRoles,
     /// org-user-management: remove a member holding `other`.
     MemberRemove,
+    /// The console's environments form: give a member holding `other` an environment role.
+    UserEnvironments,
+    /// The same form aimed at a member of another organization.
+    UserEnvironmentsElsewhere,
 }
 
 /// The server's answer matches the rule of eva and org-user-management, and a success never
@@ -354,6 +395,8 @@ async fn nobody_acts_on_a_role_it_does_not_outrank() {
         Just(Op::MemberInvite),
         Just(Op::MemberRoles),
         Just(Op::MemberRemove),
+        Just(Op::UserEnvironments),
+        Just(Op::UserEnvironmentsElsewhere),
     ];
     let grants = proptest::sample::subsequence(w.pool.clone(), 1..=w.pool.len());
     let strategy = (role(), role(), role(), op, grants.clone(), grants);
@@ -469,7 +512,7 @@ async fn nobody_acts_on_a_role_it_does_not_outrank() {
                             .core
                             .eva_update(&ctx, "acme", &UserId::from(&member), input)
                             .await;
-                        let allowed = m.may(caller, "User:UpdateUserInfo")
+                        let allowed = m.may(caller, UPDATE)
                             && m.appoints(caller, other)
                             && m.appoints(caller, target);
                         let what = format!("{caller} makes a {other} an eva {target}");
@@ -520,6 +563,10 @@ async fn nobody_acts_on_a_role_it_does_not_outrank() {
                         let what = format!("{caller} removes a {other}");
                         agree_appoint(m, &what, caller, other, allowed, &got)
                     }
+                    Op::UserEnvironments => {
+                        user_environments(&w, caller, other, w.next() % 3 == 0).await
+                    }
+                    Op::UserEnvironmentsElsewhere => user_environments_elsewhere(&w, caller).await,
                     Op::SignInAs => {
                         // A key of role `caller` (minted by the operator) signs in as a `target`.
                         let key = w
@@ -552,6 +599,97 @@ async fn nobody_acts_on_a_role_it_does_not_outrank() {
         })
         .unwrap();
     drop(w.app);
+}
+
+/// The environments form for every pair of caller and member role, saving a change and saving
+/// again what is held (the environment role drawn in turn), and every caller aimed at another
+/// organization: the pairs where the member's rank allows a change and the access's does not
+/// (the updater and a plain user) are too few to leave to chance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_gives_environment_access_beyond_their_rank_or_organization() {
+    let w = World::new().await;
+    let check = |r: Result<(), TestCaseError>| {
+        if let Err(e) = r {
+            panic!("{e}");
+        }
+    };
+    for caller in ROLES.iter().chain(&[UPDATER]) {
+        for other in ROLES {
+            for again in [false, true] {
+                check(user_environments(&w, caller, other, again).await);
+            }
+        }
+        check(user_environments_elsewhere(&w, caller).await);
+    }
+    drop(w.app);
+}
+
+/// The console's environments form (`Core::set_user_environments`): `caller` gives a new member
+/// holding `other` one environment with an environment role, or, `again`, saves the environment
+/// the operator gave them. A change needs the caller to update the member and to
+/// appoint both the member's role and the role eva gives that access (`ADMIN` to an
+/// administrator); an unchanged save needs no rank. A refusal writes nothing.
+async fn user_environments(
+    w: &World,
+    caller: &str,
+    other: &str,
+    again: bool,
+) -> Result<(), TestCaseError> {
+    let m = &w.model;
+    let env_role = ENV_ROLES[w.next() % ENV_ROLES.len()];
+    let member = UserId::from(w.member(other).await);
+    let envs = eva_input("", env_role).environments;
+    if again {
+        w.core
+            .set_user_environments(&system(), "acme", &member, envs.clone())
+            .await
+            .unwrap();
+    }
+    let before = w.env_roles("acme", &member).await;
+    let ctx = w.as_role(caller).await;
+    let got = w
+        .core
+        .set_user_environments(&ctx, "acme", &member, envs)
+        .await;
+    let given = if m.is_admin(other) { "ADMIN" } else { env_role };
+    let allowed =
+        m.may(caller, UPDATE) && m.appoints(caller, other) && (again || m.appoints(caller, given));
+    let what = format!("{caller} gives a {other} {env_role} access (again: {again})");
+    if again {
+        agree(&what, allowed, &got)?;
+    } else {
+        agree_appoint(m, &what, caller, given, allowed, &got)?;
+    }
+    let after = w.env_roles("acme", &member).await;
+    let expected = if got.is_ok() {
+        vec![(crate::eva::PROD.to_owned(), env_role.to_owned())]
+    } else {
+        before
+    };
+    prop_assert_eq!(after, expected, "{}: what is stored", what);
+    Ok(())
+}
+
+/// The environments form of organization acme's `caller` aimed at a member of beta: refused as
+/// forbidden through beta's path, not found through acme's, and beta's member keeps no access.
+async fn user_environments_elsewhere(w: &World, caller: &str) -> Result<(), TestCaseError> {
+    let ctx = w.as_role(caller).await;
+    let envs = eva_input("", "SUPERVISOR").environments;
+    let there = w
+        .core
+        .set_user_environments(&ctx, "beta", &w.elsewhere, envs.clone())
+        .await;
+    agree(&format!("{caller} of acme acts in beta"), false, &there)?;
+    let here = w
+        .core
+        .set_user_environments(&ctx, "acme", &w.elsewhere, envs)
+        .await;
+    prop_assert!(
+        matches!(here, Err(Error::NotFound(_))),
+        "{caller} of acme reaches beta's member through acme: {here:?}"
+    );
+    prop_assert!(w.env_roles("beta", &w.elsewhere).await.is_empty());
+    Ok(())
 }
 
 #[derive(Debug, Clone)]
