@@ -17,8 +17,8 @@ use roster_domain::Error;
 
 use super::i18n::when;
 use super::layout;
-use super::session::form;
-use super::signin::{enter, enter_form, View};
+use super::posted::Posted;
+use super::signin::{enter, View};
 use crate::extract::Req;
 use crate::routes::job_files::{lines_of, Rendered};
 use crate::state::AppState;
@@ -187,15 +187,9 @@ pub async fn page(
 
 pub async fn cancel(
     State(s): State<AppState>,
-    Path((org, job_id)): Path<(String, String)>,
-    req: Req,
-    body: Bytes,
+    Path((_, job_id)): Path<(String, String)>,
+    Posted { v, .. }: Posted,
 ) -> Response {
-    let f = form(&body);
-    let v = match enter_form(&s, &req, &org, &f).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let here = v.path(&format!("jobs/{job_id}"));
     match s.core.cancel_job(&v.signed.ctx, &v.org.id, &job_id).await {
         Ok(_) => v.done(layout::redirect(&here, vec![])),

@@ -2,7 +2,6 @@
 //! copy button when scripts run), rotating one (a new id and secret, shown the same way; the
 //! old ones stop working at once) and deleting one.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -14,8 +13,9 @@ use roster_domain::{Error, FieldError};
 
 use super::i18n::when;
 use super::layout;
-use super::session::{field, form};
-use super::signin::{enter, enter_form, View};
+use super::posted::Posted;
+use super::session::field;
+use super::signin::{enter, View};
 use crate::extract::Req;
 use crate::state::AppState;
 
@@ -131,17 +131,7 @@ pub async fn list(State(s): State<AppState>, Path(org): Path<String>, req: Req) 
     }
 }
 
-pub async fn create(
-    State(s): State<AppState>,
-    Path(org): Path<String>,
-    req: Req,
-    body: Bytes,
-) -> Response {
-    let f = form(&body);
-    let v = match enter_form(&s, &req, &org, &f).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn create(State(s): State<AppState>, Posted { v, f }: Posted) -> Response {
     let days = match field(&f, "days").trim().parse::<i64>() {
         Ok(d) if (1..=3650).contains(&d) => d,
         _ => {
@@ -172,15 +162,9 @@ pub async fn create(
 
 pub async fn delete(
     State(s): State<AppState>,
-    Path((org, key)): Path<(String, String)>,
-    req: Req,
-    body: Bytes,
+    Path((_, key)): Path<(String, String)>,
+    Posted { v, .. }: Posted,
 ) -> Response {
-    let f = form(&body);
-    let v = match enter_form(&s, &req, &org, &f).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     match s.core.delete_api_key(&v.signed.ctx, &v.org.id, &key).await {
         Ok(()) => v.done(layout::redirect(&v.path("keys"), vec![])),
         Err(e) => v.done(layout::refusal(&v.shell("api_keys"), e, &v.path("keys"))),
@@ -190,15 +174,9 @@ pub async fn delete(
 /// A new id and secret for the key, in one transaction (`Core::rotate_api_key`).
 pub async fn rotate(
     State(s): State<AppState>,
-    Path((org, key)): Path<(String, String)>,
-    req: Req,
-    body: Bytes,
+    Path((_, key)): Path<(String, String)>,
+    Posted { v, .. }: Posted,
 ) -> Response {
-    let f = form(&body);
-    let v = match enter_form(&s, &req, &org, &f).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     match s.core.rotate_api_key(&v.signed.ctx, &v.org.id, &key).await {
         Ok(rotated) => page(&s, &v, Some(rotated), true).await,
         Err(e) => v.done(layout::refusal(&v.shell("api_keys"), e, &v.path("keys"))),

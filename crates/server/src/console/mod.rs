@@ -18,9 +18,11 @@ mod org_router;
 mod org_tokens;
 mod organization;
 mod platform;
+mod posted;
 mod roles;
 mod session;
 mod signin;
+mod signout;
 mod timezone;
 mod user;
 mod user_envs;
@@ -85,11 +87,11 @@ pub fn router(max_csv: usize) -> Finished {
             &[(Method::GET, "console-callback")],
             get(signin::callback),
         )
-        .page("/console/{org}/signout", ACTION, post(signin::sign_out))
+        .page("/console/{org}/signout", ACTION, post(signout::sign_out))
         .page(
             "/console/{org}/signout-everywhere",
             ACTION,
-            post(signin::sign_out_everywhere),
+            post(signout::sign_out_everywhere),
         )
         .page("/console/{org}/users", PAGE, get(users::list))
         .page("/console/{org}/users.csv", PAGE, get(users::export))

@@ -3,7 +3,6 @@
 //! list, add (a confidential client's secret shown this once), delete; through the same core
 //! operations as the administration API.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -14,8 +13,9 @@ use roster_domain::Error;
 use super::i18n::when;
 use super::layout;
 use super::organization::{button_form, sections, shown_once};
-use super::session::{field, form};
-use super::signin::{enter, enter_form, View};
+use super::posted::Posted;
+use super::session::field;
+use super::signin::{enter, View};
 use crate::extract::Req;
 use crate::state::AppState;
 
@@ -97,17 +97,7 @@ pub async fn connections(State(s): State<AppState>, Path(org): Path<String>, req
 }
 
 /// Adds one (`create_connection`).
-pub async fn add_connection(
-    State(s): State<AppState>,
-    Path(org): Path<String>,
-    req: Req,
-    body: Bytes,
-) -> Response {
-    let f = form(&body);
-    let v = match enter_form(&s, &req, &org, &f).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn add_connection(State(s): State<AppState>, Posted { v, f }: Posted) -> Response {
     let input = ConnectionInput {
         name: Some(field(&f, "name").trim().to_owned()),
         issuer: Some(field(&f, "issuer").trim().to_owned()),
@@ -136,15 +126,9 @@ fn refused(v: &View, e: Error, back: &str) -> Response {
 /// Removes one (`delete_connection`).
 pub async fn delete_connection(
     State(s): State<AppState>,
-    Path((org, name)): Path<(String, String)>,
-    req: Req,
-    body: Bytes,
+    Path((_, name)): Path<(String, String)>,
+    Posted { v, .. }: Posted,
 ) -> Response {
-    let f = form(&body);
-    let v = match enter_form(&s, &req, &org, &f).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     match s
         .core
         .delete_connection(&v.signed.ctx, &v.org.id, &name)
@@ -214,17 +198,7 @@ pub async fn clients(State(s): State<AppState>, Path(org): Path<String>, req: Re
 }
 
 /// Registers one (`create_oidc_client`); a confidential client's secret is on this answer only.
-pub async fn add_client(
-    State(s): State<AppState>,
-    Path(org): Path<String>,
-    req: Req,
-    body: Bytes,
-) -> Response {
-    let f = form(&body);
-    let v = match enter_form(&s, &req, &org, &f).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn add_client(State(s): State<AppState>, Posted { v, f }: Posted) -> Response {
     let input = OidcClientInput {
         name: Some(field(&f, "name").trim().to_owned()),
         redirect_uris: Some(items(field(&f, "redirect_uris"))),
@@ -243,15 +217,9 @@ pub async fn add_client(
 /// Deletes one (`delete_oidc_client`).
 pub async fn delete_client(
     State(s): State<AppState>,
-    Path((org, client)): Path<(String, String)>,
-    req: Req,
-    body: Bytes,
+    Path((_, client)): Path<(String, String)>,
+    Posted { v, .. }: Posted,
 ) -> Response {
-    let f = form(&body);
-    let v = match enter_form(&s, &req, &org, &f).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     match s
         .core
         .delete_oidc_client(&v.signed.ctx, &v.org.id, &client)

@@ -2,7 +2,6 @@
 //! its webhook endpoints: list, create (the token or the signing secret shown this once),
 //! revoke or delete; through the same core operations as the administration API.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -16,8 +15,9 @@ use super::i18n::when;
 use super::layout;
 use super::org_parts::items;
 use super::organization::{button_form, sections, shown_once};
-use super::session::{field, form};
-use super::signin::{enter, enter_form, View};
+use super::posted::Posted;
+use super::session::field;
+use super::signin::{enter, View};
 use crate::extract::Req;
 use crate::state::AppState;
 
@@ -86,17 +86,7 @@ pub async fn scim_tokens(State(s): State<AppState>, Path(org): Path<String>, req
 }
 
 /// Creates one (`create_directory_token`); the token is on this answer only.
-pub async fn add_scim_token(
-    State(s): State<AppState>,
-    Path(org): Path<String>,
-    req: Req,
-    body: Bytes,
-) -> Response {
-    let f = form(&body);
-    let v = match enter_form(&s, &req, &org, &f).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn add_scim_token(State(s): State<AppState>, Posted { v, f }: Posted) -> Response {
     let role = Some(field(&f, "role").trim()).filter(|r| !r.is_empty());
     match s
         .core
@@ -111,15 +101,9 @@ pub async fn add_scim_token(
 /// Revokes one (`revoke_directory_token`).
 pub async fn revoke_scim_token(
     State(s): State<AppState>,
-    Path((org, token)): Path<(String, String)>,
-    req: Req,
-    body: Bytes,
+    Path((_, token)): Path<(String, String)>,
+    Posted { v, .. }: Posted,
 ) -> Response {
-    let f = form(&body);
-    let v = match enter_form(&s, &req, &org, &f).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     match s
         .core
         .revoke_directory_token(&v.signed.ctx, &v.org.id, &token)
@@ -187,17 +171,7 @@ pub async fn webhooks(State(s): State<AppState>, Path(org): Path<String>, req: R
 }
 
 /// Adds one (`create_webhook`); its signing secret is on this answer only.
-pub async fn add_webhook(
-    State(s): State<AppState>,
-    Path(org): Path<String>,
-    req: Req,
-    body: Bytes,
-) -> Response {
-    let f = form(&body);
-    let v = match enter_form(&s, &req, &org, &f).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn add_webhook(State(s): State<AppState>, Posted { v, f }: Posted) -> Response {
     let input = WebhookInput {
         url: Some(field(&f, "url").trim().to_owned()),
         types: Some(items(field(&f, "types"))),
@@ -213,15 +187,9 @@ pub async fn add_webhook(
 /// Deletes one (`delete_webhook`).
 pub async fn delete_webhook(
     State(s): State<AppState>,
-    Path((org, webhook)): Path<(String, String)>,
-    req: Req,
-    body: Bytes,
+    Path((_, webhook)): Path<(String, String)>,
+    Posted { v, .. }: Posted,
 ) -> Response {
-    let f = form(&body);
-    let v = match enter_form(&s, &req, &org, &f).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     match s
         .core
         .delete_webhook(&v.signed.ctx, &v.org.id, &webhook)

@@ -2,7 +2,6 @@
 //! (each through the core's `modify_organization`, as Amigo's organization API); and what its
 //! sub-pages (`org_parts.rs`, `org_tokens.rs`) share.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -15,8 +14,9 @@ use serde_json::{Map, Value};
 
 use super::i18n::when;
 use super::layout;
-use super::session::{field, form, part_text, parts};
-use super::signin::{bad_form, enter, enter_form, View};
+use super::posted::Posted;
+use super::session::{field, part_text, parts};
+use super::signin::{bad_form, enter, View};
 use crate::extract::Req;
 use crate::state::AppState;
 
@@ -286,17 +286,7 @@ pub async fn show(State(s): State<AppState>, Path(org): Path<String>, req: Req) 
 
 /// Changes the name and default preferences through the core (empty language or time zone:
 /// none).
-pub async fn save(
-    State(s): State<AppState>,
-    Path(org): Path<String>,
-    req: Req,
-    body: Bytes,
-) -> Response {
-    let f = form(&body);
-    let v = match enter_form(&s, &req, &org, &f).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn save(State(s): State<AppState>, Posted { v, f }: Posted) -> Response {
     let opt = |name: &str| Some(field(&f, name).trim().to_owned()).filter(|x| !x.is_empty());
     let mut prefs = v.org.default_preferences.clone();
     prefs.preferred_language = opt("language");

@@ -3,7 +3,6 @@
 //! with its cluster and a link into its console, and a form that creates an organization on a
 //! chosen cluster (the core's `create_organization`, as Amigo's API).
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -15,8 +14,9 @@ use serde_json::json;
 
 use super::i18n::when;
 use super::layout;
-use super::session::{field, form};
-use super::signin::{enter, enter_form, View};
+use super::posted::Posted;
+use super::session::field;
+use super::signin::{enter, View};
 use crate::extract::Req;
 use crate::state::AppState;
 
@@ -110,17 +110,7 @@ pub async fn show(State(s): State<AppState>, Path(org): Path<String>, req: Req) 
 }
 
 /// Creates an organization (its built-in roles, no users) on the chosen cluster.
-pub async fn create(
-    State(s): State<AppState>,
-    Path(org): Path<String>,
-    req: Req,
-    body: Bytes,
-) -> Response {
-    let f = form(&body);
-    let v = match enter_form(&s, &req, &org, &f).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn create(State(s): State<AppState>, Posted { v, f }: Posted) -> Response {
     if s.core
         .require_platform(&v.signed.ctx, perm::ORG_CREATE)
         .is_err()

@@ -3,7 +3,6 @@
 //! the APIs call (`list_roles`, `create_role`, `modify_role`), so the rank rule decides: a
 //! refusal is a page that explains the rule in the viewer's language.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -13,8 +12,9 @@ use roster_domain::model::{Grant, Role};
 use roster_domain::permissions::{is_admin_grants, perm};
 
 use super::layout;
-use super::session::{field, form};
-use super::signin::{enter, enter_form, View};
+use super::posted::Posted;
+use super::session::field;
+use super::signin::{enter, View};
 use crate::extract::Req;
 use crate::state::AppState;
 
@@ -142,17 +142,7 @@ pub async fn list(State(s): State<AppState>, Path(org): Path<String>, req: Req) 
     ))
 }
 
-pub async fn create(
-    State(s): State<AppState>,
-    Path(org): Path<String>,
-    req: Req,
-    body: Bytes,
-) -> Response {
-    let f = form(&body);
-    let v = match enter_form(&s, &req, &org, &f).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn create(State(s): State<AppState>, Posted { v, f }: Posted) -> Response {
     let grants = posted_grants(&f);
     let view = if is_admin_grants(&grants) {
         "admin"
@@ -222,15 +212,9 @@ pub async fn edit_page(
 
 pub async fn modify(
     State(s): State<AppState>,
-    Path((org, role_id)): Path<(String, String)>,
-    req: Req,
-    body: Bytes,
+    Path((_, role_id)): Path<(String, String)>,
+    Posted { v, f }: Posted,
 ) -> Response {
-    let f = form(&body);
-    let v = match enter_form(&s, &req, &org, &f).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let shell = v.shell("roles");
     let page = v.path(&format!("roles/{role_id}"));
     let role = match find(&s, &v, &role_id).await {

@@ -1,9 +1,8 @@
 //! Signing in to the console: which organization, the code flow with PKCE against that
 //! organization's hosted sign-in page (the console is the built-in public client
 //! `roster-console`, whose one redirect URI is `{ROSTER_PUBLIC_URL}/console/{org}/callback`),
-//! the session it starts, and signing out (this browser, or every browser).
+//! and the session it starts (signing out is `signout.rs`).
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
@@ -131,20 +130,6 @@ pub async fn enter(s: &AppState, req: &Req, org_ref: &str) -> Result<View, Respo
         }
         Err(e) => Err(layout::refusal(&bare(lang, Some(&org)), e, "/console")),
     }
-}
-
-/// [`enter`] for a posted form: also its CSRF token, bound to the session.
-pub async fn enter_form(
-    s: &AppState,
-    req: &Req,
-    org_ref: &str,
-    fields: &[(String, String)],
-) -> Result<View, Response> {
-    let v = enter(s, req, org_ref).await?;
-    if !v.signed.csrf_ok(fields) {
-        return Err(bad_form(&v, &v.path("users")));
-    }
-    Ok(v)
 }
 
 /// The 403 page for a form without this session's token (or not a form of this console).
@@ -316,63 +301,4 @@ pub async fn callback(
         set_cookie(&s, session::LAST_ORG_COOKIE, &org.id, Some(365 * 24 * 3600)),
     ];
     layout::redirect(&format!("/console/{}/users", org.id), cookies)
-}
-
-async fn end(s: AppState, org: String, req: Req, body: Bytes, everywhere: bool) -> Response {
-    let fields = session::form(&body);
-    let v = match enter_form(&s, &req, &org, &fields).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let session = v.signed.who.session.clone();
-    let ended = if everywhere {
-        s.core
-            .end_console_sessions_everywhere(&v.signed.ctx, &session)
-            .await
-            .map(|_| ())
-    } else {
-        s.core.end_console_session(&v.signed.ctx, &session).await
-    };
-    let shell = Shell {
-        lang: v.lang,
-        org: Some(&v.org),
-        csrf: None,
-        current: "",
-    };
-    if let Err(e) = ended {
-        return layout::refusal(&shell, e, &v.path("users"));
-    }
-    let mut r = layout::message(
-        StatusCode::OK,
-        &shell,
-        shell.t("sign_out"),
-        shell.t("signed_out"),
-        Some((
-            &format!("/console/{}/signin", v.org.id),
-            shell.t("sign_in_here"),
-        )),
-    );
-    r.headers_mut().append(
-        axum::http::header::SET_COOKIE,
-        set_cookie(&s, session::SESSION_COOKIE, "", Some(0)),
-    );
-    r
-}
-
-pub async fn sign_out(
-    State(s): State<AppState>,
-    Path(org): Path<String>,
-    req: Req,
-    body: Bytes,
-) -> Response {
-    end(s, org, req, body, false).await
-}
-
-pub async fn sign_out_everywhere(
-    State(s): State<AppState>,
-    Path(org): Path<String>,
-    req: Req,
-    body: Bytes,
-) -> Response {
-    end(s, org, req, body, true).await
 }

@@ -3,7 +3,6 @@
 //! every date on the console's pages is shown in it; without one, the organization's default
 //! time zone, else UTC.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -12,8 +11,9 @@ use roster_domain::{Error, FieldError};
 
 use super::i18n::when;
 use super::layout;
-use super::session::{field, form, set_cookie, TZ_COOKIE};
-use super::signin::{enter, enter_form, View};
+use super::posted::Posted;
+use super::session::{field, set_cookie, TZ_COOKIE};
+use super::signin::{enter, View};
 use crate::extract::Req;
 use crate::state::AppState;
 
@@ -65,17 +65,7 @@ pub async fn show(State(s): State<AppState>, Path(org): Path<String>, req: Req) 
 
 /// Keeps the chosen zone in the cookie (an empty choice removes it); an unknown name is a 422
 /// naming the field `timezone`.
-pub async fn choose(
-    State(s): State<AppState>,
-    Path(org): Path<String>,
-    req: Req,
-    body: Bytes,
-) -> Response {
-    let f = form(&body);
-    let v = match enter_form(&s, &req, &org, &f).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn choose(State(s): State<AppState>, Posted { v, f }: Posted) -> Response {
     let tz = field(&f, "timezone").trim();
     let c = if tz.is_empty() {
         set_cookie(&s, TZ_COOKIE, "", Some(0))

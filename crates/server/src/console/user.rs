@@ -4,7 +4,6 @@
 //! delete (the soft-delete reasons shown), resend the invitation, send a password reset, end
 //! their sessions. Each is the core operation an API calls, with the signed-in member's access.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -20,8 +19,9 @@ use roster_domain::Error;
 
 use super::i18n::when;
 use super::layout;
-use super::session::{field, form};
-use super::signin::{enter, enter_form, View};
+use super::posted::Posted;
+use super::session::field;
+use super::signin::{enter, View};
 use crate::extract::Req;
 use crate::state::AppState;
 
@@ -75,17 +75,7 @@ pub async fn invite_page(State(s): State<AppState>, Path(org): Path<String>, req
     ))
 }
 
-pub async fn invite(
-    State(s): State<AppState>,
-    Path(org): Path<String>,
-    req: Req,
-    body: Bytes,
-) -> Response {
-    let f = form(&body);
-    let v = match enter_form(&s, &req, &org, &f).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn invite(State(s): State<AppState>, Posted { v, f }: Posted) -> Response {
     let input = InviteInput {
         first_name: field(&f, "first_name").trim().to_owned(),
         last_name: field(&f, "last_name").trim().to_owned(),
@@ -280,15 +270,9 @@ fn settable(value: &str) -> Settable<String> {
 /// A posted action on one user.
 pub async fn act(
     State(s): State<AppState>,
-    Path((org, user_id, action)): Path<(String, String, String)>,
-    req: Req,
-    body: Bytes,
+    Path((_, user_id, action)): Path<(String, String, String)>,
+    Posted { v, f }: Posted,
 ) -> Response {
-    let f = form(&body);
-    let v = match enter_form(&s, &req, &org, &f).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let shell = v.shell("users");
     let page = v.path(&format!("users/{user_id}"));
     let (core, ctx, org_id) = (&s.core, &v.signed.ctx, v.org.id.as_str());

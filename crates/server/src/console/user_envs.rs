@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::{html, Markup};
@@ -15,9 +14,8 @@ use roster_domain::types::UserId;
 use roster_domain::Error;
 
 use super::layout;
-use super::session::form;
-use super::signin::{enter_form, View};
-use crate::extract::Req;
+use super::posted::Posted;
+use super::signin::View;
 use crate::state::AppState;
 
 const ROLE: &str = "env_role.";
@@ -157,15 +155,9 @@ fn named_fields(e: Error, envs: &[EnvInput], catalog: &[Environment]) -> Error {
 /// `POST users/{user}/environments`.
 pub async fn save(
     State(s): State<AppState>,
-    Path((org, user_id)): Path<(String, String)>,
-    req: Req,
-    body: Bytes,
+    Path((_, user_id)): Path<(String, String)>,
+    Posted { v, f }: Posted,
 ) -> Response {
-    let f = form(&body);
-    let v = match enter_form(&s, &req, &org, &f).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let page = v.path(&format!("users/{user_id}"));
     let envs = posted(&f);
     let catalog = match s.core.eva_catalog(&v.signed.ctx, &v.org.id).await {

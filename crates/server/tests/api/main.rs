@@ -10,6 +10,7 @@ mod amigo_orgs;
 mod amigo_roles;
 mod amigo_users;
 mod appoint;
+mod arch_console;
 mod arch_domain;
 mod arch_ids;
 mod arch_replies;
