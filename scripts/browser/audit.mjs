@@ -18,8 +18,8 @@ const OPTIONS = {
 export async function audit(auditPage, html) {
   await auditPage.setContent(html, { waitUntil: 'load' });
   // setContent rewrites the document of the same window (document.open, write, close), so
-  // axe, evaluated there once, is still there for the next page: evaluating its half a
-  // megabyte of source again was about a third of each audit's time.
+  // axe, evaluated there once, is still there for the next page; it is evaluated again only
+  // if it is gone (docs/architecture.md, "How long the binary takes", has what this saved).
   if (!(await auditPage.evaluate(() => typeof window.axe?.run === 'function'))) {
     await auditPage.evaluate(axe.source);
   }
