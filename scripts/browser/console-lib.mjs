@@ -4,6 +4,7 @@
 // closing {"done": ...} line on stdout.
 
 import { createRequire } from 'node:module';
+import { audit } from './audit.mjs';
 import { mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +12,6 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(join(root, 'target/browser/package.json'));
 const { chromium } = require('playwright-core');
-const axe = require('axe-core');
 
 /// A browser for `plan` (base, chromium, screenshots); screenshots are `{prefix}{name}.png`.
 export async function start(plan, prefix) {
@@ -56,13 +56,7 @@ export async function start(plan, prefix) {
     }
     await page.screenshot({ path: join(plan.screenshots, `${prefix}${name}.png`), fullPage: true });
     const html = (await page.content()).replace('<head>', `<head><base href="${plan.base}/">`);
-    await auditPage.setContent(html, { waitUntil: 'load' });
-    await auditPage.evaluate(axe.source);
-    const result = await auditPage.evaluate(() =>
-      window.axe.run(document, {
-        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
-      }),
-    );
+    const result = await audit(auditPage, html);
     for (const v of result.violations) {
       if (v.impact === 'serious' || v.impact === 'critical') {
         fail(name, `axe ${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);

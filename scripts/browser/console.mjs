@@ -11,6 +11,7 @@
 // finds one seeded user), needle_email, last_email (the last user by email), csv (a file path).
 
 import { createRequire } from 'node:module';
+import { audit } from './audit.mjs';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +19,6 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(join(root, 'target/browser/package.json'));
 const { chromium } = require('playwright-core');
-const axe = require('axe-core');
 
 const plan = JSON.parse(process.env.CONSOLE_PLAN);
 mkdirSync(plan.screenshots, { recursive: true });
@@ -67,13 +67,7 @@ async function check(name, { status = 200, console = true } = {}) {
   await page.screenshot({ path: join(plan.screenshots, `console-${name}.png`), fullPage: true });
   // The copy loads the page's stylesheet from the server (its sizes and colours are audited).
   const html = (await page.content()).replace('<head>', `<head><base href="${plan.base}/">`);
-  await auditPage.setContent(html, { waitUntil: 'load' });
-  await auditPage.evaluate(axe.source);
-  const result = await auditPage.evaluate(() =>
-    window.axe.run(document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
-    }),
-  );
+  const result = await audit(auditPage, html);
   for (const v of result.violations) {
     if (v.impact === 'serious' || v.impact === 'critical') {
       fail(name, `axe ${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);

@@ -12,6 +12,7 @@
 
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
+import { audit } from './audit.mjs';
 import { mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join, dirname } from 'node:path';
@@ -20,7 +21,6 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(join(root, 'target/browser/package.json'));
 const { chromium } = require('playwright-core');
-const axe = require('axe-core');
 
 const plan = JSON.parse(process.env.BROWSER_PLAN);
 mkdirSync(plan.screenshots, { recursive: true });
@@ -150,13 +150,7 @@ async function check(p, lang, name, { status = 200, title } = {}) {
     fail(where, `the organization's name ${plan.name} is not shown as text`);
   }
   await page.screenshot({ path: join(plan.screenshots, `${lang}-${name}.png`), fullPage: true });
-  await auditPage.setContent(await page.content(), { waitUntil: 'load' });
-  await auditPage.evaluate(axe.source);
-  const result = await auditPage.evaluate(() =>
-    window.axe.run(document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
-    }),
-  );
+  const result = await audit(auditPage, await page.content());
   for (const v of result.violations) {
     if (v.impact === 'serious' || v.impact === 'critical') {
       fail(where, `axe ${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
