@@ -15,6 +15,10 @@ use crate::{err, R};
 /// bound values.
 pub(crate) const ROWS_PER_STATEMENT: usize = 1000;
 
+/// The rows of a bulk insert, made as they are taken. Boxed: a closure's iterator held across
+/// the statements' awaits would otherwise defeat the `Send` proof of the store's futures.
+pub(crate) type Rows<'a> = Box<dyn Iterator<Item = R<Vec<Arg>>> + Send + 'a>;
+
 /// One column of the rows, as PostgreSQL takes it: an array of its values.
 enum Column {
     Text(Vec<Option<String>>),
@@ -55,14 +59,14 @@ impl Column {
     }
 }
 
-/// The rows turned into columns, and the `UNNEST(...)` that reads them back as rows.
-fn columns(rows: Vec<Vec<Arg>>) -> R<(String, Vec<Column>)> {
-    let n = rows.len();
-    let mut cols: Vec<Column> = match rows.first() {
-        Some(first) => first.iter().map(|a| Column::of(a, n)).collect(),
-        None => Vec::new(),
-    };
+/// The rows turned into columns as they come, and the `UNNEST(...)` that reads them back as
+/// rows.
+fn columns(rows: impl Iterator<Item = R<Vec<Arg>>>) -> R<(String, Vec<Column>)> {
+    let (n, _) = rows.size_hint();
+    let mut cols: Option<Vec<Column>> = None;
     for row in rows {
+        let row = row?;
+        let cols = cols.get_or_insert_with(|| row.iter().map(|a| Column::of(a, n)).collect());
         if row.len() != cols.len() {
             return Err(roster_domain::store::StoreError::Other(anyhow::anyhow!(
                 "a bulk insert's rows differ in length"
@@ -72,6 +76,7 @@ fn columns(rows: Vec<Vec<Arg>>) -> R<(String, Vec<Column>)> {
             c.push(a)?;
         }
     }
+    let cols = cols.unwrap_or_default();
     let list: Vec<String> = cols
         .iter()
         .enumerate()
@@ -96,16 +101,19 @@ macro_rules! bind_columns {
 }
 
 /// `head` (`INSERT INTO t (a, b, ...)`) of `rows`, then `tail` (an `ON CONFLICT` clause). With
-/// `returning` (`RETURNING id`), the values it returns, of every statement.
+/// `returning` (`RETURNING id`), the values it returns, of every statement. The rows are
+/// taken as they are made: on SQLite a statement's worth at a time, on PostgreSQL straight
+/// into the columns, so a batch's values are never all held at once as well as its rows.
 pub(crate) async fn insert_rows(
     t: &mut Tx<'_>,
     head: &str,
-    mut rows: Vec<Vec<Arg>>,
+    rows: Rows<'_>,
     tail: &str,
     returning: Option<&str>,
 ) -> R<Vec<String>> {
     let mut out = Vec::new();
-    if rows.is_empty() {
+    let mut rows = rows.peekable();
+    if rows.peek().is_none() {
         return Ok(out);
     }
     match t {
@@ -129,35 +137,38 @@ pub(crate) async fn insert_rows(
                 }
             }
         }
-        Tx::Sqlite(c) => {
-            while !rows.is_empty() {
-                let rest = rows.split_off(rows.len().min(ROWS_PER_STATEMENT));
-                let full = rows.len() == ROWS_PER_STATEMENT;
-                let mut sql = Sql::new(head);
-                sql.push(" VALUES ").values(rows).push(" ").push(tail);
-                match returning {
-                    Some(r) => {
-                        sql.push(" ").push(r);
-                        let q = crate::sql::query_scalar::<sqlx::Sqlite, String>(&sql);
-                        out.extend(
-                            bind_all!(q, sql.args)
-                                .persistent(full)
-                                .fetch_all(&mut **c)
-                                .await
-                                .map_err(err)?,
-                        );
-                    }
-                    None => {
-                        bind_all!(crate::sql::query::<sqlx::Sqlite>(&sql), sql.args)
-                            .persistent(full)
-                            .execute(&mut **c)
-                            .await
-                            .map_err(err)?;
-                    }
-                }
-                rows = rest;
+        Tx::Sqlite(c) => loop {
+            let chunk = rows
+                .by_ref()
+                .take(ROWS_PER_STATEMENT)
+                .collect::<R<Vec<_>>>()?;
+            if chunk.is_empty() {
+                break;
             }
-        }
+            let full = chunk.len() == ROWS_PER_STATEMENT;
+            let mut sql = Sql::new(head);
+            sql.push(" VALUES ").values(chunk).push(" ").push(tail);
+            match returning {
+                Some(r) => {
+                    sql.push(" ").push(r);
+                    let q = crate::sql::query_scalar::<sqlx::Sqlite, String>(&sql);
+                    out.extend(
+                        bind_all!(q, sql.args)
+                            .persistent(full)
+                            .fetch_all(&mut **c)
+                            .await
+                            .map_err(err)?,
+                    );
+                }
+                None => {
+                    bind_all!(crate::sql::query::<sqlx::Sqlite>(&sql), sql.args)
+                        .persistent(full)
+                        .execute(&mut **c)
+                        .await
+                        .map_err(err)?;
+                }
+            }
+        },
     }
     Ok(out)
 }

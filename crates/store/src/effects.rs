@@ -9,7 +9,7 @@ use roster_domain::model::User;
 use roster_domain::store::Effects;
 use roster_domain::types::{OrgId, UserId};
 
-use crate::bulk_rows::insert_rows;
+use crate::bulk_rows::{insert_rows, Rows};
 use crate::rows::*;
 use crate::sql::{bind_all, Arg, Sql};
 use crate::stmt::{on, Tx};
@@ -70,24 +70,20 @@ pub(crate) async fn write_effects(t: &mut Tx<'_>, fx: &Effects) -> R<()> {
         }
     });
     // Queued emails in as few statements as the backend takes: a bulk import queues one per row.
-    let outbox = fx
-        .outbox
-        .iter()
-        .map(|m| {
-            vec![
-                Arg::Text(m.org_id.clone()),
-                Arg::Text(m.id.clone()),
-                Arg::Text(m.kind.clone()),
-                Arg::Text(m.recipient.clone()),
-                Arg::Text(m.language.clone()),
-                Arg::Text(m.payload.to_string()),
-                Arg::Text("pending".into()),
-                Arg::Int(0),
-                Arg::Int(m.created_at),
-                Arg::Int(m.created_at),
-            ]
-        })
-        .collect();
+    let outbox: Rows<'_> = Box::new(fx.outbox.iter().map(|m| {
+        Ok(vec![
+            Arg::Text(m.org_id.clone()),
+            Arg::Text(m.id.clone()),
+            Arg::Text(m.kind.clone()),
+            Arg::Text(m.recipient.clone()),
+            Arg::Text(m.language.clone()),
+            Arg::Text(m.payload.to_string()),
+            Arg::Text("pending".into()),
+            Arg::Int(0),
+            Arg::Int(m.created_at),
+            Arg::Int(m.created_at),
+        ])
+    }));
     insert_rows(
         t,
         "INSERT INTO outbox (org_id, id, kind, recipient, language, payload, status, attempts, \
@@ -183,12 +179,11 @@ pub(crate) async fn write_events_about(
         let rows = mine
             .iter()
             .enumerate()
-            .map(|(i, s)| event_values(s, first + i as i64, user))
-            .collect::<R<Vec<_>>>()?;
+            .map(move |(i, s)| event_values(s, first + i as i64, user));
         insert_rows(
             t,
             "INSERT INTO events (org_id, seq, id, type, data, occurred_at)",
-            rows,
+            Box::new(rows),
             "",
             None,
         )

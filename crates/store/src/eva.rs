@@ -27,7 +27,7 @@ use crate::{err, json_err, run, tx, SqlStore, R};
 impl EvaStore for SqlStore {
     async fn insert_users(
         &self,
-        rows: Vec<(NewIdentity, User, Vec<EnvAccess>)>,
+        mut rows: Vec<(NewIdentity, User, Vec<EnvAccess>)>,
         fx: Effects,
     ) -> R<Vec<bool>> {
         let Some(org) = rows.first().map(|r| r.1.org_id.clone()) else {
@@ -40,30 +40,29 @@ impl EvaStore for SqlStore {
             )));
         }
         let (db, fx, rest) = self.route_write(&org, fx).await?;
+        // Each table's values are made from the rows as its statements take them, never all
+        // of a batch at once: the rows are the batch's only full copy.
         let inserted = tx!(db, |t| {
             // New addresses get their identity; known addresses keep theirs.
-            let identities = rows
-                .iter()
-                .map(|(i, u, _)| {
-                    vec![
-                        Arg::Text(i.id.clone()),
-                        Arg::Text(i.email.clone()),
-                        Arg::Text(i.email_lower.clone()),
-                        Arg::Text(i.name.clone()),
-                        Arg::OptText(i.password_hash.clone()),
-                        Arg::Text(i.connection.as_str().to_owned()),
-                        Arg::Bool(i.email_verified),
-                        Arg::Int(0),
-                        Arg::Int(u.created_at),
-                        Arg::Int(u.created_at),
-                    ]
-                })
-                .collect();
+            let identities = rows.iter().map(|(i, u, _)| {
+                Ok(vec![
+                    Arg::Text(i.id.clone()),
+                    Arg::Text(i.email.clone()),
+                    Arg::Text(i.email_lower.clone()),
+                    Arg::Text(i.name.clone()),
+                    Arg::OptText(i.password_hash.clone()),
+                    Arg::Text(i.connection.as_str().to_owned()),
+                    Arg::Bool(i.email_verified),
+                    Arg::Int(0),
+                    Arg::Int(u.created_at),
+                    Arg::Int(u.created_at),
+                ])
+            });
             insert_rows(
                 &mut t.tx(),
                 "INSERT INTO identities (id, email, email_lower, name, password_hash, connection, email_verified, \
                  sessions_valid_after, created_at, updated_at)",
-                identities,
+                Box::new(identities),
                 "ON CONFLICT (email_lower) DO NOTHING",
                 None,
             )
@@ -79,19 +78,14 @@ impl EvaStore for SqlStore {
             .into_iter()
             .collect();
             drop(lowers);
-            let users: Vec<User> = rows
-                .iter()
-                .map(|(i, u, _)| User {
-                    identity_id: owners.get(&i.email_lower).unwrap_or(&i.id).clone(),
-                    ..u.clone()
-                })
-                .collect();
+            for (i, u, _) in rows.iter_mut() {
+                u.identity_id = owners.get(&i.email_lower).unwrap_or(&i.id).clone();
+            }
             drop(owners);
-            let values = users.iter().map(user_values).collect::<R<Vec<_>>>()?;
             let done: HashSet<String> = insert_rows(
                 &mut t.tx(),
                 USER_INSERT,
-                values,
+                Box::new(rows.iter().map(|(_, u, _)| user_values(u))),
                 "ON CONFLICT (org_id, email_lower) DO NOTHING",
                 Some("RETURNING id"),
             )
@@ -100,7 +94,7 @@ impl EvaStore for SqlStore {
             .collect();
             // Joining an identity that exists: what the core decided it does (`OnJoin`).
             let mut joined: Vec<(OnJoin, Vec<String>)> = Vec::new();
-            for ((i, _, _), u) in rows.iter().zip(&users) {
+            for (i, u, _) in &rows {
                 if !done.contains(u.id.as_str()) || u.identity_id == i.id {
                     continue;
                 }
@@ -113,27 +107,27 @@ impl EvaStore for SqlStore {
                 apply_join(&mut t.tx(), ids, *on).await?;
             }
             let (mut roles, mut envs, mut bots) = (Vec::new(), Vec::new(), Vec::new());
-            for ((_, _, access), u) in rows.iter().zip(&users) {
+            for (_, u, access) in &rows {
                 if !done.contains(u.id.as_str()) {
                     continue;
                 }
                 let ids = || [Arg::Text(u.org_id.to_string()), Arg::Text(u.id.to_string())];
                 for r in &u.role_ids {
-                    roles.push([ids().to_vec(), vec![Arg::Text(r.clone())]].concat());
+                    roles.push(Ok([ids().to_vec(), vec![Arg::Text(r.clone())]].concat()));
                 }
                 for e in access {
                     let env = Arg::Text(e.environment_uuid.clone());
-                    envs.push(
-                        [
-                            ids().to_vec(),
-                            vec![env.clone(), Arg::Text(e.role.as_str().to_owned())],
-                        ]
-                        .concat(),
-                    );
+                    envs.push(Ok([
+                        ids().to_vec(),
+                        vec![env.clone(), Arg::Text(e.role.as_str().to_owned())],
+                    ]
+                    .concat()));
                     for b in &e.bots {
-                        bots.push(
-                            [ids().to_vec(), vec![env.clone(), Arg::Text(b.clone())]].concat(),
-                        );
+                        bots.push(Ok([
+                            ids().to_vec(),
+                            vec![env.clone(), Arg::Text(b.clone())],
+                        ]
+                        .concat()));
                     }
                 }
             }
@@ -142,7 +136,14 @@ impl EvaStore for SqlStore {
                 ("INSERT INTO user_environments (org_id, user_id, environment_uuid, role_name)", envs),
                 ("INSERT INTO user_environment_bots (org_id, user_id, environment_uuid, bot_uuid)", bots),
             ] {
-                insert_rows(&mut t.tx(), head, values, "ON CONFLICT DO NOTHING", None).await?;
+                insert_rows(
+                    &mut t.tx(),
+                    head,
+                    Box::new(values.into_iter()),
+                    "ON CONFLICT DO NOTHING",
+                    None,
+                )
+                .await?;
             }
             write_effects(&mut t.tx(), &fx).await?;
             // One event per user the insert took that no audit event already told of (a bulk
@@ -155,8 +156,9 @@ impl EvaStore for SqlStore {
                 .collect();
             if let Some(a) = fx.audit.first() {
                 // The users as inserted are the users as stored: the events need not read them.
-                let created: Vec<&User> = users
+                let created: Vec<&User> = rows
                     .iter()
+                    .map(|(_, u, _)| u)
                     .filter(|u| done.contains(u.id.as_str()) && !told.contains(u.id.as_str()))
                     .collect();
                 write_events_about(
@@ -169,9 +171,8 @@ impl EvaStore for SqlStore {
                 )
                 .await?;
             }
-            users
-                .iter()
-                .map(|u| done.contains(u.id.as_str()))
+            rows.iter()
+                .map(|(_, u, _)| done.contains(u.id.as_str()))
                 .collect::<Vec<bool>>()
         });
         self.elsewhere(rest).await?;

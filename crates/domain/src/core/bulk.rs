@@ -37,7 +37,7 @@ pub(super) struct Row {
 /// Reads a line into a row, checking what needs no database: email, name, role and the
 /// columns that role requires.
 pub(super) fn read_row(line: &Line, full: bool) -> std::result::Result<Row, String> {
-    let f = line.fields.clone()?;
+    let f = line.fields.as_ref().map_err(Clone::clone)?;
     let col = |i: usize| f.get(i).cloned().unwrap_or_default();
     let email = Email::parse(&col(0)).map_err(|m| format!("Column 'email': {m}"))?;
     if !full {

@@ -29,15 +29,17 @@ pub(super) fn router(max_csv: usize) -> Finished {
     bulk
 }
 
-/// The `file` part of a multipart request, read within the CSV size limit (413 beyond it).
-async fn csv_file(req: Request, s: &AppState) -> std::result::Result<Vec<u8>, ApiError> {
+/// The `file` part of a multipart request, read within the CSV size limit (413 beyond it). The
+/// bytes are kept as received, not copied: a bulk-create's file is held whole while its rows are
+/// written (its row limit is checked before any is).
+async fn csv_file(req: Request, s: &AppState) -> std::result::Result<axum::body::Bytes, ApiError> {
     let mut form = Multipart::from_request(req, s)
         .await
         .map_err(|_| ApiError(missing_file()))?;
     loop {
         match form.next_field().await {
             Ok(Some(field)) if field.name() == Some("file") => {
-                let bytes = field.bytes().await.map(|b| b.to_vec()).map_err(|e| {
+                let bytes = field.bytes().await.map_err(|e| {
                     if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                         ApiError(Error::TooLarge(
                             "the file is larger than the server accepts".into(),
