@@ -235,6 +235,15 @@ impl<'a> ImportRun<'a> {
         Ok(())
     }
 
+    /// Waits for the batch being written, if any, when the run stops before the end of its
+    /// file (a cancelled job): its rows count if the store took them.
+    pub async fn settle(mut self) -> Result<()> {
+        if let Some(last) = self.in_flight.take() {
+            self.tally(last).await?;
+        }
+        Ok(())
+    }
+
     /// Writes what is left and waits for every batch: the outcome of the whole file. A file
     /// without a single row is refused (nothing was written).
     pub async fn finish(mut self) -> Result<BulkOutcome> {

@@ -92,11 +92,24 @@ enum Stop {
 }
 
 /// Stops a task when the job that started it is done.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
+
+impl AbortOnDrop {
+    /// Aborts the task and waits until it has stopped, so that no write of it (a heartbeat's
+    /// transaction) is still open when the caller answers.
+    async fn stop(mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        self.0.abort();
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
     }
 }
 
@@ -248,7 +261,7 @@ impl Core {
                 }
             })
         };
-        let _stop_heart = AbortOnDrop(heart);
+        let heart = AbortOnDrop(Some(heart));
         let stop = loop {
             if run.stopped() {
                 break Stop::Cancelled;
@@ -268,7 +281,14 @@ impl Core {
             }
         };
         let end = match stop {
-            Stop::Cancelled => None,
+            Stop::Cancelled => {
+                // The batch being written when the cancel came is waited for: the store takes
+                // or refuses it, and nothing this job started is still running once it answers.
+                if let Err(e) = run.settle().await {
+                    return self.fail_job(job, e).await;
+                }
+                None
+            }
             Stop::End => match run.finish().await {
                 Ok(_) => Some(self.job_end(JobState::Succeeded, None)),
                 Err(Error::Validation(v)) => Some(
@@ -294,6 +314,8 @@ impl Core {
             }
             Stop::Broken(e) => return self.fail_job(job, e).await,
         };
+        // The heartbeat beat through the last batch (a slow one of passwords included).
+        heart.stop().await;
         if let Some(end) = end {
             self.store
                 .end_job(&OrgId::from(&job.org_id), &job.id, &end, Effects::default())

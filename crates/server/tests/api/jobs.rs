@@ -280,7 +280,8 @@ async fn a_streamed_import_applies_rows_while_its_upload_never_ends_and_a_cancel
         .expect(200);
     assert_eq!(cancelled["state"], "cancelled");
     let applied = cancelled["rows_applied"].as_u64().expect("applied");
-    // What follows the cancel is read and thrown away: no batch is written after it.
+    // What follows the cancel is not applied: the server stops reading, and no batch is
+    // written after it.
     up.send(&rows("t", 0, 2500)).await;
     let (status, done) = up.end().await;
     assert_eq!(status, 201, "{done}");
