@@ -72,6 +72,9 @@ pub struct Options {
     /// Skip the walk and every read operation: the load, the imports, the exports and the
     /// webhook rounds only.
     pub writes_only: bool,
+    /// Only the load, Amigo's page of 100 and the exports: for before/after runs of the
+    /// export path and the page of 100 (issue 20).
+    pub exports_only: bool,
 }
 
 struct Bench {
@@ -204,17 +207,12 @@ async fn bench(opts: &Options, server: &Server) -> anyhow::Result<Report> {
     b.report.load_rss_mib = Some(b.rss_kib.swap(0, Ordering::Relaxed) as f64 / 1024.0);
     b.report.load_rows_per_sec = target as f64 / b.report.load_seconds.max(1e-9);
     eprintln!("loaded {target} users in {:.1} s", b.report.load_seconds);
-    if !opts.writes_only {
-        let (sample_ids, near_end_token) = b.walk(&token).await?;
-        b.lists(&token, near_end_token).await?;
-        b.searches(&token).await?;
-        b.console(&token).await?;
-        b.scim(&token).await?;
-        b.throughput(&token, sample_ids).await?;
+    if opts.exports_only {
+        b.page_of_100(&token).await;
+        b.exports(&token).await?;
+    } else {
+        b.all_operations(server, &token).await?;
     }
-    b.imports(&token).await?;
-    b.exports(&token).await?;
-    b.webhooks(server).await?;
     if let Some(s) = sampler {
         s.abort();
     }
@@ -227,6 +225,21 @@ async fn bench(opts: &Options, server: &Server) -> anyhow::Result<Report> {
 }
 
 impl Bench {
+    /// Every timed operation after the load (the reads unless `--writes-only`).
+    async fn all_operations(&mut self, server: &Server, token: &str) -> anyhow::Result<()> {
+        if !self.opts.writes_only {
+            let (sample_ids, near_end_token) = self.walk(token).await?;
+            self.lists(token, near_end_token).await?;
+            self.searches(token).await?;
+            self.console(token).await?;
+            self.scim(token).await?;
+            self.throughput(token, sample_ids).await?;
+        }
+        self.imports(token).await?;
+        self.exports(token).await?;
+        self.webhooks(server).await
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

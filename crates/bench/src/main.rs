@@ -53,6 +53,10 @@ struct Args {
     /// operation (for before/after runs of the write path).
     #[arg(long)]
     writes_only: bool,
+    /// Only the load, Amigo's page of 100 and the exports (for before/after runs of the export
+    /// path; no walk, no other read, no import, no webhook round).
+    #[arg(long, conflicts_with = "writes_only")]
+    exports_only: bool,
     /// Where to write the JSON report.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -89,6 +93,7 @@ async fn main() -> anyhow::Result<()> {
         webhook_rows: a.webhook_rows,
         webhook_rounds: a.webhook_rounds,
         writes_only: a.writes_only,
+        exports_only: a.exports_only,
     })
     .await?;
     print!("{}", report.table());

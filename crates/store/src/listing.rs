@@ -6,7 +6,7 @@ use roster_domain::paging::{Position, SortValue, UserQuery, Visibility};
 use roster_domain::store::StoreError;
 use roster_domain::types::OrgId;
 
-use crate::rows::USER_COLS;
+use crate::rows::{EXPORT_COLS, USER_COLS};
 use crate::sql::{bind_all, Arg, Sql};
 use crate::{err, Db, R};
 
@@ -264,8 +264,40 @@ pub(crate) async fn search_plan(db: &Db, q: &UserQuery, counting: bool) -> R<Pla
 }
 
 pub(crate) fn users_sql(db: &Db, org_id: &OrgId, q: &UserQuery, plan: Plan) -> R<Sql> {
-    // Each user's role ids come with the row, from the primary key of `user_roles`: one
-    // query per page rather than two (a round trip to a SQLite worker thread each).
+    let mut sql = users_with_roles(db, USER_COLS, org_id, q, plan);
+    keyset_and_order(&mut sql, &sort_of(q), &q.page.position, user_sort_column)?;
+    sql.push(" LIMIT ");
+    sql.bind(Arg::Int(q.page.limit as i64 + 1));
+    if let Position::Offset(o) = q.page.position {
+        sql.push(" OFFSET ");
+        sql.bind(Arg::Int(o as i64));
+    }
+    Ok(sql)
+}
+
+/// An export's page: the columns it writes, the users up to the id `upto`, by id after the
+/// query's position, exactly the query's limit.
+pub(crate) fn export_sql(db: &Db, org_id: &OrgId, q: &UserQuery, plan: Plan, upto: &str) -> R<Sql> {
+    let mut sql = users_with_roles(db, EXPORT_COLS, org_id, q, plan);
+    sql.push(" AND id <= ").text(upto);
+    keyset_and_order(&mut sql, &sort_of(q), &q.page.position, user_sort_column)?;
+    sql.push(" LIMIT ");
+    sql.bind(Arg::Int(q.page.limit as i64));
+    Ok(sql)
+}
+
+fn sort_of(q: &UserQuery) -> Vec<(String, bool)> {
+    q.page
+        .sort
+        .iter()
+        .map(|k| (k.field.clone(), k.descending))
+        .collect()
+}
+
+/// `SELECT <cols>, role_list FROM users WHERE <filters>`: each user's role ids come with the
+/// row, from the primary key of `user_roles`: one query per page rather than two (a round
+/// trip to a SQLite worker thread each).
+fn users_with_roles(db: &Db, cols: &str, org_id: &OrgId, q: &UserQuery, plan: Plan) -> Sql {
     // On PostgreSQL `users.id` is `COLLATE "C"` and `user_roles.user_id` is not: compared
     // as they are, the primary key of `user_roles` cannot serve and every row's subquery
     // scans the organization's roles (seconds per page at 1,000,000 users).
@@ -277,24 +309,10 @@ pub(crate) fn users_sql(db: &Db, org_id: &OrgId, q: &UserQuery, plan: Plan) -> R
         ),
     };
     let what = format!(
-        "{USER_COLS}, (SELECT {roles} FROM user_roles ur WHERE ur.org_id = users.org_id \
+        "{cols}, (SELECT {roles} FROM user_roles ur WHERE ur.org_id = users.org_id \
          AND ur.user_id = {user_id}) AS role_list"
     );
-    let mut sql = users_filtered(db, &what, org_id, q, plan);
-    let sort: Vec<(String, bool)> = q
-        .page
-        .sort
-        .iter()
-        .map(|k| (k.field.clone(), k.descending))
-        .collect();
-    keyset_and_order(&mut sql, &sort, &q.page.position, user_sort_column)?;
-    sql.push(" LIMIT ");
-    sql.bind(Arg::Int(q.page.limit as i64 + 1));
-    if let Position::Offset(o) = q.page.position {
-        sql.push(" OFFSET ");
-        sql.bind(Arg::Int(o as i64));
-    }
-    Ok(sql)
+    users_filtered(db, &what, org_id, q, plan)
 }
 
 /// ` LIMIT <limit + 1>` (one more, to tell whether a next page exists) and the offset, if any.

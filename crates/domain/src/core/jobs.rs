@@ -22,11 +22,12 @@ use super::bulk_create::ImportRun;
 use super::Core;
 use crate::error::{Error, Location, Result};
 use crate::import::Line;
-use crate::model::User;
 use crate::paging::{Keyset, Position, UserQuery};
 use crate::permissions::perm;
-use crate::store::{Effects, Job, JobEnd, JobError, JobFormat, JobKind, JobProgress, JobState};
-use crate::types::{new_uuid7, Micros};
+use crate::store::{
+    Effects, ExportedUser, Job, JobEnd, JobError, JobFormat, JobKind, JobProgress, JobState,
+};
+use crate::types::{new_uuid7, Micros, UserId};
 
 /// Users an export reads per query.
 pub const EXPORT_PAGE: u32 = 1000;
@@ -471,12 +472,12 @@ impl Core {
         Ok(job)
     }
 
-    /// The next users of an export after the user id `after`, within its bound, and their
-    /// roles' names by role id.
-    pub async fn export_page(&self, job: &Job, after: Option<&str>) -> Result<Vec<User>> {
+    /// The next users of an export after the user id `after`, within its bound, with the
+    /// fields it writes.
+    pub async fn export_page(&self, job: &Job, after: Option<&str>) -> Result<Vec<ExportedUser>> {
         let filter: ExportFilter =
             serde_json::from_value(job.params["filter"].clone()).unwrap_or_default();
-        let upto = job.params["upto"].as_str().unwrap_or_default();
+        let upto = UserId::from(job.params["upto"].as_str().unwrap_or_default());
         let mut q = export_query(&filter);
         if let Some(last_id) = after {
             q.page.position = Position::After(Keyset {
@@ -485,10 +486,10 @@ impl Core {
                 last_id: last_id.to_owned(),
             });
         }
-        let mut users = self.store.list_users(&OrgId::from(&job.org_id), &q).await?;
-        users.truncate(EXPORT_PAGE as usize);
-        users.retain(|u| u.id.as_str() <= upto);
-        Ok(users)
+        Ok(self
+            .store
+            .export_users(&OrgId::from(&job.org_id), &q, &upto)
+            .await?)
     }
 
     /// Role names by id, for an export's rows.

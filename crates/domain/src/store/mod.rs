@@ -44,7 +44,7 @@ pub use roles::RoleStore;
 pub use test_reads::TestReads;
 pub use throttle::ThrottleStore;
 pub use tokens::{DecideUse, LinkUse, TokenStore};
-pub use users::UserStore;
+pub use users::{ExportedUser, UserStore};
 pub use webhooks::WebhookStore;
 
 /// Everything the core stores, one aggregate per trait.

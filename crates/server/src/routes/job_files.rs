@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use futures::{Stream, StreamExt};
 use roster_domain::import::{Line, LineStream, COLUMNS, MAX_RECORD_BYTES};
-use roster_domain::model::User;
-use roster_domain::store::{Job, JobError, JobFormat};
+use roster_domain::store::{ExportedUser, Job, JobError, JobFormat};
 use roster_domain::types::format_micros;
 use serde_json::{json, Value};
 
@@ -148,28 +147,43 @@ where
 
 /// A CSV field, quoted when it must be (`;`, quotes, line breaks) or when a spreadsheet would
 /// take it for a formula.
-fn field(out: &mut String, value: &str) {
+fn field(out: &mut Vec<u8>, value: &str) {
     let formula = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
     if formula || value.contains([';', '"', '\n', '\r']) {
-        out.push('"');
+        out.push(b'"');
         if formula {
-            out.push('\'');
+            out.push(b'\'');
         }
-        out.push_str(&value.replace('"', "\"\""));
-        out.push('"');
+        out.extend_from_slice(value.replace('"', "\"\"").as_bytes());
+        out.push(b'"');
     } else {
-        out.push_str(value);
+        out.extend_from_slice(value.as_bytes());
     }
 }
 
-fn csv_row(out: &mut String, values: &[&str]) {
+fn csv_row(out: &mut Vec<u8>, values: &[&str]) {
     for (i, v) in values.iter().enumerate() {
         if i > 0 {
-            out.push(';');
+            out.push(b';');
         }
         field(out, v);
     }
-    out.push('\n');
+    out.push(b'\n');
+}
+
+/// One JSON line of an export, written without building a `serde_json::Value`; the fields are
+/// in the order a `Value`'s map keeps them (by name), so the line is what `json!` wrote.
+#[derive(serde::Serialize)]
+struct ExportLine<'a> {
+    company: Option<&'a str>,
+    created_at: &'a str,
+    email: &'a str,
+    first_name: &'a str,
+    id: &'a str,
+    is_admin: bool,
+    last_name: &'a str,
+    roles: &'a [&'a str],
+    status: &'a str,
 }
 
 pub(crate) struct Rendered;
@@ -196,56 +210,74 @@ impl Rendered {
     }
 
     pub(crate) fn errors(format: JobFormat, errors: &[JobError]) -> Bytes {
-        let mut out = String::new();
+        let mut out = Vec::new();
         for e in errors {
             match format {
                 JobFormat::Csv => csv_row(&mut out, &[&e.line.to_string(), &e.key, &e.reason]),
                 JobFormat::JsonLines => {
-                    out.push_str(
-                        &json!({ "line": e.line, "key": e.key, "reason": e.reason }).to_string(),
+                    out.extend_from_slice(
+                        json!({ "line": e.line, "key": e.key, "reason": e.reason })
+                            .to_string()
+                            .as_bytes(),
                     );
-                    out.push('\n');
+                    out.push(b'\n');
                 }
             }
         }
         Bytes::from(out)
     }
 
-    fn users(format: JobFormat, users: &[User], roles: &HashMap<String, String>) -> Bytes {
-        let mut out = String::with_capacity(users.len() * 160);
+    fn users(format: JobFormat, users: &[ExportedUser], roles: &HashMap<String, String>) -> Bytes {
+        let mut out = Vec::with_capacity(users.len() * 200);
+        let mut names: Vec<&str> = Vec::new();
+        let mut joined = String::new();
         for u in users {
-            let names: Vec<&str> = u
-                .role_ids
-                .iter()
-                .map(|r| roles.get(r).map_or(r.as_str(), String::as_str))
-                .collect();
+            names.clear();
+            names.extend(
+                u.role_ids
+                    .iter()
+                    .map(|r| roles.get(r).map_or(r.as_str(), String::as_str)),
+            );
             let created = format_micros(u.created_at);
             match format {
-                JobFormat::Csv => csv_row(
-                    &mut out,
-                    &[
-                        &u.id,
-                        &u.email,
-                        &u.first_name,
-                        &u.last_name,
-                        u.company.as_deref().unwrap_or(""),
-                        u.status.as_str(),
-                        if u.is_admin { "true" } else { "false" },
-                        &names.join("|"),
-                        &created,
-                    ],
-                ),
+                JobFormat::Csv => {
+                    joined.clear();
+                    for (i, n) in names.iter().enumerate() {
+                        if i > 0 {
+                            joined.push('|');
+                        }
+                        joined.push_str(n);
+                    }
+                    csv_row(
+                        &mut out,
+                        &[
+                            u.id.as_str(),
+                            &u.email,
+                            &u.first_name,
+                            &u.last_name,
+                            u.company.as_deref().unwrap_or(""),
+                            u.status.as_str(),
+                            if u.is_admin { "true" } else { "false" },
+                            &joined,
+                            &created,
+                        ],
+                    )
+                }
                 JobFormat::JsonLines => {
-                    out.push_str(
-                        &json!({
-                            "id": u.id, "email": u.email, "first_name": u.first_name,
-                            "last_name": u.last_name, "company": u.company,
-                            "status": u.status.as_str(), "is_admin": u.is_admin,
-                            "roles": names, "created_at": created,
-                        })
-                        .to_string(),
-                    );
-                    out.push('\n');
+                    let line = ExportLine {
+                        company: u.company.as_deref(),
+                        created_at: &created,
+                        email: &u.email,
+                        first_name: &u.first_name,
+                        id: u.id.as_str(),
+                        is_admin: u.is_admin,
+                        last_name: &u.last_name,
+                        roles: &names,
+                        status: u.status.as_str(),
+                    };
+                    // Writing into a Vec cannot fail, nor can serializing strings and a bool.
+                    let _ = serde_json::to_writer(&mut out, &line);
+                    out.push(b'\n');
                 }
             }
         }
@@ -253,80 +285,87 @@ impl Rendered {
     }
 }
 
-/// An export's file, a page of users at a time, each page counted in the job; the stream ends
-/// early (the body is cut off) when the job is cancelled or a read fails.
+/// Pages of an export a download reads ahead of what the client has taken.
+const READ_AHEAD: usize = 2;
+/// Pages between two records of an export's progress (and checks that it was not cancelled).
+const PAGES_PER_PROGRESS: u32 = 10;
+
+/// An export's file, a page of users at a time, counted in the job every
+/// [`PAGES_PER_PROGRESS`] pages and at the end; the stream ends early (the body is cut off)
+/// when the job is cancelled or a read fails. The pages are read and rendered by a task of
+/// their own, up to [`READ_AHEAD`] pages ahead of the client, so that reading the next page
+/// overlaps with sending the last; the task stops when the download is dropped.
 pub(super) fn export_rows(
     s: AppState,
     job: Job,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send {
-    let header = match job.format {
-        JobFormat::Csv => {
-            let mut out = String::new();
-            csv_row(&mut out, &EXPORT_COLUMNS);
-            Bytes::from(out)
+    let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
+    tokio::spawn(async move {
+        let header = match job.format {
+            JobFormat::Csv => {
+                let mut out = Vec::new();
+                csv_row(&mut out, &EXPORT_COLUMNS);
+                Bytes::from(out)
+            }
+            JobFormat::JsonLines => Bytes::new(),
+        };
+        if tx.send(Ok(header)).await.is_err() {
+            return;
         }
-        JobFormat::JsonLines => Bytes::new(),
-    };
-    struct State {
-        s: AppState,
-        job: Job,
-        roles: Option<HashMap<String, String>>,
-        after: Option<String>,
-        done: bool,
-    }
-    let state = State {
-        s,
-        job,
-        roles: None,
-        after: None,
-        done: false,
-    };
-    futures::stream::once(async move { Ok(header) }).chain(futures::stream::unfold(
-        state,
-        |mut st| async move {
-            if st.done {
-                return None;
-            }
-            let fail = |e: roster_domain::Error| std::io::Error::other(e.to_string());
-            if st.roles.is_none() {
-                match st.s.core.export_roles(&st.job).await {
-                    Ok(r) => st.roles = Some(r.into_iter().collect()),
-                    Err(e) => {
-                        st.done = true;
-                        return Some((Err(fail(e)), st));
-                    }
-                }
-            }
-            let page = match st.s.core.export_page(&st.job, st.after.as_deref()).await {
-                Ok(p) => p,
-                Err(e) => {
-                    st.done = true;
-                    return Some((Err(fail(e)), st));
-                }
-            };
-            let last = page.len() < roster_domain::core::EXPORT_PAGE as usize;
-            match st
-                .s
+        if let Err(e) = export_pages(&s, &job, &tx).await {
+            let _ = tx.send(Err(e)).await;
+        }
+    });
+    futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+}
+
+/// Reads, counts and renders an export's pages into `tx` until the last, or until the
+/// download is dropped.
+async fn export_pages(
+    s: &AppState,
+    job: &Job,
+    tx: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+) -> Result<(), std::io::Error> {
+    let fail = |e: roster_domain::Error| std::io::Error::other(e.to_string());
+    let roles: HashMap<String, String> = s
+        .core
+        .export_roles(job)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .collect();
+    let mut after: Option<String> = None;
+    let (mut pages, mut uncounted) = (0u32, 0u64);
+    loop {
+        let page = s
+            .core
+            .export_page(job, after.as_deref())
+            .await
+            .map_err(fail)?;
+        let last = page.len() < roster_domain::core::EXPORT_PAGE as usize;
+        pages += 1;
+        uncounted += page.len() as u64;
+        if last || pages % PAGES_PER_PROGRESS == 0 {
+            if !s
                 .core
-                .export_progress(&st.job, page.len() as u64, last)
+                .export_progress(job, uncounted, last)
                 .await
+                .map_err(fail)?
             {
-                Ok(true) => {}
-                Ok(false) => {
-                    st.done = true;
-                    return Some((Err(std::io::Error::other("the export was cancelled")), st));
-                }
-                Err(e) => {
-                    st.done = true;
-                    return Some((Err(fail(e)), st));
-                }
+                return Err(std::io::Error::other("the export was cancelled"));
             }
-            let empty = HashMap::new();
-            let roles = st.roles.as_ref().unwrap_or(&empty);
-            let bytes = Rendered::users(st.job.format, &page, roles);
-            st.after = page.last().map(|u| u.id.to_string());
-            st.done = last;
-            Some((Ok(bytes), st))
-        },
-    ))
+            uncounted = 0;
+        }
+        after = page.last().map(|u| u.id.to_string());
+        if tx
+            .send(Ok(Rendered::users(job.format, &page, &roles)))
+            .await
+            .is_err()
+            || last
+        {
+            return Ok(());
+        }
+    }
 }

@@ -33,6 +33,7 @@ async fn the_benchmark_runs_every_operation_and_its_answers_are_right() {
         webhook_rows: 300,
         webhook_rounds: 1,
         writes_only: false,
+        exports_only: false,
     })
     .await
     .expect("the benchmark runs to the end");

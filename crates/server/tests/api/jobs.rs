@@ -498,6 +498,21 @@ async fn exports_write_every_matching_user_once_as_csv_and_json_lines() {
         .find(|r| &r[1] == "formula@x.example")
         .expect("formula row");
     assert_eq!(&formula[4], "'=1+1", "a spreadsheet does not run it");
+    assert!(
+        csv.contains(";zeta@x.example;Zeta;Quote;\"Co; \"\"Inc\"\"\";active;true;ADMIN;")
+            || csv.contains(";zeta@x.example;Zeta;Quote;\"Co; \"\"Inc\"\"\";invited;true;ADMIN;"),
+        "the quoted field as written: {}",
+        csv.lines()
+            .find(|l| l.contains("zeta@"))
+            .unwrap_or_default()
+    );
+    assert!(
+        csv.contains(";formula@x.example;Formula;;\"'=1+1\";"),
+        "{}",
+        csv.lines()
+            .find(|l| l.contains("formula@"))
+            .unwrap_or_default()
+    );
     let done = app
         .get(&format!("{}/{id}", jobs(&acme)), &acme.token)
         .await
@@ -539,6 +554,47 @@ async fn exports_write_every_matching_user_once_as_csv_and_json_lines() {
             && u["roles"] == json!(["VIEWER"])
             || u["roles"].is_array()
     ));
+    // Each line is what `json!` renders of its fields: keys in the same order, the same
+    // escapes (the quotes and the `;` of Zeta's company below).
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).expect("json line");
+        assert_eq!(line, v.to_string());
+    }
+    let job = app
+        .post(
+            &format!("{}/export", jobs(&acme)),
+            &acme.token,
+            json!({ "format": "jsonl", "filter": { "search": "zeta@" } }),
+        )
+        .await
+        .expect(201);
+    let id = job["id"].as_str().expect("id");
+    let (status, text) = raw(
+        &app,
+        Method::GET,
+        &format!("{}/{id}/result", jobs(&acme)),
+        &acme.token,
+        "",
+        "text/plain",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let zeta: Value = serde_json::from_str(text.trim_end()).expect("one json line");
+    assert_eq!(
+        text,
+        format!(
+            "{}\n",
+            json!({
+                "id": zeta["id"], "email": "zeta@x.example", "first_name": "Zeta",
+                "last_name": "Quote", "company": "Co; \"Inc\"", "status": zeta["status"],
+                "is_admin": true, "roles": ["ADMIN"], "created_at": zeta["created_at"],
+            })
+        )
+    );
+    assert!(
+        zeta["status"].is_string() && zeta["created_at"].is_string() && zeta["id"].is_string(),
+        "{zeta}"
+    );
     // A cancelled export has nothing to download.
     let job = app
         .post(&format!("{}/export", jobs(&acme)), &acme.token, json!({}))
