@@ -153,6 +153,24 @@ impl Default for DbOptions {
 /// Rows a SQLite query hands over before its worker waits: an export's page and its end.
 const ROW_CHANNEL: usize = 1024;
 
+/// Whether a connection handed back to its pool may be used again: not when it is still
+/// inside a transaction. A task dropped between a `BEGIN` and the transaction's guard (an
+/// aborted task, a client gone mid-request) hands its connection back so, with no rollback
+/// queued, and every later `BEGIN` on it would fail; it is closed instead and the pool opens
+/// another. A dropped transaction's queued rollback runs first: the ping waits behind it, and
+/// is only sent when the connection looks inside a transaction.
+fn outside_transaction<C: sqlx::Connection>(
+    conn: &mut C,
+    _: sqlx::pool::PoolConnectionMetadata,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, sqlx::Error>> + Send + '_>> {
+    Box::pin(async move {
+        if conn.is_in_transaction() {
+            conn.ping().await?;
+        }
+        Ok(!conn.is_in_transaction())
+    })
+}
+
 impl Db {
     /// Opens the database named by `url`: `sqlite:` / `sqlite://` or `postgres://` / `postgresql://`.
     /// Any other scheme is an error rather than a silent SQLite file.
@@ -178,6 +196,7 @@ impl Db {
             // small query.
             let write = SqlitePoolOptions::new()
                 .test_before_acquire(false)
+                .after_release(outside_transaction)
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(base.clone().pragma("cache_size", "-65536"))
@@ -186,6 +205,7 @@ impl Db {
             let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
             let read = SqlitePoolOptions::new()
                 .test_before_acquire(false)
+                .after_release(outside_transaction)
                 .max_connections(opts.max_connections.clamp(2, 2 * cores.max(1)))
                 .acquire_timeout(opts.acquire_timeout)
                 .connect_with(base.pragma("cache_size", "-16384"))
@@ -199,6 +219,7 @@ impl Db {
             // again (a failed ping closes the connection and sqlx takes another).
             let pool = PgPoolOptions::new()
                 .test_before_acquire(false)
+                .after_release(outside_transaction)
                 .before_acquire(|conn, meta| {
                     Box::pin(async move {
                         if meta.idle_for >= Duration::from_secs(1) {
@@ -369,6 +390,51 @@ mod tests {
     fn redacts_passwords() {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("sqlite:data/roster.db"), "sqlite:data/roster.db");
+    }
+
+    /// A connection given back between its `BEGIN` and the transaction's guard (a dropped
+    /// task) is not reused: the next write begins on a connection of its own.
+    #[tokio::test]
+    async fn a_connection_left_inside_a_transaction_is_not_reused() {
+        let dir = std::env::temp_dir().join(format!("roster-store-tx-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temporary folder");
+        let url = format!("sqlite:{}", dir.join("left-open.db").display());
+        let db = Db::connect(&url, &DbOptions::default())
+            .await
+            .expect("open");
+        let Db::Sqlite { write, .. } = &db else {
+            panic!("a SQLite URL opens SQLite")
+        };
+        {
+            let mut conn = write.acquire().await.expect("the writer");
+            let tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE")
+                .await
+                .expect("begin");
+            // What a task dropped inside `begin` leaves: a transaction with no guard to end it.
+            std::mem::forget(tx);
+            assert!(sqlx::Connection::is_in_transaction(&*conn));
+        }
+        // The store's writes begin so (`tx!`): on the connection left open, that `BEGIN`
+        // fails, or a plain one becomes a savepoint whose commit is never made durable.
+        let mut tx = write
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .expect("a write after it begins");
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&mut *tx)
+            .await
+            .expect("and writes");
+        tx.commit().await.expect("and commits");
+        let Db::Sqlite { read, .. } = &db else {
+            unreachable!()
+        };
+        let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
+            .fetch_one(read)
+            .await
+            .expect("a reader sees the committed table");
+        assert_eq!(seen, 0);
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -192,9 +192,13 @@ impl Core {
         let mut run = self.begin_import(ctx, org_ref, language).await?;
         let mut lines = crate::import::LineStream::new(crate::import::COLUMNS.len());
         for (i, slice) in csv.chunks(1 << 16).enumerate() {
-            let read = lines
-                .feed(slice)
-                .map_err(|m| Error::field(Location::Body, "file", "unreadable", m))?;
+            let read = match lines.feed(slice) {
+                Ok(read) => read,
+                Err(m) => {
+                    run.abandon().await;
+                    return Err(Error::field(Location::Body, "file", "unreadable", m));
+                }
+            };
             run.push(read, ((i + 1) << 16).min(csv.len()) as u64)
                 .await?;
         }
@@ -230,18 +234,30 @@ impl<'a> ImportRun<'a> {
         self.waiting.extend(lines);
         while self.waiting.len() >= self.batch && !self.stopped {
             let batch: Vec<Line> = self.waiting.drain(..self.batch).collect();
-            self.write_batch(batch).await?;
+            if let Err(e) = self.write_batch(batch).await {
+                // A batch still being written is waited for: nothing outlives the error.
+                self.wait_in_flight().await;
+                return Err(e);
+            }
         }
         Ok(())
     }
 
-    /// Waits for the batch being written, if any, when the run stops before the end of its
-    /// file (a cancelled job): its rows count if the store took them.
-    pub async fn settle(mut self) -> Result<()> {
-        if let Some(last) = self.in_flight.take() {
-            self.tally(last).await?;
+    /// Stops the run before the end of its file (a cancelled job, an error): waits for the
+    /// batch being written, if any, so that nothing the run started outlives it. The store
+    /// takes that batch or refuses it whole; a job's record counts what it took.
+    pub async fn abandon(mut self) {
+        self.wait_in_flight().await;
+    }
+
+    async fn wait_in_flight(&mut self) {
+        if let Some((write, _)) = self.in_flight.take() {
+            match write.await {
+                Ok(Ok(_)) | Ok(Err(StoreError::Refused(Refusal::Stale))) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "an abandoned import's batch failed"),
+                Err(e) => tracing::warn!(error = %e, "an abandoned import's batch failed"),
+            }
         }
-        Ok(())
     }
 
     /// Writes what is left and waits for every batch: the outcome of the whole file. A file
@@ -249,7 +265,10 @@ impl<'a> ImportRun<'a> {
     pub async fn finish(mut self) -> Result<BulkOutcome> {
         if !self.waiting.is_empty() && !self.stopped {
             let batch = std::mem::take(&mut self.waiting);
-            self.write_batch(batch).await?;
+            if let Err(e) = self.write_batch(batch).await {
+                self.wait_in_flight().await;
+                return Err(e);
+            }
         }
         if let Some(last) = self.in_flight.take() {
             self.tally(last).await?;

@@ -92,25 +92,28 @@ enum Stop {
     Cancelled,
 }
 
-/// Stops a task when the job that started it is done.
-struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
+/// An import's heartbeat task, told to stop when the job is done. It is never aborted: a
+/// task dropped inside a write could leave its connection mid-transaction; told to stop, it
+/// ends between two beats, after the write it may be in.
+struct Heartbeat {
+    stop: std::sync::Arc<tokio::sync::Notify>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
 
-impl AbortOnDrop {
-    /// Aborts the task and waits until it has stopped, so that no write of it (a heartbeat's
-    /// transaction) is still open when the caller answers.
+impl Heartbeat {
+    /// Stops the heartbeat and waits for it: no beat is written after this.
     async fn stop(mut self) {
-        if let Some(task) = self.0.take() {
-            task.abort();
+        self.stop.notify_one();
+        if let Some(task) = self.task.take() {
             let _ = task.await;
         }
     }
 }
 
-impl Drop for AbortOnDrop {
+impl Drop for Heartbeat {
+    /// A job that ended by an error stops its heartbeat too, without waiting for it.
     fn drop(&mut self) {
-        if let Some(task) = self.0.take() {
-            task.abort();
-        }
+        self.stop.notify_one();
     }
 }
 
@@ -242,13 +245,17 @@ impl Core {
         // (a slow batch of passwords included); it stops when the job is no longer running.
         let beat = self.config.job_heartbeat;
         let cancelled = std::sync::Arc::new(tokio::sync::Notify::new());
-        let heart = {
-            let (store, cancelled) = (self.store.clone(), cancelled.clone());
+        let stop = std::sync::Arc::new(tokio::sync::Notify::new());
+        let task = {
+            let (store, cancelled, stop) = (self.store.clone(), cancelled.clone(), stop.clone());
             let clock = self.config.clock.clone();
             let (org_id, job_id) = (job.org_id.clone(), job.id.clone());
             tokio::spawn(async move {
                 loop {
-                    tokio::time::sleep(beat).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(beat) => {}
+                        _ = stop.notified() => return,
+                    }
                     let progress = JobProgress {
                         org_id: org_id.clone(),
                         job_id: job_id.clone(),
@@ -262,7 +269,10 @@ impl Core {
                 }
             })
         };
-        let heart = AbortOnDrop(Some(heart));
+        let heart = Heartbeat {
+            stop,
+            task: Some(task),
+        };
         let stop = loop {
             if run.stopped() {
                 break Stop::Cancelled;
@@ -285,9 +295,7 @@ impl Core {
             Stop::Cancelled => {
                 // The batch being written when the cancel came is waited for: the store takes
                 // or refuses it, and nothing this job started is still running once it answers.
-                if let Err(e) = run.settle().await {
-                    return self.fail_job(job, e).await;
-                }
+                run.abandon().await;
                 None
             }
             Stop::End => match run.finish().await {
