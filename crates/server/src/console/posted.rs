@@ -12,12 +12,14 @@ use super::signin::{bad_form, enter, View};
 use crate::extract::Req;
 use crate::state::AppState;
 
-/// A form (`application/x-www-form-urlencoded`) posted to a page of the organization that the
-/// path's `{org}` names, past its checks in order: the organization exists, a session is
-/// signed in and may use its console, and the form carries that session's CSRF token. A
+/// A body posted to a page of the organization that the path's `{org}` names, read as form
+/// fields (decoded as `application/x-www-form-urlencoded`, whatever the request's content type
+/// says: that is not checked), past its checks in order: the organization exists, a session
+/// is signed in and may use its console, and the fields carry that session's CSRF token. A
 /// refusal is the page [`enter`] answers (no such organization, the sign-in, no access) or the
-/// 403 of a bad form, and the handler does not run. It reads the body, so it is a
-/// handler's last argument; the path's other segments come from `Path`.
+/// 403 page of a bad form; a path or a body axum cannot read (a body over the limit: 413) is
+/// axum's own plain-text answer. Either way the handler does not run. It reads the body, so it
+/// is a handler's last argument; the path's other segments come from `Path`.
 pub struct Posted {
     pub v: View,
     /// The form's fields, each as sent.

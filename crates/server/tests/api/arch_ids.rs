@@ -6,10 +6,11 @@
 //! them as `&[UserId]`, which the surfaces build at the edge.
 //!
 //! The sources are read as text: comments, strings and character literals are blanked, then
-//! the parameters of each `fn` are checked. A parameter is an id by its name (`NAMES`), and a
-//! string when its type is built of `str` or `String` and the wrappers of `WRAPPERS` only
-//! (`&[String]`, `Option<&str>`, `impl Into<String>`). A list of user ids named only `ids` is
-//! not seen: name it `user_ids`.
+//! the parameters of each `fn` are checked. A parameter is an id by its name (`NAMES`, or a
+//! name ending in one of `SUFFIXES`: `target_user_id`, `creator_org_ids`), and a string when
+//! its type is built of `str` or `String` and the wrappers of `WRAPPERS` only (`&[String]`,
+//! `Option<&str>`, `impl Into<String>`). A list of user ids named only `ids` is not seen: name
+//! it `user_ids`.
 
 use std::path::{Path, PathBuf};
 
@@ -24,10 +25,28 @@ const CHECKED: &[&str] = &[
     "store/src",
 ];
 
-/// The parameter names of organization and user ids, and of lists of them.
+/// The parameter names of organization and user ids, and of lists of them (`target` is the
+/// user an audit event is about, `Core::audit`'s).
 const NAMES: &[&str] = &[
-    "org_id", "user_id", "org", "user", "org_ids", "user_ids", "orgs", "users",
+    "org_id", "user_id", "org", "user", "org_ids", "user_ids", "orgs", "users", "target", "targets",
 ];
+/// The endings of the other names of such ids: `target_user_id`, `creator_org_id`, `new_org`.
+const SUFFIXES: &[&str] = &[
+    "_org_id",
+    "_user_id",
+    "_org_ids",
+    "_user_ids",
+    "_org",
+    "_user",
+    "_orgs",
+    "_users",
+];
+
+/// Whether a parameter's name is that of an organization's or a user's id.
+fn is_id_name(name: &str) -> bool {
+    NAMES.contains(&name) || SUFFIXES.iter().any(|s| name.ends_with(s))
+}
+
 /// The types that hold strings without making them anything else: a parameter's type whose
 /// every word is one of these or `str`/`String` is a string, or a list of strings.
 const WRAPPERS: &[&str] = &[
@@ -233,7 +252,7 @@ fn problems_in_text(file: &str, text: &str) -> Vec<String> {
         let name = name.split('<').next().unwrap_or(name).trim();
         let (list, after) = params(&text, open + 1);
         for p in list {
-            if NAMES.contains(&p.name.as_str()) && is_strings(&p.ty) {
+            if is_id_name(&p.name) && is_strings(&p.ty) {
                 problems.push(format!(
                     "{file}:{}: fn {name}({}: {})",
                     line_of(p.at),
@@ -280,7 +299,8 @@ fn no_signature_takes_an_org_or_user_id_as_a_string() {
 /// method, a trait implementation's method, a public method, a private method and a private
 /// helper, alone or as slices, vectors and options, are reported with their lines; a struct
 /// field, typed ids, a closure's string, a tuple with a record, an id named only `ids` and the
-/// same words in comments and strings are not.
+/// same words in comments and strings are not; nor are typed targets, nor names that only
+/// begin like an id's (`user_agent`, `org_name`).
 #[test]
 fn the_check_sees_planted_string_ids() {
     let text = r##"
@@ -322,6 +342,8 @@ pub fn free<'a>(x: &'a str, user_id: impl Into<String>) {}
 fn helper(org: &str, user: &'a str, users: Vec<String>) {}
 fn lists(user_ids: &[&str], org_ids: Option<&[String]>, ids: &[String]) {}
 fn fine(user_ids: &[UserId], org: &Organization, user: &[(String, EnvAccess)]) {}
+fn more(target: Option<&str>, target_user_id: &str, creator_org_ids: Vec<String>, new_org: String) {}
+fn typed_more(target: Option<&UserId>, user_agent: &str, org_name: &str, targets: &[UserId]) {}
 "##;
     let problems = problems_in_text("planted.rs", text).join("\n");
     for expected in [
@@ -337,6 +359,10 @@ fn fine(user_ids: &[UserId], org: &Organization, user: &[(String, EnvAccess)]) {
         "planted.rs:37: fn helper(users: Vec<String>)",
         "planted.rs:38: fn lists(user_ids: &[&str])",
         "planted.rs:38: fn lists(org_ids: Option<&[String]>)",
+        "planted.rs:40: fn more(target: Option<&str>)",
+        "planted.rs:40: fn more(target_user_id: &str)",
+        "planted.rs:40: fn more(creator_org_ids: Vec<String>)",
+        "planted.rs:40: fn more(new_org: String)",
     ] {
         assert!(problems.contains(expected), "{expected} in:\n{problems}");
     }
@@ -346,5 +372,5 @@ fn fine(user_ids: &[UserId], org: &Organization, user: &[(String, EnvAccess)]) {
             "{unexpected} in:\n{problems}"
         );
     }
-    assert_eq!(problems.lines().count(), 12, "{problems}");
+    assert_eq!(problems.lines().count(), 16, "{problems}");
 }

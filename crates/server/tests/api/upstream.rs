@@ -81,6 +81,13 @@ impl Providers {
     /// The answer to request `id`. The answers to earlier requests nobody waited for (a
     /// test's close) are passed over, their errors reported.
     fn answer(&mut self, id: u64) -> Value {
+        self.answer_past(id).0
+    }
+
+    /// The answer to request `id`, and the answers passed over to reach it. An answer without
+    /// an id is a panic: waiting on for another line would wait for ever if it was this one.
+    fn answer_past(&mut self, id: u64) -> (Value, Vec<Value>) {
+        let mut passed = Vec::new();
         loop {
             let line = self
                 .lines
@@ -90,14 +97,18 @@ impl Providers {
             let Ok(v) = serde_json::from_str::<Value>(&line) else {
                 continue;
             };
-            if v["id"] != id {
+            let Some(got) = v.get("id").filter(|i| !i.is_null()) else {
+                panic!("the providers answered without an id (waiting for {id}): {v}");
+            };
+            if *got != id {
                 if let Some(e) = v.get("error") {
-                    eprintln!("the providers, request {}: {e}", v["id"]);
+                    eprintln!("the providers, request {got}: {e}");
                 }
+                passed.push(v);
                 continue;
             }
             assert!(v.get("error").is_none(), "the providers: {v}");
-            return v;
+            return (v, passed);
         }
     }
 
@@ -155,19 +166,34 @@ impl Drop for Upstream {
 }
 
 /// An answer nobody waits for (a close's, or here a request that fails) is not taken for the
-/// next request's: every answer carries its request's id.
+/// next request's: every answer carries its request's id. Both requests are sent under one
+/// lock, so the failure's answer comes before the next one's and must be passed over.
 #[tokio::test]
 async fn an_unawaited_failure_is_not_taken_for_the_next_answer() {
-    tokio::task::spawn_blocking(|| {
+    let (failed, made, passed) = tokio::task::spawn_blocking(|| {
         let mut p = Providers::get().lock().unwrap_or_else(|e| e.into_inner());
         // Clients for an issuer the process never made: it answers an error.
-        p.send(json!({ "issuer": "http://127.0.0.1:1", "clients": [] }))
+        let failed = p
+            .send(json!({ "issuer": "http://127.0.0.1:1", "clients": [] }))
             .expect("write to the providers");
+        let id = p
+            .send(json!({ "new": true }))
+            .expect("write to the providers");
+        let (made, passed) = p.answer_past(id);
+        (failed, made, passed)
     })
     .await
     .unwrap();
-    let up = Upstream::start().await;
+    let up = Upstream {
+        issuer: made["issuer"].as_str().unwrap().to_owned(),
+    };
     assert!(up.issuer.starts_with("http://127.0.0.1:"), "{}", up.issuer);
+    assert!(
+        passed
+            .iter()
+            .any(|v| v["id"] == failed && v.get("error").is_some()),
+        "the failure's answer (request {failed}) was passed over: {passed:?}"
+    );
 }
 
 /// A server whose `google-oauth2` is the upstream provider, and that provider.
