@@ -1,6 +1,8 @@
 //! The timed exports: the whole big organization through an export job, as CSV and as JSON
-//! lines, downloaded as a stream and counted (every user once).
+//! lines, downloaded as a stream; its lines are counted and its ids checked distinct (every
+//! user once).
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use serde_json::json;
@@ -34,18 +36,33 @@ impl Bench {
                 .send()
                 .await?
                 .error_for_status()?;
-            let (mut lines, mut bytes) = (0u64, 0u64);
+            let (mut rows, mut bytes) = (0u64, 0u64);
+            let (mut pending, mut ids) = (Vec::new(), HashSet::new());
+            let mut header = format == "csv";
             while let Some(chunk) = resp.chunk().await? {
                 bytes += chunk.len() as u64;
-                lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+                pending.extend_from_slice(&chunk);
+                let Some(end) = pending.iter().rposition(|b| *b == b'\n') else {
+                    continue;
+                };
+                for line in pending[..end].split(|b| *b == b'\n') {
+                    if std::mem::take(&mut header) {
+                        continue;
+                    }
+                    rows += 1;
+                    if let Some(id) = id_of(format, line) {
+                        ids.insert(id.to_vec());
+                    }
+                }
+                pending.drain(..=end);
             }
             let secs = t.elapsed().as_secs_f64();
-            let rows = if format == "csv" {
-                lines.saturating_sub(1)
-            } else {
-                lines
-            };
-            self.check(&format!("{name}: every user once"), total, rows);
+            self.check(&format!("{name}: as many users as the job"), total, rows);
+            self.check(
+                &format!("{name}: every user once (distinct ids)"),
+                total,
+                ids.len() as u64,
+            );
             let rate = rows as f64 / secs.max(1e-9);
             eprintln!(
                 "{name}: {rows} users, {:.1} MiB in {secs:.2} s ({rate:.0} users/s)",
@@ -67,4 +84,18 @@ impl Bench {
         }
         Ok(())
     }
+}
+
+/// The user id of an export's line: the CSV's first field, or the JSON line's `id`.
+fn id_of<'a>(format: &str, line: &'a [u8]) -> Option<&'a [u8]> {
+    if format == "csv" {
+        return line
+            .split(|b| *b == b';')
+            .next()
+            .filter(|id| !id.is_empty());
+    }
+    let key = b"\"id\":\"";
+    let at = line.windows(key.len()).position(|w| w == key)? + key.len();
+    let len = line[at..].iter().position(|b| *b == b'"')?;
+    Some(&line[at..at + len])
 }

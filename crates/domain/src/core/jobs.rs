@@ -506,6 +506,19 @@ impl Core {
         Ok(roles.into_iter().map(|r| (r.id, r.name)).collect())
     }
 
+    /// Whether a running export was cancelled since `job` was read: one read of the job, cheap
+    /// enough for every page (a finished export downloaded again is never cancelled).
+    pub async fn export_cancelled(&self, job: &Job) -> Result<bool> {
+        if job.state != JobState::Running {
+            return Ok(false);
+        }
+        let now = self
+            .store
+            .get_job(&OrgId::from(&job.org_id), &job.id)
+            .await?;
+        Ok(now.is_none_or(|j| matches!(j.state, JobState::Cancelled | JobState::Failed)))
+    }
+
     /// Counts rows an export wrote; false when the job was cancelled meanwhile (stop).
     pub async fn export_progress(&self, job: &Job, rows: u64, done: bool) -> Result<bool> {
         if job.state != JobState::Running {

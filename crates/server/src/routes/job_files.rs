@@ -9,6 +9,7 @@ use roster_domain::import::{Line, LineStream, COLUMNS, MAX_RECORD_BYTES};
 use roster_domain::store::{ExportedUser, Job, JobError, JobFormat};
 use roster_domain::types::format_micros;
 use serde_json::{json, Value};
+use tracing::Instrument;
 
 use crate::state::AppState;
 
@@ -287,48 +288,88 @@ impl Rendered {
 
 /// Pages of an export a download reads ahead of what the client has taken.
 const READ_AHEAD: usize = 2;
-/// Pages between two records of an export's progress (and checks that it was not cancelled).
+/// Pages between two records of an export's progress (cancellation is checked every page).
 const PAGES_PER_PROGRESS: u32 = 10;
 
+/// What the read-ahead task of an export hands to the download.
+enum Piece {
+    /// Rendered rows (or the CSV header).
+    Rows(Bytes),
+    /// The last page was handed over; the users read since the last progress mark.
+    End(u64),
+    /// A read failed or the job was cancelled: the body is cut off.
+    Stop(std::io::Error),
+}
+
 /// An export's file, a page of users at a time, counted in the job every
-/// [`PAGES_PER_PROGRESS`] pages and at the end; the stream ends early (the body is cut off)
-/// when the job is cancelled or a read fails. The pages are read and rendered by a task of
-/// their own, up to [`READ_AHEAD`] pages ahead of the client, so that reading the next page
-/// overlaps with sending the last; the task stops when the download is dropped.
+/// [`PAGES_PER_PROGRESS`] pages; the stream ends early (the body is cut off with an error)
+/// when the job is cancelled, a read fails or the task reading the pages dies. The pages are
+/// read and rendered by a task of their own, up to [`READ_AHEAD`] pages ahead of the client,
+/// so that reading the next page overlaps with sending the last; the task stops when the
+/// download is dropped. The job ends `succeeded` only when the stream reaches the task's end
+/// marker, i.e. after every page before it was taken by the connection.
 pub(super) fn export_rows(
     s: AppState,
     job: Job,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send {
     let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
-    tokio::spawn(async move {
-        let header = match job.format {
-            JobFormat::Csv => {
-                let mut out = Vec::new();
-                csv_row(&mut out, &EXPORT_COLUMNS);
-                Bytes::from(out)
+    let task = (s.clone(), job.clone());
+    tokio::spawn(
+        async move {
+            let (s, job) = task;
+            let header = match job.format {
+                JobFormat::Csv => {
+                    let mut out = Vec::new();
+                    csv_row(&mut out, &EXPORT_COLUMNS);
+                    Bytes::from(out)
+                }
+                JobFormat::JsonLines => Bytes::new(),
+            };
+            if tx.send(Piece::Rows(header)).await.is_err() {
+                return;
             }
-            JobFormat::JsonLines => Bytes::new(),
-        };
-        if tx.send(Ok(header)).await.is_err() {
-            return;
+            if let Err(e) = export_pages(&s, &job, &tx).await {
+                tracing::warn!(job = %job.id, error = %e, "export download cut off");
+                let _ = tx.send(Piece::Stop(e)).await;
+            }
         }
-        if let Err(e) = export_pages(&s, &job, &tx).await {
-            let _ = tx.send(Err(e)).await;
+        .instrument(tracing::Span::current()),
+    );
+    futures::stream::unfold(Some((rx, s, job)), |state| async move {
+        let (mut rx, s, job) = state?;
+        match rx.recv().await {
+            Some(Piece::Rows(b)) => Some((Ok(b), Some((rx, s, job)))),
+            Some(Piece::Stop(e)) => Some((Err(e), None)),
+            Some(Piece::End(uncounted)) => {
+                match s.core.export_progress(&job, uncounted, true).await {
+                    Ok(true) => None,
+                    Ok(false) => {
+                        Some((Err(std::io::Error::other("the export was cancelled")), None))
+                    }
+                    Err(e) => {
+                        tracing::warn!(job = %job.id, error = %e, "export's end not recorded");
+                        Some((Err(std::io::Error::other(e.to_string())), None))
+                    }
+                }
+            }
+            None => {
+                tracing::error!(job = %job.id, "export's reading task ended without its end");
+                Some((Err(std::io::Error::other("export interrupted")), None))
+            }
         }
-    });
-    futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
     })
 }
 
-/// Reads, counts and renders an export's pages into `tx` until the last, or until the
-/// download is dropped.
+/// Reads, counts and renders an export's pages into `tx` until the last (then the end
+/// marker), or until the download is dropped; an error when the job was cancelled or a read
+/// failed.
 async fn export_pages(
     s: &AppState,
     job: &Job,
-    tx: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    tx: &tokio::sync::mpsc::Sender<Piece>,
 ) -> Result<(), std::io::Error> {
     let fail = |e: roster_domain::Error| std::io::Error::other(e.to_string());
+    let cancelled = || std::io::Error::other("the export was cancelled");
     let roles: HashMap<String, String> = s
         .core
         .export_roles(job)
@@ -347,24 +388,29 @@ async fn export_pages(
         let last = page.len() < roster_domain::core::EXPORT_PAGE as usize;
         pages += 1;
         uncounted += page.len() as u64;
-        if last || pages % PAGES_PER_PROGRESS == 0 {
+        if !last && pages % PAGES_PER_PROGRESS == 0 {
             if !s
                 .core
-                .export_progress(job, uncounted, last)
+                .export_progress(job, uncounted, false)
                 .await
                 .map_err(fail)?
             {
-                return Err(std::io::Error::other("the export was cancelled"));
+                return Err(cancelled());
             }
             uncounted = 0;
+        } else if s.core.export_cancelled(job).await.map_err(fail)? {
+            return Err(cancelled());
         }
         after = page.last().map(|u| u.id.to_string());
         if tx
-            .send(Ok(Rendered::users(job.format, &page, &roles)))
+            .send(Piece::Rows(Rendered::users(job.format, &page, &roles)))
             .await
             .is_err()
-            || last
         {
+            return Ok(());
+        }
+        if last {
+            let _ = tx.send(Piece::End(uncounted)).await;
             return Ok(());
         }
     }

@@ -170,3 +170,57 @@ async fn the_benchmark_runs_every_operation_and_its_answers_are_right() {
         "{table}"
     );
 }
+
+/// `--exports-only` at a small size: the load, the page of 100 and the two exports alone, each
+/// export checked for as many users as its job counted, every one once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_benchmark_runs_the_exports_alone_and_their_answers_are_right() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let postgres = crate::helpers::is_postgres();
+    let database_url = if postgres {
+        Some(crate::helpers::test_database_url(tmp.path()).await)
+    } else {
+        None
+    };
+    let report = roster_bench::run(Options {
+        users: 1_500,
+        backend: if postgres {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        },
+        database_url,
+        url: None,
+        roster_bin: env!("CARGO_BIN_EXE_roster").into(),
+        other_orgs: 1,
+        other_org_users: 10,
+        seconds: 0.05,
+        concurrency: 2,
+        import_rows: 10,
+        password_rows: 1,
+        load_chunk: 500,
+        webhook_rows: 10,
+        webhook_rounds: 1,
+        writes_only: false,
+        exports_only: true,
+    })
+    .await
+    .expect("the benchmark runs to the end");
+    let table = report.table();
+    for c in &report.checks {
+        assert!(c.ok, "check {} failed: {c:?}\n{table}", c.name);
+    }
+    let names: Vec<&str> = report.operations.iter().map(|o| o.name.as_str()).collect();
+    assert!(
+        names.contains(&"jobs.export csv") && names.contains(&"jobs.export jsonl"),
+        "{table}"
+    );
+    for format in ["csv", "jsonl"] {
+        let name = format!("jobs.export {format}: every user once (distinct ids)");
+        let c = report.checks.iter().find(|c| c.name == name);
+        assert!(
+            c.is_some_and(|c| c.ok && c.actual.parse::<u64>().is_ok_and(|n| n >= 1_500)),
+            "{name}: {c:?}\n{table}"
+        );
+    }
+}

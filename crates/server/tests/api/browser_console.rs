@@ -26,7 +26,7 @@ fn workspace() -> PathBuf {
 }
 
 /// `n` users in `org`, in transactions of a thousand (as eva's import batches them), through the store's bulk insert.
-async fn seed(app: &TestApp, org: &str, n: usize) {
+pub(crate) async fn seed(app: &TestApp, org: &str, n: usize) {
     let roles = app
         .state
         .core

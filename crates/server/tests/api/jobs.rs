@@ -757,3 +757,227 @@ async fn bad_input_is_a_4xx_naming_the_field() {
         r.body
     );
 }
+
+/// Users seeded for the exports of more than ten pages: their JSON lines (about 9 MB) are more
+/// than the socket buffers of a connection that reads nothing can take in.
+const MANY: usize = 40_000;
+
+/// An export's download over a raw connection with a small receive buffer, of which only the
+/// head and the first bytes of the body are read; what the test does next is its business.
+async fn start_download(app: &TestApp, path: &str, token: &str) -> TcpStream {
+    let host = app.base.trim_start_matches("http://").to_owned();
+    let addr = tokio::net::lookup_host(&host)
+        .await
+        .expect("address")
+        .next()
+        .expect("an address");
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .expect("socket");
+    socket.set_recv_buffer_size(4096).expect("receive buffer");
+    // Small segments: the server's send buffer is sized from them, so it holds little too.
+    let mss: libc::c_int = 536;
+    // SAFETY: a valid socket and an int option of the size given.
+    let set = unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(&socket),
+            libc::IPPROTO_TCP,
+            libc::TCP_MAXSEG,
+            std::ptr::addr_of!(mss).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(set, 0, "TCP_MAXSEG");
+    let mut s = socket.connect(addr).await.expect("connect");
+    let head = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.expect("request");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") || got.len() < 2048 {
+        let n = s.read(&mut buf).await.expect("read");
+        assert!(n > 0, "{}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(
+        got.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    s
+}
+
+async fn job_state(app: &TestApp, org: &Org, id: &str) -> Value {
+    app.get(&format!("{}/{id}", jobs(org)), &org.token)
+        .await
+        .expect(200)
+}
+
+#[tokio::test]
+async fn an_export_succeeds_only_when_its_whole_file_was_taken_not_when_its_last_page_was_read() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    crate::browser_console::seed(&app, &acme.id, MANY).await;
+    let total = app.count_users(&acme.id).await;
+    let job = app
+        .post(
+            &format!("{}/export", jobs(&acme)),
+            &acme.token,
+            json!({ "format": "jsonl" }),
+        )
+        .await
+        .expect(201);
+    let id = job["id"].as_str().expect("id").to_owned();
+    let result = format!("{}/{id}/result", jobs(&acme));
+    // Only the start read, then the client reads no more: the job runs on, though the server
+    // has read the last of its five pages ahead of what the buffers took.
+    let beta = app.bootstrap("beta").await;
+    crate::browser_console::seed(&app, &beta.id, 4_000).await;
+    let five = app
+        .post(
+            &format!("{}/export", jobs(&beta)),
+            &beta.token,
+            json!({ "format": "jsonl" }),
+        )
+        .await
+        .expect(201);
+    let five_id = five["id"].as_str().expect("id");
+    let five_result = format!("{}/{five_id}/result", jobs(&beta));
+    for (org, result) in [(&beta, &five_result), (&acme, &result)] {
+        let conn = start_download(&app, result, &org.token).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let job = result
+            .trim_end_matches("/result")
+            .rsplit('/')
+            .next()
+            .expect("id");
+        let now = job_state(&app, org, job).await;
+        assert_eq!(now["state"], "running", "{now}");
+        drop(conn);
+    }
+    // A HEAD sends no file: it ends nothing either, not even an export of one page.
+    let small = app
+        .post(
+            &format!("{}/export", jobs(&acme)),
+            &acme.token,
+            json!({ "format": "csv", "filter": { "search": "p00001" } }),
+        )
+        .await
+        .expect(201);
+    let small_id = small["id"].as_str().expect("id");
+    let r = app
+        .client
+        .head(format!("{}{}/{small_id}/result", app.base, jobs(&acme)))
+        .bearer_auth(&acme.token)
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(r.status(), 200);
+    let r = app
+        .client
+        .head(format!("{}{result}", app.base))
+        .bearer_auth(&acme.token)
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(r.status(), 200);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for job in [&id, small_id] {
+        let now = job_state(&app, &acme, job).await;
+        assert_eq!(now["state"], "running", "{now}");
+    }
+    // A complete download: every user once, in more than ten pages, then succeeded.
+    let (status, text) = raw(&app, Method::GET, &result, &acme.token, "", "text/plain").await;
+    assert_eq!(status, 200);
+    let users: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(users.len(), total);
+    let ids: HashSet<&str> = users.iter().filter_map(|u| u["id"].as_str()).collect();
+    assert_eq!(ids.len(), total, "every user once");
+    let done = job_state(&app, &acme, &id).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    // The download left above counted its pages too (docs/jobs.md).
+    assert!(
+        done["rows_done"]
+            .as_u64()
+            .is_some_and(|n| n >= total as u64),
+        "{done}"
+    );
+    // The id and creation time are the user's own, as the store has them.
+    for u in [&users[0], &users[total / 2], &users[total - 1]] {
+        let uid = u["id"].as_str().expect("id");
+        let user = app
+            .state
+            .core
+            .store
+            .get_user(
+                &roster_domain::types::OrgId::from(acme.id.as_str()),
+                &roster_domain::types::UserId::from(uid),
+            )
+            .await
+            .expect("read")
+            .expect("the exported user exists");
+        assert_eq!(user.id.as_str(), uid);
+        assert_eq!(u["email"], user.email);
+        assert_eq!(
+            u["created_at"],
+            roster_domain::types::format_micros(user.created_at),
+            "{u}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_cancelled_export_cuts_its_download_off_with_an_error_within_a_few_pages() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    crate::browser_console::seed(&app, &acme.id, MANY).await;
+    let total = app.count_users(&acme.id).await;
+    let job = app
+        .post(
+            &format!("{}/export", jobs(&acme)),
+            &acme.token,
+            json!({ "format": "jsonl" }),
+        )
+        .await
+        .expect(201);
+    let id = job["id"].as_str().expect("id").to_owned();
+    let result = format!("{}/{id}/result", jobs(&acme));
+    // The client takes the start, then waits: the server is held by the full buffers.
+    let mut conn = start_download(&app, &result, &acme.token).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{}/{id}/cancel", jobs(&acme)),
+            Some(&acme.token),
+            Some(json!({})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.expect(200)["state"], "cancelled");
+    // The rest read: what was buffered and at most a few pages more, then the body is cut off
+    // (no last chunk of the chunked encoding): not a file that looks complete.
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), conn.read_to_end(&mut rest))
+        .await
+        .expect("the download stops")
+        .ok();
+    let lines = rest.iter().filter(|b| **b == b'\n').count();
+    // About 3 pages were in the buffers (hyper's and the sockets'), and at most 3 pages more
+    // are read after the cancel (not up to the next progress mark, 10 pages on).
+    assert!(lines < 8_000, "{lines} of {total} lines after the cancel");
+    assert!(
+        !rest.ends_with(b"\r\n0\r\n\r\n"),
+        "a cancelled download ends cleanly: {}",
+        String::from_utf8_lossy(&rest[rest.len().saturating_sub(200)..])
+    );
+    let now = job_state(&app, &acme, &id).await;
+    assert_eq!(now["state"], "cancelled", "{now}");
+}
