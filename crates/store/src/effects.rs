@@ -284,7 +284,8 @@ pub(crate) async fn write_job_progress(
     on!(t, |c| {
         // The row's lock (an UPDATE) orders batches of one job; its count numbers the errors.
         let before: Option<i64> = sqlx::query_scalar(
-            "UPDATE jobs SET rows_done = rows_done + $1, rows_applied = rows_applied + $2 - $3, \
+            "UPDATE jobs SET rows_done = CASE WHEN $9 IS NULL THEN rows_done + $1 \
+             WHEN $9 > rows_done THEN $9 ELSE rows_done END, rows_applied = rows_applied + $2 - $3, \
              error_count = error_count + $4, bytes_done = CASE WHEN $5 > bytes_done THEN $5 ELSE bytes_done END, \
              updated_at = $6 WHERE org_id = $7 AND id = $8 AND state = 'running' \
              RETURNING error_count - $4",
@@ -297,6 +298,7 @@ pub(crate) async fn write_job_progress(
         .bind(p.at)
         .bind(&p.org_id)
         .bind(&p.job_id)
+        .bind(p.rows_reached.map(int))
         .fetch_optional(&mut *c)
         .await
         .map_err(err)?;

@@ -401,6 +401,7 @@ impl<'a> ImportRun<'a> {
                 bytes_done: self.bytes,
                 errors,
                 unapplied: 0,
+                rows_reached: None,
                 at: now,
             });
         } else if batch.is_empty() {

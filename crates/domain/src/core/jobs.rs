@@ -519,7 +519,8 @@ impl Core {
         Ok(now.is_none_or(|j| matches!(j.state, JobState::Cancelled | JobState::Failed)))
     }
 
-    /// Counts rows an export wrote; false when the job was cancelled meanwhile (stop).
+    /// Records how far a download of an export got (`rows` read by it so far; the job keeps
+    /// the furthest any download reached); false when the job was cancelled meanwhile (stop).
     pub async fn export_progress(&self, job: &Job, rows: u64, done: bool) -> Result<bool> {
         if job.state != JobState::Running {
             // A finished export downloaded again: nothing to record, nothing to stop.
@@ -528,7 +529,7 @@ impl Core {
         let progress = JobProgress {
             org_id: job.org_id.clone(),
             job_id: job.id.clone(),
-            rows_done: rows,
+            rows_reached: Some(rows),
             at: self.now(),
             ..JobProgress::default()
         };

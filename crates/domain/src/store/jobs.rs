@@ -105,6 +105,10 @@ pub struct JobProgress {
     /// Rows counted applied by an earlier batch that turned out not to be (a concurrent
     /// insert of the same email); they are among `errors`.
     pub unapplied: u64,
+    /// For an export: how many rows a download of it has read. The record keeps the furthest
+    /// any download reached (`rows_done` is then not added to), so downloads left and begun
+    /// again count each row once.
+    pub rows_reached: Option<u64>,
     pub at: Micros,
 }
 

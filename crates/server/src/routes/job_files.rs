@@ -340,18 +340,14 @@ pub(super) fn export_rows(
         match rx.recv().await {
             Some(Piece::Rows(b)) => Some((Ok(b), Some((rx, s, job)))),
             Some(Piece::Stop(e)) => Some((Err(e), None)),
-            Some(Piece::End(uncounted)) => {
-                match s.core.export_progress(&job, uncounted, true).await {
-                    Ok(true) => None,
-                    Ok(false) => {
-                        Some((Err(std::io::Error::other("the export was cancelled")), None))
-                    }
-                    Err(e) => {
-                        tracing::warn!(job = %job.id, error = %e, "export's end not recorded");
-                        Some((Err(std::io::Error::other(e.to_string())), None))
-                    }
+            Some(Piece::End(read)) => match s.core.export_progress(&job, read, true).await {
+                Ok(true) => None,
+                Ok(false) => Some((Err(std::io::Error::other("the export was cancelled")), None)),
+                Err(e) => {
+                    tracing::warn!(job = %job.id, error = %e, "export's end not recorded");
+                    Some((Err(std::io::Error::other(e.to_string())), None))
                 }
-            }
+            },
             None => {
                 tracing::error!(job = %job.id, "export's reading task ended without its end");
                 Some((Err(std::io::Error::other("export interrupted")), None))
@@ -378,7 +374,7 @@ async fn export_pages(
         .into_iter()
         .collect();
     let mut after: Option<String> = None;
-    let (mut pages, mut uncounted) = (0u32, 0u64);
+    let (mut pages, mut read) = (0u32, 0u64);
     loop {
         let page = s
             .core
@@ -387,17 +383,16 @@ async fn export_pages(
             .map_err(fail)?;
         let last = page.len() < roster_domain::core::EXPORT_PAGE as usize;
         pages += 1;
-        uncounted += page.len() as u64;
+        read += page.len() as u64;
         if !last && pages % PAGES_PER_PROGRESS == 0 {
             if !s
                 .core
-                .export_progress(job, uncounted, false)
+                .export_progress(job, read, false)
                 .await
                 .map_err(fail)?
             {
                 return Err(cancelled());
             }
-            uncounted = 0;
         } else if s.core.export_cancelled(job).await.map_err(fail)? {
             return Err(cancelled());
         }
@@ -410,7 +405,7 @@ async fn export_pages(
             return Ok(());
         }
         if last {
-            let _ = tx.send(Piece::End(uncounted)).await;
+            let _ = tx.send(Piece::End(read)).await;
             return Ok(());
         }
     }
