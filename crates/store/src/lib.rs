@@ -89,10 +89,7 @@ macro_rules! tx {
     (@run $tracked:expr, $db:expr, |$tx:ident| $body:expr) => {
         match $db {
             $crate::Db::Sqlite { write, .. } => {
-                let mut $tx = write
-                    .begin_with("BEGIN IMMEDIATE")
-                    .await
-                    .map_err($crate::err)?;
+                let mut $tx = $crate::begin_apart(write, Some("BEGIN IMMEDIATE")).await?;
                 let out = $body;
                 let done = $tx.commit().await;
                 if $tracked {
@@ -102,7 +99,7 @@ macro_rules! tx {
                 out
             }
             $crate::Db::Postgres(pool) => {
-                let mut $tx = pool.begin().await.map_err($crate::err)?;
+                let mut $tx = $crate::begin_apart(pool, None).await?;
                 let out = $body;
                 let done = $tx.commit().await;
                 if $tracked {
@@ -153,12 +150,34 @@ impl Default for DbOptions {
 /// Rows a SQLite query hands over before its worker waits: an export's page and its end.
 const ROW_CHANNEL: usize = 1024;
 
-/// Whether a connection handed back to its pool may be used again: not when it is still
-/// inside a transaction. A task dropped between a `BEGIN` and the transaction's guard (an
-/// aborted task, a client gone mid-request) hands its connection back so, with no rollback
-/// queued, and every later `BEGIN` on it would fail; it is closed instead and the pool opens
-/// another. A dropped transaction's queued rollback runs first: the ping waits behind it, and
-/// is only sent when the connection looks inside a transaction.
+/// Begins a transaction in a task of its own. sqlx 0.8 counts a transaction only once its
+/// `BEGIN` has answered (and, on SQLite, once it holds the connection's lock after a custom
+/// `BEGIN IMMEDIATE`): a caller dropped in between (an aborted task, a client gone
+/// mid-request) would give the connection back inside a transaction nobody ends
+/// (launchbadge/sqlx#4393). Run apart, the `BEGIN` always finishes; if the caller is gone by
+/// then, the transaction is dropped, and rolled back, as any dropped one.
+pub(crate) async fn begin_apart<DB: sqlx::Database>(
+    pool: &sqlx::Pool<DB>,
+    statement: Option<&'static str>,
+) -> R<sqlx::Transaction<'static, DB>> {
+    let pool = pool.clone();
+    tokio::spawn(async move {
+        match statement {
+            Some(s) => pool.begin_with(s).await,
+            None => pool.begin().await,
+        }
+    })
+    .await
+    .map_err(|e| StoreError::Other(anyhow::anyhow!("a transaction's start failed: {e}")))?
+    .map_err(err)
+}
+
+/// Whether a connection handed back to its pool may be used again: not when sqlx counts it
+/// still inside a transaction (one begun outside [`begin_apart`] and dropped before sqlx's
+/// guard existed). Every later `BEGIN` on it would fail, or become a savepoint never made
+/// durable; it is closed instead and the pool opens another. A dropped transaction's queued
+/// rollback runs first: the ping waits behind it (SQLite lowers the count only when its worker
+/// has rolled back), and is only sent when the connection looks inside a transaction.
 fn outside_transaction<C: sqlx::Connection>(
     conn: &mut C,
     _: sqlx::pool::PoolConnectionMetadata,

@@ -311,7 +311,10 @@ impl Core {
                         ),
                     ),
                 ),
-                Err(e) => return self.fail_job(job, e).await,
+                Err(e) => {
+                    heart.stop().await;
+                    return self.fail_job(job, e).await;
+                }
             },
             Stop::Upload(why) => {
                 // The lines read whole are applied; what follows them never arrived.
@@ -321,7 +324,10 @@ impl Core {
                     Some(format!("the upload broke off before the end of the file ({why}); the rows counted were applied")),
                 ))
             }
-            Stop::Broken(e) => return self.fail_job(job, e).await,
+            Stop::Broken(e) => {
+                heart.stop().await;
+                return self.fail_job(job, e).await;
+            }
         };
         // The heartbeat beat through the last batch (a slow one of passwords included).
         heart.stop().await;
@@ -534,7 +540,12 @@ impl Core {
             ..JobProgress::default()
         };
         if !self.store.record_job_progress(&progress).await? {
-            return Ok(false);
+            // Not running any more: cancelled, or another complete download ended it first.
+            let now = self
+                .store
+                .get_job(&OrgId::from(&job.org_id), &job.id)
+                .await?;
+            return Ok(now.is_some_and(|j| j.state == JobState::Succeeded));
         }
         if done {
             let end = self.job_end(JobState::Succeeded, None);

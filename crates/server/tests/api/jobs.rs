@@ -765,6 +765,11 @@ const MANY: usize = 40_000;
 /// An export's download over a raw connection with a small receive buffer, of which only the
 /// head and the first bytes of the body are read; what the test does next is its business.
 async fn start_download(app: &TestApp, path: &str, token: &str) -> TcpStream {
+    read_download(app, path, token, 0).await
+}
+
+/// A download read past its header, 2 KB and `lines` lines, then left unread.
+async fn read_download(app: &TestApp, path: &str, token: &str, lines: usize) -> TcpStream {
     let host = app.base.trim_start_matches("http://").to_owned();
     let addr = tokio::net::lookup_host(&host)
         .await
@@ -798,7 +803,10 @@ async fn start_download(app: &TestApp, path: &str, token: &str) -> TcpStream {
     s.write_all(head.as_bytes()).await.expect("request");
     let mut got = Vec::new();
     let mut buf = [0u8; 1024];
-    while !got.windows(4).any(|w| w == b"\r\n\r\n") || got.len() < 2048 {
+    while !got.windows(4).any(|w| w == b"\r\n\r\n")
+        || got.len() < 2048
+        || got.iter().filter(|b| **b == b'\n').count() < lines
+    {
         let n = s.read(&mut buf).await.expect("read");
         assert!(n > 0, "{}", String::from_utf8_lossy(&got));
         got.extend_from_slice(&buf[..n]);
@@ -890,6 +898,16 @@ async fn an_export_succeeds_only_when_its_whole_file_was_taken_not_when_its_last
         let now = job_state(&app, &acme, job).await;
         assert_eq!(now["state"], "running", "{now}");
     }
+    // A download left after twelve pages, past its first progress mark (ten pages): it counts
+    // what it read up to the mark, and the complete download below counts no row twice.
+    let conn = read_download(&app, &result, &acme.token, 12_000).await;
+    let marked = until(
+        || async { job_state(&app, &acme, &id).await },
+        |j| j["rows_done"].as_u64() >= Some(10_000),
+    )
+    .await;
+    assert_eq!(marked["state"], "running", "{marked}");
+    drop(conn);
     // A complete download: every user once, in more than ten pages, then succeeded.
     let (status, text) = raw(&app, Method::GET, &result, &acme.token, "", "text/plain").await;
     assert_eq!(status, 200);
