@@ -2,10 +2,11 @@
 //! binary, loads 2,000 users and drives every operation; what is checked is that each answer
 //! was right (timings are the benchmark's business, not a test's).
 
-use roster_bench::{Backend, Options};
+use roster_bench::{Backend, Options, Report};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_benchmark_runs_every_operation_and_its_answers_are_right() {
+/// Runs the benchmark at a small size on the suite's backend (`adjust` changes the options),
+/// and checks that every one of its answers was right.
+async fn small_run(adjust: impl FnOnce(&mut Options)) -> (Report, String) {
     let tmp = tempfile::tempdir().expect("temp dir");
     let postgres = crate::helpers::is_postgres();
     let database_url = if postgres {
@@ -13,7 +14,7 @@ async fn the_benchmark_runs_every_operation_and_its_answers_are_right() {
     } else {
         None
     };
-    let report = roster_bench::run(Options {
+    let mut options = Options {
         users: 2_000,
         backend: if postgres {
             Backend::Postgres
@@ -34,13 +35,21 @@ async fn the_benchmark_runs_every_operation_and_its_answers_are_right() {
         webhook_rounds: 1,
         writes_only: false,
         exports_only: false,
-    })
-    .await
-    .expect("the benchmark runs to the end");
+    };
+    adjust(&mut options);
+    let report = roster_bench::run(options)
+        .await
+        .expect("the benchmark runs to the end");
     let table = report.table();
     for c in &report.checks {
         assert!(c.ok, "check {} failed: {c:?}\n{table}", c.name);
     }
+    (report, table)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_benchmark_runs_every_operation_and_its_answers_are_right() {
+    let (report, table) = small_run(|_| {}).await;
     // Each figure can be read against the yardsticks measured in the same run.
     assert!(
         report.argon2_ms > 0.0 && report.round_trip_us > 0.0,
@@ -175,41 +184,18 @@ async fn the_benchmark_runs_every_operation_and_its_answers_are_right() {
 /// export checked for as many users as its job counted, every one once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_benchmark_runs_the_exports_alone_and_their_answers_are_right() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let postgres = crate::helpers::is_postgres();
-    let database_url = if postgres {
-        Some(crate::helpers::test_database_url(tmp.path()).await)
-    } else {
-        None
-    };
-    let report = roster_bench::run(Options {
-        users: 1_500,
-        backend: if postgres {
-            Backend::Postgres
-        } else {
-            Backend::Sqlite
-        },
-        database_url,
-        url: None,
-        roster_bin: env!("CARGO_BIN_EXE_roster").into(),
-        other_orgs: 1,
-        other_org_users: 10,
-        seconds: 0.05,
-        concurrency: 2,
-        import_rows: 10,
-        password_rows: 1,
-        load_chunk: 500,
-        webhook_rows: 10,
-        webhook_rounds: 1,
-        writes_only: false,
-        exports_only: true,
+    let (report, table) = small_run(|o| {
+        o.users = 1_500;
+        o.other_orgs = 1;
+        o.other_org_users = 10;
+        o.concurrency = 2;
+        o.import_rows = 10;
+        o.password_rows = 1;
+        o.load_chunk = 500;
+        o.webhook_rows = 10;
+        o.exports_only = true;
     })
-    .await
-    .expect("the benchmark runs to the end");
-    let table = report.table();
-    for c in &report.checks {
-        assert!(c.ok, "check {} failed: {c:?}\n{table}", c.name);
-    }
+    .await;
     let names: Vec<&str> = report.operations.iter().map(|o| o.name.as_str()).collect();
     assert!(
         names.contains(&"jobs.export csv") && names.contains(&"jobs.export jsonl"),

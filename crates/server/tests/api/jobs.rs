@@ -825,11 +825,11 @@ async fn job_state(app: &TestApp, org: &Org, id: &str) -> Value {
         .expect(200)
 }
 
-#[tokio::test]
-async fn an_export_succeeds_only_when_its_whole_file_was_taken_not_when_its_last_page_was_read() {
-    let app = TestApp::spawn().await;
+/// An organization of `MANY` users and a JSON lines export of them: the organization, its
+/// number of users, the job's id and its result's path.
+async fn many_exported(app: &TestApp) -> (Org, usize, String, String) {
     let acme = app.bootstrap("acme").await;
-    crate::browser_console::seed(&app, &acme.id, MANY).await;
+    crate::browser_console::seed(app, &acme.id, MANY).await;
     let total = app.count_users(&acme.id).await;
     let job = app
         .post(
@@ -841,6 +841,13 @@ async fn an_export_succeeds_only_when_its_whole_file_was_taken_not_when_its_last
         .expect(201);
     let id = job["id"].as_str().expect("id").to_owned();
     let result = format!("{}/{id}/result", jobs(&acme));
+    (acme, total, id, result)
+}
+
+#[tokio::test]
+async fn an_export_succeeds_only_when_its_whole_file_was_taken_not_when_its_last_page_was_read() {
+    let app = TestApp::spawn().await;
+    let (acme, total, id, result) = many_exported(&app).await;
     // Only the start read, then the client reads no more: the job runs on, though the server
     // has read the last of its five pages ahead of what the buffers took.
     let beta = app.bootstrap("beta").await;
@@ -949,19 +956,7 @@ async fn an_export_succeeds_only_when_its_whole_file_was_taken_not_when_its_last
 #[tokio::test]
 async fn a_cancelled_export_cuts_its_download_off_with_an_error_within_a_few_pages() {
     let app = TestApp::spawn().await;
-    let acme = app.bootstrap("acme").await;
-    crate::browser_console::seed(&app, &acme.id, MANY).await;
-    let total = app.count_users(&acme.id).await;
-    let job = app
-        .post(
-            &format!("{}/export", jobs(&acme)),
-            &acme.token,
-            json!({ "format": "jsonl" }),
-        )
-        .await
-        .expect(201);
-    let id = job["id"].as_str().expect("id").to_owned();
-    let result = format!("{}/{id}/result", jobs(&acme));
+    let (acme, total, id, result) = many_exported(&app).await;
     // The client takes the start, then waits: the server is held by the full buffers.
     let mut conn = start_download(&app, &result, &acme.token).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
