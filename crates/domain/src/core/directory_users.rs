@@ -13,7 +13,7 @@ use super::Core;
 use crate::error::{Error, FieldError, Location, Problems, Result};
 use crate::kinds::TokenPurpose;
 use crate::model::{Role, User, UserStatus};
-use crate::paging::{Position, SortKey, UserFilter, UserQuery, USER_SORT_FIELDS};
+use crate::paging::{SortKey, UserFilter, UserQuery, USER_SORT_FIELDS};
 use crate::permissions::{perm, DEFAULT_USER_ROLE};
 use crate::store::{Effects, NewIdentity, Revocation, StoreError};
 use crate::types::{fold, Email, Micros};
@@ -435,11 +435,9 @@ impl Core {
         if q.page.limit == 0 {
             return Ok((Vec::new(), total));
         }
-        if dq.offset > 0 {
-            q.page.position = Position::Offset(dq.offset);
-        }
-        let mut users = self.store.list_users(&org.id, &q).await?;
-        users.truncate(q.page.limit as usize);
+        let users = self
+            .users_at(&org.id, &q, dq.offset, total.max(0) as u64)
+            .await?;
         Ok((users, total))
     }
 

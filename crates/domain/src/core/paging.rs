@@ -82,7 +82,8 @@ impl Core {
 
     /// The users at `offset` of a numbered-page listing of `total` users. A page past the middle
     /// is read from the other end, in the reverse order (the id tie-break reverses with it), so
-    /// the last pages cost what the first do; only pages in the middle walk far.
+    /// the last pages cost what the first do; only pages in the middle walk far. Without a sort
+    /// key (id order) there is nothing to reverse, and the page is read from the start.
     pub(crate) async fn users_at(
         &self,
         org_id: &OrgId,
@@ -96,7 +97,7 @@ impl Core {
         let take = (q.page.limit as u64).min(total - offset);
         let mut q = q.clone();
         let from_end = total - offset - take;
-        let reverse = from_end < offset;
+        let reverse = from_end < offset && !q.page.sort.is_empty();
         if reverse {
             for k in &mut q.page.sort {
                 k.descending = !k.descending;

@@ -536,6 +536,36 @@ async fn filters_paging_sorting_and_projections() {
     assert_eq!(page["startIndex"], 2);
     assert_eq!(page["itemsPerPage"], 2);
     assert_eq!(page["Resources"][0]["userName"], "ann@corp.example");
+    // Every window of every order is the matching slice of the whole list: pages past the
+    // middle are read from the other end (and at an offset by id first), which must not show.
+    for order in [
+        "",
+        "&sortBy=userName",
+        "&sortBy=userName&sortOrder=descending",
+    ] {
+        let names = |v: &serde_json::Value| -> Vec<String> {
+            v["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["userName"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let get = |start: usize, count: usize| {
+            let url = format!("{b}/Users?startIndex={start}&count={count}{order}");
+            let (app, t) = (&app, &t);
+            async move { scim(app, Method::GET, &url, t, None, &[]).await.expect(200) }
+        };
+        let all = names(&get(1, 100).await);
+        assert_eq!(all.len(), 6, "{order}");
+        for start in 1..=7 {
+            for count in 1..=3 {
+                let window = names(&get(start, count).await);
+                let want: Vec<String> = all.iter().skip(start - 1).take(count).cloned().collect();
+                assert_eq!(window, want, "startIndex={start}&count={count}{order}");
+            }
+        }
+    }
     let desc = scim(
         &app,
         Method::GET,
