@@ -150,6 +150,19 @@ impl Default for DbOptions {
 /// Rows a SQLite query hands over before its worker waits: an export's page and its end.
 const ROW_CHANNEL: usize = 1024;
 
+/// The writer's page cache, in KiB (SQLite's negative `cache_size`): bulk inserts touch many
+/// indexes.
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+/// Each reader's page cache, in KiB.
+const READER_CACHE_KIB: i64 = 16 * 1024;
+/// SQLite's soft heap limit, in bytes, for all its connections together: the writer's cache
+/// and 16 MiB more. The bundled SQLite is built with `SQLITE_ENABLE_MEMORY_MANAGEMENT`, so the
+/// connections' page caches are one pool with one least-recently-used list: near the limit a
+/// cache takes the oldest page of any connection instead of a new allocation. An import then
+/// writes through pages the idle readers held, and a read load through the writer's, where
+/// their sum (64 MiB and up to four readers of 16 MiB) used to stay resident together.
+const SQLITE_HEAP_LIMIT: i64 = (WRITER_CACHE_KIB + READER_CACHE_KIB) * 1024;
+
 /// Begins a transaction in a task of its own. sqlx 0.8 counts a transaction only once its
 /// `BEGIN` has answered (and, on SQLite, once it holds the connection's lock after a custom
 /// `BEGIN IMMEDIATE`): a caller dropped in between (an aborted task, a client gone
@@ -203,6 +216,8 @@ impl Db {
                 .busy_timeout(opts.acquire_timeout)
                 .foreign_keys(true)
                 .pragma("temp_store", "memory")
+                // Process-wide: each connection sets the same value as it opens.
+                .pragma("soft_heap_limit", SQLITE_HEAP_LIMIT.to_string())
                 // Rows a query's worker thread may send ahead of the task reading them. sqlx's
                 // 50 made the worker stop and wait for the reader twice in a page of 100 users
                 // and twenty times in an export's page of 1,000: a thread switch each.
@@ -218,7 +233,10 @@ impl Db {
                 .after_release(outside_transaction)
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(30))
-                .connect_with(base.clone().pragma("cache_size", "-65536"))
+                .connect_with(
+                    base.clone()
+                        .pragma("cache_size", (-WRITER_CACHE_KIB).to_string()),
+                )
                 .await
                 .with_context(|| format!("cannot open SQLite database {}", redact(url)))?;
             let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
@@ -227,7 +245,7 @@ impl Db {
                 .after_release(outside_transaction)
                 .max_connections(opts.max_connections.clamp(2, 2 * cores.max(1)))
                 .acquire_timeout(opts.acquire_timeout)
-                .connect_with(base.pragma("cache_size", "-16384"))
+                .connect_with(base.pragma("cache_size", (-READER_CACHE_KIB).to_string()))
                 .await?;
             Ok(Self::Sqlite { read, write })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {

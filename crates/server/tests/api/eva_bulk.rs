@@ -681,3 +681,46 @@ async fn a_row_in_a_role_the_caller_may_not_invite_into_is_reported() {
     assert_eq!(users("view@x.example").await, 1);
     assert_eq!(users("boss@x.example").await, 0);
 }
+
+/// Every index of `users` is written by every imported row, so the schema carries none that
+/// another already serves: on SQLite the sort by email, first page and after a cursor, either
+/// way, is read from the unique `(org_id, email_lower)` index in order, with no sort step
+/// (migration 0020 dropped the `(org_id, email_lower, id)` index that repeated it).
+#[tokio::test]
+async fn the_email_sort_reads_the_unique_email_index_in_order() {
+    if crate::helpers::is_postgres() {
+        // PostgreSQL keeps its email sort index (migration 0020 says why), and its planner
+        // picks sequential scans on tiny tables.
+        return;
+    }
+    use roster_domain::paging::{Keyset, Position, SortKey, SortValue, UserQuery};
+    let app = TestApp::spawn().await;
+    let org = app.bootstrap("acme").await;
+    for descending in [false, true] {
+        let sort = vec![SortKey {
+            field: "email".into(),
+            descending,
+        }];
+        for position in [
+            Position::Start,
+            Position::After(Keyset {
+                sort: sort.clone(),
+                values: vec![SortValue::Text("m@acme.example".into())],
+                last_id: "x".into(),
+            }),
+        ] {
+            let mut q = UserQuery::new(50);
+            q.page.sort = sort.clone();
+            q.page.position = position;
+            let plan = app
+                .state
+                .db
+                .explain_list_users(&OrgId::from(&org.id), &q)
+                .await
+                .expect("plan")
+                .join("\n");
+            assert!(plan.contains("USING INDEX users_org_email"), "{plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        }
+    }
+}
