@@ -389,7 +389,7 @@ impl Core {
             });
         }
         let page = self
-            .finish_page(&org.id, rows, &q.page, |u| {
+            .finish_page(&org, rows, &q.page, |u| {
                 (
                     sort.iter().map(|k| user_sort_value(u, &k.field)).collect(),
                     u.id.to_string(),

@@ -10,6 +10,7 @@ mod cache;
 mod commit;
 mod connections;
 mod console;
+mod cursors;
 mod deferred;
 mod directory;
 mod directory_groups;
@@ -156,6 +157,8 @@ pub struct Core {
     cache: Arc<cache::ReadCache>,
     /// Exact totals of substring searches, remembered at their organization's user version.
     totals: Arc<totals::Totals>,
+    /// Continuation tokens this node stored recently, handed out again for the same position.
+    cursors: Arc<cursors::IssuedCursors>,
     effects: Arc<commit::GroupCommit>,
     /// This server's bounded argon2 workers.
     pub passwords: Arc<crate::password::Hasher>,
@@ -184,6 +187,7 @@ impl Core {
                 shared,
             )),
             totals: Arc::new(totals::Totals::new(config.cache_entries)),
+            cursors: Arc::default(),
             effects: Arc::new(commit::GroupCommit::start(store.clone())),
             passwords: Arc::new(crate::password::Hasher::new(
                 config.argon2_concurrency,

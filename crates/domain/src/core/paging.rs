@@ -9,7 +9,7 @@ use rand::Rng;
 
 use super::Core;
 use crate::error::{Error, Location, Result};
-use crate::model::User;
+use crate::model::{Organization, User};
 use crate::paging::{
     Keyset, Page, PageRequest, Position, SortKey, SortValue, UserQuery, CURSOR_TOKEN_MAX,
     CURSOR_TOKEN_MIN,
@@ -50,7 +50,7 @@ impl Core {
     /// Trims the extra row the store returned, and issues the token of the next page.
     pub(crate) async fn finish_page<T>(
         &self,
-        org_id: &OrgId,
+        org: &Organization,
         mut items: Vec<T>,
         page: &PageRequest,
         key_of: impl Fn(&T) -> (Vec<SortValue>, String),
@@ -70,7 +70,7 @@ impl Core {
                     values,
                     last_id,
                 };
-                Some(self.store_cursor(org_id, &keyset).await?)
+                Some(self.store_cursor(org, &keyset).await?)
             }
         };
         Ok(Page {
@@ -112,14 +112,22 @@ impl Core {
         Ok(users)
     }
 
-    async fn store_cursor(&self, org_id: &OrgId, keyset: &Keyset) -> Result<i64> {
+    /// The token of `keyset`: the one this node stored for it recently if its row lives long
+    /// enough (see [`super::cursors`]), else a new random one, stored.
+    async fn store_cursor(&self, org: &Organization, keyset: &Keyset) -> Result<i64> {
         let json = serde_json::to_string(keyset).map_err(|e| Error::Internal(e.into()))?;
-        let id = rand::thread_rng().gen_range(CURSOR_TOKEN_MIN..=CURSOR_TOKEN_MAX);
         let now = self.now();
-        let expires = now + self.config.cursor_ttl_secs * 1_000_000;
+        let ttl = self.config.cursor_ttl_secs * 1_000_000;
+        if let Some(id) = self.cursors.reusable(&org.uuid, &json, now, ttl) {
+            return Ok(id);
+        }
+        let id = rand::thread_rng().gen_range(CURSOR_TOKEN_MIN..=CURSOR_TOKEN_MAX);
+        let expires = now + ttl;
         self.store
-            .put_cursor(org_id, id, &json, expires, now)
+            .put_cursor(&org.id, id, &json, expires, now)
             .await?;
+        self.cursors
+            .remember(&org.uuid, json, id, expires, now, ttl);
         Ok(id)
     }
 }

@@ -433,7 +433,7 @@ impl Core {
         q.page.sort = sort;
         let rows = self.store.list_temporary_grants(&org.id, &q).await?;
         let sort = q.page.sort.clone();
-        self.finish_page(&org.id, rows, &q.page, |g| {
+        self.finish_page(&org, rows, &q.page, |g| {
             let values = sort
                 .iter()
                 .map(|k| match k.field.as_str() {

@@ -110,7 +110,7 @@ impl Core {
         };
         let rows = self.store.list_memories(&org.id, &q).await?;
         let sort = q.page.sort.clone();
-        self.finish_page(&org.id, rows, &q.page, |m| {
+        self.finish_page(&org, rows, &q.page, |m| {
             let values = sort
                 .iter()
                 .map(|k| match k.field.as_str() {

@@ -402,14 +402,14 @@ impl Core {
             .position(&org.id, input.continuation_token, &sort)
             .await?;
         q.page.sort = sort;
-        self.query_users(&org.id, q).await
+        self.query_users(&org, q).await
     }
 
     /// Runs a user query and pages it; shared by every surface's listing.
-    pub async fn query_users(&self, org_id: &OrgId, q: UserQuery) -> Result<Page<User>> {
-        let rows = self.store.list_users(org_id, &q).await?;
+    pub async fn query_users(&self, org: &Organization, q: UserQuery) -> Result<Page<User>> {
+        let rows = self.store.list_users(&org.id, &q).await?;
         let sort = q.page.sort.clone();
-        self.finish_page(org_id, rows, &q.page, |u| {
+        self.finish_page(org, rows, &q.page, |u| {
             (
                 sort.iter().map(|k| user_sort_value(u, &k.field)).collect(),
                 u.id.to_string(),

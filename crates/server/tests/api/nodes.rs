@@ -432,6 +432,36 @@ async fn without_redis_each_node_limits_and_caches_on_its_own() {
     assert!(!b.metrics().await.contains("roster_redis"));
 }
 
+/// acme's first two users by email, and `more` of the query, read through `node`.
+async fn list_users(node: &Node, token: &str, more: &str) -> Value {
+    let path = format!("/v1/acme/user/?limit=2&sort_by=email{more}");
+    let r = node.call(Method::GET, &path, Some(token), None, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+}
+
+/// A continuation token names a row in the shared database: whichever node issued it, and
+/// though a node hands the same token out again for the same page, any node reads the next page.
+#[tokio::test]
+async fn a_continuation_token_from_one_node_reads_its_page_on_the_other() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, made) = two_nodes(tmp.path(), &[]).await;
+    let acme = Acme::new(&made, &a).await;
+    let admin = &acme.admin_token;
+    for i in 0..3 {
+        acme.invite(&a, &format!("n{i}@x.example"), "DefaultUserRole")
+            .await;
+    }
+    for (issuer, reader) in [(&a, &b), (&b, &a)] {
+        let token = list_users(issuer, admin, "").await["continuation_token"].as_i64();
+        let again = list_users(issuer, admin, "").await["continuation_token"].as_i64();
+        assert_eq!(again, token, "the same page, the token already stored");
+        let token = token.expect("a token");
+        let next = list_users(reader, admin, &format!("&continuation_token={token}")).await;
+        assert_eq!(next["users"].as_array().map(Vec::len), Some(2), "{next}");
+    }
+}
+
 /// A Redis that accepts connections and never answers: the worst case for a timeout.
 async fn black_hole() -> (String, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -336,3 +336,80 @@ async fn numbered_pages_from_either_end_make_the_whole_list() {
     }
     assert_eq!(paged, whole, "org-user-management pages");
 }
+
+/// Cursor rows of `org` stored in the database.
+async fn stored_cursors(app: &TestApp, org: &str) -> i64 {
+    let sql = "SELECT COUNT(*) FROM page_cursors WHERE org_id = $1";
+    match &app.state.db {
+        roster_store::Db::Sqlite { write, .. } => sqlx::query_scalar(sql)
+            .bind(org)
+            .fetch_one(write)
+            .await
+            .unwrap(),
+        roster_store::Db::Postgres(p) => sqlx::query_scalar(sql)
+            .bind(org)
+            .fetch_one(p)
+            .await
+            .unwrap(),
+    }
+}
+
+/// A client polling the first page gets the token already stored for its position (on SQLite
+/// each stored token is a write on the one writer), for as long as it has at least half its
+/// lifetime left; the token reads the same page, and only in its own organization.
+#[tokio::test]
+async fn the_same_page_asked_again_gets_the_token_already_stored() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    let beta = app.bootstrap("beta").await;
+    for i in 0..4 {
+        app.invite(
+            &acme,
+            &format!("u{i}@acme.example"),
+            "U",
+            "Ser",
+            "DefaultUserRole",
+        )
+        .await;
+    }
+    let first = || app.list_users(&acme, &acme.token, "limit=2&sort_by=email");
+    let token = first().await["continuation_token"].as_i64().unwrap();
+    let before = stored_cursors(&app, "acme").await;
+    for _ in 0..3 {
+        assert_eq!(first().await["continuation_token"].as_i64(), Some(token));
+    }
+    assert_eq!(stored_cursors(&app, "acme").await, before, "no new row");
+    let second = app
+        .list_users(
+            &acme,
+            &acme.token,
+            &format!("limit=2&sort_by=email&continuation_token={token}"),
+        )
+        .await;
+    assert_eq!(second["users"].as_array().unwrap().len(), 2);
+    // acme's token is not beta's.
+    app.get(
+        &format!("/v1/beta/user/?limit=2&sort_by=email&continuation_token={token}"),
+        &beta.token,
+    )
+    .await
+    .expect(422);
+    // Past half its lifetime the token is no longer handed out; it still reads its page until
+    // it expires, and the new one then still does. (Sessions expire too: sign in again.)
+    let ttl = app.state.core.config.cursor_ttl_secs as u64;
+    app.advance(std::time::Duration::from_secs(ttl / 2 + 1));
+    let admin = app.sign_in(&acme, &acme.admin_id).await;
+    let page = |t: i64| format!("limit=2&sort_by=email&continuation_token={t}");
+    let renewed = app.list_users(&acme, &admin, &page(0)).await["continuation_token"]
+        .as_i64()
+        .unwrap();
+    assert_ne!(renewed, token);
+    let again = app.list_users(&acme, &admin, &page(token)).await;
+    assert_eq!(again["users"], second["users"]);
+    app.advance(std::time::Duration::from_secs(ttl / 2));
+    let admin = app.sign_in(&acme, &acme.admin_id).await;
+    app.get(&format!("/v1/acme/user/?{}", page(token)), &admin)
+        .await
+        .expect(422);
+    app.list_users(&acme, &admin, &page(renewed)).await;
+}
