@@ -93,6 +93,16 @@ where
     }
 }
 
+/// Cancels a job with `POST .../{id}/cancel`, the form for clients without DELETE; the
+/// cancelled job.
+async fn cancel(app: &TestApp, org: &Org, id: &str) -> Value {
+    let path = format!("{}/{id}/cancel", jobs(org));
+    let r = app
+        .call(Method::POST, &path, Some(&org.token), Some(json!({})), &[])
+        .await;
+    r.expect(200)
+}
+
 async fn the_job(app: &TestApp, org: &Org) -> Value {
     let list = app.get(&jobs(org), &org.token).await.expect(200);
     list["jobs"][0].clone()
@@ -706,16 +716,7 @@ async fn exports_write_every_matching_user_once_as_csv_and_json_lines() {
         .await
         .expect(201);
     let id = job["id"].as_str().expect("id");
-    let r = app
-        .call(
-            Method::POST,
-            &format!("{}/{id}/cancel", jobs(&acme)),
-            Some(&acme.token),
-            Some(json!({})),
-            &[],
-        )
-        .await;
-    assert_eq!(r.expect(200)["state"], "cancelled");
+    assert_eq!(cancel(&app, &acme, id).await["state"], "cancelled");
     let (status, _) = raw(
         &app,
         Method::GET,
@@ -1065,16 +1066,7 @@ async fn a_cancelled_export_cuts_its_download_off_with_an_error_within_a_few_pag
     // The client takes the start, then waits: the server is held by the full buffers.
     let mut conn = start_download(&app, &result, &acme.token).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let r = app
-        .call(
-            Method::POST,
-            &format!("{}/{id}/cancel", jobs(&acme)),
-            Some(&acme.token),
-            Some(json!({})),
-            &[],
-        )
-        .await;
-    assert_eq!(r.expect(200)["state"], "cancelled");
+    assert_eq!(cancel(&app, &acme, &id).await["state"], "cancelled");
     // The rest read: what was buffered and at most a few pages more, then the body is cut off
     // (no last chunk of the chunked encoding): not a file that looks complete.
     let mut rest = Vec::new();
