@@ -88,7 +88,8 @@ pub enum Visibility {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserQuery {
-    pub ids: Vec<String>,
+    /// Only these users.
+    pub ids: Vec<crate::types::UserId>,
     pub emails_lower: Vec<String>,
     pub is_verified: Option<bool>,
     /// Lower-cased substring of name or email.

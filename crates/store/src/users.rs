@@ -89,7 +89,7 @@ impl UserStore for SqlStore {
     /// queries do not depend on statistics (their plans are fixed), so it does nothing there.
     async fn get_user(&self, org_id: &OrgId, user_id: &UserId) -> R<Option<User>> {
         let mut q = UserQuery::new(1);
-        q.ids = vec![String::from(user_id.to_owned())];
+        q.ids = vec![user_id.clone()];
         Ok(self.list_users(org_id, &q).await?.into_iter().next())
     }
 

@@ -7,6 +7,29 @@ use crate::store::PrincipalRecord;
 use crate::types::OrgId;
 use crate::types::UserId;
 
+/// Who made a record that names its creator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Creator {
+    /// A principal of an organization: a member (or, for a directory, its token's id).
+    User { org_id: OrgId, user_id: UserId },
+    /// Roster itself: the operator, or a caller acting with no principal.
+    System,
+}
+
+impl Creator {
+    /// What records store for a creator with no principal, as its user id and its org.
+    const SYSTEM: &'static str = "system";
+
+    /// The stored form, `(creator_user_id, creator_org_id)`: the user's ids, or `system` in
+    /// both for Roster itself (as records always stored it).
+    pub fn stored(self) -> (String, String) {
+        match self {
+            Self::User { org_id, user_id } => (user_id.into(), org_id.into()),
+            Self::System => (Self::SYSTEM.into(), Self::SYSTEM.into()),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Actor {
     Anonymous,
@@ -136,11 +159,15 @@ impl<'a> Access<'a> {
         self.platform
     }
 
-    /// The actor's own user id and org, for records that name a creator.
-    pub fn creator(&self) -> (String, String) {
+    /// Who the caller is as the creator of a record (an API key, a directory token, a lent
+    /// grant).
+    pub fn creator(&self) -> Creator {
         match self.principal {
-            Some(p) => (p.user_id.clone(), p.org_id.clone()),
-            None => ("system".into(), "system".into()),
+            Some(p) => Creator::User {
+                org_id: OrgId::from(&p.org_id),
+                user_id: UserId::from(&p.user_id),
+            },
+            None => Creator::System,
         }
     }
 

@@ -57,7 +57,7 @@ impl Core {
             .ok_or(Error::NotFound("role"))?;
         access.require_appoints(&role.grants, &format!("the role {role_name}"))?;
         let secret = format!("{TOKEN_PREFIX}{}", random_secret());
-        let (creator_user_id, creator_org_id) = access.creator();
+        let (creator_user_id, creator_org_id) = access.creator().stored();
         let token = DirectoryToken {
             org_id: org.id.to_string(),
             id: new_uuid7(),

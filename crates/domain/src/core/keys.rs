@@ -5,7 +5,7 @@ use crate::types::OrgId;
 use crate::types::UserId;
 use serde_json::json;
 
-use super::access::{grants_of, Actor, Context};
+use super::access::{grants_of, Actor, Context, Creator};
 use super::Core;
 use crate::error::{Error, Location, Result};
 use crate::model::*;
@@ -74,7 +74,7 @@ pub(crate) fn new_api_key(
     name: Option<String>,
     role_id: &str,
     duration_secs: i64,
-    creator: (String, String),
+    creator: Creator,
     now: Micros,
 ) -> Result<(ApiKey, String)> {
     if !(DAY_SECS..=90 * DAY_SECS).contains(&duration_secs) {
@@ -86,6 +86,7 @@ pub(crate) fn new_api_key(
         ));
     }
     let secret = random_secret();
+    let (creator_user_id, creator_org_id) = creator.stored();
     let key = ApiKey {
         org_id: String::from(org_id.to_owned()),
         key_id: uuid::Uuid::new_v4().to_string(),
@@ -93,8 +94,8 @@ pub(crate) fn new_api_key(
         name,
         secret_hash: hash_secret(&secret),
         role_id: role_id.to_owned(),
-        creator_user_id: creator.0,
-        creator_org_id: creator.1,
+        creator_user_id,
+        creator_org_id,
         expires_at: now + duration_secs * 1_000_000,
         created_at: now,
         updated_at: now,

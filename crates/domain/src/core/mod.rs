@@ -44,7 +44,7 @@ mod webhooks;
 use crate::types::{OrgId, UserId};
 use std::sync::Arc;
 
-pub use access::{Access, Actor, Context, Rank};
+pub use access::{Access, Actor, Context, Creator, Rank};
 pub use audit::{AuditListInput, AuditPage, AUDIT_MAX_LIMIT};
 pub use authorize::{pkce_s256, BrowserSession, CodeBinding, ProviderGrant, SESSION_TTL_SECS};
 pub use browser_links::{BrowserLink, FollowedLink};

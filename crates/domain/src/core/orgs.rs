@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::access::{Actor, Context};
+use super::access::{Actor, Context, Creator};
 use super::keys::new_api_key;
 use super::Core;
 use crate::error::{Error, FieldError, Location, Result};
@@ -295,7 +295,10 @@ impl Core {
             Some(key_name.to_owned()),
             &role_id(DEFAULT_SUPER_ADMIN_ROLE),
             key_days * 86_400,
-            (user.id.to_string(), org.id.to_string()),
+            Creator::User {
+                org_id: org.id.clone(),
+                user_id: user.id.clone(),
+            },
             now,
         )?;
         let mut fx = Effects::audit(self.audit(

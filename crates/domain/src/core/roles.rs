@@ -359,7 +359,7 @@ impl Core {
             ));
         }
         let now = self.now();
-        let (creator_user_id, creator_org_id) = access.creator();
+        let (creator_user_id, creator_org_id) = access.creator().stored();
         let grant = TemporaryGrant {
             org_id: org.id.to_string(),
             id: new_object_id(),

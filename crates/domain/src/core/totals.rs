@@ -162,7 +162,7 @@ mod tests {
         };
         assert!(CountKey::of(&q).is_none(), "visibility follows roles");
         let mut q = search("ros");
-        q.ids = vec!["u1".into()];
+        q.ids = vec![crate::types::UserId::from("u1")];
         assert!(CountKey::of(&q).is_none());
         // Every filter is part of the key; the page is not.
         let mut other = search("ros");

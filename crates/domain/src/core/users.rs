@@ -64,7 +64,7 @@ pub struct UserUpdate {
 
 #[derive(Debug, Clone, Default)]
 pub struct ListUsersInput {
-    pub ids: Vec<String>,
+    pub ids: Vec<UserId>,
     pub emails: Vec<String>,
     pub is_verified: Option<bool>,
     pub limit: u32,
@@ -424,7 +424,7 @@ impl Core {
         ctx: &Context,
         org_ref: &str,
         query: &str,
-        ids: Vec<String>,
+        ids: Vec<UserId>,
     ) -> Result<Searched> {
         let org = self.find_org(org_ref).await?;
         let access = ctx.access(&org)?;

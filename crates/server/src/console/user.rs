@@ -94,7 +94,7 @@ pub async fn invite(State(s): State<AppState>, Posted { v, f }: Posted) -> Respo
 
 async fn load(s: &AppState, v: &View, user_id: &str) -> Result<User, Error> {
     let input = ListUsersInput {
-        ids: vec![user_id.to_owned()],
+        ids: vec![UserId::from(user_id)],
         limit: 1,
         ..ListUsersInput::default()
     };

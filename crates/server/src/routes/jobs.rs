@@ -2,7 +2,9 @@
 //!
 //! An import's file is the request body itself (eva's bulk CSV, or JSON lines of the same
 //! fields), read as it arrives: the answer comes when the file has been read, and the job's
-//! progress can be followed meanwhile from another connection. An export's file is streamed
+//! progress can be followed meanwhile from another connection. The import runs in a task of
+//! its own: a file uploaded whole is imported to its end even if its client leaves before the
+//! answer, and an upload that breaks off fails its job at once. An export's file is streamed
 //! as it is downloaded. Errors have the Amigo (FastAPI) shape, like the rest of `/admin/v1`.
 
 use axum::body::{Body as RawBody, Bytes};
@@ -11,11 +13,13 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::StreamExt;
-use roster_domain::core::{ExportFilter, ImportJobInput, JobView, EXPORT_PAGE};
+use roster_domain::core::{Context, ExportFilter, ImportJobInput, JobView, EXPORT_PAGE};
 use roster_domain::store::{Job, JobFormat, JobKind};
 use roster_domain::types::format_micros;
 use roster_domain::{Error, FieldError, Location};
 use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 use utoipa::openapi::OpenApi;
 use utoipa::ToSchema;
 use utoipa_axum::routes;
@@ -25,6 +29,10 @@ use crate::error::Result;
 use crate::extract::{Body, Caller, Path, Req};
 use crate::state::AppState;
 use crate::surface::{Finished, Policy, SurfaceRouter};
+
+/// Chunks of an upload read ahead of its import: besides the batch being written, all of the
+/// file an import holds in memory.
+const UPLOAD_AHEAD: usize = 4;
 
 /// The administration API's operations share one budget per caller.
 const POLICIES: &[(&str, Policy)] = &[
@@ -228,14 +236,67 @@ async fn start_import(
         rows_total,
         bytes_total,
     };
-    let (job, run) = s
-        .core
-        .start_import_job(&caller.ctx, &org, input)
-        .await
-        .map_err(|e| e.field_moved("language", Location::Query, "language"))?;
-    let lines = lines_of(req.into_body().into_data_stream(), format);
-    let done = s.core.run_import_job(&job, run, Box::pin(lines)).await?;
+    let done = run_import(s, caller.ctx, org, input, req.into_body()).await?;
     Ok((StatusCode::CREATED, Json(JobOut::from(done))).into_response())
+}
+
+/// Runs an import in a task of its own, fed its upload through a bounded channel by another
+/// task, and answers the finished job, or why it could not start. Neither reads in the
+/// handler's future: its connection drops it when the client goes away, even just after the
+/// last byte, and the import must then still end (failed if the upload broke off, else as the
+/// whole file makes it).
+async fn run_import(
+    s: AppState,
+    ctx: Context,
+    org: String,
+    input: ImportJobInput,
+    body: RawBody,
+) -> std::result::Result<JobView, Error> {
+    let format = input.format;
+    let (answer, answered) = oneshot::channel();
+    let span = tracing::Span::current();
+    let import = async move {
+        let started = s.core.start_import_job(&ctx, &org, input).await;
+        let (job, run) = match started {
+            Ok(started) => started,
+            Err(e) => {
+                let e = e.field_moved("language", Location::Query, "language");
+                let _ = answer.send(Err(e));
+                return;
+            }
+        };
+        let (chunks, upload) = mpsc::channel(UPLOAD_AHEAD);
+        tokio::spawn(feed(body, chunks).in_current_span());
+        let upload = futures::stream::unfold(upload, |mut upload| async move {
+            upload.recv().await.map(|chunk| (chunk, upload))
+        });
+        let lines = lines_of(Box::pin(upload), format);
+        let done = s.core.run_import_job(&job, run, Box::pin(lines)).await;
+        if let Err(Err(e)) = answer.send(done) {
+            tracing::error!(error = %e, job = %job.id, "an import failed after its client left");
+        }
+    };
+    tokio::spawn(import.instrument(span));
+    answered
+        .await
+        .unwrap_or_else(|_| Err(Error::Internal(anyhow::anyhow!("the import task ended"))))
+}
+
+/// Passes an upload on as the import takes it: each chunk, then why the body broke off if it
+/// did. Stops reading when the import stops (it ended, or was cancelled).
+async fn feed(body: RawBody, chunks: mpsc::Sender<std::result::Result<Bytes, axum::Error>>) {
+    let mut body = body.into_data_stream();
+    loop {
+        let chunk = tokio::select! {
+            chunk = body.next() => chunk,
+            _ = chunks.closed() => return,
+        };
+        let Some(chunk) = chunk else { return };
+        let broke = chunk.is_err();
+        if chunks.send(chunk).await.is_err() || broke {
+            return;
+        }
+    }
 }
 
 /// Start an export of the users matching a filter, as they are now. Download it from

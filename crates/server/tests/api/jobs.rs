@@ -93,6 +93,16 @@ where
     }
 }
 
+/// Cancels a job with `POST .../{id}/cancel`, the form for clients without DELETE; the
+/// cancelled job.
+async fn cancel(app: &TestApp, org: &Org, id: &str) -> Value {
+    let path = format!("{}/{id}/cancel", jobs(org));
+    let r = app
+        .call(Method::POST, &path, Some(&org.token), Some(json!({})), &[])
+        .await;
+    r.expect(200)
+}
+
 async fn the_job(app: &TestApp, org: &Org) -> Value {
     let list = app.get(&jobs(org), &org.token).await.expect(200);
     list["jobs"][0].clone()
@@ -297,6 +307,111 @@ async fn a_streamed_import_applies_rows_while_its_upload_never_ends_and_a_cancel
         .delete(&format!("{}/{id}", jobs(&acme)), &acme.token)
         .await;
     assert_eq!(again.status.as_u16(), 409, "{}", again.body);
+}
+
+/// The import job once it has ended (it may not be listed yet when the upload is dropped).
+async fn ended(app: &TestApp, org: &Org) -> Value {
+    until(
+        || async { the_job(app, org).await },
+        |j| j["state"].is_string() && j["state"] != "running",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_upload_whose_client_goes_away_mid_file_fails_its_job_at_once_with_its_rows_recorded() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    app.eva_catalog("acme").await;
+    let before = app.count_users(&acme.id).await;
+    let mut up = Upload::open(&app.base, &format!("{}/import", jobs(&acme)), &acme.token).await;
+    up.send("email;name;company;role;password;environmentUuid;environmentName;bot\n")
+        .await;
+    up.send(&rows("m", 0, 1500)).await;
+    up.send(&format!(
+        "not-an-email;Bad;Co;VIEWER;;{PROD};Production;{BOT}\n"
+    ))
+    .await;
+    // Half a chunk, ending within a line: then the connection is gone.
+    up.0.write_all(b"400\r\nhalf@x.example;Ha")
+        .await
+        .expect("half");
+    until(
+        || async { the_job(&app, &acme).await },
+        |j| j["rows_done"].as_u64() >= Some(1000),
+    )
+    .await;
+    let left = Instant::now();
+    drop(up);
+    let job = ended(&app, &acme).await;
+    // Failed by the broken upload itself, not by the sweep of silent imports much later.
+    assert_eq!(job["state"], "failed", "{job}");
+    assert!(
+        job["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("the upload broke off")),
+        "{job}"
+    );
+    assert!(
+        left.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        left.elapsed()
+    );
+    // Every line read whole is recorded, applied or rejected; the cut one is neither.
+    assert_eq!(
+        (
+            job["rows_done"].as_u64(),
+            job["rows_applied"].as_u64(),
+            job["errors"].as_u64()
+        ),
+        (Some(1501), Some(1500), Some(1)),
+        "{job}"
+    );
+    assert_eq!(app.count_users(&acme.id).await, before + 1500);
+    let id = job["id"].as_str().expect("id");
+    let (status, errors) = raw(
+        &app,
+        Method::GET,
+        &format!("{}/{id}/result", jobs(&acme)),
+        &acme.token,
+        "",
+        "text/plain",
+    )
+    .await;
+    assert_eq!(status, 200, "{errors}");
+    assert_eq!(
+        errors.lines().count(),
+        2,
+        "a header and the bad row: {errors}"
+    );
+    assert!(errors.contains("not-an-email"), "{errors}");
+}
+
+#[tokio::test]
+async fn a_file_uploaded_whole_is_imported_to_its_end_when_its_client_leaves_before_the_answer() {
+    let app = TestApp::spawn().await;
+    let acme = app.bootstrap("acme").await;
+    app.eva_catalog("acme").await;
+    let before = app.count_users(&acme.id).await;
+    let mut up = Upload::open(&app.base, &format!("{}/import", jobs(&acme)), &acme.token).await;
+    up.send("email;name;company;role;password;environmentUuid;environmentName;bot\n")
+        .await;
+    up.send(&rows("w", 0, 3500)).await;
+    // The body's last chunk, and the client is gone before the server has read it all.
+    up.0.write_all(b"0\r\n\r\n").await.expect("end");
+    drop(up);
+    let job = ended(&app, &acme).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(
+        (
+            job["rows_done"].as_u64(),
+            job["rows_applied"].as_u64(),
+            job["errors"].as_u64()
+        ),
+        (Some(3500), Some(3500), Some(0)),
+        "{job}"
+    );
+    assert_eq!(app.count_users(&acme.id).await, before + 3500);
 }
 
 /// A `roster serve` process on a port of its own, killed (SIGKILL) when dropped.
@@ -601,16 +716,7 @@ async fn exports_write_every_matching_user_once_as_csv_and_json_lines() {
         .await
         .expect(201);
     let id = job["id"].as_str().expect("id");
-    let r = app
-        .call(
-            Method::POST,
-            &format!("{}/{id}/cancel", jobs(&acme)),
-            Some(&acme.token),
-            Some(json!({})),
-            &[],
-        )
-        .await;
-    assert_eq!(r.expect(200)["state"], "cancelled");
+    assert_eq!(cancel(&app, &acme, id).await["state"], "cancelled");
     let (status, _) = raw(
         &app,
         Method::GET,
@@ -960,16 +1066,7 @@ async fn a_cancelled_export_cuts_its_download_off_with_an_error_within_a_few_pag
     // The client takes the start, then waits: the server is held by the full buffers.
     let mut conn = start_download(&app, &result, &acme.token).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let r = app
-        .call(
-            Method::POST,
-            &format!("{}/{id}/cancel", jobs(&acme)),
-            Some(&acme.token),
-            Some(json!({})),
-            &[],
-        )
-        .await;
-    assert_eq!(r.expect(200)["state"], "cancelled");
+    assert_eq!(cancel(&app, &acme, &id).await["state"], "cancelled");
     // The rest read: what was buffered and at most a few pages more, then the body is cut off
     // (no last chunk of the chunked encoding): not a file that looks complete.
     let mut rest = Vec::new();

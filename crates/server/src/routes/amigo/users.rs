@@ -72,6 +72,15 @@ pub async fn invite(
         .into_response())
 }
 
+/// The users a listing is limited to: the `user_id` values of its query.
+fn user_ids(req: &Req) -> Vec<UserId> {
+    req.query
+        .all("user_id")
+        .into_iter()
+        .map(UserId::from)
+        .collect()
+}
+
 /// Get users, filtered, sorted on any documented field, paged by an integer continuation token.
 #[utoipa::path(
     get,
@@ -94,7 +103,7 @@ pub async fn list(
     let is_verified = q.bool("is_verified", &mut problems);
     check(problems)?;
     let input = ListUsersInput {
-        ids: q.all("user_id"),
+        ids: user_ids(&req),
         emails: q.all("email"),
         is_verified,
         limit,
@@ -227,7 +236,7 @@ pub async fn search(
         .to_owned();
     let found = s
         .core
-        .search_users(&caller.ctx, &organization, &query, req.query.all("user_id"))
+        .search_users(&caller.ctx, &organization, &query, user_ids(&req))
         .await?;
     let users: Vec<UserInstance> = found
         .users
