@@ -6,7 +6,7 @@ use roster_domain::paging::{Position, SortValue, UserQuery, Visibility};
 use roster_domain::store::StoreError;
 use roster_domain::types::OrgId;
 
-use crate::rows::{EXPORT_COLS, USER_COLS};
+use crate::rows::USER_COLS;
 use crate::sql::{bind_all, Arg, Sql};
 use crate::{err, Db, R};
 
@@ -272,17 +272,6 @@ pub(crate) fn users_sql(db: &Db, org_id: &OrgId, q: &UserQuery, plan: Plan) -> R
         sql.push(" OFFSET ");
         sql.bind(Arg::Int(o as i64));
     }
-    Ok(sql)
-}
-
-/// An export's page: the columns it writes, the users up to the id `upto`, by id after the
-/// query's position, exactly the query's limit.
-pub(crate) fn export_sql(db: &Db, org_id: &OrgId, q: &UserQuery, plan: Plan, upto: &str) -> R<Sql> {
-    let mut sql = users_with_roles(db, EXPORT_COLS, org_id, q, plan);
-    sql.push(" AND id <= ").text(upto);
-    keyset_and_order(&mut sql, &sort_of(q), &q.page.position, user_sort_column)?;
-    sql.push(" LIMIT ");
-    sql.bind(Arg::Int(q.page.limit as i64));
     Ok(sql)
 }
 
