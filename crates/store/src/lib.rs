@@ -12,6 +12,7 @@ mod connections;
 mod console;
 mod directory;
 mod eva;
+mod exports;
 mod identities;
 mod jobs;
 mod keys;

@@ -6,7 +6,7 @@ use roster_domain::paging::{Position, SortValue, UserQuery, Visibility};
 use roster_domain::store::StoreError;
 use roster_domain::types::OrgId;
 
-use crate::rows::{EXPORT_COLS, USER_COLS};
+use crate::rows::USER_COLS;
 use crate::sql::{bind_all, Arg, Sql};
 use crate::{err, Db, R};
 
@@ -295,17 +295,6 @@ fn users_at_offset_sql(db: &Db, org_id: &OrgId, q: &UserQuery, plan: Plan, offse
     sql.push(") AND org_id = ");
     sql.text(org_id);
     keyset_and_order(&mut sql, &sort, &Position::Start, user_sort_column)?;
-    Ok(sql)
-}
-
-/// An export's page: the columns it writes, the users up to the id `upto`, by id after the
-/// query's position, exactly the query's limit.
-pub(crate) fn export_sql(db: &Db, org_id: &OrgId, q: &UserQuery, plan: Plan, upto: &str) -> R<Sql> {
-    let mut sql = users_with_roles(db, EXPORT_COLS, org_id, q, plan);
-    sql.push(" AND id <= ").text(upto);
-    keyset_and_order(&mut sql, &sort_of(q), &q.page.position, user_sort_column)?;
-    sql.push(" LIMIT ");
-    sql.bind(Arg::Int(q.page.limit as i64));
     Ok(sql)
 }
 

@@ -11,10 +11,6 @@ pub(crate) const USER_COLS: &str = "org_id, id, identity_id, connection, email, 
     additional_context, nonsensitive_variables, sensitive_names, company, image, enable_actions_access, \
     num_conversations, num_messages, last_message_at, created_at, updated_at, external_id, user_name";
 
-/// What an export writes of a user (`ExportedUser`).
-pub(crate) const EXPORT_COLS: &str =
-    "id, email, first_name, last_name, company, status, is_admin, created_at";
-
 pub(crate) const KEY_COLS: &str =
     "org_id, key_id, doc_id, name, secret_hash, role_id, creator_user_id, creator_org_id, \
     expires_at, created_at, updated_at";

@@ -4,9 +4,7 @@
 use async_trait::async_trait;
 use roster_domain::model::*;
 use roster_domain::paging::{UserQuery, Visibility};
-use roster_domain::store::{
-    Effects, ExportedUser, NewIdentity, PrincipalRecord, Refusal, StoreError, UserStore,
-};
+use roster_domain::store::{Effects, NewIdentity, PrincipalRecord, Refusal, StoreError, UserStore};
 use roster_domain::types::Micros;
 use roster_domain::types::OrgId;
 use roster_domain::types::UserId;
@@ -14,7 +12,7 @@ use serde_json::json;
 
 use crate::bulk_rows::ROWS_PER_STATEMENT;
 use crate::effects::write_effects;
-use crate::listing::{export_sql, search_plan, users_filtered, users_sql, ROLE_SEPARATOR};
+use crate::listing::{search_plan, users_filtered, users_sql, ROLE_SEPARATOR};
 use crate::rows::*;
 use crate::sql::{bind_all, Sql};
 use crate::stmt::{
@@ -115,44 +113,6 @@ impl UserStore for SqlStore {
             out
         });
         Ok(users)
-    }
-
-    async fn export_users(
-        &self,
-        org_id: &OrgId,
-        q: &UserQuery,
-        upto: &UserId,
-    ) -> R<Vec<ExportedUser>> {
-        let db = self.route(org_id).await?;
-        let plan = search_plan(db, q, false).await?;
-        let sql = export_sql(db, org_id, q, plan, upto.as_str())?;
-        Ok(run!(db, |p| {
-            let rows = bind_all!(crate::sql::query(&sql), sql.args)
-                .fetch_all(p)
-                .await
-                .map_err(err)?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let status: String = get!(r, "status");
-                let roles: Option<String> = get!(r, "role_list");
-                let mut role_ids: Vec<String> = roles
-                    .map(|l| l.split(ROLE_SEPARATOR).map(str::to_owned).collect())
-                    .unwrap_or_default();
-                role_ids.sort();
-                out.push(ExportedUser {
-                    id: get_id!(r, "id"),
-                    email: get!(r, "email"),
-                    first_name: get!(r, "first_name"),
-                    last_name: get!(r, "last_name"),
-                    company: get!(r, "company"),
-                    status: UserStatus::parse(&status),
-                    is_admin: get!(r, "is_admin"),
-                    role_ids,
-                    created_at: get!(r, "created_at"),
-                });
-            }
-            out
-        }))
     }
 
     async fn count_users(&self, org_id: &OrgId, q: &UserQuery) -> R<i64> {

@@ -16,6 +16,7 @@ use crate::types::UserId;
 mod audit;
 mod console;
 mod eva;
+mod exports;
 mod identities;
 mod jobs;
 mod keys;
@@ -33,6 +34,7 @@ mod webhooks;
 pub use audit::AuditStore;
 pub use console::{ConsoleSession, ConsoleStore};
 pub use eva::EvaStore;
+pub use exports::{ExportStore, ExportedUser};
 pub use identities::IdentityStore;
 pub use jobs::{Job, JobEnd, JobError, JobFormat, JobKind, JobProgress, JobState, JobStore};
 pub use keys::KeyStore;
@@ -44,7 +46,7 @@ pub use roles::RoleStore;
 pub use test_reads::TestReads;
 pub use throttle::ThrottleStore;
 pub use tokens::{DecideUse, LinkUse, TokenStore};
-pub use users::{ExportedUser, UserStore};
+pub use users::UserStore;
 pub use webhooks::WebhookStore;
 
 /// Everything the core stores, one aggregate per trait.
@@ -56,6 +58,7 @@ pub trait Store:
     + OrgStore
     + RoleStore
     + UserStore
+    + ExportStore
     + IdentityStore
     + JobStore
     + KeyStore
@@ -78,6 +81,7 @@ impl<T> Store for T where
         + OrgStore
         + RoleStore
         + UserStore
+        + ExportStore
         + IdentityStore
         + JobStore
         + KeyStore

@@ -5,25 +5,9 @@ use crate::types::UserId;
 use async_trait::async_trait;
 
 use super::{Effects, NewIdentity, PrincipalRecord, StoreResult};
-use crate::model::{User, UserStats, UserStatus};
+use crate::model::{User, UserStats};
 use crate::paging::UserQuery;
 use crate::types::Micros;
-
-/// What an export writes of a user: a narrow row, without the preferences, variables and
-/// statistics a listing decodes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExportedUser {
-    pub id: UserId,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub company: Option<String>,
-    pub status: UserStatus,
-    pub is_admin: bool,
-    /// Sorted.
-    pub role_ids: Vec<String>,
-    pub created_at: Micros,
-}
 
 #[async_trait]
 pub trait UserStore: Send + Sync + 'static {
@@ -43,15 +27,6 @@ pub trait UserStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<String>>;
     async fn get_user(&self, org_id: &OrgId, user_id: &UserId) -> StoreResult<Option<User>>;
     async fn list_users(&self, org_id: &OrgId, q: &UserQuery) -> StoreResult<Vec<User>>;
-    /// The next users of an export: those matching `q`'s filters after its keyset position
-    /// (by id) whose ids are at most `upto`, in id order, at most `q`'s limit, each with the
-    /// fields an export writes only.
-    async fn export_users(
-        &self,
-        org_id: &OrgId,
-        q: &UserQuery,
-        upto: &UserId,
-    ) -> StoreResult<Vec<ExportedUser>>;
     /// How many users match the query's filters (its page is ignored).
     async fn count_users(&self, org_id: &OrgId, q: &UserQuery) -> StoreResult<i64>;
     /// The organization's user version: it moves in the transaction of any change a count of

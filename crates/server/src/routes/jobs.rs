@@ -24,7 +24,8 @@ use utoipa::openapi::OpenApi;
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
-use super::job_files::{export_rows, lines_of, Rendered};
+use super::export_file::export_rows;
+use super::job_files::{lines_of, Rendered};
 use crate::error::Result;
 use crate::extract::{Body, Caller, Path, Req};
 use crate::state::AppState;

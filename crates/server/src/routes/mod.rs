@@ -8,6 +8,7 @@ pub mod admin_directory;
 pub mod amigo;
 pub mod eva;
 pub mod events;
+pub(crate) mod export_file;
 pub mod ingest;
 pub(crate) mod job_files;
 pub mod jobs;

@@ -39,6 +39,7 @@ mod eva;
 mod eva_bulk;
 mod event_schemas;
 mod events;
+mod exports;
 mod faults;
 mod first_start;
 mod jobs;
