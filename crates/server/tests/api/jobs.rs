@@ -56,6 +56,18 @@ impl Upload {
     }
 }
 
+/// Organization `acme` with eva's catalogue, its users before, and an import upload begun
+/// with the CSV header.
+async fn import_upload(app: &TestApp) -> (Org, usize, Upload) {
+    let acme = app.bootstrap("acme").await;
+    app.eva_catalog("acme").await;
+    let before = app.count_users(&acme.id).await;
+    let mut up = Upload::open(&app.base, &format!("{}/import", jobs(&acme)), &acme.token).await;
+    up.send("email;name;company;role;password;environmentUuid;environmentName;bot\n")
+        .await;
+    (acme, before, up)
+}
+
 async fn raw(
     app: &TestApp,
     method: Method,
@@ -262,12 +274,7 @@ async fn an_import_job_applies_good_rows_and_lists_every_bad_one_in_its_result()
 #[tokio::test]
 async fn a_streamed_import_applies_rows_while_its_upload_never_ends_and_a_cancel_stops_it() {
     let app = TestApp::spawn().await;
-    let acme = app.bootstrap("acme").await;
-    app.eva_catalog("acme").await;
-    let before = app.count_users(&acme.id).await;
-    let mut up = Upload::open(&app.base, &format!("{}/import", jobs(&acme)), &acme.token).await;
-    up.send("email;name;company;role;password;environmentUuid;environmentName;bot\n")
-        .await;
+    let (acme, before, mut up) = import_upload(&app).await;
     // Two and a half batches, a line split across chunks; the body goes on.
     let first = rows("s", 0, 2500);
     let (a, b) = first.split_at(first.len() / 2 + 7);
@@ -321,12 +328,7 @@ async fn ended(app: &TestApp, org: &Org) -> Value {
 #[tokio::test]
 async fn an_upload_whose_client_goes_away_mid_file_fails_its_job_at_once_with_its_rows_recorded() {
     let app = TestApp::spawn().await;
-    let acme = app.bootstrap("acme").await;
-    app.eva_catalog("acme").await;
-    let before = app.count_users(&acme.id).await;
-    let mut up = Upload::open(&app.base, &format!("{}/import", jobs(&acme)), &acme.token).await;
-    up.send("email;name;company;role;password;environmentUuid;environmentName;bot\n")
-        .await;
+    let (acme, before, mut up) = import_upload(&app).await;
     up.send(&rows("m", 0, 1500)).await;
     up.send(&format!(
         "not-an-email;Bad;Co;VIEWER;;{PROD};Production;{BOT}\n"
@@ -390,12 +392,7 @@ async fn an_upload_whose_client_goes_away_mid_file_fails_its_job_at_once_with_it
 #[tokio::test]
 async fn a_file_uploaded_whole_is_imported_to_its_end_when_its_client_leaves_before_the_answer() {
     let app = TestApp::spawn().await;
-    let acme = app.bootstrap("acme").await;
-    app.eva_catalog("acme").await;
-    let before = app.count_users(&acme.id).await;
-    let mut up = Upload::open(&app.base, &format!("{}/import", jobs(&acme)), &acme.token).await;
-    up.send("email;name;company;role;password;environmentUuid;environmentName;bot\n")
-        .await;
+    let (acme, before, mut up) = import_upload(&app).await;
     up.send(&rows("w", 0, 3500)).await;
     // The body's last chunk, and the client is gone before the server has read it all.
     up.0.write_all(b"0\r\n\r\n").await.expect("end");
