@@ -1,6 +1,7 @@
-// axe-core's audit of one page's HTML, shared by the browser scripts. The HTML is copied into a
-// JavaScript-on page of its own (the pages under test run with JavaScript off, and axe needs
-// it); a script of the page that ran there would open a dialog, which the caller fails on.
+// axe-core's audit of one page's HTML, and a page's screenshot, shared by the browser scripts.
+// The HTML is copied into a JavaScript-on page of its own (the pages under test run with
+// JavaScript off, and axe needs it); a script of the page that ran there would open a dialog,
+// which the caller fails on.
 
 import { createRequire } from 'node:module';
 import { join, dirname } from 'node:path';
@@ -28,4 +29,17 @@ export async function audit(auditPage, html) {
     await auditPage.evaluate(axe.source);
   }
   return auditPage.evaluate((options) => window.axe.run(document, options), OPTIONS);
+}
+
+/// A full-page screenshot of `page` at `path`. Chromium sometimes answers "Unable to capture
+/// screenshot" when its compositor has no frame ready under load (seen with three browsers on
+/// two cores); the picture is for people to look at, not a check, so it is asked for again.
+export async function screenshot(page, path) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await page.screenshot({ path, fullPage: true });
+    } catch (e) {
+      if (attempt === 3 || !String(e).includes('Unable to capture screenshot')) throw e;
+    }
+  }
 }

@@ -4,7 +4,7 @@
 // closing {"done": ...} line on stdout.
 
 import { createRequire } from 'node:module';
-import { audit } from './audit.mjs';
+import { audit, screenshot } from './audit.mjs';
 import { mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,7 +54,7 @@ export async function start(plan, prefix) {
       if (/unsafe-/.test(csp)) fail(name, `CSP allows unsafe sources: ${csp}`);
       if ((await page.locator('script:not([src])').count()) !== 0) fail(name, 'an inline script');
     }
-    await page.screenshot({ path: join(plan.screenshots, `${prefix}${name}.png`), fullPage: true });
+    await screenshot(page, join(plan.screenshots, `${prefix}${name}.png`));
     const html = (await page.content()).replace('<head>', `<head><base href="${plan.base}/">`);
     const result = await audit(auditPage, html);
     for (const v of result.violations) {

@@ -11,7 +11,7 @@
 // finds one seeded user), needle_email, last_email (the last user by email), csv (a file path).
 
 import { createRequire } from 'node:module';
-import { audit } from './audit.mjs';
+import { audit, screenshot } from './audit.mjs';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,7 +64,7 @@ async function check(name, { status = 200, console = true } = {}) {
   }
   if (h['referrer-policy'] !== 'no-referrer') fail(name, `Referrer-Policy ${h['referrer-policy']}`);
   if ((await page.getAttribute('html', 'lang')) !== 'en') fail(name, 'html lang');
-  await page.screenshot({ path: join(plan.screenshots, `console-${name}.png`), fullPage: true });
+  await screenshot(page, join(plan.screenshots, `console-${name}.png`));
   // The copy loads the page's stylesheet from the server (its sizes and colours are audited).
   const html = (await page.content()).replace('<head>', `<head><base href="${plan.base}/">`);
   const result = await audit(auditPage, html);

@@ -12,7 +12,7 @@
 
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { audit } from './audit.mjs';
+import { audit, screenshot } from './audit.mjs';
 import { mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join, dirname } from 'node:path';
@@ -102,8 +102,19 @@ const client = createServer((req, res) => {
 });
 await new Promise((ok) => client.listen(plan.client_port, '127.0.0.1', ok));
 
-/// A browser with JavaScript off.
+// People who have left, their browsers kept: a new page costs Chromium about half a second of
+// CPU (docs/architecture.md, "How long the binary takes"), and a context whose cookies are
+// cleared holds nothing of its last person (the pages run no script and are never cached).
+const left = [];
+
+/// A browser with JavaScript off and no cookies.
 async function person() {
+  const kept = left.pop();
+  if (kept) {
+    await kept.context.clearCookies();
+    kept.document = null;
+    return kept;
+  }
   const context = await browser.newContext({ javaScriptEnabled: false, locale: 'en-US' });
   const page = await context.newPage();
   const state = { page, context, document: null };
@@ -118,6 +129,11 @@ async function person() {
     }
   });
   return state;
+}
+
+/// `p` is done: its browser waits for the next person.
+function leave(p) {
+  left.push(p);
 }
 
 async function submit(p, button) {
@@ -149,7 +165,7 @@ async function check(p, lang, name, { status = 200, title } = {}) {
   if ((await named.count()) !== 1 || !(await named.isVisible())) {
     fail(where, `the organization's name ${plan.name} is not shown as text`);
   }
-  await page.screenshot({ path: join(plan.screenshots, `${lang}-${name}.png`), fullPage: true });
+  await screenshot(page, join(plan.screenshots, `${lang}-${name}.png`));
   const result = await audit(auditPage, await page.content());
   for (const v of result.violations) {
     if (v.impact === 'serious' || v.impact === 'critical') {
@@ -197,7 +213,7 @@ for (const o of plan.orgs) {
     fail(`${L}/sign-out`, `not back at ${o.logout_target}: ${bye}`);
   }
   out.logged_out = await ask({ logged_out: L });
-  await a.context.close();
+  leave(a);
 
   // 3. An emailed sign-in link, opened in the same browser, lands at the client.
   const m = await person();
@@ -211,7 +227,7 @@ for (const o of plan.orgs) {
   await submit(m, m.page.getByRole('button', { name: T.continue, exact: true }));
   const mailed = landed(m, `${L}/link`, 'st-mail');
   if (mailed) out.mail = await ask({ code: mailed.searchParams.get('code'), iss: mailed.searchParams.get('iss'), lang: L, flow: 'mail' });
-  await m.context.close();
+  leave(m);
 
   // 4. Forgot password: the emailed link sets a new one, the form comes back, the new one signs in.
   const r = await person();
@@ -247,13 +263,13 @@ for (const o of plan.orgs) {
   await submit(v, v.page.getByRole('button', { name: T.accept, exact: true }));
   const accepted = landed(v, `${L}/invitation`, 'st-invite');
   if (accepted) out.invitation = await ask({ code: accepted.searchParams.get('code'), iss: accepted.searchParams.get('iss'), lang: L, flow: 'invitation' });
-  await v.context.close();
+  leave(v);
 
   // 7. An unknown client: a page that says so, never a redirect.
   await r.page.goto(plan.base + o.urls.unknown_client);
   await check(r, L, 'error', { status: 400, title: T.error });
   if (!r.page.url().startsWith(plan.base)) fail(`${L}/error`, `left for ${r.page.url()}`);
-  await r.context.close();
+  leave(r);
 }
 
 await browser.close();
